@@ -1,0 +1,107 @@
+namespace SoftPrompt.Engine;
+
+/// <summary>
+/// Records the backward step of every differentiable op run through it, and owns the memory of the activations.
+/// One step: ops run forward (allocating from the pool), <see cref="Backward"/> replays the recorded steps in reverse,
+/// <see cref="Reset"/> returns every activation and activation gradient to the pool. Because a training step asks for
+/// the same sizes every time, the pool stops allocating after the first step.
+/// A tape with <see cref="IsRecording"/> false still pools memory but records nothing (inference).
+/// </summary>
+public sealed class Tape
+{
+    private readonly List<Action> _backward = new();
+    private readonly List<Tensor> _owned = new();
+    private readonly Dictionary<int, Stack<float[]>> _pool = new();
+
+    public Tape(bool recording = true) => IsRecording = recording;
+
+    public bool IsRecording { get; set; }
+
+    /// <summary>Number of float arrays allocated (not reused) over the tape's life; flat after warm-up.</summary>
+    public long Allocations { get; private set; }
+    public long PooledBytes { get; private set; }
+
+    /// <summary>True when an op with these inputs must record a backward step.</summary>
+    public bool NeedsGrad(Tensor a) => IsRecording && a.RequiresGrad;
+    public bool NeedsGrad(Tensor a, Tensor? b) => IsRecording && (a.RequiresGrad || (b?.RequiresGrad ?? false));
+    public bool NeedsGrad(Tensor a, Tensor? b, Tensor? c) => IsRecording && (a.RequiresGrad || (b?.RequiresGrad ?? false) || (c?.RequiresGrad ?? false));
+    public bool NeedsGrad(ReadOnlySpan<Tensor?> inputs)
+    {
+        if (!IsRecording) return false;
+        foreach (var t in inputs) if (t is not null && t.RequiresGrad) return true;
+        return false;
+    }
+
+    /// <summary>A new activation (contents undefined unless <paramref name="zero"/>).</summary>
+    public Tensor NewTensor(int[] shape, bool requiresGrad = false, bool zero = false)
+    {
+        int n = Tensor.ShapeLength(shape);
+        var data = Rent(n, zero);
+        var t = new Tensor(data, 0, shape, requiresGrad, isParameter: false, owner: this, baseTensor: null);
+        _owned.Add(t);
+        return t;
+    }
+
+    public Tensor NewLike(Tensor like, bool requiresGrad = false, bool zero = false) => NewTensor((int[])like.Shape.Clone(), requiresGrad, zero);
+
+    /// <summary>Scratch memory for the current step (returned at <see cref="Reset"/>).</summary>
+    public Tensor Scratch(int length, bool zero = false) => NewTensor(new[] { length }, false, zero);
+
+    public void Record(Action backward)
+    {
+        if (IsRecording) _backward.Add(backward);
+    }
+
+    /// <summary>Seeds d(output) = 1 for a scalar and runs the recorded backward steps in reverse.</summary>
+    public void Backward(Tensor output)
+    {
+        if (output.Length != 1) throw new ArgumentException($"Backward() without a seed needs a scalar output, got shape [{string.Join(", ", output.Shape)}].");
+        output.Grad[0] += 1f;
+        RunBackward();
+    }
+
+    /// <summary>Seeds d(output) with <paramref name="seed"/> and runs the recorded backward steps in reverse.</summary>
+    public void Backward(Tensor output, ReadOnlySpan<float> seed)
+    {
+        if (seed.Length != output.Length) throw new ArgumentException("Seed gradient length does not match the output.");
+        var g = output.Grad;
+        for (int i = 0; i < g.Length; i++) g[i] += seed[i];
+        RunBackward();
+    }
+
+    private void RunBackward()
+    {
+        for (int i = _backward.Count - 1; i >= 0; i--) _backward[i]();
+        _backward.Clear();
+    }
+
+    /// <summary>Returns all activations and their gradients to the pool and forgets the recorded steps.</summary>
+    public void Reset()
+    {
+        foreach (var t in _owned) t.ReleaseTo(this);
+        _owned.Clear();
+        _backward.Clear();
+    }
+
+    internal float[] RentGrad(int length) => Rent(length, zero: true);
+
+    internal float[] Rent(int length, bool zero)
+    {
+        if (_pool.TryGetValue(length, out var stack) && stack.Count > 0)
+        {
+            var a = stack.Pop();
+            if (zero) Array.Clear(a);
+            return a;
+        }
+        Allocations++;
+        PooledBytes += (long)length * sizeof(float);
+        return new float[length]; // new arrays are zeroed
+    }
+
+    internal void Return(float[] array)
+    {
+        if (array.Length == 0) return;
+        if (!_pool.TryGetValue(array.Length, out var stack)) _pool[array.Length] = stack = new Stack<float[]>();
+        stack.Push(array);
+    }
+}

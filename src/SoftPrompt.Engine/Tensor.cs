@@ -1,0 +1,150 @@
+namespace SoftPrompt.Engine;
+
+/// <summary>
+/// A dense, contiguous float32 array with a shape. Activations are rented from a <see cref="Tape"/>'s pool and go back
+/// to it when the tape is reset; parameters own their storage. A view (see <see cref="Reshape"/>, <see cref="Rows"/>)
+/// shares both the data and the gradient of the tensor it was taken from, so reshaping needs no backward step.
+/// </summary>
+public sealed class Tensor
+{
+    private float[] _data;
+    private float[]? _grad;
+    private readonly Tensor? _base; // set for views: storage and gradient live in the base tensor
+
+    public int[] Shape { get; }
+    public int Length { get; }
+    public int Offset { get; }
+    public string? Name { get; set; }
+
+    /// <summary>True when a gradient must flow into this tensor during backward.</summary>
+    public bool RequiresGrad { get; set; }
+
+    /// <summary>Parameters keep their gradient buffer between steps; activation gradients are pooled.</summary>
+    public bool IsParameter { get; }
+
+    internal Tape? Owner { get; }
+
+    internal Tensor(float[] data, int offset, int[] shape, bool requiresGrad, bool isParameter, Tape? owner, Tensor? baseTensor)
+    {
+        int length = ShapeLength(shape);
+        if (offset < 0 || offset + length > data.Length)
+            throw new ArgumentException($"A tensor of shape [{string.Join(", ", shape)}] at offset {offset} does not fit in {data.Length} floats.");
+        _data = data;
+        Offset = offset;
+        Shape = shape;
+        Length = length;
+        RequiresGrad = requiresGrad;
+        IsParameter = isParameter;
+        Owner = owner;
+        _base = baseTensor;
+    }
+
+    /// <summary>A tensor that owns its storage (weights, prompts, constants).</summary>
+    public static Tensor Parameter(int[] shape, bool trainable, string? name = null)
+        => new(new float[ShapeLength(shape)], 0, (int[])shape.Clone(), trainable, isParameter: true, owner: null, baseTensor: null) { Name = name };
+
+    /// <summary>A tensor that takes ownership of <paramref name="data"/> (no copy).</summary>
+    public static Tensor FromArray(float[] data, int[] shape, bool trainable = false, string? name = null)
+    {
+        if (ShapeLength(shape) != data.Length)
+            throw new ArgumentException($"{data.Length} values cannot fill shape [{string.Join(", ", shape)}].");
+        return new Tensor(data, 0, (int[])shape.Clone(), trainable, isParameter: true, owner: null, baseTensor: null) { Name = name };
+    }
+
+    public static int ShapeLength(ReadOnlySpan<int> shape)
+    {
+        long n = 1;
+        foreach (int d in shape)
+        {
+            if (d < 0) throw new ArgumentException($"Negative dimension {d} in shape.");
+            n *= d;
+            if (n > Array.MaxLength) throw new ArgumentException($"Shape [{string.Join(", ", shape.ToArray())}] has more elements than an array can hold.");
+        }
+        return (int)n;
+    }
+
+    public int Rank => Shape.Length;
+    public int Dim(int axis) => Shape[axis < 0 ? Shape.Length + axis : axis];
+
+    /// <summary>The last dimension; the width that row-wise ops (norms, softmax) work over.</summary>
+    public int Cols => Shape.Length == 0 ? 1 : Shape[^1];
+    /// <summary>Everything but the last dimension, flattened.</summary>
+    public int Rows => Shape.Length == 0 ? 1 : Length / Math.Max(1, Shape[^1]);
+
+    public float[] RawData => _base?.RawData ?? _data;
+    public Span<float> Span => RawData.AsSpan(Offset, Length);
+    public ReadOnlySpan<float> ReadOnlySpan => RawData.AsSpan(Offset, Length);
+
+    public bool HasGrad => _base is not null ? _base.HasGrad : _grad is not null;
+
+    /// <summary>The gradient, allocated (zeroed) on first use. Backward steps accumulate into it.</summary>
+    public Span<float> Grad
+    {
+        get
+        {
+            if (_base is not null) return _base.Grad.Slice(Offset - _base.Offset, Length);
+            _grad ??= Owner is not null && !IsParameter ? Owner.RentGrad(Length) : new float[Length];
+            return _grad.AsSpan(0, Length);
+        }
+    }
+
+    /// <summary>The gradient if one has been allocated, else an empty span (callers skip work on empty).</summary>
+    public Span<float> GradOrEmpty => HasGrad ? Grad : Span<float>.Empty;
+
+    public void ZeroGrad()
+    {
+        if (_base is not null) { if (_base.HasGrad) Grad.Clear(); return; }
+        _grad?.AsSpan().Clear();
+    }
+
+    internal void DropGrad() => _grad = null;
+    internal float[]? GradArray => _grad;
+
+    /// <summary>A view with a new shape over the same data and gradient.</summary>
+    public Tensor Reshape(params int[] shape)
+    {
+        int infer = Array.IndexOf(shape, -1);
+        if (infer >= 0)
+        {
+            int known = 1;
+            for (int i = 0; i < shape.Length; i++) if (i != infer) known *= shape[i];
+            shape = (int[])shape.Clone();
+            shape[infer] = known == 0 ? 0 : Length / known;
+        }
+        if (ShapeLength(shape) != Length)
+            throw new ArgumentException($"Cannot view a tensor of shape [{string.Join(", ", Shape)}] as [{string.Join(", ", shape)}].");
+        return new Tensor(RawData, Offset, shape, RequiresGrad, IsParameter, Owner, Root) { Name = Name };
+    }
+
+    /// <summary>A view of rows [start, start+count) along the first dimension.</summary>
+    public Tensor Rows0(int start, int count)
+    {
+        int rowLen = Shape.Length == 0 ? 1 : Length / Math.Max(1, Shape[0]);
+        if (start < 0 || count < 0 || start + count > Shape[0])
+            throw new ArgumentOutOfRangeException(nameof(start), $"Rows {start}..{start + count} outside first dimension {Shape[0]}.");
+        var shape = (int[])Shape.Clone();
+        shape[0] = count;
+        return new Tensor(RawData, Offset + start * rowLen, shape, RequiresGrad, IsParameter, Owner, Root) { Name = Name };
+    }
+
+    private Tensor Root => _base ?? this;
+
+    public float this[int i]
+    {
+        get => RawData[Offset + i];
+        set => RawData[Offset + i] = value;
+    }
+
+    public float[] ToArray() => Span.ToArray();
+
+    public override string ToString() => $"Tensor{(Name is null ? "" : " " + Name)} [{string.Join(", ", Shape)}]{(RequiresGrad ? " requires_grad" : "")}";
+
+    internal void ReleaseTo(Tape tape)
+    {
+        if (_base is not null || IsParameter) return;
+        tape.Return(_data);
+        if (_grad is not null) tape.Return(_grad);
+        _data = Array.Empty<float>();
+        _grad = null;
+    }
+}

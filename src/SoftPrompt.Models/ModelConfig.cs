@@ -1,0 +1,46 @@
+namespace SoftPrompt.Models;
+
+public enum Architecture { Gpt2, Llama }
+
+/// <summary>How rotary embeddings pair dimensions: (2i, 2i+1) as in Meta's LLaMA code and llama2.c files, or
+/// (i, i + d/2) as in Hugging Face's rotate_half.</summary>
+public enum RotaryPairing { Interleaved, RotateHalf }
+
+/// <summary>The shape of a decoder-only transformer; what config.json says, in our names.</summary>
+public sealed record ModelConfig
+{
+    public required Architecture Architecture { get; init; }
+    public required int VocabSize { get; init; }
+    public required int HiddenSize { get; init; }
+    public required int NumLayers { get; init; }
+    public required int NumHeads { get; init; }
+    /// <summary>Key/value heads; fewer than <see cref="NumHeads"/> means grouped-query attention.</summary>
+    public int NumKvHeads { get; init; }
+    /// <summary>Feed-forward width (GPT-2: 4·hidden unless n_inner says otherwise).</summary>
+    public required int IntermediateSize { get; init; }
+    public required int MaxPositions { get; init; }
+    public float NormEps { get; init; } = 1e-5f;
+    public float RopeTheta { get; init; } = 10000f;
+    public RotaryPairing RotaryPairing { get; init; } = RotaryPairing.RotateHalf;
+    public bool TieWordEmbeddings { get; init; } = true;
+    public int? BosTokenId { get; init; }
+    public int? EosTokenId { get; init; }
+
+    public int HeadDim => HiddenSize / NumHeads;
+    public int KvHeads => NumKvHeads > 0 ? NumKvHeads : NumHeads;
+    public int KvWidth => KvHeads * HeadDim;
+
+    /// <summary>Throws with a message naming the first inconsistent field.</summary>
+    public void Validate(string source)
+    {
+        void Need(bool ok, string what) { if (!ok) throw new InvalidDataException($"{source}: {what}"); }
+        Need(VocabSize > 0, $"vocab_size must be positive (got {VocabSize}).");
+        Need(HiddenSize > 0, $"hidden size must be positive (got {HiddenSize}).");
+        Need(NumLayers > 0, $"number of layers must be positive (got {NumLayers}).");
+        Need(NumHeads > 0 && HiddenSize % NumHeads == 0, $"hidden size {HiddenSize} is not divisible by {NumHeads} attention heads.");
+        Need(KvHeads > 0 && NumHeads % KvHeads == 0, $"{NumHeads} attention heads are not a multiple of {KvHeads} key/value heads.");
+        Need(IntermediateSize > 0, $"intermediate size must be positive (got {IntermediateSize}).");
+        Need(MaxPositions > 0, $"max positions must be positive (got {MaxPositions}).");
+        Need(Architecture != Architecture.Llama || HeadDim % 2 == 0, $"rotary embeddings need an even head dimension (got {HeadDim}).");
+    }
+}

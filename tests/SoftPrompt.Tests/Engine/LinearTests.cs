@@ -1,0 +1,31 @@
+using SoftPrompt.Engine;
+using SoftPrompt.Engine.Autograd;
+using SoftPrompt.Tests.Support;
+using Xunit;
+
+namespace SoftPrompt.Tests.Engine;
+
+public class LinearTests
+{
+    [Fact]
+    public void Gradients_match_finite_differences()
+    {
+        var x = GradCheck.Random(1, 1f, 2, 3, 5);
+        var w = GradCheck.Random(2, 1f, 4, 5);
+        var b = GradCheck.Random(3, 1f, 4);
+        GradCheck.Check((tape, t) => Fn.Linear(tape, t[0], t[1], t[2]), new[] { x, w, b });
+    }
+
+    [Fact]
+    public void Frozen_weight_gets_no_gradient_buffer()
+    {
+        var x = GradCheck.Random(1, 1f, 3, 5);
+        var w = GradCheck.Random(2, 1f, 4, 5);
+        w.RequiresGrad = false;
+        var tape = new Tape();
+        var y = Fn.Linear(tape, x, w);
+        tape.Backward(y, new float[12].Select((_, i) => (float)i).ToArray());
+        Assert.True(x.HasGrad);
+        Assert.False(w.HasGrad);
+    }
+}
