@@ -51,6 +51,10 @@ public sealed class Tensor
         return new Tensor(data, 0, (int[])shape.Clone(), trainable, isParameter: true, owner: null, baseTensor: null) { Name = name };
     }
 
+    /// <summary>A frozen, non-owning view of existing storage (caches, memory kept elsewhere).</summary>
+    public static Tensor Wrap(float[] data, int offset, int[] shape)
+        => new(data, offset, shape, requiresGrad: false, isParameter: true, owner: null, baseTensor: null);
+
     public static int ShapeLength(ReadOnlySpan<int> shape)
     {
         long n = 1;

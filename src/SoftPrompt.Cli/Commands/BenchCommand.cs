@@ -1,0 +1,215 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using SoftPrompt.Engine;
+using SoftPrompt.Engine.Autograd;
+using SoftPrompt.Engine.Kernels;
+using SoftPrompt.Engine.Optim;
+using SoftPrompt.Models;
+using SoftPrompt.Tuning.PromptTuning;
+
+namespace SoftPrompt.Cli.Commands;
+
+/// <summary>
+/// `softprompt bench`: one JSON line per case. sgemm GFLOP/s on the GPT-2 MLP shapes, then a GPT-2-small-sized model
+/// (random weights) timed on a prompt-tuning step, a full fine-tuning step, an inference forward and batch-1 decoding.
+/// Each case warms up first and reports the median of its timed runs.
+/// </summary>
+public static class BenchCommand
+{
+    public static Command Build()
+    {
+        var cases = new Option<string>("--cases") { Description = "Comma-separated: sgemm,prompt,ft,forward,decode", DefaultValueFactory = _ => "sgemm,prompt,ft,forward,decode" };
+        var threads = new Option<int>("--threads") { Description = "Worker threads", DefaultValueFactory = _ => 2 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed runs per case (median reported)", DefaultValueFactory = _ => 5 };
+        var layers = new Option<int>("--layers") { Description = "Transformer layers (GPT-2 small: 12)", DefaultValueFactory = _ => 12 };
+        var width = new Option<int>("--width") { Description = "Hidden width (GPT-2 small: 768)", DefaultValueFactory = _ => 768 };
+        var heads = new Option<int>("--heads") { Description = "Attention heads", DefaultValueFactory = _ => 12 };
+        var vocab = new Option<int>("--vocab") { Description = "Vocabulary size", DefaultValueFactory = _ => 50257 };
+        var batch = new Option<int>("--batch") { Description = "Batch rows", DefaultValueFactory = _ => 4 };
+        var tokens = new Option<int>("--tokens") { Description = "Text tokens per row", DefaultValueFactory = _ => 128 };
+        var promptLength = new Option<int>("--prompt-tokens") { Description = "Soft-prompt positions", DefaultValueFactory = _ => 20 };
+
+        var command = new Command("bench", "Measure kernel and training-step speed (JSON lines on stdout).");
+        foreach (var o in new Option[] { cases, threads, repeats, layers, width, heads, vocab, batch, tokens, promptLength }) command.Options.Add(o);
+        command.SetAction(parse =>
+        {
+            Parallelism.Threads = parse.GetValue(threads);
+            var settings = new BenchSettings(parse.GetValue(repeats), parse.GetValue(batch), parse.GetValue(tokens), parse.GetValue(promptLength));
+            var config = new ModelConfig
+            {
+                Architecture = Architecture.Gpt2, VocabSize = parse.GetValue(vocab), HiddenSize = parse.GetValue(width),
+                NumLayers = parse.GetValue(layers), NumHeads = parse.GetValue(heads), IntermediateSize = 4 * parse.GetValue(width),
+                MaxPositions = 1024,
+            };
+            Run(parse.GetValue(cases)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), config, settings);
+            return 0;
+        });
+        return command;
+    }
+
+    private sealed record BenchSettings(int Repeats, int Batch, int Tokens, int PromptTokens);
+
+    private static void Run(string[] cases, ModelConfig config, BenchSettings s)
+    {
+        CausalLanguageModel? model = null;
+        CausalLanguageModel Model()
+        {
+            if (model is not null) return model;
+            model = CausalLanguageModel.Create(config);
+            model.InitializeRandom(seed: 1);
+            return model;
+        }
+
+        foreach (var name in cases)
+        {
+            switch (name)
+            {
+                case "sgemm":
+                    foreach (var (m, n, k, ta, tb, label) in new[]
+                    {
+                        (512, 3072, 768, false, true, "forward x·Wᵀ"), (512, 768, 3072, false, false, "backward dy·W"),
+                        (768, 3072, 512, true, false, "weight grad dyᵀ·x"),
+                    })
+                        Emit(new { @case = "sgemm", shape = $"{m}x{n}x{k}", transA = ta, transB = tb, label, threads = Parallelism.Threads, gflops = Math.Round(SgemmBenchmark.Gflops(m, n, k, ta, tb, s.Repeats * 4), 1) });
+                    break;
+                case "prompt": Emit(Case("prompt_tuning_step", s, PromptTuningStep(Model(), s))); break;
+                case "ft": Emit(Case("full_finetune_step", s, FullFineTuneStep(Model(), s))); break;
+                case "forward": Emit(Case("inference_forward", s, InferenceForward(Model(), s))); break;
+                case "decode": Emit(Case("decode_token_batch1", s, DecodeToken(Model(), s))); break;
+                default: throw new ArgumentException($"Unknown bench case '{name}' (known: sgemm, prompt, ft, forward, decode).");
+            }
+        }
+    }
+
+    private static object Case(string name, BenchSettings s, (double MedianMs, double MinMs, long Allocations) r) => new
+    {
+        @case = name, batch = s.Batch, tokens = s.Tokens, prompt_tokens = s.PromptTokens, threads = Parallelism.Threads,
+        median_ms = Math.Round(r.MedianMs, 1), min_ms = Math.Round(r.MinMs, 1), pool_allocations_after_warmup = r.Allocations,
+        peak_rss_mb = Process.GetCurrentProcess().PeakWorkingSet64 / (1 << 20),
+    };
+
+    private static void Emit(object record) => Console.WriteLine(JsonSerializer.Serialize(record));
+
+    /// <summary>Times <paramref name="step"/> after one warm-up; returns median, min and pool growth after warm-up.</summary>
+    private static (double, double, long) Time(Tape tape, int repeats, Action step)
+    {
+        step();
+        long before = tape.Allocations;
+        var ms = new List<double>();
+        for (int i = 0; i < repeats; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            step();
+            ms.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        ms.Sort();
+        return (ms[ms.Count / 2], ms[0], tape.Allocations - before);
+    }
+
+    private static (int[] Ids, int[] Targets) RandomBatch(ModelConfig config, BenchSettings s)
+    {
+        var rng = new Random(5);
+        var ids = new int[s.Batch * s.Tokens];
+        for (int i = 0; i < ids.Length; i++) ids[i] = rng.Next(config.VocabSize);
+        var targets = new int[s.Batch * s.Tokens];
+        for (int b = 0; b < s.Batch; b++)
+            for (int t = 0; t < s.Tokens; t++)
+                targets[b * s.Tokens + t] = t + 1 < s.Tokens ? ids[b * s.Tokens + t + 1] : -100;
+        return (ids, targets);
+    }
+
+    private static (double, double, long) PromptTuningStep(CausalLanguageModel model, BenchSettings s)
+    {
+        model.SetTrainable(false);
+        var prompt = new PromptEmbedding(s.PromptTokens, model.Config.HiddenSize);
+        prompt.InitializeUniform(seed: 3);
+        var optimizer = new AdamW(new[] { prompt.Prompt }, learningRate: 0.3f, weightDecay: 0f);
+        var (ids, targets) = RandomBatch(model.Config, s);
+        var tape = new Tape();
+        return Time(tape, s.Repeats, () =>
+        {
+            tape.Reset();
+            var hidden = model.Hidden(tape, prompt.Input(tape, model, ids, s.Batch, s.Tokens));
+            // Prompt positions carry no loss, so the LM head runs on the text positions only.
+            var text = Fn.Slice(tape, hidden, 1, s.PromptTokens, s.Tokens);
+            var logits = model.Logits(tape, text);
+            var loss = Fn.CrossEntropy(tape, logits.Reshape(s.Batch * s.Tokens, model.Config.VocabSize), targets);
+            tape.Backward(loss);
+            optimizer.Update();
+            optimizer.ZeroGrad();
+        });
+    }
+
+    private static (double, double, long) FullFineTuneStep(CausalLanguageModel model, BenchSettings s)
+    {
+        model.SetTrainable(true);
+        var optimizer = new AdamW(model.Parameters.Select(p => p.Tensor), learningRate: 1e-5f);
+        var (ids, targets) = RandomBatch(model.Config, s);
+        var tape = new Tape();
+        try
+        {
+            return Time(tape, s.Repeats, () =>
+            {
+                tape.Reset();
+                var logits = model.Forward(tape, new ForwardInput { Batch = s.Batch, Length = s.Tokens, TokenIds = ids });
+                var loss = Fn.CrossEntropy(tape, logits.Reshape(s.Batch * s.Tokens, model.Config.VocabSize), targets);
+                tape.Backward(loss);
+                optimizer.Update();
+                optimizer.ZeroGrad();
+            });
+        }
+        finally
+        {
+            model.SetTrainable(false);
+        }
+    }
+
+    private static (double, double, long) InferenceForward(CausalLanguageModel model, BenchSettings s)
+    {
+        model.SetTrainable(false);
+        var (ids, _) = RandomBatch(model.Config, s);
+        var tape = new Tape(recording: false);
+        return Time(tape, s.Repeats, () =>
+        {
+            tape.Reset();
+            model.Forward(tape, new ForwardInput { Batch = s.Batch, Length = s.Tokens, TokenIds = ids });
+        });
+    }
+
+    private static (double, double, long) DecodeToken(CausalLanguageModel model, BenchSettings s)
+    {
+        model.SetTrainable(false);
+        const int promptLength = 16, decodeSteps = 32;
+        var cache = new KvCache(model.Config, batch: 1, capacity: promptLength + decodeSteps + 1);
+        var tape = new Tape(recording: false);
+        var prompt = Enumerable.Range(0, promptLength).Select(i => (i * 7919) % model.Config.VocabSize).ToArray();
+        var perToken = new List<double>();
+        long before = 0;
+        for (int run = 0; run <= s.Repeats; run++)
+        {
+            cache.Clear();
+            tape.Reset();
+            var logits = model.Forward(tape, new ForwardInput { Batch = 1, Length = promptLength, TokenIds = prompt, Cache = cache });
+            int next = ArgMaxLast(logits);
+            if (run == 1) before = tape.Allocations;
+            var sw = Stopwatch.StartNew();
+            for (int step = 0; step < decodeSteps; step++)
+            {
+                tape.Reset();
+                logits = model.Forward(tape, new ForwardInput { Batch = 1, Length = 1, TokenIds = new[] { next }, Cache = cache });
+                next = ArgMaxLast(logits);
+            }
+            if (run > 0) perToken.Add(sw.Elapsed.TotalMilliseconds / decodeSteps); // run 0 is the warm-up
+        }
+        perToken.Sort();
+        return (perToken[perToken.Count / 2], perToken[0], tape.Allocations - before);
+    }
+
+    private static int ArgMaxLast(Tensor logits)
+    {
+        int v = logits.Dim(-1);
+        var last = logits.ReadOnlySpan.Slice(logits.Length - v, v);
+        return System.Numerics.Tensors.TensorPrimitives.IndexOfMax(last);
+    }
+}

@@ -1,0 +1,86 @@
+using System.Numerics.Tensors;
+
+namespace SoftPrompt.Engine.Optim;
+
+/// <summary>
+/// AdamW (Loshchilov &amp; Hutter), PyTorch's torch.optim.AdamW semantics: decoupled weight decay applied as
+/// p ← p − lr·wd·p before the Adam update, bias-corrected moments. Only parameters that require a gradient are
+/// updated, and a parameter whose gradient was never touched in a step is left as it is.
+/// </summary>
+public sealed class AdamW
+{
+    private readonly Tensor[] _parameters;
+    private readonly float[][] _m, _v;
+
+    public float LearningRate { get; set; }
+    public float Beta1 { get; }
+    public float Beta2 { get; }
+    public float Epsilon { get; }
+    public float WeightDecay { get; }
+    public int Step { get; private set; }
+
+    public AdamW(IEnumerable<Tensor> parameters, float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f,
+        float epsilon = 1e-8f, float weightDecay = 0.01f)
+    {
+        _parameters = parameters.Where(p => p.RequiresGrad).ToArray();
+        _m = _parameters.Select(p => new float[p.Length]).ToArray();
+        _v = _parameters.Select(p => new float[p.Length]).ToArray();
+        LearningRate = learningRate;
+        Beta1 = beta1; Beta2 = beta2; Epsilon = epsilon; WeightDecay = weightDecay;
+    }
+
+    public IReadOnlyList<Tensor> Parameters => _parameters;
+
+    /// <summary>The moment buffers, for checkpointing (same order as <see cref="Parameters"/>).</summary>
+    public (float[] M, float[] V) Moments(int index) => (_m[index], _v[index]);
+
+    public void RestoreStep(int step) => Step = step;
+
+    public void ZeroGrad()
+    {
+        foreach (var p in _parameters) p.ZeroGrad();
+    }
+
+    public void Update()
+    {
+        Step++;
+        float correction1 = 1f - MathF.Pow(Beta1, Step);
+        float correction2 = 1f - MathF.Pow(Beta2, Step);
+        float stepSize = LearningRate / correction1;
+        float rootCorrection2 = MathF.Sqrt(correction2);
+        float decay = 1f - LearningRate * WeightDecay;
+        for (int i = 0; i < _parameters.Length; i++)
+        {
+            var p = _parameters[i];
+            if (!p.HasGrad) continue;
+            UpdateOne(p.Span, p.Grad, _m[i], _v[i], stepSize, rootCorrection2, decay);
+        }
+    }
+
+    private void UpdateOne(Span<float> w, ReadOnlySpan<float> g, Span<float> m, Span<float> v, float stepSize, float rootCorrection2, float decay)
+    {
+        float b1 = Beta1, b2 = Beta2, eps = Epsilon;
+        for (int j = 0; j < w.Length; j++)
+        {
+            float gj = g[j];
+            float mj = m[j] = b1 * m[j] + (1 - b1) * gj;
+            float vj = v[j] = b2 * v[j] + (1 - b2) * gj * gj;
+            w[j] = w[j] * decay - stepSize * mj / (MathF.Sqrt(vj) / rootCorrection2 + eps);
+        }
+    }
+
+    /// <summary>Scales all gradients so their global L2 norm is at most <paramref name="maxNorm"/>; returns the norm before clipping.</summary>
+    public static float ClipGradNorm(IEnumerable<Tensor> parameters, float maxNorm)
+    {
+        double sumSquares = 0;
+        var withGrad = parameters.Where(p => p.RequiresGrad && p.HasGrad).ToList();
+        foreach (var p in withGrad) sumSquares += TensorPrimitives.SumOfSquares(p.Grad);
+        float norm = (float)Math.Sqrt(sumSquares);
+        if (norm > maxNorm && norm > 0)
+        {
+            float scale = maxNorm / (norm + 1e-6f);
+            foreach (var p in withGrad) TensorPrimitives.Multiply(p.Grad, scale, p.Grad);
+        }
+        return norm;
+    }
+}

@@ -1,0 +1,169 @@
+using SoftPrompt.Engine;
+using SoftPrompt.Engine.Autograd;
+
+namespace SoftPrompt.Models;
+
+/// <summary>
+/// What GPT-2 and LLaMA share: token embedding → N blocks → final norm → LM head, the key/value bookkeeping of
+/// attention (extra prefix rows, the cache, padding), and the named parameter list that loading, saving and
+/// freezing go through. Each architecture supplies only its own blocks (see Gpt2.cs and Llama.cs).
+/// </summary>
+public abstract class CausalLanguageModel
+{
+    private readonly List<NamedParameter> _parameters = new();
+
+    protected CausalLanguageModel(ModelConfig config)
+    {
+        config.Validate("model config");
+        Config = config;
+    }
+
+    public ModelConfig Config { get; }
+
+    /// <summary>Parameters under their Hugging Face names, in our [out, in] layout.</summary>
+    public IReadOnlyList<NamedParameter> Parameters => _parameters;
+
+    public abstract Tensor TokenEmbedding { get; }
+    protected abstract Tensor LmHead { get; }
+
+    public long ParameterCount => _parameters.Sum(p => (long)p.Tensor.Length);
+
+    /// <summary>Freezes everything, or makes everything trainable. Frozen weights get no gradient work at all.</summary>
+    public void SetTrainable(bool trainable) => SetTrainable(_ => trainable);
+
+    public void SetTrainable(Func<string, bool> isTrainable)
+    {
+        foreach (var p in _parameters) p.Tensor.RequiresGrad = isTrainable(p.Name);
+    }
+
+    public Tensor Parameter(string name) =>
+        _parameters.FirstOrDefault(p => p.Name == name)?.Tensor
+        ?? throw new KeyNotFoundException($"The model has no parameter named '{name}'.");
+
+    protected Tensor Add(string name, params int[] shape)
+    {
+        var t = Tensor.Parameter(shape, trainable: false, name);
+        _parameters.Add(new NamedParameter(name, t));
+        return t;
+    }
+
+    /// <summary>Logits (B, T, V) for every input position.</summary>
+    public Tensor Forward(Tape tape, ForwardInput input) => Logits(tape, Hidden(tape, input));
+
+    /// <summary>Final-norm hidden states (B, T, D): what the LM head or a task head reads.</summary>
+    public Tensor Hidden(Tape tape, ForwardInput input)
+    {
+        input.Validate(Config);
+        int b = input.Batch, t = input.Length;
+        int past = input.Cache?.Count ?? 0;
+        var positions = input.Positions ?? DefaultPositions(b, t, past);
+        foreach (int p in positions)
+            if (p < 0 || (UsesLearnedPositions && p >= Config.MaxPositions))
+                throw new ArgumentException($"Forward: position {p} is outside the model's {Config.MaxPositions} positions.");
+
+        var h = input.Embeddings ?? Fn.Embedding(tape, TokenEmbedding, input.TokenIds!, b, t);
+        h = AddPositionInformation(tape, h, positions);
+        bool[]? keyPadding = input.Padding;
+        if (input.Cache is not null)
+        {
+            input.Cache.AppendPadding(input.Padding, t);
+            keyPadding = input.Cache.PaddingWith(t);
+        }
+        var context = new LayerContext(input, positions, past, keyPadding);
+        for (int layer = 0; layer < Config.NumLayers; layer++)
+        {
+            if (input.Hooks is not null) h = input.Hooks.LayerInput(tape, layer, h);
+            h = Block(tape, layer, h, context);
+        }
+        input.Cache?.Advance(t);
+        return FinalNorm(tape, h);
+    }
+
+    public Tensor Logits(Tape tape, Tensor hidden) => Fn.Linear(tape, hidden, LmHead);
+
+    protected virtual bool UsesLearnedPositions => false;
+    protected virtual Tensor AddPositionInformation(Tape tape, Tensor embeddings, int[] positions) => embeddings;
+    protected abstract Tensor Block(Tape tape, int layer, Tensor hidden, LayerContext context);
+    protected abstract Tensor FinalNorm(Tape tape, Tensor hidden);
+
+    /// <summary>
+    /// Multi-head attention over [extra rows; cached rows; this call's rows]. q (B, T, H·d); k, v (B, T, KV·d),
+    /// already position-encoded. Extra rows (prefix tuning) are never cached: they belong to the adapter, not the text.
+    /// </summary>
+    protected Tensor Attend(Tape tape, int layer, Tensor q, Tensor k, Tensor v, LayerContext context)
+    {
+        var input = context.Input;
+        int b = input.Batch, t = input.Length;
+        var extra = input.Hooks?.ExtraKeyValues(tape, layer, b);
+        if (input.Cache is not null) (k, v) = input.Cache.Append(tape, layer, k, v);
+        int cached = context.Past;
+        bool[]? padding = context.KeyPadding;
+        if (extra is not null)
+        {
+            int p = extra.Keys.Dim(1);
+            if (extra.Keys.Rank != 3 || extra.Keys.Dim(0) != b || extra.Keys.Dim(2) != Config.KvWidth || extra.Values.Length != extra.Keys.Length)
+                throw new ArgumentException($"Layer {layer}: extra key/value rows have shape [{string.Join(", ", extra.Keys.Shape)}], expected [{b}, P, {Config.KvWidth}].");
+            k = Fn.Concat(tape, 1, extra.Keys, k);
+            v = Fn.Concat(tape, 1, extra.Values, v);
+            padding = PrependPadding(extra.Padding, p, padding, cached + t, b);
+        }
+        return Fn.Attention(tape, q, k, v, Config.NumHeads, Config.KvHeads, causal: true, keyPadding: padding);
+    }
+
+    private static bool[]? PrependPadding(bool[]? extraPadding, int p, bool[]? rest, int restLength, int batch)
+    {
+        if (extraPadding is null && rest is null) return null;
+        var mask = new bool[batch * (p + restLength)];
+        for (int r = 0; r < batch; r++)
+        {
+            for (int i = 0; i < p; i++) mask[r * (p + restLength) + i] = extraPadding is not null && extraPadding[r * p + i];
+            for (int i = 0; i < restLength; i++) mask[r * (p + restLength) + p + i] = rest is not null && rest[r * restLength + i];
+        }
+        return mask;
+    }
+
+    private static int[] DefaultPositions(int batch, int length, int past)
+    {
+        var positions = new int[batch * length];
+        for (int r = 0; r < batch; r++)
+            for (int i = 0; i < length; i++) positions[r * length + i] = past + i;
+        return positions;
+    }
+
+    /// <summary>Normal(0, std) init as GPT-2 does; residual output projections scaled by 1/√(2·layers).</summary>
+    public void InitializeRandom(int seed, float std = 0.02f)
+    {
+        var rng = new Random(seed);
+        float residualStd = std / MathF.Sqrt(2 * Config.NumLayers);
+        foreach (var p in _parameters)
+        {
+            var s = p.Tensor.Span;
+            if (IsNormGain(p.Name)) { s.Fill(1f); continue; }
+            if (p.Name.EndsWith(".bias")) { s.Clear(); continue; }
+            float sd = IsResidualProjection(p.Name) ? residualStd : std;
+            for (int i = 0; i < s.Length; i++) s[i] = sd * Gaussian(rng);
+        }
+    }
+
+    protected abstract bool IsNormGain(string name);
+    protected abstract bool IsResidualProjection(string name);
+
+    private static float Gaussian(Random rng)
+    {
+        double u1 = 1.0 - rng.NextDouble(), u2 = rng.NextDouble();
+        return (float)(Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
+    }
+
+    public static CausalLanguageModel Create(ModelConfig config) => config.Architecture switch
+    {
+        Architecture.Gpt2 => new Gpt2(config),
+        Architecture.Llama => new Llama(config),
+        _ => throw new NotSupportedException($"Architecture {config.Architecture} is not supported."),
+    };
+}
+
+public sealed record NamedParameter(string Name, Tensor Tensor);
+
+/// <summary>Per-forward facts every layer needs.</summary>
+/// <param name="KeyPadding">Padding of [cached rows; this call's rows], B·(Past+T), or null when none is padded.</param>
+public sealed record LayerContext(ForwardInput Input, int[] Positions, int Past, bool[]? KeyPadding);

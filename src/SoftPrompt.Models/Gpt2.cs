@@ -1,0 +1,73 @@
+using SoftPrompt.Engine;
+using SoftPrompt.Engine.Autograd;
+
+namespace SoftPrompt.Models;
+
+/// <summary>
+/// GPT-2 (Radford et al. 2019): learned positions, pre-LayerNorm blocks, GELU (tanh form) MLP, LM head tied to the
+/// token embedding. Weights in nn.Linear layout [out, in]; the loader transposes Hugging Face's Conv1D [in, out].
+/// </summary>
+public sealed class Gpt2 : CausalLanguageModel
+{
+    private sealed record BlockWeights(
+        Tensor Ln1Gain, Tensor Ln1Bias,
+        Tensor QkvWeight, Tensor QkvBias,         // (3D, D), (3D): q, k, v stacked
+        Tensor AttnOutWeight, Tensor AttnOutBias, // (D, D), (D)
+        Tensor Ln2Gain, Tensor Ln2Bias,
+        Tensor FcWeight, Tensor FcBias,           // (F, D), (F)
+        Tensor ProjWeight, Tensor ProjBias);      // (D, F), (D)
+
+    private readonly Tensor _wte, _wpe, _lnFGain, _lnFBias;
+    private readonly BlockWeights[] _blocks;
+
+    public Gpt2(ModelConfig config) : base(config)
+    {
+        int d = config.HiddenSize, f = config.IntermediateSize;
+        _wte = Add("transformer.wte.weight", config.VocabSize, d);
+        _wpe = Add("transformer.wpe.weight", config.MaxPositions, d);
+        _blocks = new BlockWeights[config.NumLayers];
+        for (int i = 0; i < config.NumLayers; i++)
+        {
+            string p = $"transformer.h.{i}.";
+            _blocks[i] = new BlockWeights(
+                Add(p + "ln_1.weight", d), Add(p + "ln_1.bias", d),
+                Add(p + "attn.c_attn.weight", 3 * d, d), Add(p + "attn.c_attn.bias", 3 * d),
+                Add(p + "attn.c_proj.weight", d, d), Add(p + "attn.c_proj.bias", d),
+                Add(p + "ln_2.weight", d), Add(p + "ln_2.bias", d),
+                Add(p + "mlp.c_fc.weight", f, d), Add(p + "mlp.c_fc.bias", f),
+                Add(p + "mlp.c_proj.weight", d, f), Add(p + "mlp.c_proj.bias", d));
+        }
+        _lnFGain = Add("transformer.ln_f.weight", d);
+        _lnFBias = Add("transformer.ln_f.bias", d);
+    }
+
+    public override Tensor TokenEmbedding => _wte;
+    protected override Tensor LmHead => _wte;
+    protected override bool UsesLearnedPositions => true;
+
+    protected override Tensor AddPositionInformation(Tape tape, Tensor embeddings, int[] positions)
+        => Fn.Add(tape, embeddings, Fn.Embedding(tape, _wpe, positions, embeddings.Dim(0), embeddings.Dim(1)));
+
+    protected override Tensor Block(Tape tape, int layer, Tensor h, LayerContext context)
+    {
+        var w = _blocks[layer];
+        float eps = Config.NormEps;
+        int d = Config.HiddenSize;
+
+        // h = h + attn(ln_1(h))
+        var a = Fn.LayerNorm(tape, h, w.Ln1Gain, w.Ln1Bias, eps);
+        var qkv = Fn.Split(tape, Fn.Linear(tape, a, w.QkvWeight, w.QkvBias), -1, d, d, d);
+        var attended = Attend(tape, layer, qkv[0], qkv[1], qkv[2], context);
+        h = Fn.Add(tape, h, Fn.Linear(tape, attended, w.AttnOutWeight, w.AttnOutBias));
+
+        // h = h + mlp(ln_2(h))
+        var m = Fn.LayerNorm(tape, h, w.Ln2Gain, w.Ln2Bias, eps);
+        m = Fn.Gelu(tape, Fn.Linear(tape, m, w.FcWeight, w.FcBias));
+        return Fn.Add(tape, h, Fn.Linear(tape, m, w.ProjWeight, w.ProjBias));
+    }
+
+    protected override Tensor FinalNorm(Tape tape, Tensor h) => Fn.LayerNorm(tape, h, _lnFGain, _lnFBias, Config.NormEps);
+
+    protected override bool IsNormGain(string name) => name.Contains("ln_") && name.EndsWith(".weight");
+    protected override bool IsResidualProjection(string name) => name.EndsWith("c_proj.weight");
+}

@@ -1,0 +1,70 @@
+using SoftPrompt.Engine;
+using SoftPrompt.Engine.Autograd;
+using SoftPrompt.Engine.Ops;
+
+namespace SoftPrompt.Models;
+
+/// <summary>
+/// LLaMA (Touvron et al. 2023): RMSNorm before attention and MLP, rotary positions on queries and keys,
+/// grouped-query attention, SwiGLU MLP, no biases; the LM head optionally tied to the token embedding.
+/// </summary>
+public sealed class Llama : CausalLanguageModel
+{
+    private sealed record BlockWeights(
+        Tensor AttnNorm,                     // (D)
+        Tensor Wq, Tensor Wk, Tensor Wv,     // (H·d, D), (KV·d, D), (KV·d, D)
+        Tensor Wo,                           // (D, H·d)
+        Tensor MlpNorm,                      // (D)
+        Tensor Gate, Tensor Up, Tensor Down); // (F, D), (F, D), (D, F)
+
+    private readonly Tensor _embed, _norm, _lmHead;
+    private readonly BlockWeights[] _blocks;
+    private readonly RopeStyle _rope;
+
+    public Llama(ModelConfig config) : base(config)
+    {
+        int d = config.HiddenSize, f = config.IntermediateSize, kv = config.KvWidth;
+        _embed = Add("model.embed_tokens.weight", config.VocabSize, d);
+        _blocks = new BlockWeights[config.NumLayers];
+        for (int i = 0; i < config.NumLayers; i++)
+        {
+            string p = $"model.layers.{i}.";
+            _blocks[i] = new BlockWeights(
+                Add(p + "input_layernorm.weight", d),
+                Add(p + "self_attn.q_proj.weight", d, d), Add(p + "self_attn.k_proj.weight", kv, d),
+                Add(p + "self_attn.v_proj.weight", kv, d), Add(p + "self_attn.o_proj.weight", d, d),
+                Add(p + "post_attention_layernorm.weight", d),
+                Add(p + "mlp.gate_proj.weight", f, d), Add(p + "mlp.up_proj.weight", f, d),
+                Add(p + "mlp.down_proj.weight", d, f));
+        }
+        _norm = Add("model.norm.weight", d);
+        _lmHead = config.TieWordEmbeddings ? _embed : Add("lm_head.weight", config.VocabSize, d);
+        _rope = config.RotaryPairing == RotaryPairing.Interleaved ? RopeStyle.Interleaved : RopeStyle.RotateHalf;
+    }
+
+    public override Tensor TokenEmbedding => _embed;
+    protected override Tensor LmHead => _lmHead;
+
+    protected override Tensor Block(Tape tape, int layer, Tensor h, LayerContext context)
+    {
+        var w = _blocks[layer];
+        float eps = Config.NormEps;
+
+        // h = h + attn(rmsnorm(h)), queries and keys rotated by their positions
+        var a = Fn.RmsNorm(tape, h, w.AttnNorm, eps);
+        var q = Fn.Rope(tape, Fn.Linear(tape, a, w.Wq), Config.NumHeads, context.Positions, _rope, Config.RopeTheta);
+        var k = Fn.Rope(tape, Fn.Linear(tape, a, w.Wk), Config.KvHeads, context.Positions, _rope, Config.RopeTheta);
+        var v = Fn.Linear(tape, a, w.Wv);
+        h = Fn.Add(tape, h, Fn.Linear(tape, Attend(tape, layer, q, k, v, context), w.Wo));
+
+        // h = h + down(silu(gate(x)) * up(x)), x = rmsnorm(h)
+        var m = Fn.RmsNorm(tape, h, w.MlpNorm, eps);
+        m = Fn.SwiGlu(tape, Fn.Linear(tape, m, w.Gate), Fn.Linear(tape, m, w.Up));
+        return Fn.Add(tape, h, Fn.Linear(tape, m, w.Down));
+    }
+
+    protected override Tensor FinalNorm(Tape tape, Tensor h) => Fn.RmsNorm(tape, h, _norm, Config.NormEps);
+
+    protected override bool IsNormGain(string name) => name.EndsWith("norm.weight");
+    protected override bool IsResidualProjection(string name) => name.EndsWith("o_proj.weight") || name.EndsWith("down_proj.weight");
+}

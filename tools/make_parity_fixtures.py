@@ -1,0 +1,203 @@
+#!/usr/bin/python3
+"""Writes the PyTorch parity fixtures the C# tests compare against (tests/fixtures/parity/).
+
+For a tiny random GPT-2 and a tiny random LLaMA (grouped-query attention, untied head), it writes each model as a
+Hugging Face directory (config.json + model.safetensors, written by hand below) and, for one fixed batch, the logits,
+the mean cross-entropy loss, the gradient w.r.t. the input embeddings and every weight gradient, into
+expected.safetensors. The reference is computed in float64 and stored as float32.
+
+The models are written out in plain torch (Debian's python3-torch; the transformers package is not available here),
+following Hugging Face's GPT2LMHeadModel and LlamaForCausalLM equations: GPT-2's Conv1D weights are stored [in, out],
+LLaMA's rotary embedding uses the rotate_half pairing.
+
+Run:  sudo apt-get install -y python3-torch && /usr/bin/python3 tools/make_parity_fixtures.py
+"""
+import json
+import math
+import os
+import struct
+import sys
+
+import torch
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "parity")
+
+
+def write_safetensors(path, tensors, metadata=None):
+    """safetensors: u64 little-endian header length, JSON header, raw little-endian data."""
+    header, blobs, offset = {}, [], 0
+    if metadata:
+        header["__metadata__"] = metadata
+    for name, t in tensors.items():
+        data = t.detach().to(torch.float32).contiguous().numpy().astype("<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    raw = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    raw += b" " * ((8 - len(raw) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(raw)))
+        f.write(raw)
+        for b in blobs:
+            f.write(b)
+
+
+def causal_attention(q, k, v):
+    # q (B, H, T, d); k, v (B, H, T, d)
+    t = q.shape[-2]
+    scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
+    mask = torch.ones(t, t, dtype=torch.bool).tril()
+    scores = scores.masked_fill(~mask, float("-inf"))
+    return torch.softmax(scores, dim=-1) @ v
+
+
+def gelu_new(x):
+    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x.pow(3))))
+
+
+def gpt2_forward(p, cfg, embeds, positions):
+    d, heads, eps = cfg["n_embd"], cfg["n_head"], cfg["layer_norm_epsilon"]
+    b, t, _ = embeds.shape
+    h = embeds + p["wpe.weight"][positions]
+    for i in range(cfg["n_layer"]):
+        w = lambda n: p[f"h.{i}.{n}"]
+        a = torch.nn.functional.layer_norm(h, (d,), w("ln_1.weight"), w("ln_1.bias"), eps)
+        qkv = a @ w("attn.c_attn.weight") + w("attn.c_attn.bias")
+        q, k, v = (x.view(b, t, heads, d // heads).transpose(1, 2) for x in qkv.split(d, dim=-1))
+        y = causal_attention(q, k, v).transpose(1, 2).reshape(b, t, d)
+        h = h + y @ w("attn.c_proj.weight") + w("attn.c_proj.bias")
+        m = torch.nn.functional.layer_norm(h, (d,), w("ln_2.weight"), w("ln_2.bias"), eps)
+        m = gelu_new(m @ w("mlp.c_fc.weight") + w("mlp.c_fc.bias"))
+        h = h + m @ w("mlp.c_proj.weight") + w("mlp.c_proj.bias")
+    h = torch.nn.functional.layer_norm(h, (d,), p["ln_f.weight"], p["ln_f.bias"], eps)
+    return h @ p["wte.weight"].t()
+
+
+def rms_norm(x, weight, eps):
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * weight
+
+
+def rotate_half(x):
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+def llama_forward(p, cfg, embeds, positions):
+    d, heads, kv_heads = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    hd, eps, theta = d // heads, cfg["rms_norm_eps"], cfg["rope_theta"]
+    b, t, _ = embeds.shape
+    inv_freq = 1.0 / (theta ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
+    freqs = positions.to(torch.float64)[..., None] * inv_freq  # (B, T, hd/2)
+    emb = torch.cat((freqs, freqs), dim=-1)[:, None, :, :]      # (B, 1, T, hd)
+    cos, sin = emb.cos(), emb.sin()
+    h = embeds
+    for i in range(cfg["num_hidden_layers"]):
+        w = lambda n: p[f"model.layers.{i}.{n}"]
+        a = rms_norm(h, w("input_layernorm.weight"), eps)
+        q = (a @ w("self_attn.q_proj.weight").t()).view(b, t, heads, hd).transpose(1, 2)
+        k = (a @ w("self_attn.k_proj.weight").t()).view(b, t, kv_heads, hd).transpose(1, 2)
+        v = (a @ w("self_attn.v_proj.weight").t()).view(b, t, kv_heads, hd).transpose(1, 2)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        k = k.repeat_interleave(heads // kv_heads, dim=1)
+        v = v.repeat_interleave(heads // kv_heads, dim=1)
+        y = causal_attention(q, k, v).transpose(1, 2).reshape(b, t, d)
+        h = h + y @ w("self_attn.o_proj.weight").t()
+        m = rms_norm(h, w("post_attention_layernorm.weight"), eps)
+        m = torch.nn.functional.silu(m @ w("mlp.gate_proj.weight").t()) * (m @ w("mlp.up_proj.weight").t())
+        h = h + m @ w("mlp.down_proj.weight").t()
+    h = rms_norm(h, p["model.norm.weight"], eps)
+    return h @ p["lm_head.weight"].t()
+
+
+def gpt2_case(gen):
+    cfg = {"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "vocab_size": 97, "n_embd": 32, "n_layer": 2,
+           "n_head": 4, "n_positions": 24, "n_ctx": 24, "n_inner": None, "activation_function": "gelu_new",
+           "layer_norm_epsilon": 1e-5, "tie_word_embeddings": True, "bos_token_id": 96, "eos_token_id": 96}
+    d, f, v = cfg["n_embd"], 4 * cfg["n_embd"], cfg["vocab_size"]
+    shapes = {"wte.weight": (v, d), "wpe.weight": (cfg["n_positions"], d), "ln_f.weight": (d,), "ln_f.bias": (d,)}
+    for i in range(cfg["n_layer"]):
+        for n, s in {"ln_1.weight": (d,), "ln_1.bias": (d,), "attn.c_attn.weight": (d, 3 * d), "attn.c_attn.bias": (3 * d,),
+                     "attn.c_proj.weight": (d, d), "attn.c_proj.bias": (d,), "ln_2.weight": (d,), "ln_2.bias": (d,),
+                     "mlp.c_fc.weight": (d, f), "mlp.c_fc.bias": (f,), "mlp.c_proj.weight": (f, d), "mlp.c_proj.bias": (d,)}.items():
+            shapes[f"h.{i}.{n}"] = s
+    params = {}
+    for n, s in shapes.items():
+        if n.endswith("ln_1.weight") or n.endswith("ln_2.weight") or n == "ln_f.weight":
+            t = 1.0 + 0.1 * torch.randn(s, generator=gen, dtype=torch.float64)
+        else:
+            t = 0.2 * torch.randn(s, generator=gen, dtype=torch.float64)
+        params[n] = t
+    return "gpt2-tiny", cfg, params, lambda p, e, pos: gpt2_forward(p, cfg, e, pos), "wte.weight"
+
+
+def llama_case(gen):
+    cfg = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "vocab_size": 89, "hidden_size": 32,
+           "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 48,
+           "max_position_embeddings": 64, "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "tie_word_embeddings": False,
+           "hidden_act": "silu", "bos_token_id": 1, "eos_token_id": 2}
+    d, f, v = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
+    kv = cfg["num_key_value_heads"] * d // cfg["num_attention_heads"]
+    shapes = {"model.embed_tokens.weight": (v, d), "model.norm.weight": (d,), "lm_head.weight": (v, d)}
+    for i in range(cfg["num_hidden_layers"]):
+        for n, s in {"input_layernorm.weight": (d,), "self_attn.q_proj.weight": (d, d), "self_attn.k_proj.weight": (kv, d),
+                     "self_attn.v_proj.weight": (kv, d), "self_attn.o_proj.weight": (d, d),
+                     "post_attention_layernorm.weight": (d,), "mlp.gate_proj.weight": (f, d),
+                     "mlp.up_proj.weight": (f, d), "mlp.down_proj.weight": (d, f)}.items():
+            shapes[f"model.layers.{i}.{n}"] = s
+    params = {}
+    for n, s in shapes.items():
+        if n.endswith("norm.weight"):
+            params[n] = 1.0 + 0.1 * torch.randn(s, generator=gen, dtype=torch.float64)
+        else:
+            params[n] = 0.2 * torch.randn(s, generator=gen, dtype=torch.float64)
+    return "llama-tiny", cfg, params, lambda p, e, pos: llama_forward(p, cfg, e, pos), "model.embed_tokens.weight"
+
+
+def main():
+    gen = torch.Generator().manual_seed(1234)
+    os.makedirs(OUT, exist_ok=True)
+    for make in (gpt2_case, llama_case):
+        name, cfg, params, forward, embed_name = make(gen)
+        vocab = cfg["vocab_size"]
+        batch, length = 2, 9
+        ids = torch.randint(0, vocab, (batch, length), generator=gen)
+        targets = torch.randint(0, vocab, (batch, length), generator=gen)
+        targets[0, :2] = -100  # ignored positions, as a prompt or padding would be
+        targets[1, -1] = -100
+        positions = torch.arange(length).expand(batch, length)
+
+        for t in params.values():
+            t.requires_grad_(True)
+        embeds = params[embed_name][ids].detach().clone().requires_grad_(True)
+        logits = forward(params, embeds, positions)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, vocab), targets.reshape(-1), ignore_index=-100)
+        loss.backward()
+
+        # The gradient through the token lookup reaches the embedding matrix only via `embeds` here; add it back so
+        # the embedding's gradient is the full one a training step would see.
+        direct = params[embed_name].grad  # None when the head is untied: the lookup is the only use
+        full_embed_grad = torch.zeros_like(params[embed_name]) if direct is None else direct.clone()
+        full_embed_grad.index_add_(0, ids.reshape(-1), embeds.grad.reshape(-1, embeds.shape[-1]))
+
+        directory = os.path.join(OUT, name)
+        os.makedirs(directory, exist_ok=True)
+        with open(os.path.join(directory, "config.json"), "w") as f:
+            json.dump(cfg, f, indent=2)
+        write_safetensors(os.path.join(directory, "model.safetensors"), params, {"format": "pt"})
+        expected = {
+            "input_ids": ids.to(torch.float64),
+            "targets": targets.to(torch.float64),
+            "logits": logits,
+            "loss": loss.reshape(1),
+            "grad.inputs_embeds": embeds.grad,
+        }
+        for n, t in params.items():
+            expected["grad." + n] = full_embed_grad if n == embed_name else t.grad
+        write_safetensors(os.path.join(directory, "expected.safetensors"), expected,
+                          {"generator": "tools/make_parity_fixtures.py", "torch": torch.__version__})
+        print(f"{name}: loss {loss.item():.6f}, {len(params)} parameters -> {directory}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
