@@ -10,19 +10,13 @@ public static class JsonFile
     public static JsonDocument Load(string path, long maxBytes = DefaultMaxBytes)
     {
         byte[] bytes;
-        using (var handle = SafeTensorsFile.OpenForReading(path))
+        using (var handle = ModelFiles.OpenForReading(path))
         {
             long length = RandomAccess.GetLength(handle);
             if (length > maxBytes)
                 throw new ModelFormatException(path, $"the file is {length} bytes, more than the {maxBytes}-byte limit for a JSON file of this kind.");
             bytes = new byte[length];
-            int done = 0;
-            while (done < bytes.Length)
-            {
-                int read = RandomAccess.Read(handle, bytes.AsSpan(done), done);
-                if (read == 0) throw new ModelFormatException(path, "the file shrank while it was being read.");
-                done += read;
-            }
+            ModelFiles.ReadExactly(path, handle, bytes, 0);
         }
         try
         {

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Unicode;
 using Microsoft.Win32.SafeHandles;
+using static SoftPrompt.Engine.IO.ModelFiles;
 using static SoftPrompt.Engine.IO.TensorSourceMessages;
 
 namespace SoftPrompt.Engine.IO;
@@ -146,34 +147,6 @@ public sealed class SafeTensorsFile : ITensorSource
 
     private TensorInfo Find(string name)
         => _tensors.TryGetValue(name, out var info) ? info : throw new ModelFormatException(SourcePath, NotFound(name, _names));
-
-    internal static SafeFileHandle OpenForReading(string path)
-    {
-        try
-        {
-            return File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        }
-        catch (FileNotFoundException e)
-        {
-            throw new ModelFormatException(path, "the file does not exist.", e);
-        }
-        catch (DirectoryNotFoundException e)
-        {
-            throw new ModelFormatException(path, "the file's directory does not exist.", e);
-        }
-    }
-
-    private static void ReadExactly(string path, SafeFileHandle handle, Span<byte> destination, long offset)
-    {
-        while (!destination.IsEmpty)
-        {
-            int read = RandomAccess.Read(handle, destination, offset);
-            if (read == 0)
-                throw new ModelFormatException(path, $"the file ended at byte {offset}, before the data its header describes (was it truncated while open?).");
-            destination = destination[read..];
-            offset += read;
-        }
-    }
 
     private static (Dictionary<string, TensorInfo>, string[], Dictionary<string, string>) ParseHeader(string path, byte[] header, long dataLength)
     {
