@@ -39,15 +39,7 @@ public static class HfConfig
             "llama" => ParseLlama(fields),
             _ => throw new ModelFormatException(path, $"model_type \"{modelType}\" is not supported (supported: gpt2, llama)."),
         };
-        try
-        {
-            config.Validate(path);
-        }
-        catch (InvalidDataException e)
-        {
-            string problem = e.Message.StartsWith(path + ": ", StringComparison.Ordinal) ? e.Message[(path.Length + 2)..] : e.Message;
-            throw new ModelFormatException(path, problem, e);
-        }
+        config.ValidateFrom(path);
         return config;
     }
 
@@ -58,10 +50,10 @@ public static class HfConfig
         string activation = f.OptionalString("activation_function") ?? "gelu_new";
         if (Array.IndexOf(Gpt2Activations, activation) < 0)
             throw f.Error("activation_function", $"is \"{activation}\"; GPT-2 models here need one of {string.Join(", ", Gpt2Activations)}.");
-        f.Refuse("scale_attn_by_inverse_layer_idx", true, "scales attention by layer index, which is not implemented");
-        f.Refuse("reorder_and_upcast_attn", true, "reorders attention for upcasting, which is not implemented");
-        f.Refuse("scale_attn_weights", false, "turns off the 1/sqrt(head_dim) attention scale, which is not implemented");
-        f.Refuse("add_cross_attention", true, "adds cross-attention, which a decoder-only model does not have");
+        f.Refuse("scale_attn_by_inverse_layer_idx", true, "attention scaled by layer index");
+        f.Refuse("reorder_and_upcast_attn", true, "reordered, upcast attention");
+        f.Refuse("scale_attn_weights", false, "attention without the 1/sqrt(head_dim) scale");
+        f.Refuse("add_cross_attention", true, "cross-attention");
         return new ModelConfig
         {
             Architecture = Architecture.Gpt2,
@@ -90,8 +82,8 @@ public static class HfConfig
             throw f.Error("hidden_act", $"is \"{activation}\"; LLaMA models here need \"silu\".");
         if (f.Has("rope_scaling"))
             throw f.Error("rope_scaling", "is set; scaled rotary embeddings are not implemented.");
-        f.Refuse("attention_bias", true, "adds biases to the attention projections, which are not implemented");
-        f.Refuse("mlp_bias", true, "adds biases to the MLP projections, which are not implemented");
+        f.Refuse("attention_bias", true, "attention projections with biases");
+        f.Refuse("mlp_bias", true, "MLP projections with biases");
         if (f.OptionalInt("head_dim") is int headDim && heads > 0 && headDim * heads != hidden)
             throw f.Error("head_dim", $"is {headDim}, but only head_dim = hidden_size / num_attention_heads ({hidden / heads}) is supported.");
         string pairing = f.OptionalString(RotaryPairingKey) ?? "rotate_half";
@@ -245,10 +237,10 @@ public static class HfConfig
         }
 
         /// <summary>Fails when an optional flag is set to the one value whose behaviour we do not implement.</summary>
-        public void Refuse(string field, bool unsupported, string consequence)
+        public void Refuse(string field, bool unsupported, string feature)
         {
             if (OptionalBool(field) == unsupported)
-                throw Error(field, $"is {(unsupported ? "true" : "false")}, which {consequence}.");
+                throw Error(field, $"is {(unsupported ? "true" : "false")}, asking for {feature}, which is not implemented.");
         }
 
         private static string Clip(string text) => text.Length <= 60 ? text : text[..60] + "…";

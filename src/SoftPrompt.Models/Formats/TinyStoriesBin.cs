@@ -39,13 +39,13 @@ public static class TinyStoriesBin
         {
             var (config, shared) = ReadHeader(path, reader);
             var layout = WeightLayout(config, shared);
-            long weightBytes = 4 * layout.Sum(w => Engine.Tensor.ShapeLength(w.Shape) * 1L);
+            long weightBytes = 4 * CountWeights(path, layout);
             long smallestVocabBytes = 8L * config.VocabSize;
             if (fileLength < HeaderBytes + smallestVocabBytes + weightBytes)
                 throw new ModelFormatException(path, $"the file is {fileLength} bytes, but its header implies at least {HeaderBytes + smallestVocabBytes + weightBytes} " +
                     $"({config.VocabSize} vocabulary entries and {weightBytes / 4} weights): it is truncated.");
 
-            var vocab = ReadVocab(path, reader, config.VocabSize, vocabEnd: fileLength - weightBytes);
+            var vocab = ReadVocab(path, reader, config.VocabSize, fileLength, weightBytes);
             long actualWeightBytes = fileLength - stream.Position;
             if (actualWeightBytes != weightBytes)
                 throw new ModelFormatException(path, $"after the vocabulary there are {actualWeightBytes} bytes of weights, but the header implies exactly {weightBytes} " +
@@ -64,6 +64,21 @@ public static class TinyStoriesBin
         {
             throw new ModelFormatException(path, "the file ended early (was it truncated while being read?).", e);
         }
+    }
+
+    /// <summary>All weights' elements; the sizes are bounded, so only one tensor exceeding an array can go wrong.</summary>
+    private static long CountWeights(string path, IReadOnlyList<(string Name, int[] Shape)> layout)
+    {
+        long total = 0;
+        foreach (var (name, shape) in layout)
+        {
+            long count = 1;
+            foreach (int size in shape) count *= size;
+            if (count > Array.MaxLength)
+                throw new ModelFormatException(path, $"the header's sizes make {name} {count} floats, more than one array can hold.");
+            total += count;
+        }
+        return total;
     }
 
     /// <summary>The weights in file order, under their HF LLaMA names, with [out, in] shapes.</summary>
@@ -143,19 +158,13 @@ public static class TinyStoriesBin
             EosTokenId = 2,
             HiddenAct = "silu",
         };
-        try
-        {
-            config.Validate(path);
-        }
-        catch (InvalidDataException e)
-        {
-            throw Bad($"inconsistent header: {e.Message}");
-        }
+        config.ValidateFrom(path);
         return (config, shared == 1);
     }
 
-    private static TinyStoriesVocab ReadVocab(string path, BinaryReader reader, int size, long vocabEnd)
+    private static TinyStoriesVocab ReadVocab(string path, BinaryReader reader, int size, long fileLength, long weightBytes)
     {
+        long vocabEnd = fileLength - weightBytes;
         var strictUtf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
         var pieces = new string[size];
         var scores = new float[size];
@@ -168,7 +177,8 @@ public static class TinyStoriesBin
             if (length < 0 || length > MaxPieceBytes)
                 throw new ModelFormatException(path, $"vocabulary entry {i} claims {length} bytes, outside 0..{MaxPieceBytes}.");
             if (reader.BaseStream.Position + length > vocabEnd)
-                throw new ModelFormatException(path, $"vocabulary entry {i} ({length} bytes) runs into the weights: the file is truncated or corrupt.");
+                throw new ModelFormatException(path, $"vocabulary entry {i} ({length} bytes) runs into the last {weightBytes} bytes, " +
+                    $"which must hold the {weightBytes / 4} floats of weights the header implies: the file is truncated or corrupt.");
             try
             {
                 pieces[i] = strictUtf8.GetString(reader.ReadBytes(length));
