@@ -25,6 +25,9 @@ public sealed record ModelConfig
     public bool TieWordEmbeddings { get; init; } = true;
     public int? BosTokenId { get; init; }
     public int? EosTokenId { get; init; }
+    /// <summary>The activation as config.json names it ("gelu_new", "gelu", "silu", ...); null means the
+    /// architecture's usual one. HF's plain "gelu" is the exact erf form, not GPT-2's tanh approximation.</summary>
+    public string? HiddenAct { get; init; }
 
     public int HeadDim => HiddenSize / NumHeads;
     public int KvHeads => NumKvHeads > 0 ? NumKvHeads : NumHeads;

@@ -1,0 +1,248 @@
+using System.Text.Json;
+using SoftPrompt.Engine.IO;
+
+namespace SoftPrompt.Models.Formats;
+
+/// <summary>
+/// Hugging Face config.json for the architectures we run (model_type "gpt2" and "llama"), read into a
+/// <see cref="ModelConfig"/> and written back in a form transformers loads. Settings that would change the model's
+/// math in ways we do not implement (rope scaling, attention biases, ...) are refused rather than ignored.
+/// </summary>
+public static class HfConfig
+{
+    public const string FileName = "config.json";
+
+    /// <summary>Not an HF key: marks a LLaMA whose q/k rows are in interleaved rotary order (see <see cref="RotaryPairing"/>).
+    /// transformers ignores it, so such weights must be permuted before HF code can run them.</summary>
+    public const string RotaryPairingKey = "softprompt_rotary_pairing";
+
+    private static readonly string[] Gpt2Activations = ["gelu_new", "gelu_pytorch_tanh", "gelu"];
+
+    /// <summary>Reads a config.json, or the config.json inside a model folder.</summary>
+    public static ModelConfig Read(string path)
+    {
+        if (Directory.Exists(path)) path = Path.Combine(path, FileName);
+        using var document = JsonFile.Load(path, maxBytes: 10_000_000);
+        return Parse(document.RootElement, path);
+    }
+
+    /// <summary>Parses config.json content; <paramref name="path"/> only names the source in errors.</summary>
+    public static ModelConfig Parse(JsonElement root, string path)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+            throw new ModelFormatException(path, $"config must be a JSON object, but it is {JsonFile.Describe(root)}.");
+        var fields = new Fields(root, path);
+        string modelType = fields.RequiredString("model_type");
+        var config = modelType switch
+        {
+            "gpt2" => ParseGpt2(fields),
+            "llama" => ParseLlama(fields),
+            _ => throw new ModelFormatException(path, $"model_type \"{modelType}\" is not supported (supported: gpt2, llama)."),
+        };
+        config.ValidateFrom(path);
+        return config;
+    }
+
+    private static ModelConfig ParseGpt2(Fields f)
+    {
+        int hidden = f.RequiredInt("n_embd");
+        int heads = f.RequiredInt("n_head");
+        string activation = f.OptionalString("activation_function") ?? "gelu_new";
+        if (Array.IndexOf(Gpt2Activations, activation) < 0)
+            throw f.Error("activation_function", $"is \"{activation}\"; GPT-2 models here need one of {string.Join(", ", Gpt2Activations)}.");
+        f.Refuse("scale_attn_by_inverse_layer_idx", true, "attention scaled by layer index");
+        f.Refuse("reorder_and_upcast_attn", true, "reordered, upcast attention");
+        f.Refuse("scale_attn_weights", false, "attention without the 1/sqrt(head_dim) scale");
+        f.Refuse("add_cross_attention", true, "cross-attention");
+        return new ModelConfig
+        {
+            Architecture = Architecture.Gpt2,
+            VocabSize = f.RequiredInt("vocab_size"),
+            HiddenSize = hidden,
+            NumLayers = f.RequiredInt("n_layer"),
+            NumHeads = heads,
+            NumKvHeads = heads,
+            IntermediateSize = f.OptionalInt("n_inner") ?? 4 * hidden,
+            MaxPositions = f.OptionalInt("n_positions") ?? f.OptionalInt("n_ctx")
+                ?? throw f.Error("n_positions", "is missing (and so is its older name n_ctx)."),
+            NormEps = f.OptionalFloat("layer_norm_epsilon") ?? 1e-5f,
+            TieWordEmbeddings = f.OptionalBool("tie_word_embeddings") ?? true,
+            BosTokenId = f.OptionalTokenId("bos_token_id"),
+            EosTokenId = f.OptionalTokenId("eos_token_id"),
+            HiddenAct = activation,
+        };
+    }
+
+    private static ModelConfig ParseLlama(Fields f)
+    {
+        int hidden = f.RequiredInt("hidden_size");
+        int heads = f.RequiredInt("num_attention_heads");
+        string activation = f.OptionalString("hidden_act") ?? "silu";
+        if (activation != "silu")
+            throw f.Error("hidden_act", $"is \"{activation}\"; LLaMA models here need \"silu\".");
+        if (f.Has("rope_scaling"))
+            throw f.Error("rope_scaling", "is set; scaled rotary embeddings are not implemented.");
+        f.Refuse("attention_bias", true, "attention projections with biases");
+        f.Refuse("mlp_bias", true, "MLP projections with biases");
+        if (f.OptionalInt("head_dim") is int headDim && heads > 0 && headDim * heads != hidden)
+            throw f.Error("head_dim", $"is {headDim}, but only head_dim = hidden_size / num_attention_heads ({hidden / heads}) is supported.");
+        string pairing = f.OptionalString(RotaryPairingKey) ?? "rotate_half";
+        return new ModelConfig
+        {
+            Architecture = Architecture.Llama,
+            VocabSize = f.RequiredInt("vocab_size"),
+            HiddenSize = hidden,
+            NumLayers = f.RequiredInt("num_hidden_layers"),
+            NumHeads = heads,
+            NumKvHeads = f.OptionalInt("num_key_value_heads") ?? heads,
+            IntermediateSize = f.RequiredInt("intermediate_size"),
+            MaxPositions = f.RequiredInt("max_position_embeddings"),
+            NormEps = f.OptionalFloat("rms_norm_eps") ?? 1e-6f,
+            RopeTheta = f.OptionalFloat("rope_theta") ?? 10000f,
+            RotaryPairing = pairing switch
+            {
+                "rotate_half" => RotaryPairing.RotateHalf,
+                "interleaved" => RotaryPairing.Interleaved,
+                _ => throw f.Error(RotaryPairingKey, $"is \"{pairing}\"; expected \"rotate_half\" or \"interleaved\"."),
+            },
+            TieWordEmbeddings = f.OptionalBool("tie_word_embeddings") ?? false,
+            BosTokenId = f.OptionalTokenId("bos_token_id"),
+            EosTokenId = f.OptionalTokenId("eos_token_id"),
+            HiddenAct = activation,
+        };
+    }
+
+    /// <summary>Writes a config.json for <paramref name="config"/> that transformers can load (atomically).</summary>
+    public static void Write(ModelConfig config, string path)
+    {
+        config.Validate(path);
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            if (config.Architecture == Architecture.Gpt2) WriteGpt2(w, config);
+            else WriteLlama(w, config);
+            w.WriteBoolean("tie_word_embeddings", config.TieWordEmbeddings);
+            if (config.BosTokenId is int bos) w.WriteNumber("bos_token_id", bos);
+            if (config.EosTokenId is int eos) w.WriteNumber("eos_token_id", eos);
+            w.WriteString("torch_dtype", "float32");
+            w.WriteEndObject();
+        }
+        buffer.WriteByte((byte)'\n');
+
+        string temporary = path + ".tmp";
+        File.WriteAllBytes(temporary, buffer.ToArray());
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    private static void WriteGpt2(Utf8JsonWriter w, ModelConfig c)
+    {
+        w.WriteStartArray("architectures");
+        w.WriteStringValue("GPT2LMHeadModel");
+        w.WriteEndArray();
+        w.WriteString("model_type", "gpt2");
+        w.WriteNumber("vocab_size", c.VocabSize);
+        w.WriteNumber("n_embd", c.HiddenSize);
+        w.WriteNumber("n_layer", c.NumLayers);
+        w.WriteNumber("n_head", c.NumHeads);
+        w.WriteNumber("n_inner", c.IntermediateSize);
+        w.WriteNumber("n_positions", c.MaxPositions);
+        w.WriteNumber("n_ctx", c.MaxPositions);
+        w.WriteNumber("layer_norm_epsilon", c.NormEps);
+        w.WriteString("activation_function", c.HiddenAct ?? "gelu_new");
+    }
+
+    private static void WriteLlama(Utf8JsonWriter w, ModelConfig c)
+    {
+        w.WriteStartArray("architectures");
+        w.WriteStringValue("LlamaForCausalLM");
+        w.WriteEndArray();
+        w.WriteString("model_type", "llama");
+        w.WriteNumber("vocab_size", c.VocabSize);
+        w.WriteNumber("hidden_size", c.HiddenSize);
+        w.WriteNumber("num_hidden_layers", c.NumLayers);
+        w.WriteNumber("num_attention_heads", c.NumHeads);
+        w.WriteNumber("num_key_value_heads", c.KvHeads);
+        w.WriteNumber("intermediate_size", c.IntermediateSize);
+        w.WriteNumber("max_position_embeddings", c.MaxPositions);
+        w.WriteNumber("rms_norm_eps", c.NormEps);
+        w.WriteNumber("rope_theta", c.RopeTheta);
+        w.WriteString("hidden_act", c.HiddenAct ?? "silu");
+        if (c.RotaryPairing == RotaryPairing.Interleaved) w.WriteString(RotaryPairingKey, "interleaved");
+    }
+
+    /// <summary>Typed access to config fields, with errors naming the file and the field.</summary>
+    private readonly struct Fields(JsonElement root, string path)
+    {
+        public ModelFormatException Error(string field, string problem) => new(path, $"field \"{field}\" {problem}");
+
+        /// <summary>Present and not null (HF writes null for "use the default").</summary>
+        public bool Has(string field) => root.TryGetProperty(field, out var value) && value.ValueKind != JsonValueKind.Null;
+
+        private JsonElement? Get(string field) => Has(field) ? root.GetProperty(field) : null;
+
+        private ModelFormatException WrongType(string field, JsonElement value, string expected)
+            => Error(field, $"must be {expected}, but it is {JsonFile.Describe(value)} ({Clip(value.GetRawText())}).");
+
+        public int RequiredInt(string field) => OptionalInt(field) ?? throw Error(field, "is missing.");
+
+        public int? OptionalInt(string field)
+        {
+            if (Get(field) is not JsonElement value) return null;
+            if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out int result))
+                throw WrongType(field, value, "a whole number");
+            return result;
+        }
+
+        public float? OptionalFloat(string field)
+        {
+            if (Get(field) is not JsonElement value) return null;
+            if (value.ValueKind != JsonValueKind.Number) throw WrongType(field, value, "a number");
+            double result = value.GetDouble();
+            if (!double.IsFinite(result) || Math.Abs(result) > float.MaxValue) throw Error(field, $"is {result}, out of range.");
+            return (float)result;
+        }
+
+        public bool? OptionalBool(string field)
+        {
+            if (Get(field) is not JsonElement value) return null;
+            return value.ValueKind switch
+            {
+                JsonValueKind.True => true,
+                JsonValueKind.False => false,
+                _ => throw WrongType(field, value, "true or false"),
+            };
+        }
+
+        public string RequiredString(string field) => OptionalString(field) ?? throw Error(field, "is missing.");
+
+        public string? OptionalString(string field)
+        {
+            if (Get(field) is not JsonElement value) return null;
+            return value.ValueKind == JsonValueKind.String ? value.GetString()! : throw WrongType(field, value, "a string");
+        }
+
+        /// <summary>A token id, or the first of a list of them (newer configs list several end-of-sequence tokens).</summary>
+        public int? OptionalTokenId(string field)
+        {
+            if (Get(field) is not JsonElement value) return null;
+            if (value.ValueKind == JsonValueKind.Array)
+            {
+                if (value.GetArrayLength() == 0) return null;
+                value = value[0];
+            }
+            if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out int id) || id < 0)
+                throw WrongType(field, value, "a non-negative token id");
+            return id;
+        }
+
+        /// <summary>Fails when an optional flag is set to the one value whose behaviour we do not implement.</summary>
+        public void Refuse(string field, bool unsupported, string feature)
+        {
+            if (OptionalBool(field) == unsupported)
+                throw Error(field, $"is {(unsupported ? "true" : "false")}, asking for {feature}, which is not implemented.");
+        }
+
+        private static string Clip(string text) => text.Length <= 60 ? text : text[..60] + "…";
+    }
+}
