@@ -10,11 +10,16 @@ public static class CliErrors
         {
             return body();
         }
-        catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException
-                                       or ArgumentException or KeyNotFoundException or NotSupportedException or InvalidOperationException)
+        catch (Exception e) when (IsUserError(e))
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 1;
         }
     }
+
+    // IOException covers missing files and directories and our ModelFormatException (a malformed model file).
+    public static bool IsUserError(Exception e) =>
+        e is IOException or InvalidDataException or UnauthorizedAccessException
+            or ArgumentException or KeyNotFoundException or NotSupportedException or InvalidOperationException
+            or System.Text.Json.JsonException;
 }

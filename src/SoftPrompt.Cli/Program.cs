@@ -1,6 +1,9 @@
 using System.CommandLine;
+using SoftPrompt.Cli;
 using SoftPrompt.Cli.Commands;
 
 var root = new RootCommand("softprompt: parameter-efficient adaptation of frozen transformer language models through learned prompts.");
 root.Subcommands.Add(BenchCommand.Build());
-return CliErrors.Run(() => root.Parse(args).Invoke());
+// Our own handler turns user errors into one line; System.CommandLine's would print a stack trace.
+var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+return CliErrors.Run(() => root.Parse(args).Invoke(invocation));

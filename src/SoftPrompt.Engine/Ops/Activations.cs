@@ -1,0 +1,121 @@
+using System.Numerics.Tensors;
+
+namespace SoftPrompt.Engine.Ops;
+
+/// <summary>
+/// Pointwise nonlinearities. Transcendentals go through TensorPrimitives in chunks on a stack buffer, so the
+/// vectorised tanh/sigmoid are used without allocating. Backward steps accumulate into dx.
+/// </summary>
+public static class Activations
+{
+    private const int Chunk = 1024;
+    private const float GeluScale = 0.7978845608028654f; // √(2/π)
+    private const float GeluCubic = 0.044715f;
+
+    // GELU, tanh form (GPT-2): y = ½x(1 + tanh(√(2/π)(x + 0.044715x³)))
+    public static void Gelu(Span<float> y, ReadOnlySpan<float> x)
+    {
+        Span<float> t = stackalloc float[Chunk];
+        for (int start = 0; start < x.Length; start += Chunk)
+        {
+            int n = Math.Min(Chunk, x.Length - start);
+            var xs = x.Slice(start, n);
+            GeluInnerTanh(t[..n], xs);
+            for (int i = 0; i < n; i++) y[start + i] = 0.5f * xs[i] * (1f + t[i]);
+        }
+    }
+
+    // dy/dx = ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²), t = tanh(√(2/π)(x + 0.044715x³))
+    public static void GeluBackward(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> x)
+    {
+        Span<float> t = stackalloc float[Chunk];
+        for (int start = 0; start < x.Length; start += Chunk)
+        {
+            int n = Math.Min(Chunk, x.Length - start);
+            var xs = x.Slice(start, n);
+            GeluInnerTanh(t[..n], xs);
+            for (int i = 0; i < n; i++)
+            {
+                float xi = xs[i], ti = t[i];
+                float slope = 0.5f * (1f + ti) + 0.5f * xi * (1f - ti * ti) * GeluScale * (1f + 3f * GeluCubic * xi * xi);
+                dx[start + i] += dy[start + i] * slope;
+            }
+        }
+    }
+
+    private static void GeluInnerTanh(Span<float> t, ReadOnlySpan<float> x)
+    {
+        for (int i = 0; i < x.Length; i++) t[i] = GeluScale * (x[i] + GeluCubic * x[i] * x[i] * x[i]);
+        TensorPrimitives.Tanh(t, t);
+    }
+
+    // SiLU: y = x·σ(x)
+    public static void Silu(Span<float> y, ReadOnlySpan<float> x)
+    {
+        TensorPrimitives.Sigmoid(x, y);
+        TensorPrimitives.Multiply(y, x, y);
+    }
+
+    // dy/dx = σ(x)(1 + x(1 − σ(x)))
+    public static void SiluBackward(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> x)
+    {
+        Span<float> s = stackalloc float[Chunk];
+        for (int start = 0; start < x.Length; start += Chunk)
+        {
+            int n = Math.Min(Chunk, x.Length - start);
+            var xs = x.Slice(start, n);
+            TensorPrimitives.Sigmoid(xs, s[..n]);
+            for (int i = 0; i < n; i++)
+                dx[start + i] += dy[start + i] * s[i] * (1f + xs[i] * (1f - s[i]));
+        }
+    }
+
+    // SwiGLU (LLaMA's MLP): y = silu(gate)·up
+    public static void SwiGlu(Span<float> y, ReadOnlySpan<float> gate, ReadOnlySpan<float> up)
+    {
+        Silu(y, gate);
+        TensorPrimitives.Multiply(y, up, y);
+    }
+
+    // dgate += dy·up·silu'(gate), dup += dy·silu(gate); either may be empty
+    public static void SwiGluBackward(Span<float> dgate, Span<float> dup, ReadOnlySpan<float> dy, ReadOnlySpan<float> gate, ReadOnlySpan<float> up)
+    {
+        Span<float> s = stackalloc float[Chunk];
+        for (int start = 0; start < gate.Length; start += Chunk)
+        {
+            int n = Math.Min(Chunk, gate.Length - start);
+            var g = gate.Slice(start, n);
+            TensorPrimitives.Sigmoid(g, s[..n]);
+            for (int i = 0; i < n; i++)
+            {
+                int j = start + i;
+                if (!dgate.IsEmpty) dgate[j] += dy[j] * up[j] * s[i] * (1f + g[i] * (1f - s[i]));
+                if (!dup.IsEmpty) dup[j] += dy[j] * g[i] * s[i];
+            }
+        }
+    }
+
+    public static void Sigmoid(Span<float> y, ReadOnlySpan<float> x) => TensorPrimitives.Sigmoid(x, y);
+
+    // dy/dx = y(1 − y), from the saved output
+    public static void SigmoidBackward(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> y)
+    {
+        for (int i = 0; i < y.Length; i++) dx[i] += dy[i] * y[i] * (1f - y[i]);
+    }
+
+    public static void Tanh(Span<float> y, ReadOnlySpan<float> x) => TensorPrimitives.Tanh(x, y);
+
+    // dy/dx = 1 − y², from the saved output
+    public static void TanhBackward(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> y)
+    {
+        for (int i = 0; i < y.Length; i++) dx[i] += dy[i] * (1f - y[i] * y[i]);
+    }
+
+    public static void Relu(Span<float> y, ReadOnlySpan<float> x) => TensorPrimitives.Max(x, 0f, y);
+
+    // gradient passes where the input was positive
+    public static void ReluBackward(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> x)
+    {
+        for (int i = 0; i < x.Length; i++) if (x[i] > 0f) dx[i] += dy[i];
+    }
+}

@@ -1,0 +1,33 @@
+using System.Numerics.Tensors;
+
+namespace SoftPrompt.Engine.Ops;
+
+/// <summary>Same-shape elementwise arithmetic. Backward steps accumulate into whichever gradient is non-empty.</summary>
+public static class Elementwise
+{
+    public static void Add(Span<float> y, ReadOnlySpan<float> a, ReadOnlySpan<float> b) => TensorPrimitives.Add(a, b, y);
+
+    // d(a+b): both inputs receive dy unchanged
+    public static void AddBackward(Span<float> da, Span<float> db, ReadOnlySpan<float> dy)
+    {
+        if (!da.IsEmpty) TensorPrimitives.Add(da, dy, da);
+        if (!db.IsEmpty) TensorPrimitives.Add(db, dy, db);
+    }
+
+    public static void Multiply(Span<float> y, ReadOnlySpan<float> a, ReadOnlySpan<float> b) => TensorPrimitives.Multiply(a, b, y);
+
+    // da += dy·b, db += dy·a
+    public static void MultiplyBackward(Span<float> da, Span<float> db, ReadOnlySpan<float> dy, ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        if (!da.IsEmpty) TensorPrimitives.FusedMultiplyAdd(dy, b, da, da);
+        if (!db.IsEmpty) TensorPrimitives.FusedMultiplyAdd(dy, a, db, db);
+    }
+
+    public static void Scale(Span<float> y, ReadOnlySpan<float> x, float factor) => TensorPrimitives.Multiply(x, factor, y);
+
+    // dx += factor·dy
+    public static void ScaleBackward(Span<float> dx, ReadOnlySpan<float> dy, float factor)
+    {
+        if (!dx.IsEmpty) TensorPrimitives.FusedMultiplyAdd(dy, factor, dx, dx);
+    }
+}

@@ -1,0 +1,110 @@
+using SoftPrompt.Engine.IO;
+
+namespace SoftPrompt.Models.Formats;
+
+/// <summary>
+/// Every way a model comes in and goes out, in one place: a Hugging Face directory (config.json + model.safetensors or
+/// a sharded index), or a llama2.c-style TinyStories .bin. The models keep our own layout ([out, in] weights, HF
+/// names); the name and layout differences of each format are handled here, not in the models.
+/// </summary>
+public static class ModelLoader
+{
+    public static LoadedModel Load(string path)
+    {
+        if (File.Exists(path) && path.EndsWith(".bin", StringComparison.OrdinalIgnoreCase)) return LoadTinyStories(path);
+        if (Directory.Exists(path)) return LoadHuggingFace(path);
+        if (File.Exists(path))
+            throw new ModelFormatException(path, "expected a model directory (config.json + model.safetensors) or a TinyStories .bin file.");
+        throw new FileNotFoundException($"No model at '{path}': it is neither a directory nor a file.", path);
+    }
+
+    private static LoadedModel LoadHuggingFace(string directory)
+    {
+        string configPath = Path.Combine(directory, "config.json");
+        if (!File.Exists(configPath))
+            throw new ModelFormatException(directory, "the model directory has no config.json.");
+        var config = HfConfig.Read(configPath);
+        var model = CausalLanguageModel.Create(config);
+        var source = SafeTensorsIndex.OpenCheckpoint(directory);
+        foreach (var p in model.Parameters)
+        {
+            string fileName = FileTensorName(source, "", p.Name);
+            var shape = p.Tensor.Shape;
+            if (IsConv1D(p.Name))
+            {
+                var stored = source.ReadFloat32(fileName, new[] { shape[1], shape[0] });
+                Transpose(stored, shape[1], shape[0]).CopyTo(p.Tensor.Span);
+            }
+            else
+            {
+                source.ReadFloat32(fileName, p.Tensor.Span, shape);
+            }
+        }
+        return new LoadedModel(model, directory);
+    }
+
+    private static LoadedModel LoadTinyStories(string path)
+    {
+        var file = TinyStoriesBin.Read(path);
+        var model = CausalLanguageModel.Create(file.Config);
+        foreach (var p in model.Parameters)
+        {
+            if (!file.Weights.TryGetValue(p.Name, out var w))
+                throw new ModelFormatException(path, $"the file has no weights for {p.Name}.");
+            if (!w.Shape.SequenceEqual(p.Tensor.Shape))
+                throw new ModelFormatException(path, $"tensor {p.Name} has shape [{string.Join(", ", w.Shape)}], expected [{string.Join(", ", p.Tensor.Shape)}].");
+            w.Data.CopyTo(p.Tensor.Span);
+        }
+        return new LoadedModel(model, path) { TinyStoriesVocab = file.Vocab };
+    }
+
+    /// <summary>Writes a model as a Hugging Face directory (config.json + model.safetensors), GPT-2 weights back in Conv1D layout.</summary>
+    public static void Save(CausalLanguageModel model, string directory, SafeTensorsDType dtype = SafeTensorsDType.F32)
+    {
+        Directory.CreateDirectory(directory);
+        HfConfig.Write(model.Config, Path.Combine(directory, "config.json"));
+        var tensors = model.Parameters
+            .Where(p => !(model.Config.TieWordEmbeddings && p.Name == "lm_head.weight"))
+            .Select(p =>
+            {
+                var shape = p.Tensor.Shape;
+                return IsConv1D(p.Name)
+                    ? (p.Name, new[] { shape[1], shape[0] }, new ReadOnlyMemory<float>(Transpose(p.Tensor.ToArray(), shape[0], shape[1])))
+                    : (p.Name, (int[])shape.Clone(), new ReadOnlyMemory<float>(p.Tensor.ToArray()));
+            });
+        SafeTensorsWriter.Write(Path.Combine(directory, "model.safetensors"), tensors, dtype, new Dictionary<string, string> { ["format"] = "pt" });
+    }
+
+    /// <summary>
+    /// The name a tensor has in a file: ours, or without GPT-2's "transformer." prefix (the original GPT-2 checkpoints
+    /// were saved from the bare GPT2Model and lack it).
+    /// </summary>
+    public static string FileTensorName(ITensorSource source, string prefix, string name)
+    {
+        if (source.Contains(prefix + name)) return prefix + name;
+        const string gpt2Prefix = "transformer.";
+        if (name.StartsWith(gpt2Prefix) && source.Contains(prefix + name[gpt2Prefix.Length..])) return prefix + name[gpt2Prefix.Length..];
+        return prefix + name; // the source's own lookup reports the missing tensor with the names it has
+    }
+
+    /// <summary>GPT-2's Hugging Face checkpoints store these as Conv1D weights, [in, out].</summary>
+    public static bool IsConv1D(string name) =>
+        name.StartsWith("transformer.h.") &&
+        (name.EndsWith("attn.c_attn.weight") || name.EndsWith("attn.c_proj.weight") || name.EndsWith("mlp.c_fc.weight") || name.EndsWith("mlp.c_proj.weight"));
+
+    /// <summary>A row-major (rows, cols) matrix as (cols, rows).</summary>
+    public static float[] Transpose(float[] source, int rows, int cols)
+    {
+        var result = new float[source.Length];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+                result[c * rows + r] = source[r * cols + c];
+        return result;
+    }
+}
+
+public sealed record LoadedModel(CausalLanguageModel Model, string Source)
+{
+    /// <summary>The vocabulary a TinyStories .bin carries, when the model came from one.</summary>
+    public TinyStoriesVocab? TinyStoriesVocab { get; init; }
+}

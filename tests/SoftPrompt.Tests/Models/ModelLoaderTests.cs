@@ -1,0 +1,69 @@
+using SoftPrompt.Engine.IO;
+using SoftPrompt.Models.Formats;
+using SoftPrompt.Tests.Support;
+using Xunit;
+
+namespace SoftPrompt.Tests.Models;
+
+/// <summary>Loading and saving whole model directories: round trips, and the errors a damaged directory gets.</summary>
+public class ModelLoaderTests
+{
+    private static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", "parity", name);
+
+    [Theory]
+    [InlineData("gpt2-tiny")]
+    [InlineData("llama-tiny")]
+    public void Save_then_load_gives_back_every_parameter(string name)
+    {
+        var original = ModelLoader.Load(Fixture(name)).Model;
+        using var dir = new TempDirectory();
+        ModelLoader.Save(original, dir.Path);
+        var reloaded = ModelLoader.Load(dir.Path).Model;
+        Assert.Equal(original.Config.Architecture, reloaded.Config.Architecture);
+        foreach (var p in original.Parameters)
+            Assert.Equal(p.Tensor.ToArray(), reloaded.Parameter(p.Name).ToArray());
+    }
+
+    [Fact]
+    public void A_tensor_with_the_wrong_shape_is_named_with_both_shapes()
+    {
+        using var dir = CopyWithEdit("llama-tiny", (name, shape, data) =>
+            name == "model.layers.0.mlp.up_proj.weight" ? (new[] { shape[1], shape[0] }, data) : (shape, data));
+        var e = Assert.ThrowsAny<IOException>(() => ModelLoader.Load(dir.Path));
+        Assert.Contains("model.layers.0.mlp.up_proj.weight", e.Message);
+        Assert.Contains("model.safetensors", e.Message);
+        Assert.Matches(@"\[\d+, \d+\].*\[\d+, \d+\]", e.Message);
+    }
+
+    [Fact]
+    public void A_missing_tensor_is_named()
+    {
+        using var dir = CopyWithEdit("llama-tiny", (name, shape, data) => name == "model.norm.weight" ? null : (shape, data));
+        var e = Assert.ThrowsAny<Exception>(() => ModelLoader.Load(dir.Path));
+        Assert.Contains("model.norm.weight", e.Message);
+    }
+
+    [Fact]
+    public void A_directory_without_config_says_so()
+    {
+        using var dir = new TempDirectory();
+        var e = Assert.ThrowsAny<IOException>(() => ModelLoader.Load(dir.Path));
+        Assert.Contains("config.json", e.Message);
+    }
+
+    /// <summary>Copies a fixture model, passing each stored tensor through <paramref name="edit"/> (null drops it).</summary>
+    private static TempDirectory CopyWithEdit(string fixture, Func<string, int[], float[], (int[] Shape, float[] Data)?> edit)
+    {
+        var dir = new TempDirectory();
+        File.Copy(Path.Combine(Fixture(fixture), "config.json"), dir.File("config.json"));
+        var source = SafeTensorsFile.Open(Path.Combine(Fixture(fixture), "model.safetensors"));
+        var tensors = new List<(string, int[], ReadOnlyMemory<float>)>();
+        foreach (string name in source.Names)
+        {
+            var edited = edit(name, source.Info(name).Shape, source.ReadFloat32(name));
+            if (edited is { } e) tensors.Add((name, e.Shape, e.Data));
+        }
+        SafeTensorsWriter.Write(dir.File("model.safetensors"), tensors);
+        return dir;
+    }
+}
