@@ -1,0 +1,110 @@
+using System.Text.Json;
+using SoftPrompt.Engine;
+using SoftPrompt.Engine.IO;
+using SoftPrompt.Engine.Optim;
+
+namespace SoftPrompt.Training.Checkpoints;
+
+/// <summary>Where a run stands: enough, with the tensors and optimizer moments, to continue it exactly.</summary>
+public sealed record TrainingState
+{
+    public int Step { get; init; }
+    public long TokensSeen { get; init; }
+    public float BestValidationLoss { get; init; } = float.PositiveInfinity;
+    public int BestStep { get; init; } = -1;
+    public int EvaluationsWithoutImprovement { get; init; }
+    public int Seed { get; init; }
+    /// <summary>The options the run was started with, so a resume can refuse a changed setup.</summary>
+    public string Fingerprint { get; init; } = "";
+}
+
+/// <summary>
+/// A checkpoint directory: tensors.safetensors (the trained tensors), optimizer.safetensors (Adam moments per
+/// tensor) and state.json. A new checkpoint is written beside the old one and swapped in by renames, so a crash at
+/// any moment leaves either the old or the new checkpoint whole, never a mix.
+/// </summary>
+public static class TrainingCheckpoint
+{
+    private const string TensorsFile = "tensors.safetensors", OptimizerFile = "optimizer.safetensors", StateFile = "state.json";
+
+    public static bool Exists(string directory) =>
+        File.Exists(Path.Combine(directory, StateFile)) || File.Exists(Path.Combine(directory + ".old", StateFile));
+
+    public static void Save(string directory, IReadOnlyList<Tensor> tensors, IReadOnlyList<AdamW> optimizers, TrainingState state)
+    {
+        string incoming = directory + ".new", outgoing = directory + ".old";
+        if (Directory.Exists(incoming)) Directory.Delete(incoming, recursive: true);
+        Directory.CreateDirectory(incoming);
+        SafeTensorsWriter.Write(Path.Combine(incoming, TensorsFile), tensors);
+        SafeTensorsWriter.Write(Path.Combine(incoming, OptimizerFile), OptimizerTensors(optimizers));
+        WriteDurably(Path.Combine(incoming, StateFile), JsonSerializer.SerializeToUtf8Bytes(state, JsonOptions));
+
+        if (Directory.Exists(outgoing)) Directory.Delete(outgoing, recursive: true);
+        if (Directory.Exists(directory)) Directory.Move(directory, outgoing);
+        Directory.Move(incoming, directory);
+        if (Directory.Exists(outgoing)) Directory.Delete(outgoing, recursive: true);
+    }
+
+    /// <summary>Restores tensors (by name) and optimizer moments, and returns the saved state.</summary>
+    public static TrainingState Load(string directory, IReadOnlyList<Tensor> tensors, IReadOnlyList<AdamW> optimizers)
+    {
+        // A crash between the two renames of Save leaves only the previous checkpoint, under .old.
+        if (!File.Exists(Path.Combine(directory, StateFile)) && File.Exists(Path.Combine(directory + ".old", StateFile)))
+            directory += ".old";
+        string statePath = Path.Combine(directory, StateFile);
+        TrainingState state;
+        using (var doc = JsonFile.Load(statePath))
+        {
+            try { state = doc.Deserialize<TrainingState>(JsonOptions) ?? throw new ModelFormatException(statePath, "the state is empty."); }
+            catch (JsonException e) { throw new ModelFormatException(statePath, $"not a training state ({e.Message}).", e); }
+        }
+        var saved = SafeTensorsFile.Open(Path.Combine(directory, TensorsFile));
+        foreach (var t in tensors) saved.ReadFloat32(RequireName(t), t.Span, t.Shape);
+        var moments = SafeTensorsFile.Open(Path.Combine(directory, OptimizerFile));
+        for (int o = 0; o < optimizers.Count; o++)
+        {
+            var optimizer = optimizers[o];
+            for (int i = 0; i < optimizer.Parameters.Count; i++)
+            {
+                var (m, v) = optimizer.Moments(i);
+                string name = RequireName(optimizer.Parameters[i]);
+                moments.ReadFloat32($"{o}.m.{name}", m);
+                moments.ReadFloat32($"{o}.v.{name}", v);
+            }
+            optimizer.RestoreStep(state.Step);
+        }
+        return state;
+    }
+
+    private static IEnumerable<(string, int[], ReadOnlyMemory<float>)> OptimizerTensors(IReadOnlyList<AdamW> optimizers)
+    {
+        for (int o = 0; o < optimizers.Count; o++)
+            for (int i = 0; i < optimizers[o].Parameters.Count; i++)
+            {
+                var (m, v) = optimizers[o].Moments(i);
+                string name = RequireName(optimizers[o].Parameters[i]);
+                yield return ($"{o}.m.{name}", new[] { m.Length }, m);
+                yield return ($"{o}.v.{name}", new[] { v.Length }, v);
+            }
+    }
+
+    private static string RequireName(Tensor t) => t.Name ?? throw new ArgumentException($"A trained tensor of shape [{string.Join(", ", t.Shape)}] has no name to checkpoint it under.");
+
+    /// <summary>Writes a small file so it is complete on disk before anything refers to it.</summary>
+    public static void WriteDurably(string path, ReadOnlySpan<byte> bytes)
+    {
+        string temporary = path + ".tmp";
+        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            stream.Write(bytes);
+            stream.Flush(flushToDisk: true);
+        }
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+}

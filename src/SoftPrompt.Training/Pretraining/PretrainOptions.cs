@@ -1,0 +1,35 @@
+using SoftPrompt.Training.Schedules;
+
+namespace SoftPrompt.Training.Pretraining;
+
+/// <summary>Causal-LM pretraining settings. Everything that changes the result is part of the fingerprint a resume checks.</summary>
+public sealed record PretrainOptions
+{
+    public int BatchSize { get; init; } = 16;
+    public int Context { get; init; } = 256;
+    public int Steps { get; init; } = 2000;
+    public int WarmupSteps { get; init; } = 100;
+    public float PeakLearningRate { get; init; } = 1e-3f;
+    public float MinLearningRateRatio { get; init; } = 0.1f;
+    public ScheduleShape Schedule { get; init; } = ScheduleShape.Cosine;
+    public float WeightDecay { get; init; } = 0.1f;
+    public float ClipNorm { get; init; } = 1f;
+    public int EvaluateEvery { get; init; } = 200;
+    public int EvaluationBatches { get; init; } = 16;
+    public int CheckpointEvery { get; init; } = 100;
+    public int Seed { get; init; } = 1;
+
+    public string Fingerprint =>
+        $"batch={BatchSize};context={Context};steps={Steps};warmup={WarmupSteps};lr={PeakLearningRate};min={MinLearningRateRatio};" +
+        $"schedule={Schedule};wd={WeightDecay};clip={ClipNorm};seed={Seed}";
+
+    public void Validate()
+    {
+        if (BatchSize < 1) throw new ArgumentException($"--batch must be at least 1 (got {BatchSize}).");
+        if (Context < 2) throw new ArgumentException($"--context must be at least 2 (got {Context}).");
+        if (Steps < 1) throw new ArgumentException($"--steps must be at least 1 (got {Steps}).");
+        if (WarmupSteps < 0 || WarmupSteps > Steps) throw new ArgumentException($"--warmup must be between 0 and --steps ({Steps}); got {WarmupSteps}.");
+        if (!(PeakLearningRate > 0)) throw new ArgumentException($"--lr must be positive (got {PeakLearningRate}).");
+        if (EvaluateEvery < 1 || CheckpointEvery < 1) throw new ArgumentException("--eval-every and --checkpoint-every must be at least 1.");
+    }
+}

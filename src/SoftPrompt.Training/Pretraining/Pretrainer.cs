@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using SoftPrompt.Engine;
+using SoftPrompt.Engine.Autograd;
+using SoftPrompt.Engine.Optim;
+using SoftPrompt.Models;
+using SoftPrompt.Training.Checkpoints;
+using SoftPrompt.Training.Progress;
+using SoftPrompt.Training.Schedules;
+
+namespace SoftPrompt.Training.Pretraining;
+
+public sealed record PretrainResult(int Steps, long TokensSeen, float BestValidationLoss, int BestStep, float LastTrainingLoss);
+
+/// <summary>
+/// Next-token pretraining of every weight of a causal LM: AdamW (weight decay on matrices only), warm-up and decay of
+/// the learning rate, global-norm clipping, periodic validation, checkpoints that a resume continues from exactly
+/// (each step's batch depends only on the seed and the step number).
+/// </summary>
+public sealed class Pretrainer
+{
+    private readonly CausalLanguageModel _model;
+    private readonly PretrainOptions _options;
+    private readonly ITrainingProgress _progress;
+    private readonly AdamW _decayed, _undecayed;
+    private readonly Tensor[] _trained;
+
+    public Pretrainer(CausalLanguageModel model, PretrainOptions options, ITrainingProgress? progress = null)
+    {
+        options.Validate();
+        if (options.Context > model.Config.MaxPositions)
+            throw new ArgumentException($"--context {options.Context} exceeds the model's {model.Config.MaxPositions} positions.");
+        _model = model;
+        _options = options;
+        _progress = progress ?? SilentProgress.Instance;
+        model.SetTrainable(true);
+        _trained = model.Parameters.Select(p => p.Tensor).Distinct().ToArray();
+        // Norm gains and biases are not decayed: pulling a gain toward 0 fights the normalisation it scales.
+        _decayed = new AdamW(_trained.Where(t => t.Rank >= 2), options.PeakLearningRate, 0.9f, 0.95f, 1e-8f, options.WeightDecay);
+        _undecayed = new AdamW(_trained.Where(t => t.Rank < 2), options.PeakLearningRate, 0.9f, 0.95f, 1e-8f, 0f);
+    }
+
+    /// <summary>
+    /// Trains until <see cref="PretrainOptions.Steps"/>. With a checkpoint directory that holds a checkpoint and
+    /// <paramref name="resume"/>, continues from it. <paramref name="onBest"/> runs when validation loss improves
+    /// (the caller exports the model there).
+    /// </summary>
+    public PretrainResult Run(TokenCorpus train, TokenCorpus validation, string checkpointDirectory, bool resume,
+        Action<int, float>? onBest = null, CancellationToken cancel = default)
+    {
+        var optimizers = new[] { _decayed, _undecayed };
+        var state = new TrainingState { Seed = _options.Seed, Fingerprint = _options.Fingerprint };
+        if (resume && TrainingCheckpoint.Exists(checkpointDirectory))
+        {
+            var saved = TrainingCheckpoint.Load(checkpointDirectory, _trained, optimizers);
+            if (saved.Fingerprint != state.Fingerprint)
+                throw new InvalidOperationException(
+                    $"The checkpoint in {checkpointDirectory} was made with different options ({saved.Fingerprint}); now: {state.Fingerprint}. Start a new output directory or use the same options.");
+            state = saved;
+            _progress.Message($"Resumed from step {state.Step} ({state.TokensSeen:N0} tokens seen, best validation loss {state.BestValidationLoss:F4}).");
+        }
+
+        var schedule = new LearningRateSchedule(_options.PeakLearningRate, _options.WarmupSteps, _options.Steps, _options.Schedule, _options.MinLearningRateRatio);
+        int b = _options.BatchSize, t = _options.Context;
+        var inputs = new int[b * t];
+        var targets = new int[b * t];
+        var tape = new Tape();
+        var clock = Stopwatch.StartNew();
+        int firstStep = state.Step;
+        float lastLoss = float.NaN;
+        while (state.Step < _options.Steps)
+        {
+            cancel.ThrowIfCancellationRequested();
+            int step = state.Step;
+            train.SampleBatch(BatchRandom(_options.Seed, step), b, t, inputs, targets);
+            tape.Reset();
+            var logits = _model.Forward(tape, new ForwardInput { Batch = b, Length = t, TokenIds = inputs });
+            var loss = Fn.CrossEntropy(tape, logits.Reshape(b * t, _model.Config.VocabSize), targets);
+            lastLoss = loss[0];
+            if (!float.IsFinite(lastLoss))
+                throw new InvalidOperationException($"Step {step}: the training loss is {lastLoss}; stopping rather than training on it (try a lower --lr).");
+            tape.Backward(loss);
+            float norm = AdamW.ClipGradNorm(_trained, _options.ClipNorm);
+            float rate = schedule.At(step);
+            foreach (var o in optimizers) { o.LearningRate = rate; o.Update(); o.ZeroGrad(); }
+            state = state with { Step = step + 1, TokensSeen = state.TokensSeen + b * t };
+
+            double elapsed = clock.Elapsed.TotalSeconds;
+            int done = state.Step - firstStep;
+            double tokensPerSecond = done * (double)b * t / Math.Max(elapsed, 1e-9);
+            var remaining = TimeSpan.FromSeconds(elapsed / done * (_options.Steps - state.Step));
+            _progress.Step(new StepReport(state.Step, _options.Steps, lastLoss, rate, norm, state.TokensSeen, tokensPerSecond, remaining));
+
+            bool last = state.Step == _options.Steps;
+            if (state.Step % _options.EvaluateEvery == 0 || last)
+            {
+                float validationLoss = ValidationLoss(validation);
+                bool best = validationLoss < state.BestValidationLoss;
+                if (best)
+                {
+                    state = state with { BestValidationLoss = validationLoss, BestStep = state.Step };
+                    onBest?.Invoke(state.Step, validationLoss);
+                }
+                _progress.Evaluated(new EvaluationReport(state.Step, validationLoss, best));
+            }
+            if (state.Step % _options.CheckpointEvery == 0 || last)
+                TrainingCheckpoint.Save(checkpointDirectory, _trained, optimizers, state);
+        }
+        tape.Reset();
+        return new PretrainResult(state.Step, state.TokensSeen, state.BestValidationLoss, state.BestStep, lastLoss);
+    }
+
+    // Not HashCode.Combine: its seed changes per process, and a resumed run must draw the same batches.
+    private static Random BatchRandom(int seed, int step) => new((int)((seed * 1_000_003L + step) & int.MaxValue));
+
+    /// <summary>Mean next-token loss over the corpus's fixed evaluation windows.</summary>
+    public float ValidationLoss(TokenCorpus validation) =>
+        MeanLoss(_model, validation, _options.BatchSize, _options.Context, _options.EvaluationBatches);
+
+    /// <summary>Token-weighted mean next-token loss of a model over fixed windows of a corpus (exp of it: perplexity).</summary>
+    public static float MeanLoss(CausalLanguageModel model, TokenCorpus corpus, int batch, int context, int maxBatches)
+    {
+        var tape = new Tape(recording: false);
+        double total = 0;
+        long count = 0;
+        foreach (var (inputs, targets, rows) in corpus.EvaluationBatches(batch, context, maxBatches))
+        {
+            tape.Reset();
+            var logits = model.Forward(tape, new ForwardInput { Batch = rows, Length = context, TokenIds = inputs });
+            total += Fn.CrossEntropy(tape, logits.Reshape(rows * context, model.Config.VocabSize), targets)[0] * (double)targets.Length;
+            count += targets.Length;
+        }
+        tape.Reset();
+        return (float)(total / count);
+    }
+}

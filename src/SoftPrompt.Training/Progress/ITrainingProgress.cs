@@ -1,0 +1,27 @@
+namespace SoftPrompt.Training.Progress;
+
+/// <summary>One step's figures, for a progress bar and the training log.</summary>
+public sealed record StepReport(int Step, int TotalSteps, float Loss, float LearningRate, float GradientNorm,
+    long TokensSeen, double TokensPerSecond, TimeSpan Remaining);
+
+/// <summary>One evaluation's figures.</summary>
+public sealed record EvaluationReport(int Step, float ValidationLoss, bool IsBest, IReadOnlyDictionary<string, double>? Metrics = null)
+{
+    public double Perplexity => Math.Exp(ValidationLoss);
+}
+
+/// <summary>Where long-running work reports to: a console progress bar in the CLI, nothing in tests.</summary>
+public interface ITrainingProgress
+{
+    void Step(StepReport report);
+    void Evaluated(EvaluationReport report);
+    void Message(string text);
+}
+
+public sealed class SilentProgress : ITrainingProgress
+{
+    public static readonly SilentProgress Instance = new();
+    public void Step(StepReport report) { }
+    public void Evaluated(EvaluationReport report) { }
+    public void Message(string text) { }
+}
