@@ -1,3 +1,4 @@
+using SoftPrompt.Data.Tokenizers;
 using SoftPrompt.Engine.IO;
 
 namespace SoftPrompt.Models.Formats;
@@ -40,7 +41,7 @@ public static class ModelLoader
                 source.ReadFloat32(fileName, p.Tensor.Span, shape);
             }
         }
-        return new LoadedModel(model, directory);
+        return new LoadedModel(model, directory) { Tokenizer = TokenizerLoader.TryLoad(directory) };
     }
 
     private static LoadedModel LoadTinyStories(string path)
@@ -55,7 +56,11 @@ public static class ModelLoader
                 throw new ModelFormatException(path, $"tensor {p.Name} has shape [{string.Join(", ", w.Shape)}], expected [{string.Join(", ", p.Tensor.Shape)}].");
             w.Data.CopyTo(p.Tensor.Span);
         }
-        return new LoadedModel(model, path) { TinyStoriesVocab = file.Vocab };
+        return new LoadedModel(model, path)
+        {
+            TinyStoriesVocab = file.Vocab,
+            Tokenizer = SentencePieceBpeTokenizer.FromScores(file.Vocab.Pieces, file.Vocab.Scores),
+        };
     }
 
     /// <summary>Writes a model as a Hugging Face directory (config.json + model.safetensors), GPT-2 weights back in Conv1D layout.</summary>
@@ -107,4 +112,7 @@ public sealed record LoadedModel(CausalLanguageModel Model, string Source)
 {
     /// <summary>The vocabulary a TinyStories .bin carries, when the model came from one.</summary>
     public TinyStoriesVocab? TinyStoriesVocab { get; init; }
+
+    /// <summary>The tokenizer that came with the model (tokenizer.json, GPT-2 files, or the .bin's vocabulary), if any.</summary>
+    public ITokenizer? Tokenizer { get; init; }
 }

@@ -1,0 +1,59 @@
+using System.CommandLine;
+using SoftPrompt.Models.Formats;
+using SoftPrompt.Models.Generation;
+
+namespace SoftPrompt.Cli.Commands;
+
+/// <summary>`softprompt generate`: continue a text with a model, streaming tokens as they are decoded.</summary>
+public static class GenerateCommand
+{
+    public static Command Build()
+    {
+        var model = new Option<string>("--model") { Description = "A Hugging Face model directory or a TinyStories .bin file", Required = true };
+        var prompt = new Option<string>("--prompt") { Description = "The text to continue", DefaultValueFactory = _ => "Once upon a time" };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "New tokens at most", DefaultValueFactory = _ => 64 };
+        var temperature = new Option<float>("--temperature") { Description = "0 = greedy", DefaultValueFactory = _ => 0f };
+        var topK = new Option<int>("--top-k") { Description = "Sample among the k most likely tokens (0 = all)" };
+        var topP = new Option<float>("--top-p") { Description = "Nucleus sampling mass", DefaultValueFactory = _ => 1f };
+        var seed = new Option<int>("--seed") { Description = "Sampling seed" };
+
+        var command = new Command("generate", "Continue a prompt with a model (greedy or sampled).");
+        foreach (var o in new Option[] { model, prompt, maxTokens, temperature, topK, topP, seed }) command.Options.Add(o);
+        command.SetAction(parse =>
+        {
+            var loaded = ModelLoader.Load(parse.GetValue(model)!);
+            var tokenizer = loaded.Tokenizer
+                ?? throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer (tokenizer.json, or encoder.json + vocab.bpe).");
+            var options = new GenerationOptions
+            {
+                MaxNewTokens = parse.GetValue(maxTokens), Temperature = parse.GetValue(temperature), TopK = parse.GetValue(topK),
+                TopP = parse.GetValue(topP), Seed = parse.GetValue(seed),
+                StopTokens = tokenizer.EosId is int eos ? new[] { eos } : Array.Empty<int>(),
+            };
+            string text = parse.GetValue(prompt)!;
+            var textIds = tokenizer.Encode(text).ToList();
+            var input = new List<int>();
+            if (tokenizer.BosId is int bos) input.Add(bos);
+            input.AddRange(textIds);
+
+            Console.Write(text);
+            // Decoding prompt + continuation each time (rather than the new token alone) keeps word-initial spaces and
+            // multi-byte characters split across tokens right; only the part beyond what is shown is written.
+            string shown = tokenizer.Decode(textIds.ToArray());
+            foreach (int id in Generator.Generate(loaded.Model, input, options))
+            {
+                if (id == tokenizer.EosId) break;
+                textIds.Add(id);
+                string decoded = tokenizer.Decode(textIds.ToArray());
+                if (decoded.Length > shown.Length && decoded.StartsWith(shown, StringComparison.Ordinal))
+                {
+                    Console.Write(decoded[shown.Length..]);
+                    shown = decoded;
+                }
+            }
+            Console.WriteLine();
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,135 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace SoftPrompt.Data.Tokenizers;
+
+/// <summary>
+/// Hugging Face tokenizer.json, BPE models: byte-level (GPT-2, our own trained tokenizers) or SentencePiece-style with
+/// "▁" and byte fallback (LLaMA, Mistral). Writing produces the byte-level form a BPE trainer emits.
+/// </summary>
+public static class TokenizerJson
+{
+    public const string FileName = "tokenizer.json";
+    private const long MaxBytes = 200_000_000;
+
+    public static ITokenizer Read(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"No tokenizer file at '{path}'.", path);
+        if (new FileInfo(path).Length > MaxBytes) throw new InvalidDataException($"{path}: larger than {MaxBytes} bytes; not a tokenizer.json.");
+        JsonNode root;
+        try
+        {
+            root = JsonNode.Parse(File.ReadAllBytes(path), documentOptions: new JsonDocumentOptions { MaxDepth = 64 })
+                   ?? throw new InvalidDataException($"{path}: the file is JSON null.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: not valid JSON ({e.Message}).", e);
+        }
+        try
+        {
+            return Parse(root, path);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or KeyNotFoundException)
+        {
+            throw new InvalidDataException($"{path}: unexpected structure ({e.Message}).", e);
+        }
+    }
+
+    private static ITokenizer Parse(JsonNode root, string path)
+    {
+        var model = root["model"] as JsonObject ?? throw new InvalidDataException($"{path}: no \"model\" object.");
+        string type = (string?)model["type"] ?? (model["merges"] is not null ? "BPE" : "");
+        if (type != "BPE")
+            throw new InvalidDataException($"{path}: model type \"{type}\" is not supported (only BPE).");
+        var vocabNode = model["vocab"] as JsonObject ?? throw new InvalidDataException($"{path}: model.vocab is missing or not an object.");
+        var vocab = new Dictionary<string, int>(vocabNode.Count);
+        foreach (var (token, idNode) in vocabNode)
+        {
+            int id = idNode?.GetValue<int>() ?? throw new InvalidDataException($"{path}: token '{token}' has no id.");
+            if (id < 0 || id >= 10_000_000) throw new InvalidDataException($"{path}: token '{token}' has id {id}, out of range.");
+            vocab[token] = id;
+        }
+        var merges = ReadMerges(model["merges"] as JsonArray, path);
+        var specials = new List<SpecialToken>();
+        if (root["added_tokens"] is JsonArray added)
+            foreach (var a in added)
+            {
+                int id = (int?)a?["id"] ?? throw new InvalidDataException($"{path}: an added token has no id.");
+                string content = (string?)a!["content"] ?? throw new InvalidDataException($"{path}: added token {id} has no content.");
+                specials.Add(new SpecialToken(id, content));
+            }
+
+        bool byteFallback = (bool?)model["byte_fallback"] ?? false;
+        bool byteLevel = MentionsType(root["pre_tokenizer"], "ByteLevel") || MentionsType(root["decoder"], "ByteLevel");
+        if (byteLevel && !byteFallback) return new ByteLevelBpeTokenizer(vocab, merges, specials, path);
+
+        int size = Math.Max(vocab.Values.DefaultIfEmpty(-1).Max(), specials.Select(s => s.Id).DefaultIfEmpty(-1).Max()) + 1;
+        var pieces = new string[size];
+        foreach (var (token, id) in vocab) pieces[id] = token;
+        foreach (var s in specials) pieces[s.Id] ??= s.Content;
+        for (int i = 0; i < size; i++)
+            if (pieces[i] is null) throw new InvalidDataException($"{path}: no token has id {i}; ids must run 0..{size - 1} without gaps.");
+        bool dummyPrefix = MentionsType(root["normalizer"], "Prepend") || MentionsType(root["pre_tokenizer"], "Metaspace");
+        return SentencePieceBpeTokenizer.FromMerges(pieces, merges, specials, dummyPrefix, (string?)model["unk_token"]);
+    }
+
+    private static List<(string, string)> ReadMerges(JsonArray? merges, string path)
+    {
+        var list = new List<(string, string)>();
+        if (merges is null) return list;
+        foreach (var m in merges)
+        {
+            if (m is JsonArray pair && pair.Count == 2)
+                list.Add(((string)pair[0]!, (string)pair[1]!));
+            else if (m is JsonValue v && v.TryGetValue(out string? text) && text.IndexOf(' ', 1) is int space and > 0)
+                list.Add((text[..space], text[(space + 1)..]));
+            else
+                throw new InvalidDataException($"{path}: merge #{list.Count} is neither \"a b\" nor [\"a\", \"b\"]: {m?.ToJsonString()}.");
+        }
+        return list;
+    }
+
+    // True when the node, or any node nested in a Sequence, has this "type".
+    private static bool MentionsType(JsonNode? node, string type) => node switch
+    {
+        JsonObject o => (string?)o["type"] == type || o.Any(kv => kv.Value is JsonArray or JsonObject && MentionsType(kv.Value, type)),
+        JsonArray a => a.Any(n => MentionsType(n, type)),
+        _ => false,
+    };
+
+    /// <summary>Writes a byte-level BPE tokenizer as a standard tokenizer.json (temp file, then rename).</summary>
+    public static void Write(string path, ByteLevelBpeTokenizer tokenizer)
+    {
+        var specialIds = tokenizer.SpecialTokens.Select(s => s.Id).ToHashSet();
+        var vocab = new JsonObject();
+        foreach (var (token, id) in tokenizer.Vocabulary.OrderBy(kv => kv.Value))
+            if (!specialIds.Contains(id)) vocab[token] = id;
+        var root = new JsonObject
+        {
+            ["version"] = "1.0",
+            ["truncation"] = null,
+            ["padding"] = null,
+            ["added_tokens"] = new JsonArray(tokenizer.SpecialTokens.Select(s => (JsonNode)new JsonObject
+            {
+                ["id"] = s.Id, ["content"] = s.Content, ["single_word"] = false, ["lstrip"] = false, ["rstrip"] = false,
+                ["normalized"] = false, ["special"] = true,
+            }).ToArray()),
+            ["normalizer"] = null,
+            ["pre_tokenizer"] = new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = true, ["use_regex"] = true },
+            ["post_processor"] = null,
+            ["decoder"] = new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = true, ["trim_offsets"] = true, ["use_regex"] = true },
+            ["model"] = new JsonObject
+            {
+                ["type"] = "BPE", ["dropout"] = null, ["unk_token"] = null, ["continuing_subword_prefix"] = null,
+                ["end_of_word_suffix"] = null, ["fuse_unk"] = false, ["byte_fallback"] = false, ["ignore_merges"] = false,
+                ["vocab"] = vocab,
+                ["merges"] = new JsonArray(tokenizer.Merges.Select(m => (JsonNode)new JsonArray(m.Left, m.Right)).ToArray()),
+            },
+        };
+        string temporary = path + ".tmp";
+        File.WriteAllText(temporary, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), new UTF8Encoding(false));
+        File.Move(temporary, path, overwrite: true);
+    }
+}

