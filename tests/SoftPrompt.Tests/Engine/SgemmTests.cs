@@ -1,0 +1,129 @@
+using SoftPrompt.Engine;
+using SoftPrompt.Engine.Kernels;
+using Xunit;
+
+namespace SoftPrompt.Tests.Engine;
+
+[Collection("Sgemm kernel selection")] // tests switch the process-wide kernel choice
+public unsafe class SgemmTests
+{
+    public static TheoryData<int, int, int> Shapes => new()
+    {
+        { 1, 1, 1 }, { 7, 13, 5 }, { 33, 65, 129 }, { 130, 47, 300 }, { 8, 32, 256 }, { 3, 200, 64 }, { 257, 515, 520 }, { 64, 1100, 33 },
+    };
+
+    // float64 reference with explicit strides: A(i,p), B(p,j) as the storage conventions say.
+    private static double[] Reference(bool transA, bool transB, int m, int n, int k, float[] a, int lda, float[] b, int ldb)
+    {
+        var c = new double[m * n];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double sum = 0;
+                for (int p = 0; p < k; p++)
+                    sum += (double)(transA ? a[p * lda + i] : a[i * lda + p]) * (transB ? b[j * ldb + p] : b[p * ldb + j]);
+                c[i * n + j] = sum;
+            }
+        return c;
+    }
+
+    private static float[] Random(int seed, int length)
+    {
+        var rng = new Random(seed);
+        return Enumerable.Range(0, length).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+    }
+
+    private static void CheckCase(bool transA, bool transB, int m, int n, int k, bool accumulate, int pad)
+    {
+        // Leading dimensions larger than the logical widths, to exercise the strides.
+        int lda = (transA ? m : k) + pad, ldb = (transB ? k : n) + pad, ldc = n + pad;
+        var a = Random(1, (transA ? k : m) * lda);
+        var b = Random(2, (transB ? n : k) * ldb);
+        var c = Random(3, m * ldc);
+        var before = (float[])c.Clone();
+        fixed (float* pa = a, pb = b, pc = c)
+            Sgemm.Multiply(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
+        var expected = Reference(transA, transB, m, n, k, a, lda, b, ldb);
+        double tolerance = 1e-5 * Math.Sqrt(Math.Max(k, 1)) * 4;
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                double want = expected[i * n + j] + (accumulate ? before[i * ldc + j] : 0);
+                Assert.True(Math.Abs(c[i * ldc + j] - want) <= tolerance,
+                    $"transA={transA} transB={transB} m={m} n={n} k={k}: C[{i},{j}] = {c[i * ldc + j]}, expected {want}");
+            }
+            for (int j = n; j < ldc; j++) Assert.Equal(before[i * ldc + j], c[i * ldc + j]); // padding untouched
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void All_transpose_cases_match_float64_reference(int m, int n, int k)
+    {
+        foreach (bool ta in new[] { false, true })
+            foreach (bool tb in new[] { false, true })
+            {
+                CheckCase(ta, tb, m, n, k, accumulate: false, pad: 0);
+                CheckCase(ta, tb, m, n, k, accumulate: true, pad: 3);
+            }
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Portable_kernel_matches_float64_reference(int m, int n, int k)
+    {
+        bool saved = Sgemm.UseAvx512;
+        Sgemm.UseAvx512 = false;
+        try
+        {
+            CheckCase(false, true, m, n, k, accumulate: false, pad: 2);
+            CheckCase(true, false, m, n, k, accumulate: true, pad: 0);
+        }
+        finally { Sgemm.UseAvx512 = saved; }
+    }
+
+    [Fact]
+    public void Empty_depth_clears_or_keeps_c()
+    {
+        var c = new float[] { 1, 2, 3, 4 };
+        Sgemm.Multiply(false, false, 2, 2, 0, Array.Empty<float>(), Array.Empty<float>(), c, accumulate: true);
+        Assert.Equal(new float[] { 1, 2, 3, 4 }, c);
+        Sgemm.Multiply(false, false, 2, 2, 0, Array.Empty<float>(), Array.Empty<float>(), c, accumulate: false);
+        Assert.Equal(new float[4], c);
+    }
+
+    [Fact]
+    public void Single_threaded_and_parallel_results_are_identical()
+    {
+        int saved = Parallelism.Threads;
+        try
+        {
+            var a = Random(4, 96 * 300);
+            var b = Random(5, 300 * 700);
+            var one = new float[96 * 700];
+            var two = new float[96 * 700];
+            Parallelism.Threads = 1;
+            Sgemm.Multiply(false, false, 96, 700, 300, a, b, one, accumulate: false);
+            Parallelism.Threads = 2;
+            Sgemm.Multiply(false, false, 96, 700, 300, a, b, two, accumulate: false);
+            Assert.Equal(one, two);
+        }
+        finally { Parallelism.Threads = saved; }
+    }
+
+    [Fact]
+    public void Parallel_for_runs_every_index_once_and_nested_calls_serially()
+    {
+        var hits = new int[37];
+        int nestedThreads = 0;
+        Parallelism.For(37, i =>
+        {
+            Interlocked.Increment(ref hits[i]);
+            int outer = Environment.CurrentManagedThreadId;
+            Parallelism.For(4, _ => { if (Environment.CurrentManagedThreadId != outer) Interlocked.Increment(ref nestedThreads); });
+        });
+        Assert.All(hits, h => Assert.Equal(1, h));
+        Assert.Equal(0, nestedThreads);
+    }
+}
