@@ -1,0 +1,120 @@
+using SoftPrompt.Data.Tasks;
+using SoftPrompt.Engine;
+using SoftPrompt.Engine.Autograd;
+using SoftPrompt.Models;
+using SoftPrompt.Models.Formats;
+using SoftPrompt.Tests.Support;
+using SoftPrompt.Tuning.PromptTuning;
+using Xunit;
+
+namespace SoftPrompt.Tests.Tuning;
+
+public class PromptTuningTests
+{
+    private static readonly LoadedModel Loaded = ModelLoader.Load(SharedModels.TinyStoriesPath);
+
+    private static readonly ClassificationTask Task = new("mood", "Story: {text}\nThe mood was",
+        new Dictionary<string, string> { ["happy"] = " happy", ["sad"] = " sad" });
+
+    private static LabeledExample Example(string text, string label) => new(new Dictionary<string, string> { ["text"] = text }, label);
+
+    private static readonly LabeledExample[] Examples =
+    {
+        Example("Lily played with her dog in the sun.", "happy"),
+        Example("Tom lost his red ball and cried.", "sad"),
+        Example("The bird sang a song for the kids at the big party.", "happy"),
+    };
+
+    [Fact]
+    public void Label_scores_equal_log_probabilities_from_an_unbatched_forward_pass()
+    {
+        var model = Loaded.Model;
+        var classifier = new PromptClassifier(model, Loaded.Tokenizer!, Task, prompt: null);
+        var scores = classifier.LabelScores(Examples, rowsPerBatch: 3); // batches mix rows of different lengths
+        for (int e = 0; e < Examples.Length; e++)
+            for (int l = 0; l < 2; l++)
+            {
+                var input = classifier.InputTokens(Examples[e]);
+                var label = classifier.LabelTokens[Task.Labels[l]];
+                var ids = input.Concat(label).ToArray();
+                var tape = new Tape(recording: false);
+                var logits = model.Forward(tape, new ForwardInput { Batch = 1, Length = ids.Length, TokenIds = ids });
+                double expected = 0;
+                int v = model.Config.VocabSize;
+                for (int j = 0; j < label.Length; j++)
+                {
+                    var row = logits.ReadOnlySpan.Slice((input.Length - 1 + j) * v, v);
+                    double max = row.ToArray().Max(), z = row.ToArray().Sum(x => Math.Exp(x - max));
+                    expected += row[label[j]] - max - Math.Log(z);
+                }
+                Assert.Equal(expected, scores[e][l], 1e-3);
+            }
+    }
+
+    [Fact]
+    public void Only_the_prompt_receives_gradients_and_training_lowers_the_loss()
+    {
+        var model = Loaded.Model;
+        model.SetTrainable(false);
+        var prompt = new PromptEmbedding(4, model.Config.HiddenSize);
+        var classifier = new PromptClassifier(model, Loaded.Tokenizer!, Task, prompt);
+        PromptInit.Apply(prompt, PromptInitKind.Vocab, model.TokenEmbedding, seed: 1, PromptInit.MostFrequentTokens(Examples.Select(classifier.InputTokens), 50));
+        // Every example says "sad": the prompt alone must move the model toward it.
+        var allSad = Examples.Select(e => e with { Label = "sad" }).ToList();
+        var tape = new Tape();
+        float before = classifier.Loss(tape, allSad)[0];
+        tape.Reset();
+        var tuner = new PromptTuner(classifier, new PromptTuningOptions { Steps = 25, BatchSize = 3, LearningRate = 0.05f, EvaluateEvery = 25 });
+        tuner.Run(allSad, allSad);
+        float after = classifier.Loss(tape, allSad)[0];
+        tape.Reset();
+        Assert.True(after < before * 0.5f, $"loss {before:F3} → {after:F3}");
+        Assert.Equal(1.0, classifier.Accuracy(allSad));
+        Assert.All(model.Parameters, p => Assert.False(p.Tensor.HasGrad, $"frozen {p.Name} got a gradient buffer"));
+    }
+
+    [Fact]
+    public void Adapter_round_trips_in_peft_layout_and_rejects_a_wrong_width()
+    {
+        using var dir = new TempDirectory();
+        var prompt = new PromptEmbedding(5, 64);
+        prompt.InitializeUniform(3);
+        PromptAdapterFiles.Save(dir.Path, prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform", null));
+        var loaded = PromptAdapterFiles.Load(dir.Path, 64);
+        Assert.Equal(prompt.Prompt.ToArray(), loaded.Prompt.ToArray());
+        var e = Assert.Throws<SoftPrompt.Engine.IO.ModelFormatException>(() => PromptAdapterFiles.Load(dir.Path, 128));
+        Assert.Contains("[5, 64]", e.Message);
+        File.WriteAllText(Path.Combine(dir.Path, PromptAdapterFiles.ConfigFile), "{\"peft_type\": \"LORA\"}");
+        e = Assert.Throws<SoftPrompt.Engine.IO.ModelFormatException>(() => PromptAdapterFiles.Load(dir.Path, 64));
+        Assert.Contains("LORA", e.Message);
+    }
+
+    [Fact]
+    public void Label_init_rows_are_mean_label_embeddings()
+    {
+        var table = GradCheck.Random(1, 1f, 10, 4);
+        var prompt = new PromptEmbedding(3, 4);
+        PromptInit.Apply(prompt, PromptInitKind.Labels, table, seed: 2, frequentTokens: new[] { 7 }, labelTokens: new[] { new[] { 1, 2 }, new[] { 5 } });
+        for (int i = 0; i < 4; i++)
+        {
+            Assert.Equal((table[4 + i] + table[8 + i]) / 2, prompt.Prompt[i], 5);
+            Assert.Equal(table[20 + i], prompt.Prompt[4 + i]);
+            Assert.Equal(table[28 + i], prompt.Prompt[8 + i]); // the rest sampled from the frequent tokens
+        }
+    }
+
+    [Fact]
+    public void Task_rows_with_problems_are_named_by_file_and_line()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("train.jsonl");
+        File.WriteAllText(path, "{\"text\": \"ok\", \"label\": \"happy\"}\n{\"text\": \"x\", \"label\": \"angry\"}\n");
+        var e = Assert.Throws<InvalidDataException>(() => Task.ReadSplit(path));
+        Assert.Contains("line 2", e.Message);
+        Assert.Contains("angry", e.Message);
+        File.WriteAllText(path, "{\"text\": \"ok\"\n");
+        e = Assert.Throws<InvalidDataException>(() => Task.ReadSplit(path));
+        Assert.Contains("line 1", e.Message);
+        Assert.Equal("Story: hi\nThe mood was", Task.Render(Example("hi", "happy")));
+    }
+}
