@@ -118,3 +118,23 @@ public class PromptTuningTests
         Assert.Equal("Story: hi\nThe mood was", Task.Render(Example("hi", "happy")));
     }
 }
+
+public class NearestTokensTests
+{
+    [Fact]
+    public void A_prompt_vector_copied_from_a_token_is_nearest_to_it_and_scaling_does_not_matter()
+    {
+        var table = GradCheck.Random(5, 1f, 50, 8);
+        var prompt = new PromptEmbedding(2, 8);
+        for (int i = 0; i < 8; i++)
+        {
+            prompt.Prompt[i] = table[17 * 8 + i] * 3f;              // cosine ignores length
+            prompt.Prompt[8 + i] = -table[4 * 8 + i];               // opposite of token 4
+        }
+        var nearest = NearestTokens.Find(prompt.Prompt, table, top: 3);
+        Assert.Equal(17, nearest[0][0].TokenId);
+        Assert.Equal(1f, nearest[0][0].Cosine, 4);
+        Assert.True(nearest[0][0].Cosine >= nearest[0][1].Cosine && nearest[0][1].Cosine >= nearest[0][2].Cosine);
+        Assert.DoesNotContain(nearest[1], t => t.TokenId == 4);
+    }
+}
