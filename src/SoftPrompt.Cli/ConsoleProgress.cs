@@ -27,7 +27,10 @@ public sealed class ConsoleProgress(TimeSpan? logInterval = null) : ITrainingPro
     public void Evaluated(EvaluationReport r)
     {
         if (_interactive) Console.Error.WriteLine();
-        Console.Error.WriteLine($"eval at step {r.Step}: validation loss {r.ValidationLoss:F4}, perplexity {r.Perplexity:F2}{(r.IsBest ? " (best so far: saved)" : "")}");
+        var figures = new List<string>();
+        if (float.IsFinite(r.ValidationLoss)) figures.Add($"validation loss {r.ValidationLoss:F4}, perplexity {r.Perplexity:F2}");
+        if (r.Metrics is not null) figures.AddRange(r.Metrics.Select(m => $"validation {m.Key} {m.Value:P1}"));
+        Console.Error.WriteLine($"eval at step {r.Step}: {string.Join(", ", figures)}{(r.IsBest ? " (best so far: kept)" : "")}");
     }
 
     public void Message(string text)

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using SoftPrompt.Data.Tasks;
 using SoftPrompt.Engine;
 using SoftPrompt.Models.Formats;
+using SoftPrompt.Training.Schedules;
 using SoftPrompt.Tuning.PromptTuning;
 
 namespace SoftPrompt.Cli.Commands;
@@ -25,6 +26,12 @@ public static class TuneCommand
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 200 };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8 };
         var lr = new Option<float>("--lr") { DefaultValueFactory = _ => 0.3f };
+        var optimizerName = new Option<string>("--optimizer") { Description = "adafactor (Lester et al.) or adamw", DefaultValueFactory = _ => "adafactor" };
+        var schedule = new Option<string>("--schedule") { Description = "constant, linear or cosine", DefaultValueFactory = _ => "constant" };
+        var warmup = new Option<int>("--warmup") { Description = "Linear warm-up steps", DefaultValueFactory = _ => 0 };
+        var accumulate = new Option<int>("--accumulate") { Description = "Micro-batches per update", DefaultValueFactory = _ => 1 };
+        var patience = new Option<int>("--patience") { Description = "Stop after this many evaluations without improvement (0: never)", DefaultValueFactory = _ => 0 };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint in --out" };
         var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 50 };
         var evalExamples = new Option<int>("--eval-examples") { Description = "Validation examples per evaluation", DefaultValueFactory = _ => 200 };
         var testExamples = new Option<int>("--test-examples") { Description = "Test examples scored at the end (0 = all)", DefaultValueFactory = _ => 0 };
@@ -32,7 +39,7 @@ public static class TuneCommand
         var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount };
 
         var command = new Command("tune", "Prompt-tune a frozen model on a classification task and save the prompt as a PEFT adapter.");
-        foreach (var o in new Option[] { model, task, data, output, length, init, initText, steps, batch, lr, evalEvery, evalExamples, testExamples, seed, threads })
+        foreach (var o in new Option[] { model, task, data, output, length, init, initText, steps, batch, lr, optimizerName, schedule, warmup, accumulate, patience, resume, evalEvery, evalExamples, testExamples, seed, threads })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -59,23 +66,16 @@ public static class TuneCommand
             Console.Error.WriteLine($"Task {taskName}: {train.Count} train, {validation.Count} validation, {test.Count} test examples; " +
                                     $"{prompt.Length} × {prompt.Prompt.Dim(1)} = {prompt.Prompt.Length:N0} trainable values ({100.0 * prompt.Prompt.Length / frozen.ParameterCount:F3}% of {frozen.ParameterCount:N0}).");
             var clock = Stopwatch.StartNew();
+            string outDir = parse.GetValue(output) ?? Path.Combine("adapters", taskName);
             var tuner = new PromptTuner(classifier, new PromptTuningOptions
             {
-                Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), LearningRate = parse.GetValue(lr),
-                EvaluateEvery = parse.GetValue(evalEvery), Seed = parse.GetValue(seed),
-            });
-            DateTime lastLine = DateTime.MinValue;
-            tuner.Run(train, validation,
-                s =>
-                {
-                    if (DateTime.UtcNow - lastLine < TimeSpan.FromSeconds(10) && s.Step != s.TotalSteps) return;
-                    lastLine = DateTime.UtcNow;
-                    double eta = (s.TotalSteps - s.Step) * parse.GetValue(batch) / Math.Max(s.ExamplesPerSecond, 1e-9);
-                    Console.Error.WriteLine($"step {s.Step}/{s.TotalSteps}  loss {s.Loss:F4}  {s.ExamplesPerSecond:F1} examples/s  ETA {TimeSpan.FromSeconds(eta):mm\\:ss}");
-                },
-                e => Console.Error.WriteLine($"eval at step {e.Step}: validation accuracy {e.Accuracy:P1}{(e.IsBest ? " (best: kept)" : "")}"));
+                Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), AccumulationSteps = parse.GetValue(accumulate),
+                Optimizer = parse.GetValue(optimizerName)!.ToLowerInvariant(), LearningRate = parse.GetValue(lr),
+                Schedule = LearningRateSchedule.ParseShape(parse.GetValue(schedule)!), WarmupSteps = parse.GetValue(warmup),
+                EvaluateEvery = parse.GetValue(evalEvery), Patience = parse.GetValue(patience), Seed = parse.GetValue(seed),
+            }, new ConsoleProgress(TimeSpan.FromSeconds(10)));
+            var result = tuner.Run(train, validation, Path.Combine(outDir, "checkpoint"), parse.GetValue(resume));
 
-            string outDir = parse.GetValue(output) ?? Path.Combine("adapters", taskName);
             PromptAdapterFiles.Save(outDir, prompt, new PromptAdapterFiles.Info(loaded.Source, frozen.Config.NumLayers, frozen.Config.NumHeads, initName, parse.GetValue(initText)));
             double tuned = classifier.Accuracy(test), baseline = zeroShot.Accuracy(test);
             string majority = test.GroupBy(e => e.Label).OrderByDescending(g => g.Count()).First().Key;
@@ -84,7 +84,7 @@ public static class TuneCommand
             {
                 task = taskName, method = "prompt_tuning", prompt_length = prompt.Length, init = initName,
                 trainable_params = prompt.Prompt.Length, percent_of_base = Math.Round(100.0 * prompt.Prompt.Length / frozen.ParameterCount, 4),
-                best_validation_step = tuner.BestStep, test_examples = test.Count,
+                best_validation_step = result.BestStep, best_validation_accuracy = Math.Round(result.BestAccuracy, 4), steps = result.Steps, stopped_early = result.StoppedEarly, test_examples = test.Count,
                 test_accuracy = Math.Round(tuned, 4), zero_shot_accuracy = Math.Round(baseline, 4),
                 majority_class = majority, majority_accuracy = Math.Round(majorityRate, 4),
                 seconds = Math.Round(clock.Elapsed.TotalSeconds, 1), adapter = outDir,

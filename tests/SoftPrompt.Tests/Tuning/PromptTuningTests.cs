@@ -74,6 +74,39 @@ public class PromptTuningTests
     }
 
     [Fact]
+    public void A_resumed_tuning_run_ends_with_the_same_prompt_as_an_uninterrupted_one()
+    {
+        using var dir = new TempDirectory();
+        var options = new PromptTuningOptions { Steps = 12, BatchSize = 2, LearningRate = 0.05f, EvaluateEvery = 4, CheckpointEvery = 4, Seed = 3 };
+        PromptEmbedding Fresh()
+        {
+            var p = new PromptEmbedding(3, Loaded.Model.Config.HiddenSize);
+            p.InitializeUniform(7);
+            return p;
+        }
+        var straight = Fresh();
+        new PromptTuner(new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, Task, straight), options).Run(Examples, Examples, dir.File("a"));
+
+        var interrupted = Fresh();
+        var cancel = new CancellationTokenSource();
+        Assert.Throws<OperationCanceledException>(() =>
+            new PromptTuner(new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, Task, interrupted), options, new CancelAfter(8, cancel))
+                .Run(Examples, Examples, dir.File("b"), cancel: cancel.Token));
+        var resumed = Fresh();
+        var result = new PromptTuner(new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, Task, resumed), options)
+            .Run(Examples, Examples, dir.File("b"), resume: true);
+        Assert.Equal(12, result.Steps);
+        Assert.Equal(straight.Prompt.ToArray(), resumed.Prompt.ToArray());
+    }
+
+    private sealed class CancelAfter(int step, CancellationTokenSource source) : SoftPrompt.Training.Progress.ITrainingProgress
+    {
+        public void Step(SoftPrompt.Training.Progress.StepReport report) { if (report.Step == step) source.Cancel(); }
+        public void Evaluated(SoftPrompt.Training.Progress.EvaluationReport report) { }
+        public void Message(string text) { }
+    }
+
+    [Fact]
     public void Adapter_round_trips_in_peft_layout_and_rejects_a_wrong_width()
     {
         using var dir = new TempDirectory();
