@@ -34,6 +34,29 @@ public sealed record ClassificationTask(string Name, string Template, IReadOnlyD
         return text.ToString();
     }
 
+    /// <summary>An example written out with its answer, as an in-context demonstration.</summary>
+    public string Demonstration(LabeledExample example) => Render(example) + Verbalizer[example.Label];
+
+    /// <summary>
+    /// k demonstrations for few-shot prompting, cycling through the labels so each is shown, each the shortest of a
+    /// fixed random sample of its label's examples (so they fit a small context); joined by blank lines.
+    /// </summary>
+    public string FewShotPrefix(IReadOnlyList<LabeledExample> pool, int k, int seed)
+    {
+        if (k <= 0) return "";
+        var rng = new Random(seed);
+        var byLabel = Labels.Select(l => pool.Where(e => e.Label == l).OrderBy(_ => rng.Next()).Take(50).OrderBy(e => Render(e).Length).ToList())
+            .Where(list => list.Count > 0).ToList();
+        var chosen = new List<LabeledExample>();
+        for (int i = 0; chosen.Count < k && i < k * byLabel.Count; i++)
+        {
+            var list = byLabel[i % byLabel.Count];
+            int index = i / byLabel.Count;
+            if (index < list.Count) chosen.Add(list[index]);
+        }
+        return string.Concat(chosen.OrderBy(_ => rng.Next()).Select(e => Demonstration(e) + "\n\n"));
+    }
+
     /// <summary>The shipped tasks' templates and verbalizers.</summary>
     public static ClassificationTask BuiltIn(string name) => name switch
     {

@@ -17,8 +17,10 @@ public sealed class PromptClassifier
     private readonly ITokenizer _tokenizer;
     private readonly Dictionary<string, int[]> _labelIds;
 
-    public PromptClassifier(CausalLanguageModel model, ITokenizer tokenizer, ClassificationTask task, PromptEmbedding? prompt)
+    public PromptClassifier(CausalLanguageModel model, ITokenizer tokenizer, ClassificationTask task, PromptEmbedding? prompt,
+        string contextPrefix = "")
     {
+        ContextPrefix = contextPrefix;
         _model = model;
         _tokenizer = tokenizer;
         Task = task;
@@ -34,12 +36,15 @@ public sealed class PromptClassifier
     public ClassificationTask Task { get; }
     public PromptEmbedding? Prompt { get; }
     public int MaxInputTokens { get; }
+    /// <summary>Text placed before every input: in-context demonstrations for the few-shot baseline.</summary>
+    public string ContextPrefix { get; }
     public IReadOnlyDictionary<string, int[]> LabelTokens => _labelIds;
 
-    /// <summary>The input's tokens; long inputs keep their end, where the template puts the question.</summary>
+    /// <summary>The input's tokens; long inputs keep their end, where the template puts the question (and a few-shot
+    /// prefix that does not fit loses its first demonstrations).</summary>
     public int[] InputTokens(LabeledExample example)
     {
-        var ids = _tokenizer.Encode(Task.Render(example));
+        var ids = _tokenizer.Encode(ContextPrefix + Task.Render(example));
         return ids.Length <= MaxInputTokens ? ids : ids[^MaxInputTokens..];
     }
 

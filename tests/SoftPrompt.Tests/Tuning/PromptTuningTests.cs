@@ -137,6 +137,20 @@ public class PromptTuningTests
     }
 
     [Fact]
+    public void Few_shot_prefix_shows_every_label_and_is_repeatable()
+    {
+        var pool = Enumerable.Range(0, 20).Select(i => Example(new string('x', 5 + i), i % 3 == 0 ? "sad" : "happy")).ToList();
+        string prefix = Task.FewShotPrefix(pool, 4, seed: 5);
+        Assert.Equal(prefix, Task.FewShotPrefix(pool, 4, seed: 5));
+        Assert.Equal(4, prefix.Split("The mood was").Length - 1);
+        Assert.Contains("The mood was sad\n\n", prefix);
+        Assert.Contains("The mood was happy\n\n", prefix);
+        Assert.Equal("", Task.FewShotPrefix(pool, 0, seed: 5));
+        var classifier = new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, Task, null, prefix);
+        Assert.True(classifier.InputTokens(Examples[0]).Length > new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, Task, null).InputTokens(Examples[0]).Length);
+    }
+
+    [Fact]
     public void Task_rows_with_problems_are_named_by_file_and_line()
     {
         using var dir = new TempDirectory();
