@@ -9,15 +9,16 @@ using SoftPrompt.Tuning.PromptTuning;
 namespace SoftPrompt.Cli.Commands;
 
 /// <summary>
-/// `softprompt tune`: Lester et al.'s prompt tuning of a frozen model on a classification task, then test accuracy
-/// against the zero-shot prompt design and the majority class; the prompt is saved as a PEFT adapter directory.
+/// `softprompt tune`: Lester et al.'s prompt tuning of a frozen model on a classification task (test accuracy against
+/// the zero-shot prompt design and the majority class) or a generation task (BLEU and ROUGE-L against the bare
+/// template); the prompt is saved as a PEFT adapter directory.
 /// </summary>
 public static class TuneCommand
 {
     public static Command Build()
     {
         var model = new Option<string>("--model") { Description = "Frozen base model directory", DefaultValueFactory = _ => "models/base-small" };
-        var task = new Option<string>("--task") { Description = "Task name (food-reviews, brown-genre)", DefaultValueFactory = _ => "food-reviews" };
+        var task = new Option<string>("--task") { Description = "Task name (food-reviews, brown-genre, wordnet-gloss)", DefaultValueFactory = _ => "food-reviews" };
         var data = new Option<string>("--data") { Description = "Directory holding <task>/{train,validation,test}.jsonl", DefaultValueFactory = _ => "data/tasks" };
         var output = new Option<string>("--out") { Description = "Adapter output directory (default adapters/<task>)" };
         var length = new Option<int>("--prompt-length") { DefaultValueFactory = _ => 20 };
@@ -47,53 +48,86 @@ public static class TuneCommand
             string taskName = parse.GetValue(task)!, taskDir = Path.Combine(parse.GetValue(data)!, taskName);
             var loaded = ModelLoader.Load(parse.GetValue(model)!);
             var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer.");
-            var definition = ClassificationTask.BuiltIn(taskName);
-            var train = definition.ReadSplit(Path.Combine(taskDir, "train.jsonl"));
-            var validation = Take(definition.ReadSplit(Path.Combine(taskDir, "validation.jsonl")), parse.GetValue(evalExamples));
-            var test = Take(definition.ReadSplit(Path.Combine(taskDir, "test.jsonl")), parse.GetValue(testExamples));
             var frozen = loaded.Model;
             frozen.SetTrainable(false);
-
-            var zeroShot = new PromptClassifier(frozen, tokenizer, definition, prompt: null);
             var prompt = new PromptEmbedding(parse.GetValue(length), frozen.Config.HiddenSize);
-            var classifier = new PromptClassifier(frozen, tokenizer, definition, prompt);
             string initName = parse.GetValue(init)!;
-            var frequent = PromptInit.MostFrequentTokens(train.Select(classifier.InputTokens), 5000);
-            PromptInit.Apply(prompt, PromptInit.Parse(initName), frozen.TokenEmbedding, parse.GetValue(seed), frequent,
-                definition.Labels.Select(l => classifier.LabelTokens[l]).ToList(),
-                parse.GetValue(initText) is string text ? tokenizer.Encode(text) : null);
-
-            Console.Error.WriteLine($"Task {taskName}: {train.Count} train, {validation.Count} validation, {test.Count} test examples; " +
-                                    $"{prompt.Length} × {prompt.Prompt.Dim(1)} = {prompt.Prompt.Length:N0} trainable values ({100.0 * prompt.Prompt.Length / frozen.ParameterCount:F3}% of {frozen.ParameterCount:N0}).");
-            var clock = Stopwatch.StartNew();
             string outDir = parse.GetValue(output) ?? Path.Combine("adapters", taskName);
-            var tuner = new PromptTuner(classifier, new PromptTuningOptions
+            var options = new PromptTuningOptions
             {
                 Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), AccumulationSteps = parse.GetValue(accumulate),
                 Optimizer = parse.GetValue(optimizerName)!.ToLowerInvariant(), LearningRate = parse.GetValue(lr),
                 Schedule = LearningRateSchedule.ParseShape(parse.GetValue(schedule)!), WarmupSteps = parse.GetValue(warmup),
                 EvaluateEvery = parse.GetValue(evalEvery), Patience = parse.GetValue(patience), Seed = parse.GetValue(seed),
-            }, new ConsoleProgress(TimeSpan.FromSeconds(10)));
-            var result = tuner.Run(train, validation, Path.Combine(outDir, "checkpoint"), parse.GetValue(resume));
-
-            PromptAdapterFiles.Save(outDir, prompt, new PromptAdapterFiles.Info(loaded.Source, frozen.Config.NumLayers, frozen.Config.NumHeads, initName, parse.GetValue(initText)));
-            double tuned = classifier.Accuracy(test), baseline = zeroShot.Accuracy(test);
-            string majority = test.GroupBy(e => e.Label).OrderByDescending(g => g.Count()).First().Key;
-            double majorityRate = test.Count(e => e.Label == majority) / (double)test.Count;
-            Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new
+            };
+            string Split(string name) => Path.Combine(taskDir, name + ".jsonl");
+            void Initialize(IEnumerable<int[]> trainInputs, IReadOnlyList<int[]> labelTokens) =>
+                PromptInit.Apply(prompt, PromptInit.Parse(initName), frozen.TokenEmbedding, parse.GetValue(seed),
+                    PromptInit.MostFrequentTokens(trainInputs, 5000), labelTokens,
+                    parse.GetValue(initText) is string text ? tokenizer.Encode(text) : null);
+            void Describe(int train, int validation, int test) =>
+                Console.Error.WriteLine($"Task {taskName}: {train} train, {validation} validation, {test} test examples; " +
+                    $"{prompt.Length} × {prompt.Prompt.Dim(1)} = {prompt.Prompt.Length:N0} trainable values " +
+                    $"({100.0 * prompt.Prompt.Length / frozen.ParameterCount:F3}% of the frozen {frozen.ParameterCount:N0}).");
+            var clock = Stopwatch.StartNew();
+            object report;
+            if (GenerationTask.IsBuiltIn(taskName))
             {
-                task = taskName, method = "prompt_tuning", prompt_length = prompt.Length, init = initName,
-                trainable_params = prompt.Prompt.Length, percent_of_base = Math.Round(100.0 * prompt.Prompt.Length / frozen.ParameterCount, 4),
-                best_validation_step = result.BestStep, best_validation_accuracy = Math.Round(result.BestAccuracy, 4), steps = result.Steps, stopped_early = result.StoppedEarly, test_examples = test.Count,
-                test_accuracy = Math.Round(tuned, 4), zero_shot_accuracy = Math.Round(baseline, 4),
-                majority_class = majority, majority_accuracy = Math.Round(majorityRate, 4),
-                seconds = Math.Round(clock.Elapsed.TotalSeconds, 1), adapter = outDir,
-            }));
+                var definition = GenerationTask.BuiltIn(taskName);
+                var train = definition.ReadSplit(Split("train"));
+                var validation = Take(definition.ReadSplit(Split("validation")), parse.GetValue(evalExamples));
+                var test = Take(definition.ReadSplit(Split("test")), parse.GetValue(testExamples));
+                var generator = new PromptGenerator(frozen, tokenizer, definition, prompt);
+                Initialize(train.Select(generator.InputTokens), Array.Empty<int[]>());
+                Describe(train.Count, validation.Count, test.Count);
+                var result = new PromptTuner<TextExample>(generator, options, new ConsoleProgress(TimeSpan.FromSeconds(10)))
+                    .Run(train, validation, Path.Combine(outDir, "checkpoint"), parse.GetValue(resume));
+                var (bleu, rouge, outputs) = generator.Evaluate(test);
+                var (baseBleu, baseRouge, _) = new PromptGenerator(frozen, tokenizer, definition, prompt: null).Evaluate(test);
+                for (int i = 0; i < Math.Min(3, test.Count); i++)
+                    Console.Error.WriteLine($"  {definition.Render(test[i])}{definition.Target(test[i])}\n    → {outputs[i]}");
+                report = new
+                {
+                    task = taskName, method = "prompt_tuning", prompt_length = prompt.Length, init = initName,
+                    trainable_params = prompt.Prompt.Length, percent_of_base = Math.Round(100.0 * prompt.Prompt.Length / frozen.ParameterCount, 4),
+                    best_validation_step = result.BestStep, best_validation_rouge_l = Math.Round(result.BestScore, 4), steps = result.Steps,
+                    stopped_early = result.StoppedEarly, test_examples = test.Count,
+                    test_bleu = Math.Round(bleu, 4), test_rouge_l = Math.Round(rouge, 4),
+                    zero_shot_bleu = Math.Round(baseBleu, 4), zero_shot_rouge_l = Math.Round(baseRouge, 4),
+                    seconds = Math.Round(clock.Elapsed.TotalSeconds, 1), adapter = outDir,
+                };
+            }
+            else
+            {
+                var definition = ClassificationTask.BuiltIn(taskName);
+                var train = definition.ReadSplit(Split("train"));
+                var validation = Take(definition.ReadSplit(Split("validation")), parse.GetValue(evalExamples));
+                var test = Take(definition.ReadSplit(Split("test")), parse.GetValue(testExamples));
+                var classifier = new PromptClassifier(frozen, tokenizer, definition, prompt);
+                Initialize(train.Select(classifier.InputTokens), definition.Labels.Select(l => classifier.LabelTokens[l]).ToList());
+                Describe(train.Count, validation.Count, test.Count);
+                var result = new PromptTuner<LabeledExample>(classifier, options, new ConsoleProgress(TimeSpan.FromSeconds(10)))
+                    .Run(train, validation, Path.Combine(outDir, "checkpoint"), parse.GetValue(resume));
+                double tuned = classifier.Accuracy(test), baseline = new PromptClassifier(frozen, tokenizer, definition, prompt: null).Accuracy(test);
+                string majority = test.GroupBy(e => e.Label).OrderByDescending(g => g.Count()).First().Key;
+                report = new
+                {
+                    task = taskName, method = "prompt_tuning", prompt_length = prompt.Length, init = initName,
+                    trainable_params = prompt.Prompt.Length, percent_of_base = Math.Round(100.0 * prompt.Prompt.Length / frozen.ParameterCount, 4),
+                    best_validation_step = result.BestStep, best_validation_accuracy = Math.Round(result.BestScore, 4), steps = result.Steps,
+                    stopped_early = result.StoppedEarly, test_examples = test.Count,
+                    test_accuracy = Math.Round(tuned, 4), zero_shot_accuracy = Math.Round(baseline, 4),
+                    majority_class = majority, majority_accuracy = Math.Round(test.Count(e => e.Label == majority) / (double)test.Count, 4),
+                    seconds = Math.Round(clock.Elapsed.TotalSeconds, 1), adapter = outDir,
+                };
+            }
+            PromptAdapterFiles.Save(outDir, prompt, new PromptAdapterFiles.Info(loaded.Source, frozen.Config.NumLayers, frozen.Config.NumHeads, initName, parse.GetValue(initText)));
+            Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(report));
             return 0;
         });
         return command;
     }
 
-    private static List<LabeledExample> Take(List<LabeledExample> examples, int count) =>
+    private static List<T> Take<T>(List<T> examples, int count) =>
         count <= 0 || count >= examples.Count ? examples : examples.Take(count).ToList();
 }

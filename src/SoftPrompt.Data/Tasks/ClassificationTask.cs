@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace SoftPrompt.Data.Tasks;
 
 /// <summary>One labelled example: the fields a template fills in, and the gold label.</summary>
@@ -14,25 +12,7 @@ public sealed record ClassificationTask(string Name, string Template, IReadOnlyD
     public IReadOnlyList<string> Labels => Verbalizer.Keys.ToList();
 
     /// <summary>The template with each {field} replaced by the example's value.</summary>
-    public string Render(LabeledExample example)
-    {
-        var text = new System.Text.StringBuilder(Template.Length + 256);
-        int i = 0;
-        while (i < Template.Length)
-        {
-            int open = Template.IndexOf('{', i);
-            if (open < 0) { text.Append(Template, i, Template.Length - i); break; }
-            int close = Template.IndexOf('}', open);
-            if (close < 0) throw new FormatException($"Template \"{Template}\" has a '{{' without a closing '}}'.");
-            text.Append(Template, i, open - i);
-            string field = Template[(open + 1)..close];
-            if (!example.Fields.TryGetValue(field, out var value))
-                throw new KeyNotFoundException($"Template field {{{field}}} is not in the example (fields: {string.Join(", ", example.Fields.Keys)}).");
-            text.Append(value);
-            i = close + 1;
-        }
-        return text.ToString();
-    }
+    public string Render(LabeledExample example) => TaskFile.Fill(Template, example.Fields);
 
     /// <summary>An example written out with its answer, as an in-context demonstration.</summary>
     public string Demonstration(LabeledExample example) => Render(example) + Verbalizer[example.Label];
@@ -68,36 +48,18 @@ public sealed record ClassificationTask(string Name, string Template, IReadOnlyD
         _ => throw new ArgumentException($"No built-in template for task '{name}' (built in: food-reviews, brown-genre)."),
     };
 
-    /// <summary>Reads a JSONL split; every row must have the template's fields and a label the verbalizer knows.</summary>
+    /// <summary>Reads a JSONL split; every row must have a label the verbalizer knows.</summary>
     public List<LabeledExample> ReadSplit(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"No task file at '{path}'.", path);
         var examples = new List<LabeledExample>();
-        int lineNumber = 0;
-        foreach (var line in File.ReadLines(path))
+        foreach (var (line, fields) in TaskFile.ReadRows(path))
         {
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            Dictionary<string, string> fields;
-            try
-            {
-                using var doc = JsonDocument.Parse(line);
-                if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}, line {lineNumber}: a row must be a JSON object.");
-                fields = doc.RootElement.EnumerateObject()
-                    .Where(p => p.Value.ValueKind is JsonValueKind.String or JsonValueKind.Number)
-                    .ToDictionary(p => p.Name, p => p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText());
-            }
-            catch (JsonException e)
-            {
-                throw new InvalidDataException($"{path}, line {lineNumber}: not valid JSON ({e.Message}).", e);
-            }
             if (!fields.TryGetValue(LabelField, out var label))
-                throw new InvalidDataException($"{path}, line {lineNumber}: no \"{LabelField}\" field.");
+                throw new InvalidDataException($"{path}, line {line}: no \"{LabelField}\" field.");
             if (!Verbalizer.ContainsKey(label))
-                throw new InvalidDataException($"{path}, line {lineNumber}: label \"{label}\" is not one of {string.Join(", ", Labels)}.");
+                throw new InvalidDataException($"{path}, line {line}: label \"{label}\" is not one of {string.Join(", ", Labels)}.");
             examples.Add(new LabeledExample(fields, label));
         }
-        if (examples.Count == 0) throw new InvalidDataException($"{path}: no examples.");
         return examples;
     }
 }

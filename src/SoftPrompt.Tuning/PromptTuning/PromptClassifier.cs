@@ -11,7 +11,7 @@ namespace SoftPrompt.Tuning.PromptTuning;
 /// verbalizer tokens. Training minimises −log Pr(y_gold | [P; x]) on the label tokens only; prediction picks the label
 /// whose tokens have the highest log-probability (optionally per token). With no prompt it is the zero-shot baseline.
 /// </summary>
-public sealed class PromptClassifier
+public sealed class PromptClassifier : IPromptObjective<LabeledExample>
 {
     private readonly CausalLanguageModel _model;
     private readonly ITokenizer _tokenizer;
@@ -103,32 +103,9 @@ public sealed class PromptClassifier
         return examples.Where((e, i) => e.Label == predicted[i]).Count() / (double)examples.Count;
     }
 
-    // Rows [x; y] right-padded to one length (causal attention never lets a real token see the padding), behind the
-    // prompt. Returns logits of the text positions (B·T, V) and targets that are the next token on label positions only.
-    private (Tensor Logits, int[] Targets) LabelLogits(Tape tape, IReadOnlyList<(int[] Input, int[] Label)> rows)
-    {
-        int b = rows.Count, t = rows.Max(r => r.Input.Length + r.Label.Length);
-        int pad = _tokenizer.EosId ?? 0;
-        var ids = new int[b * t];
-        var targets = new int[b * t];
-        Array.Fill(ids, pad);
-        Array.Fill(targets, -100);
-        for (int r = 0; r < b; r++)
-        {
-            var (input, label) = rows[r];
-            input.CopyTo(ids, r * t);
-            label.CopyTo(ids, r * t + input.Length);
-            for (int j = 0; j < label.Length; j++) targets[r * t + input.Length - 1 + j] = label[j];
-        }
-        Tensor hidden;
-        if (Prompt is null)
-            hidden = _model.Hidden(tape, new ForwardInput { Batch = b, Length = t, TokenIds = ids });
-        else
-        {
-            hidden = _model.Hidden(tape, Prompt.Input(tape, _model, ids, b, t));
-            hidden = Fn.Slice(tape, hidden, 1, Prompt.Length, t); // the prompt positions predict nothing
-        }
-        var logits = _model.Logits(tape, hidden);
-        return (logits.Reshape(b * t, _model.Config.VocabSize), targets);
-    }
+    private (Tensor Logits, int[] Targets) LabelLogits(Tape tape, IReadOnlyList<(int[] Input, int[] Label)> rows) =>
+        PromptedSequences.Logits(tape, _model, Prompt, rows, _tokenizer.EosId ?? 0);
+
+    double IPromptObjective<LabeledExample>.Score(IReadOnlyList<LabeledExample> examples) => Accuracy(examples);
+    public string ScoreName => "accuracy";
 }

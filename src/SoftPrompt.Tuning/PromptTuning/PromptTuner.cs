@@ -23,7 +23,7 @@ public sealed record PromptTuningOptions
     /// <summary>Global gradient-norm limit; 0 turns clipping off.</summary>
     public float ClipNorm { get; init; } = 1f;
     public int EvaluateEvery { get; init; } = 50;
-    /// <summary>Stop after this many evaluations without a better validation accuracy; 0 never stops early.</summary>
+    /// <summary>Stop after this many evaluations without a better validation score; 0 never stops early.</summary>
     public int Patience { get; init; }
     public int CheckpointEvery { get; init; } = 50;
     public int Seed { get; init; } = 1;
@@ -42,31 +42,33 @@ public sealed record PromptTuningOptions
     }
 }
 
-public sealed record PromptTuningResult(int Steps, double BestAccuracy, int BestStep, bool StoppedEarly);
+/// <param name="BestScore">Best validation score (accuracy, or ROUGE-L for generation).</param>
+public sealed record PromptTuningResult(int Steps, double BestScore, int BestStep, bool StoppedEarly);
 
 /// <summary>
 /// Trains only the soft prompt (Lester et al.): Adafactor or AdamW at a prompt-sized learning rate with a schedule,
-/// gradient accumulation and clipping, validation accuracy every few steps with the best prompt kept, optional early
-/// stopping, and checkpoints a resume continues from exactly (each micro-batch depends only on seed and step).
+/// gradient accumulation and clipping, a validation score (accuracy, ROUGE-L) every few steps with the best prompt
+/// kept, optional early stopping, and checkpoints a resume continues from exactly (each micro-batch depends only on
+/// the seed and the step).
 /// </summary>
-public sealed class PromptTuner
+public sealed class PromptTuner<TExample>
 {
-    private readonly PromptClassifier _classifier;
+    private readonly IPromptObjective<TExample> _objective;
     private readonly PromptTuningOptions _options;
     private readonly ITrainingProgress _progress;
 
-    public PromptTuner(PromptClassifier classifier, PromptTuningOptions options, ITrainingProgress? progress = null)
+    public PromptTuner(IPromptObjective<TExample> objective, PromptTuningOptions options, ITrainingProgress? progress = null)
     {
         options.Validate();
-        _classifier = classifier;
+        _objective = objective;
         _options = options;
         _progress = progress ?? SilentProgress.Instance;
     }
 
-    public PromptTuningResult Run(IReadOnlyList<LabeledExample> train, IReadOnlyList<LabeledExample> validation,
+    public PromptTuningResult Run(IReadOnlyList<TExample> train, IReadOnlyList<TExample> validation,
         string? checkpointDirectory = null, bool resume = false, CancellationToken cancel = default)
     {
-        var prompt = _classifier.Prompt ?? throw new InvalidOperationException("Prompt tuning needs a prompt to train.");
+        var prompt = _objective.Prompt ?? throw new InvalidOperationException("Prompt tuning needs a prompt to train.");
         var weights = prompt.Prompt;
         IOptimizer optimizer = _options.Optimizer == "adamw"
             ? new AdamW(new[] { weights }, _options.LearningRate, weightDecay: _options.WeightDecay)
@@ -81,7 +83,7 @@ public sealed class PromptTuner
             if (loaded.Fingerprint != state.Fingerprint)
                 throw new InvalidOperationException($"The checkpoint in {checkpointDirectory} was made with other options ({loaded.Fingerprint}); now: {state.Fingerprint}.");
             state = loaded;
-            _progress.Message($"Resumed prompt tuning at step {state.Step} (best validation accuracy {state.BestScore:P1} at step {state.BestStep}).");
+            _progress.Message($"Resumed prompt tuning at step {state.Step} (best validation {_objective.ScoreName} {state.BestScore:F4} at step {state.BestStep}).");
         }
 
         var schedule = new LearningRateSchedule(_options.LearningRate, _options.WarmupSteps, _options.Steps, _options.Schedule);
@@ -99,7 +101,7 @@ public sealed class PromptTuner
                 var rng = new Random((int)((_options.Seed * 1_000_003L + step * 64L + micro) & int.MaxValue));
                 var batch = Enumerable.Range(0, _options.BatchSize).Select(_ => train[rng.Next(train.Count)]).ToList();
                 tape.Reset();
-                var l = _classifier.Loss(tape, batch);
+                var l = _objective.Loss(tape, batch);
                 if (!float.IsFinite(l[0])) throw new InvalidOperationException($"Step {step + 1}: the loss is {l[0]}; try a lower --lr.");
                 loss += l[0] / _options.AccumulationSteps;
                 tape.Backward(l, new[] { 1f / _options.AccumulationSteps });
@@ -119,22 +121,22 @@ public sealed class PromptTuner
             if (state.Step % _options.EvaluateEvery == 0 || last)
             {
                 tape.Reset();
-                double accuracy = _classifier.Accuracy(validation);
-                bool improved = accuracy > state.BestScore;
+                double score = _objective.Score(validation);
+                bool improved = score > state.BestScore;
                 if (improved)
                 {
-                    state = state with { BestScore = accuracy, BestStep = state.Step, EvaluationsWithoutImprovement = 0 };
+                    state = state with { BestScore = score, BestStep = state.Step, EvaluationsWithoutImprovement = 0 };
                     weights.ReadOnlySpan.CopyTo(best.Span);
                 }
                 else state = state with { EvaluationsWithoutImprovement = state.EvaluationsWithoutImprovement + 1 };
-                _progress.Evaluated(new EvaluationReport(state.Step, float.NaN, improved, new Dictionary<string, double> { ["accuracy"] = accuracy }));
+                _progress.Evaluated(new EvaluationReport(state.Step, float.NaN, improved, new Dictionary<string, double> { [_objective.ScoreName] = score }));
                 stoppedEarly = _options.Patience > 0 && state.EvaluationsWithoutImprovement >= _options.Patience;
             }
             if (checkpointDirectory is not null && (state.Step % _options.CheckpointEvery == 0 || last || stoppedEarly))
                 TrainingCheckpoint.Save(checkpointDirectory, saved, new[] { optimizer }, state);
             if (stoppedEarly)
             {
-                _progress.Message($"Stopping early at step {state.Step}: no better validation accuracy in {_options.Patience} evaluations.");
+                _progress.Message($"Stopping early at step {state.Step}: no better validation score in {_options.Patience} evaluations.");
                 break;
             }
         }
