@@ -19,7 +19,7 @@ public static class EvalCommand
         var model = new Option<string>("--model") { Description = "Model directory (with tokenizer) or TinyStories .bin", DefaultValueFactory = _ => "models/base-small" };
         var perplexity = new Option<string?>("--perplexity") { Description = "Text file (documents separated by blank lines) to measure perplexity on" };
         var context = new Option<int?>("--context") { Description = "Perplexity window (default: the model's context, at most 256)" };
-        var task = new Option<string?>("--task") { Description = "Classification task to measure accuracy on (food-reviews, brown-genre)" };
+        var task = new Option<string?>("--task") { Description = "Task to evaluate on: food-reviews, brown-genre (accuracy, macro-F1) or wordnet-gloss (BLEU, ROUGE-L)" };
         var data = new Option<string>("--data") { Description = "Directory holding <task>/*.jsonl", DefaultValueFactory = _ => "data/tasks" };
         var split = new Option<string>("--split") { DefaultValueFactory = _ => "test" };
         var shots = new Option<int>("--shots") { Description = "In-context examples from the training split (0: zero-shot)", DefaultValueFactory = _ => 0 };
@@ -47,22 +47,36 @@ public static class EvalCommand
                 return 0;
             }
             string taskName = parse.GetValue(task) ?? throw new ArgumentException("Give --perplexity FILE or --task NAME.");
-            var definition = ClassificationTask.BuiltIn(taskName);
             string dir = Path.Combine(parse.GetValue(data)!, taskName);
+            var prompt = parse.GetValue(adapter) is string a ? PromptAdapterFiles.Load(a, loaded.Model.Config.HiddenSize) : null;
+            loaded.Model.SetTrainable(false);
+            if (GenerationTask.IsBuiltIn(taskName))
+            {
+                var generation = GenerationTask.BuiltIn(taskName);
+                var texts = generation.ReadSplit(Path.Combine(dir, parse.GetValue(split) + ".jsonl"));
+                if (parse.GetValue(examples) is > 0 and var m && m < texts.Count) texts = texts.Take(m).ToList();
+                var (bleu, rouge, _) = new PromptGenerator(loaded.Model, tokenizer, generation, prompt).Evaluate(texts);
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    model = loaded.Source, task = taskName, split = parse.GetValue(split), examples = texts.Count,
+                    method = prompt is not null ? "prompt_tuning" : "zero-shot", adapter = parse.GetValue(adapter),
+                    bleu = Math.Round(bleu, 4), rouge_l = Math.Round(rouge, 4),
+                }));
+                return 0;
+            }
+            var definition = ClassificationTask.BuiltIn(taskName);
             var rows = definition.ReadSplit(Path.Combine(dir, parse.GetValue(split) + ".jsonl"));
             if (parse.GetValue(examples) is > 0 and var n && n < rows.Count) rows = rows.Take(n).ToList();
             int k = parse.GetValue(shots);
             string prefix = k > 0 ? definition.FewShotPrefix(definition.ReadSplit(Path.Combine(dir, "train.jsonl")), k, parse.GetValue(seed)) : "";
-            var prompt = parse.GetValue(adapter) is string a ? PromptAdapterFiles.Load(a, loaded.Model.Config.HiddenSize) : null;
-            loaded.Model.SetTrainable(false);
             var classifier = new PromptClassifier(loaded.Model, tokenizer, definition, prompt, prefix);
-            double accuracy = classifier.Accuracy(rows, parse.GetValue(perToken));
+            var (accuracy, macroF1) = classifier.Evaluate(rows, parse.GetValue(perToken));
             string majority = rows.GroupBy(e => e.Label).OrderByDescending(g => g.Count()).First().Key;
             Console.WriteLine(JsonSerializer.Serialize(new
             {
                 model = loaded.Source, task = taskName, split = parse.GetValue(split), examples = rows.Count,
                 method = prompt is not null ? "prompt_tuning" : k > 0 ? $"{k}-shot" : "zero-shot", adapter = parse.GetValue(adapter),
-                accuracy = Math.Round(accuracy, 4), majority_class = majority,
+                accuracy = Math.Round(accuracy, 4), macro_f1 = Math.Round(macroF1, 4), majority_class = majority,
                 majority_accuracy = Math.Round(rows.Count(e => e.Label == majority) / (double)rows.Count, 4),
             }));
             return 0;

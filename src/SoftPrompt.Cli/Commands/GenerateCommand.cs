@@ -1,6 +1,7 @@
 using System.CommandLine;
 using SoftPrompt.Models.Formats;
 using SoftPrompt.Models.Generation;
+using SoftPrompt.Tuning.PromptTuning;
 
 namespace SoftPrompt.Cli.Commands;
 
@@ -16,9 +17,10 @@ public static class GenerateCommand
         var topK = new Option<int>("--top-k") { Description = "Sample among the k most likely tokens (0 = all)" };
         var topP = new Option<float>("--top-p") { Description = "Nucleus sampling mass", DefaultValueFactory = _ => 1f };
         var seed = new Option<int>("--seed") { Description = "Sampling seed" };
+        var adapter = new Option<string?>("--adapter") { Description = "A prompt-tuning adapter whose soft prompt goes before the text" };
 
         var command = new Command("generate", "Continue a prompt with a model (greedy or sampled).");
-        foreach (var o in new Option[] { model, prompt, maxTokens, temperature, topK, topP, seed }) command.Options.Add(o);
+        foreach (var o in new Option[] { model, prompt, maxTokens, temperature, topK, topP, seed, adapter }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var loaded = ModelLoader.Load(parse.GetValue(model)!);
@@ -40,7 +42,8 @@ public static class GenerateCommand
             // Decoding prompt + continuation each time (rather than the new token alone) keeps word-initial spaces and
             // multi-byte characters split across tokens right; only the part beyond what is shown is written.
             string shown = tokenizer.Decode(textIds.ToArray());
-            foreach (int id in Generator.Generate(loaded.Model, input, options))
+            var softPrompt = parse.GetValue(adapter) is string a ? PromptAdapterFiles.Load(a, loaded.Model.Config.HiddenSize).Prompt : null;
+            foreach (int id in Generator.Generate(loaded.Model, input, options, softPrompt))
             {
                 if (id == tokenizer.EosId) break;
                 textIds.Add(id);

@@ -108,7 +108,8 @@ public static class TuneCommand
                 Describe(train.Count, validation.Count, test.Count);
                 var result = new PromptTuner<LabeledExample>(classifier, options, new ConsoleProgress(TimeSpan.FromSeconds(10)))
                     .Run(train, validation, Path.Combine(outDir, "checkpoint"), parse.GetValue(resume));
-                double tuned = classifier.Accuracy(test), baseline = new PromptClassifier(frozen, tokenizer, definition, prompt: null).Accuracy(test);
+                var (tuned, tunedF1) = classifier.Evaluate(test);
+                var (baseline, baselineF1) = new PromptClassifier(frozen, tokenizer, definition, prompt: null).Evaluate(test);
                 string majority = test.GroupBy(e => e.Label).OrderByDescending(g => g.Count()).First().Key;
                 report = new
                 {
@@ -116,7 +117,8 @@ public static class TuneCommand
                     trainable_params = prompt.Prompt.Length, percent_of_base = Math.Round(100.0 * prompt.Prompt.Length / frozen.ParameterCount, 4),
                     best_validation_step = result.BestStep, best_validation_accuracy = Math.Round(result.BestScore, 4), steps = result.Steps,
                     stopped_early = result.StoppedEarly, test_examples = test.Count,
-                    test_accuracy = Math.Round(tuned, 4), zero_shot_accuracy = Math.Round(baseline, 4),
+                    test_accuracy = Math.Round(tuned, 4), test_macro_f1 = Math.Round(tunedF1, 4),
+                    zero_shot_accuracy = Math.Round(baseline, 4), zero_shot_macro_f1 = Math.Round(baselineF1, 4),
                     majority_class = majority, majority_accuracy = Math.Round(test.Count(e => e.Label == majority) / (double)test.Count, 4),
                     seconds = Math.Round(clock.Elapsed.TotalSeconds, 1), adapter = outDir,
                 };

@@ -97,10 +97,29 @@ public sealed class PromptClassifier : IPromptObjective<LabeledExample>
     public string[] Predict(IReadOnlyList<LabeledExample> examples, bool perToken = false) =>
         LabelScores(examples, perToken).Select(s => Task.Labels[Array.IndexOf(s, s.Max())]).ToArray();
 
-    public double Accuracy(IReadOnlyList<LabeledExample> examples, bool perToken = false)
+    public double Accuracy(IReadOnlyList<LabeledExample> examples, bool perToken = false) =>
+        Evaluate(examples, perToken).Accuracy;
+
+    /// <summary>Accuracy and macro-F1 of the model's predictions.</summary>
+    public (double Accuracy, double MacroF1) Evaluate(IReadOnlyList<LabeledExample> examples, bool perToken = false)
     {
         var predicted = Predict(examples, perToken);
-        return examples.Where((e, i) => e.Label == predicted[i]).Count() / (double)examples.Count;
+        var gold = examples.Select(e => e.Label).ToArray();
+        return (gold.Where((g, i) => g == predicted[i]).Count() / (double)gold.Length, MacroF1(gold, predicted, Task.Labels));
+    }
+
+    /// <summary>The unweighted mean over labels of each label's F1; a label neither present nor predicted is left out.</summary>
+    public static double MacroF1(IReadOnlyList<string> gold, IReadOnlyList<string> predicted, IEnumerable<string> labels)
+    {
+        var f1s = new List<double>();
+        foreach (var label in labels)
+        {
+            int truePositive = gold.Where((g, i) => g == label && predicted[i] == label).Count();
+            int predictedCount = predicted.Count(p => p == label), actualCount = gold.Count(g => g == label);
+            if (predictedCount == 0 && actualCount == 0) continue;
+            f1s.Add(2.0 * truePositive / (predictedCount + actualCount));
+        }
+        return f1s.Count == 0 ? 0 : f1s.Average();
     }
 
     private (Tensor Logits, int[] Targets) LabelLogits(Tape tape, IReadOnlyList<(int[] Input, int[] Label)> rows) =>

@@ -137,6 +137,14 @@ public class PromptTuningTests
     }
 
     [Fact]
+    public void Macro_f1_by_hand()
+    {
+        // a: tp 2, predicted 3, actual 2 → F1 = 4/5; b: tp 1, predicted 1, actual 2 → 2/3; c: never seen → left out
+        string[] gold = { "a", "a", "b", "b" }, predicted = { "a", "a", "a", "b" };
+        Assert.Equal((0.8 + 2.0 / 3) / 2, PromptClassifier.MacroF1(gold, predicted, new[] { "a", "b", "c" }), 10);
+    }
+
+    [Fact]
     public void Few_shot_prefix_shows_every_label_and_is_repeatable()
     {
         var pool = Enumerable.Range(0, 20).Select(i => Example(new string('x', 5 + i), i % 3 == 0 ? "sad" : "happy")).ToList();
