@@ -1,0 +1,138 @@
+#!/usr/bin/python3
+"""The same bench cases as `softprompt bench`, in PyTorch (Debian python3-torch 1.13), for a side-by-side ratio.
+
+GPT-2-small shape (12 layers, 768 wide, 12 heads, vocab 50257), batch 4 x 128 tokens, 20 soft-prompt positions,
+2 threads: prompt-tuning step (frozen model, prompt trainable, AdamW), full fine-tuning step, inference forward,
+decode ms/token at batch 1 with a KV cache. Prints one JSON line per case (median of the timed runs) and the peak RSS.
+The model is written here (not taken from a library) so both sides run the same arithmetic.
+"""
+import argparse
+import json
+import math
+import resource
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Block(nn.Module):
+    def __init__(self, d, heads):
+        super().__init__()
+        self.heads = heads
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+        self.fc, self.out = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+
+    def forward(self, x, cache=None):
+        b, t, d = x.shape
+        q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)
+        q, k, v = (z.view(b, t, self.heads, d // self.heads).transpose(1, 2) for z in (q, k, v))
+        if cache is not None:
+            if "k" in cache:
+                k, v = torch.cat([cache["k"], k], 2), torch.cat([cache["v"], v], 2)
+            cache["k"], cache["v"] = k, v
+        s = k.shape[2]
+        scores = q @ k.transpose(-1, -2) / math.sqrt(d // self.heads)
+        mask = torch.ones(t, s, dtype=torch.bool).tril(s - t)
+        scores = scores.masked_fill(~mask, float("-inf"))
+        y = (scores.softmax(-1) @ v).transpose(1, 2).reshape(b, t, d)
+        x = x + self.proj(y)
+        return x + self.out(F.gelu(self.fc(self.ln2(x)), approximate="tanh"))
+
+
+class Gpt2(nn.Module):
+    def __init__(self, layers=12, d=768, heads=12, vocab=50257, positions=1024):
+        super().__init__()
+        self.wte, self.wpe = nn.Embedding(vocab, d), nn.Embedding(positions, d)
+        self.blocks = nn.ModuleList(Block(d, heads) for _ in range(layers))
+        self.ln_f = nn.LayerNorm(d)
+
+    def hidden(self, embeddings, past=0, caches=None):
+        t = embeddings.shape[1]
+        x = embeddings + self.wpe(torch.arange(past, past + t))
+        for i, block in enumerate(self.blocks):
+            x = block(x, None if caches is None else caches[i])
+        return self.ln_f(x)
+
+    def logits(self, h):
+        return h @ self.wte.weight.T
+
+
+def timed(step, repeats):
+    step()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times), min(times)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--cases", default="prompt,ft,forward,decode")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    batch, tokens, prompt_tokens, vocab = 4, 128, 20, 50257
+    model = Gpt2()
+    ids = torch.randint(vocab, (batch, tokens))
+    targets = torch.cat([ids[:, 1:], torch.full((batch, 1), -100)], 1)
+
+    def emit(case, result):
+        print(json.dumps({"case": case, "median_ms": round(result[0], 1), "min_ms": round(result[1], 1),
+                          "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, "threads": a.threads}), flush=True)
+
+    for case in a.cases.split(","):
+        if case == "prompt":
+            model.requires_grad_(False)
+            prompt = nn.Parameter(torch.empty(prompt_tokens, 768).uniform_(-0.5, 0.5))
+            opt = torch.optim.AdamW([prompt], lr=0.3, weight_decay=0)
+
+            def step():
+                x = torch.cat([prompt.expand(batch, -1, -1), model.wte(ids)], 1)
+                h = model.hidden(x)[:, prompt_tokens:]
+                loss = F.cross_entropy(model.logits(h).reshape(-1, vocab), targets.reshape(-1), ignore_index=-100)
+                loss.backward()
+                opt.step()
+                opt.zero_grad()
+            emit("prompt_tuning_step", timed(step, a.repeats))
+        elif case == "ft":
+            model.requires_grad_(True)
+            opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
+
+            def step():
+                loss = F.cross_entropy(model.logits(model.hidden(model.wte(ids))).reshape(-1, vocab), targets.reshape(-1), ignore_index=-100)
+                loss.backward()
+                opt.step()
+                opt.zero_grad()
+            emit("full_finetune_step", timed(step, a.repeats))
+            model.requires_grad_(False)
+        elif case == "forward":
+            with torch.no_grad():
+                emit("inference_forward", timed(lambda: model.logits(model.hidden(model.wte(ids))), a.repeats))
+        elif case == "decode":
+            prompt_ids = torch.arange(16).unsqueeze(0) * 7919 % vocab
+
+            def run():
+                with torch.no_grad():
+                    caches = [dict() for _ in model.blocks]
+                    h = model.hidden(model.wte(prompt_ids), 0, caches)
+                    nxt = model.logits(h[:, -1:]).argmax(-1)
+                    start = time.perf_counter()
+                    for i in range(32):
+                        h = model.hidden(model.wte(nxt), 16 + i, caches)
+                        nxt = model.logits(h).argmax(-1)
+                    return (time.perf_counter() - start) * 1000 / 32
+            run()
+            per_token = [run() for _ in range(a.repeats)]
+            emit("decode_token_batch1", (statistics.median(per_token), min(per_token)))
+
+
+if __name__ == "__main__":
+    main()
