@@ -24,11 +24,12 @@ public static class EvalCommand
         var split = new Option<string>("--split") { DefaultValueFactory = _ => "test" };
         var shots = new Option<int>("--shots") { Description = "In-context examples from the training split (0: zero-shot)", DefaultValueFactory = _ => 0 };
         var adapter = new Option<string?>("--adapter") { Description = "A prompt-tuning adapter directory to evaluate" };
+        var ensemble = new Option<string?>("--ensemble") { Description = "Comma-separated adapter directories scored together as an ensemble" };
         var examples = new Option<int>("--examples") { Description = "Examples scored (0: the whole split)", DefaultValueFactory = _ => 0 };
         var perToken = new Option<bool>("--per-token") { Description = "Score labels by mean log-probability per token" };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
         var command = new Command("eval", "Evaluate a model: perplexity on a corpus, or accuracy on a task (zero-shot, few-shot, or with an adapter).");
-        foreach (var o in new Option[] { model, perplexity, context, task, data, split, shots, adapter, examples, perToken, seed }) command.Options.Add(o);
+        foreach (var o in new Option[] { model, perplexity, context, task, data, split, shots, adapter, ensemble, examples, perToken, seed }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var loaded = ModelLoader.Load(parse.GetValue(model)!);
@@ -69,15 +70,31 @@ public static class EvalCommand
             if (parse.GetValue(examples) is > 0 and var n && n < rows.Count) rows = rows.Take(n).ToList();
             int k = parse.GetValue(shots);
             string prefix = k > 0 ? definition.FewShotPrefix(definition.ReadSplit(Path.Combine(dir, "train.jsonl")), k, parse.GetValue(seed)) : "";
+            string majority = rows.GroupBy(e => e.Label).OrderByDescending(g => g.Count()).First().Key;
+            double majorityRate = Math.Round(rows.Count(e => e.Label == majority) / (double)rows.Count, 4);
+            if (parse.GetValue(ensemble) is string list)
+            {
+                var paths = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                var members = paths.Select(p => PromptAdapterFiles.Load(p, loaded.Model.Config.HiddenSize)).ToList();
+                var (perMember, vote, mean) = new PromptEnsemble(loaded.Model, tokenizer, definition, members).Predict(rows);
+                double Accuracy(string[] predicted) => Math.Round(rows.Where((e, i) => e.Label == predicted[i]).Count() / (double)rows.Count, 4);
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    model = loaded.Source, task = taskName, split = parse.GetValue(split), examples = rows.Count, method = "prompt_ensemble",
+                    members = paths.Select((p, i) => new { adapter = p, accuracy = Accuracy(perMember[i]) }).ToArray(),
+                    majority_vote_accuracy = Accuracy(vote), mean_probability_accuracy = Accuracy(mean),
+                    majority_class = majority, majority_accuracy = majorityRate,
+                }));
+                return 0;
+            }
             var classifier = new PromptClassifier(loaded.Model, tokenizer, definition, prompt, prefix);
             var (accuracy, macroF1) = classifier.Evaluate(rows, parse.GetValue(perToken));
-            string majority = rows.GroupBy(e => e.Label).OrderByDescending(g => g.Count()).First().Key;
             Console.WriteLine(JsonSerializer.Serialize(new
             {
                 model = loaded.Source, task = taskName, split = parse.GetValue(split), examples = rows.Count,
                 method = prompt is not null ? "prompt_tuning" : k > 0 ? $"{k}-shot" : "zero-shot", adapter = parse.GetValue(adapter),
                 accuracy = Math.Round(accuracy, 4), macro_f1 = Math.Round(macroF1, 4), majority_class = majority,
-                majority_accuracy = Math.Round(rows.Count(e => e.Label == majority) / (double)rows.Count, 4),
+                majority_accuracy = majorityRate,
             }));
             return 0;
         });

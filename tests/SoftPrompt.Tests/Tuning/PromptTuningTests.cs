@@ -304,3 +304,40 @@ public class PromptGeneratorTests
         Assert.True(result.BestScore > 0.5, $"best ROUGE-L {result.BestScore}");
     }
 }
+
+public class PromptEnsembleTests
+{
+    private static readonly LoadedModel Loaded = ModelLoader.Load(SharedModels.TinyStoriesPath);
+    private static readonly ClassificationTask Task = new("mood", "Story: {text}\nThe mood was",
+        new Dictionary<string, string> { ["happy"] = " happy", ["sad"] = " sad", ["angry"] = " angry" });
+
+    [Fact]
+    public void Ensemble_scores_in_one_batch_equal_each_members_own_scores()
+    {
+        var members = Enumerable.Range(0, 3).Select(i =>
+        {
+            var p = new PromptEmbedding(2 + i, Loaded.Model.Config.HiddenSize);
+            p.InitializeUniform(20 + i);
+            return p;
+        }).ToList();
+        var examples = new[] { "Lily found a puppy.", "The rain ruined the picnic and everyone went home wet." }
+            .Select(t => new LabeledExample(new Dictionary<string, string> { ["text"] = t }, "happy")).ToList();
+        var ensemble = new PromptEnsemble(Loaded.Model, Loaded.Tokenizer!, Task, members);
+        var together = ensemble.Scores(examples, rowsPerBatch: 7); // batches mix members, labels and lengths
+        for (int m = 0; m < members.Count; m++)
+        {
+            var alone = new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, Task, members[m]).LabelScores(examples);
+            for (int e = 0; e < examples.Count; e++)
+                for (int l = 0; l < 3; l++)
+                    Assert.Equal(alone[e][l], together[e][m][l], 1e-3);
+        }
+        var (perMember, vote, mean) = ensemble.Predict(examples);
+        Assert.Equal(3, perMember.Length);
+        for (int e = 0; e < examples.Count; e++)
+        {
+            var counts = perMember.Select(p => p[e]).GroupBy(l => l).ToDictionary(g => g.Key, g => g.Count());
+            Assert.True(counts[vote[e]] == counts.Values.Max(), "the vote must be a most-voted label");
+            Assert.Contains(mean[e], Task.Labels);
+        }
+    }
+}

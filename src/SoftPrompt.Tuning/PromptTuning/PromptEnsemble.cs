@@ -1,0 +1,103 @@
+using SoftPrompt.Data.Tasks;
+using SoftPrompt.Data.Tokenizers;
+using SoftPrompt.Engine;
+using SoftPrompt.Models;
+
+namespace SoftPrompt.Tuning.PromptTuning;
+
+/// <summary>
+/// Several soft prompts for one task scored in the same batches (Lester et al.'s prompt ensembling): every row is one
+/// (example, member, label) with its member's prompt, so N members cost one pass over N× the rows rather than N model
+/// loads. Combined by majority vote (ties to the higher mean probability) or by mean label probability.
+/// </summary>
+public sealed class PromptEnsemble
+{
+    private readonly CausalLanguageModel _model;
+    private readonly PromptClassifier[] _members;
+
+    public PromptEnsemble(CausalLanguageModel model, ITokenizer tokenizer, ClassificationTask task, IReadOnlyList<PromptEmbedding> members)
+    {
+        if (members.Count == 0) throw new ArgumentException("An ensemble needs at least one prompt.");
+        _model = model;
+        Task = task;
+        _members = members.Select(p => new PromptClassifier(model, tokenizer, task, p)).ToArray();
+    }
+
+    public ClassificationTask Task { get; }
+    public int Members => _members.Length;
+
+    /// <summary>Log-probability of each label: [example][member][label].</summary>
+    public double[][][] Scores(IReadOnlyList<LabeledExample> examples, int rowsPerBatch = 16)
+    {
+        var labels = Task.Labels;
+        var rows = new List<(int Example, int Member, int Label, int[] Input, int[] Target)>();
+        for (int e = 0; e < examples.Count; e++)
+            for (int m = 0; m < _members.Length; m++)
+            {
+                var input = _members[m].InputTokens(examples[e]);
+                for (int l = 0; l < labels.Count; l++) rows.Add((e, m, l, input, _members[m].LabelTokens[labels[l]]));
+            }
+        var scores = examples.Select(_ => _members.Select(_ => new double[labels.Count]).ToArray()).ToArray();
+        var tape = new Tape(recording: false);
+        int vocab = _model.Config.VocabSize;
+        for (int start = 0; start < rows.Count; start += rowsPerBatch)
+        {
+            var chunk = rows.GetRange(start, Math.Min(rowsPerBatch, rows.Count - start));
+            tape.Reset();
+            var batch = MixedPromptBatch.Build(tape, _model,
+                chunk.Select(r => new PromptedRow(_members[r.Member].Prompt, [.. r.Input, .. r.Target])).ToList());
+            var logits = _model.Forward(tape, batch.Input).ReadOnlySpan;
+            for (int i = 0; i < chunk.Count; i++)
+            {
+                var r = chunk[i];
+                int firstTarget = batch.TextStarts[i] + r.Input.Length; // position of the first label token
+                double sum = 0;
+                for (int j = 0; j < r.Target.Length; j++)
+                {
+                    var row = logits.Slice((i * batch.Length + firstTarget - 1 + j) * vocab, vocab);
+                    sum += row[r.Target[j]] - Engine.Ops.CrossEntropy.LogSumExp(row);
+                }
+                scores[r.Example][r.Member][r.Label] = sum;
+            }
+        }
+        tape.Reset();
+        return scores;
+    }
+
+    /// <summary>Per member, and for majority vote and mean probability: the predicted label of each example.</summary>
+    public (string[][] Members, string[] MajorityVote, string[] MeanProbability) Predict(IReadOnlyList<LabeledExample> examples)
+    {
+        var scores = Scores(examples);
+        var labels = Task.Labels;
+        var members = Enumerable.Range(0, _members.Length)
+            .Select(m => scores.Select(s => labels[ArgMax(s[m])]).ToArray()).ToArray();
+        var vote = new string[examples.Count];
+        var mean = new string[examples.Count];
+        for (int e = 0; e < examples.Count; e++)
+        {
+            var meanProbability = new double[labels.Count];
+            foreach (var memberScores in scores[e])
+            {
+                var p = Softmax(memberScores);
+                for (int l = 0; l < labels.Count; l++) meanProbability[l] += p[l] / _members.Length;
+            }
+            mean[e] = labels[ArgMax(meanProbability)];
+            var votes = new double[labels.Count];
+            for (int m = 0; m < _members.Length; m++) votes[labels.ToList().IndexOf(members[m][e])] += 1;
+            // ties between vote counts go to the label with the higher mean probability
+            for (int l = 0; l < labels.Count; l++) votes[l] += meanProbability[l] * 1e-3;
+            vote[e] = labels[ArgMax(votes)];
+        }
+        return (members, vote, mean);
+    }
+
+    private static int ArgMax(double[] values) => Array.IndexOf(values, values.Max());
+
+    private static double[] Softmax(double[] logProbabilities)
+    {
+        double max = logProbabilities.Max();
+        var e = logProbabilities.Select(x => Math.Exp(x - max)).ToArray();
+        double sum = e.Sum();
+        return e.Select(x => x / sum).ToArray();
+    }
+}
