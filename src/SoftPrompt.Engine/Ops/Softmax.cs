@@ -28,41 +28,73 @@ public static class Softmax
 
 /// <summary>
 /// Cross-entropy of logits against integer targets, rows whose target is the ignore index contributing nothing.
-/// Backward rebuilds each row's softmax from the logits, so no (N, V) probability matrix is kept.
+/// Backward rebuilds each row's softmax from the logits, so no (N, V) probability matrix is kept. Rows are split over
+/// the threads and each row's exponentials go through TensorPrimitives on a per-thread buffer: over a 50k vocabulary
+/// this is most of the loss's cost.
 /// </summary>
 public static class CrossEntropy
 {
+    [ThreadStatic] private static float[]? _rowBuffer;
+
     // logits: (N, V); losses: (N) = logsumexp(row) − row[target], 0 for ignored rows
-    public static void RowLosses(ReadOnlySpan<float> logits, int n, int vocab, ReadOnlySpan<int> targets, Span<float> losses, int ignoreIndex)
+    public static unsafe void RowLosses(ReadOnlySpan<float> logits, int n, int vocab, ReadOnlySpan<int> targets, Span<float> losses, int ignoreIndex)
     {
-        for (int r = 0; r < n; r++)
+        fixed (float* pLogits = logits) fixed (int* pTargets = targets) fixed (float* pLosses = losses)
         {
-            if (targets[r] == ignoreIndex) { losses[r] = 0f; continue; }
-            var row = logits.Slice(r * vocab, vocab);
-            losses[r] = LogSumExp(row) - row[targets[r]];
+            float* l = pLogits; int* t = pTargets; float* o = pLosses;
+            ForRows(n, vocab, r =>
+            {
+                if (t[r] == ignoreIndex) { o[r] = 0f; return; }
+                var row = new ReadOnlySpan<float>(l + (long)r * vocab, vocab);
+                o[r] = LogSumExp(row) - row[t[r]];
+            });
         }
     }
 
     // dlogits[r] += scale·(softmax(row) − onehot(target)) for rows not ignored
-    public static void Backward(Span<float> dlogits, ReadOnlySpan<float> logits, int n, int vocab, ReadOnlySpan<int> targets,
+    public static unsafe void Backward(Span<float> dlogits, ReadOnlySpan<float> logits, int n, int vocab, ReadOnlySpan<int> targets,
         int ignoreIndex, float scale)
     {
-        for (int r = 0; r < n; r++)
+        fixed (float* pd = dlogits) fixed (float* pLogits = logits) fixed (int* pTargets = targets)
         {
-            if (targets[r] == ignoreIndex) continue;
-            var row = logits.Slice(r * vocab, vocab);
-            var drow = dlogits.Slice(r * vocab, vocab);
-            float lse = LogSumExp(row);
-            for (int i = 0; i < vocab; i++) drow[i] += scale * MathF.Exp(row[i] - lse);
-            drow[targets[r]] -= scale;
+            float* d = pd, l = pLogits; int* t = pTargets;
+            ForRows(n, vocab, r =>
+            {
+                if (t[r] == ignoreIndex) return;
+                var row = new ReadOnlySpan<float>(l + (long)r * vocab, vocab);
+                var drow = new Span<float>(d + (long)r * vocab, vocab);
+                var probabilities = Buffer(vocab);
+                TensorPrimitives.Subtract(row, LogSumExp(row), probabilities);
+                TensorPrimitives.Exp(probabilities, probabilities);
+                TensorPrimitives.MultiplyAdd(probabilities, scale, drow, drow);
+                drow[t[r]] -= scale;
+            });
         }
     }
 
     public static float LogSumExp(ReadOnlySpan<float> row)
     {
         float max = TensorPrimitives.Max(row);
-        double sum = 0;
-        for (int i = 0; i < row.Length; i++) sum += MathF.Exp(row[i] - max);
-        return max + (float)Math.Log(sum);
+        var shifted = Buffer(row.Length);
+        TensorPrimitives.Subtract(row, max, shifted);
+        TensorPrimitives.Exp(shifted, shifted);
+        return max + MathF.Log(TensorPrimitives.Sum(shifted));
+    }
+
+    private static Span<float> Buffer(int length)
+    {
+        if (_rowBuffer is null || _rowBuffer.Length < length) _rowBuffer = new float[length];
+        return _rowBuffer.AsSpan(0, length);
+    }
+
+    // Rows in contiguous ranges, one per thread, when there is enough work to share.
+    private static void ForRows(int n, int vocab, Action<int> row)
+    {
+        int threads = (long)n * vocab < 1 << 18 ? 1 : Math.Min(Parallelism.Threads, n);
+        Parallelism.For(threads, c =>
+        {
+            int first = (int)((long)n * c / threads), last = (int)((long)n * (c + 1) / threads);
+            for (int r = first; r < last; r++) row(r);
+        });
     }
 }
