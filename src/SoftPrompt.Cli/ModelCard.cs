@@ -6,7 +6,7 @@ namespace SoftPrompt.Cli;
 /// <summary>MODEL_CARD.md for a pretrained base: what it was trained on, how big, how long, how good, how to redo it.</summary>
 public static class ModelCard
 {
-    public static void Write(string path, CausalLanguageModel model, PretrainResult result, float validationLoss,
+    public static void Write(string path, CausalLanguageModel model, PretrainResult result, int plannedSteps, float validationLoss,
         long trainTokens, long validationTokens, TimeSpan elapsed, string reproduce, string corpusDir)
     {
         var c = model.Config;
@@ -25,12 +25,12 @@ public static class ModelCard
             | context | {c.MaxPositions} tokens |
             | tokenizer | byte-level BPE, {c.VocabSize} tokens, trained on the training corpus (`tokenizer.json`) |
             | training corpus | {trainTokens:N0} tokens |
-            | steps | {result.Steps:N0} (best validation at step {result.BestStep:N0}) |
+            | steps | {result.Steps:N0} of {plannedSteps:N0} planned{(result.Stopped ? " (stopped early; `--resume` continues the schedule)" : "")}; best validation at step {result.BestStep:N0} |
             | tokens seen | {result.TokensSeen:N0} ({result.TokensSeen / (double)trainTokens:F1} epochs) |
             | validation loss | {validationLoss:F4} nats/token over {validationTokens:N0} held-out tokens |
             | validation perplexity | {Math.Exp(validationLoss):F2} |
             | weights | `model.safetensors`, bfloat16 |
-            | training time | {elapsed.TotalMinutes:F0} minutes on 2 CPU cores |
+            | training time | {elapsed.TotalMinutes:F0} minutes on 2 CPU cores (this session's part of the run) |
 
             Reproduce the perplexity:
 

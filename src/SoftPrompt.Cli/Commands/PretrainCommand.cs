@@ -95,8 +95,17 @@ public static class PretrainCommand
             };
             progress.Message($"Model: LLaMA-style, {model.ParameterCount:N0} parameters ({size.Layers} layers × {size.Width} wide, {size.Heads} heads / {size.KvHeads} kv, context {size.Context}).");
             var trainer2 = new Pretrainer(model, options, progress);
+            using var stop = new CancellationTokenSource();
+            // Ctrl-C or SIGTERM: finish the current step, checkpoint, and write the card for the best model so far.
+            using var interrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+            using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
             var result = trainer2.Run(train, validation, Path.Combine(outDir, "checkpoint"), resuming,
-                onBest: (step, loss) => ModelLoader.Save(model, outDir, SafeTensorsDType.BF16));
+                onBest: (step, loss) => ModelLoader.Save(model, outDir, SafeTensorsDType.BF16), stop.Token);
+            if (!File.Exists(Path.Combine(outDir, "model.safetensors")))
+            {
+                progress.Message($"Stopped before the first evaluation; nothing exported yet. Continue with --resume.");
+                return 1;
+            }
 
             // The card's figure is measured on the saved (bf16) model over every validation window, exactly what
             // `softprompt eval --perplexity` computes, so anyone can reproduce it.
@@ -104,7 +113,7 @@ public static class PretrainCommand
             float validationLoss = Pretrainer.MeanLoss(saved, validation, EvalSettings.Batch, size.Context, int.MaxValue);
             string reproduce = $"softprompt pretrain --corpus {corpusDir} --out {outDir} --preset {presetName} --steps {options.Steps} " +
                                $"--batch {options.BatchSize} --lr {options.PeakLearningRate} --warmup {options.WarmupSteps} --seed {options.Seed}";
-            ModelCard.Write(Path.Combine(outDir, "MODEL_CARD.md"), model, result, validationLoss, train.Length, validation.Length, clock.Elapsed, reproduce, corpusDir);
+            ModelCard.Write(Path.Combine(outDir, "MODEL_CARD.md"), model, result, options.Steps, validationLoss, train.Length, validation.Length, clock.Elapsed, reproduce, corpusDir);
             progress.Message($"Done in {clock.Elapsed}: best step {result.BestStep}, validation loss {validationLoss:F4} (perplexity {Math.Exp(validationLoss):F2}) → {outDir}");
             return 0;
         });

@@ -9,7 +9,8 @@ using SoftPrompt.Training.Schedules;
 
 namespace SoftPrompt.Training.Pretraining;
 
-public sealed record PretrainResult(int Steps, long TokensSeen, float BestValidationLoss, int BestStep, float LastTrainingLoss);
+/// <param name="Stopped">True when the run was cancelled before its last step (a checkpoint was written first).</param>
+public sealed record PretrainResult(int Steps, long TokensSeen, float BestValidationLoss, int BestStep, float LastTrainingLoss, bool Stopped = false);
 
 /// <summary>
 /// Next-token pretraining of every weight of a causal LM: AdamW (weight decay on matrices only), warm-up and decay of
@@ -40,8 +41,9 @@ public sealed class Pretrainer
     }
 
     /// <summary>
-    /// Trains until <see cref="PretrainOptions.Steps"/>. With a checkpoint directory that holds a checkpoint and
-    /// <paramref name="resume"/>, continues from it. <paramref name="onBest"/> runs when validation loss improves
+    /// Trains until <see cref="PretrainOptions.Steps"/>, or until <paramref name="cancel"/> fires (then checkpoints and
+    /// returns with Stopped set). With a checkpoint directory that holds a checkpoint and <paramref name="resume"/>,
+    /// continues from it. <paramref name="onBest"/> runs when validation loss improves
     /// (the caller exports the model there).
     /// </summary>
     public PretrainResult Run(TokenCorpus train, TokenCorpus validation, string checkpointDirectory, bool resume,
@@ -69,7 +71,14 @@ public sealed class Pretrainer
         float lastLoss = float.NaN;
         while (state.Step < _options.Steps)
         {
-            cancel.ThrowIfCancellationRequested();
+            if (cancel.IsCancellationRequested)
+            {
+                // Stopping (Ctrl-C, SIGTERM) keeps everything done so far: the resume point is exactly here.
+                TrainingCheckpoint.Save(checkpointDirectory, _trained, optimizers, state);
+                _progress.Message($"Stopped at step {state.Step} of {_options.Steps}; continue with --resume.");
+                tape.Reset();
+                return new PretrainResult(state.Step, state.TokensSeen, state.BestValidationLoss, state.BestStep, lastLoss, Stopped: true);
+            }
             int step = state.Step;
             train.SampleBatch(BatchRandom(_options.Seed, step), b, t, inputs, targets);
             tape.Reset();

@@ -60,12 +60,13 @@ public class PretrainerTests
         var straight = TinyModel();
         new Pretrainer(straight, Options(30)).Run(train, validation, Path.Combine(dir.Path, "a"), resume: false);
 
-        // Stop after the step-20 checkpoint, then resume in a fresh model and trainer.
+        // Stop at step 20 (as Ctrl-C does), then resume in a fresh model and trainer.
         var interrupted = TinyModel();
         var cancel = new CancellationTokenSource();
         var progress = new CancelAtStep(20, cancel);
-        Assert.Throws<OperationCanceledException>(() =>
-            new Pretrainer(interrupted, Options(30), progress).Run(train, validation, Path.Combine(dir.Path, "b"), resume: false, cancel: cancel.Token));
+        var stopped = new Pretrainer(interrupted, Options(30), progress).Run(train, validation, Path.Combine(dir.Path, "b"), resume: false, cancel: cancel.Token);
+        Assert.True(stopped.Stopped);
+        Assert.Equal(20, stopped.Steps);
         var resumed = TinyModel();
         var result = new Pretrainer(resumed, Options(30)).Run(train, validation, Path.Combine(dir.Path, "b"), resume: true);
 
