@@ -9,7 +9,7 @@ public unsafe class SgemmTests
 {
     public static TheoryData<int, int, int> Shapes => new()
     {
-        { 1, 1, 1 }, { 7, 13, 5 }, { 33, 65, 129 }, { 130, 47, 300 }, { 8, 32, 256 }, { 3, 200, 64 }, { 257, 515, 520 }, { 64, 1100, 33 },
+        { 1, 1, 1 }, { 7, 13, 5 }, { 33, 65, 129 }, { 130, 47, 300 }, { 8, 32, 256 }, { 3, 200, 64 }, { 257, 515, 520 }, { 64, 1100, 33 }, { 600, 70, 700 },
     };
 
     // float64 reference with explicit strides: A(i,p), B(p,j) as the storage conventions say.
@@ -69,18 +69,37 @@ public unsafe class SgemmTests
             }
     }
 
+    public static TheoryData<string> NarrowerKernels => new() { nameof(SgemmKernel.Avx2), nameof(SgemmKernel.Scalar) };
+
     [Theory]
-    [MemberData(nameof(Shapes))]
-    public void Portable_kernel_matches_float64_reference(int m, int n, int k)
+    [MemberData(nameof(NarrowerKernels))]
+    public void Fallback_kernels_match_float64_reference(string kernelName)
     {
-        bool saved = Sgemm.UseAvx512;
-        Sgemm.UseAvx512 = false;
+        var kernel = Enum.Parse<SgemmKernel>(kernelName);
+        if (!SgemmMicroKernels.IsSupported(kernel)) return; // nothing to check on a CPU without it
+        var saved = Sgemm.Kernel;
+        Sgemm.Kernel = kernel;
         try
         {
-            CheckCase(false, true, m, n, k, accumulate: false, pad: 2);
-            CheckCase(true, false, m, n, k, accumulate: true, pad: 0);
+            foreach (var (m, n, k) in new[] { (1, 1, 1), (7, 13, 5), (33, 65, 129), (130, 47, 300), (64, 300, 33) })
+            {
+                CheckCase(false, false, m, n, k, accumulate: false, pad: 0);
+                CheckCase(false, true, m, n, k, accumulate: false, pad: 2);
+                CheckCase(true, false, m, n, k, accumulate: true, pad: 0);
+                CheckCase(true, true, m, n, k, accumulate: true, pad: 1);
+            }
         }
-        finally { Sgemm.UseAvx512 = saved; }
+        finally { Sgemm.Kernel = saved; }
+    }
+
+    [Fact]
+    public void Few_rows_path_matches_float64_reference_on_wide_products()
+    {
+        // Decoding shapes: a handful of rows against a wide weight, split over threads by columns.
+        foreach (int m in new[] { 1, 2, Sgemm.FewRows })
+            foreach (bool ta in new[] { false, true })
+                foreach (bool tb in new[] { false, true })
+                    CheckCase(ta, tb, m, 2100, 520, accumulate: m % 2 == 0, pad: 5);
     }
 
     [Fact]
