@@ -31,10 +31,26 @@ internal static unsafe class SgemmPacking
                     for (int i = height; i < mr; i++) to[i] = 0;
                 }
             }
+            else if (height == mr && mr >= 8 && Avx.IsSupported)
+            {
+                // Stored A, full panel: 8×8 register transposes of row groups 0, 8, … and a last group ending at row
+                // mr (overlapping the previous one when mr is not a multiple of 8 — it rewrites the same values).
+                int vectorSteps = kc / 8 * 8;
+                for (int i0 = 0; ; i0 = Math.Min(i0 + 8, mr - 8))
+                {
+                    float* rows = a + (ir + i0) * aRow;
+                    for (int p0 = 0; p0 < vectorSteps; p0 += 8) Transpose8x8(rows + p0, aRow, panel + p0 * mr + i0, mr);
+                    if (i0 == mr - 8) break;
+                }
+                for (int i = 0; i < mr; i++)
+                {
+                    float* row = a + (ir + i) * aRow;
+                    for (int p = vectorSteps; p < kc; p++) panel[p * mr + i] = row[p];
+                }
+            }
             else
             {
-                // Stored A: each row of op(A) is contiguous; interleave them. A is packed once per thread and
-                // reused across all of that thread's columns, so this scalar transpose costs ~1/n of the product.
+                // Stored A, partial panel or narrow tile: interleave the rows one value at a time.
                 for (int i = 0; i < mr; i++)
                 {
                     float* to = panel + i;
@@ -50,52 +66,60 @@ internal static unsafe class SgemmPacking
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackB(float* dst, float* b, long bRow, long bCol, int kc, int nc, int nr)
     {
-        for (int jr = 0; jr < nc; jr += nr)
-        {
-            int width = Math.Min(nr, nc - jr);
-            float* panel = dst + (long)jr * kc;
-            if (bCol == 1) CopyRows(panel, b + jr, bRow, kc, width, nr);
-            else TransposeColumns(panel, b + jr * bCol, bCol, kc, width, nr);
-        }
+        if (bCol == 1) CopyRows(dst, b, bRow, kc, nc, nr);
+        else
+            for (int jr = 0; jr < nc; jr += nr)
+                TransposeColumns(dst + (long)jr * kc, b + jr * bCol, bCol, kc, Math.Min(nr, nc - jr), nr);
     }
 
-    // Stored B [k,n]: each step of the panel is a contiguous slice of one row.
-    private static void CopyRows(float* panel, float* b, long bRow, int kc, int width, int nr)
+    // Stored B [k,n]: each step of a panel is a slice of one row. A few rows at a time are spread over all the
+    // panels: the reads stay sequential within L1, and the writes land in runs of several steps rather than one
+    // step per panel (panels sit kc·NR floats apart, a power-of-two stride that would thrash one L1 set).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void CopyRows(float* dst, float* b, long bRow, int kc, int nc, int nr)
     {
-        if (width == nr && nr % 8 == 0)
+        const int RowsAtOnce = 8;
+        int fullPanels = nr % 8 == 0 ? nc / nr : 0;
+        for (int p0 = 0; p0 < kc; p0 += RowsAtOnce)
         {
-            for (int p = 0; p < kc; p++)
+            int pEnd = Math.Min(kc, p0 + RowsAtOnce);
+            for (int panel = 0; panel < fullPanels; panel++)
             {
-                float* from = b + p * bRow, to = panel + p * nr;
-                for (int j = 0; j < nr; j += 8) Vector256.Store(Vector256.Load(from + j), to + j);
+                float* to = dst + (long)panel * nr * kc;
+                for (int p = p0; p < pEnd; p++)
+                {
+                    float* from = b + p * bRow + panel * nr;
+                    for (int j = 0; j < nr; j += 8) Vector256.Store(Vector256.Load(from + j), to + p * nr + j);
+                }
             }
-            return;
-        }
-        for (int p = 0; p < kc; p++)
-        {
-            float* from = b + p * bRow, to = panel + p * nr;
-            for (int j = 0; j < width; j++) to[j] = from[j];
-            for (int j = width; j < nr; j++) to[j] = 0;
+            for (int jr = fullPanels * nr; jr < nc; jr += nr)
+            {
+                int width = Math.Min(nr, nc - jr);
+                for (int p = p0; p < pEnd; p++)
+                {
+                    float* from = b + p * bRow + jr, to = dst + (long)jr * kc + p * nr;
+                    for (int j = 0; j < width; j++) to[j] = from[j];
+                    for (int j = width; j < nr; j++) to[j] = 0;
+                }
+            }
         }
     }
 
     // Stored Bᵀ [n,k]: column j of op(B) is contiguous. Transposing 8×8 blocks in registers keeps both the reads
-    // (8 floats along a stored row) and the writes (8 floats of a panel step) vector-wide; B is packed once per use
-    // of every m rows, so a scalar scatter here would cost a sizeable fraction of the product.
+    // (8 floats along a stored row) and the writes (8 floats of a panel step) vector-wide; each block of 8 stored
+    // rows is walked along all of kc so the reads are 8 sequential streams.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransposeColumns(float* panel, float* b, long bCol, int kc, int width, int nr)
     {
-        int p0 = 0, fullGroups = Avx.IsSupported ? width / 8 : 0;
-        if (fullGroups > 0)
-        {
-            for (; p0 + 8 <= kc; p0 += 8)
-                for (int g = 0; g < fullGroups; g++)
-                    Transpose8x8(b + g * 8 * bCol + p0, bCol, panel + p0 * nr + g * 8, nr);
-        }
-        // Leftovers: the last (kc mod 8) steps for the vector-transposed columns, and every step for the others.
+        int fullGroups = Avx.IsSupported ? width / 8 : 0, vectorSteps = kc / 8 * 8;
+        for (int g = 0; g < fullGroups; g++)
+            for (int p0 = 0; p0 < vectorSteps; p0 += 8)
+                Transpose8x8(b + g * 8 * bCol + p0, bCol, panel + p0 * nr + g * 8, nr);
+        // Leftovers: the last (kc mod 8) steps of the vector-transposed columns, and every step of the others.
         for (int j = 0; j < nr; j++)
         {
             float* to = panel + j;
-            int pStart = j < fullGroups * 8 ? p0 : 0;
+            int pStart = j < fullGroups * 8 ? vectorSteps : 0;
             if (j >= width) { for (int p = pStart; p < kc; p++) to[p * nr] = 0; continue; }
             float* column = b + j * bCol;
             for (int p = pStart; p < kc; p++) to[p * nr] = column[p];
