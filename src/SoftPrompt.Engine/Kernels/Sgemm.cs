@@ -14,12 +14,13 @@ internal enum SgemmKernel
 /// Single-precision matrix multiply, row-major: C[m,n] (+)= op(A)[m,k] · op(B)[k,n], where op(A) is A or Aᵀ.
 /// A is stored [m,k] (lda ≥ k) or, transposed, [k,m] (lda ≥ m); likewise B is [k,n] or, transposed, [n,k].
 /// <para>
-/// GotoBLAS/BLIS-style: each thread packs its rows of op(A) once into MR-row panels (all of k), then walks its
-/// columns of C in NC-wide blocks, packing a KC×NC block of op(B) into NR-column panels that stay in L2 while a
-/// register-tiled microkernel sweeps them against the A panels. Packing absorbs the transposes, so all four cases
-/// run the same microkernel. Threads split the columns of C (each packs only its own part of B, the large operand
-/// on training shapes) or, when there are few columns, the rows. Products with a handful of rows skip packing
-/// entirely (see <see cref="SgemmFewRows"/>): they are memory-bound and each B element is used only m times.
+/// GotoBLAS/BLIS-style: each thread packs the rows of op(A) once into MR-row panels (all of k), then walks the
+/// column chunks of C it claims in NC-wide blocks, packing a KC×NC block of op(B) into NR-column panels that stay
+/// in L2 while a register-tiled microkernel sweeps them against the A panels. Packing absorbs the transposes, so
+/// all four cases run the same microkernel. Splitting columns lets each thread pack only its own part of B (the
+/// large operand on training shapes); when there are few columns the rows are split instead. Products with a
+/// handful of rows skip packing entirely (see <see cref="SgemmFewRows"/>): they are memory-bound and each B element
+/// is used only m times.
 /// </para>
 /// </summary>
 public static unsafe class Sgemm
@@ -27,7 +28,7 @@ public static unsafe class Sgemm
     private const int KC = 256;                 // depth of a packed block: a 14×256 A panel and a 256×32 B panel fit L1 together
     private const int NC = 512;                 // columns of B packed at once (256×512 floats = 512 KB, half of L2)
     private const int MCPanels = 8;             // A panels swept per B panel before moving on (8·14×256 floats ≈ 112 KB of L2)
-    private const int MaxPackedA = 1 << 20;     // floats of packed A held per thread (4 MB); taller products go in row chunks
+    private const int MaxPackedA = 1 << 21;     // floats of packed A held per thread (8 MB, L3); deeper products go in row chunks
     private const long ParallelThreshold = 1 << 21; // multiply-adds below which one thread is faster than two
     internal const int FewRows = 4;             // at most this many rows of C: no packing (memory-bound, B used m times)
 
@@ -64,17 +65,42 @@ public static unsafe class Sgemm
             return;
         }
         int columnPanels = (n + nr - 1) / nr, rowPanels = (m + mr - 1) / mr;
-        // Columns are preferred: each thread then packs only its share of B. Rows are split only when there are too
-        // few column panels to balance, and then B is small enough that packing it twice costs little.
-        bool splitColumns = columnPanels >= 4 * threads || columnPanels >= rowPanels;
-        int panels = splitColumns ? columnPanels : rowPanels, step = splitColumns ? nr : mr;
-        threads = Math.Min(threads, panels);
-        Parallelism.For(threads, t =>
+        if (columnPanels >= 4 * threads || columnPanels >= rowPanels) MultiplySplittingColumns(kernel, m, n, k, op, threads);
+        else
         {
-            int first = (int)((long)panels * t / threads) * step, last = (int)((long)panels * (t + 1) / threads) * step;
-            if (splitColumns) Blocked(kernel, 0, m, first, Math.Min(n, last), k, op);
-            else Blocked(kernel, first, Math.Min(m, last), 0, n, k, op);
-        });
+            // Few columns: B is small, so each thread packing all of it costs little; the rows are shared out.
+            threads = Math.Min(threads, rowPanels);
+            Parallelism.For(threads, t =>
+            {
+                int first = (int)((long)rowPanels * t / threads) * mr, last = Math.Min(m, (int)((long)rowPanels * (t + 1) / threads) * mr);
+                Blocked(kernel, first, last, 0, n, k, op);
+            });
+        }
+    }
+
+    // Each thread packs the rows of A once, then claims column chunks until none are left, packing only its own
+    // chunks of B. Claiming (rather than a fixed half each) keeps both cores busy when one is slowed by other work.
+    private static void MultiplySplittingColumns(SgemmKernel kernel, int m, int n, int k, Operands op, int threads)
+    {
+        var (mr, nr) = SgemmMicroKernels.Tile(kernel);
+        int chunkWidth = Math.Clamp((n / (4 * threads) + nr - 1) / nr * nr, nr, NC);
+        int chunks = (n + chunkWidth - 1) / chunkWidth;
+        int rowChunk = RowChunk(m, k, mr);
+        for (int ic = 0; ic < m; ic += rowChunk)
+        {
+            int rowStart = ic, rowCount = Math.Min(rowChunk, m - ic);
+            int claimed = 0;
+            Parallelism.For(Math.Min(threads, chunks), _ =>
+            {
+                float* packedA = null;
+                for (int chunk; (chunk = Interlocked.Increment(ref claimed) - 1) < chunks;)
+                {
+                    if (packedA == null) packedA = PackRows(rowStart, rowCount, k, mr, op);
+                    int columnStart = chunk * chunkWidth;
+                    MultiplyPackedRows(kernel, packedA, rowStart, rowCount, columnStart, Math.Min(n, columnStart + chunkWidth), k, op);
+                }
+            });
+        }
     }
 
     /// <summary>Span convenience overload with packed leading dimensions.</summary>
@@ -90,55 +116,73 @@ public static unsafe class Sgemm
     }
 
     // Rows [rowStart, rowEnd) × columns [columnStart, columnEnd) of C, on the calling thread.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Blocked(SgemmKernel kernel, int rowStart, int rowEnd, int columnStart, int columnEnd, int k, in Operands op)
     {
-        var (mr, nr) = SgemmMicroKernels.Tile(kernel);
-        int rows = rowEnd - rowStart;
-        // Row chunk: as many whole MR panels as keep the packed A (all of k) within MaxPackedA.
-        int chunk = Math.Max(mr, Math.Min((rows + mr - 1) / mr * mr, MaxPackedA / k / mr * mr));
-        int aCapacity = chunk * k, bCapacity = KC * ((Math.Min(NC, columnEnd - columnStart) + nr - 1) / nr * nr);
-        if (_packedA is null || _packedA.Length < aCapacity) _packedA = GC.AllocateUninitializedArray<float>(Math.Max(aCapacity, 1 << 16), pinned: true);
-        if (_packedB is null || _packedB.Length < bCapacity) _packedB = GC.AllocateUninitializedArray<float>(Math.Max(bCapacity, KC * NC), pinned: true);
-        Span<float> edge = stackalloc float[SgemmMicroKernels.MaxTile];
-        fixed (float* packedA = _packedA, packedB = _packedB, edgeTile = edge)
+        int mr = SgemmMicroKernels.Tile(kernel).Rows, rowChunk = RowChunk(rowEnd - rowStart, k, mr);
+        for (int ic = rowStart; ic < rowEnd; ic += rowChunk)
         {
-            for (int ic = rowStart; ic < rowEnd; ic += chunk)
+            int rowCount = Math.Min(rowChunk, rowEnd - ic);
+            MultiplyPackedRows(kernel, PackRows(ic, rowCount, k, mr, op), ic, rowCount, columnStart, columnEnd, k, op);
+        }
+    }
+
+    // Rows packed at once: whole MR panels, as many as keep the packed A (all of k) within MaxPackedA.
+    private static int RowChunk(int rows, int k, int mr) => Math.Max(mr, Math.Min((rows + mr - 1) / mr * mr, MaxPackedA / k / mr * mr));
+
+    // Rows [rowStart, rowStart + rowCount) of op(A), all of k, into this thread's buffer: K blocks one after
+    // another, block pc holding the row panels of (kc × MR) each.
+    private static float* PackRows(int rowStart, int rowCount, int k, int mr, in Operands op)
+    {
+        int paddedRows = (rowCount + mr - 1) / mr * mr;
+        if (_packedA is null || _packedA.Length < paddedRows * k)
+            _packedA = GC.AllocateUninitializedArray<float>(Math.Max(paddedRows * k, 1 << 16), pinned: true);
+        float* packedA = (float*)Unsafe.AsPointer(ref _packedA[0]); // pinned: the address is stable
+        for (int pc = 0; pc < k; pc += KC)
+            SgemmPacking.PackA(packedA + (long)pc * paddedRows, op.A + rowStart * op.ARow + pc * op.ACol, op.ARow, op.ACol,
+                rowCount, Math.Min(KC, k - pc), mr);
+        return packedA;
+    }
+
+    // C rows [rowStart, +rowCount) × columns [columnStart, columnEnd) from packed rows of A, packing B block by block.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MultiplyPackedRows(SgemmKernel kernel, float* packedA, int rowStart, int rowCount,
+        int columnStart, int columnEnd, int k, in Operands op)
+    {
+        var (mr, nr) = SgemmMicroKernels.Tile(kernel);
+        int paddedRows = (rowCount + mr - 1) / mr * mr;
+        int bCapacity = KC * ((Math.Min(NC, columnEnd - columnStart) + nr - 1) / nr * nr);
+        if (_packedB is null || _packedB.Length < bCapacity) _packedB = GC.AllocateUninitializedArray<float>(Math.Max(bCapacity, KC * NC), pinned: true);
+        float* packedB = (float*)Unsafe.AsPointer(ref _packedB[0]);
+        float* edgeTile = stackalloc float[SgemmMicroKernels.MaxTile];
+        for (int jc = columnStart; jc < columnEnd; jc += NC)
+        {
+            int nc = Math.Min(NC, columnEnd - jc);
+            for (int pc = 0; pc < k; pc += KC)
             {
-                int mc = Math.Min(chunk, rowEnd - ic), mcPadded = (mc + mr - 1) / mr * mr;
-                // Packed A: K blocks one after another; block pc holds mcPadded/MR panels of (kc × MR).
-                for (int pc = 0; pc < k; pc += KC)
-                    SgemmPacking.PackA(packedA + (long)pc * mcPadded, op.A + ic * op.ARow + pc * op.ACol, op.ARow, op.ACol, mc, Math.Min(KC, k - pc), mr);
-                for (int jc = columnStart; jc < columnEnd; jc += NC)
+                int kc = Math.Min(KC, k - pc);
+                bool overwrite = !op.Accumulate && pc == 0;
+                SgemmPacking.PackB(packedB, op.B + pc * op.BRow + jc * op.BCol, op.BRow, op.BCol, kc, nc, nr);
+                float* aBlock = packedA + (long)pc * paddedRows;
+                // A few A panels (L2) against every B panel (L1) in turn, then the next few.
+                for (int ir0 = 0; ir0 < rowCount; ir0 += MCPanels * mr)
                 {
-                    int nc = Math.Min(NC, columnEnd - jc);
-                    for (int pc = 0; pc < k; pc += KC)
+                    int irEnd = Math.Min(rowCount, ir0 + MCPanels * mr);
+                    for (int jr = 0; jr < nc; jr += nr)
                     {
-                        int kc = Math.Min(KC, k - pc);
-                        bool overwrite = !op.Accumulate && pc == 0;
-                        SgemmPacking.PackB(packedB, op.B + pc * op.BRow + jc * op.BCol, op.BRow, op.BCol, kc, nc, nr);
-                        float* aBlock = packedA + (long)pc * mcPadded;
-                        for (int ir0 = 0; ir0 < mc; ir0 += MCPanels * mr)
+                        int cols = Math.Min(nr, nc - jr);
+                        for (int ir = ir0; ir < irEnd; ir += mr)
                         {
-                            int irEnd = Math.Min(mc, ir0 + MCPanels * mr);
-                            for (int jr = 0; jr < nc; jr += nr)
+                            float* cTile = op.C + (long)(rowStart + ir) * op.Ldc + jc + jr;
+                            int tileRows = Math.Min(mr, rowCount - ir);
+                            if (tileRows == mr && cols == nr)
+                                SgemmMicroKernels.Run(kernel, aBlock + ir * kc, packedB + jr * kc, kc, cTile, op.Ldc, overwrite);
+                            else
                             {
-                                int cols = Math.Min(nr, nc - jr);
-                                for (int ir = ir0; ir < irEnd; ir += mr)
-                                {
-                                    float* cTile = op.C + (long)(ic + ir) * op.Ldc + jc + jr;
-                                    int tileRows = Math.Min(mr, mc - ir);
-                                    if (tileRows == mr && cols == nr)
-                                        SgemmMicroKernels.Run(kernel, aBlock + ir * kc, packedB + jr * kc, kc, cTile, op.Ldc, overwrite);
-                                    else
-                                    {
-                                        // Partial tile: compute the whole padded tile aside, then fold in the valid part.
-                                        SgemmMicroKernels.Run(kernel, aBlock + ir * kc, packedB + jr * kc, kc, edgeTile, nr, overwrite: true);
-                                        for (int i = 0; i < tileRows; i++)
-                                            for (int j = 0; j < cols; j++)
-                                                cTile[i * op.Ldc + j] = overwrite ? edgeTile[i * nr + j] : cTile[i * op.Ldc + j] + edgeTile[i * nr + j];
-                                    }
-                                }
+                                // Partial tile: compute the whole padded tile aside, then fold in the valid part.
+                                SgemmMicroKernels.Run(kernel, aBlock + ir * kc, packedB + jr * kc, kc, edgeTile, nr, overwrite: true);
+                                for (int i = 0; i < tileRows; i++)
+                                    for (int j = 0; j < cols; j++)
+                                        cTile[i * op.Ldc + j] = overwrite ? edgeTile[i * nr + j] : cTile[i * op.Ldc + j] + edgeTile[i * nr + j];
                             }
                         }
                     }
