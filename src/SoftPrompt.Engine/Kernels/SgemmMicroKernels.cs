@@ -130,23 +130,32 @@ internal static unsafe class SgemmMicroKernels
         Vector256.Store(right, c + 8);
     }
 
-    // Portable: any CPU, no vector units assumed; correctness over speed.
+    // Portable: any CPU, no vector units assumed. The 16 accumulators are separate locals so they live in registers.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScalarTile(float* a, float* b, int kc, float* c, int ldc, bool overwrite)
     {
-        float* tile = stackalloc float[ScalarRows * ScalarColumns];
-        for (int t = 0; t < ScalarRows * ScalarColumns; t++) tile[t] = 0;
+        float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0,
+            c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
         for (int p = 0; p < kc; p++)
         {
-            for (int i = 0; i < ScalarRows; i++)
-            {
-                float ai = a[i];
-                for (int j = 0; j < ScalarColumns; j++) tile[i * ScalarColumns + j] += ai * b[j];
-            }
+            float b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3], x;
+            x = a[0]; c00 += x * b0; c01 += x * b1; c02 += x * b2; c03 += x * b3;
+            x = a[1]; c10 += x * b0; c11 += x * b1; c12 += x * b2; c13 += x * b3;
+            x = a[2]; c20 += x * b0; c21 += x * b1; c22 += x * b2; c23 += x * b3;
+            x = a[3]; c30 += x * b0; c31 += x * b1; c32 += x * b2; c33 += x * b3;
             a += ScalarRows;
             b += ScalarColumns;
         }
-        for (int i = 0; i < ScalarRows; i++)
-            for (int j = 0; j < ScalarColumns; j++)
-                c[i * ldc + j] = overwrite ? tile[i * ScalarColumns + j] : c[i * ldc + j] + tile[i * ScalarColumns + j];
+        StoreScalarRow(c, c00, c01, c02, c03, overwrite);
+        StoreScalarRow(c + ldc, c10, c11, c12, c13, overwrite);
+        StoreScalarRow(c + 2 * ldc, c20, c21, c22, c23, overwrite);
+        StoreScalarRow(c + 3 * ldc, c30, c31, c32, c33, overwrite);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreScalarRow(float* c, float v0, float v1, float v2, float v3, bool overwrite)
+    {
+        if (overwrite) { c[0] = v0; c[1] = v1; c[2] = v2; c[3] = v3; }
+        else { c[0] += v0; c[1] += v1; c[2] += v2; c[3] += v3; }
     }
 }
