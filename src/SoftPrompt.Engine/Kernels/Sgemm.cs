@@ -14,7 +14,7 @@ internal enum SgemmKernel
 /// Single-precision matrix multiply, row-major: C[m,n] (+)= op(A)[m,k] · op(B)[k,n], where op(A) is A or Aᵀ.
 /// A is stored [m,k] (lda ≥ k) or, transposed, [k,m] (lda ≥ m); likewise B is [k,n] or, transposed, [n,k].
 /// <para>
-/// GotoBLAS/BLIS-style: each thread packs the rows of op(A) once into MR-row panels (all of k), then walks the
+/// GotoBLAS/BLIS-style: the threads pack op(A) once into MR-row panels (all of k), then each walks the
 /// column chunks of C it claims in NC-wide blocks, packing a KC×NC block of op(B) into NR-column panels that stay
 /// in L2 while a register-tiled microkernel sweeps them against the A panels. Packing absorbs the transposes, so
 /// all four cases run the same microkernel. Splitting columns lets each thread pack only its own part of B (the
@@ -78,29 +78,63 @@ public static unsafe class Sgemm
         }
     }
 
-    // Each thread packs the rows of A once, then claims column chunks until none are left, packing only its own
-    // chunks of B. Claiming (rather than a fixed half each) keeps both cores busy when one is slowed by other work.
+    // The threads pack op(A) together into one shared buffer, then claim column chunks of C until none are left,
+    // each packing only its own chunks of B. Claiming (rather than a fixed half each) keeps both cores busy when one
+    // is slowed by other work. Packing is claimed the same way and a thread waits only for panels another thread has
+    // already claimed, so a serial run (nested call) packs everything itself and never blocks.
     private static void MultiplySplittingColumns(SgemmKernel kernel, int m, int n, int k, Operands op, int threads)
     {
+        const int PanelsPerPackingUnit = 4;
         var (mr, nr) = SgemmMicroKernels.Tile(kernel);
-        int chunkWidth = Math.Clamp((n / (4 * threads) + nr - 1) / nr * nr, nr, NC);
-        int chunks = (n + chunkWidth - 1) / chunkWidth;
+        // Every chunk streams all of packed A past its B panels, so chunks narrower than ~8 panels spend more time
+        // fetching A than computing. Up to 16 panels per thread, each thread gets one even chunk; wider products get
+        // about four chunks per thread of 8 to 16 panels.
+        int columnPanels = (n + nr - 1) / nr, panelsPerThread = (columnPanels + threads - 1) / threads;
+        int chunkPanels = panelsPerThread <= 16 ? panelsPerThread : Math.Clamp(columnPanels / (4 * threads), 8, NC / nr);
+        int chunkWidth = chunkPanels * nr, chunks = (n + chunkWidth - 1) / chunkWidth;
         int rowChunk = RowChunk(m, k, mr);
-        for (int ic = 0; ic < m; ic += rowChunk)
+        float[] shared = RentSharedA(Math.Min(rowChunk, (m + mr - 1) / mr * mr) * k);
+        try
         {
-            int rowStart = ic, rowCount = Math.Min(rowChunk, m - ic);
-            int claimed = 0;
-            Parallelism.For(Math.Min(threads, chunks), _ =>
+            float* packedA = (float*)Unsafe.AsPointer(ref shared[0]); // pinned: the address is stable
+            for (int ic = 0; ic < m; ic += rowChunk)
             {
-                float* packedA = null;
-                for (int chunk; (chunk = Interlocked.Increment(ref claimed) - 1) < chunks;)
+                int rowStart = ic, rowCount = Math.Min(rowChunk, m - ic);
+                int units = ((rowCount + mr - 1) / mr + PanelsPerPackingUnit - 1) / PanelsPerPackingUnit;
+                int packingClaimed = 0, packed = 0, chunksClaimed = 0;
+                Parallelism.For(Math.Min(threads, chunks), _ =>
                 {
-                    if (packedA == null) packedA = PackRows(rowStart, rowCount, k, mr, op);
-                    int columnStart = chunk * chunkWidth;
-                    MultiplyPackedRows(kernel, packedA, rowStart, rowCount, columnStart, Math.Min(n, columnStart + chunkWidth), k, op);
-                }
-            });
+                    for (int unit; (unit = Interlocked.Increment(ref packingClaimed) - 1) < units;)
+                    {
+                        PackRowPanels(packedA, rowStart, rowCount, unit * PanelsPerPackingUnit, PanelsPerPackingUnit, k, mr, op);
+                        Interlocked.Increment(ref packed);
+                    }
+                    var spin = new SpinWait();
+                    while (Volatile.Read(ref packed) < units) spin.SpinOnce();
+                    for (int chunk; (chunk = Interlocked.Increment(ref chunksClaimed) - 1) < chunks;)
+                    {
+                        int columnStart = chunk * chunkWidth;
+                        MultiplyPackedRows(kernel, packedA, rowStart, rowCount, columnStart, Math.Min(n, columnStart + chunkWidth), k, op);
+                    }
+                });
+            }
         }
+        finally { ReturnSharedA(shared); }
+    }
+
+    // One shared packed-A buffer is kept between calls; a concurrent caller that finds it taken allocates its own.
+    private static float[]? _sharedPackedA;
+
+    private static float[] RentSharedA(int length)
+    {
+        var buffer = Interlocked.Exchange(ref _sharedPackedA, null);
+        return buffer is not null && buffer.Length >= length ? buffer : GC.AllocateUninitializedArray<float>(Math.Max(length, 1 << 16), pinned: true);
+    }
+
+    private static void ReturnSharedA(float[] buffer)
+    {
+        var current = Volatile.Read(ref _sharedPackedA);
+        if (current is null || current.Length < buffer.Length) Interlocked.CompareExchange(ref _sharedPackedA, buffer, current);
     }
 
     /// <summary>Span convenience overload with packed leading dimensions.</summary>
@@ -129,18 +163,30 @@ public static unsafe class Sgemm
     // Rows packed at once: whole MR panels, as many as keep the packed A (all of k) within MaxPackedA.
     private static int RowChunk(int rows, int k, int mr) => Math.Max(mr, Math.Min((rows + mr - 1) / mr * mr, MaxPackedA / k / mr * mr));
 
-    // Rows [rowStart, rowStart + rowCount) of op(A), all of k, into this thread's buffer: K blocks one after
-    // another, block pc holding the row panels of (kc × MR) each.
+    // Rows [rowStart, rowStart + rowCount) of op(A), all of k, into this thread's buffer.
     private static float* PackRows(int rowStart, int rowCount, int k, int mr, in Operands op)
     {
         int paddedRows = (rowCount + mr - 1) / mr * mr;
         if (_packedA is null || _packedA.Length < paddedRows * k)
             _packedA = GC.AllocateUninitializedArray<float>(Math.Max(paddedRows * k, 1 << 16), pinned: true);
         float* packedA = (float*)Unsafe.AsPointer(ref _packedA[0]); // pinned: the address is stable
-        for (int pc = 0; pc < k; pc += KC)
-            SgemmPacking.PackA(packedA + (long)pc * paddedRows, op.A + rowStart * op.ARow + pc * op.ACol, op.ARow, op.ACol,
-                rowCount, Math.Min(KC, k - pc), mr);
+        PackRowPanels(packedA, rowStart, rowCount, 0, paddedRows / mr, k, mr, op);
         return packedA;
+    }
+
+    // Row panels [firstPanel, firstPanel + panelCount) of the rowCount rows from rowStart, all of k. Layout: K blocks
+    // one after another, block pc holding every row panel of (kc × MR) in order.
+    private static void PackRowPanels(float* packedA, int rowStart, int rowCount, int firstPanel, int panelCount, int k, int mr, in Operands op)
+    {
+        int paddedRows = (rowCount + mr - 1) / mr * mr, firstRow = firstPanel * mr;
+        int rows = Math.Min(panelCount * mr, rowCount - firstRow);
+        if (rows <= 0) return;
+        for (int pc = 0; pc < k; pc += KC)
+        {
+            int kc = Math.Min(KC, k - pc);
+            SgemmPacking.PackA(packedA + (long)pc * paddedRows + (long)firstRow * kc,
+                op.A + (rowStart + firstRow) * op.ARow + pc * op.ACol, op.ARow, op.ACol, rows, kc, mr);
+        }
     }
 
     // C rows [rowStart, +rowCount) × columns [columnStart, columnEnd) from packed rows of A, packing B block by block.

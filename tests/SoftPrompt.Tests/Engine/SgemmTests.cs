@@ -140,6 +140,20 @@ public unsafe class SgemmTests
     }
 
     [Fact]
+    public void Concurrent_calls_inside_a_parallel_region_match_float64_reference()
+    {
+        // Each body runs its own product: the inner calls go serial (nested region) while the two bodies may run
+        // at once, so both share-packing work claiming and the shared packing buffer are exercised.
+        int saved = Parallelism.Threads;
+        try
+        {
+            Parallelism.Threads = 2;
+            Parallelism.For(2, t => CheckCase(t == 1, t == 0, 150, 700, 90 + t, accumulate: t == 1, pad: t));
+        }
+        finally { Parallelism.Threads = saved; }
+    }
+
+    [Fact]
     public void Parallel_for_runs_every_index_once_and_nested_calls_serially()
     {
         var hits = new int[37];
