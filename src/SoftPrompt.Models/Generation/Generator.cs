@@ -9,18 +9,24 @@ namespace SoftPrompt.Models.Generation;
 /// </summary>
 public static class Generator
 {
-    /// <summary>Yields new token ids one at a time (so a caller can stream them) after <paramref name="prompt"/>.</summary>
-    public static IEnumerable<int> Generate(CausalLanguageModel model, IReadOnlyList<int> prompt, GenerationOptions options)
+    /// <summary>
+    /// Yields new token ids one at a time (so a caller can stream them) after <paramref name="prompt"/>. A soft prompt
+    /// (p, D), when given, goes before the prompt's embeddings; it is processed once, in the first step, and then lives
+    /// in the cache like any other position.
+    /// </summary>
+    public static IEnumerable<int> Generate(CausalLanguageModel model, IReadOnlyList<int> prompt, GenerationOptions options, Tensor? softPrompt = null)
     {
         options.Validate();
         if (prompt.Count == 0) throw new ArgumentException("Generation needs at least one prompt token.");
-        int capacity = prompt.Count + options.MaxNewTokens;
+        if (softPrompt is not null && (softPrompt.Rank != 2 || softPrompt.Dim(1) != model.Config.HiddenSize))
+            throw new ArgumentException($"A soft prompt of shape [{string.Join(", ", softPrompt.Shape)}] does not fit a model {model.Config.HiddenSize} wide.");
+        int capacity = (softPrompt?.Dim(0) ?? 0) + prompt.Count + options.MaxNewTokens;
         if (model.Config.Architecture == Architecture.Gpt2 && capacity > model.Config.MaxPositions)
             throw new ArgumentException($"{prompt.Count} prompt tokens + {options.MaxNewTokens} new tokens exceed the model's {model.Config.MaxPositions} positions.");
-        return Decode(model, prompt.ToArray(), options, capacity);
+        return Decode(model, prompt.ToArray(), options, capacity, softPrompt);
     }
 
-    private static IEnumerable<int> Decode(CausalLanguageModel model, int[] prompt, GenerationOptions options, int capacity)
+    private static IEnumerable<int> Decode(CausalLanguageModel model, int[] prompt, GenerationOptions options, int capacity, Tensor? softPrompt)
     {
         var cache = new KvCache(model.Config, batch: 1, capacity);
         var tape = new Tape(recording: false);
@@ -28,7 +34,10 @@ public static class Generator
         int[] input = prompt;
         for (int step = 0; step < options.MaxNewTokens; step++)
         {
-            int next = sampler.Next(LastLogits(model, tape, input, cache).ReadOnlySpan);
+            var logits = step == 0 && softPrompt is not null
+                ? LastLogits(model, tape, SoftPromptInput(model, tape, softPrompt, prompt, cache))
+                : LastLogits(model, tape, input, cache);
+            int next = sampler.Next(logits.ReadOnlySpan);
             tape.Reset();
             yield return next;
             if (options.StopTokens.Contains(next)) yield break;
@@ -37,10 +46,22 @@ public static class Generator
     }
 
     /// <summary>Logits (1, 1, V) of the last position of <paramref name="tokens"/>, appended to the cache.</summary>
-    public static Tensor LastLogits(CausalLanguageModel model, Tape tape, int[] tokens, KvCache cache)
+    public static Tensor LastLogits(CausalLanguageModel model, Tape tape, int[] tokens, KvCache cache) =>
+        LastLogits(model, tape, new ForwardInput { Batch = 1, Length = tokens.Length, TokenIds = tokens, Cache = cache });
+
+    private static Tensor LastLogits(CausalLanguageModel model, Tape tape, ForwardInput input)
     {
-        var hidden = model.Hidden(tape, new ForwardInput { Batch = 1, Length = tokens.Length, TokenIds = tokens, Cache = cache });
-        var last = tokens.Length == 1 ? hidden : Fn.Slice(tape, hidden, 1, tokens.Length - 1, 1);
+        var hidden = model.Hidden(tape, input);
+        var last = input.Length == 1 ? hidden : Fn.Slice(tape, hidden, 1, input.Length - 1, 1);
         return model.Logits(tape, last);
+    }
+
+    // [soft prompt; embed(tokens)] as one row for the cache's first step
+    private static ForwardInput SoftPromptInput(CausalLanguageModel model, Tape tape, Tensor softPrompt, int[] tokens, KvCache cache)
+    {
+        int p = softPrompt.Dim(0), d = softPrompt.Dim(1);
+        var text = Fn.Embedding(tape, model.TokenEmbedding, tokens, 1, tokens.Length);
+        var embeddings = Fn.Concat(tape, 1, softPrompt.Reshape(1, p, d), text);
+        return new ForwardInput { Batch = 1, Length = p + tokens.Length, Embeddings = embeddings, Cache = cache };
     }
 }

@@ -12,6 +12,8 @@ public sealed record TrainingState
     public long TokensSeen { get; init; }
     public float BestValidationLoss { get; init; } = float.PositiveInfinity;
     public int BestStep { get; init; } = -1;
+    /// <summary>Best value of a higher-is-better metric (accuracy), for runs selected by one.</summary>
+    public double BestScore { get; init; } = double.NegativeInfinity;
     public int EvaluationsWithoutImprovement { get; init; }
     public int Seed { get; init; }
     /// <summary>The options the run was started with, so a resume can refuse a changed setup.</summary>
@@ -19,7 +21,7 @@ public sealed record TrainingState
 }
 
 /// <summary>
-/// A checkpoint directory: tensors.safetensors (the trained tensors), optimizer.safetensors (Adam moments per
+/// A checkpoint directory: tensors.safetensors (the trained tensors), optimizer.safetensors (each optimizer's state per
 /// tensor) and state.json. A new checkpoint is written beside the old one and swapped in by renames, so a crash at
 /// any moment leaves either the old or the new checkpoint whole, never a mix.
 /// </summary>
@@ -30,7 +32,7 @@ public static class TrainingCheckpoint
     public static bool Exists(string directory) =>
         File.Exists(Path.Combine(directory, StateFile)) || File.Exists(Path.Combine(directory + ".old", StateFile));
 
-    public static void Save(string directory, IReadOnlyList<Tensor> tensors, IReadOnlyList<AdamW> optimizers, TrainingState state)
+    public static void Save(string directory, IReadOnlyList<Tensor> tensors, IReadOnlyList<IOptimizer> optimizers, TrainingState state)
     {
         string incoming = directory + ".new", outgoing = directory + ".old";
         if (Directory.Exists(incoming)) Directory.Delete(incoming, recursive: true);
@@ -46,7 +48,7 @@ public static class TrainingCheckpoint
     }
 
     /// <summary>Restores tensors (by name) and optimizer moments, and returns the saved state.</summary>
-    public static TrainingState Load(string directory, IReadOnlyList<Tensor> tensors, IReadOnlyList<AdamW> optimizers)
+    public static TrainingState Load(string directory, IReadOnlyList<Tensor> tensors, IReadOnlyList<IOptimizer> optimizers)
     {
         // A crash between the two renames of Save leaves only the previous checkpoint, under .old.
         if (!File.Exists(Path.Combine(directory, StateFile)) && File.Exists(Path.Combine(directory + ".old", StateFile)))
@@ -63,29 +65,17 @@ public static class TrainingCheckpoint
         var moments = SafeTensorsFile.Open(Path.Combine(directory, OptimizerFile));
         for (int o = 0; o < optimizers.Count; o++)
         {
-            var optimizer = optimizers[o];
-            for (int i = 0; i < optimizer.Parameters.Count; i++)
-            {
-                var (m, v) = optimizer.Moments(i);
-                string name = RequireName(optimizer.Parameters[i]);
-                moments.ReadFloat32($"{o}.m.{name}", m);
-                moments.ReadFloat32($"{o}.v.{name}", v);
-            }
-            optimizer.RestoreStep(state.Step);
+            foreach (var (name, values) in optimizers[o].State()) moments.ReadFloat32($"{o}.{name}", values);
+            optimizers[o].RestoreStep(state.Step);
         }
         return state;
     }
 
-    private static IEnumerable<(string, int[], ReadOnlyMemory<float>)> OptimizerTensors(IReadOnlyList<AdamW> optimizers)
+    private static IEnumerable<(string, int[], ReadOnlyMemory<float>)> OptimizerTensors(IReadOnlyList<IOptimizer> optimizers)
     {
         for (int o = 0; o < optimizers.Count; o++)
-            for (int i = 0; i < optimizers[o].Parameters.Count; i++)
-            {
-                var (m, v) = optimizers[o].Moments(i);
-                string name = RequireName(optimizers[o].Parameters[i]);
-                yield return ($"{o}.m.{name}", new[] { m.Length }, m);
-                yield return ($"{o}.v.{name}", new[] { v.Length }, v);
-            }
+            foreach (var (name, values) in optimizers[o].State())
+                yield return ($"{o}.{name}", new[] { values.Length }, values);
     }
 
     private static string RequireName(Tensor t) => t.Name ?? throw new ArgumentException($"A trained tensor of shape [{string.Join(", ", t.Shape)}] has no name to checkpoint it under.");

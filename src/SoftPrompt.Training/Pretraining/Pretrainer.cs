@@ -47,7 +47,7 @@ public sealed class Pretrainer
     public PretrainResult Run(TokenCorpus train, TokenCorpus validation, string checkpointDirectory, bool resume,
         Action<int, float>? onBest = null, CancellationToken cancel = default)
     {
-        var optimizers = new[] { _decayed, _undecayed };
+        var optimizers = new IOptimizer[] { _decayed, _undecayed };
         var state = new TrainingState { Seed = _options.Seed, Fingerprint = _options.Fingerprint };
         if (resume && TrainingCheckpoint.Exists(checkpointDirectory))
         {

@@ -56,7 +56,7 @@ public sealed class TokenCorpus
     public IEnumerable<(int[] Inputs, int[] Targets, int Batch)> EvaluationBatches(int batch, int context, int maxBatches)
     {
         RequireWindow(context);
-        int windows = Math.Min((Length - 1) / context, batch * maxBatches);
+        int windows = (int)Math.Min((Length - 1) / context, (long)batch * maxBatches);
         for (int first = 0; first < windows; first += batch)
         {
             int rows = Math.Min(batch, windows - first);

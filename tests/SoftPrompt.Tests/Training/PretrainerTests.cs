@@ -75,6 +75,18 @@ public class PretrainerTests
     }
 
     [Fact]
+    public void Evaluation_over_all_windows_uses_every_window_once()
+    {
+        var corpus = CountingCorpus(3, 30);
+        int windows = (corpus.Length - 1) / 16;
+        var batches = corpus.EvaluationBatches(4, 16, int.MaxValue).ToList();
+        Assert.Equal(windows, batches.Sum(b => b.Batch));
+        Assert.Equal(corpus.Tokens.Skip(1).Take(16), batches[0].Targets.Take(16));
+        var model = TinyModel();
+        Assert.True(float.IsFinite(Pretrainer.MeanLoss(model, corpus, 4, 16, int.MaxValue)));
+    }
+
+    [Fact]
     public void Resume_with_different_options_is_refused()
     {
         using var dir = new TempDirectory();
@@ -96,7 +108,7 @@ public class PretrainerTests
         new Pretrainer(model, Options(10)).Run(train, train, checkpoint, resume: false);
         Directory.Move(checkpoint, checkpoint + ".old"); // what Save leaves if killed after its first rename
         var reloaded = TinyModel();
-        var state = TrainingCheckpoint.Load(checkpoint, reloaded.Parameters.Select(p => p.Tensor).ToArray(), Array.Empty<SoftPrompt.Engine.Optim.AdamW>());
+        var state = TrainingCheckpoint.Load(checkpoint, reloaded.Parameters.Select(p => p.Tensor).ToArray(), Array.Empty<SoftPrompt.Engine.Optim.IOptimizer>());
         Assert.Equal(10, state.Step);
         Assert.Equal(model.Parameters[1].Tensor.ToArray(), reloaded.Parameters[1].Tensor.ToArray());
     }

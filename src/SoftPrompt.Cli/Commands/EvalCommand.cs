@@ -1,0 +1,72 @@
+using System.CommandLine;
+using System.Text.Json;
+using SoftPrompt.Data.Tasks;
+using SoftPrompt.Models.Formats;
+using SoftPrompt.Training.Corpus;
+using SoftPrompt.Training.Pretraining;
+using SoftPrompt.Tuning.PromptTuning;
+
+namespace SoftPrompt.Cli.Commands;
+
+/// <summary>
+/// `softprompt eval`: a model's perplexity on a text corpus, or its accuracy on a task's test split with prompt design
+/// (the task's hand-written template and verbalizer), k in-context examples, or a trained prompt-tuning adapter.
+/// </summary>
+public static class EvalCommand
+{
+    public static Command Build()
+    {
+        var model = new Option<string>("--model") { Description = "Model directory (with tokenizer) or TinyStories .bin", DefaultValueFactory = _ => "models/base-small" };
+        var perplexity = new Option<string?>("--perplexity") { Description = "Text file (documents separated by blank lines) to measure perplexity on" };
+        var context = new Option<int?>("--context") { Description = "Perplexity window (default: the model's context, at most 256)" };
+        var task = new Option<string?>("--task") { Description = "Classification task to measure accuracy on (food-reviews, brown-genre)" };
+        var data = new Option<string>("--data") { Description = "Directory holding <task>/*.jsonl", DefaultValueFactory = _ => "data/tasks" };
+        var split = new Option<string>("--split") { DefaultValueFactory = _ => "test" };
+        var shots = new Option<int>("--shots") { Description = "In-context examples from the training split (0: zero-shot)", DefaultValueFactory = _ => 0 };
+        var adapter = new Option<string?>("--adapter") { Description = "A prompt-tuning adapter directory to evaluate" };
+        var examples = new Option<int>("--examples") { Description = "Examples scored (0: the whole split)", DefaultValueFactory = _ => 0 };
+        var perToken = new Option<bool>("--per-token") { Description = "Score labels by mean log-probability per token" };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
+        var command = new Command("eval", "Evaluate a model: perplexity on a corpus, or accuracy on a task (zero-shot, few-shot, or with an adapter).");
+        foreach (var o in new Option[] { model, perplexity, context, task, data, split, shots, adapter, examples, perToken, seed }) command.Options.Add(o);
+        command.SetAction(parse =>
+        {
+            var loaded = ModelLoader.Load(parse.GetValue(model)!);
+            var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer.");
+            if (parse.GetValue(perplexity) is string file)
+            {
+                int separator = tokenizer.EosId ?? throw new InvalidDataException($"The tokenizer of {loaded.Source} has no end-of-text token.");
+                int window = parse.GetValue(context) ?? Math.Min(loaded.Model.Config.MaxPositions, 256);
+                var corpus = TokenCorpus.FromDocuments(TextCorpus.ReadDocuments(file), tokenizer.Encode, separator);
+                float loss = Pretrainer.MeanLoss(loaded.Model, corpus, EvalSettings.Batch, window, int.MaxValue);
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    model = loaded.Source, file, tokens = corpus.Length, context = window,
+                    loss = Math.Round(loss, 4), perplexity = Math.Round(Math.Exp(loss), 2),
+                }));
+                return 0;
+            }
+            string taskName = parse.GetValue(task) ?? throw new ArgumentException("Give --perplexity FILE or --task NAME.");
+            var definition = ClassificationTask.BuiltIn(taskName);
+            string dir = Path.Combine(parse.GetValue(data)!, taskName);
+            var rows = definition.ReadSplit(Path.Combine(dir, parse.GetValue(split) + ".jsonl"));
+            if (parse.GetValue(examples) is > 0 and var n && n < rows.Count) rows = rows.Take(n).ToList();
+            int k = parse.GetValue(shots);
+            string prefix = k > 0 ? definition.FewShotPrefix(definition.ReadSplit(Path.Combine(dir, "train.jsonl")), k, parse.GetValue(seed)) : "";
+            var prompt = parse.GetValue(adapter) is string a ? PromptAdapterFiles.Load(a, loaded.Model.Config.HiddenSize) : null;
+            loaded.Model.SetTrainable(false);
+            var classifier = new PromptClassifier(loaded.Model, tokenizer, definition, prompt, prefix);
+            double accuracy = classifier.Accuracy(rows, parse.GetValue(perToken));
+            string majority = rows.GroupBy(e => e.Label).OrderByDescending(g => g.Count()).First().Key;
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                model = loaded.Source, task = taskName, split = parse.GetValue(split), examples = rows.Count,
+                method = prompt is not null ? "prompt_tuning" : k > 0 ? $"{k}-shot" : "zero-shot", adapter = parse.GetValue(adapter),
+                accuracy = Math.Round(accuracy, 4), majority_class = majority,
+                majority_accuracy = Math.Round(rows.Count(e => e.Label == majority) / (double)rows.Count, 4),
+            }));
+            return 0;
+        });
+        return command;
+    }
+}

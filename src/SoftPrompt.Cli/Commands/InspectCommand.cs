@@ -1,0 +1,31 @@
+using System.CommandLine;
+using SoftPrompt.Models.Formats;
+using SoftPrompt.Tuning.PromptTuning;
+
+namespace SoftPrompt.Cli.Commands;
+
+/// <summary>`softprompt inspect`: each prompt vector of an adapter as its nearest vocabulary tokens.</summary>
+public static class InspectCommand
+{
+    public static Command Build()
+    {
+        var model = new Option<string>("--model") { Description = "The frozen base model the adapter was trained on", DefaultValueFactory = _ => "models/base-small" };
+        var adapter = new Option<string>("--adapter") { Description = "Prompt-tuning adapter directory", Required = true };
+        var top = new Option<int>("--top") { Description = "Tokens per prompt vector", DefaultValueFactory = _ => 5 };
+        var command = new Command("inspect", "Show each soft-prompt vector's nearest vocabulary tokens (cosine similarity).");
+        foreach (var o in new Option[] { model, adapter, top }) command.Options.Add(o);
+        command.SetAction(parse =>
+        {
+            var loaded = ModelLoader.Load(parse.GetValue(model)!);
+            var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer.");
+            var prompt = PromptAdapterFiles.Load(parse.GetValue(adapter)!, loaded.Model.Config.HiddenSize);
+            var nearest = NearestTokens.Find(prompt.Prompt, loaded.Model.TokenEmbedding, parse.GetValue(top));
+            for (int i = 0; i < nearest.Length; i++)
+                Console.WriteLine($"P{i,-3} " + string.Join("  ", nearest[i].Select(t => $"{Quote(tokenizer.TokenText(t.TokenId))} {t.Cosine:F2}")));
+            return 0;
+        });
+        return command;
+    }
+
+    private static string Quote(string token) => "\"" + token.Replace("\n", "\\n").Replace("\t", "\\t") + "\"";
+}

@@ -1,0 +1,127 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using SoftPrompt.Data.Tokenizers;
+using SoftPrompt.Engine;
+using SoftPrompt.Engine.IO;
+using SoftPrompt.Models;
+using SoftPrompt.Models.Formats;
+using SoftPrompt.Training.Corpus;
+using SoftPrompt.Training.Pretraining;
+
+namespace SoftPrompt.Cli.Commands;
+
+/// <summary>
+/// `softprompt pretrain`: train a byte-level BPE tokenizer on the corpus (unless given one), then a LLaMA-style base
+/// model from scratch; the best model by validation loss is written as a Hugging Face directory with a model card.
+/// </summary>
+public static class PretrainCommand
+{
+    private sealed record Preset(int Vocab, int Width, int Layers, int Heads, int KvHeads, int Ffn, int Context);
+
+    private static readonly Dictionary<string, Preset> Presets = new()
+    {
+        ["tiny"] = new Preset(2048, 64, 2, 4, 2, 172, 128),
+        ["small"] = new Preset(8192, 256, 6, 8, 4, 688, 256),
+        ["medium"] = new Preset(8192, 384, 8, 8, 4, 1024, 256),
+    };
+
+    public static Command Build()
+    {
+        var corpus = new Option<string>("--corpus") { Description = "Directory with train.txt and validation.txt", DefaultValueFactory = _ => "data/corpus" };
+        var output = new Option<string>("--out") { Description = "Output model directory", Required = true };
+        var tokenizerPath = new Option<string?>("--tokenizer") { Description = "Use this tokenizer.json instead of training one" };
+        var preset = new Option<string>("--preset") { Description = "Model size: tiny, small or medium", DefaultValueFactory = _ => "small" };
+        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 2000 };
+        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 16 };
+        var lr = new Option<float>("--lr") { DefaultValueFactory = _ => 2e-3f };
+        var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 100 };
+        var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 200 };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => 100 };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
+        var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint in --out" };
+
+        var command = new Command("pretrain", "Pretrain a LLaMA-style base model (and its tokenizer) on a text corpus.");
+        foreach (var o in new Option[] { corpus, output, tokenizerPath, preset, steps, batch, lr, warmup, evalEvery, checkpointEvery, seed, threads, resume })
+            command.Options.Add(o);
+        command.SetAction(parse =>
+        {
+            Parallelism.Threads = parse.GetValue(threads);
+            string outDir = parse.GetValue(output)!, corpusDir = parse.GetValue(corpus)!;
+            string presetName = parse.GetValue(preset)!;
+            var size = Presets.GetValueOrDefault(presetName)
+                       ?? throw new ArgumentException($"Unknown --preset '{presetName}' (known: {string.Join(", ", Presets.Keys)}).");
+            bool resuming = parse.GetValue(resume);
+            var progress = new ConsoleProgress();
+            Directory.CreateDirectory(outDir);
+            var clock = Stopwatch.StartNew();
+
+            var trainDocs = TextCorpus.ReadDocuments(Path.Combine(corpusDir, "train.txt"));
+            var validationDocs = TextCorpus.ReadDocuments(Path.Combine(corpusDir, "validation.txt"));
+            string tokenizerFile = Path.Combine(outDir, TokenizerJson.FileName);
+            ITokenizer tokenizer;
+            if (parse.GetValue(tokenizerPath) is string given) { tokenizer = TokenizerLoader.Load(given); File.Copy(given, tokenizerFile, overwrite: true); }
+            else if (resuming && File.Exists(tokenizerFile)) tokenizer = TokenizerLoader.Load(tokenizerFile);
+            else
+            {
+                progress.Message($"Training a byte-level BPE tokenizer of {size.Vocab} tokens on {trainDocs.Count:N0} documents...");
+                var trainer = new BpeTrainer();
+                foreach (var d in trainDocs) trainer.Add(d);
+                var trained = trainer.Train(size.Vocab, new[] { "<|endoftext|>" });
+                TokenizerJson.Write(tokenizerFile, trained);
+                tokenizer = trained;
+            }
+            int separator = tokenizer.EosId ?? throw new InvalidDataException($"{tokenizerFile}: the tokenizer has no end-of-text token to separate documents.");
+
+            progress.Message("Encoding the corpus...");
+            var train = EncodeCached(Path.Combine(outDir, "train.tokens"), trainDocs, tokenizer, separator, resuming);
+            var validation = EncodeCached(Path.Combine(outDir, "validation.tokens"), validationDocs, tokenizer, separator, resuming);
+            progress.Message($"Corpus: {train.Length:N0} training tokens, {validation.Length:N0} validation tokens ({clock.Elapsed.TotalSeconds:F0} s).");
+
+            var config = new ModelConfig
+            {
+                Architecture = Architecture.Llama, VocabSize = tokenizer.VocabSize, HiddenSize = size.Width, NumLayers = size.Layers,
+                NumHeads = size.Heads, NumKvHeads = size.KvHeads, IntermediateSize = size.Ffn, MaxPositions = size.Context,
+                NormEps = 1e-5f, RopeTheta = 10000f, TieWordEmbeddings = true, BosTokenId = separator, EosTokenId = separator,
+            };
+            var model = CausalLanguageModel.Create(config);
+            model.InitializeRandom(parse.GetValue(seed));
+            var options = new PretrainOptions
+            {
+                BatchSize = parse.GetValue(batch), Context = size.Context, Steps = parse.GetValue(steps), WarmupSteps = parse.GetValue(warmup),
+                PeakLearningRate = parse.GetValue(lr), EvaluateEvery = parse.GetValue(evalEvery), CheckpointEvery = parse.GetValue(checkpointEvery),
+                Seed = parse.GetValue(seed),
+            };
+            progress.Message($"Model: LLaMA-style, {model.ParameterCount:N0} parameters ({size.Layers} layers × {size.Width} wide, {size.Heads} heads / {size.KvHeads} kv, context {size.Context}).");
+            var trainer2 = new Pretrainer(model, options, progress);
+            var result = trainer2.Run(train, validation, Path.Combine(outDir, "checkpoint"), resuming,
+                onBest: (step, loss) => ModelLoader.Save(model, outDir, SafeTensorsDType.BF16));
+
+            // The card's figure is measured on the saved (bf16) model over every validation window, exactly what
+            // `softprompt eval --perplexity` computes, so anyone can reproduce it.
+            var saved = ModelLoader.Load(outDir).Model;
+            float validationLoss = Pretrainer.MeanLoss(saved, validation, EvalSettings.Batch, size.Context, int.MaxValue);
+            string reproduce = $"softprompt pretrain --corpus {corpusDir} --out {outDir} --preset {presetName} --steps {options.Steps} " +
+                               $"--batch {options.BatchSize} --lr {options.PeakLearningRate} --warmup {options.WarmupSteps} --seed {options.Seed}";
+            ModelCard.Write(Path.Combine(outDir, "MODEL_CARD.md"), model, result, validationLoss, train.Length, validation.Length, clock.Elapsed, reproduce, corpusDir);
+            progress.Message($"Done in {clock.Elapsed}: best step {result.BestStep}, validation loss {validationLoss:F4} (perplexity {Math.Exp(validationLoss):F2}) → {outDir}");
+            return 0;
+        });
+        return command;
+    }
+
+    private static TokenCorpus EncodeCached(string path, List<string> documents, ITokenizer tokenizer, int separator, bool reuse)
+    {
+        if (reuse && File.Exists(path)) return TokenCorpus.Load(path, tokenizer.VocabSize);
+        var corpus = TokenCorpus.FromDocuments(documents, tokenizer.Encode, separator);
+        corpus.Save(path);
+        return corpus;
+    }
+}
+
+/// <summary>How perplexity is measured everywhere: non-overlapping windows of the model's context, batches of 16.</summary>
+public static class EvalSettings
+{
+    public const int Batch = 16;
+}

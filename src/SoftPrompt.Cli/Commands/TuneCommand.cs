@@ -1,0 +1,133 @@
+using System.CommandLine;
+using System.Diagnostics;
+using SoftPrompt.Data.Tasks;
+using SoftPrompt.Engine;
+using SoftPrompt.Models.Formats;
+using SoftPrompt.Training.Schedules;
+using SoftPrompt.Tuning.PromptTuning;
+
+namespace SoftPrompt.Cli.Commands;
+
+/// <summary>
+/// `softprompt tune`: Lester et al.'s prompt tuning of a frozen model on a classification task (test accuracy against
+/// the zero-shot prompt design and the majority class) or a generation task (BLEU and ROUGE-L against the bare
+/// template); the prompt is saved as a PEFT adapter directory.
+/// </summary>
+public static class TuneCommand
+{
+    public static Command Build()
+    {
+        var model = new Option<string>("--model") { Description = "Frozen base model directory", DefaultValueFactory = _ => "models/base-small" };
+        var task = new Option<string>("--task") { Description = "Task name (food-reviews, brown-genre, wordnet-gloss)", DefaultValueFactory = _ => "food-reviews" };
+        var data = new Option<string>("--data") { Description = "Directory holding <task>/{train,validation,test}.jsonl", DefaultValueFactory = _ => "data/tasks" };
+        var output = new Option<string>("--out") { Description = "Adapter output directory (default adapters/<task>)" };
+        var length = new Option<int>("--prompt-length") { DefaultValueFactory = _ => 20 };
+        var init = new Option<string>("--init") { Description = "uniform, vocab, labels or text", DefaultValueFactory = _ => "vocab" };
+        var initText = new Option<string?>("--init-text") { Description = "Text for --init text" };
+        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 200 };
+        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8 };
+        var lr = new Option<float>("--lr") { DefaultValueFactory = _ => 0.3f };
+        var optimizerName = new Option<string>("--optimizer") { Description = "adafactor (Lester et al.) or adamw", DefaultValueFactory = _ => "adafactor" };
+        var schedule = new Option<string>("--schedule") { Description = "constant, linear or cosine", DefaultValueFactory = _ => "constant" };
+        var warmup = new Option<int>("--warmup") { Description = "Linear warm-up steps", DefaultValueFactory = _ => 0 };
+        var accumulate = new Option<int>("--accumulate") { Description = "Micro-batches per update", DefaultValueFactory = _ => 1 };
+        var patience = new Option<int>("--patience") { Description = "Stop after this many evaluations without improvement (0: never)", DefaultValueFactory = _ => 0 };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint in --out" };
+        var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 50 };
+        var evalExamples = new Option<int>("--eval-examples") { Description = "Validation examples per evaluation", DefaultValueFactory = _ => 200 };
+        var testExamples = new Option<int>("--test-examples") { Description = "Test examples scored at the end (0 = all)", DefaultValueFactory = _ => 0 };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
+        var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount };
+
+        var command = new Command("tune", "Prompt-tune a frozen model on a classification task and save the prompt as a PEFT adapter.");
+        foreach (var o in new Option[] { model, task, data, output, length, init, initText, steps, batch, lr, optimizerName, schedule, warmup, accumulate, patience, resume, evalEvery, evalExamples, testExamples, seed, threads })
+            command.Options.Add(o);
+        command.SetAction(parse =>
+        {
+            Parallelism.Threads = parse.GetValue(threads);
+            string taskName = parse.GetValue(task)!, taskDir = Path.Combine(parse.GetValue(data)!, taskName);
+            var loaded = ModelLoader.Load(parse.GetValue(model)!);
+            var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer.");
+            var frozen = loaded.Model;
+            frozen.SetTrainable(false);
+            var prompt = new PromptEmbedding(parse.GetValue(length), frozen.Config.HiddenSize);
+            string initName = parse.GetValue(init)!;
+            string outDir = parse.GetValue(output) ?? Path.Combine("adapters", taskName);
+            var options = new PromptTuningOptions
+            {
+                Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), AccumulationSteps = parse.GetValue(accumulate),
+                Optimizer = parse.GetValue(optimizerName)!.ToLowerInvariant(), LearningRate = parse.GetValue(lr),
+                Schedule = LearningRateSchedule.ParseShape(parse.GetValue(schedule)!), WarmupSteps = parse.GetValue(warmup),
+                EvaluateEvery = parse.GetValue(evalEvery), Patience = parse.GetValue(patience), Seed = parse.GetValue(seed),
+            };
+            string Split(string name) => Path.Combine(taskDir, name + ".jsonl");
+            void Initialize(IEnumerable<int[]> trainInputs, IReadOnlyList<int[]> labelTokens) =>
+                PromptInit.Apply(prompt, PromptInit.Parse(initName), frozen.TokenEmbedding, parse.GetValue(seed),
+                    PromptInit.MostFrequentTokens(trainInputs, 5000), labelTokens,
+                    parse.GetValue(initText) is string text ? tokenizer.Encode(text) : null);
+            void Describe(int train, int validation, int test) =>
+                Console.Error.WriteLine($"Task {taskName}: {train} train, {validation} validation, {test} test examples; " +
+                    $"{prompt.Length} × {prompt.Prompt.Dim(1)} = {prompt.Prompt.Length:N0} trainable values " +
+                    $"({100.0 * prompt.Prompt.Length / frozen.ParameterCount:F3}% of the frozen {frozen.ParameterCount:N0}).");
+            var clock = Stopwatch.StartNew();
+            object report;
+            if (GenerationTask.IsBuiltIn(taskName))
+            {
+                var definition = GenerationTask.BuiltIn(taskName);
+                var train = definition.ReadSplit(Split("train"));
+                var validation = Take(definition.ReadSplit(Split("validation")), parse.GetValue(evalExamples));
+                var test = Take(definition.ReadSplit(Split("test")), parse.GetValue(testExamples));
+                var generator = new PromptGenerator(frozen, tokenizer, definition, prompt);
+                Initialize(train.Select(generator.InputTokens), Array.Empty<int[]>());
+                Describe(train.Count, validation.Count, test.Count);
+                var result = new PromptTuner<TextExample>(generator, options, new ConsoleProgress(TimeSpan.FromSeconds(10)))
+                    .Run(train, validation, Path.Combine(outDir, "checkpoint"), parse.GetValue(resume));
+                var (bleu, rouge, outputs) = generator.Evaluate(test);
+                var (baseBleu, baseRouge, _) = new PromptGenerator(frozen, tokenizer, definition, prompt: null).Evaluate(test);
+                for (int i = 0; i < Math.Min(3, test.Count); i++)
+                    Console.Error.WriteLine($"  {definition.Render(test[i])}{definition.Target(test[i])}\n    → {outputs[i]}");
+                report = new
+                {
+                    task = taskName, method = "prompt_tuning", prompt_length = prompt.Length, init = initName,
+                    trainable_params = prompt.Prompt.Length, percent_of_base = Math.Round(100.0 * prompt.Prompt.Length / frozen.ParameterCount, 4),
+                    best_validation_step = result.BestStep, best_validation_rouge_l = Math.Round(result.BestScore, 4), steps = result.Steps,
+                    stopped_early = result.StoppedEarly, test_examples = test.Count,
+                    test_bleu = Math.Round(bleu, 4), test_rouge_l = Math.Round(rouge, 4),
+                    zero_shot_bleu = Math.Round(baseBleu, 4), zero_shot_rouge_l = Math.Round(baseRouge, 4),
+                    seconds = Math.Round(clock.Elapsed.TotalSeconds, 1), adapter = outDir,
+                };
+            }
+            else
+            {
+                var definition = ClassificationTask.BuiltIn(taskName);
+                var train = definition.ReadSplit(Split("train"));
+                var validation = Take(definition.ReadSplit(Split("validation")), parse.GetValue(evalExamples));
+                var test = Take(definition.ReadSplit(Split("test")), parse.GetValue(testExamples));
+                var classifier = new PromptClassifier(frozen, tokenizer, definition, prompt);
+                Initialize(train.Select(classifier.InputTokens), definition.Labels.Select(l => classifier.LabelTokens[l]).ToList());
+                Describe(train.Count, validation.Count, test.Count);
+                var result = new PromptTuner<LabeledExample>(classifier, options, new ConsoleProgress(TimeSpan.FromSeconds(10)))
+                    .Run(train, validation, Path.Combine(outDir, "checkpoint"), parse.GetValue(resume));
+                double tuned = classifier.Accuracy(test), baseline = new PromptClassifier(frozen, tokenizer, definition, prompt: null).Accuracy(test);
+                string majority = test.GroupBy(e => e.Label).OrderByDescending(g => g.Count()).First().Key;
+                report = new
+                {
+                    task = taskName, method = "prompt_tuning", prompt_length = prompt.Length, init = initName,
+                    trainable_params = prompt.Prompt.Length, percent_of_base = Math.Round(100.0 * prompt.Prompt.Length / frozen.ParameterCount, 4),
+                    best_validation_step = result.BestStep, best_validation_accuracy = Math.Round(result.BestScore, 4), steps = result.Steps,
+                    stopped_early = result.StoppedEarly, test_examples = test.Count,
+                    test_accuracy = Math.Round(tuned, 4), zero_shot_accuracy = Math.Round(baseline, 4),
+                    majority_class = majority, majority_accuracy = Math.Round(test.Count(e => e.Label == majority) / (double)test.Count, 4),
+                    seconds = Math.Round(clock.Elapsed.TotalSeconds, 1), adapter = outDir,
+                };
+            }
+            PromptAdapterFiles.Save(outDir, prompt, new PromptAdapterFiles.Info(loaded.Source, frozen.Config.NumLayers, frozen.Config.NumHeads, initName, parse.GetValue(initText)));
+            Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(report));
+            return 0;
+        });
+        return command;
+    }
+
+    private static List<T> Take<T>(List<T> examples, int count) =>
+        count <= 0 || count >= examples.Count ? examples : examples.Take(count).ToList();
+}

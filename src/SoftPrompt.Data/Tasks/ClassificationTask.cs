@@ -1,0 +1,65 @@
+namespace SoftPrompt.Data.Tasks;
+
+/// <summary>One labelled example: the fields a template fills in, and the gold label.</summary>
+public sealed record LabeledExample(IReadOnlyDictionary<string, string> Fields, string Label);
+
+/// <summary>
+/// How a classification example becomes text (OpenPrompt's split: the template renders the input, the verbalizer
+/// says how each label is written), e.g. "Review: {text}\nSentiment:" and great → " great".
+/// </summary>
+public sealed record ClassificationTask(string Name, string Template, IReadOnlyDictionary<string, string> Verbalizer, string LabelField = "label")
+{
+    public IReadOnlyList<string> Labels => Verbalizer.Keys.ToList();
+
+    /// <summary>The template with each {field} replaced by the example's value.</summary>
+    public string Render(LabeledExample example) => TaskFile.Fill(Template, example.Fields);
+
+    /// <summary>An example written out with its answer, as an in-context demonstration.</summary>
+    public string Demonstration(LabeledExample example) => Render(example) + Verbalizer[example.Label];
+
+    /// <summary>
+    /// k demonstrations for few-shot prompting, cycling through the labels so each is shown, each the shortest of a
+    /// fixed random sample of its label's examples (so they fit a small context); joined by blank lines.
+    /// </summary>
+    public string FewShotPrefix(IReadOnlyList<LabeledExample> pool, int k, int seed)
+    {
+        if (k <= 0) return "";
+        var rng = new Random(seed);
+        var byLabel = Labels.Select(l => pool.Where(e => e.Label == l).OrderBy(_ => rng.Next()).Take(50).OrderBy(e => Render(e).Length).ToList())
+            .Where(list => list.Count > 0).ToList();
+        var chosen = new List<LabeledExample>();
+        for (int i = 0; chosen.Count < k && i < k * byLabel.Count; i++)
+        {
+            var list = byLabel[i % byLabel.Count];
+            int index = i / byLabel.Count;
+            if (index < list.Count) chosen.Add(list[index]);
+        }
+        return string.Concat(chosen.OrderBy(_ => rng.Next()).Select(e => Demonstration(e) + "\n\n"));
+    }
+
+    /// <summary>The shipped tasks' templates and verbalizers.</summary>
+    public static ClassificationTask BuiltIn(string name) => name switch
+    {
+        "food-reviews" => new ClassificationTask(name, "Review: {text}\nWas the food great?",
+            new Dictionary<string, string> { ["great"] = " great", ["other"] = " other" }),
+        "brown-genre" => new ClassificationTask(name, "{text}\nGenre:",
+            new[] { "news", "editorial", "reviews", "religion", "hobbies", "lore", "belles lettres", "government", "learned",
+                    "fiction", "mystery", "science fiction", "adventure", "romance", "humor" }.ToDictionary(g => g, g => " " + g)),
+        _ => throw new ArgumentException($"No built-in template for task '{name}' (built in: food-reviews, brown-genre)."),
+    };
+
+    /// <summary>Reads a JSONL split; every row must have a label the verbalizer knows.</summary>
+    public List<LabeledExample> ReadSplit(string path)
+    {
+        var examples = new List<LabeledExample>();
+        foreach (var (line, fields) in TaskFile.ReadRows(path))
+        {
+            if (!fields.TryGetValue(LabelField, out var label))
+                throw new InvalidDataException($"{path}, line {line}: no \"{LabelField}\" field.");
+            if (!Verbalizer.ContainsKey(label))
+                throw new InvalidDataException($"{path}, line {line}: label \"{label}\" is not one of {string.Join(", ", Labels)}.");
+            examples.Add(new LabeledExample(fields, label));
+        }
+        return examples;
+    }
+}

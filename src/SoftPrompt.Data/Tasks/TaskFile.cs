@@ -1,0 +1,55 @@
+using System.Text.Json;
+
+namespace SoftPrompt.Data.Tasks;
+
+/// <summary>JSONL task files and the templates that turn their rows into text.</summary>
+public static class TaskFile
+{
+    /// <summary>Each row's string and number fields, with its line number for error messages.</summary>
+    public static List<(int Line, Dictionary<string, string> Fields)> ReadRows(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"No task file at '{path}'.", path);
+        var rows = new List<(int, Dictionary<string, string>)>();
+        int lineNumber = 0;
+        foreach (var line in File.ReadLines(path))
+        {
+            lineNumber++;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+                if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}, line {lineNumber}: a row must be a JSON object.");
+                rows.Add((lineNumber, doc.RootElement.EnumerateObject()
+                    .Where(p => p.Value.ValueKind is JsonValueKind.String or JsonValueKind.Number)
+                    .ToDictionary(p => p.Name, p => p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText())));
+            }
+            catch (JsonException e)
+            {
+                throw new InvalidDataException($"{path}, line {lineNumber}: not valid JSON ({e.Message}).", e);
+            }
+        }
+        if (rows.Count == 0) throw new InvalidDataException($"{path}: no examples.");
+        return rows;
+    }
+
+    /// <summary>The template with each {field} replaced by the row's value.</summary>
+    public static string Fill(string template, IReadOnlyDictionary<string, string> fields)
+    {
+        var text = new System.Text.StringBuilder(template.Length + 256);
+        int i = 0;
+        while (i < template.Length)
+        {
+            int open = template.IndexOf('{', i);
+            if (open < 0) { text.Append(template, i, template.Length - i); break; }
+            int close = template.IndexOf('}', open);
+            if (close < 0) throw new FormatException($"Template \"{template}\" has a '{{' without a closing '}}'.");
+            text.Append(template, i, open - i);
+            string field = template[(open + 1)..close];
+            if (!fields.TryGetValue(field, out var value))
+                throw new KeyNotFoundException($"Template field {{{field}}} is not in the example (fields: {string.Join(", ", fields.Keys)}).");
+            text.Append(value);
+            i = close + 1;
+        }
+        return text.ToString();
+    }
+}

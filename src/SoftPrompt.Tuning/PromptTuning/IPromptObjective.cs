@@ -1,0 +1,13 @@
+using SoftPrompt.Engine;
+
+namespace SoftPrompt.Tuning.PromptTuning;
+
+/// <summary>What prompt tuning needs of a task: the prompt it trains, a training loss, and a validation score.</summary>
+public interface IPromptObjective<TExample>
+{
+    PromptEmbedding? Prompt { get; }
+    Tensor Loss(Tape tape, IReadOnlyList<TExample> batch);
+    /// <summary>Higher is better: accuracy for classification, ROUGE-L for generation.</summary>
+    double Score(IReadOnlyList<TExample> examples);
+    string ScoreName { get; }
+}

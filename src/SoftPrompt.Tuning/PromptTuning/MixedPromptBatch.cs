@@ -1,0 +1,66 @@
+using SoftPrompt.Engine;
+using SoftPrompt.Engine.Autograd;
+using SoftPrompt.Models;
+
+namespace SoftPrompt.Tuning.PromptTuning;
+
+/// <summary>One row of a mixed batch: its own soft prompt (or none) in front of its own tokens.</summary>
+public sealed record PromptedRow(PromptEmbedding? Prompt, int[] TokenIds);
+
+/// <summary>
+/// Rows of different tasks in one forward pass over one frozen model: each row is [padding; P_row; X_row], left-padded
+/// to a common length so every row ends at the last position. Padding is masked out of attention and each row's
+/// positions start at 0 at its own first real position, so a row computes exactly what it would alone. Gradients
+/// reach every row's prompt, so the same batch serves multi-task training.
+/// </summary>
+public sealed class MixedPromptBatch
+{
+    private MixedPromptBatch(ForwardInput input, int[] starts, int[] textStarts)
+    {
+        Input = input;
+        RowStarts = starts;
+        TextStarts = textStarts;
+    }
+
+    public ForwardInput Input { get; }
+    /// <summary>Per row, the first non-padding position.</summary>
+    public int[] RowStarts { get; }
+    /// <summary>Per row, the position of its first text token (after its prompt).</summary>
+    public int[] TextStarts { get; }
+    public int Length => Input.Length;
+
+    public static MixedPromptBatch Build(Tape tape, CausalLanguageModel model, IReadOnlyList<PromptedRow> rows)
+    {
+        if (rows.Count == 0) throw new ArgumentException("A mixed batch needs at least one row.");
+        int d = model.Config.HiddenSize;
+        int length = rows.Max(r => (r.Prompt?.Length ?? 0) + r.TokenIds.Length);
+        var pieces = new Tensor[rows.Count];
+        var positions = new int[rows.Count * length];
+        var padding = new bool[rows.Count * length];
+        var starts = new int[rows.Count];
+        var textStarts = new int[rows.Count];
+        for (int r = 0; r < rows.Count; r++)
+        {
+            var row = rows[r];
+            if (row.TokenIds.Length == 0) throw new ArgumentException($"Row {r} of the mixed batch has no tokens.");
+            if (row.Prompt is not null && row.Prompt.Prompt.Dim(1) != d)
+                throw new ArgumentException($"Row {r}: its prompt is {row.Prompt.Prompt.Dim(1)} wide, the model {d}.");
+            int p = row.Prompt?.Length ?? 0, pad = length - p - row.TokenIds.Length;
+            starts[r] = pad;
+            textStarts[r] = pad + p;
+            var parts = new List<Tensor>(3);
+            if (pad > 0) parts.Add(tape.NewTensor(new[] { 1, pad, d }, zero: true));
+            if (row.Prompt is not null) parts.Add(row.Prompt.Prompt.Reshape(1, p, d));
+            parts.Add(Fn.Embedding(tape, model.TokenEmbedding, row.TokenIds, 1, row.TokenIds.Length));
+            pieces[r] = parts.Count == 1 ? parts[0] : Fn.Concat(tape, 1, parts.ToArray());
+            for (int t = 0; t < length; t++)
+            {
+                padding[r * length + t] = t < pad;
+                positions[r * length + t] = Math.Max(0, t - pad);
+            }
+        }
+        var embeddings = pieces.Length == 1 ? pieces[0] : Fn.Concat(tape, 0, pieces);
+        var input = new ForwardInput { Batch = rows.Count, Length = length, Embeddings = embeddings, Positions = positions, Padding = padding };
+        return new MixedPromptBatch(input, starts, textStarts);
+    }
+}

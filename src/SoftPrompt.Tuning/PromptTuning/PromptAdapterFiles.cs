@@ -1,0 +1,64 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SoftPrompt.Engine;
+using SoftPrompt.Engine.IO;
+
+namespace SoftPrompt.Tuning.PromptTuning;
+
+/// <summary>
+/// A prompt-tuning adapter directory as PEFT writes it: adapter_config.json (peft_type PROMPT_TUNING) and
+/// adapter_model.safetensors holding prompt_embeddings [p, d]. PEFT-written adapters load too.
+/// </summary>
+public static class PromptAdapterFiles
+{
+    public const string ConfigFile = "adapter_config.json", WeightsFile = "adapter_model.safetensors", TensorName = "prompt_embeddings";
+
+    public sealed record Info(string BaseModel, int NumLayers, int NumHeads, string Init, string? InitText);
+
+    public static void Save(string directory, PromptEmbedding prompt, Info info)
+    {
+        Directory.CreateDirectory(directory);
+        var config = new JsonObject
+        {
+            ["peft_type"] = "PROMPT_TUNING",
+            ["task_type"] = "CAUSAL_LM",
+            ["num_virtual_tokens"] = prompt.Length,
+            ["token_dim"] = prompt.Prompt.Dim(1),
+            ["num_transformer_submodules"] = 1,
+            ["num_attention_heads"] = info.NumHeads,
+            ["num_layers"] = info.NumLayers,
+            ["prompt_tuning_init"] = info.Init == "text" ? "TEXT" : info.Init == "uniform" ? "RANDOM" : "SAMPLE_VOCAB",
+            ["prompt_tuning_init_text"] = info.InitText,
+            ["tokenizer_name_or_path"] = info.BaseModel,
+            ["base_model_name_or_path"] = info.BaseModel,
+            ["inference_mode"] = true,
+            ["revision"] = null,
+        };
+        SafeTensorsWriter.Write(Path.Combine(directory, WeightsFile),
+            new[] { (TensorName, new[] { prompt.Length, prompt.Prompt.Dim(1) }, (ReadOnlyMemory<float>)prompt.Prompt.ToArray()) },
+            metadata: new Dictionary<string, string> { ["format"] = "pt" });
+        string temporary = Path.Combine(directory, ConfigFile + ".tmp");
+        File.WriteAllText(temporary, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        File.Move(temporary, Path.Combine(directory, ConfigFile), overwrite: true);
+    }
+
+    /// <summary>Loads the prompt, checking it against the model width it will be used with.</summary>
+    public static PromptEmbedding Load(string directory, int modelWidth)
+    {
+        string configPath = Path.Combine(directory, ConfigFile);
+        using (var doc = JsonFile.Load(configPath))
+        {
+            var root = doc.RootElement;
+            string type = root.TryGetProperty("peft_type", out var t) ? t.GetString() ?? "" : "";
+            if (type != "PROMPT_TUNING")
+                throw new ModelFormatException(configPath, $"peft_type is \"{type}\", not PROMPT_TUNING.");
+        }
+        var file = SafeTensorsFile.Open(Path.Combine(directory, WeightsFile));
+        var shape = file.Info(TensorName).Shape;
+        if (shape.Length != 2 || shape[1] != modelWidth)
+            throw new ModelFormatException(Path.Combine(directory, WeightsFile), $"{TensorName} has shape [{string.Join(", ", shape)}]; the model needs [p, {modelWidth}].");
+        var prompt = new PromptEmbedding(shape[0], shape[1]);
+        file.ReadFloat32(TensorName, prompt.Prompt.Span, shape);
+        return prompt;
+    }
+}

@@ -1,0 +1,111 @@
+using SoftPrompt.Data.Tasks;
+using SoftPrompt.Data.Tokenizers;
+using SoftPrompt.Engine;
+using SoftPrompt.Engine.Autograd;
+using SoftPrompt.Models;
+
+namespace SoftPrompt.Tuning.PromptTuning;
+
+/// <summary>
+/// Classification as text-to-text over a frozen model: a row is [P; x; y] with x the rendered input and y a label's
+/// verbalizer tokens. Training minimises −log Pr(y_gold | [P; x]) on the label tokens only; prediction picks the label
+/// whose tokens have the highest log-probability (optionally per token). With no prompt it is the zero-shot baseline.
+/// </summary>
+public sealed class PromptClassifier : IPromptObjective<LabeledExample>
+{
+    private readonly CausalLanguageModel _model;
+    private readonly ITokenizer _tokenizer;
+    private readonly Dictionary<string, int[]> _labelIds;
+
+    public PromptClassifier(CausalLanguageModel model, ITokenizer tokenizer, ClassificationTask task, PromptEmbedding? prompt,
+        string contextPrefix = "")
+    {
+        ContextPrefix = contextPrefix;
+        _model = model;
+        _tokenizer = tokenizer;
+        Task = task;
+        Prompt = prompt;
+        _labelIds = task.Verbalizer.ToDictionary(kv => kv.Key, kv => tokenizer.Encode(kv.Value));
+        foreach (var (label, ids) in _labelIds)
+            if (ids.Length == 0) throw new ArgumentException($"Task {task.Name}: label \"{label}\" is written as empty text.");
+        int longestLabel = _labelIds.Values.Max(i => i.Length);
+        MaxInputTokens = model.Config.MaxPositions - (prompt?.Length ?? 0) - longestLabel;
+        if (MaxInputTokens < 8) throw new ArgumentException($"The model's {model.Config.MaxPositions} positions leave no room for input after the prompt and label.");
+    }
+
+    public ClassificationTask Task { get; }
+    public PromptEmbedding? Prompt { get; }
+    public int MaxInputTokens { get; }
+    /// <summary>Text placed before every input: in-context demonstrations for the few-shot baseline.</summary>
+    public string ContextPrefix { get; }
+    public IReadOnlyDictionary<string, int[]> LabelTokens => _labelIds;
+
+    /// <summary>The input's tokens; long inputs keep their end, where the template puts the question (and a few-shot
+    /// prefix that does not fit loses its first demonstrations).</summary>
+    public int[] InputTokens(LabeledExample example)
+    {
+        var ids = _tokenizer.Encode(ContextPrefix + Task.Render(example));
+        return ids.Length <= MaxInputTokens ? ids : ids[^MaxInputTokens..];
+    }
+
+    /// <summary>Mean cross-entropy of the gold labels' tokens, for a training step.</summary>
+    public Tensor Loss(Tape tape, IReadOnlyList<LabeledExample> batch)
+    {
+        var rows = batch.Select(e => (InputTokens(e), _labelIds[e.Label])).ToList();
+        var (logits, targets) = LabelLogits(tape, rows);
+        return Fn.CrossEntropy(tape, logits, targets);
+    }
+
+    /// <summary>Log-probability of each label for each example: [example][label in Task.Labels order].</summary>
+    public double[][] LabelScores(IReadOnlyList<LabeledExample> examples, bool perToken = false, int rowsPerBatch = 16)
+    {
+        var labels = Task.Labels;
+        var rows = new List<(int[] Input, int[] Label)>();
+        foreach (var e in examples)
+        {
+            var input = InputTokens(e);
+            foreach (var l in labels) rows.Add((input, _labelIds[l]));
+        }
+        var scores = new double[rows.Count];
+        var tape = new Tape(recording: false);
+        int vocab = _model.Config.VocabSize;
+        for (int start = 0; start < rows.Count; start += rowsPerBatch)
+        {
+            var chunk = rows.GetRange(start, Math.Min(rowsPerBatch, rows.Count - start));
+            tape.Reset();
+            var (logits, targets) = LabelLogits(tape, chunk);
+            var data = logits.ReadOnlySpan;
+            int length = targets.Length / chunk.Count;
+            for (int r = 0; r < chunk.Count; r++)
+            {
+                double sum = 0;
+                for (int t = 0; t < length; t++)
+                {
+                    int target = targets[r * length + t];
+                    if (target < 0) continue;
+                    var row = data.Slice((r * length + t) * vocab, vocab);
+                    sum += row[target] - Engine.Ops.CrossEntropy.LogSumExp(row);
+                }
+                scores[start + r] = perToken ? sum / chunk[r].Label.Length : sum;
+            }
+        }
+        tape.Reset();
+        return Enumerable.Range(0, examples.Count).Select(i => scores.AsSpan(i * labels.Count, labels.Count).ToArray()).ToArray();
+    }
+
+    /// <summary>The predicted label of each example.</summary>
+    public string[] Predict(IReadOnlyList<LabeledExample> examples, bool perToken = false) =>
+        LabelScores(examples, perToken).Select(s => Task.Labels[Array.IndexOf(s, s.Max())]).ToArray();
+
+    public double Accuracy(IReadOnlyList<LabeledExample> examples, bool perToken = false)
+    {
+        var predicted = Predict(examples, perToken);
+        return examples.Where((e, i) => e.Label == predicted[i]).Count() / (double)examples.Count;
+    }
+
+    private (Tensor Logits, int[] Targets) LabelLogits(Tape tape, IReadOnlyList<(int[] Input, int[] Label)> rows) =>
+        PromptedSequences.Logits(tape, _model, Prompt, rows, _tokenizer.EosId ?? 0);
+
+    double IPromptObjective<LabeledExample>.Score(IReadOnlyList<LabeledExample> examples) => Accuracy(examples);
+    public string ScoreName => "accuracy";
+}
