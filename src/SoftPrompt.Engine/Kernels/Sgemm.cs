@@ -196,9 +196,10 @@ public static unsafe class Sgemm
     {
         var (mr, nr) = SgemmMicroKernels.Tile(kernel);
         int paddedRows = (rowCount + mr - 1) / mr * mr;
-        int bCapacity = KC * ((Math.Min(NC, columnEnd - columnStart) + nr - 1) / nr * nr);
-        if (_packedB is null || _packedB.Length < bCapacity) _packedB = GC.AllocateUninitializedArray<float>(Math.Max(bCapacity, KC * NC), pinned: true);
-        float* packedB = (float*)Unsafe.AsPointer(ref _packedB[0]);
+        int bCapacity = SgemmPacking.BPanelStride(KC, nr) * ((Math.Min(NC, columnEnd - columnStart) + nr - 1) / nr);
+        if (_packedB is null || _packedB.Length < bCapacity + 16) _packedB = GC.AllocateUninitializedArray<float>(bCapacity + 16, pinned: true);
+        // Panels start on a cache line so no full-width load of B straddles two lines.
+        float* packedB = (float*)(((nint)Unsafe.AsPointer(ref _packedB[0]) + 63) & ~(nint)63);
         float* edgeTile = stackalloc float[SgemmMicroKernels.MaxTile];
         for (int jc = columnStart; jc < columnEnd; jc += NC)
         {
@@ -209,6 +210,7 @@ public static unsafe class Sgemm
                 bool overwrite = !op.Accumulate && pc == 0;
                 SgemmPacking.PackB(packedB, op.B + pc * op.BRow + jc * op.BCol, op.BRow, op.BCol, kc, nc, nr);
                 float* aBlock = packedA + (long)pc * paddedRows;
+                int bPanelStride = SgemmPacking.BPanelStride(kc, nr);
                 // A few A panels (L2) against every B panel (L1) in turn, then the next few.
                 for (int ir0 = 0; ir0 < rowCount; ir0 += MCPanels * mr)
                 {
@@ -221,11 +223,11 @@ public static unsafe class Sgemm
                             float* cTile = op.C + (long)(rowStart + ir) * op.Ldc + jc + jr;
                             int tileRows = Math.Min(mr, rowCount - ir);
                             if (tileRows == mr && cols == nr)
-                                SgemmMicroKernels.Run(kernel, aBlock + ir * kc, packedB + jr * kc, kc, cTile, op.Ldc, overwrite);
+                                SgemmMicroKernels.Run(kernel, aBlock + ir * kc, packedB + jr / nr * bPanelStride, kc, cTile, op.Ldc, overwrite);
                             else
                             {
                                 // Partial tile: compute the whole padded tile aside, then fold in the valid part.
-                                SgemmMicroKernels.Run(kernel, aBlock + ir * kc, packedB + jr * kc, kc, edgeTile, nr, overwrite: true);
+                                SgemmMicroKernels.Run(kernel, aBlock + ir * kc, packedB + jr / nr * bPanelStride, kc, edgeTile, nr, overwrite: true);
                                 for (int i = 0; i < tileRows; i++)
                                     for (int j = 0; j < cols; j++)
                                         cTile[i * op.Ldc + j] = overwrite ? edgeTile[i * nr + j] : cTile[i * op.Ldc + j] + edgeTile[i * nr + j];

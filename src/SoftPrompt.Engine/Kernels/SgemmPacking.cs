@@ -62,30 +62,36 @@ internal static unsafe class SgemmPacking
         }
     }
 
-    /// <summary>op(B)(p,j) = b[p·bRow + j·bCol]; exactly one of bRow, bCol is 1.</summary>
+    /// <summary>
+    /// Floats from one packed B panel to the next: kc·NR plus one cache line, so that panels are not a power-of-two
+    /// apart (packing writes several panels at once, and same-set addresses would evict each other from L1).
+    /// </summary>
+    public static int BPanelStride(int kc, int nr) => kc * nr + 16;
+
+    /// <summary>op(B)(p,j) = b[p·bRow + j·bCol]; exactly one of bRow, bCol is 1. Panel q starts at q·BPanelStride.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackB(float* dst, float* b, long bRow, long bCol, int kc, int nc, int nr)
     {
         if (bCol == 1) CopyRows(dst, b, bRow, kc, nc, nr);
         else
             for (int jr = 0; jr < nc; jr += nr)
-                TransposeColumns(dst + (long)jr * kc, b + jr * bCol, bCol, kc, Math.Min(nr, nc - jr), nr);
+                TransposeColumns(dst + (long)(jr / nr) * BPanelStride(kc, nr), b + jr * bCol, bCol, kc, Math.Min(nr, nc - jr), nr);
     }
 
     // Stored B [k,n]: each step of a panel is a slice of one row. A few rows at a time are spread over all the
     // panels: the reads stay sequential within L1, and the writes land in runs of several steps rather than one
-    // step per panel (panels sit kc·NR floats apart, a power-of-two stride that would thrash one L1 set).
+    // step per panel.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CopyRows(float* dst, float* b, long bRow, int kc, int nc, int nr)
     {
         const int RowsAtOnce = 8;
-        int fullPanels = nr % 8 == 0 ? nc / nr : 0;
+        int fullPanels = nr % 8 == 0 ? nc / nr : 0, panelStride = BPanelStride(kc, nr);
         for (int p0 = 0; p0 < kc; p0 += RowsAtOnce)
         {
             int pEnd = Math.Min(kc, p0 + RowsAtOnce);
             for (int panel = 0; panel < fullPanels; panel++)
             {
-                float* to = dst + (long)panel * nr * kc;
+                float* to = dst + (long)panel * panelStride;
                 for (int p = p0; p < pEnd; p++)
                 {
                     float* from = b + p * bRow + panel * nr;
@@ -97,7 +103,7 @@ internal static unsafe class SgemmPacking
                 int width = Math.Min(nr, nc - jr);
                 for (int p = p0; p < pEnd; p++)
                 {
-                    float* from = b + p * bRow + jr, to = dst + (long)jr * kc + p * nr;
+                    float* from = b + p * bRow + jr, to = dst + (long)(jr / nr) * panelStride + p * nr;
                     for (int j = 0; j < width; j++) to[j] = from[j];
                     for (int j = width; j < nr; j++) to[j] = 0;
                 }
