@@ -9,7 +9,7 @@ public unsafe class SgemmTests
 {
     public static TheoryData<int, int, int> Shapes => new()
     {
-        { 1, 1, 1 }, { 7, 13, 5 }, { 33, 65, 129 }, { 130, 47, 300 }, { 8, 32, 256 }, { 3, 200, 64 }, { 257, 515, 520 }, { 64, 1100, 33 },
+        { 1, 1, 1 }, { 7, 13, 5 }, { 33, 65, 129 }, { 130, 47, 300 }, { 8, 32, 256 }, { 3, 200, 64 }, { 257, 515, 520 }, { 64, 1100, 33 }, { 600, 70, 700 },
     };
 
     // float64 reference with explicit strides: A(i,p), B(p,j) as the storage conventions say.
@@ -69,18 +69,45 @@ public unsafe class SgemmTests
             }
     }
 
+    public static TheoryData<string> NarrowerKernels => new() { nameof(SgemmKernel.Avx2), nameof(SgemmKernel.Scalar) };
+
     [Theory]
-    [MemberData(nameof(Shapes))]
-    public void Portable_kernel_matches_float64_reference(int m, int n, int k)
+    [MemberData(nameof(NarrowerKernels))]
+    public void Fallback_kernels_match_float64_reference(string kernelName)
     {
-        bool saved = Sgemm.UseAvx512;
-        Sgemm.UseAvx512 = false;
+        var kernel = Enum.Parse<SgemmKernel>(kernelName);
+        if (!SgemmMicroKernels.IsSupported(kernel)) return; // nothing to check on a CPU without it
+        var saved = Sgemm.Kernel;
+        Sgemm.Kernel = kernel;
         try
         {
-            CheckCase(false, true, m, n, k, accumulate: false, pad: 2);
-            CheckCase(true, false, m, n, k, accumulate: true, pad: 0);
+            foreach (var (m, n, k) in new[] { (1, 1, 1), (7, 13, 5), (33, 65, 129), (130, 47, 300), (64, 300, 33) })
+            {
+                CheckCase(false, false, m, n, k, accumulate: false, pad: 0);
+                CheckCase(false, true, m, n, k, accumulate: false, pad: 2);
+                CheckCase(true, false, m, n, k, accumulate: true, pad: 0);
+                CheckCase(true, true, m, n, k, accumulate: true, pad: 1);
+            }
         }
-        finally { Sgemm.UseAvx512 = saved; }
+        finally { Sgemm.Kernel = saved; }
+    }
+
+    [Fact]
+    public void Few_rows_path_matches_float64_reference_on_wide_products()
+    {
+        // Decoding shapes: a handful of rows against a wide weight, split over threads by columns.
+        foreach (int m in new[] { 1, 2, Sgemm.FewRows })
+            foreach (bool ta in new[] { false, true })
+                foreach (bool tb in new[] { false, true })
+                    CheckCase(ta, tb, m, 2100, 520, accumulate: m % 2 == 0, pad: 5);
+    }
+
+    [Fact]
+    public void Deep_products_packed_in_row_chunks_match_float64_reference()
+    {
+        // 300 rows × 8000 deep exceeds the packed-A budget per thread (2²¹ floats), so the rows go in two chunks.
+        CheckCase(false, false, 300, 300, 8000, accumulate: false, pad: 0);
+        CheckCase(true, true, 300, 200, 8000, accumulate: true, pad: 1);
     }
 
     [Fact]
@@ -108,6 +135,20 @@ public unsafe class SgemmTests
             Parallelism.Threads = 2;
             Sgemm.Multiply(false, false, 96, 700, 300, a, b, two, accumulate: false);
             Assert.Equal(one, two);
+        }
+        finally { Parallelism.Threads = saved; }
+    }
+
+    [Fact]
+    public void Concurrent_calls_inside_a_parallel_region_match_float64_reference()
+    {
+        // Each body runs its own product: the inner calls go serial (nested region) while the two bodies may run
+        // at once, so both share-packing work claiming and the shared packing buffer are exercised.
+        int saved = Parallelism.Threads;
+        try
+        {
+            Parallelism.Threads = 2;
+            Parallelism.For(2, t => CheckCase(t == 1, t == 0, 150, 700, 90 + t, accumulate: t == 1, pad: t));
         }
         finally { Parallelism.Threads = saved; }
     }
