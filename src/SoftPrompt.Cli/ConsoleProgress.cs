@@ -15,7 +15,7 @@ public sealed class ConsoleProgress(TimeSpan? logInterval = null) : ITrainingPro
     public void Step(StepReport r)
     {
         string line = $"step {r.Step}/{r.TotalSteps}  loss {r.Loss:F4}  lr {r.LearningRate:E2}  |g| {r.GradientNorm:F2}  " +
-                      $"{r.TokensPerSecond / 1000:F1}k tok/s  {r.TokensSeen / 1e6:F2}M tokens  ETA {Format(r.Remaining)}";
+                      $"{Rate(r.TokensPerSecond)} {r.Unit}/s  {Count(r.TokensSeen)} {r.Unit}  ETA {Format(r.Remaining)}";
         if (_interactive) Console.Error.Write("\r" + line.PadRight(110));
         else if (DateTime.UtcNow - _lastLine >= _interval || r.Step == r.TotalSteps)
         {
@@ -38,6 +38,9 @@ public sealed class ConsoleProgress(TimeSpan? logInterval = null) : ITrainingPro
         if (_interactive) Console.Error.WriteLine();
         Console.Error.WriteLine(text);
     }
+
+    private static string Rate(double perSecond) => perSecond >= 10_000 ? $"{perSecond / 1000:F1}k" : $"{perSecond:F1}";
+    private static string Count(long n) => n >= 1_000_000 ? $"{n / 1e6:F2}M" : $"{n:N0}";
 
     private static string Format(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : $"{t.Minutes}m{t.Seconds:D2}s";
 }

@@ -33,6 +33,8 @@ public static class TuneCommand
         var accumulate = new Option<int>("--accumulate") { Description = "Micro-batches per update", DefaultValueFactory = _ => 1 };
         var patience = new Option<int>("--patience") { Description = "Stop after this many evaluations without improvement (0: never)", DefaultValueFactory = _ => 0 };
         var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint in --out" };
+        var method = new Option<string>("--method") { Description = "Adaptation method (prompt-tuning)", DefaultValueFactory = _ => "prompt-tuning" };
+        var perToken = new Option<bool>("--per-token") { Description = "Score labels by mean log-probability per token (length-normalised)" };
         var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 50 };
         var evalExamples = new Option<int>("--eval-examples") { Description = "Validation examples per evaluation", DefaultValueFactory = _ => 200 };
         var testExamples = new Option<int>("--test-examples") { Description = "Test examples scored at the end (0 = all)", DefaultValueFactory = _ => 0 };
@@ -40,11 +42,13 @@ public static class TuneCommand
         var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount };
 
         var command = new Command("tune", "Prompt-tune a frozen model on a classification task and save the prompt as a PEFT adapter.");
-        foreach (var o in new Option[] { model, task, data, output, length, init, initText, steps, batch, lr, optimizerName, schedule, warmup, accumulate, patience, resume, evalEvery, evalExamples, testExamples, seed, threads })
+        foreach (var o in new Option[] { model, task, data, output, method, perToken, length, init, initText, steps, batch, lr, optimizerName, schedule, warmup, accumulate, patience, resume, evalEvery, evalExamples, testExamples, seed, threads })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
             Parallelism.Threads = parse.GetValue(threads);
+            if (parse.GetValue(method) is not ("prompt-tuning" or "prompt_tuning"))
+                throw new ArgumentException($"--method {parse.GetValue(method)} is not available yet; this version tunes with prompt-tuning.");
             string taskName = parse.GetValue(task)!, taskDir = Path.Combine(parse.GetValue(data)!, taskName);
             var loaded = ModelLoader.Load(parse.GetValue(model)!);
             var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer.");
@@ -103,13 +107,13 @@ public static class TuneCommand
                 var train = definition.ReadSplit(Split("train"));
                 var validation = Take(definition.ReadSplit(Split("validation")), parse.GetValue(evalExamples));
                 var test = Take(definition.ReadSplit(Split("test")), parse.GetValue(testExamples));
-                var classifier = new PromptClassifier(frozen, tokenizer, definition, prompt);
+                var classifier = new PromptClassifier(frozen, tokenizer, definition, prompt) { LengthNormalized = parse.GetValue(perToken) };
                 Initialize(train.Select(classifier.InputTokens), definition.Labels.Select(l => classifier.LabelTokens[l]).ToList());
                 Describe(train.Count, validation.Count, test.Count);
                 var result = new PromptTuner<LabeledExample>(classifier, options, new ConsoleProgress(TimeSpan.FromSeconds(10)))
                     .Run(train, validation, Path.Combine(outDir, "checkpoint"), parse.GetValue(resume));
-                var (tuned, tunedF1) = classifier.Evaluate(test);
-                var (baseline, baselineF1) = new PromptClassifier(frozen, tokenizer, definition, prompt: null).Evaluate(test);
+                var (tuned, tunedF1) = classifier.Evaluate(test, parse.GetValue(perToken));
+                var (baseline, baselineF1) = new PromptClassifier(frozen, tokenizer, definition, prompt: null).Evaluate(test, parse.GetValue(perToken));
                 string majority = test.GroupBy(e => e.Label).OrderByDescending(g => g.Count()).First().Key;
                 report = new
                 {

@@ -1,8 +1,9 @@
 namespace SoftPrompt.Training.Progress;
 
 /// <summary>One step's figures, for a progress bar and the training log.</summary>
+/// <param name="Unit">What <paramref name="TokensSeen"/> counts: "tokens" for pretraining, "examples" for tuning.</param>
 public sealed record StepReport(int Step, int TotalSteps, float Loss, float LearningRate, float GradientNorm,
-    long TokensSeen, double TokensPerSecond, TimeSpan Remaining);
+    long TokensSeen, double TokensPerSecond, TimeSpan Remaining, string Unit = "tokens");
 
 /// <summary>One evaluation's figures.</summary>
 public sealed record EvaluationReport(int Step, float ValidationLoss, bool IsBest, IReadOnlyDictionary<string, double>? Metrics = null)

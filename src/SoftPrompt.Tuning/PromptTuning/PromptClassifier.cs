@@ -36,6 +36,9 @@ public sealed class PromptClassifier : IPromptObjective<LabeledExample>
     public ClassificationTask Task { get; }
     public PromptEmbedding? Prompt { get; }
     public int MaxInputTokens { get; }
+    /// <summary>Validation during tuning scores labels per token (for verbalizers of different lengths).</summary>
+    public bool LengthNormalized { get; init; }
+
     /// <summary>Text placed before every input: in-context demonstrations for the few-shot baseline.</summary>
     public string ContextPrefix { get; }
     public IReadOnlyDictionary<string, int[]> LabelTokens => _labelIds;
@@ -125,6 +128,6 @@ public sealed class PromptClassifier : IPromptObjective<LabeledExample>
     private (Tensor Logits, int[] Targets) LabelLogits(Tape tape, IReadOnlyList<(int[] Input, int[] Label)> rows) =>
         PromptedSequences.Logits(tape, _model, Prompt, rows, _tokenizer.EosId ?? 0);
 
-    double IPromptObjective<LabeledExample>.Score(IReadOnlyList<LabeledExample> examples) => Accuracy(examples);
+    double IPromptObjective<LabeledExample>.Score(IReadOnlyList<LabeledExample> examples) => Accuracy(examples, LengthNormalized);
     public string ScoreName => "accuracy";
 }

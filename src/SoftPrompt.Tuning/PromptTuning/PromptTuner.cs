@@ -115,7 +115,7 @@ public sealed class PromptTuner<TExample>
             int done = state.Step - firstStep;
             _progress.Step(new StepReport(state.Step, _options.Steps, loss, optimizer.LearningRate, norm, state.TokensSeen,
                 done * (double)_options.BatchSize * _options.AccumulationSteps / Math.Max(elapsed, 1e-9),
-                TimeSpan.FromSeconds(elapsed / done * (_options.Steps - state.Step))));
+                TimeSpan.FromSeconds(elapsed / done * (_options.Steps - state.Step)), Unit: "examples"));
 
             bool last = state.Step == _options.Steps;
             if (state.Step % _options.EvaluateEvery == 0 || last)
