@@ -170,6 +170,11 @@ public class PromptTuningTests
         File.WriteAllText(path, "{\"text\": \"ok\"\n");
         e = Assert.Throws<InvalidDataException>(() => Task.ReadSplit(path));
         Assert.Contains("line 1", e.Message);
+        File.WriteAllText(path, "{\"text\": \"ok\", \"label\": \"sad\"}\n{\"text\": \"no label\"}\n");
+        e = Assert.Throws<InvalidDataException>(() => Task.ReadSplit(path));
+        Assert.Contains("line 2: no \"label\" field", e.Message);
+        var missing = Assert.Throws<FileNotFoundException>(() => Task.ReadSplit(dir.File("test.jsonl")));
+        Assert.Contains("test.jsonl", missing.Message);
         Assert.Equal("Story: hi\nThe mood was", Task.Render(Example("hi", "happy")));
     }
 }
