@@ -49,7 +49,9 @@ public sealed class Tape
 
     public void Record(Action backward)
     {
-        if (IsRecording) _backward.Add(backward);
+        if (!IsRecording) return;
+        _backward.Add(backward);
+        if (OpProfile.Enabled) OpProfile.Forward(backward);
     }
 
     /// <summary>Seeds d(output) = 1 for a scalar and runs the recorded backward steps in reverse.</summary>
@@ -71,13 +73,22 @@ public sealed class Tape
 
     private void RunBackward()
     {
-        for (int i = _backward.Count - 1; i >= 0; i--) _backward[i]();
+        if (OpProfile.Enabled)
+            for (int i = _backward.Count - 1; i >= 0; i--)
+            {
+                long start = System.Diagnostics.Stopwatch.GetTimestamp();
+                _backward[i]();
+                OpProfile.Backward(_backward[i], start);
+            }
+        else
+            for (int i = _backward.Count - 1; i >= 0; i--) _backward[i]();
         _backward.Clear();
     }
 
     /// <summary>Returns all activations and their gradients to the pool and forgets the recorded steps.</summary>
     public void Reset()
     {
+        if (OpProfile.Enabled) OpProfile.MarkStart();
         foreach (var t in _owned) t.ReleaseTo(this);
         _owned.Clear();
         _backward.Clear();

@@ -89,12 +89,21 @@ public static class BenchCommand
         peak_rss_mb = Process.GetCurrentProcess().PeakWorkingSet64 / (1 << 20),
     };
 
-    private static void Emit(object record) => Console.WriteLine(JsonSerializer.Serialize(record));
+    private static void Emit(object record)
+    {
+        Console.WriteLine(JsonSerializer.Serialize(record));
+        if (!OpProfile.Enabled) return;
+        // SOFTPROMPT_PROFILE=1: the timed runs' time per op (forward = since the previous op recorded)
+        foreach (var (op, forward, backward, calls) in OpProfile.Snapshot())
+            Console.Error.WriteLine($"  {op,-16} forward {forward,9:F1} ms  backward {backward,9:F1} ms  ({calls} calls)");
+        OpProfile.Reset();
+    }
 
     /// <summary>Times <paramref name="step"/> after one warm-up; returns median, min and pool growth after warm-up.</summary>
     private static (double, double, long) Time(Tape tape, int repeats, Action step)
     {
         step();
+        OpProfile.Reset();
         long before = tape.Allocations;
         var ms = new List<double>();
         for (int i = 0; i < repeats; i++)
