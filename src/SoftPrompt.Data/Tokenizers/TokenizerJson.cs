@@ -31,8 +31,9 @@ public static class TokenizerJson
         {
             return Parse(root, path);
         }
-        catch (Exception e) when (e is InvalidOperationException or FormatException or KeyNotFoundException)
+        catch (Exception e) when (e is InvalidOperationException or FormatException or KeyNotFoundException or ArgumentException)
         {
+            // ArgumentException: System.Text.Json.Nodes reports a key given twice in one object this way.
             throw new InvalidDataException($"{path}: unexpected structure ({e.Message}).", e);
         }
     }
