@@ -127,7 +127,7 @@ public static class TuneCommand
                     seconds = Math.Round(clock.Elapsed.TotalSeconds, 1), adapter = outDir,
                 };
             }
-            PromptAdapterFiles.Save(outDir, prompt, new PromptAdapterFiles.Info(loaded.Source, frozen.Config.NumLayers, frozen.Config.NumHeads, initName, parse.GetValue(initText)));
+            PromptAdapterFiles.Save(outDir, prompt, new PromptAdapterFiles.Info(loaded.Source, frozen.Config.NumLayers, frozen.Config.NumHeads, initName, parse.GetValue(initText), taskName));
             Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(report));
             return 0;
         });

@@ -12,8 +12,10 @@ namespace SoftPrompt.Tuning.PromptTuning;
 public static class PromptAdapterFiles
 {
     public const string ConfigFile = "adapter_config.json", WeightsFile = "adapter_model.safetensors", TensorName = "prompt_embeddings";
+    /// <summary>Our own addition (PEFT ignores it): which built-in task the prompt was trained for.</summary>
+    public const string TaskFile = "softprompt_task.json";
 
-    public sealed record Info(string BaseModel, int NumLayers, int NumHeads, string Init, string? InitText);
+    public sealed record Info(string BaseModel, int NumLayers, int NumHeads, string Init, string? InitText, string? Task = null);
 
     public static void Save(string directory, PromptEmbedding prompt, Info info)
     {
@@ -37,9 +39,22 @@ public static class PromptAdapterFiles
         SafeTensorsWriter.Write(Path.Combine(directory, WeightsFile),
             new[] { (TensorName, new[] { prompt.Length, prompt.Prompt.Dim(1) }, (ReadOnlyMemory<float>)prompt.Prompt.ToArray()) },
             metadata: new Dictionary<string, string> { ["format"] = "pt" });
+        if (info.Task is not null)
+            File.WriteAllText(Path.Combine(directory, TaskFile), new JsonObject { ["task"] = info.Task }.ToJsonString());
         string temporary = Path.Combine(directory, ConfigFile + ".tmp");
         File.WriteAllText(temporary, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         File.Move(temporary, Path.Combine(directory, ConfigFile), overwrite: true);
+    }
+
+    /// <summary>The built-in task the adapter was trained for, when it says.</summary>
+    public static string? TaskOf(string directory)
+    {
+        string path = Path.Combine(directory, TaskFile);
+        if (!File.Exists(path)) return null;
+        using var doc = JsonFile.Load(path, maxBytes: 1 << 16);
+        return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("task", out var t) && t.ValueKind == JsonValueKind.String
+            ? t.GetString()
+            : throw new ModelFormatException(path, "expected {\"task\": \"<name>\"}.");
     }
 
     /// <summary>Loads the prompt, checking it against the model width it will be used with.</summary>

@@ -1,6 +1,5 @@
 using SoftPrompt.Data.Tasks;
 using SoftPrompt.Data.Tokenizers;
-using SoftPrompt.Engine;
 using SoftPrompt.Models;
 
 namespace SoftPrompt.Tuning.PromptTuning;
@@ -29,39 +28,9 @@ public sealed class PromptEnsemble
     /// <summary>Log-probability of each label: [example][member][label].</summary>
     public double[][][] Scores(IReadOnlyList<LabeledExample> examples, int rowsPerBatch = 16)
     {
-        var labels = Task.Labels;
-        var rows = new List<(int Example, int Member, int Label, int[] Input, int[] Target)>();
-        for (int e = 0; e < examples.Count; e++)
-            for (int m = 0; m < _members.Length; m++)
-            {
-                var input = _members[m].InputTokens(examples[e]);
-                for (int l = 0; l < labels.Count; l++) rows.Add((e, m, l, input, _members[m].LabelTokens[labels[l]]));
-            }
-        var scores = examples.Select(_ => _members.Select(_ => new double[labels.Count]).ToArray()).ToArray();
-        var tape = new Tape(recording: false);
-        int vocab = _model.Config.VocabSize;
-        for (int start = 0; start < rows.Count; start += rowsPerBatch)
-        {
-            var chunk = rows.GetRange(start, Math.Min(rowsPerBatch, rows.Count - start));
-            tape.Reset();
-            var batch = MixedPromptBatch.Build(tape, _model,
-                chunk.Select(r => new PromptedRow(_members[r.Member].Prompt, [.. r.Input, .. r.Target])).ToList());
-            var logits = _model.Forward(tape, batch.Input).ReadOnlySpan;
-            for (int i = 0; i < chunk.Count; i++)
-            {
-                var r = chunk[i];
-                int firstTarget = batch.TextStarts[i] + r.Input.Length; // position of the first label token
-                double sum = 0;
-                for (int j = 0; j < r.Target.Length; j++)
-                {
-                    var row = logits.Slice((i * batch.Length + firstTarget - 1 + j) * vocab, vocab);
-                    sum += row[r.Target[j]] - Engine.Ops.CrossEntropy.LogSumExp(row);
-                }
-                scores[r.Example][r.Member][r.Label] = sum;
-            }
-        }
-        tape.Reset();
-        return scores;
+        var requests = examples.SelectMany(e => _members.Select(m => (m, e))).ToList();
+        var flat = MixedScoring.LabelScores(_model, requests, rowsPerBatch);
+        return examples.Select((_, e) => _members.Select((_, m) => flat[e * _members.Length + m]).ToArray()).ToArray();
     }
 
     /// <summary>Per member, and for majority vote and mean probability: the predicted label of each example.</summary>

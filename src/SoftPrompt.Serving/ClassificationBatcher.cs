@@ -1,0 +1,73 @@
+using System.Threading.Channels;
+using SoftPrompt.Models;
+using SoftPrompt.Tuning.PromptTuning;
+
+namespace SoftPrompt.Serving;
+
+/// <summary>
+/// Dynamic batching across tasks: classification requests wait in a queue; one worker takes everything waiting (up
+/// to a batch limit) and scores it in shared mixed-prompt forward passes, whatever task each request is for. The
+/// model is used by this worker only, so requests never race on it.
+/// </summary>
+public sealed class ClassificationBatcher : IAsyncDisposable
+{
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>();
+    private readonly CausalLanguageModel _model;
+    private readonly SemaphoreSlim _modelLock;
+    private readonly Task _worker;
+    private readonly int _maxRequests;
+
+    private sealed record Pending(ServedTask Task, string Text, TaskCompletionSource<double[]> Result, CancellationToken Cancel);
+
+    public ClassificationBatcher(CausalLanguageModel model, SemaphoreSlim modelLock, int maxRequestsPerBatch = 32)
+    {
+        _model = model;
+        _modelLock = modelLock;
+        _maxRequests = maxRequestsPerBatch;
+        _worker = Task.Run(WorkAsync);
+    }
+
+    /// <summary>Largest batch the worker has run, for tests and logs.</summary>
+    public int LargestBatch { get; private set; }
+
+    /// <summary>Label log-probabilities for the text under the task's prompt.</summary>
+    public Task<double[]> ScoreAsync(ServedTask task, string text, CancellationToken cancel)
+    {
+        var pending = new Pending(task, text, new TaskCompletionSource<double[]>(TaskCreationOptions.RunContinuationsAsynchronously), cancel);
+        if (!_queue.Writer.TryWrite(pending)) throw new InvalidOperationException("The server is shutting down.");
+        return pending.Result.Task.WaitAsync(cancel);
+    }
+
+    private async Task WorkAsync()
+    {
+        var reader = _queue.Reader;
+        while (await reader.WaitToReadAsync())
+        {
+            var batch = new List<Pending>();
+            while (batch.Count < _maxRequests && reader.TryRead(out var p))
+                if (!p.Cancel.IsCancellationRequested) batch.Add(p);
+            if (batch.Count == 0) continue;
+            LargestBatch = Math.Max(LargestBatch, batch.Count);
+            await _modelLock.WaitAsync();
+            try
+            {
+                var scores = MixedScoring.LabelScores(_model, batch.Select(p => (p.Task.Classifier!, p.Task.Example(p.Text))).ToList());
+                for (int i = 0; i < batch.Count; i++) batch[i].Result.TrySetResult(scores[i]);
+            }
+            catch (Exception e)
+            {
+                foreach (var p in batch) p.Result.TrySetException(e);
+            }
+            finally
+            {
+                _modelLock.Release();
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _worker;
+    }
+}

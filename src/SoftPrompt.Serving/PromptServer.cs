@@ -1,0 +1,198 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using SoftPrompt.Data.Tasks;
+using SoftPrompt.Data.Tokenizers;
+using SoftPrompt.Models;
+using SoftPrompt.Tuning.PromptTuning;
+
+namespace SoftPrompt.Serving;
+
+public sealed record ServerOptions
+{
+    public string Host { get; init; } = "127.0.0.1";
+    public int Port { get; init; } = 8080;
+    public int MaxInputCharacters { get; init; } = 20_000;
+    public int MaxNewTokens { get; init; } = 256;
+    public long MaxBodyBytes { get; init; } = 1 << 16;
+    /// <summary>Loading adapters from arbitrary paths over HTTP is off unless turned on.</summary>
+    public bool AllowAdapterLoading { get; init; }
+}
+
+/// <summary>
+/// `softprompt serve`: one frozen model, many task adapters, over HTTP on the framework's own web server (Kestrel),
+/// bound to loopback unless told otherwise. Classification requests of all tasks are batched together dynamically.
+/// </summary>
+public sealed class PromptServer : IAsyncDisposable
+{
+    private readonly CausalLanguageModel _model;
+    private readonly ITokenizer _tokenizer;
+    private readonly ServerOptions _options;
+    private readonly ConcurrentDictionary<string, ServedTask> _tasks = new();
+    private readonly SemaphoreSlim _modelLock = new(1, 1);
+    private readonly ClassificationBatcher _batcher;
+    private WebApplication? _app;
+
+    public PromptServer(CausalLanguageModel model, ITokenizer tokenizer, ServerOptions options)
+    {
+        _model = model;
+        _tokenizer = tokenizer;
+        _options = options;
+        model.SetTrainable(false);
+        _batcher = new ClassificationBatcher(model, _modelLock);
+    }
+
+    public ClassificationBatcher Batcher => _batcher;
+    /// <summary>Held by whoever runs the model; tests hold it to make requests queue up into one batch.</summary>
+    internal SemaphoreSlim ModelLock => _modelLock;
+    public IReadOnlyCollection<string> TaskNames => _tasks.Keys.ToList();
+
+    /// <summary>Loads an adapter directory under a name (its task from softprompt_task.json unless given).</summary>
+    public ServedTask Load(string name, string directory, string? taskName = null)
+    {
+        taskName ??= PromptAdapterFiles.TaskOf(directory)
+                     ?? throw new InvalidDataException($"{directory}: no {PromptAdapterFiles.TaskFile} says which task the adapter is for; give the task.");
+        var prompt = PromptAdapterFiles.Load(directory, _model.Config.HiddenSize);
+        var served = GenerationTask.IsBuiltIn(taskName)
+            ? new ServedTask(name, taskName, prompt, null, new PromptGenerator(_model, _tokenizer, GenerationTask.BuiltIn(taskName), prompt))
+            : new ServedTask(name, taskName, prompt, new PromptClassifier(_model, _tokenizer, ClassificationTask.BuiltIn(taskName), prompt), null);
+        _tasks[name] = served;
+        return served;
+    }
+
+    public bool Unload(string name) => _tasks.TryRemove(name, out _);
+
+    /// <summary>Starts listening; returns the address (port 0 picks a free one).</summary>
+    public async Task<string> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = _options.MaxBodyBytes;
+            k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+            k.Listen(System.Net.IPAddress.Parse(_options.Host), _options.Port);
+        });
+        var app = builder.Build();
+        MapRoutes(app);
+        await app.StartAsync();
+        _app = app;
+        return app.Urls.First();
+    }
+
+    private void MapRoutes(WebApplication app)
+    {
+        app.MapGet("/", () => Results.Content(WebPage.Html, "text/html; charset=utf-8"));
+        app.MapGet("/api/tasks", () => Results.Json(_tasks.Values.OrderBy(t => t.Name).Select(t => new
+        {
+            name = t.Name, task = t.TaskName, kind = t.Kind, labels = t.Labels, prompt_length = t.Prompt.Length,
+        })));
+        app.MapPost("/api/classify", async (HttpContext http) =>
+        {
+            var (body, error) = await ReadBody(http);
+            if (error is not null) return error;
+            if (Field(body, "task") is not string name || !_tasks.TryGetValue(name, out var task))
+                return Problem(404, $"Unknown task '{Field(body, "task")}'. GET /api/tasks lists them.");
+            if (task.Classifier is null) return Problem(400, $"Task '{name}' generates text; use /api/generate.");
+            if (CheckText(body, out string text) is { } bad) return bad;
+            var scores = await _batcher.ScoreAsync(task, text, http.RequestAborted);
+            var probabilities = Softmax(scores);
+            int best = Array.IndexOf(probabilities, probabilities.Max());
+            return Results.Json(new
+            {
+                task = name, label = task.Labels[best],
+                probabilities = task.Labels.Select((l, i) => new { label = l, probability = Math.Round(probabilities[i], 6) }),
+            });
+        });
+        app.MapPost("/api/generate", async (HttpContext http) =>
+        {
+            var (body, error) = await ReadBody(http);
+            if (error is not null) return error;
+            if (Field(body, "task") is not string name || !_tasks.TryGetValue(name, out var task))
+                return Problem(404, $"Unknown task '{Field(body, "task")}'. GET /api/tasks lists them.");
+            if (task.Generator is null) return Problem(400, $"Task '{name}' is a classification task; use /api/classify.");
+            if (CheckText(body, out string text) is { } bad) return bad;
+            await _modelLock.WaitAsync(http.RequestAborted);
+            try
+            {
+                string output = task.Generator.Generate(new TextExample(new Dictionary<string, string>
+                {
+                    ["word"] = text, ["pos"] = Field(body, "pos") ?? "noun", ["text"] = text,
+                }));
+                return Results.Json(new { task = name, text = output });
+            }
+            finally { _modelLock.Release(); }
+        });
+        app.MapPost("/api/adapters", async (HttpContext http) =>
+        {
+            if (!_options.AllowAdapterLoading) return Problem(403, "Loading adapters over HTTP is off; start the server with --allow-adapter-loading.");
+            var (body, error) = await ReadBody(http);
+            if (error is not null) return error;
+            if (Field(body, "name") is not string name || Field(body, "path") is not string path)
+                return Problem(400, "Give \"name\" and \"path\" of the adapter directory.");
+            try
+            {
+                var served = Load(name, path, Field(body, "task"));
+                return Results.Json(new { name, task = served.TaskName, kind = served.Kind });
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or KeyNotFoundException)
+            {
+                return Problem(400, e.Message);
+            }
+        });
+        app.MapDelete("/api/adapters/{name}", (string name) =>
+            _tasks.TryRemove(name, out _) ? Results.Json(new { unloaded = name }) : Problem(404, $"No adapter named '{name}'."));
+        app.MapGet("/api/adapters/{name}/nearest", (string name) =>
+        {
+            if (!_tasks.TryGetValue(name, out var task)) return Problem(404, $"No adapter named '{name}'.");
+            var nearest = NearestTokens.Find(task.Prompt.Prompt, _model.TokenEmbedding, 5);
+            return Results.Json(nearest.Select((n, i) => new
+            {
+                vector = i, tokens = n.Select(t => new { token = _tokenizer.TokenText(t.TokenId), cosine = Math.Round(t.Cosine, 3) }),
+            }));
+        });
+    }
+
+    private IResult? CheckText(JsonElement body, out string text)
+    {
+        text = Field(body, "text") ?? "";
+        if (text.Length == 0) return Problem(400, "Give a non-empty \"text\".");
+        if (text.Length > _options.MaxInputCharacters) return Problem(413, $"\"text\" has {text.Length} characters; the limit is {_options.MaxInputCharacters}.");
+        return null;
+    }
+
+    private static async Task<(JsonElement Body, IResult? Error)> ReadBody(HttpContext http)
+    {
+        try
+        {
+            using var doc = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) return (default, Problem(400, "The body must be a JSON object."));
+            return (doc.RootElement.Clone(), null);
+        }
+        catch (JsonException e) { return (default, Problem(400, $"The body is not valid JSON: {e.Message}")); }
+        catch (BadHttpRequestException e) { return (default, Problem(e.StatusCode, e.Message)); }
+    }
+
+    private static string? Field(JsonElement body, string name) =>
+        body.ValueKind == JsonValueKind.Object && body.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    private static IResult Problem(int status, string message) => Results.Json(new { error = message }, statusCode: status);
+
+    private static double[] Softmax(double[] logProbabilities)
+    {
+        double max = logProbabilities.Max();
+        var e = logProbabilities.Select(x => Math.Exp(x - max)).ToArray();
+        double sum = e.Sum();
+        return e.Select(x => x / sum).ToArray();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null) await _app.DisposeAsync();
+        await _batcher.DisposeAsync();
+    }
+}

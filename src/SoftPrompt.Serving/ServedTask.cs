@@ -1,0 +1,14 @@
+using SoftPrompt.Data.Tasks;
+using SoftPrompt.Tuning.PromptTuning;
+
+namespace SoftPrompt.Serving;
+
+/// <summary>One adapter the server holds: its name, its task and the classifier or generator built over the shared model.</summary>
+public sealed record ServedTask(string Name, string TaskName, PromptEmbedding Prompt, PromptClassifier? Classifier, PromptGenerator? Generator)
+{
+    public string Kind => Classifier is not null ? "classification" : "generation";
+    public IReadOnlyList<string> Labels => Classifier?.Task.Labels ?? Array.Empty<string>();
+
+    public LabeledExample Example(string text) =>
+        new(new Dictionary<string, string> { ["text"] = text }, Classifier!.Task.Labels[0]);
+}

@@ -1,0 +1,51 @@
+using SoftPrompt.Data.Tasks;
+using SoftPrompt.Engine;
+using SoftPrompt.Models;
+
+namespace SoftPrompt.Tuning.PromptTuning;
+
+/// <summary>
+/// Label scoring for requests of different tasks, prompts and lengths in shared forward passes: every (request, label)
+/// is one row [padding; P; x; y] of a <see cref="MixedPromptBatch"/>. What ensembles and the server batch through.
+/// </summary>
+public static class MixedScoring
+{
+    /// <summary>Per request, the log-probability of each of its task's labels (in Task.Labels order).</summary>
+    public static double[][] LabelScores(CausalLanguageModel model, IReadOnlyList<(PromptClassifier Classifier, LabeledExample Example)> requests,
+        int rowsPerBatch = 16)
+    {
+        var rows = new List<(int Request, int Label, PromptEmbedding? Prompt, int[] Input, int[] Target)>();
+        var scores = new double[requests.Count][];
+        for (int q = 0; q < requests.Count; q++)
+        {
+            var (classifier, example) = requests[q];
+            var labels = classifier.Task.Labels;
+            scores[q] = new double[labels.Count];
+            var input = classifier.InputTokens(example);
+            for (int l = 0; l < labels.Count; l++) rows.Add((q, l, classifier.Prompt, input, classifier.LabelTokens[labels[l]]));
+        }
+        var tape = new Tape(recording: false);
+        int vocab = model.Config.VocabSize;
+        for (int start = 0; start < rows.Count; start += rowsPerBatch)
+        {
+            var chunk = rows.GetRange(start, Math.Min(rowsPerBatch, rows.Count - start));
+            tape.Reset();
+            var batch = MixedPromptBatch.Build(tape, model, chunk.Select(r => new PromptedRow(r.Prompt, [.. r.Input, .. r.Target])).ToList());
+            var logits = model.Forward(tape, batch.Input).ReadOnlySpan;
+            for (int i = 0; i < chunk.Count; i++)
+            {
+                var r = chunk[i];
+                int firstTarget = batch.TextStarts[i] + r.Input.Length; // position of the first label token
+                double sum = 0;
+                for (int j = 0; j < r.Target.Length; j++)
+                {
+                    var row = logits.Slice((i * batch.Length + firstTarget - 1 + j) * vocab, vocab);
+                    sum += row[r.Target[j]] - Engine.Ops.CrossEntropy.LogSumExp(row);
+                }
+                scores[r.Request][r.Label] = sum;
+            }
+        }
+        tape.Reset();
+        return scores;
+    }
+}

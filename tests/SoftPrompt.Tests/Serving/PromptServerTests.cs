@@ -1,0 +1,106 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using SoftPrompt.Data.Tasks;
+using SoftPrompt.Models.Formats;
+using SoftPrompt.Serving;
+using SoftPrompt.Tests.Support;
+using SoftPrompt.Tuning.PromptTuning;
+using Xunit;
+
+namespace SoftPrompt.Tests.Serving;
+
+/// <summary>The HTTP server on loopback, over the real TinyStories model with two task adapters.</summary>
+public sealed class PromptServerTests : IAsyncLifetime
+{
+    private readonly TempDirectory _dir = new();
+    private LoadedModel _loaded = null!;
+    private PromptServer _server = null!;
+    private HttpClient _http = null!;
+
+    public async Task InitializeAsync()
+    {
+        _loaded = ModelLoader.Load(SharedModels.TinyStoriesPath);
+        _server = new PromptServer(_loaded.Model, _loaded.Tokenizer!, new ServerOptions { Port = 0 });
+        foreach (var (name, task, seed) in new[] { ("reviews", "food-reviews", 1), ("genres", "brown-genre", 2) })
+        {
+            var prompt = new PromptEmbedding(3 + seed, _loaded.Model.Config.HiddenSize);
+            prompt.InitializeUniform(seed);
+            string path = Path.Combine(_dir.Path, name);
+            PromptAdapterFiles.Save(path, prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform", null, task));
+            _server.Load(name, path);
+        }
+        string url = await _server.StartAsync();
+        Assert.StartsWith("http://127.0.0.1:", url);
+        _http = new HttpClient { BaseAddress = new Uri(url) };
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _server.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    [Fact]
+    public async Task Lists_tasks_and_serves_the_page()
+    {
+        var tasks = await _http.GetFromJsonAsync<JsonElement>("/api/tasks");
+        Assert.Equal(new[] { "genres", "reviews" }, tasks.EnumerateArray().Select(t => t.GetProperty("name").GetString()).ToArray());
+        Assert.Equal(15, tasks[0].GetProperty("labels").GetArrayLength());
+        Assert.Contains("softprompt", await _http.GetStringAsync("/"));
+        var nearest = await _http.GetFromJsonAsync<JsonElement>("/api/adapters/reviews/nearest");
+        Assert.Equal(4, nearest.GetArrayLength());
+        Assert.Equal(5, nearest[0].GetProperty("tokens").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Concurrent_requests_of_two_tasks_are_batched_and_each_matches_its_adapter_alone()
+    {
+        var texts = Enumerable.Range(0, 12).Select(i => $"Story number {i}: the dog was {(i % 2 == 0 ? "happy" : "sad")} all day.").ToArray();
+        Task<HttpResponseMessage>[] calls;
+        await _server.ModelLock.WaitAsync(); // hold the model so the requests queue up together
+        try
+        {
+            calls = texts.Select((t, i) => _http.PostAsync("/api/classify", Json(JsonSerializer.Serialize(new { task = i % 3 == 0 ? "genres" : "reviews", text = t })))).ToArray();
+            await Task.Delay(500);
+        }
+        finally { _server.ModelLock.Release(); }
+        var responses = await Task.WhenAll(calls);
+        Assert.True(_server.Batcher.LargestBatch >= 2, $"largest batch {_server.Batcher.LargestBatch}");
+        for (int i = 0; i < texts.Length; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, responses[i].StatusCode);
+            var body = await responses[i].Content.ReadFromJsonAsync<JsonElement>();
+            string adapter = i % 3 == 0 ? "genres" : "reviews";
+            var task = ClassificationTask.BuiltIn(i % 3 == 0 ? "brown-genre" : "food-reviews");
+            var prompt = PromptAdapterFiles.Load(Path.Combine(_dir.Path, adapter), _loaded.Model.Config.HiddenSize);
+            var alone = new PromptClassifier(_loaded.Model, _loaded.Tokenizer!, task, prompt)
+                .Predict(new[] { new LabeledExample(new Dictionary<string, string> { ["text"] = texts[i] }, task.Labels[0]) })[0];
+            Assert.Equal(alone, body.GetProperty("label").GetString());
+            double total = body.GetProperty("probabilities").EnumerateArray().Sum(p => p.GetProperty("probability").GetDouble());
+            Assert.Equal(1.0, total, 3);
+        }
+    }
+
+    [Fact]
+    public async Task Bad_requests_get_clear_4xx_errors()
+    {
+        async Task Expect(HttpStatusCode status, Task<HttpResponseMessage> call, string fragment)
+        {
+            var response = await call;
+            Assert.Equal(status, response.StatusCode);
+            Assert.Contains(fragment, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+        }
+        await Expect(HttpStatusCode.BadRequest, _http.PostAsync("/api/classify", Json("{ not json")), "not valid JSON");
+        await Expect(HttpStatusCode.NotFound, _http.PostAsync("/api/classify", Json("{\"task\": \"nope\", \"text\": \"x\"}")), "Unknown task 'nope'");
+        await Expect(HttpStatusCode.BadRequest, _http.PostAsync("/api/classify", Json("{\"task\": \"reviews\"}")), "non-empty");
+        await Expect(HttpStatusCode.Forbidden, _http.PostAsync("/api/adapters", Json("{\"name\": \"x\", \"path\": \"/etc\"}")), "off");
+        var huge = JsonSerializer.Serialize(new { task = "reviews", text = new string('a', 100_000) });
+        var response = await _http.PostAsync("/api/classify", Json(huge));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+    }
+}
