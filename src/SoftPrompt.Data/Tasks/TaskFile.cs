@@ -27,6 +27,10 @@ public static class TaskFile
             {
                 throw new InvalidDataException($"{path}, line {lineNumber}: not valid JSON ({e.Message}).", e);
             }
+            catch (InvalidOperationException e) // a string that is not valid UTF-8, found only when read
+            {
+                throw new InvalidDataException($"{path}, line {lineNumber}: unreadable text ({e.Message}).", e);
+            }
         }
         if (rows.Count == 0) throw new InvalidDataException($"{path}: no examples.");
         return rows;

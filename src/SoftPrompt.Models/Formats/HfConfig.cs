@@ -23,7 +23,15 @@ public static class HfConfig
     {
         if (Directory.Exists(path)) path = Path.Combine(path, FileName);
         using var document = JsonFile.Load(path, maxBytes: 10_000_000);
-        return Parse(document.RootElement, path);
+        try
+        {
+            return Parse(document.RootElement, path);
+        }
+        catch (InvalidOperationException e)
+        {
+            // System.Text.Json checks a string's UTF-8 only when the string is read.
+            throw new ModelFormatException(path, $"unreadable text ({e.Message})", e);
+        }
     }
 
     /// <summary>Parses config.json content; <paramref name="path"/> only names the source in errors.</summary>
