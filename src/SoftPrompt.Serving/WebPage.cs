@@ -51,7 +51,12 @@ public static class WebPage
                 `<tr><td>${p.label}</td><td><span class="bar" style="width:${Math.round(p.probability * 300)}px"></span> ${(p.probability * 100).toFixed(1)}%</td></tr>`).join('') + '</table>'
             : `<p id="label">${result.text.replace(/</g, '&lt;')}</p>`;
         };
-        loadTasks();
+        // /?task=NAME&text=... fills the form and runs it: a link that shows an answer, and what the browser test opens.
+        loadTasks().then(() => {
+          const q = new URLSearchParams(location.search);
+          if (q.get('task')) { $('task').value = q.get('task'); showNearest(); }
+          if (q.get('text')) { $('text').value = q.get('text'); $('run').onclick(); }
+        });
         </script>
         </body></html>
         """;
