@@ -56,11 +56,16 @@ public sealed class PromptTuner<TExample>
     private readonly IPromptObjective<TExample> _objective;
     private readonly PromptTuningOptions _options;
     private readonly ITrainingProgress _progress;
+    private readonly IReadOnlyList<Tensor>? _trainable;
 
-    public PromptTuner(IPromptObjective<TExample> objective, PromptTuningOptions options, ITrainingProgress? progress = null)
+    /// <param name="trainable">What to train: by default the objective's soft prompt; the baselines pass model weights
+    /// (all of them, the top layers', the biases or norm gains), which must have names and RequiresGrad set.</param>
+    public PromptTuner(IPromptObjective<TExample> objective, PromptTuningOptions options, ITrainingProgress? progress = null,
+        IReadOnlyList<Tensor>? trainable = null)
     {
         options.Validate();
         _objective = objective;
+        _trainable = trainable;
         _options = options;
         _progress = progress ?? SilentProgress.Instance;
     }
@@ -68,14 +73,14 @@ public sealed class PromptTuner<TExample>
     public PromptTuningResult Run(IReadOnlyList<TExample> train, IReadOnlyList<TExample> validation,
         string? checkpointDirectory = null, bool resume = false, CancellationToken cancel = default)
     {
-        var prompt = _objective.Prompt ?? throw new InvalidOperationException("Prompt tuning needs a prompt to train.");
-        var weights = prompt.Prompt;
+        var weights = _trainable ?? new[] { (_objective.Prompt ?? throw new InvalidOperationException("Prompt tuning needs a prompt to train.")).Prompt };
+        if (weights.Count == 0) throw new ArgumentException("Nothing to train: the list of trainable tensors is empty.");
         IOptimizer optimizer = _options.Optimizer == "adamw"
-            ? new AdamW(new[] { weights }, _options.LearningRate, weightDecay: _options.WeightDecay)
-            : new Adafactor(new[] { weights }, _options.LearningRate, weightDecay: _options.WeightDecay);
-        // The best prompt so far is part of the checkpoint, so a resumed run still returns the best one.
-        var best = Tensor.FromArray(weights.ToArray(), weights.Shape, name: "best_prompt");
-        var saved = new[] { weights, best };
+            ? new AdamW(weights, _options.LearningRate, weightDecay: _options.WeightDecay)
+            : new Adafactor(weights, _options.LearningRate, weightDecay: _options.WeightDecay);
+        // The best weights so far are part of the checkpoint, so a resumed run still returns the best ones.
+        var best = weights.Select(w => Tensor.FromArray(w.ToArray(), w.Shape, name: "best." + w.Name)).ToArray();
+        var saved = weights.Concat(best).ToArray();
         var state = new TrainingState { Seed = _options.Seed, Fingerprint = _options.Fingerprint };
         if (resume && checkpointDirectory is not null && TrainingCheckpoint.Exists(checkpointDirectory))
         {
@@ -126,7 +131,7 @@ public sealed class PromptTuner<TExample>
                 if (improved)
                 {
                     state = state with { BestScore = score, BestStep = state.Step, EvaluationsWithoutImprovement = 0 };
-                    weights.ReadOnlySpan.CopyTo(best.Span);
+                    for (int i = 0; i < weights.Count; i++) weights[i].ReadOnlySpan.CopyTo(best[i].Span);
                 }
                 else state = state with { EvaluationsWithoutImprovement = state.EvaluationsWithoutImprovement + 1 };
                 _progress.Evaluated(new EvaluationReport(state.Step, float.NaN, improved, new Dictionary<string, double> { [_objective.ScoreName] = score }));
@@ -141,7 +146,7 @@ public sealed class PromptTuner<TExample>
             }
         }
         tape.Reset();
-        best.ReadOnlySpan.CopyTo(weights.Span);
+        for (int i = 0; i < weights.Count; i++) best[i].ReadOnlySpan.CopyTo(weights[i].Span);
         return new PromptTuningResult(state.Step, state.BestScore, state.BestStep, stoppedEarly);
     }
 }

@@ -1,0 +1,48 @@
+using SoftPrompt.Engine;
+using SoftPrompt.Models;
+
+namespace SoftPrompt.Tuning.Baselines;
+
+/// <summary>A named part of the model's own weights that a fine-tuning baseline trains.</summary>
+public sealed record WeightSubset(string Method, IReadOnlyList<NamedParameter> Parameters, string? Note = null)
+{
+    public long Count => Parameters.Sum(p => (long)p.Tensor.Length);
+    public IReadOnlyList<Tensor> Tensors => Parameters.Select(p => p.Tensor).ToList();
+
+    /// <summary>
+    /// full: every weight; top-k: the last k blocks and the final norm (embeddings stay frozen, so a tied head does
+    /// too); bitfit: the biases (Ben Zaken et al.) — LLaMA-style models have none, so their norm gains stand in, and
+    /// <see cref="Note"/> says so. Marks exactly these trainable and freezes the rest.
+    /// </summary>
+    public static WeightSubset Select(CausalLanguageModel model, string method, int topLayers = 2)
+    {
+        var all = model.Parameters;
+        int layers = model.Config.NumLayers;
+        WeightSubset subset = method switch
+        {
+            "full" => new WeightSubset("full fine-tuning", all),
+            "top-k" => new WeightSubset($"fine-tune top {topLayers} layers",
+                all.Where(p => LayerOf(p.Name) is int l ? l >= layers - topLayers : IsFinalNorm(p.Name)).ToList()),
+            "bitfit" => all.Any(p => p.Name.EndsWith(".bias"))
+                ? new WeightSubset("BitFit (biases)", all.Where(p => p.Name.EndsWith(".bias")).ToList())
+                : new WeightSubset("BitFit (norm gains)", all.Where(p => p.Name.EndsWith("norm.weight") || p.Name.Contains(".ln_")).ToList(),
+                    "the model has no biases (LLaMA-style), so BitFit trains the RMSNorm gains instead"),
+            _ => throw new ArgumentException($"Unknown fine-tuning baseline '{method}': use full, top-k or bitfit."),
+        };
+        if (topLayers < 1 || topLayers > layers) throw new ArgumentException($"--top-layers must be between 1 and {layers}.");
+        var chosen = subset.Parameters.Select(p => p.Name).ToHashSet();
+        model.SetTrainable(chosen.Contains);
+        return subset;
+    }
+
+    // "model.layers.3.mlp..." or "transformer.h.3.attn..." → 3
+    private static int? LayerOf(string name)
+    {
+        var parts = name.Split('.');
+        for (int i = 0; i + 1 < parts.Length; i++)
+            if ((parts[i] == "layers" || parts[i] == "h") && int.TryParse(parts[i + 1], out int layer)) return layer;
+        return null;
+    }
+
+    private static bool IsFinalNorm(string name) => name is "model.norm.weight" or "transformer.ln_f.weight" or "transformer.ln_f.bias";
+}

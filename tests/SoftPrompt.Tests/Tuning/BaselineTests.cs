@@ -1,0 +1,56 @@
+using SoftPrompt.Data.Tasks;
+using SoftPrompt.Engine;
+using SoftPrompt.Models;
+using SoftPrompt.Models.Formats;
+using SoftPrompt.Tests.Support;
+using SoftPrompt.Tuning.Baselines;
+using SoftPrompt.Tuning.PromptTuning;
+using Xunit;
+
+namespace SoftPrompt.Tests.Tuning;
+
+public class BaselineTests
+{
+    private static CausalLanguageModel Fresh() => ModelLoader.Load(SharedModels.TinyStoriesPath).Model;
+
+    [Fact]
+    public void Subsets_select_the_documented_weights()
+    {
+        var model = Fresh(); // 5 layers, no biases
+        var full = WeightSubset.Select(model, "full");
+        Assert.Equal(model.ParameterCount, full.Count);
+        var bitfit = WeightSubset.Select(model, "bitfit");
+        Assert.NotNull(bitfit.Note);
+        Assert.Equal(2 * 5 + 1, bitfit.Parameters.Count); // two norms per block and the final norm
+        Assert.All(bitfit.Parameters, p => Assert.EndsWith("norm.weight", p.Name));
+        var top = WeightSubset.Select(model, "top-k", topLayers: 2);
+        Assert.All(top.Parameters, p => Assert.True(p.Name.StartsWith("model.layers.3.") || p.Name.StartsWith("model.layers.4.") || p.Name == "model.norm.weight", p.Name));
+        Assert.Equal(2 * 9 + 1, top.Parameters.Count);
+        Assert.All(model.Parameters, p => Assert.Equal(top.Parameters.Contains(p), p.Tensor.RequiresGrad));
+        Assert.Throws<ArgumentException>(() => WeightSubset.Select(model, "lora"));
+    }
+
+    [Fact]
+    public void Fine_tuning_a_subset_changes_only_that_subset_and_lowers_the_loss()
+    {
+        var model = Fresh();
+        var before = model.Parameters.ToDictionary(p => p.Name, p => p.Tensor.ToArray());
+        var subset = WeightSubset.Select(model, "top-k", topLayers: 1);
+        var task = new ClassificationTask("mood", "Story: {text}\nThe mood was", new Dictionary<string, string> { ["happy"] = " happy", ["sad"] = " sad" });
+        var examples = new[] { "Lily played in the sun.", "Tom lost his ball." }
+            .Select(t => new LabeledExample(new Dictionary<string, string> { ["text"] = t }, "sad")).ToList();
+        var classifier = new PromptClassifier(model, ModelLoader.Load(SharedModels.TinyStoriesPath).Tokenizer!, task, null);
+        var tape = new Tape();
+        float lossBefore = classifier.Loss(tape, examples)[0];
+        tape.Reset();
+        new PromptTuner<LabeledExample>(classifier, new PromptTuningOptions { Steps = 15, BatchSize = 2, Optimizer = "adamw", LearningRate = 3e-3f, EvaluateEvery = 15 },
+            trainable: subset.Tensors).Run(examples, examples);
+        float lossAfter = classifier.Loss(tape, examples)[0];
+        Assert.True(lossAfter < lossBefore * 0.7f, $"loss {lossBefore:F3} → {lossAfter:F3}");
+        foreach (var p in model.Parameters)
+        {
+            bool changed = !p.Tensor.ToArray().SequenceEqual(before[p.Name]);
+            Assert.True(changed == subset.Parameters.Contains(p), $"{p.Name} changed: {changed}");
+        }
+    }
+}
