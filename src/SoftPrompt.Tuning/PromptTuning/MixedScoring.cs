@@ -1,5 +1,6 @@
 using SoftPrompt.Data.Tasks;
 using SoftPrompt.Engine;
+using SoftPrompt.Engine.Autograd;
 using SoftPrompt.Models;
 
 namespace SoftPrompt.Tuning.PromptTuning;
@@ -31,15 +32,24 @@ public static class MixedScoring
             var chunk = rows.GetRange(start, Math.Min(rowsPerBatch, rows.Count - start));
             tape.Reset();
             var batch = MixedPromptBatch.Build(tape, model, chunk.Select(r => new PromptedRow(r.Prompt, [.. r.Input, .. r.Target])).ToList());
-            var logits = model.Forward(tape, batch.Input).ReadOnlySpan;
+            // Only the positions that predict a label token go through the LM head.
+            var positions = new List<int>();
+            for (int i = 0; i < chunk.Count; i++)
+            {
+                int firstTarget = batch.TextStarts[i] + chunk[i].Input.Length; // position of the first label token
+                for (int j = 0; j < chunk[i].Target.Length; j++) positions.Add(i * batch.Length + firstTarget - 1 + j);
+            }
+            var hidden = model.Hidden(tape, batch.Input);
+            var predicting = Fn.Embedding(tape, hidden.Reshape(chunk.Count * batch.Length, model.Config.HiddenSize), positions.ToArray());
+            var logits = model.Logits(tape, predicting).ReadOnlySpan;
+            int next = 0;
             for (int i = 0; i < chunk.Count; i++)
             {
                 var r = chunk[i];
-                int firstTarget = batch.TextStarts[i] + r.Input.Length; // position of the first label token
                 double sum = 0;
-                for (int j = 0; j < r.Target.Length; j++)
+                for (int j = 0; j < r.Target.Length; j++, next++)
                 {
-                    var row = logits.Slice((i * batch.Length + firstTarget - 1 + j) * vocab, vocab);
+                    var row = logits.Slice(next * vocab, vocab);
                     sum += row[r.Target[j]] - Engine.Ops.CrossEntropy.LogSumExp(row);
                 }
                 scores[r.Request][r.Label] = sum;

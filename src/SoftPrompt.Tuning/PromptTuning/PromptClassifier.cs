@@ -55,7 +55,7 @@ public sealed class PromptClassifier : IPromptObjective<LabeledExample>
     public Tensor Loss(Tape tape, IReadOnlyList<LabeledExample> batch)
     {
         var rows = batch.Select(e => (InputTokens(e), _labelIds[e.Label])).ToList();
-        var (logits, targets) = LabelLogits(tape, rows);
+        var (logits, targets, _) = LabelLogits(tape, rows);
         return Fn.CrossEntropy(tape, logits, targets);
     }
 
@@ -76,18 +76,15 @@ public sealed class PromptClassifier : IPromptObjective<LabeledExample>
         {
             var chunk = rows.GetRange(start, Math.Min(rowsPerBatch, rows.Count - start));
             tape.Reset();
-            var (logits, targets) = LabelLogits(tape, chunk);
+            var (logits, targets, rowStarts) = LabelLogits(tape, chunk);
             var data = logits.ReadOnlySpan;
-            int length = targets.Length / chunk.Count;
             for (int r = 0; r < chunk.Count; r++)
             {
                 double sum = 0;
-                for (int t = 0; t < length; t++)
+                for (int i = rowStarts[r]; i < rowStarts[r + 1]; i++)
                 {
-                    int target = targets[r * length + t];
-                    if (target < 0) continue;
-                    var row = data.Slice((r * length + t) * vocab, vocab);
-                    sum += row[target] - Engine.Ops.CrossEntropy.LogSumExp(row);
+                    var row = data.Slice(i * vocab, vocab);
+                    sum += row[targets[i]] - Engine.Ops.CrossEntropy.LogSumExp(row);
                 }
                 scores[start + r] = perToken ? sum / chunk[r].Label.Length : sum;
             }
@@ -125,7 +122,7 @@ public sealed class PromptClassifier : IPromptObjective<LabeledExample>
         return f1s.Count == 0 ? 0 : f1s.Average();
     }
 
-    private (Tensor Logits, int[] Targets) LabelLogits(Tape tape, IReadOnlyList<(int[] Input, int[] Label)> rows) =>
+    private (Tensor Logits, int[] Targets, int[] RowStarts) LabelLogits(Tape tape, IReadOnlyList<(int[] Input, int[] Label)> rows) =>
         PromptedSequences.Logits(tape, _model, Prompt, rows, _tokenizer.EosId ?? 0);
 
     double IPromptObjective<LabeledExample>.Score(IReadOnlyList<LabeledExample> examples) => Accuracy(examples, LengthNormalized);

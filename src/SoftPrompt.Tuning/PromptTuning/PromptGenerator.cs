@@ -52,7 +52,7 @@ public sealed class PromptGenerator : IPromptObjective<TextExample>
     public Tensor Loss(Tape tape, IReadOnlyList<TextExample> batch)
     {
         var rows = batch.Select(e => (InputTokens(e), TargetTokens(e))).ToList();
-        var (logits, targets) = PromptedSequences.Logits(tape, _model, Prompt, rows, _endOfText);
+        var (logits, targets, _) = PromptedSequences.Logits(tape, _model, Prompt, rows, _endOfText);
         return Fn.CrossEntropy(tape, logits, targets);
     }
 
