@@ -81,6 +81,13 @@ public abstract class CausalLanguageModel
 
     public Tensor Logits(Tape tape, Tensor hidden) => Fn.Linear(tape, hidden, LmHead);
 
+    /// <summary>
+    /// Mean next-token cross-entropy of final hidden states (..., D) against targets (one per position, −100 to skip),
+    /// through the LM head without materialising the logits.
+    /// </summary>
+    public Tensor LanguageModelLoss(Tape tape, Tensor hidden, int[] targets) =>
+        Fn.LinearCrossEntropy(tape, hidden.Reshape(-1, Config.HiddenSize), LmHead, targets);
+
     protected virtual bool UsesLearnedPositions => false;
     protected virtual Tensor AddPositionInformation(Tape tape, Tensor embeddings, int[] positions) => embeddings;
     protected abstract Tensor Block(Tape tape, int layer, Tensor hidden, LayerContext context);

@@ -142,8 +142,7 @@ public static class BenchCommand
             var hidden = model.Hidden(tape, prompt.Input(tape, model, ids, s.Batch, s.Tokens));
             // Prompt positions carry no loss, so the LM head runs on the text positions only.
             var text = Fn.Slice(tape, hidden, 1, s.PromptTokens, s.Tokens);
-            var logits = model.Logits(tape, text);
-            var loss = Fn.CrossEntropy(tape, logits.Reshape(s.Batch * s.Tokens, model.Config.VocabSize), targets);
+            var loss = model.LanguageModelLoss(tape, text, targets);
             tape.Backward(loss);
             optimizer.Update();
             optimizer.ZeroGrad();
@@ -161,8 +160,8 @@ public static class BenchCommand
             return Time(tape, s.Repeats, () =>
             {
                 tape.Reset();
-                var logits = model.Forward(tape, new ForwardInput { Batch = s.Batch, Length = s.Tokens, TokenIds = ids });
-                var loss = Fn.CrossEntropy(tape, logits.Reshape(s.Batch * s.Tokens, model.Config.VocabSize), targets);
+                var hidden = model.Hidden(tape, new ForwardInput { Batch = s.Batch, Length = s.Tokens, TokenIds = ids });
+                var loss = model.LanguageModelLoss(tape, hidden, targets);
                 tape.Backward(loss);
                 optimizer.Update();
                 optimizer.ZeroGrad();

@@ -82,8 +82,8 @@ public sealed class Pretrainer
             int step = state.Step;
             train.SampleBatch(BatchRandom(_options.Seed, step), b, t, inputs, targets);
             tape.Reset();
-            var logits = _model.Forward(tape, new ForwardInput { Batch = b, Length = t, TokenIds = inputs });
-            var loss = Fn.CrossEntropy(tape, logits.Reshape(b * t, _model.Config.VocabSize), targets);
+            var hidden = _model.Hidden(tape, new ForwardInput { Batch = b, Length = t, TokenIds = inputs });
+            var loss = _model.LanguageModelLoss(tape, hidden, targets);
             lastLoss = loss[0];
             if (!float.IsFinite(lastLoss))
                 throw new InvalidOperationException($"Step {step}: the training loss is {lastLoss}; stopping rather than training on it (try a lower --lr).");
@@ -134,8 +134,8 @@ public sealed class Pretrainer
         foreach (var (inputs, targets, rows) in corpus.EvaluationBatches(batch, context, maxBatches))
         {
             tape.Reset();
-            var logits = model.Forward(tape, new ForwardInput { Batch = rows, Length = context, TokenIds = inputs });
-            total += Fn.CrossEntropy(tape, logits.Reshape(rows * context, model.Config.VocabSize), targets)[0] * (double)targets.Length;
+            var hidden = model.Hidden(tape, new ForwardInput { Batch = rows, Length = context, TokenIds = inputs });
+            total += model.LanguageModelLoss(tape, hidden, targets)[0] * (double)targets.Length;
             count += targets.Length;
         }
         tape.Reset();

@@ -1,0 +1,67 @@
+using System.Numerics.Tensors;
+using SoftPrompt.Engine.Kernels;
+
+namespace SoftPrompt.Engine.Autograd;
+
+public static partial class Fn
+{
+    private const int LogitRowsPerChunk = 128;
+
+    /// <summary>
+    /// CrossEntropy(Linear(x, w), targets) without materialising the (N, V) logits: rows go through the LM head in
+    /// chunks, and since the loss is the last op, each chunk's gradient (softmax − one-hot) is turned at once into the
+    /// gradients of x (and of w when it trains), kept until backward scales them by the incoming gradient. Same FLOPs
+    /// as the unfused pair; the logits' memory shrinks from N·V to a chunk of rows.
+    /// </summary>
+    /// <param name="x">(N, D) hidden states.</param>
+    /// <param name="w">(V, D) output embedding (the LM head).</param>
+    public static Tensor LinearCrossEntropy(Tape tape, Tensor x, Tensor w, int[] targets, int ignoreIndex = -100)
+    {
+        int n = x.Rows, d = x.Cols, vocab = w.Dim(0);
+        if (w.Rank != 2 || w.Dim(1) != d || n != targets.Length)
+            throw new ArgumentException($"LinearCrossEntropy: x {ShapeText(x)}, w {ShapeText(w)} and {targets.Length} targets do not fit (N, D), (V, D), N.");
+        int counted = 0;
+        for (int i = 0; i < n; i++)
+        {
+            if (targets[i] == ignoreIndex) continue;
+            if ((uint)targets[i] >= (uint)vocab)
+                throw new ArgumentOutOfRangeException(nameof(targets), $"LinearCrossEntropy: target {targets[i]} at row {i} is outside the {vocab} classes.");
+            counted++;
+        }
+        bool needs = tape.NeedsGrad(x, w) && counted > 0;
+        var loss = tape.NewTensor(new[] { 1 }, needs);
+        var dx = needs && x.RequiresGrad ? tape.NewTensor(new[] { n, d }, zero: true) : null;
+        var dw = needs && w.RequiresGrad ? tape.NewTensor(new[] { vocab, d }, zero: true) : null;
+        int chunkRows = Math.Min(LogitRowsPerChunk, Math.Max(1, n));
+        var logits = tape.Scratch(chunkRows * vocab);
+        var rowLosses = tape.Scratch(n);
+        float scale = counted == 0 ? 0f : 1f / counted;
+        for (int start = 0; start < n; start += chunkRows)
+        {
+            int rows = Math.Min(chunkRows, n - start);
+            var chunk = logits.Span[..(rows * vocab)];
+            var xChunk = x.ReadOnlySpan.Slice(start * d, rows * d);
+            Sgemm.Multiply(false, true, rows, vocab, d, xChunk, w.ReadOnlySpan, chunk, accumulate: false);
+            var chunkTargets = targets.AsSpan(start, rows);
+            Ops.CrossEntropy.RowLosses(chunk, rows, vocab, chunkTargets, rowLosses.Span.Slice(start, rows), ignoreIndex);
+            if (!needs) continue;
+            // chunk ← scale·(softmax − one-hot), zero on ignored rows: the gradient of the mean loss w.r.t. these logits
+            var gradient = tape.Scratch(rows * vocab, zero: true);
+            Ops.CrossEntropy.Backward(gradient.Span, chunk, rows, vocab, chunkTargets, ignoreIndex, scale);
+            if (dx is not null) Sgemm.Multiply(false, false, rows, d, vocab, gradient.ReadOnlySpan, w.ReadOnlySpan, dx.Span.Slice(start * d, rows * d), accumulate: true);
+            if (dw is not null) Sgemm.Multiply(true, false, vocab, d, rows, gradient.ReadOnlySpan, xChunk, dw.Span, accumulate: true);
+        }
+        double total = 0;
+        foreach (float l in rowLosses.ReadOnlySpan) total += l;
+        loss[0] = (float)(total * scale);
+        if (needs)
+            tape.Record(() =>
+            {
+                if (!loss.HasGrad) return;
+                float g = loss.Grad[0];
+                if (dx is not null) TensorPrimitives.FusedMultiplyAdd(dx.ReadOnlySpan, g, x.Grad, x.Grad);
+                if (dw is not null) TensorPrimitives.FusedMultiplyAdd(dw.ReadOnlySpan, g, w.Grad, w.Grad);
+            });
+        return loss;
+    }
+}
