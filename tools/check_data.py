@@ -88,6 +88,23 @@ def main():
     if short_glosses & corpus_glosses:
         problems.append(f"corpus holds {len(short_glosses & corpus_glosses)} short held-out definitions")
 
+    # WordNet's examples quote Brown (SemCor) with other punctuation: compare held-out POS sentences with WordNet
+    # entries as lowercase words, any 8 in a row.
+    words = lambda text: re.findall(r"[a-z0-9]+", text.lower())
+    entry_windows = set()
+    for entry in re.findall(r"^[^\n]+? \((?:noun|verb|adjective|adverb)\): .*$", corpus, re.M):
+        w = words(entry)
+        entry_windows.update(tuple(w[i:i + 8]) for i in range(len(w) - 7))
+    quoted = sum(1 for split in ("validation", "test") for r in rows["brown-pos"][split]
+                 if any(tuple(w[i:i + 8]) in entry_windows for w in [words(" ".join(r["tokens"]))]
+                        for i in range(len(w) - 7)))
+    if quoted:
+        problems.append(f"{quoted} held-out brown-pos sentences share 8 consecutive words with a corpus WordNet entry")
+    split_docs = {s: set((DATA / "corpus" / f"{s}.txt").read_text(encoding="utf-8").rstrip("\n").split("\n\n"))
+                  for s in ("train", "validation")}
+    if split_docs["train"] & split_docs["validation"]:
+        problems.append(f"{len(split_docs['train'] & split_docs['validation'])} documents are in both corpus splits")
+
     if problems:
         print("\n".join(problems))
         sys.exit(1)

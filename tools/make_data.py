@@ -22,6 +22,9 @@ SPLITS = ("train", "validation", "test")
 CORPUS_VALIDATION_EVERY = 50  # every 50th document (2%) goes to the corpus validation split
 WORDNET_MAX_SHARE = 0.30  # of corpus words; glosses are short and dictionary-like
 MIN_CHECKED_CHARS = 40  # held-out texts this long are searched for verbatim in the whole corpus
+WINDOW_WORDS = 8  # a WordNet entry sharing this many consecutive words with a held-out Brown sentence is left out
+SHORT_SENTENCE_WORDS = 4  # held-out Brown sentences shorter than WINDOW_WORDS but this long are matched whole
+MIN_PHRASE_TOKENS = 3  # held-out definitions this long may not occur inside any WordNet entry of the corpus
 
 
 # ---------------------------------------------------------------- Brown corpus
@@ -254,6 +257,68 @@ def label_table(rows_by_split, label_of, labels):
     return "\n".join(lines)
 
 
+def phrase_tokens(text):
+    """Words (with inner hyphens/apostrophes) and single punctuation marks, so a phrase matches only whole words."""
+    return tuple(re.findall(r"\w+(?:[-']\w+)*|[^\w\s]", text))
+
+
+class PhraseFinder:
+    """Finds any of many phrases (of MIN_PHRASE_TOKENS+ tokens) inside texts at token boundaries, so "being one more
+    than six" is not found in "being one more than sixteen". Phrases are indexed by their first two tokens."""
+
+    def __init__(self, phrases):
+        self.by_start = collections.defaultdict(set)
+        for phrase in phrases:
+            tokens = phrase_tokens(phrase)
+            if len(tokens) >= MIN_PHRASE_TOKENS:
+                self.by_start[tokens[:2]].add(tokens)
+
+    def contains_any(self, text):
+        tokens = phrase_tokens(text)
+        for i in range(len(tokens) - 1):
+            for phrase in self.by_start.get(tokens[i:i + 2], ()):
+                if tokens[i:i + len(phrase)] == phrase:
+                    return True
+        return False
+
+
+class SentenceWindows:
+    """Held-out sentences as lowercase word windows: every run of WINDOW_WORDS words of a long sentence, a short one
+    (SHORT_SENTENCE_WORDS+ words) whole. WordNet's examples quote the Brown corpus (SemCor), with other punctuation
+    than our detokenized sentences, so entries are compared on words only."""
+
+    def __init__(self, sentences):
+        self.windows = set()
+        for sentence in sentences:
+            words = plain_words(sentence)
+            if len(words) >= WINDOW_WORDS:
+                self.windows.update(tuple(words[i:i + WINDOW_WORDS]) for i in range(len(words) - WINDOW_WORDS + 1))
+            elif len(words) >= SHORT_SENTENCE_WORDS:
+                self.windows.add(tuple(words))
+        self.lengths = sorted({len(w) for w in self.windows})
+
+    def found_in(self, text):
+        words = plain_words(text)
+        return any(tuple(words[i:i + n]) in self.windows for n in self.lengths for i in range(len(words) - n + 1))
+
+
+def plain_words(text):
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def drop_duplicates(documents):
+    """Keeps the first copy of each exact duplicate document (say a fortune filed under two topics, or a one-word
+    reply in Austen), so no document can be in both corpus splits. documents: [(source, text)]."""
+    seen, kept, dropped = set(), [], collections.Counter()
+    for name, doc in documents:
+        if doc in seen:
+            dropped[name] += 1
+            continue
+        seen.add(doc)
+        kept.append((name, doc))
+    return kept, dropped
+
+
 def purge_held_out(sources, held_texts):
     """Drops corpus documents that contain a held-out text (say a test definition quoted inside a longer one)."""
     purged = {}
@@ -310,6 +375,7 @@ def main():
     genre_rows = {s: [] for s in SPLITS}
     pos_rows = {s: [] for s in SPLITS}
     brown_corpus = []
+    held_brown_sentences = []  # every sentence of the validation/test documents, detokenized
     for doc in sorted(docs):
         split = doc_split[doc]
         for passage in brown_passages(docs[doc]):
@@ -323,6 +389,8 @@ def main():
                                             "tags": [universal_tag(t) for _, t in sentence]})
                     if split != "train":
                         held_out.append(("brown-pos", detokenize([w for w, _ in sentence])))
+        if split != "train":
+            held_brown_sentences += [detokenize([w for w, _ in s]) for p in docs[doc] for s in p]
         if split == "train":
             brown_corpus += [" ".join(detokenize([w for w, _ in s]) for s in p) for p in docs[doc]]
     pos_limits = {"train": 10000, "validation": 1000, "test": 2000}
@@ -346,7 +414,9 @@ def main():
     # ---- corpus: Brown training documents, Austen, fortunes, WordNet synsets (capped; held-out definitions out)
     austen = read_austen(args.janeaustenr)
     fortunes = read_fortunes(args.fortunes)
-    wordnet_docs = []
+    held_phrases = PhraseFinder(held_definitions)
+    held_sentences = SentenceWindows(held_brown_sentences)
+    wordnet_docs, wordnet_quoting, wordnet_quoting_brown = [], 0, 0
     for key in sorted(synsets):
         word, pos, definition, examples = synsets[key]
         if definition in held_definitions:  # the held-out synsets, and any other synset with the same definition
@@ -354,22 +424,46 @@ def main():
         text = f"{word} ({pos}): {definition}."
         if examples:
             text += " For example: " + "; ".join(f'"{e}"' for e in examples) + "."
+        if held_phrases.contains_any(text):  # e.g. "contempt: lack of respect accompanied by a feeling of intense
+            wordnet_quoting += 1             # dislike" holds the held-out definition of "antipathy"
+            continue
+        if held_sentences.found_in(text):  # e.g. drag: "But in so many other areas we still are dragging", a
+            wordnet_quoting_brown += 1     # sentence of a brown-pos test document
+            continue
         wordnet_docs.append((definition, text))
-    wordnet_available = len(wordnet_docs)
-    other_words = words_of(brown_corpus) + words_of(austen) + words_of(fortunes)
+    # Prose sources first: purged of held-out texts and deduplicated before the WordNet cap is computed from them,
+    # so nothing dropped later can push WordNet above its share.
+    long_held = [t for _, t in held_out if len(t) >= MIN_CHECKED_CHARS]
+    prose = {"brown": brown_corpus, "austen": austen, "fortunes": fortunes}
+    prose, purged = purge_held_out({name: [d.replace("\n\n", "\n") for d in docs] for name, docs in prose.items()},
+                                   long_held)
+    documents, duplicates = drop_duplicates([(name, d) for name, docs in prose.items() for d in docs])
+    prose_texts = {d for _, d in documents}
+    unique = [(definition, text) for definition, text in wordnet_docs if text not in prose_texts]
+    duplicates["wordnet"] += len(wordnet_docs) - len(unique)
+    wordnet_blob = "\n\n".join(text for _, text in unique)
+    found = [t for t in long_held if t in wordnet_blob]  # few, so documents are searched for these only
+    wordnet_pool = [(definition, text) for definition, text in unique if not any(t in text for t in found)]
+    purged["wordnet"] = len(unique) - len(wordnet_pool)
+    wordnet_available = len(wordnet_pool)
+    other_words = words_of(d for _, d in documents)
     cap = int(other_words * WORDNET_MAX_SHARE / (1 - WORDNET_MAX_SHARE))
-    random.Random(SEED + 3).shuffle(wordnet_docs)
+    random.Random(SEED + 3).shuffle(wordnet_pool)
     kept, total = [], 0
     kept_definitions = set()
-    for definition, doc in wordnet_docs:
+    for definition, doc in wordnet_pool:
         if total + len(doc.split()) > cap:
             break
-        kept.append(doc)
+        kept.append(("wordnet", doc))
         kept_definitions.add(definition)
         total += len(doc.split())
-    sources = {"brown": brown_corpus, "austen": austen, "fortunes": fortunes, "wordnet": kept}
-    sources, purged = purge_held_out(sources, [t for _, t in held_out if len(t) >= MIN_CHECKED_CHARS])
-    documents = [(name, d.replace("\n\n", "\n")) for name in sources for d in sources[name]]
+    documents, wordnet_duplicates = drop_duplicates(documents + kept)
+    duplicates.update(wordnet_duplicates)
+    sources = {name: [d for source, d in documents if source == name] for name in ("brown", "austen", "fortunes",
+                                                                                    "wordnet")}
+    wordnet_share = words_of(sources["wordnet"]) / words_of(d for _, d in documents)
+    if wordnet_share > WORDNET_MAX_SHARE:
+        raise SystemExit(f"WordNet is {wordnet_share:.4f} of the corpus words, above the cap {WORDNET_MAX_SHARE}")
     random.Random(SEED + 4).shuffle(documents)
     corpus = {"train": [], "validation": []}
     for i, (name, doc) in enumerate(documents):
@@ -393,12 +487,19 @@ def main():
             checked[task] += 1
             if text in kept_definitions:
                 leaks[task] += 1
+    checked["wordnet-gloss entries"] = len(sources["wordnet"])
+    leaks["wordnet-gloss entries"] = sum(1 for d in sources["wordnet"] if held_phrases.contains_any(d))
+    checked["brown sentences in wordnet entries"] = len(sources["wordnet"])
+    leaks["brown sentences in wordnet entries"] = sum(1 for d in sources["wordnet"] if held_sentences.found_in(d))
+    leaks = +leaks  # keeps only the tasks with a leak
     if leaks:
         raise SystemExit(f"held-out texts found verbatim in the corpus: {dict(leaks)}")
 
     # ---- READMEs with the counts
     stats = {"versions": versions, "food_dropped": food_dropped, "wordnet_available": wordnet_available,
              "wordnet_sense1": len(sense1), "purged": purged,
+             "duplicates": {name: duplicates[name] for name in sources}, "wordnet_quoting": wordnet_quoting,
+             "wordnet_quoting_brown": wordnet_quoting_brown, "held_brown_sentences": len(held_brown_sentences),
              "leak_check": dict(sorted(checked.items())), "corpus_bytes": corpus_bytes,
              "sources": {name: {"documents": len(d), "words": words_of(d)} for name, d in sources.items()}}
     write_readmes(args.out, stats, food, genre_rows, pos_rows, gloss_rows, corpus)
@@ -507,7 +608,9 @@ definition is in the pretraining corpus (nor any other synset with the same defi
         "fortunes": ("fortune cookies, one document per entry (all files of the package but `ascii-art`)",
                      f"Debian `fortunes` {v['fortunes']}: BSD (fortune-mod, The Regents of the University of "
                      "California); the entries are collected quotations and jokes"),
-        "wordnet": ("WordNet synsets as `word (pos): definition. For example: \"...\".`, held-out definitions left out, "
+        "wordnet": ("WordNet synsets as `word (pos): definition. For example: \"...\".`, held-out definitions left out "
+                    f"(also {n(stats['wordnet_quoting'])} entries quoting one, and "
+                    f"{n(stats['wordnet_quoting_brown'])} whose example quotes a held-out Brown sentence), "
                     f"capped at {int(WORDNET_MAX_SHARE * 100)}% of the words ({n(src['wordnet']['documents'])} of "
                     f"{n(stats['wordnet_available'])})",
                     f"Debian `wordnet-base` {v['wordnet-base']}: WordNet 3.0 licence (free use, copy, modification "
@@ -535,9 +638,21 @@ and dictionary-like, so they are capped at {int(WORDNET_MAX_SHARE * 100)}% of th
 Held out from the corpus: the validation and test documents of brown-genre/brown-pos, every food review (none is
 used), and the definitions of wordnet-gloss's validation and test rows. `tools/make_data.py` fails if any held-out
 text is found: texts of {MIN_CHECKED_CHARS}+ characters are searched verbatim in the whole corpus, shorter
-definitions are compared with every WordNet definition kept. Checked on this build: {check}. Documents dropped
-because they contain a held-out text (e.g. a test definition quoted inside a longer definition):
-{", ".join(f"{name} {c}" for name, c in stats["purged"].items())}.
+definitions are compared with every WordNet definition kept, and no WordNet entry kept may contain a held-out
+definition of {MIN_PHRASE_TOKENS}+ tokens as a whole-word phrase (so "being one more than six", the validation
+definition of "7", is not found in "being one more than sixteen", but the validation definition of "antipathy", "a
+feeling of intense dislike", removes the "contempt" entry that contains it; such entries are left out before the
+cap). WordNet's example sentences quote the Brown corpus (SemCor), so an entry sharing {WINDOW_WORDS} consecutive
+words with any sentence of a held-out Brown document (or all the words of one of
+{SHORT_SENTENCE_WORDS}–{WINDOW_WORDS - 1} words), compared as lowercase words, is left out too
+({n(stats['held_brown_sentences'])} sentences). Shorter
+held-out definitions can still occur inside running prose (e.g. "an educational institution" in a Brown sentence):
+common phrases, not task rows. Checked on this build: {check}. Documents dropped because they contain a held-out
+text of {MIN_CHECKED_CHARS}+ characters: {", ".join(f"{name} {c}" for name, c in stats["purged"].items())}.
+
+Exact duplicate documents (a fortune filed under two topics, a one-line reply repeated in Austen) are kept once,
+the first in source order, so no document is in both `train.txt` and `validation.txt`; dropped copies:
+{", ".join(f"{name} {c}" for name, c in stats["duplicates"].items())}.
 """)
 
 
