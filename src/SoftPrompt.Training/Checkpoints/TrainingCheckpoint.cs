@@ -29,8 +29,12 @@ public static class TrainingCheckpoint
 {
     private const string TensorsFile = "tensors.safetensors", OptimizerFile = "optimizer.safetensors", StateFile = "state.json";
 
-    public static bool Exists(string directory) =>
-        File.Exists(Path.Combine(directory, StateFile)) || File.Exists(Path.Combine(directory + ".old", StateFile));
+    public static bool Exists(string directory) => Complete(directory) is not null;
+
+    // The newest whole checkpoint: the directory itself; else, after a crash between Save's renames, the new one (its
+    // state.json is written last, so its presence means the rest is complete); else the previous one.
+    private static string? Complete(string directory) =>
+        new[] { directory, directory + ".new", directory + ".old" }.FirstOrDefault(d => File.Exists(Path.Combine(d, StateFile)));
 
     public static void Save(string directory, IReadOnlyList<Tensor> tensors, IReadOnlyList<IOptimizer> optimizers, TrainingState state)
     {
@@ -41,8 +45,12 @@ public static class TrainingCheckpoint
         SafeTensorsWriter.Write(Path.Combine(incoming, OptimizerFile), OptimizerTensors(optimizers));
         WriteDurably(Path.Combine(incoming, StateFile), JsonSerializer.SerializeToUtf8Bytes(state, JsonOptions));
 
-        if (Directory.Exists(outgoing)) Directory.Delete(outgoing, recursive: true);
-        if (Directory.Exists(directory)) Directory.Move(directory, outgoing);
+        // The new checkpoint is whole before anything old is touched; each step below leaves a loadable state.
+        if (Directory.Exists(directory))
+        {
+            if (Directory.Exists(outgoing)) Directory.Delete(outgoing, recursive: true);
+            Directory.Move(directory, outgoing);
+        }
         Directory.Move(incoming, directory);
         if (Directory.Exists(outgoing)) Directory.Delete(outgoing, recursive: true);
     }
@@ -50,9 +58,7 @@ public static class TrainingCheckpoint
     /// <summary>Restores tensors (by name) and optimizer moments, and returns the saved state.</summary>
     public static TrainingState Load(string directory, IReadOnlyList<Tensor> tensors, IReadOnlyList<IOptimizer> optimizers)
     {
-        // A crash between the two renames of Save leaves only the previous checkpoint, under .old.
-        if (!File.Exists(Path.Combine(directory, StateFile)) && File.Exists(Path.Combine(directory + ".old", StateFile)))
-            directory += ".old";
+        directory = Complete(directory) ?? throw new FileNotFoundException($"No checkpoint in {directory} (no {StateFile}).");
         string statePath = Path.Combine(directory, StateFile);
         TrainingState state;
         using (var doc = JsonFile.Load(statePath))

@@ -99,15 +99,18 @@ public class PretrainerTests
         Assert.Contains("different options", e.Message);
     }
 
-    [Fact]
-    public void A_crash_between_the_renames_leaves_the_previous_checkpoint_loadable()
+    [Theory]
+    [InlineData(".old")] // killed after moving the current checkpoint aside
+    [InlineData(".new")] // killed after that, before moving the new one in
+    public void A_crash_between_the_renames_leaves_a_whole_checkpoint_loadable(string suffix)
     {
         using var dir = new TempDirectory();
         var train = CountingCorpus(1, 100);
         string checkpoint = Path.Combine(dir.Path, "d");
         var model = TinyModel();
         new Pretrainer(model, Options(10)).Run(train, train, checkpoint, resume: false);
-        Directory.Move(checkpoint, checkpoint + ".old"); // what Save leaves if killed after its first rename
+        Directory.Move(checkpoint, checkpoint + suffix);
+        Assert.True(TrainingCheckpoint.Exists(checkpoint));
         var reloaded = TinyModel();
         var state = TrainingCheckpoint.Load(checkpoint, reloaded.Parameters.Select(p => p.Tensor).ToArray(), Array.Empty<SoftPrompt.Engine.Optim.IOptimizer>());
         Assert.Equal(10, state.Step);
