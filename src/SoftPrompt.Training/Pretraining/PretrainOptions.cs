@@ -18,6 +18,8 @@ public sealed record PretrainOptions
     public int EvaluationBatches { get; init; } = 16;
     public int CheckpointEvery { get; init; } = 100;
     public int Seed { get; init; } = 1;
+    /// <summary>NaN or Inf in the loss or a gradient: stop with an error naming the step and tensor, or skip the update.</summary>
+    public NonFinitePolicy OnNonFinite { get; init; } = NonFinitePolicy.Stop;
 
     public string Fingerprint =>
         $"batch={BatchSize};context={Context};steps={Steps};warmup={WarmupSteps};lr={PeakLearningRate};min={MinLearningRateRatio};" +

@@ -85,9 +85,16 @@ public sealed class Pretrainer
             var hidden = _model.Hidden(tape, new ForwardInput { Batch = b, Length = t, TokenIds = inputs });
             var loss = _model.LanguageModelLoss(tape, hidden, targets);
             lastLoss = loss[0];
-            if (!float.IsFinite(lastLoss))
-                throw new InvalidOperationException($"Step {step}: the training loss is {lastLoss}; stopping rather than training on it (try a lower --lr).");
             tape.Backward(loss);
+            if (NonFiniteGuard.Problem(step + 1, lastLoss, _trained) is string problem)
+            {
+                if (_options.OnNonFinite == NonFinitePolicy.Stop)
+                    throw new InvalidOperationException($"{problem}; stopping rather than training on it (try a lower --lr, or --on-nan skip).");
+                _progress.Message($"{problem}; skipping this update.");
+                foreach (var o in optimizers) o.ZeroGrad();
+                state = state with { Step = step + 1 };
+                continue;
+            }
             float norm = AdamW.ClipGradNorm(_trained, _options.ClipNorm);
             float rate = schedule.At(step);
             foreach (var o in optimizers) { o.LearningRate = rate; o.Update(); o.ZeroGrad(); }

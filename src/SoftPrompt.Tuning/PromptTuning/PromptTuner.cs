@@ -2,6 +2,7 @@ using System.Diagnostics;
 using SoftPrompt.Data.Tasks;
 using SoftPrompt.Engine;
 using SoftPrompt.Engine.Optim;
+using SoftPrompt.Training;
 using SoftPrompt.Training.Checkpoints;
 using SoftPrompt.Training.Progress;
 using SoftPrompt.Training.Schedules;
@@ -27,6 +28,8 @@ public sealed record PromptTuningOptions
     public int Patience { get; init; }
     public int CheckpointEvery { get; init; } = 50;
     public int Seed { get; init; } = 1;
+    /// <summary>NaN or Inf in the loss or a gradient: stop with an error naming the step and tensor, or skip the update.</summary>
+    public NonFinitePolicy OnNonFinite { get; init; } = NonFinitePolicy.Stop;
 
     public string Fingerprint =>
         $"steps={Steps};batch={BatchSize};accumulate={AccumulationSteps};optimizer={Optimizer};lr={LearningRate};schedule={Schedule};" +
@@ -107,9 +110,17 @@ public sealed class PromptTuner<TExample>
                 var batch = Enumerable.Range(0, _options.BatchSize).Select(_ => train[rng.Next(train.Count)]).ToList();
                 tape.Reset();
                 var l = _objective.Loss(tape, batch);
-                if (!float.IsFinite(l[0])) throw new InvalidOperationException($"Step {step + 1}: the loss is {l[0]}; try a lower --lr.");
                 loss += l[0] / _options.AccumulationSteps;
                 tape.Backward(l, new[] { 1f / _options.AccumulationSteps });
+            }
+            if (NonFiniteGuard.Problem(step + 1, loss, weights) is string problem)
+            {
+                if (_options.OnNonFinite == NonFinitePolicy.Stop)
+                    throw new InvalidOperationException($"{problem}; stopping rather than training on it (try a lower --lr, or --on-nan skip).");
+                _progress.Message($"{problem}; skipping this update.");
+                optimizer.ZeroGrad();
+                state = state with { Step = step + 1 };
+                continue;
             }
             float norm = _options.ClipNorm > 0 ? AdamW.ClipGradNorm(optimizer.Parameters, _options.ClipNorm) : 0f;
             optimizer.LearningRate = schedule.At(step);

@@ -124,3 +124,45 @@ public class PretrainerTests
         public void Message(string text) { }
     }
 }
+
+public class NonFiniteGuardTests
+{
+    [Fact]
+    public void Names_the_step_and_the_tensor_with_a_bad_gradient()
+    {
+        var good = SoftPrompt.Tests.Support.GradCheck.Random(1, 1f, 4);
+        good.Name = "good";
+        var bad = SoftPrompt.Tests.Support.GradCheck.Random(2, 1f, 3, 2);
+        bad.Name = "layers.0.bad";
+        good.Grad.Fill(0.5f);
+        bad.Grad.Fill(1f);
+        Assert.Null(SoftPrompt.Training.NonFiniteGuard.Problem(7, 2.5f, new[] { good, bad }));
+        bad.Grad[4] = float.NaN;
+        var problem = SoftPrompt.Training.NonFiniteGuard.Problem(7, 2.5f, new[] { good, bad });
+        Assert.Contains("step 7", problem);
+        Assert.Contains("layers.0.bad is NaN at element 4", problem);
+        Assert.Contains("loss is Infinity", SoftPrompt.Training.NonFiniteGuard.Problem(3, float.PositiveInfinity, new[] { good }));
+    }
+
+    [Fact]
+    public void Pretraining_stops_on_a_nan_loss_or_skips_it_as_configured()
+    {
+        using var dir = new SoftPrompt.Tests.Support.TempDirectory();
+        var model = CausalLanguageModel.Create(new ModelConfig
+        {
+            Architecture = Architecture.Llama, VocabSize = 24, HiddenSize = 16, NumLayers = 1, NumHeads = 2, IntermediateSize = 32, MaxPositions = 64,
+        });
+        model.InitializeRandom(seed: 4);
+        model.Parameters[0].Tensor[5] = float.NaN; // a poisoned embedding row makes some batches' loss NaN
+        var corpus = new TokenCorpus(Enumerable.Range(0, 400).Select(i => i % 20).ToArray());
+        var options = new PretrainOptions { BatchSize = 2, Context = 8, Steps = 6, WarmupSteps = 1, EvaluateEvery = 100, CheckpointEvery = 100 };
+        var e = Assert.Throws<InvalidOperationException>(() => new Pretrainer(model, options).Run(corpus, corpus, Path.Combine(dir.Path, "a"), resume: false));
+        Assert.Contains("step 1", e.Message);
+        Assert.Contains("NaN", e.Message);
+        var result = new Pretrainer(model, options with { OnNonFinite = SoftPrompt.Training.NonFinitePolicy.Skip })
+            .Run(corpus, corpus, Path.Combine(dir.Path, "b"), resume: false);
+        Assert.Equal(6, result.Steps);
+        Assert.True(float.IsNaN(model.Parameters[0].Tensor[5]) && model.Parameters[0].Tensor.ToArray().Count(float.IsNaN) == 1,
+            "skipped steps must not spread the NaN into the weights");
+    }
+}
