@@ -6,6 +6,7 @@ using SoftPrompt.Engine;
 using SoftPrompt.Engine.IO;
 using SoftPrompt.Models;
 using SoftPrompt.Models.Formats;
+using SoftPrompt.Training;
 using SoftPrompt.Training.Corpus;
 using SoftPrompt.Training.Pretraining;
 
@@ -41,9 +42,10 @@ public static class PretrainCommand
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount };
         var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint in --out" };
+        var onNan = new Option<string>("--on-nan") { Description = "NaN/Inf in loss or gradients: stop or skip the update", DefaultValueFactory = _ => "stop" };
 
         var command = new Command("pretrain", "Pretrain a LLaMA-style base model (and its tokenizer) on a text corpus.");
-        foreach (var o in new Option[] { corpus, output, tokenizerPath, preset, steps, batch, lr, warmup, evalEvery, checkpointEvery, seed, threads, resume })
+        foreach (var o in new Option[] { onNan, corpus, output, tokenizerPath, preset, steps, batch, lr, warmup, evalEvery, checkpointEvery, seed, threads, resume })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -92,6 +94,7 @@ public static class PretrainCommand
                 BatchSize = parse.GetValue(batch), Context = size.Context, Steps = parse.GetValue(steps), WarmupSteps = parse.GetValue(warmup),
                 PeakLearningRate = parse.GetValue(lr), EvaluateEvery = parse.GetValue(evalEvery), CheckpointEvery = parse.GetValue(checkpointEvery),
                 Seed = parse.GetValue(seed),
+                OnNonFinite = NonFiniteGuard.ParsePolicy(parse.GetValue(onNan)!),
             };
             progress.Message($"Model: LLaMA-style, {model.ParameterCount:N0} parameters ({size.Layers} layers × {size.Width} wide, {size.Heads} heads / {size.KvHeads} kv, context {size.Context}).");
             var trainer2 = new Pretrainer(model, options, progress);

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using SoftPrompt.Data.Tasks;
 using SoftPrompt.Engine;
 using SoftPrompt.Models.Formats;
+using SoftPrompt.Training;
 using SoftPrompt.Training.Schedules;
 using SoftPrompt.Tuning.PromptTuning;
 
@@ -33,6 +34,7 @@ public static class TuneCommand
         var accumulate = new Option<int>("--accumulate") { Description = "Micro-batches per update", DefaultValueFactory = _ => 1 };
         var patience = new Option<int>("--patience") { Description = "Stop after this many evaluations without improvement (0: never)", DefaultValueFactory = _ => 0 };
         var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint in --out" };
+        var onNan = new Option<string>("--on-nan") { Description = "NaN/Inf in loss or gradients: stop or skip the update", DefaultValueFactory = _ => "stop" };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints", DefaultValueFactory = _ => 50 };
         var method = new Option<string>("--method") { Description = "Adaptation method (prompt-tuning)", DefaultValueFactory = _ => "prompt-tuning" };
         var perToken = new Option<bool>("--per-token") { Description = "Score labels by mean log-probability per token (length-normalised)" };
@@ -43,7 +45,7 @@ public static class TuneCommand
         var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount };
 
         var command = new Command("tune", "Prompt-tune a frozen model on a classification task and save the prompt as a PEFT adapter.");
-        foreach (var o in new Option[] { model, task, data, output, method, perToken, checkpointEvery, length, init, initText, steps, batch, lr, optimizerName, schedule, warmup, accumulate, patience, resume, evalEvery, evalExamples, testExamples, seed, threads })
+        foreach (var o in new Option[] { onNan, model, task, data, output, method, perToken, checkpointEvery, length, init, initText, steps, batch, lr, optimizerName, schedule, warmup, accumulate, patience, resume, evalEvery, evalExamples, testExamples, seed, threads })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -65,6 +67,7 @@ public static class TuneCommand
                 Schedule = LearningRateSchedule.ParseShape(parse.GetValue(schedule)!), WarmupSteps = parse.GetValue(warmup),
                 EvaluateEvery = parse.GetValue(evalEvery), Patience = parse.GetValue(patience), Seed = parse.GetValue(seed),
                 CheckpointEvery = parse.GetValue(checkpointEvery),
+                OnNonFinite = NonFiniteGuard.ParsePolicy(parse.GetValue(onNan)!),
             };
             string Split(string name) => Path.Combine(taskDir, name + ".jsonl");
             void Initialize(IEnumerable<int[]> trainInputs, IReadOnlyList<int[]> labelTokens) =>
