@@ -1,5 +1,7 @@
 using System.Text.Json;
 using SoftPrompt.Data.Tokenizers;
+using SoftPrompt.Models.Formats;
+using SoftPrompt.Tests.Support;
 using Xunit;
 
 namespace SoftPrompt.Tests.Tokenizers;
@@ -41,6 +43,22 @@ public class TokenizerParityTests
         var tokenizer = name == "gpt2" ? Gpt2.Value : Mistral.Value;
         foreach (var (text, ids) in Expected(name).Where(c => !c.Text.Contains("<s>")))
             Assert.Equal(text, tokenizer.Decode(ids));
+    }
+
+    // Reference: Google's SentencePiece encoding with the same pieces and scores (tools/make_tinystories_tokenizer_fixture.py).
+    [Fact]
+    public void Parity_TinyStories_score_merges_match_SentencePiece()
+    {
+        var vocab = TinyStoriesBin.Read(SharedModels.TinyStoriesPath).Vocab;
+        var tokenizer = SentencePieceBpeTokenizer.FromScores(vocab.Pieces, vocab.Scores);
+        var cases = Expected("tinystories-260k");
+        Assert.True(cases.Count >= 10);
+        foreach (var (text, ids) in cases)
+        {
+            Assert.True(ids.SequenceEqual(tokenizer.Encode(text)),
+                $"'{text}'\n expected [{string.Join(", ", ids)}]\n got      [{string.Join(", ", tokenizer.Encode(text))}]");
+            Assert.Equal(text, tokenizer.Decode(ids));
+        }
     }
 
     [Fact]
