@@ -23,6 +23,27 @@ public class TokenizerFileTests
     }
 
     [Fact]
+    public void Special_tokens_given_to_Write_are_matched_whole_after_reading_back()
+    {
+        using var dir = new TempDirectory();
+        var gpt2 = (ByteLevelBpeTokenizer)TokenizerParityTests.Gpt2.Value;
+        string path = dir.File("tokenizer.json");
+        var specials = new[] { new SpecialToken(50256, "<|endoftext|>"), new SpecialToken(50257, "<|pad|>") };
+        TokenizerJson.Write(path, gpt2, specials);
+        var reread = TokenizerLoader.Load(path);
+        Assert.Equal(50258, reread.VocabSize);
+        Assert.Equal(50257, reread.PadId);
+        var (text, ids) = TokenizerParityTests.Expected("gpt2")[1];
+        // Around the specials, the text between is encoded as GPT-2's reference encoder encodes it alone.
+        Assert.Equal(new[] { 50257 }.Concat(ids).Append(50256).Append(50257), reread.Encode("<|pad|>" + text + "<|endoftext|><|pad|>"));
+        Assert.Equal("<|pad|>", reread.TokenText(50257));
+        Assert.False(File.Exists(path + ".tmp"));
+
+        var clash = Assert.Throws<ArgumentException>(() => TokenizerJson.Write(path, gpt2, new[] { new SpecialToken(995, "<|pad|>") }));
+        Assert.Contains("995", clash.Message);
+    }
+
+    [Fact]
     public void TinyStories_vocabulary_encodes_common_words_whole_and_round_trips()
     {
         var file = TinyStoriesBin.Read(SharedModels.TinyStoriesPath);
