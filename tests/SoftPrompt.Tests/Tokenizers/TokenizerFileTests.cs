@@ -84,5 +84,25 @@ public class TokenizerFileTests
         File.Delete(path);
         var missing = Assert.Throws<FileNotFoundException>(() => TokenizerLoader.Load(dir.Path));
         Assert.Contains("encoder.json", missing.Message);
+
+        string encoder = dir.File("encoder.json");
+        File.WriteAllText(encoder, "{ \"a\": 0, ");
+        missing = Assert.Throws<FileNotFoundException>(() => TokenizerLoader.Load(dir.Path));
+        Assert.Equal(dir.File("vocab.bpe"), missing.FileName);
+        Assert.Contains("vocab.bpe", missing.Message);
+
+        File.WriteAllText(dir.File("vocab.bpe"), "#version: 0.2\na b\n");
+        e = Assert.Throws<InvalidDataException>(() => TokenizerLoader.Load(dir.Path));
+        Assert.Contains(encoder, e.Message);
+
+        // A complete vocabulary but a merges line that is not two tokens: the file and line are named.
+        var gpt2Dir = TokenizerParityTests.FixtureDir("gpt2");
+        File.Copy(Path.Combine(gpt2Dir, "encoder.json"), encoder, overwrite: true);
+        File.WriteAllText(dir.File("vocab.bpe"), "#version: 0.2\nĠ t\nĠt he extra\n");
+        e = Assert.Throws<InvalidDataException>(() => TokenizerLoader.Load(dir.Path));
+        Assert.Contains("vocab.bpe, line 3", e.Message);
+
+        var absent = Assert.Throws<FileNotFoundException>(() => TokenizerLoader.Load(dir.File("absent.json")));
+        Assert.Contains("absent.json", absent.Message);
     }
 }
