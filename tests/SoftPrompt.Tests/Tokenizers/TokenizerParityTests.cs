@@ -61,6 +61,21 @@ public class TokenizerParityTests
         }
     }
 
+    // UTF-8: 0xC3 0xA9 is "é"; 0xC3 alone is a truncated sequence and 0xA9 alone a stray continuation byte.
+    [Fact]
+    public void Decode_joins_byte_tokens_into_UTF8_and_replaces_invalid_bytes()
+    {
+        var gpt2 = Gpt2.Value;
+        int c3 = gpt2.TokenId(ByteLevelEncoding.CharOf(0xC3).ToString())!.Value, a9 = gpt2.TokenId(ByteLevelEncoding.CharOf(0xA9).ToString())!.Value;
+        Assert.Equal("é", gpt2.Decode(new[] { c3, a9 }));
+        Assert.Equal("\uFFFDx", gpt2.Decode(new[] { c3, gpt2.TokenId("x")!.Value }));
+
+        var mistral = Mistral.Value;
+        int b3 = mistral.TokenId("<0xC3>")!.Value, b9 = mistral.TokenId("<0xA9>")!.Value;
+        Assert.Equal("é", mistral.Decode(new[] { b3, b9 }));
+        Assert.Equal("a\uFFFD", mistral.Decode(new[] { mistral.TokenId("▁a")!.Value, b9 }));
+    }
+
     [Fact]
     public void Special_tokens_and_vocabulary_sizes_are_found()
     {
