@@ -22,6 +22,10 @@ const samples = [
   "Mixed   whitespace\t\t runs\r\n and <s> tags </s> <|endoftext|>",
   "once upon a time there was a little girl named Lily",
   "print(\"code\") # x = [i**2 for i in range(10)]",
+  // Letters and digits beyond the BMP are one code point each for the reference (two UTF-16 units for .NET).
+  "Math 𝐇𝐞𝐥𝐥𝐨 𝟏𝟐𝟑, rare CJK 𠀀𠀁 and 'quoted' ''s don't",
+  // Where whitespace definitions differ: NEL is not \s for the reference, BOM is; no-break and ideographic spaces.
+  "NEL\u0085line, BOM\ufeffword, nbsp\u00a0here, ideographic\u3000space \u2028sep",
   "",
 ];
 

@@ -14,7 +14,10 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     private readonly string[] _tokens;
     private readonly Dictionary<(string, string), int> _ranks;
     private readonly SpecialTokenSplitter _specials;
+    // Pre-tokenizer piece → ids. Words repeat (Zipf), so most lookups hit; cleared when full so that encoding a large
+    // corpus cannot grow it without bound.
     private readonly ConcurrentDictionary<string, int[]> _cache = new();
+    private const int CacheCapacity = 200_000;
 
     public ByteLevelBpeTokenizer(IReadOnlyDictionary<string, int> vocab, IReadOnlyList<(string Left, string Right)> merges,
         IEnumerable<SpecialToken>? specialTokens = null, string source = "tokenizer")
@@ -85,8 +88,15 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     private IEnumerable<int> EncodeOrdinary(string text)
     {
         foreach (var word in Gpt2PreTokenizer.Split(text))
-            foreach (int id in _cache.GetOrAdd(word, EncodeWord))
-                yield return id;
+        {
+            if (!_cache.TryGetValue(word, out var ids))
+            {
+                ids = EncodeWord(word);
+                if (_cache.Count >= CacheCapacity) _cache.Clear();
+                _cache[word] = ids;
+            }
+            foreach (int id in ids) yield return id;
+        }
     }
 
     private int[] EncodeWord(string word)

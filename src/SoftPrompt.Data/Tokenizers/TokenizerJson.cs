@@ -100,19 +100,32 @@ public static class TokenizerJson
         _ => false,
     };
 
-    /// <summary>Writes a byte-level BPE tokenizer as a standard tokenizer.json (temp file, then rename).</summary>
-    public static void Write(string path, ByteLevelBpeTokenizer tokenizer)
+    /// <summary>
+    /// Writes a byte-level BPE tokenizer as a standard tokenizer.json (temp file, then rename), with
+    /// <paramref name="specialTokens"/> (the tokenizer's own when null) as added tokens. As in GPT-2's published file,
+    /// special tokens appear both in the vocabulary and among the added tokens.
+    /// </summary>
+    public static void Write(string path, ByteLevelBpeTokenizer tokenizer, IEnumerable<SpecialToken>? specialTokens = null)
     {
-        var specialIds = tokenizer.SpecialTokens.Select(s => s.Id).ToHashSet();
+        var specials = (specialTokens ?? tokenizer.SpecialTokens).ToList();
+        var vocabulary = new SortedDictionary<int, string>();
+        foreach (var (token, id) in tokenizer.Vocabulary) vocabulary[id] = token;
+        foreach (var s in specials)
+        {
+            if (vocabulary.TryGetValue(s.Id, out var existing) && existing != s.Content)
+                throw new ArgumentException($"Special token '{s.Content}' would take id {s.Id}, which is the vocabulary's '{existing}'.", nameof(specialTokens));
+            if (tokenizer.TokenId(s.Content) is int other && other != s.Id)
+                throw new ArgumentException($"Special token '{s.Content}' is given id {s.Id} but the vocabulary has it as {other}.", nameof(specialTokens));
+            vocabulary[s.Id] = s.Content;
+        }
         var vocab = new JsonObject();
-        foreach (var (token, id) in tokenizer.Vocabulary.OrderBy(kv => kv.Value))
-            if (!specialIds.Contains(id)) vocab[token] = id;
+        foreach (var (id, token) in vocabulary) vocab[token] = id;
         var root = new JsonObject
         {
             ["version"] = "1.0",
             ["truncation"] = null,
             ["padding"] = null,
-            ["added_tokens"] = new JsonArray(tokenizer.SpecialTokens.Select(s => (JsonNode)new JsonObject
+            ["added_tokens"] = new JsonArray(specials.Select(s => (JsonNode)new JsonObject
             {
                 ["id"] = s.Id, ["content"] = s.Content, ["single_word"] = false, ["lstrip"] = false, ["rstrip"] = false,
                 ["normalized"] = false, ["special"] = true,
@@ -129,6 +142,7 @@ public static class TokenizerJson
                 ["merges"] = new JsonArray(tokenizer.Merges.Select(m => (JsonNode)new JsonArray(m.Left, m.Right)).ToArray()),
             },
         };
+        // Same folder, so the rename is atomic: a reader sees the old file or the whole new one.
         string temporary = path + ".tmp";
         File.WriteAllText(temporary, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), new UTF8Encoding(false));
         File.Move(temporary, path, overwrite: true);

@@ -17,7 +17,14 @@ public static class TokenizerLoader
         string json = Path.Combine(path, TokenizerJson.FileName);
         if (File.Exists(json)) return TokenizerJson.Read(json);
         string encoder = Path.Combine(path, "encoder.json"), merges = Path.Combine(path, "vocab.bpe");
-        if (File.Exists(encoder) && File.Exists(merges)) return ByteLevelBpeTokenizer.FromGpt2Files(encoder, merges);
+        bool hasEncoder = File.Exists(encoder), hasMerges = File.Exists(merges);
+        if (hasEncoder && hasMerges) return ByteLevelBpeTokenizer.FromGpt2Files(encoder, merges);
+        // Half of GPT-2's pair is a broken tokenizer, not an absent one.
+        if (hasEncoder || hasMerges)
+        {
+            string missing = hasEncoder ? merges : encoder;
+            throw new FileNotFoundException($"'{missing}' is missing: GPT-2's tokenizer needs encoder.json and vocab.bpe together.", missing);
+        }
         return null;
     }
 }

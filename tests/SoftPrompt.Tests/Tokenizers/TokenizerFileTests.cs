@@ -23,6 +23,27 @@ public class TokenizerFileTests
     }
 
     [Fact]
+    public void Special_tokens_given_to_Write_are_matched_whole_after_reading_back()
+    {
+        using var dir = new TempDirectory();
+        var gpt2 = (ByteLevelBpeTokenizer)TokenizerParityTests.Gpt2.Value;
+        string path = dir.File("tokenizer.json");
+        var specials = new[] { new SpecialToken(50256, "<|endoftext|>"), new SpecialToken(50257, "<|pad|>") };
+        TokenizerJson.Write(path, gpt2, specials);
+        var reread = TokenizerLoader.Load(path);
+        Assert.Equal(50258, reread.VocabSize);
+        Assert.Equal(50257, reread.PadId);
+        var (text, ids) = TokenizerParityTests.Expected("gpt2")[1];
+        // Around the specials, the text between is encoded as GPT-2's reference encoder encodes it alone.
+        Assert.Equal(new[] { 50257 }.Concat(ids).Append(50256).Append(50257), reread.Encode("<|pad|>" + text + "<|endoftext|><|pad|>"));
+        Assert.Equal("<|pad|>", reread.TokenText(50257));
+        Assert.False(File.Exists(path + ".tmp"));
+
+        var clash = Assert.Throws<ArgumentException>(() => TokenizerJson.Write(path, gpt2, new[] { new SpecialToken(995, "<|pad|>") }));
+        Assert.Contains("995", clash.Message);
+    }
+
+    [Fact]
     public void TinyStories_vocabulary_encodes_common_words_whole_and_round_trips()
     {
         var file = TinyStoriesBin.Read(SharedModels.TinyStoriesPath);
@@ -63,5 +84,25 @@ public class TokenizerFileTests
         File.Delete(path);
         var missing = Assert.Throws<FileNotFoundException>(() => TokenizerLoader.Load(dir.Path));
         Assert.Contains("encoder.json", missing.Message);
+
+        string encoder = dir.File("encoder.json");
+        File.WriteAllText(encoder, "{ \"a\": 0, ");
+        missing = Assert.Throws<FileNotFoundException>(() => TokenizerLoader.Load(dir.Path));
+        Assert.Equal(dir.File("vocab.bpe"), missing.FileName);
+        Assert.Contains("vocab.bpe", missing.Message);
+
+        File.WriteAllText(dir.File("vocab.bpe"), "#version: 0.2\na b\n");
+        e = Assert.Throws<InvalidDataException>(() => TokenizerLoader.Load(dir.Path));
+        Assert.Contains(encoder, e.Message);
+
+        // A complete vocabulary but a merges line that is not two tokens: the file and line are named.
+        var gpt2Dir = TokenizerParityTests.FixtureDir("gpt2");
+        File.Copy(Path.Combine(gpt2Dir, "encoder.json"), encoder, overwrite: true);
+        File.WriteAllText(dir.File("vocab.bpe"), "#version: 0.2\nĠ t\nĠt he extra\n");
+        e = Assert.Throws<InvalidDataException>(() => TokenizerLoader.Load(dir.Path));
+        Assert.Contains("vocab.bpe, line 3", e.Message);
+
+        var absent = Assert.Throws<FileNotFoundException>(() => TokenizerLoader.Load(dir.File("absent.json")));
+        Assert.Contains("absent.json", absent.Message);
     }
 }

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using SoftPrompt.Data.Tokenizers;
+using SoftPrompt.Models.Formats;
+using SoftPrompt.Tests.Support;
 using Xunit;
 
 namespace SoftPrompt.Tests.Tokenizers;
@@ -41,6 +43,37 @@ public class TokenizerParityTests
         var tokenizer = name == "gpt2" ? Gpt2.Value : Mistral.Value;
         foreach (var (text, ids) in Expected(name).Where(c => !c.Text.Contains("<s>")))
             Assert.Equal(text, tokenizer.Decode(ids));
+    }
+
+    // Reference: Google's SentencePiece encoding with the same pieces and scores (tools/make_tinystories_tokenizer_fixture.py).
+    [Fact]
+    public void Parity_TinyStories_score_merges_match_SentencePiece()
+    {
+        var vocab = TinyStoriesBin.Read(SharedModels.TinyStoriesPath).Vocab;
+        var tokenizer = SentencePieceBpeTokenizer.FromScores(vocab.Pieces, vocab.Scores);
+        var cases = Expected("tinystories-260k");
+        Assert.True(cases.Count >= 10);
+        foreach (var (text, ids) in cases)
+        {
+            Assert.True(ids.SequenceEqual(tokenizer.Encode(text)),
+                $"'{text}'\n expected [{string.Join(", ", ids)}]\n got      [{string.Join(", ", tokenizer.Encode(text))}]");
+            Assert.Equal(text, tokenizer.Decode(ids));
+        }
+    }
+
+    // UTF-8: 0xC3 0xA9 is "é"; 0xC3 alone is a truncated sequence and 0xA9 alone a stray continuation byte.
+    [Fact]
+    public void Decode_joins_byte_tokens_into_UTF8_and_replaces_invalid_bytes()
+    {
+        var gpt2 = Gpt2.Value;
+        int c3 = gpt2.TokenId(ByteLevelEncoding.CharOf(0xC3).ToString())!.Value, a9 = gpt2.TokenId(ByteLevelEncoding.CharOf(0xA9).ToString())!.Value;
+        Assert.Equal("é", gpt2.Decode(new[] { c3, a9 }));
+        Assert.Equal("\uFFFDx", gpt2.Decode(new[] { c3, gpt2.TokenId("x")!.Value }));
+
+        var mistral = Mistral.Value;
+        int b3 = mistral.TokenId("<0xC3>")!.Value, b9 = mistral.TokenId("<0xA9>")!.Value;
+        Assert.Equal("é", mistral.Decode(new[] { b3, b9 }));
+        Assert.Equal("a\uFFFD", mistral.Decode(new[] { mistral.TokenId("▁a")!.Value, b9 }));
     }
 
     [Fact]
