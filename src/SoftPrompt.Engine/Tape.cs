@@ -98,6 +98,9 @@ public sealed class Tape
 
     internal float[] Rent(int length, bool zero)
     {
+        // Sizes are rounded up to one of eight steps per power of two (at most 12.5% spare), so batches of varying
+        // lengths reuse each other's arrays instead of growing the pool with one set per exact size.
+        length = PoolSize(length);
         if (_pool.TryGetValue(length, out var stack) && stack.Count > 0)
         {
             var a = stack.Pop();
@@ -107,6 +110,13 @@ public sealed class Tape
         Allocations++;
         PooledBytes += (long)length * sizeof(float);
         return new float[length]; // new arrays are zeroed
+    }
+
+    internal static int PoolSize(int length)
+    {
+        if (length <= 64) return length;
+        int unit = 1 << (System.Numerics.BitOperations.Log2((uint)length) - 3);
+        return (int)Math.Min(Array.MaxLength, ((long)length + unit - 1) / unit * unit);
     }
 
     internal void Return(float[] array)

@@ -29,3 +29,23 @@ public class LinearTests
         Assert.False(w.HasGrad);
     }
 }
+
+public class TapePoolTests
+{
+    [Fact]
+    public void Varying_batch_lengths_reuse_pooled_arrays_instead_of_growing_the_pool()
+    {
+        var tape = new SoftPrompt.Engine.Tape();
+        var w = SoftPrompt.Tests.Support.GradCheck.Random(1, 1f, 16, 16);
+        for (int length = 200; length < 260; length++) // 60 different sizes, as batches of varying token counts are
+        {
+            tape.Reset();
+            var x = tape.NewTensor(new[] { length, 16 }, requiresGrad: true);
+            x.Span.Fill(0.5f);
+            var y = SoftPrompt.Engine.Autograd.Fn.Linear(tape, x, w);
+            tape.Backward(SoftPrompt.Engine.Autograd.Fn.Sum(tape, y));
+            Assert.Equal(length * 16, x.Grad.Length);
+        }
+        Assert.True(tape.Allocations < 30, $"{tape.Allocations} arrays allocated for 60 sizes in one size range");
+    }
+}
