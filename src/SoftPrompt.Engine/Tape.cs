@@ -89,6 +89,7 @@ public sealed class Tape
     public void Reset()
     {
         if (OpProfile.Enabled) OpProfile.MarkStart();
+        TrimIdleArrays();
         foreach (var t in _owned) t.ReleaseTo(this);
         _owned.Clear();
         _backward.Clear();
@@ -98,18 +99,43 @@ public sealed class Tape
 
     internal float[] Rent(int length, bool zero)
     {
-        // Sizes are rounded up to one of eight steps per power of two (at most 12.5% spare), so batches of varying
-        // lengths reuse each other's arrays instead of growing the pool with one set per exact size.
+        // Sizes are rounded up to one of eight steps per power of two (at most 12.5% spare), and a request may take a
+        // free array up to twice its size, so batches of varying lengths reuse each other's arrays instead of growing
+        // the pool with one set per exact size.
         length = PoolSize(length);
-        if (_pool.TryGetValue(length, out var stack) && stack.Count > 0)
+        long limit = Math.Min(Array.MaxLength, 2L * length);
+        for (int size = length; size <= limit; size = PoolSize(size + 1))
         {
-            var a = stack.Pop();
-            if (zero) Array.Clear(a);
-            return a;
+            if (_pool.TryGetValue(size, out var stack) && stack.Count > 0)
+            {
+                var a = stack.Pop();
+                _idleBytes -= (long)a.Length * sizeof(float);
+                _stepBytes += (long)a.Length * sizeof(float);
+                if (zero) Array.Clear(a);
+                return a;
+            }
+            if (size == int.MaxValue || length <= 64) break;
         }
         Allocations++;
         PooledBytes += (long)length * sizeof(float);
+        _stepBytes += (long)length * sizeof(float);
         return new float[length]; // new arrays are zeroed
+    }
+
+    // Bytes sitting unused in the pool, and bytes handed out since the last Reset.
+    private long _idleBytes, _stepBytes;
+
+    // At Reset: if the arrays this step did not use outweigh twice what it did use, they are the leftovers of other
+    // shapes (longer batches, an earlier phase); let the GC have them. A run of same-shaped steps never trims.
+    private void TrimIdleArrays()
+    {
+        if (_idleBytes > 2 * _stepBytes && _idleBytes > (64L << 20))
+        {
+            PooledBytes -= _idleBytes;
+            _pool.Clear();
+            _idleBytes = 0;
+        }
+        _stepBytes = 0;
     }
 
     internal static int PoolSize(int length)
@@ -122,6 +148,7 @@ public sealed class Tape
     internal void Return(float[] array)
     {
         if (array.Length == 0) return;
+        _idleBytes += (long)array.Length * sizeof(float);
         if (!_pool.TryGetValue(array.Length, out var stack)) _pool[array.Length] = stack = new Stack<float[]>();
         stack.Push(array);
     }

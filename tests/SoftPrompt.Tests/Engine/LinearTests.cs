@@ -49,3 +49,26 @@ public class TapePoolTests
         Assert.True(tape.Allocations < 30, $"{tape.Allocations} arrays allocated for 60 sizes in one size range");
     }
 }
+
+public class TapeMemoryTests
+{
+    [Fact]
+    public void Pool_stays_bounded_over_many_steps_of_random_lengths()
+    {
+        var tape = new SoftPrompt.Engine.Tape();
+        var w = SoftPrompt.Tests.Support.GradCheck.Random(1, 1f, 64, 64);
+        var rng = new Random(3);
+        long largestStep = 0;
+        for (int step = 0; step < 200; step++)
+        {
+            tape.Reset();
+            int rows = 300 + rng.Next(3000);
+            var x = tape.NewTensor(new[] { rows, 64 }, requiresGrad: true);
+            var h = x;
+            for (int layer = 0; layer < 4; layer++) h = SoftPrompt.Engine.Autograd.Fn.Linear(tape, h, w);
+            tape.Backward(SoftPrompt.Engine.Autograd.Fn.Sum(tape, h));
+            largestStep = Math.Max(largestStep, 10L * rows * 64 * sizeof(float));
+        }
+        Assert.True(tape.PooledBytes < 6 * largestStep + (64L << 20), $"pool holds {tape.PooledBytes:N0} bytes; the largest step needs about {largestStep:N0}");
+    }
+}
