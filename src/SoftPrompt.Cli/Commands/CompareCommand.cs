@@ -42,9 +42,9 @@ public static class CompareCommand
             string taskName = parse.GetValue(task)!, dir = Path.Combine(parse.GetValue(data)!, taskName);
             var definition = ClassificationTask.BuiltIn(taskName);
             var train = definition.ReadSplit(Path.Combine(dir, "train.jsonl"));
-            var validation = definition.ReadSplit(Path.Combine(dir, "validation.jsonl")).Take(parse.GetValue(evalExamples)).ToList();
+            var validation = TaskFile.EvenSubset(definition.ReadSplit(Path.Combine(dir, "validation.jsonl")), parse.GetValue(evalExamples));
             var test = definition.ReadSplit(Path.Combine(dir, "test.jsonl"));
-            if (parse.GetValue(testExamples) is > 0 and var n) test = test.Take(n).ToList();
+            test = TaskFile.EvenSubset(test, parse.GetValue(testExamples));
             var rows = new List<Row>();
             long baseSize = 0;
             foreach (var method in parse.GetValue(methods)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))

@@ -55,7 +55,7 @@ public static class EvalCommand
             {
                 var generation = GenerationTask.BuiltIn(taskName);
                 var texts = generation.ReadSplit(Path.Combine(dir, parse.GetValue(split) + ".jsonl"));
-                if (parse.GetValue(examples) is > 0 and var m && m < texts.Count) texts = texts.Take(m).ToList();
+                texts = TaskFile.EvenSubset(texts, parse.GetValue(examples));
                 var (bleu, rouge, _) = new PromptGenerator(loaded.Model, tokenizer, generation, prompt).Evaluate(texts);
                 Console.WriteLine(JsonSerializer.Serialize(new
                 {
@@ -67,7 +67,7 @@ public static class EvalCommand
             }
             var definition = ClassificationTask.BuiltIn(taskName);
             var rows = definition.ReadSplit(Path.Combine(dir, parse.GetValue(split) + ".jsonl"));
-            if (parse.GetValue(examples) is > 0 and var n && n < rows.Count) rows = rows.Take(n).ToList();
+            rows = TaskFile.EvenSubset(rows, parse.GetValue(examples));
             int k = parse.GetValue(shots);
             string prefix = k > 0 ? definition.FewShotPrefix(definition.ReadSplit(Path.Combine(dir, "train.jsonl")), k, parse.GetValue(seed)) : "";
             string majority = rows.GroupBy(e => e.Label).OrderByDescending(g => g.Count()).First().Key;

@@ -139,6 +139,5 @@ public static class TuneCommand
         return command;
     }
 
-    private static List<T> Take<T>(List<T> examples, int count) =>
-        count <= 0 || count >= examples.Count ? examples : examples.Take(count).ToList();
+    private static List<T> Take<T>(List<T> examples, int count) => TaskFile.EvenSubset(examples, count);
 }

@@ -36,6 +36,16 @@ public static class TaskFile
         return rows;
     }
 
+    /// <summary>
+    /// At most <paramref name="count"/> rows spread evenly over the split (0 or more than there are: all of them).
+    /// Splits are often ordered (by document, by label), so the first rows alone would be a biased sample.
+    /// </summary>
+    public static List<T> EvenSubset<T>(List<T> rows, int count)
+    {
+        if (count <= 0 || count >= rows.Count) return rows;
+        return Enumerable.Range(0, count).Select(i => rows[(int)((long)i * rows.Count / count)]).ToList();
+    }
+
     /// <summary>The template with each {field} replaced by the row's value.</summary>
     public static string Fill(string template, IReadOnlyDictionary<string, string> fields)
     {

@@ -54,3 +54,15 @@ public class BaselineTests
         }
     }
 }
+
+public class EvenSubsetTests
+{
+    [Fact]
+    public void Subset_spreads_over_an_ordered_split()
+    {
+        var rows = Enumerable.Range(0, 100).ToList();
+        Assert.Equal(new[] { 0, 25, 50, 75 }, SoftPrompt.Data.Tasks.TaskFile.EvenSubset(rows, 4));
+        Assert.Same(rows, SoftPrompt.Data.Tasks.TaskFile.EvenSubset(rows, 0));
+        Assert.Same(rows, SoftPrompt.Data.Tasks.TaskFile.EvenSubset(rows, 500));
+    }
+}
