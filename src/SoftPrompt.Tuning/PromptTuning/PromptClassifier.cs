@@ -55,42 +55,18 @@ public sealed class PromptClassifier : IPromptObjective<LabeledExample>
     public Tensor Loss(Tape tape, IReadOnlyList<LabeledExample> batch)
     {
         var rows = batch.Select(e => (InputTokens(e), _labelIds[e.Label])).ToList();
-        var (logits, targets, _) = LabelLogits(tape, rows);
+        var (logits, targets, _) = PromptedSequences.Logits(tape, _model, Prompt, rows, _tokenizer.EosId ?? 0);
         return Fn.CrossEntropy(tape, logits, targets);
     }
 
     /// <summary>Log-probability of each label for each example: [example][label in Task.Labels order].</summary>
     public double[][] LabelScores(IReadOnlyList<LabeledExample> examples, bool perToken = false, int rowsPerBatch = 16)
     {
-        var labels = Task.Labels;
-        var rows = new List<(int[] Input, int[] Label)>();
-        foreach (var e in examples)
-        {
-            var input = InputTokens(e);
-            foreach (var l in labels) rows.Add((input, _labelIds[l]));
-        }
-        var scores = new double[rows.Count];
-        var tape = new Tape(recording: false);
-        int vocab = _model.Config.VocabSize;
-        for (int start = 0; start < rows.Count; start += rowsPerBatch)
-        {
-            var chunk = rows.GetRange(start, Math.Min(rowsPerBatch, rows.Count - start));
-            tape.Reset();
-            var (logits, targets, rowStarts) = LabelLogits(tape, chunk);
-            var data = logits.ReadOnlySpan;
-            for (int r = 0; r < chunk.Count; r++)
-            {
-                double sum = 0;
-                for (int i = rowStarts[r]; i < rowStarts[r + 1]; i++)
-                {
-                    var row = data.Slice(i * vocab, vocab);
-                    sum += row[targets[i]] - Engine.Ops.CrossEntropy.LogSumExp(row);
-                }
-                scores[start + r] = perToken ? sum / chunk[r].Label.Length : sum;
-            }
-        }
-        tape.Reset();
-        return Enumerable.Range(0, examples.Count).Select(i => scores.AsSpan(i * labels.Count, labels.Count).ToArray()).ToArray();
+        var scores = MixedScoring.LabelScores(_model, examples.Select(e => (this, e)).ToList(), rowsPerBatch);
+        if (perToken)
+            foreach (var perLabel in scores)
+                for (int l = 0; l < perLabel.Length; l++) perLabel[l] /= _labelIds[Task.Labels[l]].Length;
+        return scores;
     }
 
     /// <summary>The predicted label of each example.</summary>
@@ -121,9 +97,6 @@ public sealed class PromptClassifier : IPromptObjective<LabeledExample>
         }
         return f1s.Count == 0 ? 0 : f1s.Average();
     }
-
-    private (Tensor Logits, int[] Targets, int[] RowStarts) LabelLogits(Tape tape, IReadOnlyList<(int[] Input, int[] Label)> rows) =>
-        PromptedSequences.Logits(tape, _model, Prompt, rows, _tokenizer.EosId ?? 0);
 
     double IPromptObjective<LabeledExample>.Score(IReadOnlyList<LabeledExample> examples) => Accuracy(examples, LengthNormalized);
     public string ScoreName => "accuracy";
