@@ -100,7 +100,7 @@ public sealed class PromptServer : IAsyncDisposable
             if (task.Classifier is null) return Problem(400, $"Task '{name}' generates text; use /api/generate.");
             if (CheckText(body, out string text) is { } bad) return bad;
             var scores = await _batcher.ScoreAsync(task, text, http.RequestAborted);
-            var probabilities = Softmax(scores);
+            var probabilities = LabelProbabilities.FromLogProbabilities(scores);
             int best = Array.IndexOf(probabilities, probabilities.Max());
             return Results.Json(new
             {
@@ -181,14 +181,6 @@ public sealed class PromptServer : IAsyncDisposable
         body.ValueKind == JsonValueKind.Object && body.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
     private static IResult Problem(int status, string message) => Results.Json(new { error = message }, statusCode: status);
-
-    private static double[] Softmax(double[] logProbabilities)
-    {
-        double max = logProbabilities.Max();
-        var e = logProbabilities.Select(x => Math.Exp(x - max)).ToArray();
-        double sum = e.Sum();
-        return e.Select(x => x / sum).ToArray();
-    }
 
     public async ValueTask DisposeAsync()
     {

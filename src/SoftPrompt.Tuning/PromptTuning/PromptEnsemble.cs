@@ -47,7 +47,7 @@ public sealed class PromptEnsemble
             var meanProbability = new double[labels.Count];
             foreach (var memberScores in scores[e])
             {
-                var p = Softmax(memberScores);
+                var p = LabelProbabilities.FromLogProbabilities(memberScores);
                 for (int l = 0; l < labels.Count; l++) meanProbability[l] += p[l] / _members.Length;
             }
             mean[e] = labels[ArgMax(meanProbability)];
@@ -61,12 +61,4 @@ public sealed class PromptEnsemble
     }
 
     private static int ArgMax(double[] values) => Array.IndexOf(values, values.Max());
-
-    private static double[] Softmax(double[] logProbabilities)
-    {
-        double max = logProbabilities.Max();
-        var e = logProbabilities.Select(x => Math.Exp(x - max)).ToArray();
-        double sum = e.Sum();
-        return e.Select(x => x / sum).ToArray();
-    }
 }
