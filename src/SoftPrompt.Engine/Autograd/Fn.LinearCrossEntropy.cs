@@ -34,6 +34,7 @@ public static partial class Fn
         var dw = needs && w.RequiresGrad ? tape.NewTensor(new[] { vocab, d }, zero: true) : null;
         int chunkRows = Math.Min(LogitRowsPerChunk, Math.Max(1, n));
         var logits = tape.Scratch(chunkRows * vocab);
+        var gradient = needs ? tape.Scratch(chunkRows * vocab) : null;
         var rowLosses = tape.Scratch(n);
         float scale = counted == 0 ? 0f : 1f / counted;
         for (int start = 0; start < n; start += chunkRows)
@@ -46,10 +47,11 @@ public static partial class Fn
             Ops.CrossEntropy.RowLosses(chunk, rows, vocab, chunkTargets, rowLosses.Span.Slice(start, rows), ignoreIndex);
             if (!needs) continue;
             // chunk ← scale·(softmax − one-hot), zero on ignored rows: the gradient of the mean loss w.r.t. these logits
-            var gradient = tape.Scratch(rows * vocab, zero: true);
-            Ops.CrossEntropy.Backward(gradient.Span, chunk, rows, vocab, chunkTargets, ignoreIndex, scale);
-            if (dx is not null) Sgemm.Multiply(false, false, rows, d, vocab, gradient.ReadOnlySpan, w.ReadOnlySpan, dx.Span.Slice(start * d, rows * d), accumulate: true);
-            if (dw is not null) Sgemm.Multiply(true, false, vocab, d, rows, gradient.ReadOnlySpan, xChunk, dw.Span, accumulate: true);
+            var chunkGradient = gradient!.Span[..(rows * vocab)];
+            chunkGradient.Clear();
+            Ops.CrossEntropy.Backward(chunkGradient, chunk, rows, vocab, chunkTargets, ignoreIndex, scale);
+            if (dx is not null) Sgemm.Multiply(false, false, rows, d, vocab, chunkGradient, w.ReadOnlySpan, dx.Span.Slice(start * d, rows * d), accumulate: true);
+            if (dw is not null) Sgemm.Multiply(true, false, vocab, d, rows, chunkGradient, xChunk, dw.Span, accumulate: true);
         }
         double total = 0;
         foreach (float l in rowLosses.ReadOnlySpan) total += l;
