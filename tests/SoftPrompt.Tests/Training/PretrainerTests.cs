@@ -116,13 +116,6 @@ public class PretrainerTests
         Assert.Equal(10, state.Step);
         Assert.Equal(model.Parameters[1].Tensor.ToArray(), reloaded.Parameters[1].Tensor.ToArray());
     }
-
-    private sealed class CancelAtStep(int step, CancellationTokenSource source) : SoftPrompt.Training.Progress.ITrainingProgress
-    {
-        public void Step(SoftPrompt.Training.Progress.StepReport report) { if (report.Step == step) source.Cancel(); }
-        public void Evaluated(SoftPrompt.Training.Progress.EvaluationReport report) { }
-        public void Message(string text) { }
-    }
 }
 
 public class NonFiniteGuardTests

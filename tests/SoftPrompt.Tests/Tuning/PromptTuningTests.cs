@@ -90,20 +90,13 @@ public class PromptTuningTests
         var interrupted = Fresh();
         var cancel = new CancellationTokenSource();
         Assert.Throws<OperationCanceledException>(() =>
-            new PromptTuner<LabeledExample>(new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, Task, interrupted), options, new CancelAfter(8, cancel))
+            new PromptTuner<LabeledExample>(new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, Task, interrupted), options, new CancelAtStep(8, cancel))
                 .Run(Examples, Examples, dir.File("b"), cancel: cancel.Token));
         var resumed = Fresh();
         var result = new PromptTuner<LabeledExample>(new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, Task, resumed), options)
             .Run(Examples, Examples, dir.File("b"), resume: true);
         Assert.Equal(12, result.Steps);
         Assert.Equal(straight.Prompt.ToArray(), resumed.Prompt.ToArray());
-    }
-
-    private sealed class CancelAfter(int step, CancellationTokenSource source) : SoftPrompt.Training.Progress.ITrainingProgress
-    {
-        public void Step(SoftPrompt.Training.Progress.StepReport report) { if (report.Step == step) source.Cancel(); }
-        public void Evaluated(SoftPrompt.Training.Progress.EvaluationReport report) { }
-        public void Message(string text) { }
     }
 
     [Fact]
