@@ -29,7 +29,8 @@ public sealed class MixedPromptBatch
     public int[] TextStarts { get; }
     public int Length => Input.Length;
 
-    public static MixedPromptBatch Build(Tape tape, CausalLanguageModel model, IReadOnlyList<PromptedRow> rows)
+    /// <param name="adapter">Layer hooks shared by every row (prefix tuning, deep prompts, LoRA, …), or null.</param>
+    public static MixedPromptBatch Build(Tape tape, CausalLanguageModel model, IReadOnlyList<PromptedRow> rows, IModelAdapter? adapter = null)
     {
         if (rows.Count == 0) throw new ArgumentException("A mixed batch needs at least one row.");
         int d = model.Config.HiddenSize;
@@ -60,7 +61,10 @@ public sealed class MixedPromptBatch
             }
         }
         var embeddings = pieces.Length == 1 ? pieces[0] : Fn.Concat(tape, 0, pieces);
-        var input = new ForwardInput { Batch = rows.Count, Length = length, Embeddings = embeddings, Positions = positions, Padding = padding };
+        var input = new ForwardInput
+        {
+            Batch = rows.Count, Length = length, Embeddings = embeddings, Positions = positions, Padding = padding, Hooks = adapter?.Hooks(starts),
+        };
         return new MixedPromptBatch(input, starts, textStarts);
     }
 }

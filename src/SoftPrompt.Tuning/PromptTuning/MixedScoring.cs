@@ -15,7 +15,7 @@ public static class MixedScoring
     public static double[][] LabelScores(CausalLanguageModel model, IReadOnlyList<(PromptClassifier Classifier, LabeledExample Example)> requests,
         int rowsPerBatch = 16)
     {
-        var rows = new List<(int Request, int Label, PromptEmbedding? Prompt, int[] Input, int[] Target)>();
+        var rows = new List<(int Request, int Label, PromptEmbedding? Prompt, IModelAdapter? Adapter, int[] Input, int[] Target)>();
         var scores = new double[requests.Count][];
         for (int q = 0; q < requests.Count; q++)
         {
@@ -23,15 +23,18 @@ public static class MixedScoring
             var labels = classifier.Task.Labels;
             scores[q] = new double[labels.Count];
             var input = classifier.InputTokens(example);
-            for (int l = 0; l < labels.Count; l++) rows.Add((q, l, classifier.Prompt, input, classifier.LabelTokens[labels[l]]));
+            for (int l = 0; l < labels.Count; l++) rows.Add((q, l, classifier.Prompt, classifier.Adapter, input, classifier.LabelTokens[labels[l]]));
         }
         var tape = new Tape(recording: false);
         int vocab = model.Config.VocabSize;
-        for (int start = 0; start < rows.Count; start += rowsPerBatch)
+        for (int start = 0, count; start < rows.Count; start += count)
         {
-            var chunk = rows.GetRange(start, Math.Min(rowsPerBatch, rows.Count - start));
+            // Soft prompts mix freely within a batch; layer hooks belong to the whole batch, so a chunk keeps to one adapter.
+            for (count = 1; count < rowsPerBatch && start + count < rows.Count && rows[start + count].Adapter == rows[start].Adapter; count++) { }
+            var chunk = rows.GetRange(start, count);
             tape.Reset();
-            var batch = MixedPromptBatch.Build(tape, model, chunk.Select(r => new PromptedRow(r.Prompt, [.. r.Input, .. r.Target])).ToList());
+            var batch = MixedPromptBatch.Build(tape, model, chunk.Select(r => new PromptedRow(r.Prompt, [.. r.Input, .. r.Target])).ToList(),
+                chunk[0].Adapter);
             // Only the positions that predict a label token go through the LM head.
             var positions = new List<int>();
             for (int i = 0; i < chunk.Count; i++)

@@ -35,6 +35,8 @@ public sealed class PromptClassifier : IPromptObjective<LabeledExample>
 
     public ClassificationTask Task { get; }
     public PromptEmbedding? Prompt { get; }
+    /// <summary>Changes inside the layer stack (prefix tuning, deep prompts, LoRA, …), besides or instead of the prompt.</summary>
+    public IModelAdapter? Adapter { get; init; }
     public int MaxInputTokens { get; }
     /// <summary>Validation during tuning scores labels per token (for verbalizers of different lengths).</summary>
     public bool LengthNormalized { get; init; }
@@ -55,7 +57,7 @@ public sealed class PromptClassifier : IPromptObjective<LabeledExample>
     public Tensor Loss(Tape tape, IReadOnlyList<LabeledExample> batch)
     {
         var rows = batch.Select(e => (InputTokens(e), _labelIds[e.Label])).ToList();
-        var (logits, targets, _) = PromptedSequences.Logits(tape, _model, Prompt, rows, _tokenizer.EosId ?? 0);
+        var (logits, targets, _) = PromptedSequences.Logits(tape, _model, Prompt, rows, _tokenizer.EosId ?? 0, Adapter);
         return Fn.CrossEntropy(tape, logits, targets);
     }
 

@@ -41,9 +41,9 @@ public sealed class PromptEmbedding
     }
 
     /// <summary>The model's forward input for token ids (B·T) behind the prompt.</summary>
-    public ForwardInput Input(Tape tape, CausalLanguageModel model, int[] tokenIds, int batch, int length)
+    public ForwardInput Input(Tape tape, CausalLanguageModel model, int[] tokenIds, int batch, int length, ILayerHooks? hooks = null)
     {
         var text = Fn.Embedding(tape, model.TokenEmbedding, tokenIds, batch, length);
-        return new ForwardInput { Batch = batch, Length = Length + length, Embeddings = Prepend(tape, text) };
+        return new ForwardInput { Batch = batch, Length = Length + length, Embeddings = Prepend(tape, text), Hooks = hooks };
     }
 }

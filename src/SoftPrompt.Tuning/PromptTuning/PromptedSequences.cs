@@ -15,7 +15,7 @@ public static class PromptedSequences
     /// <returns>Logits (R, V) of the R positions that predict target tokens, those tokens (R), and where each input row's
     /// targets start among the R (length B + 1).</returns>
     public static (Tensor Logits, int[] Targets, int[] RowStarts) Logits(Tape tape, CausalLanguageModel model, PromptEmbedding? prompt,
-        IReadOnlyList<(int[] Input, int[] Target)> rows, int paddingId)
+        IReadOnlyList<(int[] Input, int[] Target)> rows, int paddingId, IModelAdapter? adapter = null)
     {
         int b = rows.Count, t = rows.Max(r => r.Input.Length + r.Target.Length), p = prompt?.Length ?? 0;
         var ids = new int[b * t];
@@ -40,9 +40,10 @@ public static class PromptedSequences
                 targets[rowStarts[r] + j] = target[j];
             }
         }
+        var hooks = adapter?.Hooks(new int[b]); // right padding: every row starts at position 0
         var hidden = prompt is null
-            ? model.Hidden(tape, new ForwardInput { Batch = b, Length = t, TokenIds = ids })
-            : model.Hidden(tape, prompt.Input(tape, model, ids, b, t));
+            ? model.Hidden(tape, new ForwardInput { Batch = b, Length = t, TokenIds = ids, Hooks = hooks })
+            : model.Hidden(tape, prompt.Input(tape, model, ids, b, t, hooks));
         // Gathering rows is an embedding lookup with the hidden states as the table (backward scatters the gradient back).
         var predicting = Fn.Embedding(tape, hidden.Reshape(b * (p + t), model.Config.HiddenSize), positions);
         return (model.Logits(tape, predicting), targets, rowStarts);
