@@ -25,6 +25,7 @@ public static class TuneCommand
         var length = new Option<int>("--prompt-length") { DefaultValueFactory = _ => 20 };
         var init = new Option<string>("--init") { Description = "uniform, vocab, labels or text", DefaultValueFactory = _ => "vocab" };
         var initText = new Option<string?>("--init-text") { Description = "Text for --init text" };
+        var placement = new Option<string>("--placement") { Description = "before-input (Lester et al.) or before-answer (after the input; classification only)", DefaultValueFactory = _ => "before-input" };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 200 };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8 };
         var lr = new Option<float>("--lr") { DefaultValueFactory = _ => 0.3f };
@@ -45,7 +46,7 @@ public static class TuneCommand
         var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount };
 
         var command = new Command("tune", "Prompt-tune a frozen model on a classification task and save the prompt as a PEFT adapter.");
-        foreach (var o in new Option[] { onNan, model, task, data, output, method, perToken, checkpointEvery, length, init, initText, steps, batch, lr, optimizerName, schedule, warmup, accumulate, patience, resume, evalEvery, evalExamples, testExamples, seed, threads })
+        foreach (var o in new Option[] { onNan, model, task, data, output, method, perToken, checkpointEvery, length, init, initText, placement, steps, batch, lr, optimizerName, schedule, warmup, accumulate, patience, resume, evalEvery, evalExamples, testExamples, seed, threads })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -57,7 +58,10 @@ public static class TuneCommand
             var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer.");
             var frozen = loaded.Model;
             frozen.SetTrainable(false);
-            var prompt = new PromptEmbedding(parse.GetValue(length), frozen.Config.HiddenSize);
+            var prompt = new PromptEmbedding(parse.GetValue(length), frozen.Config.HiddenSize)
+            {
+                Placement = PromptAdapterFiles.ParsePlacement(parse.GetValue(placement)!),
+            };
             string initName = parse.GetValue(init)!;
             string outDir = parse.GetValue(output) ?? Path.Combine("adapters", taskName);
             var options = new PromptTuningOptions
@@ -122,7 +126,7 @@ public static class TuneCommand
                 string majority = test.GroupBy(e => e.Label).OrderByDescending(g => g.Count()).First().Key;
                 report = new
                 {
-                    task = taskName, method = "prompt_tuning", prompt_length = prompt.Length, init = initName,
+                    task = taskName, method = "prompt_tuning", prompt_length = prompt.Length, init = initName, placement = parse.GetValue(placement),
                     trainable_params = prompt.Prompt.Length, percent_of_base = Math.Round(100.0 * prompt.Prompt.Length / frozen.ParameterCount, 4),
                     best_validation_step = result.BestStep, best_validation_accuracy = Math.Round(result.BestScore, 4), steps = result.Steps,
                     stopped_early = result.StoppedEarly, test_examples = test.Count,

@@ -4,29 +4,27 @@ using SoftPrompt.Models;
 
 namespace SoftPrompt.Tuning.PromptTuning;
 
-/// <summary>One row of a mixed batch: its own soft prompt (or none) in front of its own tokens.</summary>
-public sealed record PromptedRow(PromptEmbedding? Prompt, int[] TokenIds);
+/// <summary>One row of a mixed batch: its own soft prompt (or none) before its token at <paramref name="PromptAt"/>
+/// (0: in front of all of them).</summary>
+public sealed record PromptedRow(PromptEmbedding? Prompt, int[] TokenIds, int PromptAt = 0);
 
 /// <summary>
-/// Rows of different tasks in one forward pass over one frozen model: each row is [padding; P_row; X_row], left-padded
+/// Rows of different tasks in one forward pass over one frozen model: each row is [padding; P_row; X_row] (or its prompt inside X_row), left-padded
 /// to a common length so every row ends at the last position. Padding is masked out of attention and each row's
 /// positions start at 0 at its own first real position, so a row computes exactly what it would alone. Gradients
 /// reach every row's prompt, so the same batch serves multi-task training.
 /// </summary>
 public sealed class MixedPromptBatch
 {
-    private MixedPromptBatch(ForwardInput input, int[] starts, int[] textStarts)
+    private MixedPromptBatch(ForwardInput input, int[] starts)
     {
         Input = input;
         RowStarts = starts;
-        TextStarts = textStarts;
     }
 
     public ForwardInput Input { get; }
     /// <summary>Per row, the first non-padding position.</summary>
     public int[] RowStarts { get; }
-    /// <summary>Per row, the position of its first text token (after its prompt).</summary>
-    public int[] TextStarts { get; }
     public int Length => Input.Length;
 
     /// <param name="adapter">Layer hooks shared by every row (prefix tuning, deep prompts, LoRA, …), or null.</param>
@@ -39,20 +37,22 @@ public sealed class MixedPromptBatch
         var positions = new int[rows.Count * length];
         var padding = new bool[rows.Count * length];
         var starts = new int[rows.Count];
-        var textStarts = new int[rows.Count];
         for (int r = 0; r < rows.Count; r++)
         {
             var row = rows[r];
             if (row.TokenIds.Length == 0) throw new ArgumentException($"Row {r} of the mixed batch has no tokens.");
             if (row.Prompt is not null && row.Prompt.Prompt.Dim(1) != d)
                 throw new ArgumentException($"Row {r}: its prompt is {row.Prompt.Prompt.Dim(1)} wide, the model {d}.");
+            if (row.PromptAt < 0 || row.PromptAt > row.TokenIds.Length)
+                throw new ArgumentException($"Row {r}: its prompt goes before token {row.PromptAt} of {row.TokenIds.Length}.");
             int p = row.Prompt?.Length ?? 0, pad = length - p - row.TokenIds.Length;
             starts[r] = pad;
-            textStarts[r] = pad + p;
-            var parts = new List<Tensor>(3);
+            var parts = new List<Tensor>(4);
             if (pad > 0) parts.Add(tape.NewTensor(new[] { 1, pad, d }, zero: true));
+            if (row.PromptAt > 0) parts.Add(Fn.Embedding(tape, model.TokenEmbedding, row.TokenIds[..row.PromptAt], 1, row.PromptAt));
             if (row.Prompt is not null) parts.Add(row.Prompt.Prompt.Reshape(1, p, d));
-            parts.Add(Fn.Embedding(tape, model.TokenEmbedding, row.TokenIds, 1, row.TokenIds.Length));
+            if (row.PromptAt < row.TokenIds.Length)
+                parts.Add(Fn.Embedding(tape, model.TokenEmbedding, row.TokenIds[row.PromptAt..], 1, row.TokenIds.Length - row.PromptAt));
             pieces[r] = parts.Count == 1 ? parts[0] : Fn.Concat(tape, 1, parts.ToArray());
             for (int t = 0; t < length; t++)
             {
@@ -65,6 +65,6 @@ public sealed class MixedPromptBatch
         {
             Batch = rows.Count, Length = length, Embeddings = embeddings, Positions = positions, Padding = padding, Hooks = adapter?.Hooks(starts),
         };
-        return new MixedPromptBatch(input, starts, textStarts);
+        return new MixedPromptBatch(input, starts);
     }
 }

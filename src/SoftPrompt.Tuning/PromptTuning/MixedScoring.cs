@@ -33,13 +33,14 @@ public static class MixedScoring
             for (count = 1; count < rowsPerBatch && start + count < rows.Count && rows[start + count].Adapter == rows[start].Adapter; count++) { }
             var chunk = rows.GetRange(start, count);
             tape.Reset();
-            var batch = MixedPromptBatch.Build(tape, model, chunk.Select(r => new PromptedRow(r.Prompt, [.. r.Input, .. r.Target])).ToList(),
+            var batch = MixedPromptBatch.Build(tape, model, chunk.Select(r => new PromptedRow(r.Prompt, [.. r.Input, .. r.Target],
+                    r.Prompt?.Placement == PromptPlacement.BeforeAnswer ? r.Input.Length : 0)).ToList(),
                 chunk[0].Adapter);
             // Only the positions that predict a label token go through the LM head.
             var positions = new List<int>();
             for (int i = 0; i < chunk.Count; i++)
             {
-                int firstTarget = batch.TextStarts[i] + chunk[i].Input.Length; // position of the first label token
+                int firstTarget = batch.RowStarts[i] + (chunk[i].Prompt?.Length ?? 0) + chunk[i].Input.Length; // first label token
                 for (int j = 0; j < chunk[i].Target.Length; j++) positions.Add(i * batch.Length + firstTarget - 1 + j);
             }
             var hidden = model.Hidden(tape, batch.Input);

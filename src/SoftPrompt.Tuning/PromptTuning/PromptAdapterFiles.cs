@@ -12,7 +12,8 @@ namespace SoftPrompt.Tuning.PromptTuning;
 public static class PromptAdapterFiles
 {
     public const string ConfigFile = "adapter_config.json", WeightsFile = "adapter_model.safetensors", TensorName = "prompt_embeddings";
-    /// <summary>Our own addition (PEFT ignores it): which built-in task the prompt was trained for.</summary>
+    /// <summary>Our own addition (PEFT ignores it): which built-in task the prompt was trained for, and where the prompt
+    /// sits when it is not in front of the input (PEFT's only placement).</summary>
     public const string TaskFile = "softprompt_task.json";
 
     public sealed record Info(string BaseModel, int NumLayers, int NumHeads, string Init, string? InitText, string? Task = null);
@@ -39,22 +40,38 @@ public static class PromptAdapterFiles
         SafeTensorsWriter.Write(Path.Combine(directory, WeightsFile),
             new[] { (TensorName, new[] { prompt.Length, prompt.Prompt.Dim(1) }, (ReadOnlyMemory<float>)prompt.Prompt.ToArray()) },
             metadata: new Dictionary<string, string> { ["format"] = "pt" });
-        if (info.Task is not null)
-            File.WriteAllText(Path.Combine(directory, TaskFile), new JsonObject { ["task"] = info.Task }.ToJsonString());
+        if (info.Task is not null || prompt.Placement != PromptPlacement.BeforeInput)
+        {
+            var ours = new JsonObject { ["task"] = info.Task };
+            if (prompt.Placement != PromptPlacement.BeforeInput) ours["placement"] = PlacementName(prompt.Placement);
+            File.WriteAllText(Path.Combine(directory, TaskFile), ours.ToJsonString());
+        }
         string temporary = Path.Combine(directory, ConfigFile + ".tmp");
         File.WriteAllText(temporary, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         File.Move(temporary, Path.Combine(directory, ConfigFile), overwrite: true);
     }
 
+    public static string PlacementName(PromptPlacement placement) => placement == PromptPlacement.BeforeAnswer ? "before-answer" : "before-input";
+
+    public static PromptPlacement ParsePlacement(string name) => name switch
+    {
+        "before-input" => PromptPlacement.BeforeInput,
+        "before-answer" => PromptPlacement.BeforeAnswer,
+        _ => throw new ArgumentException($"Unknown prompt placement '{name}': use before-input or before-answer."),
+    };
+
     /// <summary>The built-in task the adapter was trained for, when it says.</summary>
-    public static string? TaskOf(string directory)
+    public static string? TaskOf(string directory) => OwnField(directory, "task");
+
+    private static string? OwnField(string directory, string field)
     {
         string path = Path.Combine(directory, TaskFile);
         if (!File.Exists(path)) return null;
         using var doc = JsonFile.Load(path, maxBytes: 1 << 16);
-        return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("task", out var t) && t.ValueKind == JsonValueKind.String
-            ? t.GetString()
-            : throw new ModelFormatException(path, "expected {\"task\": \"<name>\"}.");
+        if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            throw new ModelFormatException(path, "expected {\"task\": \"<name>\"}.");
+        if (!doc.RootElement.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null) return null;
+        return value.ValueKind == JsonValueKind.String ? value.GetString() : throw new ModelFormatException(path, $"\"{field}\" must be a string.");
     }
 
     /// <summary>Loads the prompt, checking it against the model width it will be used with.</summary>
@@ -74,6 +91,11 @@ public static class PromptAdapterFiles
             throw new ModelFormatException(Path.Combine(directory, WeightsFile), $"{TensorName} has shape [{string.Join(", ", shape)}]; the model needs [p, {modelWidth}].");
         var prompt = new PromptEmbedding(shape[0], shape[1]);
         file.ReadFloat32(TensorName, prompt.Prompt.Span, shape);
+        if (OwnField(directory, "placement") is string placement)
+        {
+            try { prompt.Placement = ParsePlacement(placement); }
+            catch (ArgumentException e) { throw new ModelFormatException(Path.Combine(directory, TaskFile), e.Message); }
+        }
         return prompt;
     }
 }

@@ -4,6 +4,16 @@ using SoftPrompt.Models;
 
 namespace SoftPrompt.Tuning.PromptTuning;
 
+/// <summary>Where the soft prompt sits in a row.</summary>
+public enum PromptPlacement
+{
+    /// <summary>[P; x; y] — Lester et al.</summary>
+    BeforeInput,
+    /// <summary>[x; P; y] — after the input, where a causal model's prompt positions can read the input (P-tuning's
+    /// templates put pseudo tokens there too).</summary>
+    BeforeAnswer,
+}
+
 /// <summary>
 /// Lester et al.'s soft prompt: p trainable vectors of the model's embedding width placed before the embedded text,
 /// [P; X]. The model stays frozen; the prompt is the only tensor that receives a gradient.
@@ -19,6 +29,27 @@ public sealed class PromptEmbedding
     /// <summary>(p, D), trainable.</summary>
     public Tensor Prompt { get; }
     public int Length => Prompt.Dim(0);
+
+    /// <summary>Classification only: generation always puts the prompt before the input.</summary>
+    public PromptPlacement Placement { get; set; } = PromptPlacement.BeforeInput;
+
+    /// <summary>
+    /// Embeds token ids (B·T) that hold <see cref="Length"/> placeholder ids for each row at promptStarts[r], and puts
+    /// the prompt vectors in those rows: (B, T, D). How a prompt goes anywhere in a row.
+    /// </summary>
+    public Tensor EmbedAround(Tape tape, CausalLanguageModel model, int[] tokenIds, int batch, int length, int[] promptStarts)
+    {
+        int width = Prompt.Dim(1);
+        if (width != model.Config.HiddenSize)
+            throw new ArgumentException($"Soft prompt of width {width} cannot go into a model of width {model.Config.HiddenSize}.");
+        var rowsToReplace = new int[batch * Length];
+        for (int r = 0; r < batch; r++)
+            for (int i = 0; i < Length; i++) rowsToReplace[r * Length + i] = r * length + promptStarts[r] + i;
+        var copies = new Tensor[batch];
+        Array.Fill(copies, Prompt);
+        var text = Fn.Embedding(tape, model.TokenEmbedding, tokenIds, batch, length).Reshape(batch * length, width);
+        return Fn.ReplaceRows(tape, text, rowsToReplace, batch == 1 ? Prompt : Fn.Concat(tape, 0, copies)).Reshape(batch, length, width);
+    }
 
     /// <summary>Uniform in [-range, range], the first of Lester et al.'s initialisations.</summary>
     public void InitializeUniform(int seed, float range = 0.5f)

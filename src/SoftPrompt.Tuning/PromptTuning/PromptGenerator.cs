@@ -26,6 +26,8 @@ public sealed class PromptGenerator : IPromptObjective<TextExample>
         Task = task;
         Prompt = prompt;
         MaxTargetTokens = maxTargetTokens;
+        if (prompt?.Placement == PromptPlacement.BeforeAnswer)
+            throw new ArgumentException("Generation puts the soft prompt before the input; --placement before-answer is for classification.");
         _endOfText = tokenizer.EosId ?? throw new ArgumentException("Generation tuning needs a tokenizer with an end-of-text token.");
         MaxInputTokens = model.Config.MaxPositions - (prompt?.Length ?? 0) - maxTargetTokens - 1;
         if (MaxInputTokens < 4) throw new ArgumentException($"The model's {model.Config.MaxPositions} positions leave no room for input after the prompt and target.");

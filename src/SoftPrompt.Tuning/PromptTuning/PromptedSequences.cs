@@ -5,8 +5,8 @@ using SoftPrompt.Models;
 namespace SoftPrompt.Tuning.PromptTuning;
 
 /// <summary>
-/// The forward pass both prompt-tuning objectives share: rows [x; y] right-padded to one length (causal attention never
-/// lets a real token see the padding) behind an optional soft prompt. Only the positions that predict a token of y
+/// The forward pass both prompt-tuning objectives share: rows [P; x; y] (or [x; P; y]) right-padded to one length
+/// (causal attention never lets a real token see the padding). Only the positions that predict a token of y
 /// go through the LM head — for a one-token label that is one row in a hundred, and the head is the widest matrix of
 /// the model.
 /// </summary>
@@ -17,16 +17,19 @@ public static class PromptedSequences
     public static (Tensor Logits, int[] Targets, int[] RowStarts) Logits(Tape tape, CausalLanguageModel model, PromptEmbedding? prompt,
         IReadOnlyList<(int[] Input, int[] Target)> rows, int paddingId, IModelAdapter? adapter = null)
     {
-        int b = rows.Count, t = rows.Max(r => r.Input.Length + r.Target.Length), p = prompt?.Length ?? 0;
+        int b = rows.Count, p = prompt?.Length ?? 0, t = p + rows.Max(r => r.Input.Length + r.Target.Length);
+        bool afterInput = prompt?.Placement == PromptPlacement.BeforeAnswer;
         var ids = new int[b * t];
-        Array.Fill(ids, paddingId);
+        Array.Fill(ids, paddingId); // prompt slots too: the prompt replaces their embeddings
+        var promptStarts = new int[b];
         var rowStarts = new int[b + 1];
         for (int r = 0; r < b; r++)
         {
             var (input, target) = rows[r];
             if (input.Length == 0) throw new ArgumentException($"Row {r} has no input tokens to predict its target from.");
-            input.CopyTo(ids, r * t);
-            target.CopyTo(ids, r * t + input.Length);
+            promptStarts[r] = afterInput ? input.Length : 0;
+            input.CopyTo(ids, r * t + (afterInput ? 0 : p));
+            target.CopyTo(ids, r * t + p + input.Length);
             rowStarts[r + 1] = rowStarts[r] + target.Length;
         }
         var positions = new int[rowStarts[b]];
@@ -36,16 +39,16 @@ public static class PromptedSequences
             var (input, target) = rows[r];
             for (int j = 0; j < target.Length; j++)
             {
-                positions[rowStarts[r] + j] = r * (p + t) + p + input.Length - 1 + j; // in the full [P; x; y] hidden states
+                positions[rowStarts[r] + j] = r * t + p + input.Length - 1 + j; // the target follows the input and the prompt either way
                 targets[rowStarts[r] + j] = target[j];
             }
         }
         var hooks = adapter?.Hooks(new int[b]); // right padding: every row starts at position 0
-        var hidden = prompt is null
-            ? model.Hidden(tape, new ForwardInput { Batch = b, Length = t, TokenIds = ids, Hooks = hooks })
-            : model.Hidden(tape, prompt.Input(tape, model, ids, b, t, hooks));
+        var hidden = model.Hidden(tape, prompt is null
+            ? new ForwardInput { Batch = b, Length = t, TokenIds = ids, Hooks = hooks }
+            : new ForwardInput { Batch = b, Length = t, Embeddings = prompt.EmbedAround(tape, model, ids, b, t, promptStarts), Hooks = hooks });
         // Gathering rows is an embedding lookup with the hidden states as the table (backward scatters the gradient back).
-        var predicting = Fn.Embedding(tape, hidden.Reshape(b * (p + t), model.Config.HiddenSize), positions);
+        var predicting = Fn.Embedding(tape, hidden.Reshape(b * t, model.Config.HiddenSize), positions);
         return (model.Logits(tape, predicting), targets, rowStarts);
     }
 }
