@@ -1,122 +1,170 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Text;
 using SoftPrompt.Data.Tasks;
-using SoftPrompt.Engine;
 using SoftPrompt.Models.Formats;
-using SoftPrompt.Tuning.Baselines;
+using SoftPrompt.Tuning;
 using SoftPrompt.Tuning.PromptTuning;
 
 namespace SoftPrompt.Cli.Commands;
 
 /// <summary>
-/// `softprompt compare`: the seeds' side-by-side table on one base model and one classification task — prompt design
-/// (zero- and few-shot), prompt tuning, and the fine-tuning baselines (BitFit, top-k layers, full) — with trainable
-/// parameters (and % of the base), test accuracy, macro-F1 and wall time. Each method starts from a fresh copy of
-/// the base model.
+/// `softprompt compare`: the seeds' side-by-side table on one base model and one task — every method of the registry
+/// (<see cref="TuningMethods"/>) from a fresh copy of the base, trained with the same steps and batch, scored on the
+/// test split: trainable parameters (and % of the base), bytes a task stores, the task's metrics, time, steps and
+/// throughput; written as Markdown, CSV and an SVG chart.
 /// </summary>
 public static class CompareCommand
 {
-    private sealed record Row(string Method, long Trainable, double Accuracy, double MacroF1, double Seconds, string? Note);
-
     public static Command Build()
     {
         var model = new Option<string>("--model") { DefaultValueFactory = _ => "models/base-small" };
         var task = new Option<string>("--task") { DefaultValueFactory = _ => "food-reviews" };
         var data = new Option<string>("--data") { DefaultValueFactory = _ => "data/tasks" };
-        var methods = new Option<string>("--methods") { Description = "Comma-separated: zero-shot, few-shot, prompt-tuning, bitfit, top-k, full", DefaultValueFactory = _ => "zero-shot,few-shot,prompt-tuning,bitfit,top-k,full" };
+        var methods = new Option<string>("--methods")
+        {
+            Description = $"Comma-separated, from: {string.Join(", ", TuningMethods.All.Select(m => m.Name))}",
+            DefaultValueFactory = _ => "zero-shot,few-shot,prompt,bitfit,ft-top2,ft",
+        };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 200 };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8 };
         var promptLength = new Option<int>("--prompt-length") { DefaultValueFactory = _ => 20 };
         var topLayers = new Option<int>("--top-layers") { DefaultValueFactory = _ => 2 };
         var shots = new Option<int>("--shots") { DefaultValueFactory = _ => 4 };
+        var trainSize = new Option<int>("--train-size") { Description = "Train on this many examples (low-data mode; 0 = all)", DefaultValueFactory = _ => 0 };
         var evalExamples = new Option<int>("--eval-examples") { DefaultValueFactory = _ => 200 };
         var testExamples = new Option<int>("--test-examples") { Description = "0 = the whole test split", DefaultValueFactory = _ => 0 };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
-        var report = new Option<string?>("--report") { Description = "Also write the table as Markdown to this file" };
-        var command = new Command("compare", "Compare prompt design, prompt tuning and fine-tuning baselines on one task.");
-        foreach (var o in new Option[] { model, task, data, methods, steps, batch, promptLength, topLayers, shots, evalExamples, testExamples, seed, report })
+        var report = new Option<string?>("--report") { Description = "Write the table to this Markdown file, with .csv and .svg beside it" };
+        var adapters = new Option<string?>("--save-adapters") { Description = "Keep each method's adapter directory under this folder" };
+        var command = new Command("compare", "Compare prompt design, prompt methods and fine-tuning baselines on one task.");
+        foreach (var o in new Option[] { model, task, data, methods, steps, batch, promptLength, topLayers, shots, trainSize, evalExamples, testExamples, seed, report, adapters })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
             string taskName = parse.GetValue(task)!, dir = Path.Combine(parse.GetValue(data)!, taskName);
-            var definition = ClassificationTask.BuiltIn(taskName);
-            var train = definition.ReadSplit(Path.Combine(dir, "train.jsonl"));
-            var validation = TaskFile.EvenSubset(definition.ReadSplit(Path.Combine(dir, "validation.jsonl")), parse.GetValue(evalExamples));
-            var test = definition.ReadSplit(Path.Combine(dir, "test.jsonl"));
-            test = TaskFile.EvenSubset(test, parse.GetValue(testExamples));
-            var rows = new List<Row>();
-            long baseSize = 0;
-            foreach (var method in parse.GetValue(methods)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            var chosen = parse.GetValue(methods)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                .Select(TuningMethods.Find).ToList();
+            var settings = new MethodSettings
             {
-                var loaded = ModelLoader.Load(parse.GetValue(model)!); // every method from the same untouched base
-                var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer.");
-                var frozen = loaded.Model;
-                frozen.SetTrainable(false);
-                baseSize = frozen.ParameterCount;
-                var clock = Stopwatch.StartNew();
-                PromptClassifier classifier;
-                long trainable = 0;
-                string? note = null;
-                var options = new PromptTuningOptions
+                PromptLength = parse.GetValue(promptLength), TopLayers = parse.GetValue(topLayers), Shots = parse.GetValue(shots), Seed = parse.GetValue(seed),
+                Training = new PromptTuningOptions
                 {
                     Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), EvaluateEvery = Math.Max(1, parse.GetValue(steps) / 4), Seed = parse.GetValue(seed),
-                };
-                switch (method)
-                {
-                    case "zero-shot":
-                        classifier = new PromptClassifier(frozen, tokenizer, definition, null);
-                        break;
-                    case "few-shot":
-                        classifier = new PromptClassifier(frozen, tokenizer, definition, null, definition.FewShotPrefix(train, parse.GetValue(shots), parse.GetValue(seed)));
-                        note = $"{parse.GetValue(shots)} in-context examples";
-                        break;
-                    case "prompt-tuning":
-                    {
-                        var prompt = new PromptEmbedding(parse.GetValue(promptLength), frozen.Config.HiddenSize);
-                        classifier = new PromptClassifier(frozen, tokenizer, definition, prompt);
-                        PromptInit.Apply(prompt, PromptInitKind.Labels, frozen.TokenEmbedding, parse.GetValue(seed),
-                            PromptInit.MostFrequentTokens(train.Select(classifier.InputTokens), 5000), definition.Labels.Select(l => classifier.LabelTokens[l]).ToList());
-                        new PromptTuner<LabeledExample>(classifier, options, new ConsoleProgress(TimeSpan.FromSeconds(30))).Run(train, validation);
-                        trainable = prompt.Prompt.Length;
-                        note = $"{prompt.Length} vectors, class-label init, Adafactor lr 0.3";
-                        break;
-                    }
-                    case "bitfit" or "top-k" or "full":
-                    {
-                        var subset = WeightSubset.Select(frozen, method, parse.GetValue(topLayers));
-                        classifier = new PromptClassifier(frozen, tokenizer, definition, null);
-                        float lr = method == "bitfit" ? 1e-2f : method == "top-k" ? 1e-3f : 3e-4f;
-                        new PromptTuner<LabeledExample>(classifier, options with { Optimizer = "adamw", LearningRate = lr, WeightDecay = 0f },
-                            new ConsoleProgress(TimeSpan.FromSeconds(30)), subset.Tensors).Run(train, validation);
-                        trainable = subset.Count;
-                        note = string.Join("; ", new[] { subset.Method, $"AdamW lr {lr}", subset.Note }.Where(s => s is not null));
-                        break;
-                    }
-                    default:
-                        throw new ArgumentException($"Unknown method '{method}' (known: zero-shot, few-shot, prompt-tuning, bitfit, top-k, full).");
-                }
-                var (accuracy, f1) = classifier.Evaluate(test);
-                rows.Add(new Row(method, trainable, accuracy, f1, clock.Elapsed.TotalSeconds, note));
-                Console.Error.WriteLine($"{method}: accuracy {accuracy:P1}, macro-F1 {f1:F3} ({clock.Elapsed.TotalSeconds:F0} s)");
-            }
-            string majority = test.GroupBy(e => e.Label).OrderByDescending(g => g.Count()).First().Key;
-            double majorityRate = test.Count(e => e.Label == majority) / (double)test.Count;
-            var table = new StringBuilder();
-            table.AppendLine($"Task {taskName}: {train.Count} train, {test.Count} test examples; majority class \"{majority}\" {majorityRate:P1}. Base: {parse.GetValue(model)} ({baseSize:N0} parameters).");
-            table.AppendLine();
-            table.AppendLine("| method | trainable params | % of base | test accuracy | macro-F1 | time (s) | notes |");
-            table.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | --- |");
-            foreach (var r in rows)
-                table.AppendLine($"| {r.Method} | {r.Trainable:N0} | {100.0 * r.Trainable / baseSize:F3}% | {r.Accuracy:P1} | {r.MacroF1:F3} | {r.Seconds:F0} | {r.Note} |");
-            Console.Write(table);
+                },
+            };
+            var run = new ComparisonRun(parse.GetValue(model)!, settings, parse.GetValue(trainSize), parse.GetValue(evalExamples), parse.GetValue(testExamples),
+                parse.GetValue(adapters));
+            var table = GenerationTask.IsBuiltIn(taskName)
+                ? run.Generation(GenerationTask.BuiltIn(taskName), dir, chosen)
+                : run.Classification(ClassificationTask.BuiltIn(taskName), dir, chosen);
+            Console.Write(table.Markdown());
             if (parse.GetValue(report) is string path)
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-                File.WriteAllText(path, table.ToString());
+                File.WriteAllText(path, table.Markdown());
+                File.WriteAllText(Path.ChangeExtension(path, ".csv"), table.Csv());
+                File.WriteAllText(Path.ChangeExtension(path, ".svg"), table.Svg());
+                Console.Error.WriteLine($"Wrote {path} and its .csv and .svg.");
             }
             return 0;
         });
         return command;
+    }
+
+    /// <summary>One comparison: the same base, data and training budget for every method.</summary>
+    private sealed class ComparisonRun(string modelPath, MethodSettings settings, int trainSize, int evalExamples, int testExamples, string? adapterRoot)
+    {
+        public ComparisonTable Classification(ClassificationTask task, string dir, IReadOnlyList<TuningMethod> methods)
+        {
+            var (train, validation, test) = Splits(task.ReadSplit, dir);
+            string majority = test.GroupBy(e => e.Label).OrderByDescending(g => g.Count()).First().Key;
+            string header = $"Task {task.Name}: {train.Count} train, {test.Count} test examples; majority class \"{majority}\" " +
+                            $"{test.Count(e => e.Label == majority) / (double)test.Count:P1}.";
+            return Run(methods, header, new[] { "accuracy", "macro-F1" }, train, validation, test, (loaded, frozen) =>
+            {
+                var labelClassifier = new PromptClassifier(frozen, loaded.Tokenizer!, task, null);
+                return new MethodContext<LabeledExample>
+                {
+                    Model = frozen, Tokenizer = loaded.Tokenizer!, Train = train, Settings = settings,
+                    Objective = (prompt, adapter, context) => new PromptClassifier(frozen, loaded.Tokenizer!, task, prompt, context) { Adapter = adapter },
+                    InputTokens = labelClassifier.InputTokens,
+                    LabelTokens = task.Labels.Select(l => labelClassifier.LabelTokens[l]).ToList(),
+                    Demonstrations = (k, seed) => task.FewShotPrefix(train, k, seed),
+                };
+            }, (objective, examples) =>
+            {
+                var (accuracy, f1) = ((PromptClassifier)objective).Evaluate(examples);
+                return new[] { accuracy, f1 };
+            });
+        }
+
+        public ComparisonTable Generation(GenerationTask task, string dir, IReadOnlyList<TuningMethod> methods)
+        {
+            var (train, validation, test) = Splits(task.ReadSplit, dir);
+            foreach (var m in methods.Where(m => !m.SupportsGeneration))
+                throw new ArgumentException($"Method '{m.Name}' needs a classification task; {task.Name} is a generation task.");
+            return Run(methods, $"Task {task.Name}: {train.Count} train, {test.Count} test examples (greedy decoding).", new[] { "BLEU", "ROUGE-L" },
+                train, validation, test, (loaded, frozen) => new MethodContext<TextExample>
+                {
+                    Model = frozen, Tokenizer = loaded.Tokenizer!, Train = train, Settings = settings,
+                    Objective = (prompt, adapter, _) => new PromptGenerator(frozen, loaded.Tokenizer!, task, prompt),
+                    InputTokens = new PromptGenerator(frozen, loaded.Tokenizer!, task, null).InputTokens,
+                }, (objective, examples) =>
+                {
+                    var (bleu, rouge, _) = ((PromptGenerator)objective).Evaluate(examples);
+                    return new[] { bleu, rouge };
+                });
+        }
+
+        private (List<T> Train, List<T> Validation, List<T> Test) Splits<T>(Func<string, List<T>> read, string dir)
+        {
+            var train = read(Path.Combine(dir, "train.jsonl"));
+            // Low-data mode keeps a random subset (the split files are ordered), the same one for every method.
+            if (trainSize > 0 && trainSize < train.Count)
+            {
+                var rng = new Random(settings.Seed);
+                train = train.OrderBy(_ => rng.Next()).Take(trainSize).ToList();
+            }
+            return (train, TaskFile.EvenSubset(read(Path.Combine(dir, "validation.jsonl")), evalExamples),
+                TaskFile.EvenSubset(read(Path.Combine(dir, "test.jsonl")), testExamples));
+        }
+
+        private ComparisonTable Run<T>(IReadOnlyList<TuningMethod> methods, string header, string[] metricNames,
+            IReadOnlyList<T> train, IReadOnlyList<T> validation, IReadOnlyList<T> test,
+            Func<LoadedModel, Models.CausalLanguageModel, MethodContext<T>> makeContext,
+            Func<IPromptObjective<T>, IReadOnlyList<T>, double[]> evaluate)
+        {
+            var rows = new List<ComparisonRow>();
+            long baseSize = 0;
+            foreach (var method in methods)
+            {
+                var loaded = ModelLoader.Load(modelPath); // every method from the same untouched base
+                if (loaded.Tokenizer is null) throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer.");
+                var frozen = loaded.Model;
+                frozen.SetTrainable(false);
+                baseSize = frozen.ParameterCount;
+                var context = makeContext(loaded, frozen);
+                var prepared = method.Prepare(context);
+                var clock = Stopwatch.StartNew();
+                int steps = 0;
+                double trainSeconds = 0, examplesPerSecond = 0;
+                if (prepared.Training is { } training)
+                {
+                    Console.Error.WriteLine($"{method.Name}: {prepared.Note}");
+                    var result = new PromptTuner<T>(prepared.Objective, training, new ConsoleProgress(TimeSpan.FromSeconds(30)), prepared.Trainable)
+                        .Run(train, validation);
+                    steps = result.Steps;
+                    trainSeconds = clock.Elapsed.TotalSeconds;
+                    examplesPerSecond = steps * training.BatchSize * training.AccumulationSteps / Math.Max(trainSeconds, 1e-9);
+                    if (adapterRoot is not null && prepared.Save is not null) prepared.Save(Path.Combine(adapterRoot, method.Name));
+                }
+                var metrics = evaluate(prepared.Objective, test);
+                double meanTokens = train.Take(200).Average(e => context.InputTokens(e).Length);
+                rows.Add(new ComparisonRow(method.Name, prepared.StoredValues, prepared.StoredValues * sizeof(float), metrics,
+                    clock.Elapsed.TotalSeconds, steps, examplesPerSecond * meanTokens, prepared.Note));
+                Console.Error.WriteLine($"{method.Name}: {string.Join(", ", metricNames.Select((n, i) => $"{n} {metrics[i]:F4}"))} ({clock.Elapsed.TotalSeconds:F0} s)");
+            }
+            return new ComparisonTable($"{header} Base: {modelPath} ({baseSize:N0} parameters).", metricNames, baseSize, rows);
+        }
     }
 }

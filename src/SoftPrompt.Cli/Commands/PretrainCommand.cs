@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using SoftPrompt.Data.Tasks;
 using SoftPrompt.Data.Tokenizers;
 using SoftPrompt.Engine;
 using SoftPrompt.Engine.IO;
@@ -42,10 +43,14 @@ public static class PretrainCommand
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount };
         var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint in --out" };
+        var initFrom = new Option<string?>("--init-from") { Description = "Continue pretraining this model directory (its weights and tokenizer; --preset is ignored)" };
+        var taskText = new Option<string?>("--task-text") { Description = "Also train on the text of this task file's rows (a training split, JSONL): task-adaptive pretraining" };
+        var taskField = new Option<string>("--task-field") { Description = "The field of --task-text rows that holds the text", DefaultValueFactory = _ => "text" };
+        var taskRepeats = new Option<int>("--task-repeats") { Description = "How many copies of the --task-text documents join the corpus", DefaultValueFactory = _ => 1 };
         var onNan = new Option<string>("--on-nan") { Description = "NaN/Inf in loss or gradients: stop or skip the update", DefaultValueFactory = _ => "stop" };
 
         var command = new Command("pretrain", "Pretrain a LLaMA-style base model (and its tokenizer) on a text corpus.");
-        foreach (var o in new Option[] { onNan, corpus, output, tokenizerPath, preset, steps, batch, lr, warmup, evalEvery, checkpointEvery, seed, threads, resume })
+        foreach (var o in new Option[] { onNan, corpus, output, tokenizerPath, preset, steps, batch, lr, warmup, evalEvery, checkpointEvery, seed, threads, resume, initFrom, taskText, taskField, taskRepeats })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -60,10 +65,25 @@ public static class PretrainCommand
             var clock = Stopwatch.StartNew();
 
             var trainDocs = TextCorpus.ReadDocuments(Path.Combine(corpusDir, "train.txt"));
+            string? taskFile = parse.GetValue(taskText);
+            if (taskFile is not null)
+            {
+                var taskDocs = TaskText(taskFile, parse.GetValue(taskField)!);
+                int repeats = parse.GetValue(taskRepeats);
+                if (repeats < 1) throw new ArgumentException($"--task-repeats must be at least 1 (got {repeats}).");
+                for (int r = 0; r < repeats; r++) trainDocs.AddRange(taskDocs);
+                progress.Message($"Task-adaptive pretraining: {taskDocs.Count:N0} documents from {taskFile}, {repeats}×.");
+            }
+            var initial = parse.GetValue(initFrom) is string initDir ? ModelLoader.Load(initDir) : null;
             var validationDocs = TextCorpus.ReadDocuments(Path.Combine(corpusDir, "validation.txt"));
             string tokenizerFile = Path.Combine(outDir, TokenizerJson.FileName);
             ITokenizer tokenizer;
-            if (parse.GetValue(tokenizerPath) is string given) { tokenizer = TokenizerLoader.Load(given); File.Copy(given, tokenizerFile, overwrite: true); }
+            if (initial is not null)
+            {
+                tokenizer = initial.Tokenizer ?? throw new FileNotFoundException($"--init-from {initial.Source}: the model has no tokenizer to continue with.");
+                File.Copy(Path.Combine(parse.GetValue(initFrom)!, TokenizerJson.FileName), tokenizerFile, overwrite: true);
+            }
+            else if (parse.GetValue(tokenizerPath) is string given) { tokenizer = TokenizerLoader.Load(given); File.Copy(given, tokenizerFile, overwrite: true); }
             else if (resuming && File.Exists(tokenizerFile)) tokenizer = TokenizerLoader.Load(tokenizerFile);
             else
             {
@@ -81,22 +101,25 @@ public static class PretrainCommand
             var validation = EncodeCached(Path.Combine(outDir, "validation.tokens"), validationDocs, tokenizer, separator, resuming);
             progress.Message($"Corpus: {train.Length:N0} training tokens, {validation.Length:N0} validation tokens ({clock.Elapsed.TotalSeconds:F0} s).");
 
-            var config = new ModelConfig
+            var config = initial?.Model.Config ?? new ModelConfig
             {
                 Architecture = Architecture.Llama, VocabSize = tokenizer.VocabSize, HiddenSize = size.Width, NumLayers = size.Layers,
                 NumHeads = size.Heads, NumKvHeads = size.KvHeads, IntermediateSize = size.Ffn, MaxPositions = size.Context,
                 NormEps = 1e-5f, RopeTheta = 10000f, TieWordEmbeddings = true, BosTokenId = separator, EosTokenId = separator,
             };
-            var model = CausalLanguageModel.Create(config);
-            model.InitializeRandom(parse.GetValue(seed));
+            var model = initial?.Model ?? CausalLanguageModel.Create(config);
+            if (initial is null) model.InitializeRandom(parse.GetValue(seed));
+            else model.SetTrainable(true);
             var options = new PretrainOptions
             {
-                BatchSize = parse.GetValue(batch), Context = size.Context, Steps = parse.GetValue(steps), WarmupSteps = parse.GetValue(warmup),
+                BatchSize = parse.GetValue(batch), Context = initial is null ? size.Context : config.MaxPositions, Steps = parse.GetValue(steps), WarmupSteps = parse.GetValue(warmup),
                 PeakLearningRate = parse.GetValue(lr), EvaluateEvery = parse.GetValue(evalEvery), CheckpointEvery = parse.GetValue(checkpointEvery),
                 Seed = parse.GetValue(seed),
                 OnNonFinite = NonFiniteGuard.ParsePolicy(parse.GetValue(onNan)!),
             };
-            progress.Message($"Model: LLaMA-style, {model.ParameterCount:N0} parameters ({size.Layers} layers × {size.Width} wide, {size.Heads} heads / {size.KvHeads} kv, context {size.Context}).");
+            progress.Message(initial is null
+                ? $"Model: LLaMA-style, {model.ParameterCount:N0} parameters ({size.Layers} layers × {size.Width} wide, {size.Heads} heads / {size.KvHeads} kv, context {size.Context})."
+                : $"Model: continuing {initial.Source} ({model.ParameterCount:N0} parameters, context {config.MaxPositions}).");
             var trainer2 = new Pretrainer(model, options, progress);
             using var stop = new CancellationTokenSource();
             // Ctrl-C or SIGTERM: finish the current step, checkpoint, and write the card for the best model so far.
@@ -113,14 +136,28 @@ public static class PretrainCommand
             // The card's figure is measured on the saved (bf16) model over every validation window, exactly what
             // `softprompt eval --perplexity` computes, so anyone can reproduce it.
             var saved = ModelLoader.Load(outDir).Model;
-            float validationLoss = Pretrainer.MeanLoss(saved, validation, EvalSettings.Batch, size.Context, int.MaxValue);
-            string reproduce = $"softprompt pretrain --corpus {corpusDir} --out {outDir} --preset {presetName} --steps {options.Steps} " +
-                               $"--batch {options.BatchSize} --lr {options.PeakLearningRate} --warmup {options.WarmupSteps} --seed {options.Seed}";
+            float validationLoss = Pretrainer.MeanLoss(saved, validation, EvalSettings.Batch, options.Context, int.MaxValue);
+            string reproduce = $"softprompt pretrain --corpus {corpusDir} --out {outDir} " +
+                               (initial is null ? $"--preset {presetName}" : $"--init-from {parse.GetValue(initFrom)}") +
+                               (taskFile is null ? "" : $" --task-text {taskFile} --task-field {parse.GetValue(taskField)} --task-repeats {parse.GetValue(taskRepeats)}") +
+                               $" --steps {options.Steps} --batch {options.BatchSize} --lr {options.PeakLearningRate} --warmup {options.WarmupSteps} --seed {options.Seed}";
             ModelCard.Write(Path.Combine(outDir, "MODEL_CARD.md"), model, result, options.Steps, validationLoss, train.Length, validation.Length, clock.Elapsed, reproduce, corpusDir);
             progress.Message($"Done in {clock.Elapsed}: best step {result.BestStep}, validation loss {validationLoss:F4} (perplexity {Math.Exp(validationLoss):F2}) → {outDir}");
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The given field of every row of a task file, as pretraining documents. Held-out splits are refused:
+    /// pretraining on them would leak the test into every later evaluation.</summary>
+    private static List<string> TaskText(string path, string field)
+    {
+        string name = Path.GetFileNameWithoutExtension(path).ToLowerInvariant();
+        if (name is "validation" or "test" or "dev")
+            throw new ArgumentException($"--task-text {path}: only a training split may join the pretraining corpus (this looks like a held-out split).");
+        return TaskFile.ReadRows(path).Select(row => row.Fields.TryGetValue(field, out var text) && !string.IsNullOrWhiteSpace(text)
+            ? text
+            : throw new InvalidDataException($"{path}, line {row.Line}: no \"{field}\" text.")).ToList();
     }
 
     private static TokenCorpus EncodeCached(string path, List<string> documents, ITokenizer tokenizer, int separator, bool reuse)

@@ -1,0 +1,45 @@
+namespace SoftPrompt.Tuning.Baselines;
+
+/// <summary>Prompt design: the task's template on the frozen model, nothing trained (Brown et al.'s zero-shot).</summary>
+public sealed class ZeroShotMethod : TuningMethod
+{
+    public override string Name => "zero-shot";
+    public override string Summary => "the task's template on the frozen model, nothing trained";
+    public override PreparedMethod<T> Prepare<T>(MethodContext<T> context) =>
+        new(context.Objective(null, null, ""), Array.Empty<Engine.Tensor>(), 0, null, "template only");
+}
+
+/// <summary>k labelled training examples written before every input (in-context learning), nothing trained.</summary>
+public sealed class FewShotMethod : TuningMethod
+{
+    public override string Name => "few-shot";
+    public override string Summary => "k labelled demonstrations before every input, nothing trained";
+    public override bool SupportsGeneration => false;
+    public override PreparedMethod<T> Prepare<T>(MethodContext<T> context)
+    {
+        var demonstrations = context.Demonstrations ?? throw new ArgumentException("few-shot needs a task with labelled demonstrations.");
+        int shots = context.Settings.Shots;
+        return new(context.Objective(null, null, demonstrations(shots, context.Settings.Seed)), Array.Empty<Engine.Tensor>(), 0, null,
+            $"{shots} in-context examples");
+    }
+}
+
+/// <summary>Fine-tuning baselines over a subset of the model's own weights: all of them, the top k blocks, or BitFit.</summary>
+public sealed class WeightSubsetMethod(string name, string subset, float learningRate, int? topLayers = null) : TuningMethod
+{
+    public override string Name => name;
+    public override string Summary => subset switch
+    {
+        "full" => "full fine-tuning",
+        "top-k" => $"fine-tuning of the top {topLayers} layers",
+        _ => "BitFit: biases only (norm gains on bias-free models)",
+    };
+
+    public override PreparedMethod<T> Prepare<T>(MethodContext<T> context)
+    {
+        var chosen = WeightSubset.Select(context.Model, subset, topLayers ?? context.Settings.TopLayers);
+        var training = context.Settings.Training with { Optimizer = "adamw", LearningRate = learningRate, WeightDecay = 0f };
+        string note = string.Join("; ", new[] { chosen.Method, $"AdamW lr {learningRate}", chosen.Note }.Where(s => s is not null));
+        return new(context.Objective(null, null, ""), chosen.Tensors, chosen.Count, training, note);
+    }
+}

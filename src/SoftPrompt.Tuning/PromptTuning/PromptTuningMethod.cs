@@ -1,0 +1,30 @@
+namespace SoftPrompt.Tuning.PromptTuning;
+
+/// <summary>
+/// Lester et al.'s prompt tuning as the comparison runs it: class-label init where there are labels (sampled
+/// vocabulary otherwise), Adafactor at lr 0.3. <paramref name="placement"/> BeforeAnswer puts the same vectors after
+/// the input instead.
+/// </summary>
+public sealed class PromptTuningMethod(string name, PromptPlacement placement) : TuningMethod
+{
+    public override string Name => name;
+    public override string Summary => placement == PromptPlacement.BeforeInput
+        ? "prompt tuning: trainable vectors before the input (Lester et al.)"
+        : "prompt tuning with the vectors between input and answer";
+    public override bool SupportsGeneration => placement == PromptPlacement.BeforeInput;
+
+    public override PreparedMethod<T> Prepare<T>(MethodContext<T> context)
+    {
+        var model = context.Model;
+        var prompt = new PromptEmbedding(context.Settings.PromptLength, model.Config.HiddenSize) { Placement = placement };
+        var init = context.LabelTokens.Count > 0 ? PromptInitKind.Labels : PromptInitKind.Vocab;
+        PromptInit.Apply(prompt, init, model.TokenEmbedding, context.Settings.Seed,
+            PromptInit.MostFrequentTokens(context.Train.Select(context.InputTokens), 5000), context.LabelTokens);
+        var training = context.Settings.Training with { Optimizer = "adafactor", LearningRate = 0.3f };
+        string note = $"{prompt.Length} vectors {(placement == PromptPlacement.BeforeInput ? "before" : "after")} the input, " +
+                      $"{(init == PromptInitKind.Labels ? "class-label" : "sampled-vocabulary")} init, Adafactor lr 0.3";
+        return new(context.Objective(prompt, null, ""), new[] { prompt.Prompt }, prompt.Prompt.Length, training, note,
+            directory => PromptAdapterFiles.Save(directory, prompt, new PromptAdapterFiles.Info("", model.Config.NumLayers, model.Config.NumHeads,
+                init == PromptInitKind.Labels ? "labels" : "vocab", null)));
+    }
+}
