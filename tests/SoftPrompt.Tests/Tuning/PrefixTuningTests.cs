@@ -2,7 +2,6 @@ using System.Text.Json;
 using SoftPrompt.Data.Tasks;
 using SoftPrompt.Engine;
 using SoftPrompt.Engine.IO;
-using SoftPrompt.Engine.Optim;
 using SoftPrompt.Models;
 using SoftPrompt.Models.Formats;
 using SoftPrompt.Tests.Support;
@@ -257,32 +256,4 @@ public class PrefixTuningTests
         for (int i = 0; i < expected.Length; i++)
             for (int j = 0; j < expected[i].Length; j++) Assert.Equal(expected[i][j], actual[i][j], 1e-5);
     }
-}
-
-/// <summary>The "exactly these tensors train" check every adapter test makes.</summary>
-public static class TrainingSteps
-{
-    /// <summary>One AdamW step on <paramref name="loss"/>: every tensor of <paramref name="trainable"/> changes, and every
-    /// weight of the frozen model stays bit-identical and never gets a gradient buffer.</summary>
-    public static void OneStepChangesExactly(CausalLanguageModel model, IReadOnlyList<Tensor> trainable, Func<Tape, Tensor> loss)
-    {
-        model.SetTrainable(false);
-        var frozen = model.Parameters.ToDictionary(p => p.Name, p => Bits(p.Tensor));
-        var before = trainable.Select(Bits).ToList();
-        var optimizer = new AdamW(trainable, learningRate: 1e-2f);
-        var tape = new Tape();
-        tape.Backward(loss(tape));
-        optimizer.Update();
-        optimizer.ZeroGrad();
-        tape.Reset();
-        for (int i = 0; i < trainable.Count; i++)
-            Assert.False(before[i].SequenceEqual(Bits(trainable[i])), $"{trainable[i].Name} did not change");
-        foreach (var p in model.Parameters)
-        {
-            Assert.True(frozen[p.Name].SequenceEqual(Bits(p.Tensor)), $"frozen {p.Name} changed");
-            Assert.False(p.Tensor.HasGrad, $"frozen {p.Name} got a gradient buffer");
-        }
-    }
-
-    private static int[] Bits(Tensor t) => t.ToArray().Select(BitConverter.SingleToInt32Bits).ToArray();
 }
