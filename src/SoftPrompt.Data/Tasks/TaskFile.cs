@@ -6,10 +6,17 @@ namespace SoftPrompt.Data.Tasks;
 public static class TaskFile
 {
     /// <summary>Each row's string and number fields, with its line number for error messages.</summary>
-    public static List<(int Line, Dictionary<string, string> Fields)> ReadRows(string path)
+    public static List<(int Line, Dictionary<string, string> Fields)> ReadRows(string path) =>
+        ReadJsonLines(path, (row, line) => (line, row.EnumerateObject()
+            .Where(p => p.Value.ValueKind is JsonValueKind.String or JsonValueKind.Number)
+            .ToDictionary(p => p.Name, p => p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText())));
+
+    /// <summary>Each non-blank line's JSON object, turned into a <typeparamref name="T"/> by <paramref name="parse"/>
+    /// (given the object and its line number); errors name the file and line.</summary>
+    public static List<T> ReadJsonLines<T>(string path, Func<JsonElement, int, T> parse)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"No task file at '{path}'.", path);
-        var rows = new List<(int, Dictionary<string, string>)>();
+        var rows = new List<T>();
         int lineNumber = 0;
         foreach (var line in File.ReadLines(path))
         {
@@ -19,9 +26,7 @@ public static class TaskFile
             {
                 using var doc = JsonDocument.Parse(line);
                 if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}, line {lineNumber}: a row must be a JSON object.");
-                rows.Add((lineNumber, doc.RootElement.EnumerateObject()
-                    .Where(p => p.Value.ValueKind is JsonValueKind.String or JsonValueKind.Number)
-                    .ToDictionary(p => p.Name, p => p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText())));
+                rows.Add(parse(doc.RootElement, lineNumber));
             }
             catch (JsonException e)
             {

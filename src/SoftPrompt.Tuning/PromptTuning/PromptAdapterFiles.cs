@@ -11,7 +11,7 @@ namespace SoftPrompt.Tuning.PromptTuning;
 /// </summary>
 public static class PromptAdapterFiles
 {
-    public const string ConfigFile = "adapter_config.json", WeightsFile = "adapter_model.safetensors", TensorName = "prompt_embeddings";
+    public const string ConfigFile = PeftAdapterFiles.ConfigFile, WeightsFile = PeftAdapterFiles.WeightsFile, TensorName = "prompt_embeddings";
     /// <summary>Our own addition (PEFT ignores it): which built-in task the prompt was trained for, and where the prompt
     /// sits when it is not in front of the input (PEFT's only placement).</summary>
     public const string TaskFile = "softprompt_task.json";
@@ -46,9 +46,7 @@ public static class PromptAdapterFiles
             if (prompt.Placement != PromptPlacement.BeforeInput) ours["placement"] = PlacementName(prompt.Placement);
             File.WriteAllText(Path.Combine(directory, TaskFile), ours.ToJsonString());
         }
-        string temporary = Path.Combine(directory, ConfigFile + ".tmp");
-        File.WriteAllText(temporary, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        File.Move(temporary, Path.Combine(directory, ConfigFile), overwrite: true);
+        PeftAdapterFiles.WriteConfig(directory, config);
     }
 
     public static string PlacementName(PromptPlacement placement) => placement == PromptPlacement.BeforeAnswer ? "before-answer" : "before-input";
@@ -77,14 +75,7 @@ public static class PromptAdapterFiles
     /// <summary>Loads the prompt, checking it against the model width it will be used with.</summary>
     public static PromptEmbedding Load(string directory, int modelWidth)
     {
-        string configPath = Path.Combine(directory, ConfigFile);
-        using (var doc = JsonFile.Load(configPath))
-        {
-            var root = doc.RootElement;
-            string type = root.TryGetProperty("peft_type", out var t) ? t.GetString() ?? "" : "";
-            if (type != "PROMPT_TUNING")
-                throw new ModelFormatException(configPath, $"peft_type is \"{type}\", not PROMPT_TUNING.");
-        }
+        PeftAdapterFiles.ReadConfig(directory, "PROMPT_TUNING");
         var file = SafeTensorsFile.Open(Path.Combine(directory, WeightsFile));
         var shape = file.Info(TensorName).Shape;
         if (shape.Length != 2 || shape[1] != modelWidth)
