@@ -11,7 +11,7 @@ namespace SoftPrompt.Tuning.PromptTuning;
 /// </summary>
 public static class PromptAdapterFiles
 {
-    public const string ConfigFile = "adapter_config.json", WeightsFile = "adapter_model.safetensors", TensorName = "prompt_embeddings";
+    public const string ConfigFile = AdapterFiles.ConfigFile, WeightsFile = AdapterFiles.WeightsFile, TensorName = "prompt_embeddings";
     /// <summary>Our own addition (PEFT ignores it): which built-in task the prompt was trained for.</summary>
     public const string TaskFile = "softprompt_task.json";
 
@@ -19,31 +19,21 @@ public static class PromptAdapterFiles
 
     public static void Save(string directory, PromptEmbedding prompt, Info info)
     {
-        Directory.CreateDirectory(directory);
-        var config = new JsonObject
-        {
-            ["peft_type"] = "PROMPT_TUNING",
-            ["task_type"] = "CAUSAL_LM",
-            ["num_virtual_tokens"] = prompt.Length,
-            ["token_dim"] = prompt.Prompt.Dim(1),
-            ["num_transformer_submodules"] = 1,
-            ["num_attention_heads"] = info.NumHeads,
-            ["num_layers"] = info.NumLayers,
-            ["prompt_tuning_init"] = info.Init == "text" ? "TEXT" : info.Init == "uniform" ? "RANDOM" : "SAMPLE_VOCAB",
-            ["prompt_tuning_init_text"] = info.InitText,
-            ["tokenizer_name_or_path"] = info.BaseModel,
-            ["base_model_name_or_path"] = info.BaseModel,
-            ["inference_mode"] = true,
-            ["revision"] = null,
-        };
-        SafeTensorsWriter.Write(Path.Combine(directory, WeightsFile),
-            new[] { (TensorName, new[] { prompt.Length, prompt.Prompt.Dim(1) }, (ReadOnlyMemory<float>)prompt.Prompt.ToArray()) },
-            metadata: new Dictionary<string, string> { ["format"] = "pt" });
+        var config = AdapterFiles.Config("PROMPT_TUNING", info.BaseModel);
+        config["num_virtual_tokens"] = prompt.Length;
+        config["token_dim"] = prompt.Prompt.Dim(1);
+        config["num_transformer_submodules"] = 1;
+        config["num_attention_heads"] = info.NumHeads;
+        config["num_layers"] = info.NumLayers;
+        config["prompt_tuning_init"] = info.Init == "text" ? "TEXT" : info.Init == "uniform" ? "RANDOM" : "SAMPLE_VOCAB";
+        config["prompt_tuning_init_text"] = info.InitText;
+        config["tokenizer_name_or_path"] = info.BaseModel;
         if (info.Task is not null)
+        {
+            Directory.CreateDirectory(directory);
             File.WriteAllText(Path.Combine(directory, TaskFile), new JsonObject { ["task"] = info.Task }.ToJsonString());
-        string temporary = Path.Combine(directory, ConfigFile + ".tmp");
-        File.WriteAllText(temporary, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        File.Move(temporary, Path.Combine(directory, ConfigFile), overwrite: true);
+        }
+        AdapterFiles.Write(directory, config, AdapterFiles.Named(new[] { (TensorName, prompt.Prompt) }));
     }
 
     /// <summary>The built-in task the adapter was trained for, when it says.</summary>
@@ -60,15 +50,8 @@ public static class PromptAdapterFiles
     /// <summary>Loads the prompt, checking it against the model width it will be used with.</summary>
     public static PromptEmbedding Load(string directory, int modelWidth)
     {
-        string configPath = Path.Combine(directory, ConfigFile);
-        using (var doc = JsonFile.Load(configPath))
-        {
-            var root = doc.RootElement;
-            string type = root.TryGetProperty("peft_type", out var t) ? t.GetString() ?? "" : "";
-            if (type != "PROMPT_TUNING")
-                throw new ModelFormatException(configPath, $"peft_type is \"{type}\", not PROMPT_TUNING.");
-        }
-        var file = SafeTensorsFile.Open(Path.Combine(directory, WeightsFile));
+        AdapterFiles.ReadConfig(directory, "PROMPT_TUNING");
+        var file = AdapterFiles.OpenWeights(directory);
         var shape = file.Info(TensorName).Shape;
         if (shape.Length != 2 || shape[1] != modelWidth)
             throw new ModelFormatException(Path.Combine(directory, WeightsFile), $"{TensorName} has shape [{string.Join(", ", shape)}]; the model needs [p, {modelWidth}].");
