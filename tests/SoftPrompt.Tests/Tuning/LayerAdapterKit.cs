@@ -5,6 +5,7 @@ using SoftPrompt.Models;
 using SoftPrompt.Models.Formats;
 using SoftPrompt.Tests.Support;
 using SoftPrompt.Tuning;
+using SoftPrompt.Tuning.Adapters;
 using SoftPrompt.Tuning.Lora;
 using SoftPrompt.Tuning.PromptTuning;
 
@@ -14,17 +15,19 @@ namespace SoftPrompt.Tests.Tuning;
 /// name, small models, and a toy task on the real TinyStories model.</summary>
 public static class LayerAdapterKit
 {
-    public static readonly string[] Methods = ["lora"];
+    public static readonly string[] Methods = ["lora", "adapter"];
 
     public static ITrainableAdapter Create(string method, CausalLanguageModel model) => method switch
     {
         "lora" => new LoraAdapter(model, new LoraOptions { Rank = 4, Alpha = 4 }),
+        "adapter" => new BottleneckAdapter(model, new BottleneckOptions { Size = 8, AfterAttention = true, Activation = "silu" }),
         _ => throw new ArgumentException(method),
     };
 
     public static ITrainableAdapter Load(string method, string directory, CausalLanguageModel model) => method switch
     {
         "lora" => LoraAdapter.Load(directory, model),
+        "adapter" => BottleneckAdapter.Load(directory, model),
         _ => throw new ArgumentException(method),
     };
 

@@ -85,6 +85,7 @@ public class LayerAdapterTests
 
     [Theory]
     [InlineData("lora", 1e-2f)]
+    [InlineData("adapter", 1e-2f)]
     public void Short_training_on_a_toy_task_lowers_the_loss(string method, float learningRate)
     {
         var loaded = FreshTinyStories();
