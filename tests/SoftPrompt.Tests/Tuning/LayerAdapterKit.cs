@@ -7,6 +7,7 @@ using SoftPrompt.Tests.Support;
 using SoftPrompt.Tuning;
 using SoftPrompt.Tuning.Adapters;
 using SoftPrompt.Tuning.Lora;
+using SoftPrompt.Tuning.LlamaAdapter;
 using SoftPrompt.Tuning.PromptTuning;
 
 namespace SoftPrompt.Tests.Tuning;
@@ -15,12 +16,13 @@ namespace SoftPrompt.Tests.Tuning;
 /// name, small models, and a toy task on the real TinyStories model.</summary>
 public static class LayerAdapterKit
 {
-    public static readonly string[] Methods = ["lora", "adapter"];
+    public static readonly string[] Methods = ["lora", "adapter", "llama-adapter"];
 
     public static ITrainableAdapter Create(string method, CausalLanguageModel model) => method switch
     {
         "lora" => new LoraAdapter(model, new LoraOptions { Rank = 4, Alpha = 4 }),
         "adapter" => new BottleneckAdapter(model, new BottleneckOptions { Size = 8, AfterAttention = true, Activation = "silu" }),
+        "llama-adapter" => new LlamaAdapter(model, new LlamaAdapterOptions { Length = 4, Layers = 2 }),
         _ => throw new ArgumentException(method),
     };
 
@@ -28,6 +30,7 @@ public static class LayerAdapterKit
     {
         "lora" => LoraAdapter.Load(directory, model),
         "adapter" => BottleneckAdapter.Load(directory, model),
+        "llama-adapter" => LlamaAdapter.Load(directory, model),
         _ => throw new ArgumentException(method),
     };
 
