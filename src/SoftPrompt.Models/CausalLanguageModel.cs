@@ -114,8 +114,33 @@ public abstract class CausalLanguageModel
             v = Fn.Concat(tape, 1, extra.Values, v);
             padding = PrependPadding(extra.Padding, p, padding, cached + t, b);
         }
-        return Fn.Attention(tape, q, k, v, Config.NumHeads, Config.KvHeads, causal: true, keyPadding: padding);
+        var attended = Fn.Attention(tape, q, k, v, Config.NumHeads, Config.KvHeads, causal: true, keyPadding: padding);
+        return input.Hooks is null ? attended : WithExtraAttention(tape, layer, q, attended, input.Hooks, context);
     }
+
+    // Its own method so that the closure over the layer is only made when an adapter is present.
+    private Tensor WithExtraAttention(Tape tape, int layer, Tensor q, Tensor attended, ILayerHooks hooks, LayerContext context)
+    {
+        var extra = hooks.ExtraAttention(tape, layer, new LayerAttention(q, Config.NumHeads, Config.KvHeads, x => KeyValues(tape, layer, x, context)));
+        if (extra is null) return attended;
+        if (!extra.Shape.AsSpan().SequenceEqual(attended.Shape))
+            throw new ArgumentException($"Layer {layer}: extra attention output has shape [{string.Join(", ", extra.Shape)}], expected [{string.Join(", ", attended.Shape)}].");
+        return Fn.Add(tape, attended, extra);
+    }
+
+    /// <summary>The layer's key and value projections of x (…, D), before any position encoding.</summary>
+    protected abstract (Tensor Keys, Tensor Values) KeyValues(Tape tape, int layer, Tensor x, LayerContext context);
+
+    /// <summary>x·Wᵀ (+ b), through the adapter's projection hook (LoRA) when there is one.</summary>
+    protected static Tensor Project(Tape tape, LayerContext context, int layer, Tensor x, Tensor weight, Tensor? bias = null)
+    {
+        var y = Fn.Linear(tape, x, weight, bias);
+        return context.Input.Hooks?.Projection(tape, layer, weight, x, y) ?? y;
+    }
+
+    /// <summary>A sublayer's output before the residual add, through the adapter's hook (bottleneck adapters).</summary>
+    protected static Tensor SublayerOutput(Tape tape, LayerContext context, int layer, Sublayer sublayer, Tensor output)
+        => context.Input.Hooks?.SublayerOutput(tape, layer, sublayer, output) ?? output;
 
     private static bool[]? PrependPadding(bool[]? extraPadding, int p, bool[]? rest, int restLength, int batch)
     {

@@ -48,16 +48,38 @@ public sealed class ForwardInput
 
 /// <summary>
 /// Where an adapter touches the model inside the layer stack. Prefix tuning adds key/value rows to every layer's
-/// attention; deep prompt tuning replaces hidden states at prompt positions as each layer begins.
+/// attention; deep prompt tuning replaces hidden states at prompt positions as each layer begins; LoRA changes the
+/// layer's linear maps; bottleneck adapters change each sublayer's output; LLaMA-Adapter adds gated attention over its
+/// own prompt. Every member has a do-nothing default, so an adapter implements only the places it touches.
 /// </summary>
 public interface ILayerHooks
 {
     /// <summary>Extra keys and values (B, P, kvWidth) each, seen by every query of this layer; null for none.
     /// Padding (B·P, true = ignore) lets rows of a mixed batch carry prefixes of different lengths.</summary>
-    ExtraKeyValues? ExtraKeyValues(Tape tape, int layer, int batch);
+    ExtraKeyValues? ExtraKeyValues(Tape tape, int layer, int batch) => null;
 
     /// <summary>The hidden state (B, T, D) entering <paramref name="layer"/>; return it unchanged or a replacement.</summary>
-    Tensor LayerInput(Tape tape, int layer, Tensor hidden);
+    Tensor LayerInput(Tape tape, int layer, Tensor hidden) => hidden;
+
+    /// <summary>The output (…, Out) of one of the layer's linear maps, x·Wᵀ + b; return it or a replacement.
+    /// <paramref name="weight"/> is the model's own (Out, In) parameter, which says which map this is: its Name is the
+    /// Hugging Face name (model.layers.0.self_attn.q_proj.weight, transformer.h.0.attn.c_attn.weight, …).</summary>
+    Tensor Projection(Tape tape, int layer, Tensor weight, Tensor input, Tensor output) => output;
+
+    /// <summary>What the attention or the feed-forward sublayer (B, T, D) adds to the residual stream; return it or a
+    /// replacement.</summary>
+    Tensor SublayerOutput(Tape tape, int layer, Sublayer sublayer, Tensor output) => output;
+
+    /// <summary>Attention output (B, T, H·d) added to the layer's own before its output projection; null for none.</summary>
+    Tensor? ExtraAttention(Tape tape, int layer, LayerAttention attention) => null;
 }
 
 public sealed record ExtraKeyValues(Tensor Keys, Tensor Values, bool[]? Padding = null);
+
+public enum Sublayer { Attention, FeedForward }
+
+/// <summary>
+/// A layer's attention as an adapter may extend it: the position-encoded queries (B, T, H·d) and the layer's own
+/// key/value projections (…, D) → (…, kvWidth) each, without positions, for rows the adapter brings.
+/// </summary>
+public sealed record LayerAttention(Tensor Queries, int NumHeads, int KvHeads, Func<Tensor, (Tensor Keys, Tensor Values)> KeyValues);

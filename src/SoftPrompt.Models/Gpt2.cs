@@ -56,14 +56,23 @@ public sealed class Gpt2 : CausalLanguageModel
 
         // h = h + attn(ln_1(h))
         var a = Fn.LayerNorm(tape, h, w.Ln1Gain, w.Ln1Bias, eps);
-        var qkv = Fn.Split(tape, Fn.Linear(tape, a, w.QkvWeight, w.QkvBias), -1, d, d, d);
+        var qkv = Fn.Split(tape, Project(tape, context, layer, a, w.QkvWeight, w.QkvBias), -1, d, d, d);
         var attended = Attend(tape, layer, qkv[0], qkv[1], qkv[2], context);
-        h = Fn.Add(tape, h, Fn.Linear(tape, attended, w.AttnOutWeight, w.AttnOutBias));
+        attended = Project(tape, context, layer, attended, w.AttnOutWeight, w.AttnOutBias);
+        h = Fn.Add(tape, h, SublayerOutput(tape, context, layer, Sublayer.Attention, attended));
 
         // h = h + mlp(ln_2(h))
         var m = Fn.LayerNorm(tape, h, w.Ln2Gain, w.Ln2Bias, eps);
-        m = Fn.Gelu(tape, Fn.Linear(tape, m, w.FcWeight, w.FcBias));
-        return Fn.Add(tape, h, Fn.Linear(tape, m, w.ProjWeight, w.ProjBias));
+        m = Fn.Gelu(tape, Project(tape, context, layer, m, w.FcWeight, w.FcBias));
+        return Fn.Add(tape, h, SublayerOutput(tape, context, layer, Sublayer.FeedForward, Project(tape, context, layer, m, w.ProjWeight, w.ProjBias)));
+    }
+
+    /// <summary>Keys and values come out of the fused c_attn; an adapter's few rows pay for the unused queries.</summary>
+    protected override (Tensor Keys, Tensor Values) KeyValues(Tape tape, int layer, Tensor x, LayerContext context)
+    {
+        int d = Config.HiddenSize;
+        var qkv = Fn.Split(tape, Project(tape, context, layer, x, _blocks[layer].QkvWeight, _blocks[layer].QkvBias), -1, d, d, d);
+        return (qkv[1], qkv[2]);
     }
 
     protected override Tensor FinalNorm(Tape tape, Tensor h) => Fn.LayerNorm(tape, h, _lnFGain, _lnFBias, Config.NormEps);

@@ -52,16 +52,20 @@ public sealed class Llama : CausalLanguageModel
 
         // h = h + attn(rmsnorm(h)), queries and keys rotated by their positions
         var a = Fn.RmsNorm(tape, h, w.AttnNorm, eps);
-        var q = Fn.Rope(tape, Fn.Linear(tape, a, w.Wq), Config.NumHeads, context.Positions, _rope, Config.RopeTheta);
-        var k = Fn.Rope(tape, Fn.Linear(tape, a, w.Wk), Config.KvHeads, context.Positions, _rope, Config.RopeTheta);
-        var v = Fn.Linear(tape, a, w.Wv);
-        h = Fn.Add(tape, h, Fn.Linear(tape, Attend(tape, layer, q, k, v, context), w.Wo));
+        var q = Fn.Rope(tape, Project(tape, context, layer, a, w.Wq), Config.NumHeads, context.Positions, _rope, Config.RopeTheta);
+        var (k, v) = KeyValues(tape, layer, a, context);
+        k = Fn.Rope(tape, k, Config.KvHeads, context.Positions, _rope, Config.RopeTheta);
+        var attended = Project(tape, context, layer, Attend(tape, layer, q, k, v, context), w.Wo);
+        h = Fn.Add(tape, h, SublayerOutput(tape, context, layer, Sublayer.Attention, attended));
 
         // h = h + down(silu(gate(x)) * up(x)), x = rmsnorm(h)
         var m = Fn.RmsNorm(tape, h, w.MlpNorm, eps);
-        m = Fn.SwiGlu(tape, Fn.Linear(tape, m, w.Gate), Fn.Linear(tape, m, w.Up));
-        return Fn.Add(tape, h, Fn.Linear(tape, m, w.Down));
+        m = Fn.SwiGlu(tape, Project(tape, context, layer, m, w.Gate), Project(tape, context, layer, m, w.Up));
+        return Fn.Add(tape, h, SublayerOutput(tape, context, layer, Sublayer.FeedForward, Project(tape, context, layer, m, w.Down)));
     }
+
+    protected override (Tensor Keys, Tensor Values) KeyValues(Tape tape, int layer, Tensor x, LayerContext context)
+        => (Project(tape, context, layer, x, _blocks[layer].Wk), Project(tape, context, layer, x, _blocks[layer].Wv));
 
     protected override Tensor FinalNorm(Tape tape, Tensor h) => Fn.RmsNorm(tape, h, _norm, Config.NormEps);
 

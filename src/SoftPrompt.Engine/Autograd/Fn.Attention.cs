@@ -6,8 +6,9 @@ public static partial class Fn
 {
     /// <summary>
     /// Multi-head scaled dot-product attention with grouped-query heads. q: (B, T, numHeads*d); k, v:
-    /// (B, S, numKvHeads*d) with S ≥ T. Key j is visible to query t iff not padded and, when causal, j ≤ S−T+t (the
-    /// first S−T rows are a prefix or cache every query sees). keyPadding (B*S, true = masked) may be null.
+    /// (B, S, numKvHeads*d), S ≥ T when causal. Key j is visible to query t iff not padded and, when causal, j ≤ S−T+t
+    /// (the first S−T rows are a prefix or cache every query sees). Without the causal mask any S works: every query
+    /// sees every key, as over LLaMA-Adapter's short adaption prompt. keyPadding (B*S, true = masked) may be null.
     /// A query with no visible key outputs zeros. Output (B, T, numHeads*d).
     /// </summary>
     public static Tensor Attention(Tape tape, Tensor q, Tensor k, Tensor v, int numHeads, int numKvHeads, bool causal, bool[]? keyPadding = null)
@@ -23,8 +24,8 @@ public static partial class Fn
             throw new ArgumentException($"Attention: batch/key sizes disagree: q [{string.Join(", ", q.Shape)}], k [{string.Join(", ", k.Shape)}], v [{string.Join(", ", v.Shape)}].");
         if (k.Dim(2) != numKvHeads * headDim || v.Dim(2) != numKvHeads * headDim)
             throw new ArgumentException($"Attention: k/v width must be {numKvHeads} kv heads × {headDim} = {numKvHeads * headDim}; got k {k.Dim(2)}, v {v.Dim(2)}.");
-        if (keyLen < queryLen)
-            throw new ArgumentException($"Attention: k has {keyLen} rows, fewer than the {queryLen} query rows.");
+        if (causal && keyLen < queryLen)
+            throw new ArgumentException($"Attention: k has {keyLen} rows, fewer than the {queryLen} query rows of a causal mask.");
         if (keyPadding is not null && keyPadding.Length != batch * keyLen)
             throw new ArgumentException($"Attention: keyPadding has {keyPadding.Length} entries, expected B*S = {batch}*{keyLen}.");
 

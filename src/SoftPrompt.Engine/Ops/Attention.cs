@@ -5,8 +5,9 @@ namespace SoftPrompt.Engine.Ops;
 
 /// <summary>
 /// The sizes of one attention call. Queries are (Batch, QueryLen, NumHeads*HeadDim); keys and values are
-/// (Batch, KeyLen, NumKvHeads*HeadDim) with KeyLen ≥ QueryLen: the first KeyLen−QueryLen key rows (a prefix or a KV
-/// cache) are visible to every query, and under a causal mask query t also sees key rows up to KeyLen−QueryLen+t.
+/// (Batch, KeyLen, NumKvHeads*HeadDim). Under a causal mask KeyLen ≥ QueryLen: the first KeyLen−QueryLen key rows (a
+/// prefix or a KV cache) are visible to every query, and query t also sees key rows up to KeyLen−QueryLen+t. Without
+/// it every query sees all KeyLen rows, however few.
 /// </summary>
 public readonly record struct AttentionShape(int Batch, int QueryLen, int KeyLen, int NumHeads, int NumKvHeads, int HeadDim, bool Causal)
 {
@@ -99,8 +100,8 @@ public static unsafe class Attention
             throw new ArgumentException($"Attention: invalid sizes {s}.");
         if (s.NumHeads % s.NumKvHeads != 0)
             throw new ArgumentException($"Attention: {s.NumHeads} query heads cannot be grouped over {s.NumKvHeads} kv heads.");
-        if (s.KeyLen < s.QueryLen)
-            throw new ArgumentException($"Attention: {s.KeyLen} key rows is fewer than {s.QueryLen} query rows.");
+        if (s.Causal && s.KeyLen < s.QueryLen)
+            throw new ArgumentException($"Attention: {s.KeyLen} key rows is fewer than the {s.QueryLen} query rows of a causal mask.");
         if (qLength != s.Batch * s.QueryLen * s.QueryWidth || kLength != s.Batch * s.KeyLen * s.KvWidth || vLength != kLength)
             throw new ArgumentException($"Attention: q ({qLength}), k ({kLength}) or v ({vLength}) floats do not match {s}.");
         if (paddingLength != 0 && paddingLength != s.Batch * s.KeyLen)

@@ -22,7 +22,7 @@ public sealed record WeightSubset(string Method, IReadOnlyList<NamedParameter> P
         {
             "full" => new WeightSubset("full fine-tuning", all),
             "top-k" => new WeightSubset($"fine-tune top {topLayers} layers",
-                all.Where(p => LayerOf(p.Name) is int l ? l >= layers - topLayers : IsFinalNorm(p.Name)).ToList()),
+                all.Where(p => ModelLayout.LayerOf(p.Name) is int l ? l >= layers - topLayers : IsFinalNorm(p.Name)).ToList()),
             "bitfit" => all.Any(p => p.Name.EndsWith(".bias"))
                 ? new WeightSubset("BitFit (biases)", all.Where(p => p.Name.EndsWith(".bias")).ToList())
                 : new WeightSubset("BitFit (norm gains)", all.Where(p => p.Name.EndsWith("norm.weight") || p.Name.Contains(".ln_")).ToList(),
@@ -33,15 +33,6 @@ public sealed record WeightSubset(string Method, IReadOnlyList<NamedParameter> P
         var chosen = subset.Parameters.Select(p => p.Name).ToHashSet();
         model.SetTrainable(chosen.Contains);
         return subset;
-    }
-
-    // "model.layers.3.mlp..." or "transformer.h.3.attn..." → 3
-    private static int? LayerOf(string name)
-    {
-        var parts = name.Split('.');
-        for (int i = 0; i + 1 < parts.Length; i++)
-            if ((parts[i] == "layers" || parts[i] == "h") && int.TryParse(parts[i + 1], out int layer)) return layer;
-        return null;
     }
 
     private static bool IsFinalNorm(string name) => name is "model.norm.weight" or "transformer.ln_f.weight" or "transformer.ln_f.bias";

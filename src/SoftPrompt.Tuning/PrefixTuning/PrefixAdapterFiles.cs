@@ -24,7 +24,7 @@ public static class PrefixAdapterFiles
     public static void Save(string directory, PrefixAdapter adapter, string baseModel)
     {
         Directory.CreateDirectory(directory);
-        SafeTensorsWriter.Write(Path.Combine(directory, PeftAdapterFiles.WeightsFile),
+        SafeTensorsWriter.Write(Path.Combine(directory, AdapterFiles.WeightsFile),
             new[] { (TensorName, new[] { adapter.VirtualTokens, adapter.Width }, (ReadOnlyMemory<float>)adapter.FinalRows()) },
             metadata: new Dictionary<string, string> { ["format"] = "pt" });
         string encoderPath = Path.Combine(directory, EncoderFile), layersPath = Path.Combine(directory, LayersFile);
@@ -33,7 +33,7 @@ public static class PrefixAdapterFiles
         else File.Delete(encoderPath);
         if (!IsAllLayers(adapter)) File.WriteAllText(layersPath, new JsonObject { ["layers"] = new JsonArray(adapter.Layers.Select(l => (JsonNode)l).ToArray()) }.ToJsonString());
         else File.Delete(layersPath);
-        PeftAdapterFiles.WriteConfig(directory, new JsonObject
+        AdapterFiles.WriteConfig(directory, new JsonObject
         {
             ["peft_type"] = "PREFIX_TUNING",
             ["task_type"] = "CAUSAL_LM",
@@ -53,8 +53,8 @@ public static class PrefixAdapterFiles
     /// <summary>Loads the adapter for <paramref name="model"/>: reparameterised when our MLP file is there, else direct.</summary>
     public static PrefixAdapter Load(string directory, ModelConfig model)
     {
-        var config = PeftAdapterFiles.ReadConfig(directory, "PREFIX_TUNING");
-        string configPath = Path.Combine(directory, PeftAdapterFiles.ConfigFile);
+        var config = AdapterFiles.ReadConfig(directory, "PREFIX_TUNING");
+        string configPath = Path.Combine(directory, AdapterFiles.ConfigFile);
         int Int(string key, int? otherwise = null)
         {
             if (config.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int n)) return n;
@@ -74,7 +74,7 @@ public static class PrefixAdapterFiles
 
         int[] layers = ReadLayers(Path.Combine(directory, LayersFile), model.NumLayers);
         int width = layers.Length * 2 * model.KvWidth;
-        string weightsPath = Path.Combine(directory, PeftAdapterFiles.WeightsFile);
+        string weightsPath = Path.Combine(directory, AdapterFiles.WeightsFile);
         var weights = SafeTensorsFile.Open(weightsPath);
         if (!weights.Contains(TensorName)) throw new ModelFormatException(weightsPath, $"no tensor named {TensorName}.");
         var shape = weights.Info(TensorName).Shape;

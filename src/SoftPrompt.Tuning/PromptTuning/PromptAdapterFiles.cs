@@ -11,7 +11,7 @@ namespace SoftPrompt.Tuning.PromptTuning;
 /// </summary>
 public static class PromptAdapterFiles
 {
-    public const string ConfigFile = PeftAdapterFiles.ConfigFile, WeightsFile = PeftAdapterFiles.WeightsFile, TensorName = "prompt_embeddings";
+    public const string ConfigFile = AdapterFiles.ConfigFile, WeightsFile = AdapterFiles.WeightsFile, TensorName = "prompt_embeddings";
     /// <summary>Our own addition (PEFT ignores it): which built-in task the prompt was trained for, and where the prompt
     /// sits when it is not in front of the input (PEFT's only placement).</summary>
     public const string TaskFile = "softprompt_task.json";
@@ -20,33 +20,23 @@ public static class PromptAdapterFiles
 
     public static void Save(string directory, PromptEmbedding prompt, Info info)
     {
-        Directory.CreateDirectory(directory);
-        var config = new JsonObject
-        {
-            ["peft_type"] = "PROMPT_TUNING",
-            ["task_type"] = "CAUSAL_LM",
-            ["num_virtual_tokens"] = prompt.Length,
-            ["token_dim"] = prompt.Prompt.Dim(1),
-            ["num_transformer_submodules"] = 1,
-            ["num_attention_heads"] = info.NumHeads,
-            ["num_layers"] = info.NumLayers,
-            ["prompt_tuning_init"] = info.Init == "text" ? "TEXT" : info.Init == "uniform" ? "RANDOM" : "SAMPLE_VOCAB",
-            ["prompt_tuning_init_text"] = info.InitText,
-            ["tokenizer_name_or_path"] = info.BaseModel,
-            ["base_model_name_or_path"] = info.BaseModel,
-            ["inference_mode"] = true,
-            ["revision"] = null,
-        };
-        SafeTensorsWriter.Write(Path.Combine(directory, WeightsFile),
-            new[] { (TensorName, new[] { prompt.Length, prompt.Prompt.Dim(1) }, (ReadOnlyMemory<float>)prompt.Prompt.ToArray()) },
-            metadata: new Dictionary<string, string> { ["format"] = "pt" });
+        var config = AdapterFiles.Config("PROMPT_TUNING", info.BaseModel);
+        config["num_virtual_tokens"] = prompt.Length;
+        config["token_dim"] = prompt.Prompt.Dim(1);
+        config["num_transformer_submodules"] = 1;
+        config["num_attention_heads"] = info.NumHeads;
+        config["num_layers"] = info.NumLayers;
+        config["prompt_tuning_init"] = info.Init == "text" ? "TEXT" : info.Init == "uniform" ? "RANDOM" : "SAMPLE_VOCAB";
+        config["prompt_tuning_init_text"] = info.InitText;
+        config["tokenizer_name_or_path"] = info.BaseModel;
         if (info.Task is not null || prompt.Placement != PromptPlacement.BeforeInput)
         {
+            Directory.CreateDirectory(directory);
             var ours = new JsonObject { ["task"] = info.Task };
             if (prompt.Placement != PromptPlacement.BeforeInput) ours["placement"] = PlacementName(prompt.Placement);
             File.WriteAllText(Path.Combine(directory, TaskFile), ours.ToJsonString());
         }
-        PeftAdapterFiles.WriteConfig(directory, config);
+        AdapterFiles.Write(directory, config, AdapterFiles.Named(new[] { (TensorName, prompt.Prompt) }));
     }
 
     public static string PlacementName(PromptPlacement placement) => placement == PromptPlacement.BeforeAnswer ? "before-answer" : "before-input";
@@ -75,8 +65,8 @@ public static class PromptAdapterFiles
     /// <summary>Loads the prompt, checking it against the model width it will be used with.</summary>
     public static PromptEmbedding Load(string directory, int modelWidth)
     {
-        PeftAdapterFiles.ReadConfig(directory, "PROMPT_TUNING");
-        var file = SafeTensorsFile.Open(Path.Combine(directory, WeightsFile));
+        AdapterFiles.ReadConfig(directory, "PROMPT_TUNING");
+        var file = AdapterFiles.OpenWeights(directory);
         var shape = file.Info(TensorName).Shape;
         if (shape.Length != 2 || shape[1] != modelWidth)
             throw new ModelFormatException(Path.Combine(directory, WeightsFile), $"{TensorName} has shape [{string.Join(", ", shape)}]; the model needs [p, {modelWidth}].");

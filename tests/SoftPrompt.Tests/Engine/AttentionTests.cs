@@ -66,6 +66,7 @@ public class AttentionTests
     [InlineData(2, 70, 75, 2, 1, 8, true, true)]  // several query blocks, causal widths differ per block
     [InlineData(2, 40, 50, 4, 2, 32, true, false)] // large enough to run heads in parallel
     [InlineData(2, 40, 50, 4, 4, 32, false, true)]
+    [InlineData(2, 40, 3, 4, 2, 8, false, false)] // fewer keys than queries, as over LLaMA-Adapter's prompt
     public void Forward_matches_reference(int batch, int T, int S, int heads, int kvHeads, int d, bool causal, bool padded)
     {
         var (q, k, v) = Inputs(batch, T, S, heads, kvHeads, d);
@@ -84,6 +85,7 @@ public class AttentionTests
     [InlineData(2, 3, 5, 4, 2, 4, true, true)]   // GQA 4/2, extra rows, padding
     [InlineData(2, 3, 5, 4, 1, 4, false, true)]  // multi-query
     [InlineData(1, 35, 37, 2, 1, 4, true, false)] // two query blocks
+    [InlineData(2, 6, 2, 4, 2, 4, false, false)] // fewer keys than queries, non-causal
     public void Gradients_match_finite_differences(int batch, int T, int S, int heads, int kvHeads, int d, bool causal, bool padded)
     {
         var (q, k, v) = Inputs(batch, T, S, heads, kvHeads, d, seed: 20);

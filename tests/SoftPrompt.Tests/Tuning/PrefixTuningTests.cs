@@ -123,7 +123,7 @@ public class PrefixTuningTests
         var adapter = new PrefixAdapter(config, new PrefixTuningOptions(VirtualTokens: 3, MlpHiddenSize: 16, Seed: 5));
         adapter.Save(dir.Path, "tinystories-260k");
 
-        using (var doc = JsonDocument.Parse(File.ReadAllText(dir.File(PeftAdapterFiles.ConfigFile))))
+        using (var doc = JsonDocument.Parse(File.ReadAllText(dir.File(AdapterFiles.ConfigFile))))
         {
             var root = doc.RootElement;
             Assert.Equal("PREFIX_TUNING", root.GetProperty("peft_type").GetString());
@@ -138,7 +138,7 @@ public class PrefixTuningTests
             Assert.True(root.GetProperty("prefix_projection").GetBoolean());
             Assert.Equal("tinystories-260k", root.GetProperty("base_model_name_or_path").GetString());
         }
-        var weights = SafeTensorsFile.Open(dir.File(PeftAdapterFiles.WeightsFile));
+        var weights = SafeTensorsFile.Open(dir.File(AdapterFiles.WeightsFile));
         Assert.Equal(new[] { "prompt_embeddings" }, weights.Names);
         Assert.Equal(new[] { 3, config.NumLayers * 2 * config.KvWidth }, weights.Info("prompt_embeddings").Shape);
         var encoder = SafeTensorsFile.Open(dir.File(PrefixAdapterFiles.EncoderFile));
@@ -221,19 +221,19 @@ public class PrefixTuningTests
         int width = config.NumLayers * 2 * config.KvWidth;
         WritePeftDirectory(dir.Path, config, 2, new float[2 * (width - 1)], new[] { 2, width - 1 });
         var e = Assert.Throws<ModelFormatException>(() => PrefixAdapterFiles.Load(dir.Path, config));
-        Assert.Contains(PeftAdapterFiles.WeightsFile, e.Message);
+        Assert.Contains(AdapterFiles.WeightsFile, e.Message);
         Assert.Contains($"[2, {width}]", e.Message);
 
-        File.Delete(dir.File(PeftAdapterFiles.WeightsFile));
+        File.Delete(dir.File(AdapterFiles.WeightsFile));
         e = Assert.Throws<ModelFormatException>(() => PrefixAdapterFiles.Load(dir.Path, config));
-        Assert.Contains(PeftAdapterFiles.WeightsFile, e.Message);
+        Assert.Contains(AdapterFiles.WeightsFile, e.Message);
 
         var otherModel = config with { NumLayers = config.NumLayers + 1 };
         e = Assert.Throws<ModelFormatException>(() => PrefixAdapterFiles.Load(dir.Path, otherModel));
-        Assert.Contains(PeftAdapterFiles.ConfigFile, e.Message);
+        Assert.Contains(AdapterFiles.ConfigFile, e.Message);
         Assert.Contains("num_layers", e.Message);
 
-        File.WriteAllText(dir.File(PeftAdapterFiles.ConfigFile), "{\"peft_type\": \"PROMPT_TUNING\"}");
+        File.WriteAllText(dir.File(AdapterFiles.ConfigFile), "{\"peft_type\": \"PROMPT_TUNING\"}");
         e = Assert.Throws<ModelFormatException>(() => PrefixAdapterFiles.Load(dir.Path, config));
         Assert.Contains("PROMPT_TUNING", e.Message);
         Assert.DoesNotContain('\n', e.Message);
@@ -241,14 +241,14 @@ public class PrefixTuningTests
 
     private static void WritePeftDirectory(string directory, ModelConfig config, int virtualTokens, float[] rows, int[] shape)
     {
-        File.WriteAllText(Path.Combine(directory, PeftAdapterFiles.ConfigFile), JsonSerializer.Serialize(new Dictionary<string, object?>
+        File.WriteAllText(Path.Combine(directory, AdapterFiles.ConfigFile), JsonSerializer.Serialize(new Dictionary<string, object?>
         {
             ["peft_type"] = "PREFIX_TUNING", ["task_type"] = "CAUSAL_LM", ["num_virtual_tokens"] = virtualTokens,
             ["token_dim"] = config.KvWidth, ["num_layers"] = config.NumLayers, ["num_attention_heads"] = config.KvHeads,
             ["num_transformer_submodules"] = 1, ["encoder_hidden_size"] = config.KvWidth, ["prefix_projection"] = false,
             ["inference_mode"] = true, ["base_model_name_or_path"] = "x",
         }));
-        SafeTensorsWriter.Write(Path.Combine(directory, PeftAdapterFiles.WeightsFile), new[] { ("prompt_embeddings", shape, (ReadOnlyMemory<float>)rows) });
+        SafeTensorsWriter.Write(Path.Combine(directory, AdapterFiles.WeightsFile), new[] { ("prompt_embeddings", shape, (ReadOnlyMemory<float>)rows) });
     }
 
     private static void AssertClose(double[][] expected, double[][] actual)

@@ -1,0 +1,67 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SoftPrompt.Engine;
+using SoftPrompt.Engine.IO;
+
+namespace SoftPrompt.Tuning;
+
+/// <summary>
+/// The adapter directory every method writes, in PEFT's layout: adapter_config.json beside adapter_model.safetensors.
+/// The config goes last, written to a temporary name and renamed, so a directory that has one has complete weights.
+/// </summary>
+public static class AdapterFiles
+{
+    public const string ConfigFile = "adapter_config.json", WeightsFile = "adapter_model.safetensors";
+
+    /// <summary>PEFT saves a wrapped model's tensors under this prefix: the PeftModel's base_model, then its model.</summary>
+    public const string PeftPrefix = "base_model.model.";
+
+    /// <summary>The fields every PEFT config carries, for a causal LM; methods add their own.</summary>
+    public static JsonObject Config(string peftType, string baseModel) => new()
+    {
+        ["peft_type"] = peftType,
+        ["task_type"] = "CAUSAL_LM",
+        ["base_model_name_or_path"] = baseModel,
+        ["inference_mode"] = true,
+        ["revision"] = null,
+    };
+
+    public static void Write(string directory, JsonObject config, IEnumerable<(string Name, int[] Shape, ReadOnlyMemory<float> Data)> tensors)
+    {
+        Directory.CreateDirectory(directory);
+        SafeTensorsWriter.Write(Path.Combine(directory, WeightsFile), tensors, metadata: new Dictionary<string, string> { ["format"] = "pt" });
+        WriteConfig(directory, config);
+    }
+
+    /// <summary>Writes the config last and atomically: its presence is what says the directory is complete, so the
+    /// weights and any files of our own must already be in place.</summary>
+    public static void WriteConfig(string directory, JsonObject config)
+    {
+        string temporary = Path.Combine(directory, ConfigFile + ".tmp");
+        File.WriteAllText(temporary, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        File.Move(temporary, Path.Combine(directory, ConfigFile), overwrite: true);
+    }
+
+    /// <summary>Tensors under their own names, as <see cref="Write"/> takes them.</summary>
+    public static IEnumerable<(string Name, int[] Shape, ReadOnlyMemory<float> Data)> Named(IEnumerable<(string Name, Tensor Tensor)> tensors)
+        => tensors.Select(t => (t.Name, t.Tensor.Shape, (ReadOnlyMemory<float>)t.Tensor.ToArray()));
+
+    /// <summary>The config's root object, after checking that it is of the expected <paramref name="peftType"/>.</summary>
+    public static JsonElement ReadConfig(string directory, string peftType)
+    {
+        string path = Path.Combine(directory, ConfigFile);
+        using var doc = JsonFile.Load(path);
+        var root = doc.RootElement;
+        if (root.ValueKind != JsonValueKind.Object) throw new ModelFormatException(path, $"expected a JSON object, found {JsonFile.Describe(root)}.");
+        string type = root.TryGetProperty("peft_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "";
+        if (type != peftType) throw new ModelFormatException(path, $"peft_type is \"{type}\", not {peftType}.");
+        return root.Clone();
+    }
+
+    public static int RequiredInt(JsonElement config, string directory, string field)
+        => config.TryGetProperty(field, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int n)
+            ? n
+            : throw new ModelFormatException(Path.Combine(directory, ConfigFile), $"\"{field}\" must be an integer.");
+
+    public static SafeTensorsFile OpenWeights(string directory) => SafeTensorsFile.Open(Path.Combine(directory, WeightsFile));
+}

@@ -1,0 +1,24 @@
+using SoftPrompt.Models;
+
+namespace SoftPrompt.Tuning;
+
+/// <summary>Where each architecture keeps its layers' parts, in the Hugging Face names adapter files refer to.</summary>
+public static class ModelLayout
+{
+    /// <summary>"model.layers.3.mlp..." or "transformer.h.3.attn..." → 3; null outside the layer stack.</summary>
+    public static int? LayerOf(string parameterName)
+    {
+        var parts = parameterName.Split('.');
+        for (int i = 0; i + 1 < parts.Length; i++)
+            if ((parts[i] == "layers" || parts[i] == "h") && int.TryParse(parts[i + 1], out int layer)) return layer;
+        return null;
+    }
+
+    /// <summary>The attention module of a layer, as PEFT's target_modules and tensor names call it.</summary>
+    public static string AttentionModule(Architecture architecture, int layer) => architecture switch
+    {
+        Architecture.Llama => $"model.layers.{layer}.self_attn",
+        Architecture.Gpt2 => $"transformer.h.{layer}.attn",
+        _ => throw new NotSupportedException($"No module layout for {architecture}."),
+    };
+}

@@ -1,0 +1,94 @@
+using SoftPrompt.Data.Tasks;
+using SoftPrompt.Engine;
+using SoftPrompt.Engine.Optim;
+using SoftPrompt.Models;
+using SoftPrompt.Models.Formats;
+using SoftPrompt.Tests.Support;
+using SoftPrompt.Tuning;
+using SoftPrompt.Tuning.Adapters;
+using SoftPrompt.Tuning.Lora;
+using SoftPrompt.Tuning.LlamaAdapter;
+using SoftPrompt.Tuning.PromptTuning;
+
+namespace SoftPrompt.Tests.Tuning;
+
+/// <summary>What the tests of the in-layer methods (LoRA, bottleneck adapters, LLaMA-Adapter) share: the methods by
+/// name, small models, and a toy task on the real TinyStories model.</summary>
+public static class LayerAdapterKit
+{
+    public static readonly string[] Methods = ["lora", "adapter", "llama-adapter"];
+
+    public static ITrainableAdapter Create(string method, CausalLanguageModel model) => method switch
+    {
+        "lora" => new LoraAdapter(model, new LoraOptions { Rank = 4, Alpha = 4 }),
+        "adapter" => new BottleneckAdapter(model, new BottleneckOptions { Size = 8, AfterAttention = true, Activation = "silu" }),
+        "llama-adapter" => new LlamaAdapter(model, new LlamaAdapterOptions { Length = 4, Layers = 2 }),
+        _ => throw new ArgumentException(method),
+    };
+
+    public static ITrainableAdapter Load(string method, string directory, CausalLanguageModel model) => method switch
+    {
+        "lora" => LoraAdapter.Load(directory, model),
+        "adapter" => BottleneckAdapter.Load(directory, model),
+        "llama-adapter" => LlamaAdapter.Load(directory, model),
+        _ => throw new ArgumentException(method),
+    };
+
+    /// <summary>A small random model with enough signal in its weights for finite differences to see every path.</summary>
+    public static CausalLanguageModel TinyRandom(Architecture architecture)
+    {
+        var model = CausalLanguageModel.Create(new ModelConfig
+        {
+            Architecture = architecture, VocabSize = 32, HiddenSize = 16, NumLayers = 2, NumHeads = 4,
+            NumKvHeads = architecture == Architecture.Llama ? 2 : 0, IntermediateSize = 24, MaxPositions = 16,
+        });
+        model.InitializeRandom(seed: 3, std: 0.3f);
+        return model;
+    }
+
+    /// <summary>The real TinyStories-260K LLaMA, loaded afresh: adapters freeze it and merging writes into it.</summary>
+    public static LoadedModel FreshTinyStories() => ModelLoader.Load(SharedModels.TinyStoriesPath);
+
+    public static readonly ClassificationTask Task = new("mood", "Story: {text}\nThe mood was",
+        new Dictionary<string, string> { ["happy"] = " happy", ["sad"] = " sad" });
+
+    public static LabeledExample Example(string text, string label) => new(new Dictionary<string, string> { ["text"] = text }, label);
+
+    public static readonly LabeledExample[] Examples =
+    [
+        Example("Lily played with her dog in the sun.", "happy"),
+        Example("Tom lost his red ball and cried.", "sad"),
+        Example("The bird sang a song for the kids at the big party.", "happy"),
+        Example("Sue fell down and hurt her knee.", "sad"),
+    ];
+
+    public static PromptClassifier Classifier(LoadedModel loaded, IModelAdapter? adapter)
+        => new(loaded.Model, loaded.Tokenizer!, Task, prompt: null) { Adapter = adapter };
+
+    /// <summary>One AdamW update (no weight decay, so a zero gradient really leaves a tensor alone).</summary>
+    public static void Step(PromptClassifier classifier, AdamW optimizer, IReadOnlyList<LabeledExample> batch)
+    {
+        var tape = new Tape();
+        var loss = classifier.Loss(tape, batch);
+        tape.Backward(loss, [1f]);
+        optimizer.Update();
+        optimizer.ZeroGrad();
+        tape.Reset();
+    }
+
+    /// <summary>Moves every adapter tensor off its start, where zero updates and gates hide the tensors behind them.</summary>
+    public static void Perturb(ITrainableAdapter adapter, float range = 0.1f, int seed = 5)
+    {
+        var rng = new Random(seed);
+        foreach (var t in adapter.Trainable)
+        {
+            var s = t.Span;
+            for (int i = 0; i < s.Length; i++) s[i] = (float)((rng.NextDouble() * 2 - 1) * range);
+        }
+    }
+
+    public static Dictionary<string, float[]> Snapshot(IEnumerable<(string Name, Tensor Tensor)> tensors)
+        => tensors.ToDictionary(t => t.Name, t => t.Tensor.ToArray());
+
+    public static bool Changed(Tensor tensor, float[] before) => !tensor.ReadOnlySpan.SequenceEqual(before);
+}
