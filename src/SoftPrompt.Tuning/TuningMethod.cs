@@ -35,6 +35,9 @@ public sealed class MethodContext<TExample>
     public required Func<TExample, int[]> InputTokens { get; init; }
     /// <summary>Each label's verbalizer tokens; empty for generation.</summary>
     public IReadOnlyList<int[]> LabelTokens { get; init; } = Array.Empty<int[]>();
+    /// <summary>A classification head's objective over the model with this adapter (P-tuning v2's head instead of a
+    /// verbalizer); null where the task has no labels.</summary>
+    public Func<ITrainableAdapter?, Heads.HeadObjective<TExample>>? WithHead { get; init; }
     /// <summary>k labelled demonstrations as text, for the few-shot baseline; null where the task has none.</summary>
     public Func<int, int, string>? Demonstrations { get; init; }
 }

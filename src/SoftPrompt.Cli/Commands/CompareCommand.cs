@@ -3,6 +3,7 @@ using System.Diagnostics;
 using SoftPrompt.Data.Tasks;
 using SoftPrompt.Models.Formats;
 using SoftPrompt.Tuning;
+using SoftPrompt.Tuning.Heads;
 using SoftPrompt.Tuning.PromptTuning;
 
 namespace SoftPrompt.Cli.Commands;
@@ -90,11 +91,18 @@ public static class CompareCommand
                     InputTokens = labelClassifier.InputTokens,
                     LabelTokens = task.Labels.Select(l => labelClassifier.LabelTokens[l]).ToList(),
                     Demonstrations = (k, seed) => task.FewShotPrefix(train, k, seed),
+                    WithHead = adapter => new HeadClassifier(frozen, loaded.Tokenizer!, task, adapter, HeadClassifier.NewHead(task, frozen.Config, settings.Seed)),
                 };
             }, (objective, examples) =>
             {
-                var (accuracy, f1) = ((PromptClassifier)objective).Evaluate(examples);
-                return new[] { accuracy, f1 };
+                if (objective is PromptClassifier classifier)
+                {
+                    var (accuracy, f1) = classifier.Evaluate(examples);
+                    return new[] { accuracy, f1 };
+                }
+                var predicted = ((HeadClassifier)objective).Predict(examples);
+                var gold = examples.Select(e => e.Label).ToArray();
+                return new[] { gold.Where((g, i) => g == predicted[i]).Count() / (double)gold.Length, PromptClassifier.MacroF1(gold, predicted, task.Labels) };
             });
         }
 
@@ -107,7 +115,7 @@ public static class CompareCommand
                 train, validation, test, (loaded, frozen) => new MethodContext<TextExample>
                 {
                     Model = frozen, Tokenizer = loaded.Tokenizer!, Train = train, Settings = settings,
-                    Objective = (prompt, adapter, _) => new PromptGenerator(frozen, loaded.Tokenizer!, task, prompt),
+                    Objective = (prompt, adapter, _) => new PromptGenerator(frozen, loaded.Tokenizer!, task, prompt) { Adapter = adapter },
                     InputTokens = new PromptGenerator(frozen, loaded.Tokenizer!, task, null).InputTokens,
                 }, (objective, examples) =>
                 {
@@ -160,7 +168,8 @@ public static class CompareCommand
                 }
                 var metrics = evaluate(prepared.Objective, test);
                 double meanTokens = train.Take(200).Average(e => context.InputTokens(e).Length);
-                rows.Add(new ComparisonRow(method.Name, prepared.StoredValues, prepared.StoredValues * sizeof(float), metrics,
+                long trainable = prepared.Trainable.Sum(t => (long)t.Length); // prefix tuning trains its MLP too, but stores only the rows
+                rows.Add(new ComparisonRow(method.Name, trainable, prepared.StoredValues * sizeof(float), metrics,
                     clock.Elapsed.TotalSeconds, steps, examplesPerSecond * meanTokens, prepared.Note));
                 Console.Error.WriteLine($"{method.Name}: {string.Join(", ", metricNames.Select((n, i) => $"{n} {metrics[i]:F4}"))} ({clock.Elapsed.TotalSeconds:F0} s)");
             }

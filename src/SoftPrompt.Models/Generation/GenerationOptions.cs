@@ -12,6 +12,9 @@ public sealed record GenerationOptions
     public int Seed { get; init; }
     /// <summary>Generation ends after any of these tokens (which is kept in the output).</summary>
     public IReadOnlyCollection<int> StopTokens { get; init; } = Array.Empty<int>();
+    /// <summary>An adapter's layer hooks (prefix rows, LoRA, …), applied at every step: prefix rows are never cached,
+    /// so each step sees them afresh.</summary>
+    public ILayerHooks? Hooks { get; init; }
 
     public void Validate()
     {

@@ -35,8 +35,8 @@ public static class Generator
         for (int step = 0; step < options.MaxNewTokens; step++)
         {
             var logits = step == 0 && softPrompt is not null
-                ? LastLogits(model, tape, SoftPromptInput(model, tape, softPrompt, prompt, cache))
-                : LastLogits(model, tape, input, cache);
+                ? LastLogits(model, tape, SoftPromptInput(model, tape, softPrompt, prompt, cache, options.Hooks))
+                : LastLogits(model, tape, new ForwardInput { Batch = 1, Length = input.Length, TokenIds = input, Cache = cache, Hooks = options.Hooks });
             int next = sampler.Next(logits.ReadOnlySpan);
             tape.Reset();
             yield return next;
@@ -57,11 +57,11 @@ public static class Generator
     }
 
     // [soft prompt; embed(tokens)] as one row for the cache's first step
-    private static ForwardInput SoftPromptInput(CausalLanguageModel model, Tape tape, Tensor softPrompt, int[] tokens, KvCache cache)
+    private static ForwardInput SoftPromptInput(CausalLanguageModel model, Tape tape, Tensor softPrompt, int[] tokens, KvCache cache, ILayerHooks? hooks)
     {
         int p = softPrompt.Dim(0), d = softPrompt.Dim(1);
         var text = Fn.Embedding(tape, model.TokenEmbedding, tokens, 1, tokens.Length);
         var embeddings = Fn.Concat(tape, 1, softPrompt.Reshape(1, p, d), text);
-        return new ForwardInput { Batch = 1, Length = p + tokens.Length, Embeddings = embeddings, Cache = cache };
+        return new ForwardInput { Batch = 1, Length = p + tokens.Length, Embeddings = embeddings, Cache = cache, Hooks = hooks };
     }
 }

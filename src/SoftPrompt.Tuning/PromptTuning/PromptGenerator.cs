@@ -35,6 +35,8 @@ public sealed class PromptGenerator : IPromptObjective<TextExample>
 
     public GenerationTask Task { get; }
     public PromptEmbedding? Prompt { get; }
+    /// <summary>Changes inside the layer stack (prefix tuning, LoRA, …), in training and in decoding alike.</summary>
+    public IModelAdapter? Adapter { get; init; }
     public int MaxTargetTokens { get; }
     public int MaxInputTokens { get; }
     public string ScoreName => "rouge_l";
@@ -54,14 +56,14 @@ public sealed class PromptGenerator : IPromptObjective<TextExample>
     public Tensor Loss(Tape tape, IReadOnlyList<TextExample> batch)
     {
         var rows = batch.Select(e => (InputTokens(e), TargetTokens(e))).ToList();
-        var (logits, targets, _) = PromptedSequences.Logits(tape, _model, Prompt, rows, _endOfText);
+        var (logits, targets, _) = PromptedSequences.Logits(tape, _model, Prompt, rows, _endOfText, Adapter);
         return Fn.CrossEntropy(tape, logits, targets);
     }
 
     /// <summary>Greedy continuation of the input, up to end of text or <see cref="MaxTargetTokens"/>.</summary>
     public string Generate(TextExample example)
     {
-        var options = new GenerationOptions { MaxNewTokens = MaxTargetTokens, StopTokens = new[] { _endOfText } };
+        var options = new GenerationOptions { MaxNewTokens = MaxTargetTokens, StopTokens = new[] { _endOfText }, Hooks = Adapter?.Hooks(new int[1]) };
         var ids = Generator.Generate(_model, InputTokens(example), options, Prompt?.Prompt).Where(id => id != _endOfText).ToArray();
         return _tokenizer.Decode(ids).Trim();
     }

@@ -286,6 +286,43 @@ public class PromptGeneratorTests
         Assert.NotEmpty(generated);
     }
 
+    /// <summary>Layer adapters reach decoding too: prefix rows (never cached) and LoRA's projections (cached with
+    /// the keys and values they made) give what full forward passes with the same hooks give.</summary>
+    [Theory]
+    [InlineData("prefix")]
+    [InlineData("lora")]
+    public void Cached_generation_with_a_layer_adapter_equals_greedy_decoding_by_full_forward_passes(string method)
+    {
+        var model = Loaded.Model;
+        SoftPrompt.Tuning.ITrainableAdapter adapter = method == "prefix"
+            ? new SoftPrompt.Tuning.PrefixTuning.PrefixAdapter(model.Config, SoftPrompt.Tuning.PrefixTuning.PrefixTuningOptions.DeepPrompt(3, seed: 4))
+            : new SoftPrompt.Tuning.Lora.LoraAdapter(model, new SoftPrompt.Tuning.Lora.LoraOptions { Seed = 4 });
+        foreach (var t in adapter.Trainable) // nonzero everywhere, so LoRA's B = 0 start does not hide the path
+        {
+            var rng = new Random(9);
+            var span = t.Span;
+            for (int i = 0; i < span.Length; i++) span[i] = (float)(rng.NextDouble() - 0.5) * (method == "prefix" ? 8f : 0.5f);
+        }
+        var generator = new PromptGenerator(model, Loaded.Tokenizer!, Task, null, maxTargetTokens: 10) { Adapter = adapter };
+        var plain = new PromptGenerator(model, Loaded.Tokenizer!, Task, null, maxTargetTokens: 10);
+        var example = new TextExample(new Dictionary<string, string> { ["start"] = "Once upon a time, a little", ["end"] = "x" });
+        string generated = generator.Generate(example);
+
+        var ids = generator.InputTokens(example).ToList();
+        int start = ids.Count;
+        for (int step = 0; step < 10; step++)
+        {
+            var tape = new Tape(recording: false);
+            var logits = model.Forward(tape, new ForwardInput { Batch = 1, Length = ids.Count, TokenIds = ids.ToArray(), Hooks = adapter.Hooks(new int[1]) });
+            int v = model.Config.VocabSize;
+            int next = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits.ReadOnlySpan.Slice(logits.Length - v, v));
+            if (next == Loaded.Tokenizer!.EosId) break;
+            ids.Add(next);
+        }
+        Assert.Equal(Loaded.Tokenizer!.Decode(ids.Skip(start).ToArray()).Trim(), generated);
+        Assert.NotEqual(plain.Generate(example), generated);
+    }
+
     [Fact]
     public void Tuning_on_one_target_makes_the_model_generate_it()
     {

@@ -1,0 +1,29 @@
+using SoftPrompt.Models;
+
+namespace SoftPrompt.Tuning;
+
+/// <summary>
+/// A method whose trained part lives inside the layer stack (prefix tuning, deep prompts, LoRA, bottleneck adapters,
+/// LLaMA-Adapter): the task's own verbalizer reads the output, or, with <paramref name="withHead"/>, a linear head
+/// trained beside the adapter (P-tuning v2's alternative to a verbalizer).
+/// </summary>
+public sealed class LayerAdapterMethod(string name, string summary, Func<CausalLanguageModel, MethodSettings, ITrainableAdapter> create,
+    float learningRate, bool withHead = false) : TuningMethod
+{
+    public override string Name => name;
+    public override string Summary => summary;
+    public override bool SupportsGeneration => !withHead;
+
+    public override PreparedMethod<T> Prepare<T>(MethodContext<T> context)
+    {
+        var adapter = create(context.Model, context.Settings);
+        var training = context.Settings.Training with { Optimizer = "adamw", LearningRate = learningRate, WeightDecay = 0f };
+        string note = $"{summary}; AdamW lr {learningRate}";
+        if (!withHead)
+            return new(context.Objective(null, adapter, ""), adapter.Trainable, adapter.StoredValueCount, training, note,
+                directory => adapter.Save(directory, ""));
+        var headed = (context.WithHead ?? throw new ArgumentException($"{name} needs a classification task for its head."))(adapter);
+        return new(headed, headed.Trainable, headed.StoredValueCount, training, note + "; linear head on the last token",
+            directory => headed.Save(directory, ""));
+    }
+}
