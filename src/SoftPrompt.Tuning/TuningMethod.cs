@@ -33,6 +33,8 @@ public sealed class MethodContext<TExample>
     public required Func<PromptEmbedding?, IModelAdapter?, string, IPromptObjective<TExample>> Objective { get; init; }
     /// <summary>The tokens of an example's rendered input (for frequency-sampled prompt inits).</summary>
     public required Func<TExample, int[]> InputTokens { get; init; }
+    /// <summary>The task, when it is a classification task (methods with their own objective need it).</summary>
+    public Data.Tasks.ClassificationTask? LabeledTask { get; init; }
     /// <summary>Each label's verbalizer tokens; empty for generation.</summary>
     public IReadOnlyList<int[]> LabelTokens { get; init; } = Array.Empty<int[]>();
     /// <summary>A classification head's objective over the model with this adapter (P-tuning v2's head instead of a

@@ -15,6 +15,8 @@ public static class TuningMethods
         new FewShotMethod(),
         new PromptTuningMethod("prompt", PromptPlacement.BeforeInput),
         new PromptTuningMethod("prompt-answer", PromptPlacement.BeforeAnswer),
+        new PTuning.PTuningMethod("ptuning", PTuning.PromptEncoderKind.Lstm),
+        new PTuning.PTuningMethod("ptuning-mlp", PTuning.PromptEncoderKind.Mlp),
         new LayerAdapterMethod("prefix", "prefix tuning: key/value rows at every layer from an MLP (Li & Liang)",
             (model, s) => new PrefixAdapter(model.Config, new PrefixTuningOptions(s.PromptLength, Reparameterize: true, Seed: s.Seed)), 5e-3f),
         new LayerAdapterMethod("deep", "deep prompt tuning: key/value rows at every layer, trained directly (P-tuning v2)",

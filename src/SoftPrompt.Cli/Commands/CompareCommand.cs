@@ -86,7 +86,7 @@ public static class CompareCommand
                 var labelClassifier = new PromptClassifier(frozen, loaded.Tokenizer!, task, null);
                 return new MethodContext<LabeledExample>
                 {
-                    Model = frozen, Tokenizer = loaded.Tokenizer!, Train = train, Settings = settings,
+                    Model = frozen, Tokenizer = loaded.Tokenizer!, Train = train, Settings = settings, LabeledTask = task,
                     Objective = (prompt, adapter, context) => new PromptClassifier(frozen, loaded.Tokenizer!, task, prompt, context) { Adapter = adapter },
                     InputTokens = labelClassifier.InputTokens,
                     LabelTokens = task.Labels.Select(l => labelClassifier.LabelTokens[l]).ToList(),
@@ -95,14 +95,8 @@ public static class CompareCommand
                 };
             }, (objective, examples) =>
             {
-                if (objective is PromptClassifier classifier)
-                {
-                    var (accuracy, f1) = classifier.Evaluate(examples);
-                    return new[] { accuracy, f1 };
-                }
-                var predicted = ((HeadClassifier)objective).Predict(examples);
-                var gold = examples.Select(e => e.Label).ToArray();
-                return new[] { gold.Where((g, i) => g == predicted[i]).Count() / (double)gold.Length, PromptClassifier.MacroF1(gold, predicted, task.Labels) };
+                var (accuracy, f1) = ((ILabelPredictor)objective).Evaluate(examples);
+                return new[] { accuracy, f1 };
             });
         }
 

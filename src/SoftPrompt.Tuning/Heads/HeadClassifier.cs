@@ -11,7 +11,7 @@ namespace SoftPrompt.Tuning.Heads;
 /// the one position of a causal model that has read the whole input — goes through a linear layer to one score per
 /// label; the loss is cross-entropy over the labels.
 /// </summary>
-public sealed class HeadClassifier : HeadObjective<LabeledExample>
+public sealed class HeadClassifier : HeadObjective<LabeledExample>, ILabelPredictor
 {
     public const string FileName = "softprompt_classifier_head.safetensors", HeadName = "classifier_head";
 
@@ -62,6 +62,8 @@ public sealed class HeadClassifier : HeadObjective<LabeledExample>
             int c = Task.Labels.Count;
             return Enumerable.Range(0, chunk.Count).Select(i => logits[(i * c)..((i + 1) * c)].Select(x => (double)x).ToArray()).ToArray();
         });
+
+    string[] ILabelPredictor.Predict(IReadOnlyList<LabeledExample> examples) => Predict(examples);
 
     public string[] Predict(IReadOnlyList<LabeledExample> examples, int batchSize = 16) =>
         InBatches(examples, batchSize, (tape, chunk) => Best(Logits(tape, chunk)));

@@ -26,7 +26,6 @@ public static class MixedScoring
             for (int l = 0; l < labels.Count; l++) rows.Add((q, l, classifier.Prompt, classifier.Adapter, input, classifier.LabelTokens[labels[l]]));
         }
         var tape = new Tape(recording: false);
-        int vocab = model.Config.VocabSize;
         for (int start = 0, count; start < rows.Count; start += count)
         {
             // Soft prompts mix freely within a batch; layer hooks belong to the whole batch, so a chunk keeps to one adapter.
@@ -38,26 +37,19 @@ public static class MixedScoring
                 chunk[0].Adapter);
             // Only the positions that predict a label token go through the LM head.
             var positions = new List<int>();
+            var targets = new List<int>();
+            var targetStarts = new int[chunk.Count + 1];
             for (int i = 0; i < chunk.Count; i++)
             {
                 int firstTarget = batch.RowStarts[i] + (chunk[i].Prompt?.Length ?? 0) + chunk[i].Input.Length; // first label token
                 for (int j = 0; j < chunk[i].Target.Length; j++) positions.Add(i * batch.Length + firstTarget - 1 + j);
+                targets.AddRange(chunk[i].Target);
+                targetStarts[i + 1] = targets.Count;
             }
             var hidden = model.Hidden(tape, batch.Input);
             var predicting = Fn.Embedding(tape, hidden.Reshape(chunk.Count * batch.Length, model.Config.HiddenSize), positions.ToArray());
-            var logits = model.Logits(tape, predicting).ReadOnlySpan;
-            int next = 0;
-            for (int i = 0; i < chunk.Count; i++)
-            {
-                var r = chunk[i];
-                double sum = 0;
-                for (int j = 0; j < r.Target.Length; j++, next++)
-                {
-                    var row = logits.Slice(next * vocab, vocab);
-                    sum += row[r.Target[j]] - Engine.Ops.CrossEntropy.LogSumExp(row);
-                }
-                scores[r.Request][r.Label] = sum;
-            }
+            var sums = PromptedSequences.TargetLogProbabilities(model.Logits(tape, predicting), targets.ToArray(), targetStarts);
+            for (int i = 0; i < chunk.Count; i++) scores[chunk[i].Request][chunk[i].Label] = sums[i];
         }
         tape.Reset();
         return scores;

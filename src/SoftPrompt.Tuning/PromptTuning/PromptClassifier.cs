@@ -11,7 +11,7 @@ namespace SoftPrompt.Tuning.PromptTuning;
 /// verbalizer tokens. Training minimises −log Pr(y_gold | [P; x]) on the label tokens only; prediction picks the label
 /// whose tokens have the highest log-probability (optionally per token). With no prompt it is the zero-shot baseline.
 /// </summary>
-public sealed class PromptClassifier : IPromptObjective<LabeledExample>
+public sealed class PromptClassifier : IPromptObjective<LabeledExample>, ILabelPredictor
 {
     private readonly CausalLanguageModel _model;
     private readonly ITokenizer _tokenizer;
@@ -72,6 +72,8 @@ public sealed class PromptClassifier : IPromptObjective<LabeledExample>
     }
 
     /// <summary>The predicted label of each example.</summary>
+    string[] ILabelPredictor.Predict(IReadOnlyList<LabeledExample> examples) => Predict(examples);
+
     public string[] Predict(IReadOnlyList<LabeledExample> examples, bool perToken = false) =>
         LabelScores(examples, perToken).Select(s => Task.Labels[Array.IndexOf(s, s.Max())]).ToArray();
 

@@ -33,23 +33,6 @@ public sealed class PromptEmbedding
     /// <summary>Classification only: generation always puts the prompt before the input.</summary>
     public PromptPlacement Placement { get; set; } = PromptPlacement.BeforeInput;
 
-    /// <summary>
-    /// Embeds token ids (B·T) that hold <see cref="Length"/> placeholder ids for each row at promptStarts[r], and puts
-    /// the prompt vectors in those rows: (B, T, D). How a prompt goes anywhere in a row.
-    /// </summary>
-    public Tensor EmbedAround(Tape tape, CausalLanguageModel model, int[] tokenIds, int batch, int length, int[] promptStarts)
-    {
-        int width = Prompt.Dim(1);
-        if (width != model.Config.HiddenSize)
-            throw new ArgumentException($"Soft prompt of width {width} cannot go into a model of width {model.Config.HiddenSize}.");
-        var rowsToReplace = new int[batch * Length];
-        for (int r = 0; r < batch; r++)
-            for (int i = 0; i < Length; i++) rowsToReplace[r * Length + i] = r * length + promptStarts[r] + i;
-        var copies = new Tensor[batch];
-        Array.Fill(copies, Prompt);
-        var text = Fn.Embedding(tape, model.TokenEmbedding, tokenIds, batch, length).Reshape(batch * length, width);
-        return Fn.ReplaceRows(tape, text, rowsToReplace, batch == 1 ? Prompt : Fn.Concat(tape, 0, copies)).Reshape(batch, length, width);
-    }
 
     /// <summary>Uniform in [-range, range], the first of Lester et al.'s initialisations.</summary>
     public void InitializeUniform(int seed, float range = 0.5f)
