@@ -60,6 +60,6 @@ public sealed record ComparisonTable(string Header, string[] MetricNames, long B
         return svg.ToString();
     }
 
-    private static string Bytes(long bytes) => bytes == 0 ? "0" : bytes < 1 << 20 ? $"{bytes / 1024.0:F1} KiB" : $"{bytes / (1024.0 * 1024):F1} MiB";
+    private static string Bytes(long bytes) => bytes < 1024 ? $"{bytes} B" : bytes < 1 << 20 ? $"{bytes / 1024.0:F1} KiB" : $"{bytes / (1024.0 * 1024):F1} MiB";
     private static string Slug(string name) => name.ToLowerInvariant().Replace('-', '_');
 }

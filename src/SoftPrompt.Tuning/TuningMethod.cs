@@ -47,8 +47,11 @@ public sealed class MethodContext<TExample>
 /// <summary>A method ready to train (or, with <see cref="Training"/> null, to evaluate as it is).</summary>
 /// <param name="StoredValues">Values a task keeps (the table's trainable-parameter figure).</param>
 /// <param name="Save">Writes the task's adapter directory; null where there is nothing to keep.</param>
+/// <param name="Search">For methods that do not train by gradient steps (discrete prompt search): runs on (train,
+/// validation) and returns the steps taken and the final note.</param>
 public sealed record PreparedMethod<TExample>(IPromptObjective<TExample> Objective, IReadOnlyList<Tensor> Trainable, long StoredValues,
-    PromptTuningOptions? Training, string Note, Action<string>? Save = null);
+    PromptTuningOptions? Training, string Note, Action<string>? Save = null,
+    Func<IReadOnlyList<TExample>, IReadOnlyList<TExample>, (int Steps, string Note)>? Search = null);
 
 /// <summary>
 /// One way of adapting the frozen model, as `softprompt compare` runs it: PEFT's registry idea — one entry per method,

@@ -150,7 +150,15 @@ public static class CompareCommand
                 var clock = Stopwatch.StartNew();
                 int steps = 0;
                 double trainSeconds = 0, examplesPerSecond = 0;
-                if (prepared.Training is { } training)
+                string note = prepared.Note;
+                if (prepared.Search is { } search)
+                {
+                    Console.Error.WriteLine($"{method.Name}: {prepared.Note}");
+                    (steps, note) = search(train, validation);
+                    trainSeconds = clock.Elapsed.TotalSeconds;
+                    examplesPerSecond = steps * settings.Training.BatchSize / Math.Max(trainSeconds, 1e-9);
+                }
+                else if (prepared.Training is { } training)
                 {
                     Console.Error.WriteLine($"{method.Name}: {prepared.Note}");
                     var result = new PromptTuner<T>(prepared.Objective, training, new ConsoleProgress(TimeSpan.FromSeconds(30)), prepared.Trainable)
@@ -158,13 +166,13 @@ public static class CompareCommand
                     steps = result.Steps;
                     trainSeconds = clock.Elapsed.TotalSeconds;
                     examplesPerSecond = steps * training.BatchSize * training.AccumulationSteps / Math.Max(trainSeconds, 1e-9);
-                    if (adapterRoot is not null && prepared.Save is not null) prepared.Save(Path.Combine(adapterRoot, method.Name));
                 }
+                if (adapterRoot is not null && prepared.Save is not null && steps > 0) prepared.Save(Path.Combine(adapterRoot, method.Name));
                 var metrics = evaluate(prepared.Objective, test);
                 double meanTokens = train.Take(200).Average(e => context.InputTokens(e).Length);
                 long trainable = prepared.Trainable.Sum(t => (long)t.Length); // prefix tuning trains its MLP too, but stores only the rows
                 rows.Add(new ComparisonRow(method.Name, trainable, prepared.StoredValues * sizeof(float), metrics,
-                    clock.Elapsed.TotalSeconds, steps, examplesPerSecond * meanTokens, prepared.Note));
+                    clock.Elapsed.TotalSeconds, steps, examplesPerSecond * meanTokens, note));
                 Console.Error.WriteLine($"{method.Name}: {string.Join(", ", metricNames.Select((n, i) => $"{n} {metrics[i]:F4}"))} ({clock.Elapsed.TotalSeconds:F0} s)");
             }
             return new ComparisonTable($"{header} Base: {modelPath} ({baseSize:N0} parameters).", metricNames, baseSize, rows);
