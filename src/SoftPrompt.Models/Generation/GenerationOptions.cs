@@ -12,6 +12,25 @@ public sealed record GenerationOptions
     public int Seed { get; init; }
     /// <summary>Generation ends after any of these tokens (which is kept in the output).</summary>
     public IReadOnlyCollection<int> StopTokens { get; init; } = Array.Empty<int>();
+    /// <summary>Generation ends once the output ends with any of these token sequences (kept in the output): text
+    /// markers such as "\n\n" that the tokenizer may write as several tokens.</summary>
+    public IReadOnlyList<int[]> StopSequences { get; init; } = Array.Empty<int[]>();
+
+    /// <summary>Whether the output so far, whose last token is the newest, has reached a stop token or sequence.</summary>
+    public bool Stops(IReadOnlyList<int> generated)
+    {
+        if (generated.Count == 0) return false;
+        if (StopTokens.Contains(generated[^1])) return true;
+        foreach (var sequence in StopSequences)
+        {
+            if (sequence.Length == 0 || sequence.Length > generated.Count) continue;
+            int offset = generated.Count - sequence.Length;
+            bool match = true;
+            for (int i = 0; i < sequence.Length && match; i++) match = generated[offset + i] == sequence[i];
+            if (match) return true;
+        }
+        return false;
+    }
 
     public void Validate()
     {
