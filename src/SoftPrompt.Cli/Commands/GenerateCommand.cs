@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SoftPrompt.Data.Tokenizers;
 using SoftPrompt.Models.Formats;
 using SoftPrompt.Models.Generation;
 using SoftPrompt.Tuning.PromptTuning;
@@ -39,20 +40,12 @@ public static class GenerateCommand
             input.AddRange(textIds);
 
             Console.Write(text);
-            // Decoding prompt + continuation each time (rather than the new token alone) keeps word-initial spaces and
-            // multi-byte characters split across tokens right; only the part beyond what is shown is written.
-            string shown = tokenizer.Decode(textIds.ToArray());
+            var decoder = new IncrementalDecoder(tokenizer, textIds);
             var softPrompt = parse.GetValue(adapter) is string a ? PromptAdapterFiles.Load(a, loaded.Model.Config.HiddenSize).Prompt : null;
             foreach (int id in Generator.Generate(loaded.Model, input, options, softPrompt))
             {
                 if (id == tokenizer.EosId) break;
-                textIds.Add(id);
-                string decoded = tokenizer.Decode(textIds.ToArray());
-                if (decoded.Length > shown.Length && decoded.StartsWith(shown, StringComparison.Ordinal))
-                {
-                    Console.Write(decoded[shown.Length..]);
-                    shown = decoded;
-                }
+                Console.Write(decoder.Add(id));
             }
             Console.WriteLine();
             return 0;
