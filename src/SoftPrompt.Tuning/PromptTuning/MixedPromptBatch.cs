@@ -29,6 +29,24 @@ public sealed class MixedPromptBatch
     public int[] TextStarts { get; }
     public int Length => Input.Length;
 
+    /// <summary>
+    /// Flat indices (row·Length + t) of the hidden states that predict each row's last targetLengths[row] tokens, row
+    /// by row: the positions whose logits score a label or carry a loss. Rows end together, so a target of n tokens is
+    /// predicted from positions Length−n−1 … Length−2.
+    /// </summary>
+    public int[] PredictingPositions(IReadOnlyList<int> targetLengths)
+    {
+        if (targetLengths.Count != Input.Batch) throw new ArgumentException($"{targetLengths.Count} target lengths for {Input.Batch} rows.");
+        var positions = new List<int>();
+        for (int r = 0; r < targetLengths.Count; r++)
+        {
+            if (targetLengths[r] < 1 || Length - targetLengths[r] - 1 < TextStarts[r])
+                throw new ArgumentException($"Row {r}: a target of {targetLengths[r]} tokens leaves no text token to predict it from.");
+            for (int j = 0; j < targetLengths[r]; j++) positions.Add(r * Length + Length - targetLengths[r] - 1 + j);
+        }
+        return positions.ToArray();
+    }
+
     /// <param name="adapter">Layer hooks shared by every row (prefix tuning, deep prompts, LoRA, …), or null.</param>
     public static MixedPromptBatch Build(Tape tape, CausalLanguageModel model, IReadOnlyList<PromptedRow> rows, IModelAdapter? adapter = null)
     {

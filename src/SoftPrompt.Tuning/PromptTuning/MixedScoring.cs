@@ -36,14 +36,9 @@ public static class MixedScoring
             var batch = MixedPromptBatch.Build(tape, model, chunk.Select(r => new PromptedRow(r.Prompt, [.. r.Input, .. r.Target])).ToList(),
                 chunk[0].Adapter);
             // Only the positions that predict a label token go through the LM head.
-            var positions = new List<int>();
-            for (int i = 0; i < chunk.Count; i++)
-            {
-                int firstTarget = batch.TextStarts[i] + chunk[i].Input.Length; // position of the first label token
-                for (int j = 0; j < chunk[i].Target.Length; j++) positions.Add(i * batch.Length + firstTarget - 1 + j);
-            }
+            var positions = batch.PredictingPositions(chunk.Select(r => r.Target.Length).ToList());
             var hidden = model.Hidden(tape, batch.Input);
-            var predicting = Fn.Embedding(tape, hidden.Reshape(chunk.Count * batch.Length, model.Config.HiddenSize), positions.ToArray());
+            var predicting = Fn.Embedding(tape, hidden.Reshape(chunk.Count * batch.Length, model.Config.HiddenSize), positions);
             var logits = model.Logits(tape, predicting).ReadOnlySpan;
             int next = 0;
             for (int i = 0; i < chunk.Count; i++)
