@@ -61,7 +61,12 @@ public sealed class PromptServer : IAsyncDisposable
     {
         taskName ??= PromptAdapterFiles.TaskOf(directory)
                      ?? throw new InvalidDataException($"{directory}: no {PromptAdapterFiles.TaskFile} says which task the adapter is for; give the task.");
-        var prompt = PromptAdapterFiles.Load(directory, _model.Config.HiddenSize);
+        return Serve(name, taskName, PromptAdapterFiles.Load(directory, _model.Config.HiddenSize));
+    }
+
+    /// <summary>Serves a prompt for a built-in task under a name (replacing any adapter of that name).</summary>
+    public ServedTask Serve(string name, string taskName, PromptEmbedding prompt)
+    {
         var served = GenerationTask.IsBuiltIn(taskName)
             ? new ServedTask(name, taskName, prompt, null, new PromptGenerator(_model, _tokenizer, GenerationTask.BuiltIn(taskName), prompt))
             : new ServedTask(name, taskName, prompt, new PromptClassifier(_model, _tokenizer, ClassificationTask.BuiltIn(taskName), prompt), null);
