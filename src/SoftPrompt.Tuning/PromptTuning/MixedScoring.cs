@@ -25,6 +25,9 @@ public static class MixedScoring
             var input = classifier.InputTokens(example);
             for (int l = 0; l < labels.Count; l++) rows.Add((q, l, classifier.Prompt, classifier.Adapter, input, classifier.LabelTokens[labels[l]]));
         }
+        // Rows of similar length share a chunk, so little of a chunk is padding (requests of many lengths arrive together).
+        var adapters = rows.Select(r => r.Adapter).Distinct().ToList();
+        rows = rows.OrderBy(r => adapters.IndexOf(r.Adapter)).ThenBy(r => (r.Prompt?.Length ?? 0) + r.Input.Length + r.Target.Length).ToList();
         var tape = new Tape(recording: false);
         int vocab = model.Config.VocabSize;
         for (int start = 0, count; start < rows.Count; start += count)
