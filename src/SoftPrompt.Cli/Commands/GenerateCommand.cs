@@ -19,9 +19,11 @@ public static class GenerateCommand
         var topP = new Option<float>("--top-p") { Description = "Nucleus sampling mass", DefaultValueFactory = _ => 1f };
         var seed = new Option<int>("--seed") { Description = "Sampling seed" };
         var adapter = new Option<string?>("--adapter") { Description = "A prompt-tuning adapter whose soft prompt goes before the text" };
+        var beams = new Option<int>("--beams") { Description = "Beam search of this width instead of greedy/sampled decoding (0 = off)" };
+        var lengthPenalty = new Option<float>("--length-penalty") { Description = "Beam search: rank by logP / length^this", DefaultValueFactory = _ => 1f };
 
         var command = new Command("generate", "Continue a prompt with a model (greedy or sampled).");
-        foreach (var o in new Option[] { model, prompt, maxTokens, temperature, topK, topP, seed, adapter }) command.Options.Add(o);
+        foreach (var o in new Option[] { model, prompt, maxTokens, temperature, topK, topP, seed, adapter, beams, lengthPenalty }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var loaded = ModelLoader.Load(parse.GetValue(model)!);
@@ -42,7 +44,11 @@ public static class GenerateCommand
             Console.Write(text);
             var decoder = new IncrementalDecoder(tokenizer, textIds);
             var softPrompt = parse.GetValue(adapter) is string a ? PromptAdapterFiles.Load(a, loaded.Model.Config.HiddenSize).Prompt : null;
-            foreach (int id in Generator.Generate(loaded.Model, input, options, softPrompt))
+            // A beam's text is known only when the search ends, so it is written at once rather than streamed.
+            var tokens = parse.GetValue(beams) is int width and > 0
+                ? Generator.BeamSearch(loaded.Model, input, options, new BeamSearchOptions { Width = width, LengthPenalty = parse.GetValue(lengthPenalty) }, softPrompt)[0].Tokens
+                : Generator.Generate(loaded.Model, input, options, softPrompt);
+            foreach (int id in tokens)
             {
                 if (id == tokenizer.EosId) break;
                 Console.Write(decoder.Add(id));
