@@ -48,7 +48,9 @@ public sealed class MixedPromptBatch
     }
 
     /// <param name="adapter">Layer hooks shared by every row (prefix tuning, deep prompts, LoRA, …), or null.</param>
-    public static MixedPromptBatch Build(Tape tape, CausalLanguageModel model, IReadOnlyList<PromptedRow> rows, IModelAdapter? adapter = null)
+    /// <param name="cache">Receives the rows' keys and values, for continuing them (label tokens after a shared prefix).</param>
+    public static MixedPromptBatch Build(Tape tape, CausalLanguageModel model, IReadOnlyList<PromptedRow> rows, IModelAdapter? adapter = null,
+        KvCache? cache = null)
     {
         if (rows.Count == 0) throw new ArgumentException("A mixed batch needs at least one row.");
         int d = model.Config.HiddenSize;
@@ -81,7 +83,7 @@ public sealed class MixedPromptBatch
         var embeddings = pieces.Length == 1 ? pieces[0] : Fn.Concat(tape, 0, pieces);
         var input = new ForwardInput
         {
-            Batch = rows.Count, Length = length, Embeddings = embeddings, Positions = positions, Padding = padding, Hooks = adapter?.Hooks(starts),
+            Batch = rows.Count, Length = length, Embeddings = embeddings, Positions = positions, Padding = padding, Hooks = adapter?.Hooks(starts), Cache = cache,
         };
         return new MixedPromptBatch(input, starts, textStarts);
     }
