@@ -175,17 +175,17 @@ public sealed class PromptServer : IAsyncDisposable
         var aborted = http.RequestAborted;
         http.Response.ContentType = "application/x-ndjson; charset=utf-8";
         var decoder = new IncrementalDecoder(_tokenizer);
-        int count = 0;
+        var ids = new List<int>();
         try
         {
             foreach (int id in generator.GenerateTokens(example))
             {
                 await WriteLine(http, new { token = id, text = decoder.Add(id) });
-                count++;
-                if (AfterStreamedToken is { } hook) await hook(count);
+                ids.Add(id);
+                if (AfterStreamedToken is { } hook) await hook(ids.Count);
                 aborted.ThrowIfCancellationRequested();
             }
-            await WriteLine(http, new { done = true, task = name, text = decoder.Text.Trim(), tokens = count });
+            await WriteLine(http, new { done = true, task = name, text = _tokenizer.Decode(ids).Trim(), tokens = ids.Count });
         }
         catch (Exception e) when (aborted.IsCancellationRequested && e is OperationCanceledException or IOException)
         {

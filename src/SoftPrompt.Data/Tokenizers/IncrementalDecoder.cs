@@ -9,7 +9,6 @@ public sealed class IncrementalDecoder
 {
     private readonly ITokenizer _tokenizer;
     private readonly List<int> _ids;
-    private readonly int _contextLength;
     private string _shown;
 
     /// <param name="context">Tokens already shown (e.g. the prompt), decoded with the new ones but not returned.</param>
@@ -18,18 +17,15 @@ public sealed class IncrementalDecoder
         _tokenizer = tokenizer;
         _ids = new List<int>(context ?? Array.Empty<int>());
         _shown = tokenizer.Decode(_ids);
-        _contextLength = _shown.Length;
     }
-
-    /// <summary>Everything shown after the context so far.</summary>
-    public string Text => _shown[_contextLength..];
 
     /// <summary>The text <paramref name="id"/> adds to what is shown; empty while a character is incomplete.</summary>
     public string Add(int id)
     {
         _ids.Add(id);
         string decoded = _tokenizer.Decode(_ids);
-        if (decoded.Length <= _shown.Length || !decoded.StartsWith(_shown, StringComparison.Ordinal)) return "";
+        // Bytes of an unfinished character decode as U+FFFD until the token that completes them arrives.
+        if (decoded.EndsWith('\uFFFD') || decoded.Length <= _shown.Length || !decoded.StartsWith(_shown, StringComparison.Ordinal)) return "";
         string piece = decoded[_shown.Length..];
         _shown = decoded;
         return piece;
