@@ -8,7 +8,7 @@ namespace SoftPrompt.Tests.Serving;
 
 /// <summary>
 /// 64 concurrent clients against the server over the shipped base-small with three adapters; every answer must equal
-/// the same request's answer alone. About a minute on two cores: `dotnet test --filter Category=Slow`
+/// the same request's answer alone. Under a minute on two cores: `dotnet test --filter Category=Slow`
 /// (`softprompt bench --cases serve` reports the same figures for more requests).
 /// </summary>
 [Trait("Category", "Slow")]
