@@ -10,7 +10,7 @@ namespace SoftPrompt.Tests.Cli;
 public class MultiTaskTuneCommandTests
 {
     [Fact]
-    public void Tuning_two_tasks_together_writes_an_adapter_for_each_and_a_per_task_report()
+    public async Task Tuning_two_tasks_together_writes_an_adapter_for_each_and_a_per_task_report()
     {
         using var dir = new TempDirectory();
         var rows = new Dictionary<string, Func<int, object>>
@@ -31,9 +31,9 @@ public class MultiTaskTuneCommandTests
             start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
-        string stdout = process.StandardOutput.ReadToEnd();
-        Assert.True(process.WaitForExit(120_000), "tuning did not finish");
-        Assert.True(process.ExitCode == 0, stderr.Result);
+        string stdout = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromMinutes(2)).Token);
+        Assert.True(process.ExitCode == 0, await stderr);
 
         int width = SoftPrompt.Models.Formats.ModelLoader.Load(SharedModels.TinyStoriesPath).Model.Config.HiddenSize;
         var report = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
