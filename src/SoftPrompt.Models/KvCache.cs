@@ -11,20 +11,23 @@ public sealed class KvCache
 {
     private readonly float[][] _keys, _values;
     private readonly bool[] _padding;
+    private float[]? _reorderScratch;
 
     public int Batch { get; }
     public int Capacity { get; }
     public int KvWidth { get; }
     public int Count { get; private set; }
 
-    public KvCache(ModelConfig config, int batch, int capacity)
+    public KvCache(ModelConfig config, int batch, int capacity) : this(config.NumLayers, batch, capacity, config.KvWidth) { }
+
+    private KvCache(int layers, int batch, int capacity, int kvWidth)
     {
         Batch = batch;
         Capacity = capacity;
-        KvWidth = config.KvWidth;
-        _keys = new float[config.NumLayers][];
-        _values = new float[config.NumLayers][];
-        for (int l = 0; l < config.NumLayers; l++)
+        KvWidth = kvWidth;
+        _keys = new float[layers][];
+        _values = new float[layers][];
+        for (int l = 0; l < layers; l++)
         {
             _keys[l] = new float[(long)batch * capacity * KvWidth];
             _values[l] = new float[(long)batch * capacity * KvWidth];
@@ -33,6 +36,56 @@ public sealed class KvCache
     }
 
     public void Clear() => Count = 0;
+
+    /// <summary>A cache of <paramref name="sourceRows"/>.Length rows where row b holds this cache's row sourceRows[b]:
+    /// a prompt processed once at batch 1 becomes the starting state of every beam.</summary>
+    public KvCache Gather(ReadOnlySpan<int> sourceRows)
+    {
+        var gathered = new KvCache(_keys.Length, sourceRows.Length, Capacity, KvWidth) { Count = Count };
+        for (int l = 0; l < _keys.Length; l++)
+        {
+            GatherRows(_keys[l], gathered._keys[l], sourceRows);
+            GatherRows(_values[l], gathered._values[l], sourceRows);
+        }
+        GatherPadding(_padding, gathered._padding, sourceRows);
+        return gathered;
+    }
+
+    /// <summary>In place, row b becomes what row sourceRows[b] was (rows may repeat): beam search keeps each surviving
+    /// hypothesis's history when beams are pruned and duplicated.</summary>
+    public void Reorder(ReadOnlySpan<int> sourceRows)
+    {
+        if (sourceRows.Length != Batch) throw new ArgumentException($"Reorder needs one source row per row ({Batch}), got {sourceRows.Length}.");
+        // Gathered into a spare buffer that then takes the layer's place: no copy back, no allocation per step.
+        foreach (var stores in new[] { _keys, _values })
+            for (int l = 0; l < stores.Length; l++)
+            {
+                var spare = _reorderScratch ?? new float[stores[l].Length];
+                GatherRows(stores[l], spare, sourceRows);
+                _reorderScratch = stores[l];
+                stores[l] = spare;
+            }
+        var padding = new bool[_padding.Length];
+        GatherPadding(_padding, padding, sourceRows);
+        padding.CopyTo(_padding, 0);
+    }
+
+    private void GatherRows(float[] from, float[] to, ReadOnlySpan<int> sourceRows)
+    {
+        int row = Capacity * KvWidth, used = Count * KvWidth;
+        for (int b = 0; b < sourceRows.Length; b++)
+        {
+            int source = sourceRows[b];
+            if ((uint)source >= (uint)Batch) throw new ArgumentOutOfRangeException(nameof(sourceRows), $"Row {source} is outside the cache's {Batch} rows.");
+            from.AsSpan(source * row, used).CopyTo(to.AsSpan(b * row, used));
+        }
+    }
+
+    private void GatherPadding(bool[] from, bool[] to, ReadOnlySpan<int> sourceRows)
+    {
+        for (int b = 0; b < sourceRows.Length; b++)
+            from.AsSpan(sourceRows[b] * Capacity, Count).CopyTo(to.AsSpan(b * Capacity, Count));
+    }
 
     /// <summary>Appends this layer's new rows (B, T, kvWidth) and returns all keys and values so far (B, Count+T, kvWidth).
     /// Called once per layer per forward; <see cref="Advance"/> commits the length after the last layer.</summary>

@@ -36,6 +36,7 @@ public sealed class PromptServer : IAsyncDisposable
     private readonly SemaphoreSlim _modelLock = new(1, 1);
     private readonly ClassificationBatcher _batcher;
     private WebApplication? _app;
+    private int _streamsCancelled;
 
     public PromptServer(CausalLanguageModel model, ITokenizer tokenizer, ServerOptions options)
     {
@@ -47,6 +48,10 @@ public sealed class PromptServer : IAsyncDisposable
     }
 
     public ClassificationBatcher Batcher => _batcher;
+    /// <summary>Streamed generations stopped because their client went away.</summary>
+    public int StreamsCancelled => _streamsCancelled;
+    /// <summary>Awaited after each streamed token (with the count so far); tests pause a stream here.</summary>
+    internal Func<int, Task>? AfterStreamedToken { get; set; }
     /// <summary>Held by whoever runs the model; tests hold it to make requests queue up into one batch.</summary>
     internal SemaphoreSlim ModelLock => _modelLock;
     public IReadOnlyCollection<string> TaskNames => _tasks.Keys.ToList();
@@ -56,7 +61,12 @@ public sealed class PromptServer : IAsyncDisposable
     {
         taskName ??= PromptAdapterFiles.TaskOf(directory)
                      ?? throw new InvalidDataException($"{directory}: no {PromptAdapterFiles.TaskFile} says which task the adapter is for; give the task.");
-        var prompt = PromptAdapterFiles.Load(directory, _model.Config.HiddenSize);
+        return Serve(name, taskName, PromptAdapterFiles.Load(directory, _model.Config.HiddenSize));
+    }
+
+    /// <summary>Serves a prompt for a built-in task under a name (replacing any adapter of that name).</summary>
+    public ServedTask Serve(string name, string taskName, PromptEmbedding prompt)
+    {
         var served = GenerationTask.IsBuiltIn(taskName)
             ? new ServedTask(name, taskName, prompt, null, new PromptGenerator(_model, _tokenizer, GenerationTask.BuiltIn(taskName), prompt))
             : new ServedTask(name, taskName, prompt, new PromptClassifier(_model, _tokenizer, ClassificationTask.BuiltIn(taskName), prompt), null);
@@ -116,14 +126,12 @@ public sealed class PromptServer : IAsyncDisposable
                 return Problem(404, $"Unknown task '{Field(body, "task")}'. GET /api/tasks lists them.");
             if (task.Generator is null) return Problem(400, $"Task '{name}' is a classification task; use /api/classify.");
             if (CheckText(body, out string text) is { } bad) return bad;
+            var example = new TextExample(new Dictionary<string, string> { ["word"] = text, ["pos"] = Field(body, "pos") ?? "noun", ["text"] = text });
+            bool stream = body.TryGetProperty("stream", out var streamField) && streamField.ValueKind == JsonValueKind.True;
             await _modelLock.WaitAsync(http.RequestAborted);
             try
             {
-                string output = task.Generator.Generate(new TextExample(new Dictionary<string, string>
-                {
-                    ["word"] = text, ["pos"] = Field(body, "pos") ?? "noun", ["text"] = text,
-                }));
-                return Results.Json(new { task = name, text = output });
+                return stream ? await StreamGeneration(http, name, task.Generator, example) : Results.Json(new { task = name, text = task.Generator.Generate(example) });
             }
             finally { _modelLock.Release(); }
         });
@@ -155,6 +163,42 @@ public sealed class PromptServer : IAsyncDisposable
                 vector = i, tokens = n.Select(t => new { token = _tokenizer.TokenText(t.TokenId), cosine = Math.Round(t.Cosine, 3) }),
             }));
         });
+    }
+
+    /// <summary>
+    /// Streams a generation as NDJSON: one line {"token", "text"} per token as soon as it is decoded ("text" is what the
+    /// token adds, possibly empty inside a multi-byte character), then {"done": true, "task", "text", "tokens"} with the
+    /// whole output as the non-streaming answer gives it. A client that goes away stops the generation at the next token.
+    /// </summary>
+    private async Task<IResult> StreamGeneration(HttpContext http, string name, PromptGenerator generator, TextExample example)
+    {
+        var aborted = http.RequestAborted;
+        http.Response.ContentType = "application/x-ndjson; charset=utf-8";
+        var decoder = new IncrementalDecoder(_tokenizer);
+        var ids = new List<int>();
+        try
+        {
+            foreach (int id in generator.GenerateTokens(example))
+            {
+                await WriteLine(http, new { token = id, text = decoder.Add(id) });
+                ids.Add(id);
+                if (AfterStreamedToken is { } hook) await hook(ids.Count);
+                aborted.ThrowIfCancellationRequested();
+            }
+            await WriteLine(http, new { done = true, task = name, text = _tokenizer.Decode(ids).Trim(), tokens = ids.Count });
+        }
+        catch (Exception e) when (aborted.IsCancellationRequested && e is OperationCanceledException or IOException)
+        {
+            Interlocked.Increment(ref _streamsCancelled);
+        }
+        return Results.Empty;
+    }
+
+    private static async Task WriteLine(HttpContext http, object line)
+    {
+        await http.Response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(line), http.RequestAborted);
+        await http.Response.Body.WriteAsync("\n"u8.ToArray(), http.RequestAborted);
+        await http.Response.Body.FlushAsync(http.RequestAborted);
     }
 
     private IResult? CheckText(JsonElement body, out string text)

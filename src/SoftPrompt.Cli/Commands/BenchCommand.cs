@@ -6,6 +6,8 @@ using SoftPrompt.Engine.Autograd;
 using SoftPrompt.Engine.Kernels;
 using SoftPrompt.Engine.Optim;
 using SoftPrompt.Models;
+using SoftPrompt.Models.Formats;
+using SoftPrompt.Serving;
 using SoftPrompt.Tuning.PromptTuning;
 
 namespace SoftPrompt.Cli.Commands;
@@ -13,13 +15,14 @@ namespace SoftPrompt.Cli.Commands;
 /// <summary>
 /// `softprompt bench`: one JSON line per case. sgemm GFLOP/s on the GPT-2 MLP shapes, then a GPT-2-small-sized model
 /// (random weights) timed on a prompt-tuning step, a full fine-tuning step, an inference forward and batch-1 decoding.
-/// Each case warms up first and reports the median of its timed runs.
+/// Each case warms up first and reports the median of its timed runs. Two cases run the real --model instead:
+/// generate (greedy tokens/s at batch 1 and 8) and serve (the server under concurrent load, <see cref="ServerLoadTest"/>).
 /// </summary>
 public static class BenchCommand
 {
     public static Command Build()
     {
-        var cases = new Option<string>("--cases") { Description = "Comma-separated: sgemm,prompt,ft,forward,decode", DefaultValueFactory = _ => "sgemm,prompt,ft,forward,decode" };
+        var cases = new Option<string>("--cases") { Description = "Comma-separated: sgemm,prompt,ft,forward,decode (random GPT-2-sized model); generate,serve (--model)", DefaultValueFactory = _ => "sgemm,prompt,ft,forward,decode" };
         var threads = new Option<int>("--threads") { Description = "Worker threads", DefaultValueFactory = _ => 2 };
         var repeats = new Option<int>("--repeats") { Description = "Timed runs per case (median reported)", DefaultValueFactory = _ => 5 };
         var layers = new Option<int>("--layers") { Description = "Transformer layers (GPT-2 small: 12)", DefaultValueFactory = _ => 12 };
@@ -29,13 +32,17 @@ public static class BenchCommand
         var batch = new Option<int>("--batch") { Description = "Batch rows", DefaultValueFactory = _ => 4 };
         var tokens = new Option<int>("--tokens") { Description = "Text tokens per row", DefaultValueFactory = _ => 128 };
         var promptLength = new Option<int>("--prompt-tokens") { Description = "Soft-prompt positions", DefaultValueFactory = _ => 20 };
+        var modelPath = new Option<string>("--model") { Description = "Model for the generate and serve cases", DefaultValueFactory = _ => "models/base-small" };
+        var requests = new Option<int>("--requests") { Description = "serve: requests sent (one by one, then concurrently)", DefaultValueFactory = _ => 512 };
+        var clients = new Option<int>("--clients") { Description = "serve: concurrent clients", DefaultValueFactory = _ => 64 };
 
         var command = new Command("bench", "Measure kernel and training-step speed (JSON lines on stdout).");
-        foreach (var o in new Option[] { cases, threads, repeats, layers, width, heads, vocab, batch, tokens, promptLength }) command.Options.Add(o);
+        foreach (var o in new Option[] { cases, threads, repeats, layers, width, heads, vocab, batch, tokens, promptLength, modelPath, requests, clients }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             Parallelism.Threads = parse.GetValue(threads);
-            var settings = new BenchSettings(parse.GetValue(repeats), parse.GetValue(batch), parse.GetValue(tokens), parse.GetValue(promptLength));
+            var settings = new BenchSettings(parse.GetValue(repeats), parse.GetValue(batch), parse.GetValue(tokens), parse.GetValue(promptLength),
+                parse.GetValue(modelPath)!, parse.GetValue(requests), parse.GetValue(clients));
             var config = new ModelConfig
             {
                 Architecture = Architecture.Gpt2, VocabSize = parse.GetValue(vocab), HiddenSize = parse.GetValue(width),
@@ -48,7 +55,7 @@ public static class BenchCommand
         return command;
     }
 
-    private sealed record BenchSettings(int Repeats, int Batch, int Tokens, int PromptTokens);
+    private sealed record BenchSettings(int Repeats, int Batch, int Tokens, int PromptTokens, string ModelPath, int Requests, int Clients);
 
     private static void Run(string[] cases, ModelConfig config, BenchSettings s)
     {
@@ -60,6 +67,9 @@ public static class BenchCommand
             model.InitializeRandom(seed: 1);
             return model;
         }
+
+        LoadedModel? real = null;
+        LoadedModel Real() => real ??= ModelLoader.Load(s.ModelPath);
 
         foreach (var name in cases)
         {
@@ -77,7 +87,16 @@ public static class BenchCommand
                 case "ft": Emit(Case("full_finetune_step", s, FullFineTuneStep(Model(), s))); break;
                 case "forward": Emit(Case("inference_forward", s, InferenceForward(Model(), s))); break;
                 case "decode": Emit(Case("decode_token_batch1", s, DecodeToken(Model(), s))); break;
-                default: throw new ArgumentException($"Unknown bench case '{name}' (known: sgemm, prompt, ft, forward, decode).");
+                case "generate":
+                    foreach (int rows in new[] { 1, 8 }) Emit(GreedyGeneration(Real(), rows, s));
+                    break;
+                case "serve":
+                    var loaded = Real();
+                    var report = ServerLoadTest.RunAsync(loaded.Model, loaded.Tokenizer!, s.Requests, s.Clients).GetAwaiter().GetResult();
+                    Emit(new { @case = "serve_classify", model = s.ModelPath, threads = Parallelism.Threads, one_by_one = report.OneByOne,
+                        concurrent = report.Concurrent, wrong = report.Wrong, largest_batch = report.LargestBatch });
+                    break;
+                default: throw new ArgumentException($"Unknown bench case '{name}' (known: sgemm, prompt, ft, forward, decode, generate, serve).");
             }
         }
     }
@@ -212,6 +231,44 @@ public static class BenchCommand
         }
         perToken.Sort();
         return (perToken[perToken.Count / 2], perToken[0], tape.Allocations - before);
+    }
+
+    /// <summary>Greedy decoding of <paramref name="rows"/> prompts at once with a KV cache: new tokens per second over
+    /// whole generations (the 16-token prompts' prefill included), median of the timed runs.</summary>
+    private static object GreedyGeneration(LoadedModel loaded, int rows, BenchSettings s)
+    {
+        var model = loaded.Model;
+        model.SetTrainable(false);
+        const int promptLength = 16, newTokens = 64;
+        var rng = new Random(7);
+        var prompts = Enumerable.Range(0, rows * promptLength).Select(_ => rng.Next(model.Config.VocabSize)).ToArray();
+        var cache = new KvCache(model.Config, rows, promptLength + newTokens);
+        var tape = new Tape(recording: false);
+        var next = new int[rows];
+        var seconds = new List<double>();
+        for (int run = 0; run <= s.Repeats; run++)
+        {
+            var sw = Stopwatch.StartNew();
+            cache.Clear();
+            var input = prompts;
+            for (int step = 0; step < newTokens; step++)
+            {
+                tape.Reset();
+                var logits = model.Forward(tape, new ForwardInput { Batch = rows, Length = input.Length / rows, TokenIds = input, Cache = cache });
+                int v = model.Config.VocabSize, length = input.Length / rows;
+                for (int r = 0; r < rows; r++)
+                    next[r] = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits.ReadOnlySpan.Slice(((r + 1) * length - 1) * v, v));
+                input = (int[])next.Clone();
+            }
+            if (run > 0) seconds.Add(sw.Elapsed.TotalSeconds); // run 0 is the warm-up
+        }
+        seconds.Sort();
+        double median = seconds[seconds.Count / 2];
+        return new
+        {
+            @case = "greedy_generation", model = s.ModelPath, batch = rows, prompt_tokens = promptLength, new_tokens = newTokens,
+            threads = Parallelism.Threads, median_ms = Math.Round(median * 1000, 1), tokens_per_s = Math.Round(rows * newTokens / median, 1),
+        };
     }
 
     private static int ArgMaxLast(Tensor logits)

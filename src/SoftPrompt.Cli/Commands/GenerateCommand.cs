@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SoftPrompt.Data.Tokenizers;
 using SoftPrompt.Models.Formats;
 using SoftPrompt.Models.Generation;
 using SoftPrompt.Tuning.PromptTuning;
@@ -18,9 +19,11 @@ public static class GenerateCommand
         var topP = new Option<float>("--top-p") { Description = "Nucleus sampling mass", DefaultValueFactory = _ => 1f };
         var seed = new Option<int>("--seed") { Description = "Sampling seed" };
         var adapter = new Option<string?>("--adapter") { Description = "A prompt-tuning adapter whose soft prompt goes before the text" };
+        var beams = new Option<int>("--beams") { Description = "Beam search of this width instead of greedy/sampled decoding (0 = off)" };
+        var lengthPenalty = new Option<float>("--length-penalty") { Description = "Beam search: rank by logP / length^this", DefaultValueFactory = _ => 1f };
 
         var command = new Command("generate", "Continue a prompt with a model (greedy or sampled).");
-        foreach (var o in new Option[] { model, prompt, maxTokens, temperature, topK, topP, seed, adapter }) command.Options.Add(o);
+        foreach (var o in new Option[] { model, prompt, maxTokens, temperature, topK, topP, seed, adapter, beams, lengthPenalty }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var loaded = ModelLoader.Load(parse.GetValue(model)!);
@@ -39,20 +42,16 @@ public static class GenerateCommand
             input.AddRange(textIds);
 
             Console.Write(text);
-            // Decoding prompt + continuation each time (rather than the new token alone) keeps word-initial spaces and
-            // multi-byte characters split across tokens right; only the part beyond what is shown is written.
-            string shown = tokenizer.Decode(textIds.ToArray());
+            var decoder = new IncrementalDecoder(tokenizer, textIds);
             var softPrompt = parse.GetValue(adapter) is string a ? PromptAdapterFiles.Load(a, loaded.Model.Config.HiddenSize).Prompt : null;
-            foreach (int id in Generator.Generate(loaded.Model, input, options, softPrompt))
+            // A beam's text is known only when the search ends, so it is written at once rather than streamed.
+            var tokens = parse.GetValue(beams) is int width and > 0
+                ? Generator.BeamSearch(loaded.Model, input, options, new BeamSearchOptions { Width = width, LengthPenalty = parse.GetValue(lengthPenalty) }, softPrompt)[0].Tokens
+                : Generator.Generate(loaded.Model, input, options, softPrompt);
+            foreach (int id in tokens)
             {
                 if (id == tokenizer.EosId) break;
-                textIds.Add(id);
-                string decoded = tokenizer.Decode(textIds.ToArray());
-                if (decoded.Length > shown.Length && decoded.StartsWith(shown, StringComparison.Ordinal))
-                {
-                    Console.Write(decoded[shown.Length..]);
-                    shown = decoded;
-                }
+                Console.Write(decoder.Add(id));
             }
             Console.WriteLine();
             return 0;

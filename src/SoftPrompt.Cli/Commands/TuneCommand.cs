@@ -19,7 +19,7 @@ public static class TuneCommand
     public static Command Build()
     {
         var model = new Option<string>("--model") { Description = "Frozen base model directory", DefaultValueFactory = _ => "models/base-small" };
-        var task = new Option<string>("--task") { Description = "Task name (food-reviews, brown-genre, wordnet-gloss)", DefaultValueFactory = _ => "food-reviews" };
+        var task = new Option<string>("--task") { Description = "Task name (food-reviews, brown-genre, wordnet-gloss), or classification tasks a,b,... tuned together", DefaultValueFactory = _ => "food-reviews" };
         var data = new Option<string>("--data") { Description = "Directory holding <task>/{train,validation,test}.jsonl", DefaultValueFactory = _ => "data/tasks" };
         var output = new Option<string>("--out") { Description = "Adapter output directory (default adapters/<task>)" };
         var length = new Option<int>("--prompt-length") { DefaultValueFactory = _ => 20 };
@@ -73,6 +73,11 @@ public static class TuneCommand
                 CheckpointEvery = parse.GetValue(checkpointEvery),
                 OnNonFinite = NonFiniteGuard.ParsePolicy(parse.GetValue(onNan)!),
             };
+            if (taskName.Contains(','))
+                return MultiTaskTuning.Run(frozen, tokenizer, loaded.Source, new MultiTaskTuning.Settings(
+                    taskName.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), parse.GetValue(data)!,
+                    parse.GetValue(output) ?? "adapters", parse.GetValue(length), initName, parse.GetValue(initText), parse.GetValue(seed), options,
+                    parse.GetValue(evalExamples), parse.GetValue(testExamples), parse.GetValue(resume), parse.GetValue(perToken)));
             string Split(string name) => Path.Combine(taskDir, name + ".jsonl");
             void Initialize(IEnumerable<int[]> trainInputs, IReadOnlyList<int[]> labelTokens) =>
                 PromptInit.Apply(prompt, PromptInit.Parse(initName), frozen.TokenEmbedding, parse.GetValue(seed),

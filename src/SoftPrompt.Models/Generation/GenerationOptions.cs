@@ -15,6 +15,25 @@ public sealed record GenerationOptions
     /// <summary>An adapter's layer hooks (prefix rows, LoRA, …), applied at every step: prefix rows are never cached,
     /// so each step sees them afresh.</summary>
     public ILayerHooks? Hooks { get; init; }
+    /// <summary>Generation ends once the output ends with any of these token sequences (kept in the output): text
+    /// markers such as "\n\n" that the tokenizer may write as several tokens.</summary>
+    public IReadOnlyList<int[]> StopSequences { get; init; } = Array.Empty<int[]>();
+
+    /// <summary>Whether the output so far, whose last token is the newest, has reached a stop token or sequence.</summary>
+    public bool Stops(IReadOnlyList<int> generated)
+    {
+        if (generated.Count == 0) return false;
+        if (StopTokens.Contains(generated[^1])) return true;
+        foreach (var sequence in StopSequences)
+        {
+            if (sequence.Length == 0 || sequence.Length > generated.Count) continue;
+            int offset = generated.Count - sequence.Length;
+            bool match = true;
+            for (int i = 0; i < sequence.Length && match; i++) match = generated[offset + i] == sequence[i];
+            if (match) return true;
+        }
+        return false;
+    }
 
     public void Validate()
     {

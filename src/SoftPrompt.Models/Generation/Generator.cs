@@ -7,7 +7,7 @@ namespace SoftPrompt.Models.Generation;
 /// Autoregressive decoding with a key/value cache: the prompt is processed once, then each step feeds only the newest
 /// token. Logits are computed for the last position only, so a step costs one row through the LM head.
 /// </summary>
-public static class Generator
+public static partial class Generator
 {
     /// <summary>
     /// Yields new token ids one at a time (so a caller can stream them) after <paramref name="prompt"/>. A soft prompt
@@ -16,6 +16,13 @@ public static class Generator
     /// </summary>
     public static IEnumerable<int> Generate(CausalLanguageModel model, IReadOnlyList<int> prompt, GenerationOptions options, Tensor? softPrompt = null)
     {
+        int capacity = CacheCapacity(model, prompt, options, softPrompt);
+        return Decode(model, prompt.ToArray(), options, capacity, softPrompt);
+    }
+
+    /// <summary>Positions the cache needs: soft prompt, prompt and every new token. Checks the inputs on the way.</summary>
+    private static int CacheCapacity(CausalLanguageModel model, IReadOnlyList<int> prompt, GenerationOptions options, Tensor? softPrompt)
+    {
         options.Validate();
         if (prompt.Count == 0) throw new ArgumentException("Generation needs at least one prompt token.");
         if (softPrompt is not null && (softPrompt.Rank != 2 || softPrompt.Dim(1) != model.Config.HiddenSize))
@@ -23,7 +30,7 @@ public static class Generator
         int capacity = (softPrompt?.Dim(0) ?? 0) + prompt.Count + options.MaxNewTokens;
         if (model.Config.Architecture == Architecture.Gpt2 && capacity > model.Config.MaxPositions)
             throw new ArgumentException($"{prompt.Count} prompt tokens + {options.MaxNewTokens} new tokens exceed the model's {model.Config.MaxPositions} positions.");
-        return Decode(model, prompt.ToArray(), options, capacity, softPrompt);
+        return capacity;
     }
 
     private static IEnumerable<int> Decode(CausalLanguageModel model, int[] prompt, GenerationOptions options, int capacity, Tensor? softPrompt)
@@ -31,23 +38,27 @@ public static class Generator
         var cache = new KvCache(model.Config, batch: 1, capacity);
         var tape = new Tape(recording: false);
         var sampler = new TokenSampler(options);
-        int[] input = prompt;
+        var generated = new List<int>();
         for (int step = 0; step < options.MaxNewTokens; step++)
         {
-            var logits = step == 0 && softPrompt is not null
-                ? LastLogits(model, tape, SoftPromptInput(model, tape, softPrompt, prompt, cache, options.Hooks))
-                : LastLogits(model, tape, new ForwardInput { Batch = 1, Length = input.Length, TokenIds = input, Cache = cache, Hooks = options.Hooks });
+            var logits = step == 0
+                ? Prefill(model, tape, prompt, softPrompt, cache, options.Hooks)
+                : LastLogits(model, tape, new[] { generated[^1] }, cache, options.Hooks);
             int next = sampler.Next(logits.ReadOnlySpan);
             tape.Reset();
+            generated.Add(next);
             yield return next;
-            if (options.StopTokens.Contains(next)) yield break;
-            input = new[] { next };
+            if (options.Stops(generated)) yield break;
         }
     }
 
+    /// <summary>Logits (1, 1, V) after [soft prompt; prompt], which the first call leaves in the cache.</summary>
+    private static Tensor Prefill(CausalLanguageModel model, Tape tape, int[] prompt, Tensor? softPrompt, KvCache cache, ILayerHooks? hooks) =>
+        softPrompt is null ? LastLogits(model, tape, prompt, cache, hooks) : LastLogits(model, tape, SoftPromptInput(model, tape, softPrompt, prompt, cache, hooks));
+
     /// <summary>Logits (1, 1, V) of the last position of <paramref name="tokens"/>, appended to the cache.</summary>
-    public static Tensor LastLogits(CausalLanguageModel model, Tape tape, int[] tokens, KvCache cache) =>
-        LastLogits(model, tape, new ForwardInput { Batch = 1, Length = tokens.Length, TokenIds = tokens, Cache = cache });
+    public static Tensor LastLogits(CausalLanguageModel model, Tape tape, int[] tokens, KvCache cache, ILayerHooks? hooks = null) =>
+        LastLogits(model, tape, new ForwardInput { Batch = 1, Length = tokens.Length, TokenIds = tokens, Cache = cache, Hooks = hooks });
 
     private static Tensor LastLogits(CausalLanguageModel model, Tape tape, ForwardInput input)
     {

@@ -27,8 +27,28 @@ public sealed class MixedPromptBatch
     public int[] RowStarts { get; }
     public int Length => Input.Length;
 
+    /// <summary>
+    /// Flat indices (row·Length + t) of the hidden states that predict each row's last targetLengths[row] tokens, row
+    /// by row: the positions whose logits score a label or carry a loss. Rows end together, so a target of n tokens is
+    /// predicted from positions Length−n−1 … Length−2.
+    /// </summary>
+    public int[] PredictingPositions(IReadOnlyList<int> targetLengths)
+    {
+        if (targetLengths.Count != Input.Batch) throw new ArgumentException($"{targetLengths.Count} target lengths for {Input.Batch} rows.");
+        var positions = new List<int>();
+        for (int r = 0; r < targetLengths.Count; r++)
+        {
+            if (targetLengths[r] < 1 || Length - targetLengths[r] - 1 < RowStarts[r])
+                throw new ArgumentException($"Row {r}: a target of {targetLengths[r]} tokens leaves no text token to predict it from.");
+            for (int j = 0; j < targetLengths[r]; j++) positions.Add(r * Length + Length - targetLengths[r] - 1 + j);
+        }
+        return positions.ToArray();
+    }
+
     /// <param name="adapter">Layer hooks shared by every row (prefix tuning, deep prompts, LoRA, …), or null.</param>
-    public static MixedPromptBatch Build(Tape tape, CausalLanguageModel model, IReadOnlyList<PromptedRow> rows, IModelAdapter? adapter = null)
+    /// <param name="cache">Receives the rows' keys and values, for continuing them (label tokens after a shared prefix).</param>
+    public static MixedPromptBatch Build(Tape tape, CausalLanguageModel model, IReadOnlyList<PromptedRow> rows, IModelAdapter? adapter = null,
+        KvCache? cache = null)
     {
         if (rows.Count == 0) throw new ArgumentException("A mixed batch needs at least one row.");
         int d = model.Config.HiddenSize;
@@ -63,7 +83,7 @@ public sealed class MixedPromptBatch
         var embeddings = pieces.Length == 1 ? pieces[0] : Fn.Concat(tape, 0, pieces);
         var input = new ForwardInput
         {
-            Batch = rows.Count, Length = length, Embeddings = embeddings, Positions = positions, Padding = padding, Hooks = adapter?.Hooks(starts),
+            Batch = rows.Count, Length = length, Embeddings = embeddings, Positions = positions, Padding = padding, Hooks = adapter?.Hooks(starts), Cache = cache,
         };
         return new MixedPromptBatch(input, starts);
     }

@@ -61,11 +61,13 @@ public sealed class PromptGenerator : IPromptObjective<TextExample>
     }
 
     /// <summary>Greedy continuation of the input, up to end of text or <see cref="MaxTargetTokens"/>.</summary>
-    public string Generate(TextExample example)
+    public string Generate(TextExample example) => _tokenizer.Decode(GenerateTokens(example).ToArray()).Trim();
+
+    /// <summary>The tokens of <see cref="Generate"/> as they are decoded (end of text left out), for streaming.</summary>
+    public IEnumerable<int> GenerateTokens(TextExample example)
     {
         var options = new GenerationOptions { MaxNewTokens = MaxTargetTokens, StopTokens = new[] { _endOfText }, Hooks = Adapter?.Hooks(new int[1]) };
-        var ids = Generator.Generate(_model, InputTokens(example), options, Prompt?.Prompt).Where(id => id != _endOfText).ToArray();
-        return _tokenizer.Decode(ids).Trim();
+        return Generator.Generate(_model, InputTokens(example), options, Prompt?.Prompt).Where(id => id != _endOfText);
     }
 
     public (double Bleu, double RougeL, string[] Outputs) Evaluate(IReadOnlyList<TextExample> examples)

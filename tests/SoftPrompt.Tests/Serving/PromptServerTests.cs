@@ -23,7 +23,7 @@ public sealed class PromptServerTests : IAsyncLifetime
     {
         _loaded = ModelLoader.Load(SharedModels.TinyStoriesPath);
         _server = new PromptServer(_loaded.Model, _loaded.Tokenizer!, new ServerOptions { Port = 0 });
-        foreach (var (name, task, seed) in new[] { ("reviews", "food-reviews", 1), ("genres", "brown-genre", 2) })
+        foreach (var (name, task, seed) in new[] { ("reviews", "food-reviews", 1), ("genres", "brown-genre", 2), ("glosses", "wordnet-gloss", 3) })
         {
             var prompt = new PromptEmbedding(3 + seed, _loaded.Model.Config.HiddenSize);
             prompt.InitializeUniform(seed);
@@ -49,7 +49,7 @@ public sealed class PromptServerTests : IAsyncLifetime
     public async Task Lists_tasks_and_serves_the_page()
     {
         var tasks = await _http.GetFromJsonAsync<JsonElement>("/api/tasks");
-        Assert.Equal(new[] { "genres", "reviews" }, tasks.EnumerateArray().Select(t => t.GetProperty("name").GetString()).ToArray());
+        Assert.Equal(new[] { "genres", "glosses", "reviews" }, tasks.EnumerateArray().Select(t => t.GetProperty("name").GetString()).ToArray());
         Assert.Equal(15, tasks[0].GetProperty("labels").GetArrayLength());
         Assert.Contains("softprompt", await _http.GetStringAsync("/"));
         var nearest = await _http.GetFromJsonAsync<JsonElement>("/api/adapters/reviews/nearest");
@@ -98,9 +98,93 @@ public sealed class PromptServerTests : IAsyncLifetime
         await Expect(HttpStatusCode.BadRequest, _http.PostAsync("/api/classify", Json("{ not json")), "not valid JSON");
         await Expect(HttpStatusCode.NotFound, _http.PostAsync("/api/classify", Json("{\"task\": \"nope\", \"text\": \"x\"}")), "Unknown task 'nope'");
         await Expect(HttpStatusCode.BadRequest, _http.PostAsync("/api/classify", Json("{\"task\": \"reviews\"}")), "non-empty");
+        await Expect(HttpStatusCode.BadRequest, _http.PostAsync("/api/generate", Json("[1, 2")), "not valid JSON");
+        await Expect(HttpStatusCode.NotFound, _http.PostAsync("/api/generate", Json("{\"task\": \"nope\", \"text\": \"x\", \"stream\": true}")), "Unknown task 'nope'");
+        await Expect(HttpStatusCode.BadRequest, _http.PostAsync("/api/generate", Json("{\"task\": \"reviews\", \"text\": \"x\"}")), "classification task");
         await Expect(HttpStatusCode.Forbidden, _http.PostAsync("/api/adapters", Json("{\"name\": \"x\", \"path\": \"/etc\"}")), "off");
         var huge = JsonSerializer.Serialize(new { task = "reviews", text = new string('a', 100_000) });
         var response = await _http.PostAsync("/api/classify", Json(huge));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        var hugeStream = JsonSerializer.Serialize(new { task = "glosses", text = new string('a', 100_000), stream = true });
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await _http.PostAsync("/api/generate", Json(hugeStream))).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_cancelled_classification_leaves_the_batcher_serving_the_others()
+    {
+        using var cancel = new CancellationTokenSource();
+        Task<HttpResponseMessage> cancelled, kept;
+        await _server.ModelLock.WaitAsync(); // both requests wait in the batcher while one of them is cancelled
+        try
+        {
+            cancelled = _http.PostAsync("/api/classify", Json("{\"task\": \"reviews\", \"text\": \"Cold fries.\"}"), cancel.Token);
+            kept = _http.PostAsync("/api/classify", Json("{\"task\": \"genres\", \"text\": \"The senate voted.\"}"));
+            await Task.Delay(300);
+            cancel.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
+            await Task.Delay(100);
+        }
+        finally { _server.ModelLock.Release(); }
+        Assert.Equal(HttpStatusCode.OK, (await kept).StatusCode);
+        var later = await _http.PostAsync("/api/classify", Json("{\"task\": \"reviews\", \"text\": \"Lovely cake.\"}"));
+        Assert.Equal(HttpStatusCode.OK, later.StatusCode);
+    }
+
+    private HttpRequestMessage StreamRequest(string text) =>
+        new(HttpMethod.Post, "/api/generate") { Content = Json(JsonSerializer.Serialize(new { task = "glosses", text, stream = true })) };
+
+    [Fact]
+    public async Task Streamed_generation_sends_tokens_as_they_are_made_and_ends_with_the_plain_answer()
+    {
+        var firstLineRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // The server does not decode a second token until the client has read the first: the line is not held back.
+        _server.AfterStreamedToken = count => count == 1 ? firstLineRead.Task.WaitAsync(TimeSpan.FromSeconds(10)) : Task.CompletedTask;
+        using var response = await _http.SendAsync(StreamRequest("dog"), HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/x-ndjson", response.Content.Headers.ContentType!.MediaType);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var lines = new List<JsonElement> { JsonSerializer.Deserialize<JsonElement>((await reader.ReadLineAsync())!) };
+        firstLineRead.SetResult();
+        while (await reader.ReadLineAsync() is { } line) lines.Add(JsonSerializer.Deserialize<JsonElement>(line));
+
+        var done = lines[^1];
+        Assert.True(done.GetProperty("done").GetBoolean());
+        var tokens = lines[..^1];
+        Assert.Equal(tokens.Count, done.GetProperty("tokens").GetInt32());
+        Assert.True(tokens.Count >= 2, $"only {tokens.Count} tokens");
+        Assert.Equal(done.GetProperty("text").GetString(), string.Concat(tokens.Select(t => t.GetProperty("text").GetString())).Trim());
+
+        var plain = await (await _http.PostAsync("/api/generate", Json("{\"task\": \"glosses\", \"text\": \"dog\"}"))).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(plain.GetProperty("text").GetString(), done.GetProperty("text").GetString());
+    }
+
+    [Fact]
+    public async Task A_client_that_disconnects_stops_its_stream_and_frees_the_model()
+    {
+        var disconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        int produced = 0;
+        _server.AfterStreamedToken = async count =>
+        {
+            produced = count;
+            if (count == 1) await disconnected.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        };
+        using var abort = new CancellationTokenSource();
+        using var response = await _http.SendAsync(StreamRequest("cat"), HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        Assert.NotNull(await reader.ReadLineAsync());
+        // Abandoning a read mid-body closes the connection, as a browser's fetch abort does (disposing the response
+        // instead would let the handler drain the rest to reuse the connection).
+        var next = reader.ReadLineAsync(abort.Token).AsTask();
+        abort.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => next);
+        await Task.Delay(300);
+        disconnected.SetResult();
+
+        for (int wait = 0; wait < 100 && _server.StreamsCancelled == 0; wait++) await Task.Delay(50);
+        Assert.Equal(1, _server.StreamsCancelled);
+        Assert.Equal(1, produced);
+        _server.AfterStreamedToken = null;
+        var after = await _http.PostAsync("/api/classify", Json("{\"task\": \"reviews\", \"text\": \"Tasty soup.\"}"));
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
     }
 }
