@@ -21,6 +21,9 @@ public sealed record ServerOptions
     public long MaxBodyBytes { get; init; } = 1 << 16;
     /// <summary>Loading adapters from arbitrary paths over HTTP is off unless turned on.</summary>
     public bool AllowAdapterLoading { get; init; }
+    /// <summary>A client that has not sent its whole request head by then is disconnected (slow-loris defence; bodies
+    /// that trickle in slower than Kestrel's minimum data rate are cut off likewise).</summary>
+    public TimeSpan HeadersTimeout { get; init; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary>
@@ -84,7 +87,7 @@ public sealed class PromptServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = _options.MaxBodyBytes;
-            k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+            k.Limits.RequestHeadersTimeout = _options.HeadersTimeout;
             k.Listen(System.Net.IPAddress.Parse(_options.Host), _options.Port);
         });
         var app = builder.Build();

@@ -3,6 +3,10 @@ using SoftPrompt.Data.Tasks;
 using SoftPrompt.Data.Tokenizers;
 using SoftPrompt.Engine.IO;
 using SoftPrompt.Models.Formats;
+using SoftPrompt.Tuning.Adapters;
+using SoftPrompt.Tuning.LlamaAdapter;
+using SoftPrompt.Tuning.Lora;
+using SoftPrompt.Tuning.PrefixTuning;
 using SoftPrompt.Tuning.PromptTuning;
 
 namespace SoftPrompt.Cli.Fuzzing;
@@ -164,9 +168,43 @@ public sealed class FormatFuzzer
                 File.WriteAllText(Path.Combine(Path.GetDirectoryName(path)!, PromptAdapterFiles.ConfigFile), "{\"peft_type\": \"PROMPT_TUNING\"}");
                 PromptAdapterFiles.Load(Path.GetDirectoryName(path)!, 8);
             }, IsJson: false));
+        targets.AddRange(AdapterDirectoryTargets(llama));
         if (tinyStoriesPath is not null && File.Exists(tinyStoriesPath))
             targets.Add(new Target("tinystories bin", File.ReadAllBytes(tinyStoriesPath), "model.bin", path => ModelLoader.Load(path), IsJson: false));
         return targets;
+    }
+
+    /// <summary>
+    /// Every layer-adapter method's directory as that method saves it for a small model, fuzzed one file at a time
+    /// (the config, the weights, files of our own) while the directory's other files stay valid.
+    /// </summary>
+    private static IEnumerable<Target> AdapterDirectoryTargets(string modelDirectory)
+    {
+        var model = ModelLoader.Load(modelDirectory).Model;
+        var methods = new (string Name, Action<string> Save, Action<string> Load)[]
+        {
+            ("lora", dir => new LoraAdapter(model, new LoraOptions { Rank = 2 }).Save(dir, "fuzz"), dir => LoraAdapter.Load(dir, model)),
+            ("prefix", dir => new PrefixAdapter(model.Config, new PrefixTuningOptions(3, Reparameterize: true, MlpHiddenSize: 8)).Save(dir, "fuzz"),
+                dir => PrefixAdapterFiles.Load(dir, model.Config)),
+            ("llama-adapter", dir => new LlamaAdapter(model, new LlamaAdapterOptions { Length = 3, Layers = 1 }).Save(dir, "fuzz"),
+                dir => LlamaAdapter.Load(dir, model)),
+            ("bottleneck", dir => new BottleneckAdapter(model, new BottleneckOptions { Size = 4 }).Save(dir, "fuzz"), dir => BottleneckAdapter.Load(dir, model)),
+        };
+        foreach (var (name, save, load) in methods)
+        {
+            string seedDirectory = Path.Combine(Path.GetTempPath(), $"softprompt-fuzz-{name}-{Environment.ProcessId}");
+            save(seedDirectory);
+            var files = Directory.GetFiles(seedDirectory).ToDictionary(Path.GetFileName, File.ReadAllBytes);
+            Directory.Delete(seedDirectory, recursive: true);
+            foreach (var (file, bytes) in files)
+                yield return new Target($"{name} {file}", bytes, file!, path =>
+                {
+                    string dir = Path.GetDirectoryName(path)!;
+                    foreach (var (other, otherBytes) in files)
+                        if (other != file) File.WriteAllBytes(Path.Combine(dir, other!), otherBytes);
+                    load(dir);
+                }, IsJson: file!.EndsWith(".json", StringComparison.Ordinal));
+        }
     }
 
     private static byte[] SmallTokenizerJson()

@@ -18,6 +18,9 @@ public static class JsonFile
             bytes = new byte[length];
             ModelFiles.ReadExactly(path, handle, bytes, 0);
         }
+        // The parser accepts invalid UTF-8 inside strings and fails only when a string is read, far from here.
+        if (!System.Text.Unicode.Utf8.IsValid(bytes))
+            throw new ModelFormatException(path, $"not valid UTF-8 text (first bad byte at offset {FirstInvalidUtf8(bytes)}).");
         try
         {
             return JsonDocument.Parse(bytes, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
@@ -26,6 +29,12 @@ public static class JsonFile
         {
             throw new ModelFormatException(path, $"not valid JSON ({e.Message}).", e);
         }
+    }
+
+    private static int FirstInvalidUtf8(byte[] bytes)
+    {
+        System.Text.Unicode.Utf8.ToUtf16(bytes, new char[bytes.Length], out int valid, out _, replaceInvalidSequences: false);
+        return valid;
     }
 
     /// <summary>"an object", "a number", ...: for messages about a value of the wrong JSON type.</summary>

@@ -187,4 +187,27 @@ public sealed class PromptServerTests : IAsyncLifetime
         var after = await _http.PostAsync("/api/classify", Json("{\"task\": \"reviews\", \"text\": \"Tasty soup.\"}"));
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
     }
+
+    [Fact]
+    public async Task A_client_that_never_finishes_its_request_is_disconnected_while_others_are_served()
+    {
+        await using var server = new PromptServer(_loaded.Model, _loaded.Tokenizer!, new ServerOptions { Port = 0, HeadersTimeout = TimeSpan.FromSeconds(1) });
+        var url = new Uri(await server.StartAsync());
+        using var slow = new System.Net.Sockets.TcpClient();
+        await slow.ConnectAsync(url.Host, url.Port);
+        var stream = slow.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes("POST /api/classify HTTP/1.1\r\nHost: localhost\r\nContent-Type: appl"));
+
+        using var http = new HttpClient { BaseAddress = url };
+        var tasks = await http.GetAsync("/api/tasks"); // others are served while the slow client hangs
+        Assert.Equal(System.Net.HttpStatusCode.OK, tasks.StatusCode);
+
+        // Within a few heartbeats the server gives up on the slow client: its connection ends (maybe after a 408).
+        var buffer = new byte[4096];
+        var read = stream.ReadAsync(buffer).AsTask();
+        var finished = await Task.WhenAny(read, Task.Delay(TimeSpan.FromSeconds(15)));
+        Assert.Same(read, finished);
+        int n = await read;
+        Assert.True(n == 0 || Encoding.ASCII.GetString(buffer, 0, n).Contains("408"), Encoding.ASCII.GetString(buffer, 0, n));
+    }
 }
