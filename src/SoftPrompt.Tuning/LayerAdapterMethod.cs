@@ -13,17 +13,18 @@ public sealed class LayerAdapterMethod(string name, string summary, Func<CausalL
     public override string Name => name;
     public override string Summary => summary;
     public override bool SupportsGeneration => !withHead;
+    public override bool SupportsHeads => true;
 
     public override PreparedMethod<T> Prepare<T>(MethodContext<T> context)
     {
         var adapter = create(context.Model, context.Settings);
         var training = context.Settings.Training with { Optimizer = "adamw", LearningRate = learningRate, WeightDecay = 0f };
         string note = $"{summary}; AdamW lr {learningRate}";
-        if (!withHead)
+        if (!withHead && !context.RequiresHead)
             return new(context.Objective(null, adapter, ""), adapter.Trainable, adapter.StoredValueCount, training, note,
                 directory => adapter.Save(directory, ""));
         var headed = (context.WithHead ?? throw new ArgumentException($"{name} needs a classification task for its head."))(adapter);
-        return new(headed, headed.Trainable, headed.StoredValueCount, training, note + "; linear head on the last token",
+        return new(headed, headed.Trainable, headed.StoredValueCount, training, note + "; linear head",
             directory => headed.Save(directory, ""));
     }
 }

@@ -37,6 +37,9 @@ public sealed class MethodContext<TExample>
     public Data.Tasks.ClassificationTask? LabeledTask { get; init; }
     /// <summary>Each label's verbalizer tokens; empty for generation.</summary>
     public IReadOnlyList<int[]> LabelTokens { get; init; } = Array.Empty<int[]>();
+    /// <summary>The task is read by a head only (sequence labelling): no verbalizer, so every method trains
+    /// <see cref="WithHead"/>'s head beside its own tensors, and methods without a head path do not apply.</summary>
+    public bool RequiresHead { get; init; }
     /// <summary>A classification head's objective over the model with this adapter (P-tuning v2's head instead of a
     /// verbalizer); null where the task has no labels.</summary>
     public Func<ITrainableAdapter?, Heads.HeadObjective<TExample>>? WithHead { get; init; }
@@ -64,5 +67,7 @@ public abstract class TuningMethod
     public abstract string Summary { get; }
     /// <summary>False for methods that only make sense with labels (few-shot demonstrations, answer-side prompts).</summary>
     public virtual bool SupportsGeneration => true;
+    /// <summary>Whether the method can train a head beside its own tensors (tasks without a verbalizer).</summary>
+    public virtual bool SupportsHeads => false;
     public abstract PreparedMethod<TExample> Prepare<TExample>(MethodContext<TExample> context);
 }

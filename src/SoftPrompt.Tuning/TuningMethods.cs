@@ -30,6 +30,7 @@ public static class TuningMethods
         new LayerAdapterMethod("lora", "LoRA r=8, α=16 on queries and values",
             (model, s) => new LoraAdapter(model, new LoraOptions { Seed = s.Seed }), 1e-3f),
         new HardPrompt.HardPromptMethod(),
+        new LinearProbeMethod(),
         new WeightSubsetMethod("bitfit", "bitfit", 1e-2f),
         new WeightSubsetMethod("ft-top2", "top-k", 1e-3f, topLayers: 2),
         new WeightSubsetMethod("ft", "full", 3e-4f),

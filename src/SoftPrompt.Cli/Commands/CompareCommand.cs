@@ -55,8 +55,8 @@ public static class CompareCommand
             };
             var run = new ComparisonRun(parse.GetValue(model)!, settings, parse.GetValue(trainSize), parse.GetValue(evalExamples), parse.GetValue(testExamples),
                 parse.GetValue(adapters));
-            var table = GenerationTask.IsBuiltIn(taskName)
-                ? run.Generation(GenerationTask.BuiltIn(taskName), dir, chosen)
+            var table = GenerationTask.IsBuiltIn(taskName) ? run.Generation(GenerationTask.BuiltIn(taskName), dir, chosen)
+                : taskName == TaggingTask.BrownPos.Name ? run.Tagging(TaggingTask.BrownPos, dir, chosen)
                 : run.Classification(ClassificationTask.BuiltIn(taskName), dir, chosen);
             Console.Write(table.Markdown());
             if (parse.GetValue(report) is string path)
@@ -116,6 +116,28 @@ public static class CompareCommand
                     var (bleu, rouge, _) = ((PromptGenerator)objective).Evaluate(examples);
                     return new[] { bleu, rouge };
                 });
+        }
+
+        /// <summary>Sequence labelling has no verbalizer: every method trains a per-token head beside its own tensors.</summary>
+        public ComparisonTable Tagging(TaggingTask task, string dir, IReadOnlyList<TuningMethod> methods)
+        {
+            var (train, validation, test) = Splits(task.ReadSplit, dir);
+            foreach (var m in methods.Where(m => !m.SupportsHeads))
+                throw new ArgumentException($"Method '{m.Name}' reads answers through a verbalizer; {task.Name} needs a per-token head (try probe, deep, deep-bottomK, prefix, lora, adapter, ft).");
+            return Run(methods, $"Task {task.Name}: {train.Count} train, {test.Count} test sentences; a linear head reads each word's first token.",
+                new[] { "token accuracy" }, train, validation, test, (loaded, frozen) =>
+                {
+                    HeadObjective<TaggedSentence> Tagger(ITrainableAdapter? adapter) =>
+                        new TokenTagger(frozen, loaded.Tokenizer!, task, adapter, TokenTagger.NewHead(task, frozen.Config, settings.Seed));
+                    var probe = Tagger(null);
+                    return new MethodContext<TaggedSentence>
+                    {
+                        Model = frozen, Tokenizer = loaded.Tokenizer!, Train = train, Settings = settings, RequiresHead = true,
+                        Objective = (_, adapter, _) => Tagger(adapter as ITrainableAdapter),
+                        WithHead = Tagger,
+                        InputTokens = sentence => ((TokenTagger)probe).Encode(sentence, out _),
+                    };
+                }, (objective, examples) => new[] { ((TokenTagger)objective).TokenAccuracy(examples) });
         }
 
         private (List<T> Train, List<T> Validation, List<T> Test) Splits<T>(Func<string, List<T>> read, string dir)

@@ -35,11 +35,33 @@ public sealed class WeightSubsetMethod(string name, string subset, float learnin
         _ => "BitFit: biases only (norm gains on bias-free models)",
     };
 
+    public override bool SupportsHeads => true;
+
     public override PreparedMethod<T> Prepare<T>(MethodContext<T> context)
     {
         var chosen = WeightSubset.Select(context.Model, subset, topLayers ?? context.Settings.TopLayers);
         var training = context.Settings.Training with { Optimizer = "adamw", LearningRate = learningRate, WeightDecay = 0f };
         string note = string.Join("; ", new[] { chosen.Method, $"AdamW lr {learningRate}", chosen.Note }.Where(s => s is not null));
-        return new(context.Objective(null, null, ""), chosen.Tensors, chosen.Count, training, note);
+        if (!context.RequiresHead) return new(context.Objective(null, null, ""), chosen.Tensors, chosen.Count, training, note);
+        var headed = context.WithHead!(null);
+        return new(headed, [.. chosen.Tensors, .. headed.Head.Tensors], chosen.Count + headed.StoredValueCount, training, note + "; linear head");
+    }
+}
+
+/// <summary>Linear probing: a head on the frozen model's final hidden states, nothing else trained.</summary>
+public sealed class LinearProbeMethod : TuningMethod
+{
+    public override string Name => "probe";
+    public override string Summary => "linear probe: a head on the frozen model's final hidden states";
+    public override bool SupportsGeneration => false;
+    public override bool SupportsHeads => true;
+
+    public override PreparedMethod<T> Prepare<T>(MethodContext<T> context)
+    {
+        var headed = (context.WithHead ?? throw new ArgumentException("probe needs a task with labels or tags."))(null);
+        const float learningRate = 1e-2f;
+        var training = context.Settings.Training with { Optimizer = "adamw", LearningRate = learningRate, WeightDecay = 0f };
+        return new(headed, headed.Trainable, headed.StoredValueCount, training, $"{Summary}; AdamW lr {learningRate}",
+            directory => headed.Save(directory, ""));
     }
 }
