@@ -90,6 +90,13 @@ public sealed class PrefixAdapter : ITrainableAdapter
 
     public ILayerHooks Hooks(int[] rowStarts) => new PassHooks(this);
 
+    /// <summary>This prefix's index among its layers for model layer <paramref name="layer"/>, or −1 where it has none.</summary>
+    public int SlotOf(int layer)
+    {
+        if (layer >= ModelLayers) throw new ArgumentException($"The prefix was made for a model of {ModelLayers} layers; asked for layer {layer}.");
+        return _slotOfLayer[layer];
+    }
+
     public void Save(string directory, string baseModel) => PrefixAdapterFiles.Save(directory, this, baseModel);
 
     private sealed class PassHooks(PrefixAdapter adapter) : ILayerHooks
@@ -98,9 +105,7 @@ public sealed class PrefixAdapter : ITrainableAdapter
 
         public ExtraKeyValues? ExtraKeyValues(Tape tape, int layer, int batch)
         {
-            if (layer >= adapter.ModelLayers)
-                throw new ArgumentException($"The prefix was made for a model of {adapter.ModelLayers} layers; asked for layer {layer}.");
-            int slot = adapter._slotOfLayer[layer];
+            int slot = adapter.SlotOf(layer);
             if (slot < 0) return null;
             // A pass visits layers in order, so its lowest chosen layer starts it: computing the rows there runs the MLP
             // once per pass, and hooks kept across passes never read the memory of a tape reset in between.

@@ -6,7 +6,11 @@ namespace SoftPrompt.Tuning.PromptTuning;
 
 /// <summary>One row of a mixed batch: its own soft prompt (or none) before its token at <paramref name="PromptAt"/>
 /// (0: in front of all of them).</summary>
-public sealed record PromptedRow(PromptEmbedding? Prompt, int[] TokenIds, int PromptAt = 0);
+public sealed record PromptedRow(PromptEmbedding? Prompt, int[] TokenIds, int PromptAt = 0)
+{
+    /// <summary>The row's own prefix-tuning or deep-prompt adapter, if any: rows of one batch may each carry another.</summary>
+    public PrefixTuning.PrefixAdapter? Prefix { get; init; }
+}
 
 /// <summary>
 /// Rows of different tasks in one forward pass over one frozen model: each row is [padding; P_row; X_row] (or its prompt inside X_row), left-padded
@@ -81,9 +85,12 @@ public sealed class MixedPromptBatch
             }
         }
         var embeddings = pieces.Length == 1 ? pieces[0] : Fn.Concat(tape, 0, pieces);
+        bool rowPrefixes = rows.Any(r => r.Prefix is not null);
+        if (rowPrefixes && adapter is not null) throw new ArgumentException("Give either one adapter for the whole batch or a prefix per row, not both.");
         var input = new ForwardInput
         {
-            Batch = rows.Count, Length = length, Embeddings = embeddings, Positions = positions, Padding = padding, Hooks = adapter?.Hooks(starts), Cache = cache,
+            Batch = rows.Count, Length = length, Embeddings = embeddings, Positions = positions, Padding = padding, Cache = cache,
+            Hooks = rowPrefixes ? new PrefixTuning.MixedPrefixes(rows.Select(r => r.Prefix).ToList()) : adapter?.Hooks(starts),
         };
         return new MixedPromptBatch(input, starts);
     }

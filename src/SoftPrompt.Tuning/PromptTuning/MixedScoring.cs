@@ -112,16 +112,18 @@ public static class MixedScoring
         }
         // Rows of similar length share a chunk, so little of a chunk is padding (requests of many lengths arrive together).
         var adapters = rows.Select(r => r.Adapter).Distinct().ToList();
-        rows = rows.OrderBy(r => adapters.IndexOf(r.Adapter)).ThenBy(r => (r.Prompt?.Length ?? 0) + r.Input.Length + r.Target.Length).ToList();
+        rows = rows.OrderBy(r => r.Adapter is PrefixTuning.PrefixAdapter ? -1 : adapters.IndexOf(r.Adapter)).ThenBy(r => (r.Prompt?.Length ?? 0) + r.Input.Length + r.Target.Length).ToList();
         for (int start = 0, count; start < rows.Count; start += count)
         {
-            // Soft prompts mix freely within a batch; layer hooks belong to the whole batch, so a chunk keeps to one adapter.
-            for (count = 1; count < rowsPerBatch && start + count < rows.Count && rows[start + count].Adapter == rows[start].Adapter; count++) { }
+            // Soft prompts and prefixes (prefix tuning, deep prompts) mix freely within a batch, each row with its own;
+            // other layer hooks (LoRA, adapters) belong to the whole batch, so such a chunk keeps to one adapter.
+            for (count = 1; count < rowsPerBatch && start + count < rows.Count && SharesBatch(rows[start].Adapter, rows[start + count].Adapter); count++) { }
             var chunk = rows.GetRange(start, count);
+            bool perRow = chunk[0].Adapter is PrefixTuning.PrefixAdapter;
             tape.Reset();
             var batch = MixedPromptBatch.Build(tape, model, chunk.Select(r => new PromptedRow(r.Prompt, [.. r.Input, .. r.Target],
-                    r.Prompt?.Placement == PromptPlacement.BeforeAnswer ? r.Input.Length : 0)).ToList(),
-                chunk[0].Adapter);
+                    r.Prompt?.Placement == PromptPlacement.BeforeAnswer ? r.Input.Length : 0) { Prefix = perRow ? (PrefixTuning.PrefixAdapter)r.Adapter! : null }).ToList(),
+                perRow ? null : chunk[0].Adapter);
             // Only the positions that predict a label token go through the LM head.
             var positions = batch.PredictingPositions(chunk.Select(r => r.Target.Length).ToList());
             var hidden = model.Hidden(tape, batch.Input);
@@ -132,4 +134,7 @@ public static class MixedScoring
             for (int i = 0; i < chunk.Count; i++) scores[chunk[i].Request][chunk[i].Label] = sums[i];
         }
     }
+
+    private static bool SharesBatch(IModelAdapter? first, IModelAdapter? next) =>
+        first == next || (first is PrefixTuning.PrefixAdapter && next is PrefixTuning.PrefixAdapter);
 }
