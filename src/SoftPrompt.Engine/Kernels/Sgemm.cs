@@ -59,6 +59,20 @@ public static unsafe class Sgemm
         }
         var kernel = Kernel;
         var (mr, nr) = SgemmMicroKernels.Tile(kernel);
+        // A deep product whose rows cannot all be packed (all of k) would go in row chunks, and every row chunk packs
+        // all of B again — for an LM head's dX = G·W (k = vocabulary) that is B's 150 MB re-packed per 28 rows. Split
+        // k instead, so every chunk packs all rows of its slice of A and its slice of B is packed once in all.
+        long paddedRows = (m + mr - 1) / mr * mr;
+        int depthChunk = (int)Math.Min(k, MaxPackedA / paddedRows / KC * KC);
+        if (depthChunk >= KC && depthChunk < k)
+        {
+            for (int p = 0; p < k; p += depthChunk)
+            {
+                int depth = Math.Min(depthChunk, k - p);
+                Multiply(transA, transB, m, n, depth, a + p * op.ACol, lda, b + p * op.BRow, ldb, c, ldc, accumulate || p > 0);
+            }
+            return;
+        }
         if (threads <= 1)
         {
             Blocked(kernel, 0, m, 0, n, k, op);

@@ -103,11 +103,16 @@ public unsafe class SgemmTests
     }
 
     [Fact]
-    public void Deep_products_packed_in_row_chunks_match_float64_reference()
+    public void Deep_products_packed_in_depth_or_row_chunks_match_float64_reference()
     {
-        // 300 rows × 8000 deep exceeds the packed-A budget per thread (2²¹ floats), so the rows go in two chunks.
+        // 300 rows × 8000 deep exceeds the packed-A budget (2²¹ floats), so the depth goes in two chunks.
         CheckCase(false, false, 300, 300, 8000, accumulate: false, pad: 0);
         CheckCase(true, true, 300, 200, 8000, accumulate: true, pad: 1);
+        // An LM head's dX = G·W: 128 rows, a vocabulary deep, four depth chunks (the last one short).
+        CheckCase(false, false, 128, 96, 50_257, accumulate: false, pad: 0);
+        CheckCase(false, true, 128, 40, 50_257, accumulate: true, pad: 3);
+        // Too many rows for even one KC-deep slice of all of them: the rows go in chunks instead.
+        CheckCase(true, false, 9000, 40, 700, accumulate: false, pad: 0);
     }
 
     [Fact]
