@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using SoftPrompt.Data.Tasks;
 using SoftPrompt.Data.Tokenizers;
 using SoftPrompt.Models;
+using SoftPrompt.Tuning;
 using SoftPrompt.Tuning.PromptTuning;
 
 namespace SoftPrompt.Serving;
@@ -59,20 +60,25 @@ public sealed class PromptServer : IAsyncDisposable
     internal SemaphoreSlim ModelLock => _modelLock;
     public IReadOnlyCollection<string> TaskNames => _tasks.Keys.ToList();
 
-    /// <summary>Loads an adapter directory under a name (its task from softprompt_task.json unless given).</summary>
+    /// <summary>Loads an adapter directory of any served method (prompt tuning, prefix tuning, deep prompts, LoRA,
+    /// LLaMA-Adapter, bottleneck adapters) under a name; its task from softprompt_task.json unless given.</summary>
     public ServedTask Load(string name, string directory, string? taskName = null)
     {
         taskName ??= PromptAdapterFiles.TaskOf(directory)
                      ?? throw new InvalidDataException($"{directory}: no {PromptAdapterFiles.TaskFile} says which task the adapter is for; give the task.");
-        return Serve(name, taskName, PromptAdapterFiles.Load(directory, _model.Config.HiddenSize));
+        var loaded = AdapterDirectory.Load(directory, _model);
+        return Serve(name, taskName, loaded.Prompt, loaded.Adapter, loaded.PeftType);
     }
 
-    /// <summary>Serves a prompt for a built-in task under a name (replacing any adapter of that name).</summary>
-    public ServedTask Serve(string name, string taskName, PromptEmbedding prompt)
+    /// <summary>Serves a prompt and/or layer adapter for a built-in task under a name (replacing any adapter of that name).
+    /// Requests of tasks with soft prompts or prefixes share batches row by row; other layer adapters batch per task.</summary>
+    public ServedTask Serve(string name, string taskName, PromptEmbedding? prompt, IModelAdapter? adapter = null, string method = "PROMPT_TUNING")
     {
         var served = GenerationTask.IsBuiltIn(taskName)
-            ? new ServedTask(name, taskName, prompt, null, new PromptGenerator(_model, _tokenizer, GenerationTask.BuiltIn(taskName), prompt))
-            : new ServedTask(name, taskName, prompt, new PromptClassifier(_model, _tokenizer, ClassificationTask.BuiltIn(taskName), prompt), null);
+            ? new ServedTask(name, taskName, method, prompt, adapter, null,
+                new PromptGenerator(_model, _tokenizer, GenerationTask.BuiltIn(taskName), prompt) { Adapter = adapter })
+            : new ServedTask(name, taskName, method, prompt, adapter,
+                new PromptClassifier(_model, _tokenizer, ClassificationTask.BuiltIn(taskName), prompt) { Adapter = adapter }, null);
         _tasks[name] = served;
         return served;
     }
@@ -102,7 +108,7 @@ public sealed class PromptServer : IAsyncDisposable
         app.MapGet("/", () => Results.Content(WebPage.Html, "text/html; charset=utf-8"));
         app.MapGet("/api/tasks", () => Results.Json(_tasks.Values.OrderBy(t => t.Name).Select(t => new
         {
-            name = t.Name, task = t.TaskName, kind = t.Kind, labels = t.Labels, prompt_length = t.Prompt.Length,
+            name = t.Name, task = t.TaskName, kind = t.Kind, labels = t.Labels, method = t.Method, prompt_length = t.Prompt?.Length ?? 0,
         })));
         app.MapPost("/api/classify", async (HttpContext http) =>
         {
@@ -160,6 +166,7 @@ public sealed class PromptServer : IAsyncDisposable
         app.MapGet("/api/adapters/{name}/nearest", (string name) =>
         {
             if (!_tasks.TryGetValue(name, out var task)) return Problem(404, $"No adapter named '{name}'.");
+            if (task.Prompt is null) return Problem(404, $"Adapter '{name}' ({task.Method}) has no input prompt vectors to show as tokens.");
             var nearest = NearestTokens.Find(task.Prompt.Prompt, _model.TokenEmbedding, 5);
             return Results.Json(nearest.Select((n, i) => new
             {

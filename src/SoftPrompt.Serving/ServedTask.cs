@@ -1,10 +1,13 @@
 using SoftPrompt.Data.Tasks;
+using SoftPrompt.Tuning;
 using SoftPrompt.Tuning.PromptTuning;
 
 namespace SoftPrompt.Serving;
 
-/// <summary>One adapter the server holds: its name, its task and the classifier or generator built over the shared model.</summary>
-public sealed record ServedTask(string Name, string TaskName, PromptEmbedding Prompt, PromptClassifier? Classifier, PromptGenerator? Generator)
+/// <summary>One adapter the server holds: its name, its task, its method (a soft prompt, layer hooks) and the classifier
+/// or generator built over the shared model.</summary>
+public sealed record ServedTask(string Name, string TaskName, string Method, PromptEmbedding? Prompt, IModelAdapter? Adapter,
+    PromptClassifier? Classifier, PromptGenerator? Generator)
 {
     public string Kind => Classifier is not null ? "classification" : "generation";
     public IReadOnlyList<string> Labels => Classifier?.Task.Labels ?? Array.Empty<string>();

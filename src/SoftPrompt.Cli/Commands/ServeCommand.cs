@@ -31,7 +31,8 @@ public static class ServeCommand
                     if (File.Exists(Path.Combine(dir, PromptAdapterFiles.ConfigFile)))
                     {
                         var served = server.Load(Path.GetFileName(dir), dir);
-                        Console.Error.WriteLine($"loaded {served.Name}: {served.TaskName} ({served.Kind}, {served.Prompt.Length} prompt vectors)");
+                        Console.Error.WriteLine($"loaded {served.Name}: {served.TaskName} ({served.Kind}, {served.Method}" +
+                            (served.Prompt is null ? ")" : $", {served.Prompt.Length} prompt vectors)"));
                     }
             string url = await server.StartAsync();
             Console.Error.WriteLine($"serving {server.TaskNames.Count} adapters over {loaded.Source} at {url} (Ctrl-C stops)");

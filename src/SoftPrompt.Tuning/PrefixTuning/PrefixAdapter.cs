@@ -90,6 +90,9 @@ public sealed class PrefixAdapter : ITrainableAdapter
 
     public ILayerHooks Hooks(int[] rowStarts) => new PassHooks(this);
 
+    /// <summary>The direct form holding this adapter's final rows: the MLP runs once, here, instead of every pass.</summary>
+    public PrefixAdapter ForInference(ModelConfig model) => _mlp is null ? this : Direct(model, Layers.ToArray(), FinalRows(), VirtualTokens);
+
     /// <summary>This prefix's index among its layers for model layer <paramref name="layer"/>, or −1 where it has none.</summary>
     public int SlotOf(int layer)
     {

@@ -210,4 +210,58 @@ public sealed class PromptServerTests : IAsyncLifetime
         int n = await read;
         Assert.True(n == 0 || Encoding.ASCII.GetString(buffer, 0, n).Contains("408"), Encoding.ASCII.GetString(buffer, 0, n));
     }
+
+    /// <summary>Prefix tuning (trained with its MLP, served in the final-rows form), deep prompts and LoRA served next
+    /// to a soft prompt: each answer is what the trained adapter gives on its own.</summary>
+    [Fact]
+    public async Task Adapters_of_every_served_method_answer_as_they_do_alone()
+    {
+        var model = _loaded.Model;
+        var adapters = new Dictionary<string, SoftPrompt.Tuning.ITrainableAdapter>
+        {
+            ["prefix-reviews"] = new SoftPrompt.Tuning.PrefixTuning.PrefixAdapter(model.Config,
+                new SoftPrompt.Tuning.PrefixTuning.PrefixTuningOptions(4, Reparameterize: true, MlpHiddenSize: 16, Seed: 5)),
+            ["deep-reviews"] = new SoftPrompt.Tuning.PrefixTuning.PrefixAdapter(model.Config, SoftPrompt.Tuning.PrefixTuning.PrefixTuningOptions.DeepPrompt(7, seed: 6)),
+            ["lora-reviews"] = new SoftPrompt.Tuning.Lora.LoraAdapter(model, new SoftPrompt.Tuning.Lora.LoraOptions { Seed = 7 }),
+        };
+        foreach (var t in adapters["lora-reviews"].Trainable) // B starts at zero; make the update visible
+        {
+            var span = t.Span;
+            for (int i = 0; i < span.Length; i++) span[i] = MathF.Sin(i * 0.37f) * 0.3f;
+        }
+        await using var server = new PromptServer(model, _loaded.Tokenizer!, new ServerOptions { Port = 0 });
+        server.Load("reviews", Path.Combine(_dir.Path, "reviews"));
+        foreach (var (name, adapter) in adapters)
+        {
+            string dir = Path.Combine(_dir.Path, name);
+            adapter.Save(dir, "tinystories");
+            File.WriteAllText(Path.Combine(dir, PromptAdapterFiles.TaskFile), "{\"task\": \"food-reviews\"}");
+            server.Load(name, dir);
+        }
+        using var http = new HttpClient { BaseAddress = new Uri(await server.StartAsync()) };
+        var tasks = await http.GetFromJsonAsync<JsonElement>("/api/tasks");
+        Assert.Contains(tasks.EnumerateArray(), t => t.GetProperty("method").GetString() == "PREFIX_TUNING");
+
+        var task = ClassificationTask.BuiltIn("food-reviews");
+        var names = adapters.Keys.Append("reviews").ToArray();
+        var texts = Enumerable.Range(0, 8).Select(i => $"Review {i}: the tea was {(i % 2 == 0 ? "lovely" : "stale")}.").ToArray();
+        var calls = texts.SelectMany(t => names.Select(n => (n, t, call: http.PostAsync("/api/classify", Json(JsonSerializer.Serialize(new { task = n, text = t })))))).ToList();
+        await Task.WhenAll(calls.Select(c => c.call));
+        foreach (var (name, text, call) in calls)
+        {
+            var response = await call;
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+            var alone = name == "reviews"
+                ? new PromptClassifier(model, _loaded.Tokenizer!, task, PromptAdapterFiles.Load(Path.Combine(_dir.Path, "reviews"), model.Config.HiddenSize))
+                : new PromptClassifier(model, _loaded.Tokenizer!, task, null) { Adapter = adapters[name] };
+            var example = new LabeledExample(new Dictionary<string, string> { ["text"] = text }, task.Labels[0]);
+            var scores = alone.LabelScores(new[] { example })[0];
+            var probabilities = LabelProbabilities.FromLogProbabilities(scores);
+            var served = body.GetProperty("probabilities").EnumerateArray().ToDictionary(p => p.GetProperty("label").GetString()!, p => p.GetProperty("probability").GetDouble());
+            for (int l = 0; l < task.Labels.Count; l++) Assert.Equal(probabilities[l], served[task.Labels[l]], 4);
+        }
+        var nearest = await http.GetAsync("/api/adapters/lora-reviews/nearest");
+        Assert.Equal(HttpStatusCode.NotFound, nearest.StatusCode);
+    }
 }

@@ -1,0 +1,38 @@
+using System.Text.Json;
+using SoftPrompt.Engine.IO;
+using SoftPrompt.Models;
+using SoftPrompt.Tuning.Adapters;
+using SoftPrompt.Tuning.PrefixTuning;
+using SoftPrompt.Tuning.PromptTuning;
+
+namespace SoftPrompt.Tuning;
+
+/// <summary>What an adapter directory holds for inference: a soft prompt, layer hooks, or (prompt tuning never) both.</summary>
+public sealed record LoadedAdapter(string PeftType, PromptEmbedding? Prompt, IModelAdapter? Adapter);
+
+/// <summary>
+/// Any method's adapter directory, told apart by adapter_config.json's peft_type — PEFT's own types and ours — and
+/// loaded in its inference form: a prefix's MLP is applied once here, so serving reuses the final rows for every request.
+/// </summary>
+public static class AdapterDirectory
+{
+    public static LoadedAdapter Load(string directory, CausalLanguageModel model)
+    {
+        string configPath = Path.Combine(directory, AdapterFiles.ConfigFile);
+        string type;
+        using (var doc = JsonFile.Load(configPath))
+            type = doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("peft_type", out var t) && t.ValueKind == JsonValueKind.String
+                ? t.GetString()!
+                : throw new ModelFormatException(configPath, "no \"peft_type\" string says which method the adapter is.");
+        return type switch
+        {
+            "PROMPT_TUNING" => new(type, PromptAdapterFiles.Load(directory, model.Config.HiddenSize), null),
+            "PREFIX_TUNING" => new(type, null, PrefixAdapterFiles.Load(directory, model.Config).ForInference(model.Config)),
+            Lora.LoraAdapter.PeftType => new(type, null, Lora.LoraAdapter.Load(directory, model)),
+            LlamaAdapter.LlamaAdapter.PeftType => new(type, null, LlamaAdapter.LlamaAdapter.Load(directory, model)),
+            BottleneckAdapter.PeftType => new(type, null, BottleneckAdapter.Load(directory, model)),
+            _ => throw new ModelFormatException(configPath, $"peft_type \"{type}\" is not one softprompt serves (PROMPT_TUNING, PREFIX_TUNING, LORA, " +
+                $"ADAPTION_PROMPT, {BottleneckAdapter.PeftType}; P-tuning adapters need their task's template and are evaluated with `compare`)."),
+        };
+    }
+}
