@@ -67,7 +67,13 @@ public sealed class PromptServer : IAsyncDisposable
         taskName ??= PromptAdapterFiles.TaskOf(directory)
                      ?? throw new InvalidDataException($"{directory}: no {PromptAdapterFiles.TaskFile} says which task the adapter is for; give the task.");
         var loaded = AdapterDirectory.Load(directory, _model);
-        return Serve(name, taskName, loaded.Prompt, loaded.Adapter, loaded.PeftType);
+        var served = Serve(name, taskName, loaded.Prompt, loaded.Adapter, loaded.PeftType);
+        string curvePath = Path.Combine(directory, Training.Progress.TrainingCurve.FileName);
+        if (!File.Exists(curvePath)) return served;
+        using var curve = Engine.IO.JsonFile.Load(curvePath, maxBytes: 16 << 20);
+        if (curve.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object)
+            throw new Engine.IO.ModelFormatException(curvePath, "expected a JSON object with \"steps\" and \"loss\" arrays.");
+        return _tasks[name] = served with { Curve = curve.RootElement.Clone() };
     }
 
     /// <summary>Serves a prompt and/or layer adapter for a built-in task under a name (replacing any adapter of that name).
@@ -163,6 +169,10 @@ public sealed class PromptServer : IAsyncDisposable
         });
         app.MapDelete("/api/adapters/{name}", (string name) =>
             _tasks.TryRemove(name, out _) ? Results.Json(new { unloaded = name }) : Problem(404, $"No adapter named '{name}'."));
+        app.MapGet("/api/adapters/{name}/curve", (string name) =>
+            !_tasks.TryGetValue(name, out var task) ? Problem(404, $"No adapter named '{name}'.")
+            : task.Curve is { } curve ? Results.Json(curve)
+            : Problem(404, $"Adapter '{name}' recorded no training curve."));
         app.MapGet("/api/adapters/{name}/nearest", (string name) =>
         {
             if (!_tasks.TryGetValue(name, out var task)) return Problem(404, $"No adapter named '{name}'.");

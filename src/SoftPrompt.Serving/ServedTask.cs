@@ -9,6 +9,9 @@ namespace SoftPrompt.Serving;
 public sealed record ServedTask(string Name, string TaskName, string Method, PromptEmbedding? Prompt, IModelAdapter? Adapter,
     PromptClassifier? Classifier, PromptGenerator? Generator)
 {
+    /// <summary>The training curve the adapter directory recorded (softprompt_training_curve.json), if any.</summary>
+    public System.Text.Json.JsonElement? Curve { get; init; }
+
     public string Kind => Classifier is not null ? "classification" : "generation";
     public IReadOnlyList<string> Labels => Classifier?.Task.Labels ?? Array.Empty<string>();
 

@@ -1,6 +1,7 @@
 namespace SoftPrompt.Serving;
 
-/// <summary>The page the server shows at /: pick a task, type an input, see the answer and label probabilities.</summary>
+/// <summary>The page the server shows at /: pick a task, type an input, see the answer and label probabilities; the
+/// adapter's prompt vectors as their nearest tokens, and the training curve its directory recorded.</summary>
 public static class WebPage
 {
     public const string Html = """
@@ -23,21 +24,41 @@ public static class WebPage
           <div id="answer"></div>
           <h2>Prompt vectors as their nearest tokens</h2>
           <div id="nearest"></div>
+          <h2>Training curve</h2>
+          <div id="curve"></div>
         <script>
         const $ = id => document.getElementById(id);
         let tasks = [];
         async function loadTasks() {
           tasks = await (await fetch('/api/tasks')).json();
           $('task').innerHTML = tasks.map(t => `<option value="${t.name}">${t.name} (${t.kind})</option>`).join('');
-          await showNearest();
+          await showAdapter();
         }
-        async function showNearest() {
+        async function showAdapter() {
           const name = $('task').value; if (!name) return;
-          const rows = await (await fetch(`/api/adapters/${encodeURIComponent(name)}/nearest`)).json();
-          $('nearest').innerHTML = '<table>' + rows.map(r => `<tr><td>P${r.vector}</td><td>` +
+          const nearest = await fetch(`/api/adapters/${encodeURIComponent(name)}/nearest`);
+          const rows = await nearest.json();
+          $('nearest').innerHTML = !nearest.ok ? `<p>${rows.error}</p>` : '<table>' + rows.map(r => `<tr><td>P${r.vector}</td><td>` +
             r.tokens.map(t => `<code>${t.token.replace(/</g, '&lt;')}</code> ${t.cosine}`).join(' ') + '</td></tr>').join('') + '</table>';
+          const curve = await fetch(`/api/adapters/${encodeURIComponent(name)}/curve`);
+          $('curve').innerHTML = curve.ok ? drawCurve(await curve.json()) : '<p>This adapter recorded no training curve.</p>';
         }
-        $('task').onchange = showNearest;
+        // Training loss per step as a polyline (and each evaluation's first metric as dots, on its own 0–1 scale).
+        function drawCurve(c) {
+          const w = 600, h = 200, pad = 30, steps = c.steps, loss = c.loss.filter(x => x !== null);
+          if (!steps.length || !loss.length) return '<p>The curve is empty.</p>';
+          const x = s => pad + (w - 2 * pad) * (s - steps[0]) / Math.max(1, steps[steps.length - 1] - steps[0]);
+          const lo = Math.min(...loss), hi = Math.max(...loss), y = v => h - pad - (h - 2 * pad) * (v - lo) / Math.max(1e-9, hi - lo);
+          const points = steps.map((s, i) => c.loss[i] === null ? '' : `${x(s).toFixed(1)},${y(c.loss[i]).toFixed(1)}`).join(' ');
+          const dots = (c.evaluations || []).map(e => { const k = Object.keys(e).find(k => k !== 'step'); return k === undefined ? '' :
+            `<circle cx="${x(e.step).toFixed(1)}" cy="${(h - pad - (h - 2 * pad) * e[k]).toFixed(1)}" r="3" fill="#c63"><title>${k} ${e[k]}</title></circle>`; }).join('');
+          const metric = (c.evaluations || []).length ? Object.keys(c.evaluations[0]).find(k => k !== 'step') : null;
+          return `<svg id="curve-svg" width="${w}" height="${h}" style="border:1px solid #ccc">` +
+            `<polyline fill="none" stroke="#4878a8" stroke-width="1.5" points="${points}"/>${dots}` +
+            `<text x="${pad}" y="15" font-size="12">loss ${hi.toFixed(2)} → ${loss[loss.length - 1].toFixed(2)} over ${steps.length} steps` +
+            (metric ? ` · dots: validation ${metric}` : '') + `</text></svg>`;
+        }
+        $('task').onchange = showAdapter;
         $('run').onclick = async () => {
           $('error').textContent = ''; $('answer').textContent = '…';
           const task = tasks.find(t => t.name === $('task').value);
@@ -54,7 +75,7 @@ public static class WebPage
         // /?task=NAME&text=... fills the form and runs it: a link that shows an answer, and what the browser test opens.
         loadTasks().then(() => {
           const q = new URLSearchParams(location.search);
-          if (q.get('task')) { $('task').value = q.get('task'); showNearest(); }
+          if (q.get('task')) { $('task').value = q.get('task'); showAdapter(); }
           if (q.get('text')) { $('text').value = q.get('text'); $('run').onclick(); }
         });
         </script>

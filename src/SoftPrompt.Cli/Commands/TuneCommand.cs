@@ -4,6 +4,7 @@ using SoftPrompt.Data.Tasks;
 using SoftPrompt.Engine;
 using SoftPrompt.Models.Formats;
 using SoftPrompt.Training;
+using SoftPrompt.Training.Progress;
 using SoftPrompt.Training.Schedules;
 using SoftPrompt.Tuning.PromptTuning;
 
@@ -88,6 +89,7 @@ public static class TuneCommand
                     $"{prompt.Length} × {prompt.Prompt.Dim(1)} = {prompt.Prompt.Length:N0} trainable values " +
                     $"({100.0 * prompt.Prompt.Length / frozen.ParameterCount:F3}% of the frozen {frozen.ParameterCount:N0}).");
             var clock = Stopwatch.StartNew();
+            var curve = new TrainingCurve(new ConsoleProgress(TimeSpan.FromSeconds(10)));
             object report;
             if (GenerationTask.IsBuiltIn(taskName))
             {
@@ -98,7 +100,7 @@ public static class TuneCommand
                 var generator = new PromptGenerator(frozen, tokenizer, definition, prompt);
                 Initialize(train.Select(generator.InputTokens), Array.Empty<int[]>());
                 Describe(train.Count, validation.Count, test.Count);
-                var result = new PromptTuner<TextExample>(generator, options, new ConsoleProgress(TimeSpan.FromSeconds(10)))
+                var result = new PromptTuner<TextExample>(generator, options, curve)
                     .Run(train, validation, Path.Combine(outDir, "checkpoint"), parse.GetValue(resume));
                 var (bleu, rouge, outputs) = generator.Evaluate(test);
                 var (baseBleu, baseRouge, _) = new PromptGenerator(frozen, tokenizer, definition, prompt: null).Evaluate(test);
@@ -124,7 +126,7 @@ public static class TuneCommand
                 var classifier = new PromptClassifier(frozen, tokenizer, definition, prompt) { LengthNormalized = parse.GetValue(perToken) };
                 Initialize(train.Select(classifier.InputTokens), definition.Labels.Select(l => classifier.LabelTokens[l]).ToList());
                 Describe(train.Count, validation.Count, test.Count);
-                var result = new PromptTuner<LabeledExample>(classifier, options, new ConsoleProgress(TimeSpan.FromSeconds(10)))
+                var result = new PromptTuner<LabeledExample>(classifier, options, curve)
                     .Run(train, validation, Path.Combine(outDir, "checkpoint"), parse.GetValue(resume));
                 var (tuned, tunedF1) = classifier.Evaluate(test, parse.GetValue(perToken));
                 var (baseline, baselineF1) = new PromptClassifier(frozen, tokenizer, definition, prompt: null).Evaluate(test, parse.GetValue(perToken));
@@ -141,6 +143,7 @@ public static class TuneCommand
                     seconds = Math.Round(clock.Elapsed.TotalSeconds, 1), adapter = outDir,
                 };
             }
+            curve.Save(outDir); // before the config: the config's presence marks the directory complete
             PromptAdapterFiles.Save(outDir, prompt, new PromptAdapterFiles.Info(loaded.Source, frozen.Config.NumLayers, frozen.Config.NumHeads, initName, parse.GetValue(initText), taskName));
             Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(report));
             return 0;

@@ -264,4 +264,23 @@ public sealed class PromptServerTests : IAsyncLifetime
         var nearest = await http.GetAsync("/api/adapters/lora-reviews/nearest");
         Assert.Equal(HttpStatusCode.NotFound, nearest.StatusCode);
     }
+
+    [Fact]
+    public async Task A_recorded_training_curve_is_served_with_its_adapter()
+    {
+        var curve = new SoftPrompt.Training.Progress.TrainingCurve(SoftPrompt.Training.Progress.SilentProgress.Instance);
+        for (int step = 1; step <= 6; step++) curve.Step(new SoftPrompt.Training.Progress.StepReport(step, 6, 1f / step, 0.3f, 1f, step, 1, TimeSpan.Zero));
+        curve.Evaluated(new SoftPrompt.Training.Progress.EvaluationReport(6, float.NaN, true, new Dictionary<string, double> { ["accuracy"] = 0.75 }));
+        string dir = Path.Combine(_dir.Path, "with-curve");
+        curve.Save(dir);
+        var prompt = new PromptEmbedding(3, _loaded.Model.Config.HiddenSize);
+        PromptAdapterFiles.Save(dir, prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform", null, "food-reviews"));
+        _server.Load("with-curve", dir);
+
+        var body = await _http.GetFromJsonAsync<JsonElement>("/api/adapters/with-curve/curve");
+        Assert.Equal(new[] { 1, 2, 3, 4, 5, 6 }, body.GetProperty("steps").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal(0.5, body.GetProperty("loss")[1].GetDouble(), 5);
+        Assert.Equal(0.75, body.GetProperty("evaluations")[0].GetProperty("accuracy").GetDouble());
+        Assert.Equal(HttpStatusCode.NotFound, (await _http.GetAsync("/api/adapters/reviews/curve")).StatusCode);
+    }
 }
