@@ -194,16 +194,16 @@ public sealed class FormatFuzzer
         {
             string seedDirectory = Path.Combine(Path.GetTempPath(), $"softprompt-fuzz-{name}-{Environment.ProcessId}");
             save(seedDirectory);
-            var files = Directory.GetFiles(seedDirectory).ToDictionary(Path.GetFileName, File.ReadAllBytes);
+            var files = Directory.GetFiles(seedDirectory).ToDictionary(path => Path.GetFileName(path), File.ReadAllBytes);
             Directory.Delete(seedDirectory, recursive: true);
             foreach (var (file, bytes) in files)
-                yield return new Target($"{name} {file}", bytes, file!, path =>
+                yield return new Target($"{name} {file}", bytes, file, path =>
                 {
                     string dir = Path.GetDirectoryName(path)!;
                     foreach (var (other, otherBytes) in files)
-                        if (other != file) File.WriteAllBytes(Path.Combine(dir, other!), otherBytes);
+                        if (other != file) File.WriteAllBytes(Path.Combine(dir, other), otherBytes);
                     load(dir);
-                }, IsJson: file!.EndsWith(".json", StringComparison.Ordinal));
+                }, IsJson: file.EndsWith(".json", StringComparison.Ordinal));
         }
     }
 

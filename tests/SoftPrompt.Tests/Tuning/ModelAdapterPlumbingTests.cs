@@ -14,9 +14,8 @@ namespace SoftPrompt.Tests.Tuning;
 /// path (left-padded mixed batches).</summary>
 public class ModelAdapterPlumbingTests
 {
-    private static readonly LoadedModel Loaded = ModelLoader.Load(SharedModels.TinyStoriesPath);
-    private static readonly ClassificationTask Task = new("mood", "Story: {text}\nThe mood was",
-        new Dictionary<string, string> { ["happy"] = " happy", ["sad"] = " sad" });
+    private static readonly LoadedModel Loaded = MoodTask.Loaded;
+    private static readonly ClassificationTask Task = MoodTask.Task();
 
     /// <summary>Two fixed extra key/value rows at every layer, the shape prefix tuning uses.</summary>
     private sealed class FixedExtraRows(Tensor keys, Tensor values) : IModelAdapter, ILayerHooks

@@ -14,19 +14,9 @@ namespace SoftPrompt.Tests.Tuning;
 /// trained with a deep prefix.</summary>
 public class PTuningHeadTests
 {
-    private static readonly LoadedModel Loaded = ModelLoader.Load(SharedModels.TinyStoriesPath);
-    private static readonly ClassificationTask Task = new("mood", "Story: {text}\nThe mood was",
-        new Dictionary<string, string> { ["happy"] = " happy", ["sad"] = " sad" });
-
-    private static LabeledExample Example(string text, string label) => new(new Dictionary<string, string> { ["text"] = text }, label);
-
-    private static readonly LabeledExample[] Examples =
-    {
-        Example("Lily played with her dog in the sun.", "happy"),
-        Example("Tom lost his red ball and cried.", "sad"),
-        Example("The bird sang a song for the kids at the big party.", "happy"),
-        Example("Sue fell down.", "sad"),
-    };
+    private static readonly LoadedModel Loaded = MoodTask.Loaded;
+    private static readonly ClassificationTask Task = MoodTask.Task();
+    private static readonly LabeledExample[] Examples = [.. MoodTask.Examples(), MoodTask.Example("Sue fell down.", "sad")];
 
     private static readonly List<TaggedSentence> Sentences =
         TaggingTask.BrownPos.ReadSplit(RepositoryData.Find("tasks/brown-pos/validation.jsonl")).Take(6).ToList();

@@ -12,16 +12,10 @@ namespace SoftPrompt.Tests.Tuning;
 
 public class PTuningTests
 {
-    private static readonly LoadedModel Loaded = ModelLoader.Load(SharedModels.TinyStoriesPath);
-    private static readonly ClassificationTask Task = new("mood", "Story: {text}\nThe mood was",
-        new Dictionary<string, string> { ["happy"] = " happy", ["sad"] = " very sad" });
+    private static readonly LoadedModel Loaded = MoodTask.Loaded;
+    private static readonly ClassificationTask Task = MoodTask.Task(" very sad");
 
-    private static readonly LabeledExample[] Examples =
-    {
-        new(new Dictionary<string, string> { ["text"] = "Lily played with her dog in the sun." }, "happy"),
-        new(new Dictionary<string, string> { ["text"] = "Tom cried." }, "sad"),
-        new(new Dictionary<string, string> { ["text"] = "The bird sang a song for the kids at the big party." }, "happy"),
-    };
+    private static readonly LabeledExample[] Examples = [.. MoodTask.Examples(), MoodTask.Example("Tom cried.", "sad")];
 
     private static PTuningClassifier Classifier(PromptEncoderKind kind = PromptEncoderKind.Lstm, int seed = 3)
     {

@@ -12,15 +12,10 @@ namespace SoftPrompt.Tests.Tuning;
 /// <summary>A prompt placed after the input, [x; P; y]: scoring, the training loss and the adapter files agree on it.</summary>
 public class PromptPlacementTests
 {
-    private static readonly LoadedModel Loaded = ModelLoader.Load(SharedModels.TinyStoriesPath);
-    private static readonly ClassificationTask Task = new("mood", "Story: {text}\nThe mood was",
-        new Dictionary<string, string> { ["happy"] = " happy", ["sad"] = " very sad" });
+    private static readonly LoadedModel Loaded = MoodTask.Loaded;
+    private static readonly ClassificationTask Task = MoodTask.Task(" very sad");
 
-    private static readonly LabeledExample[] Examples =
-    {
-        new(new Dictionary<string, string> { ["text"] = "Lily played with her dog in the sun." }, "happy"),
-        new(new Dictionary<string, string> { ["text"] = "Tom cried." }, "sad"),
-    };
+    private static readonly LabeledExample[] Examples = [MoodTask.Examples()[0], MoodTask.Example("Tom cried.", "sad")];
 
     private static PromptEmbedding AfterInputPrompt()
     {

@@ -11,19 +11,10 @@ namespace SoftPrompt.Tests.Tuning;
 
 public class PromptTuningTests
 {
-    private static readonly LoadedModel Loaded = ModelLoader.Load(SharedModels.TinyStoriesPath);
-
-    private static readonly ClassificationTask Task = new("mood", "Story: {text}\nThe mood was",
-        new Dictionary<string, string> { ["happy"] = " happy", ["sad"] = " sad" });
-
-    private static LabeledExample Example(string text, string label) => new(new Dictionary<string, string> { ["text"] = text }, label);
-
-    private static readonly LabeledExample[] Examples =
-    {
-        Example("Lily played with her dog in the sun.", "happy"),
-        Example("Tom lost his red ball and cried.", "sad"),
-        Example("The bird sang a song for the kids at the big party.", "happy"),
-    };
+    private static readonly LoadedModel Loaded = MoodTask.Loaded;
+    private static readonly ClassificationTask Task = MoodTask.Task();
+    private static LabeledExample Example(string text, string label) => MoodTask.Example(text, label);
+    private static readonly LabeledExample[] Examples = MoodTask.Examples();
 
     [Fact]
     public void Label_scores_equal_log_probabilities_from_an_unbatched_forward_pass()
