@@ -35,15 +35,7 @@ public class BeamSearchTests(ITestOutputHelper output)
         var embeddings = Fn.Embedding(tape, model.TokenEmbedding, ids, 1, ids.Length);
         int p = softPrompt?.Dim(0) ?? 0;
         if (softPrompt is not null) embeddings = Fn.Concat(tape, 1, softPrompt.Reshape(1, p, softPrompt.Dim(1)), embeddings);
-        var logits = model.Forward(tape, new ForwardInput { Batch = 1, Length = p + ids.Length, Embeddings = embeddings }).ReadOnlySpan;
-        int vocab = model.Config.VocabSize;
-        double sum = 0;
-        for (int j = 0; j < continuation.Length; j++)
-        {
-            var row = logits.Slice((p + prompt.Length - 1 + j) * vocab, vocab);
-            sum += row[continuation[j]] - CrossEntropy.LogSumExp(row);
-        }
-        return sum;
+        return ByHand.TargetLogProbability(model, embeddings, p + prompt.Length - 1, continuation);
     }
 
     [Theory]

@@ -25,15 +25,7 @@ public class MixedScoringTests
         var embeddings = Fn.Embedding(tape, model.TokenEmbedding, ids, 1, ids.Length);
         int p = classifier.Prompt?.Length ?? 0;
         if (classifier.Prompt is not null) embeddings = classifier.Prompt.Prepend(tape, embeddings);
-        var logits = model.Forward(tape, new ForwardInput { Batch = 1, Length = p + ids.Length, Embeddings = embeddings }).ReadOnlySpan;
-        int vocab = model.Config.VocabSize;
-        double sum = 0;
-        for (int j = 0; j < target.Length; j++)
-        {
-            var row = logits.Slice((p + input.Length - 1 + j) * vocab, vocab);
-            sum += row[target[j]] - CrossEntropy.LogSumExp(row);
-        }
-        return sum;
+        return ByHand.TargetLogProbability(model, embeddings, p + input.Length - 1, target);
     }
 
     [Fact]

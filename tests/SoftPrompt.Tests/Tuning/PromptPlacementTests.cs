@@ -25,23 +25,14 @@ public class PromptPlacementTests
     }
 
     /// <summary>log Pr(label | x, P) from one forward pass over [embed(x); P; embed(label)] built by hand.</summary>
-    private static double ByHand(CausalLanguageModel model, PromptEmbedding prompt, int[] input, int[] label)
+    private static double Scored(CausalLanguageModel model, PromptEmbedding prompt, int[] input, int[] label)
     {
         var tape = new Tape(recording: false);
         var embeddings = Fn.Concat(tape, 1,
             Fn.Embedding(tape, model.TokenEmbedding, input, 1, input.Length),
             prompt.Prompt.Reshape(1, prompt.Length, prompt.Prompt.Dim(1)),
             Fn.Embedding(tape, model.TokenEmbedding, label, 1, label.Length));
-        int length = input.Length + prompt.Length + label.Length, v = model.Config.VocabSize;
-        var logits = model.Forward(tape, new ForwardInput { Batch = 1, Length = length, Embeddings = embeddings }).ToArray();
-        double sum = 0;
-        for (int j = 0; j < label.Length; j++)
-        {
-            var row = logits.AsSpan((input.Length + prompt.Length - 1 + j) * v, v).ToArray();
-            double max = row.Max();
-            sum += row[label[j]] - max - Math.Log(row.Sum(x => Math.Exp(x - max)));
-        }
-        return sum;
+        return SoftPrompt.Tests.Support.ByHand.TargetLogProbability(model, embeddings, input.Length + prompt.Length - 1, label);
     }
 
     [Fact]
@@ -57,9 +48,9 @@ public class PromptPlacementTests
         {
             var input = classifier.InputTokens(Examples[e]);
             for (int l = 0; l < Task.Labels.Count; l++)
-                Assert.Equal(ByHand(model, prompt, input, classifier.LabelTokens[Task.Labels[l]]), scores[e][l], 1e-3);
+                Assert.Equal(Scored(model, prompt, input, classifier.LabelTokens[Task.Labels[l]]), scores[e][l], 1e-3);
             var gold = classifier.LabelTokens[Examples[e].Label];
-            loss -= ByHand(model, prompt, input, gold);
+            loss -= Scored(model, prompt, input, gold);
             labelTokens += gold.Length;
         }
         var tape = new Tape();
