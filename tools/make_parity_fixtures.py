@@ -1,16 +1,19 @@
 #!/usr/bin/python3
 """Writes the PyTorch parity fixtures the C# tests compare against (tests/fixtures/parity/).
 
-For a tiny random GPT-2 and a tiny random LLaMA (grouped-query attention, untied head), it writes each model as a
-Hugging Face directory (config.json + model.safetensors, written by hand below) and, for one fixed batch, the logits,
-the mean cross-entropy loss, the gradient w.r.t. the input embeddings and every weight gradient, into
-expected.safetensors. The reference is computed in float64 and stored as float32.
+For a tiny random GPT-2, a tiny random LLaMA (grouped-query attention, untied head) and a tiny random BERT (MLM head,
+padding mask, two token types), it writes each model as a Hugging Face directory (config.json + model.safetensors,
+written by hand below) and, for one fixed batch, the logits, the mean cross-entropy loss (next token, or masked
+tokens for BERT), the gradient w.r.t. the input embeddings and every weight gradient, into expected.safetensors. The
+reference is computed in float64 and stored as float32.
 
 The models are written out in plain torch (Debian's python3-torch; the transformers package is not available here),
-following Hugging Face's GPT2LMHeadModel and LlamaForCausalLM equations: GPT-2's Conv1D weights are stored [in, out],
-LLaMA's rotary embedding uses the rotate_half pairing.
+following Hugging Face's GPT2LMHeadModel, LlamaForCausalLM and BertForMaskedLM equations: GPT-2's Conv1D weights are
+stored [in, out], LLaMA's rotary embedding uses the rotate_half pairing, BERT's MLM decoder is tied to the word
+embeddings and has its own bias (saved as cls.predictions.bias, the decoder weight left out as transformers does).
 
-Run:  sudo apt-get install -y python3-torch && /usr/bin/python3 tools/make_parity_fixtures.py
+Run:  sudo apt-get install -y python3-torch && /usr/bin/python3 tools/make_parity_fixtures.py [case names to write]
+Every case is computed in a fixed order from one seed, so writing only some leaves the others' fixtures valid.
 """
 import json
 import math
@@ -110,6 +113,29 @@ def llama_forward(p, cfg, embeds, positions):
     return h @ p["lm_head.weight"].t()
 
 
+def bert_forward(p, cfg, embeds, positions, token_types, attention_mask):
+    d, heads, eps = cfg["hidden_size"], cfg["num_attention_heads"], cfg["layer_norm_eps"]
+    hd = d // heads
+    b, t, _ = embeds.shape
+    ln = lambda x, n: torch.nn.functional.layer_norm(x, (d,), p[n + ".weight"], p[n + ".bias"], eps)
+    linear = lambda x, n: x @ p[n + ".weight"].t() + p[n + ".bias"]
+    e = "bert.embeddings."
+    h = embeds + p[e + "position_embeddings.weight"][positions] + p[e + "token_type_embeddings.weight"][token_types]
+    h = ln(h, e + "LayerNorm")
+    for i in range(cfg["num_hidden_layers"]):
+        l = f"bert.encoder.layer.{i}."
+        q, k, v = (linear(h, l + "attention.self." + n).view(b, t, heads, hd).transpose(1, 2) for n in ("query", "key", "value"))
+        scores = q @ k.transpose(-1, -2) / math.sqrt(hd)
+        scores = scores.masked_fill(~attention_mask[:, None, None, :], float("-inf"))
+        y = (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(b, t, d)
+        h = ln(h + linear(y, l + "attention.output.dense"), l + "attention.output.LayerNorm")
+        m = torch.nn.functional.gelu(linear(h, l + "intermediate.dense"))  # exact erf form, HF's "gelu"
+        h = ln(h + linear(m, l + "output.dense"), l + "output.LayerNorm")
+    c = "cls.predictions."
+    x = ln(torch.nn.functional.gelu(linear(h, c + "transform.dense")), c + "transform.LayerNorm")
+    return x @ p[e + "word_embeddings.weight"].t() + p[c + "bias"]
+
+
 def gpt2_case(gen):
     cfg = {"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "vocab_size": 97, "n_embd": 32, "n_layer": 2,
            "n_head": 4, "n_positions": 24, "n_ctx": 24, "n_inner": None, "activation_function": "gelu_new",
@@ -154,23 +180,79 @@ def llama_case(gen):
     return "llama-tiny", cfg, params, lambda p, e, pos: llama_forward(p, cfg, e, pos), "model.embed_tokens.weight"
 
 
+def bert_case(gen):
+    cfg = {"model_type": "bert", "architectures": ["BertForMaskedLM"], "vocab_size": 83, "hidden_size": 32,
+           "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 56, "hidden_act": "gelu",
+           "max_position_embeddings": 24, "type_vocab_size": 2, "layer_norm_eps": 1e-12, "pad_token_id": 0,
+           "position_embedding_type": "absolute", "tie_word_embeddings": True}
+    d, f, v = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
+    e = "bert.embeddings."
+    shapes = {e + "word_embeddings.weight": (v, d), e + "position_embeddings.weight": (cfg["max_position_embeddings"], d),
+              e + "token_type_embeddings.weight": (cfg["type_vocab_size"], d), e + "LayerNorm.weight": (d,), e + "LayerNorm.bias": (d,)}
+    for i in range(cfg["num_hidden_layers"]):
+        l = f"bert.encoder.layer.{i}."
+        for n in ("query", "key", "value"):
+            shapes[l + f"attention.self.{n}.weight"], shapes[l + f"attention.self.{n}.bias"] = (d, d), (d,)
+        for n, s in {"attention.output.dense.weight": (d, d), "attention.output.dense.bias": (d,),
+                     "attention.output.LayerNorm.weight": (d,), "attention.output.LayerNorm.bias": (d,),
+                     "intermediate.dense.weight": (f, d), "intermediate.dense.bias": (f,),
+                     "output.dense.weight": (d, f), "output.dense.bias": (d,),
+                     "output.LayerNorm.weight": (d,), "output.LayerNorm.bias": (d,)}.items():
+            shapes[l + n] = s
+    c = "cls.predictions."
+    shapes.update({c + "transform.dense.weight": (d, d), c + "transform.dense.bias": (d,),
+                   c + "transform.LayerNorm.weight": (d,), c + "transform.LayerNorm.bias": (d,), c + "bias": (v,)})
+    params = {}
+    for n, s in shapes.items():
+        if n.endswith("LayerNorm.weight"):
+            params[n] = 1.0 + 0.1 * torch.randn(s, generator=gen, dtype=torch.float64)
+        else:
+            params[n] = 0.2 * torch.randn(s, generator=gen, dtype=torch.float64)
+    return "bert-tiny", cfg, params, bert_forward, e + "word_embeddings.weight"
+
+
+def causal_batch(gen, vocab, batch, length):
+    ids = torch.randint(0, vocab, (batch, length), generator=gen)
+    targets = torch.randint(0, vocab, (batch, length), generator=gen)
+    targets[0, :2] = -100  # ignored positions, as a prompt or padding would be
+    targets[1, -1] = -100
+    return ids, targets, {}
+
+
+def masked_batch(gen, vocab, batch, length):
+    """Row 1 ends in two padding positions; a few unpadded positions per row carry a masked-token target."""
+    ids = torch.randint(0, vocab, (batch, length), generator=gen)
+    attention_mask = torch.ones(batch, length, dtype=torch.bool)
+    attention_mask[1, -2:] = False
+    token_types = torch.zeros(batch, length, dtype=torch.long)
+    token_types[:, length // 2:] = 1
+    targets = torch.full((batch, length), -100, dtype=torch.long)
+    for row, columns in ((0, (1, 4, 8)), (1, (0, 3, 6))):
+        for col in columns:
+            targets[row, col] = int(torch.randint(0, vocab, (1,), generator=gen))
+    return ids, targets, {"token_types": token_types, "attention_mask": attention_mask}
+
+
 def main():
     gen = torch.Generator().manual_seed(1234)
     os.makedirs(OUT, exist_ok=True)
-    for make in (gpt2_case, llama_case):
+    wanted = set(sys.argv[1:])
+    for make, make_batch in ((gpt2_case, causal_batch), (llama_case, causal_batch), (bert_case, masked_batch)):
         name, cfg, params, forward, embed_name = make(gen)
         vocab = cfg["vocab_size"]
         batch, length = 2, 9
-        ids = torch.randint(0, vocab, (batch, length), generator=gen)
-        targets = torch.randint(0, vocab, (batch, length), generator=gen)
-        targets[0, :2] = -100  # ignored positions, as a prompt or padding would be
-        targets[1, -1] = -100
+        ids, targets, extra = make_batch(gen, vocab, batch, length)
         positions = torch.arange(length).expand(batch, length)
+        if wanted and name not in wanted:
+            continue
 
         for t in params.values():
             t.requires_grad_(True)
         embeds = params[embed_name][ids].detach().clone().requires_grad_(True)
-        logits = forward(params, embeds, positions)
+        if make is bert_case:
+            logits = forward(params, cfg, embeds, positions, extra["token_types"], extra["attention_mask"])
+        else:
+            logits = forward(params, embeds, positions)
         loss = torch.nn.functional.cross_entropy(logits.reshape(-1, vocab), targets.reshape(-1), ignore_index=-100)
         loss.backward()
 
@@ -192,6 +274,7 @@ def main():
             "loss": loss.reshape(1),
             "grad.inputs_embeds": embeds.grad,
         }
+        expected.update({k: t.to(torch.float64) for k, t in extra.items()})
         for n, t in params.items():
             expected["grad." + n] = full_embed_grad if n == embed_name else t.grad
         write_safetensors(os.path.join(directory, "expected.safetensors"), expected,

@@ -21,6 +21,9 @@ public sealed class ForwardInput
     /// <summary>Position of each input row, B·T. Default: cache length + t.</summary>
     public int[]? Positions { get; init; }
 
+    /// <summary>BERT's segment of each position (token_type_ids), B·T; default all 0. Only models with token types take it.</summary>
+    public int[]? TokenTypes { get; init; }
+
     /// <summary>B·T flags, true where an input position is padding: no query attends to it.</summary>
     public bool[]? Padding { get; init; }
 
@@ -39,6 +42,10 @@ public sealed class ForwardInput
             throw new ArgumentException($"Forward: input embeddings have shape [{string.Join(", ", Embeddings.Shape)}], expected [{Batch}, {Length}, {config.HiddenSize}].");
         if (Positions is not null && Positions.Length != Batch * Length)
             throw new ArgumentException($"Forward: {Positions.Length} positions for a batch of {Batch}×{Length}.");
+        if (TokenTypes is not null && TokenTypes.Length != Batch * Length)
+            throw new ArgumentException($"Forward: {TokenTypes.Length} token types for a batch of {Batch}×{Length}.");
+        if (TokenTypes is not null && TokenTypes.Any(type => type < 0 || type >= config.TypeVocabSize))
+            throw new ArgumentException($"Forward: token types must lie in [0, {config.TypeVocabSize}) for this model.");
         if (Padding is not null && Padding.Length != Batch * Length)
             throw new ArgumentException($"Forward: {Padding.Length} padding flags for a batch of {Batch}×{Length}.");
         if (Cache is not null && Cache.Batch != Batch)

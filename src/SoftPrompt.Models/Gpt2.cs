@@ -45,8 +45,8 @@ public sealed class Gpt2 : CausalLanguageModel
     protected override Tensor LmHead => _wte;
     protected override bool UsesLearnedPositions => true;
 
-    protected override Tensor AddPositionInformation(Tape tape, Tensor embeddings, int[] positions)
-        => Fn.Add(tape, embeddings, Fn.Embedding(tape, _wpe, positions, embeddings.Dim(0), embeddings.Dim(1)));
+    protected override Tensor EmbeddingLayer(Tape tape, Tensor tokenEmbeddings, int[] positions, ForwardInput input)
+        => Fn.Add(tape, tokenEmbeddings, Fn.Embedding(tape, _wpe, positions, tokenEmbeddings.Dim(0), tokenEmbeddings.Dim(1)));
 
     protected override Tensor Block(Tape tape, int layer, Tensor h, LayerContext context)
     {

@@ -1,12 +1,12 @@
 namespace SoftPrompt.Models;
 
-public enum Architecture { Gpt2, Llama }
+public enum Architecture { Gpt2, Llama, Bert }
 
 /// <summary>How rotary embeddings pair dimensions: (2i, 2i+1) as in Meta's LLaMA code and llama2.c files, or
 /// (i, i + d/2) as in Hugging Face's rotate_half.</summary>
 public enum RotaryPairing { Interleaved, RotateHalf }
 
-/// <summary>The shape of a decoder-only transformer; what config.json says, in our names.</summary>
+/// <summary>The shape of a transformer; what config.json says, in our names.</summary>
 public sealed record ModelConfig
 {
     public required Architecture Architecture { get; init; }
@@ -23,6 +23,10 @@ public sealed record ModelConfig
     public float RopeTheta { get; init; } = 10000f;
     public RotaryPairing RotaryPairing { get; init; } = RotaryPairing.RotateHalf;
     public bool TieWordEmbeddings { get; init; } = true;
+    /// <summary>BERT's segment embeddings (type_vocab_size); 0 for models without them.</summary>
+    public int TypeVocabSize { get; init; }
+    /// <summary>The id padding rows carry (BERT's [PAD]); informational, attention masks padding explicitly.</summary>
+    public int? PadTokenId { get; init; }
     public int? BosTokenId { get; init; }
     public int? EosTokenId { get; init; }
     /// <summary>The activation as config.json names it ("gelu_new", "gelu", "silu", ...); null means the
@@ -43,6 +47,7 @@ public sealed record ModelConfig
         Need(NumHeads > 0 && HiddenSize % NumHeads == 0, $"hidden size {HiddenSize} is not divisible by {NumHeads} attention heads.");
         Need(KvHeads > 0 && NumHeads % KvHeads == 0, $"{NumHeads} attention heads are not a multiple of {KvHeads} key/value heads.");
         Need(IntermediateSize > 0, $"intermediate size must be positive (got {IntermediateSize}).");
+        Need(TypeVocabSize >= 0 && (Architecture != Architecture.Bert || TypeVocabSize > 0), $"BERT needs at least one token type (got {TypeVocabSize}).");
         Need(MaxPositions > 0, $"max positions must be positive (got {MaxPositions}).");
         Need(Architecture != Architecture.Llama || HeadDim % 2 == 0, $"rotary embeddings need an even head dimension (got {HeadDim}).");
     }

@@ -5,12 +5,12 @@ namespace SoftPrompt.Tuning;
 /// <summary>Where each architecture keeps its layers' parts, in the Hugging Face names adapter files refer to.</summary>
 public static class ModelLayout
 {
-    /// <summary>"model.layers.3.mlp..." or "transformer.h.3.attn..." → 3; null outside the layer stack.</summary>
+    /// <summary>"model.layers.3.mlp...", "transformer.h.3.attn..." or "bert.encoder.layer.3..." → 3; null outside the layer stack.</summary>
     public static int? LayerOf(string parameterName)
     {
         var parts = parameterName.Split('.');
         for (int i = 0; i + 1 < parts.Length; i++)
-            if ((parts[i] == "layers" || parts[i] == "h") && int.TryParse(parts[i + 1], out int layer)) return layer;
+            if ((parts[i] is "layers" or "h" or "layer") && int.TryParse(parts[i + 1], out int layer)) return layer;
         return null;
     }
 
@@ -19,6 +19,7 @@ public static class ModelLayout
     {
         Architecture.Llama => $"model.layers.{layer}.self_attn",
         Architecture.Gpt2 => $"transformer.h.{layer}.attn",
+        Architecture.Bert => $"bert.encoder.layer.{layer}.attention.self",
         _ => throw new NotSupportedException($"No module layout for {architecture}."),
     };
 }

@@ -47,10 +47,11 @@ public static class PretrainCommand
         var taskText = new Option<string?>("--task-text") { Description = "Also train on the text of this task file's rows (a training split, JSONL): task-adaptive pretraining" };
         var taskField = new Option<string>("--task-field") { Description = "The field of --task-text rows that holds the text", DefaultValueFactory = _ => "text" };
         var taskRepeats = new Option<int>("--task-repeats") { Description = "How many copies of the --task-text documents join the corpus", DefaultValueFactory = _ => 1 };
+        var objective = new Option<string>("--objective") { Description = "next-token (a LLaMA-style decoder, BPE tokenizer) or mlm (a BERT encoder, WordPiece tokenizer, masked tokens)", DefaultValueFactory = _ => "next-token" };
         var onNan = new Option<string>("--on-nan") { Description = "NaN/Inf in loss or gradients: stop or skip the update", DefaultValueFactory = _ => "stop" };
 
         var command = new Command("pretrain", "Pretrain a LLaMA-style base model (and its tokenizer) on a text corpus.");
-        foreach (var o in new Option[] { onNan, corpus, output, tokenizerPath, preset, steps, batch, lr, warmup, evalEvery, checkpointEvery, seed, threads, resume, initFrom, taskText, taskField, taskRepeats })
+        foreach (var o in new Option[] { objective, onNan, corpus, output, tokenizerPath, preset, steps, batch, lr, warmup, evalEvery, checkpointEvery, seed, threads, resume, initFrom, taskText, taskField, taskRepeats })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -60,6 +61,12 @@ public static class PretrainCommand
             var size = Presets.GetValueOrDefault(presetName)
                        ?? throw new ArgumentException($"Unknown --preset '{presetName}' (known: {string.Join(", ", Presets.Keys)}).");
             bool resuming = parse.GetValue(resume);
+            bool masked = parse.GetValue(objective) switch
+            {
+                "next-token" => false,
+                "mlm" => true,
+                var other => throw new ArgumentException($"Unknown --objective '{other}' (known: next-token, mlm)."),
+            };
             var progress = new ConsoleProgress();
             Directory.CreateDirectory(outDir);
             var clock = Stopwatch.StartNew();
@@ -75,6 +82,7 @@ public static class PretrainCommand
                 progress.Message($"Task-adaptive pretraining: {taskDocs.Count:N0} documents from {taskFile}, {repeats}×.");
             }
             var initial = parse.GetValue(initFrom) is string initDir ? ModelLoader.Load(initDir) : null;
+            var initialModel = initial is null ? null : masked ? initial.Encoder : (TransformerModel)initial.Model;
             var validationDocs = TextCorpus.ReadDocuments(Path.Combine(corpusDir, "validation.txt"));
             string tokenizerFile = Path.Combine(outDir, TokenizerJson.FileName);
             ITokenizer tokenizer;
@@ -85,6 +93,15 @@ public static class PretrainCommand
             }
             else if (parse.GetValue(tokenizerPath) is string given) { tokenizer = TokenizerLoader.Load(given); File.Copy(given, tokenizerFile, overwrite: true); }
             else if (resuming && File.Exists(tokenizerFile)) tokenizer = TokenizerLoader.Load(tokenizerFile);
+            else if (masked)
+            {
+                progress.Message($"Training a WordPiece tokenizer of {size.Vocab} tokens on {trainDocs.Count:N0} documents...");
+                var trainer = new WordPieceTrainer();
+                foreach (var d in trainDocs) trainer.Add(d);
+                var trained = trainer.Train(size.Vocab);
+                TokenizerJson.Write(tokenizerFile, trained);
+                tokenizer = trained;
+            }
             else
             {
                 progress.Message($"Training a byte-level BPE tokenizer of {size.Vocab} tokens on {trainDocs.Count:N0} documents...");
@@ -101,13 +118,20 @@ public static class PretrainCommand
             var validation = EncodeCached(Path.Combine(outDir, "validation.tokens"), validationDocs, tokenizer, separator, resuming);
             progress.Message($"Corpus: {train.Length:N0} training tokens, {validation.Length:N0} validation tokens ({clock.Elapsed.TotalSeconds:F0} s).");
 
-            var config = initial?.Model.Config ?? new ModelConfig
-            {
-                Architecture = Architecture.Llama, VocabSize = tokenizer.VocabSize, HiddenSize = size.Width, NumLayers = size.Layers,
-                NumHeads = size.Heads, NumKvHeads = size.KvHeads, IntermediateSize = size.Ffn, MaxPositions = size.Context,
-                NormEps = 1e-5f, RopeTheta = 10000f, TieWordEmbeddings = true, BosTokenId = separator, EosTokenId = separator,
-            };
-            var model = initial?.Model ?? CausalLanguageModel.Create(config);
+            var config = initialModel?.Config ?? (masked
+                ? new ModelConfig
+                {
+                    Architecture = Architecture.Bert, VocabSize = tokenizer.VocabSize, HiddenSize = size.Width, NumLayers = size.Layers,
+                    NumHeads = size.Heads, IntermediateSize = size.Ffn, MaxPositions = size.Context, TypeVocabSize = 2,
+                    NormEps = 1e-12f, HiddenAct = "gelu", TieWordEmbeddings = true, PadTokenId = tokenizer.PadId,
+                }
+                : new ModelConfig
+                {
+                    Architecture = Architecture.Llama, VocabSize = tokenizer.VocabSize, HiddenSize = size.Width, NumLayers = size.Layers,
+                    NumHeads = size.Heads, NumKvHeads = size.KvHeads, IntermediateSize = size.Ffn, MaxPositions = size.Context,
+                    NormEps = 1e-5f, RopeTheta = 10000f, TieWordEmbeddings = true, BosTokenId = separator, EosTokenId = separator,
+                });
+            var model = initialModel ?? TransformerModel.Create(config);
             if (initial is null) model.InitializeRandom(parse.GetValue(seed));
             else model.SetTrainable(true);
             var options = new PretrainOptions
@@ -116,9 +140,11 @@ public static class PretrainCommand
                 PeakLearningRate = parse.GetValue(lr), EvaluateEvery = parse.GetValue(evalEvery), CheckpointEvery = parse.GetValue(checkpointEvery),
                 Seed = parse.GetValue(seed),
                 OnNonFinite = NonFiniteGuard.ParsePolicy(parse.GetValue(onNan)!),
+                Objective = masked ? PretrainObjective.MaskedTokens : PretrainObjective.NextToken,
+                Masking = masked ? MaskingFor(tokenizer) : null,
             };
             progress.Message(initial is null
-                ? $"Model: LLaMA-style, {model.ParameterCount:N0} parameters ({size.Layers} layers × {size.Width} wide, {size.Heads} heads / {size.KvHeads} kv, context {size.Context})."
+                ? $"Model: {(masked ? "BERT" : "LLaMA-style")}, {model.ParameterCount:N0} parameters ({size.Layers} layers × {size.Width} wide, {size.Heads} heads / {size.KvHeads} kv, context {size.Context})."
                 : $"Model: continuing {initial.Source} ({model.ParameterCount:N0} parameters, context {config.MaxPositions}).");
             var trainer2 = new Pretrainer(model, options, progress);
             using var stop = new CancellationTokenSource();
@@ -133,6 +159,14 @@ public static class PretrainCommand
                 return 1;
             }
 
+            if (masked)
+            {
+                var encoder = ModelLoader.Load(outDir).Encoder;
+                float maskedLoss = Pretrainer.MeanLoss(encoder, validation, EvalSettings.Batch, options.Context, int.MaxValue, options.Masking);
+                progress.Message($"Done in {clock.Elapsed}: best step {result.BestStep}, validation masked-token loss {maskedLoss:F4} → {outDir}");
+                return 0;
+            }
+
             // The card's figure is measured on the saved (bf16) model over every validation window, exactly what
             // `softprompt eval --perplexity` computes, so anyone can reproduce it.
             var saved = ModelLoader.Load(outDir).Model;
@@ -141,7 +175,7 @@ public static class PretrainCommand
                                (initial is null ? $"--preset {presetName}" : $"--init-from {parse.GetValue(initFrom)}") +
                                (taskFile is null ? "" : $" --task-text {taskFile} --task-field {parse.GetValue(taskField)} --task-repeats {parse.GetValue(taskRepeats)}") +
                                $" --steps {options.Steps} --batch {options.BatchSize} --lr {options.PeakLearningRate} --warmup {options.WarmupSteps} --seed {options.Seed}";
-            ModelCard.Write(Path.Combine(outDir, "MODEL_CARD.md"), model, result, options.Steps, validationLoss, train.Length, validation.Length, clock.Elapsed, reproduce, corpusDir);
+            ModelCard.Write(Path.Combine(outDir, "MODEL_CARD.md"), saved, result, options.Steps, validationLoss, train.Length, validation.Length, clock.Elapsed, reproduce, corpusDir);
             progress.Message($"Done in {clock.Elapsed}: best step {result.BestStep}, validation loss {validationLoss:F4} (perplexity {Math.Exp(validationLoss):F2}) → {outDir}");
             return 0;
         });
@@ -158,6 +192,14 @@ public static class PretrainCommand
         return TaskFile.ReadRows(path).Select(row => row.Fields.TryGetValue(field, out var text) && !string.IsNullOrWhiteSpace(text)
             ? text
             : throw new InvalidDataException($"{path}, line {row.Line}: no \"{field}\" text.")).ToList();
+    }
+
+    private static TokenMasking MaskingFor(ITokenizer tokenizer)
+    {
+        var wordPiece = tokenizer as WordPieceTokenizer
+                        ?? throw new ArgumentException("--objective mlm needs a WordPiece tokenizer (with [MASK]); train one by leaving out --tokenizer.");
+        int mask = wordPiece.MaskId ?? throw new ArgumentException("--objective mlm: the tokenizer has no [MASK] token.");
+        return new TokenMasking(mask, tokenizer.VocabSize, wordPiece.SpecialTokens.Select(t => t.Id).ToHashSet());
     }
 
     private static TokenCorpus EncodeCached(string path, List<string> documents, ITokenizer tokenizer, int separator, bool reuse)

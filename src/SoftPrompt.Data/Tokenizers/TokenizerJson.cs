@@ -5,8 +5,9 @@ using System.Text.Json.Nodes;
 namespace SoftPrompt.Data.Tokenizers;
 
 /// <summary>
-/// Hugging Face tokenizer.json, BPE models: byte-level (GPT-2, our own trained tokenizers) or SentencePiece-style with
-/// "▁" and byte fallback (LLaMA, Mistral). Writing produces the byte-level form a BPE trainer emits.
+/// Hugging Face tokenizer.json: BPE models, byte-level (GPT-2, our own trained tokenizers) or SentencePiece-style with
+/// "▁" and byte fallback (LLaMA, Mistral), and WordPiece models (BERT). Writing produces the byte-level BPE form or the
+/// BERT WordPiece form our trainers emit.
 /// </summary>
 public static class TokenizerJson
 {
@@ -42,8 +43,8 @@ public static class TokenizerJson
     {
         var model = root["model"] as JsonObject ?? throw new InvalidDataException($"{path}: no \"model\" object.");
         string type = (string?)model["type"] ?? (model["merges"] is not null ? "BPE" : "");
-        if (type != "BPE")
-            throw new InvalidDataException($"{path}: model type \"{type}\" is not supported (only BPE).");
+        if (type is not ("BPE" or "WordPiece"))
+            throw new InvalidDataException($"{path}: model type \"{type}\" is not supported (BPE and WordPiece are).");
         var vocabNode = model["vocab"] as JsonObject ?? throw new InvalidDataException($"{path}: model.vocab is missing or not an object.");
         var vocab = new Dictionary<string, int>(vocabNode.Count);
         foreach (var (token, idNode) in vocabNode)
@@ -52,7 +53,6 @@ public static class TokenizerJson
             if (id < 0 || id >= 10_000_000) throw new InvalidDataException($"{path}: token '{token}' has id {id}, out of range.");
             vocab[token] = id;
         }
-        var merges = ReadMerges(model["merges"] as JsonArray, path);
         var specials = new List<SpecialToken>();
         if (root["added_tokens"] is JsonArray added)
             foreach (var a in added)
@@ -61,7 +61,9 @@ public static class TokenizerJson
                 string content = (string?)a!["content"] ?? throw new InvalidDataException($"{path}: added token {id} has no content.");
                 specials.Add(new SpecialToken(id, content));
             }
+        if (type == "WordPiece") return ParseWordPiece(root, model, vocab, specials, path);
 
+        var merges = ReadMerges(model["merges"] as JsonArray, path);
         bool byteFallback = (bool?)model["byte_fallback"] ?? false;
         bool byteLevel = MentionsType(root["pre_tokenizer"], "ByteLevel") || MentionsType(root["decoder"], "ByteLevel");
         if (byteLevel && !byteFallback) return new ByteLevelBpeTokenizer(vocab, merges, specials, path);
@@ -74,6 +76,20 @@ public static class TokenizerJson
             if (pieces[i] is null) throw new InvalidDataException($"{path}: no token has id {i}; ids must run 0..{size - 1} without gaps.");
         bool dummyPrefix = MentionsType(root["normalizer"], "Prepend") || MentionsType(root["pre_tokenizer"], "Metaspace");
         return SentencePieceBpeTokenizer.FromMerges(pieces, merges, specials, dummyPrefix, (string?)model["unk_token"]);
+    }
+
+    private static WordPieceTokenizer ParseWordPiece(JsonNode root, JsonObject model, Dictionary<string, int> vocab, List<SpecialToken> specials, string path)
+    {
+        string prefix = (string?)model["continuing_subword_prefix"] ?? WordPieceTokenizer.ContinuationPrefix;
+        if (prefix != WordPieceTokenizer.ContinuationPrefix)
+            throw new InvalidDataException($"{path}: WordPiece continuation prefix \"{prefix}\" is not supported (only \"##\").");
+        if (!MentionsType(root["normalizer"], "BertNormalizer") || !MentionsType(root["pre_tokenizer"], "BertPreTokenizer"))
+            throw new InvalidDataException($"{path}: only WordPiece with BERT's normalizer and pre-tokenizer is supported.");
+        bool lowercase = (bool?)root["normalizer"]!["lowercase"] ?? true;
+        var stripAccents = root["normalizer"]!["strip_accents"];
+        if (stripAccents is not null && (bool)stripAccents! != lowercase)
+            throw new InvalidDataException($"{path}: strip_accents differing from lowercase is not supported.");
+        return new WordPieceTokenizer(vocab, specials, lowercase, (string?)model["unk_token"] ?? "[UNK]", (int?)model["max_input_chars_per_word"] ?? 100);
     }
 
     private static List<(string, string)> ReadMerges(JsonArray? merges, string path)
@@ -142,7 +158,59 @@ public static class TokenizerJson
                 ["merges"] = new JsonArray(tokenizer.Merges.Select(m => (JsonNode)new JsonArray(m.Left, m.Right)).ToArray()),
             },
         };
-        // Same folder, so the rename is atomic: a reader sees the old file or the whole new one.
+        WriteAtomically(path, root);
+    }
+
+    /// <summary>Writes a WordPiece tokenizer as BERT's tokenizer.json: BertNormalizer, BertPreTokenizer, [CLS] $A [SEP]
+    /// post-processing, WordPiece decoder (temp file, then rename).</summary>
+    public static void Write(string path, WordPieceTokenizer tokenizer)
+    {
+        var vocab = new JsonObject();
+        for (int id = 0; id < tokenizer.VocabSize; id++) vocab[tokenizer.Pieces[id]] = id;
+        int cls = tokenizer.ClsId ?? throw new ArgumentException("A BERT tokenizer.json needs [CLS] in the vocabulary.");
+        int sep = tokenizer.SepId ?? throw new ArgumentException("A BERT tokenizer.json needs [SEP] in the vocabulary.");
+        JsonObject SpecialPiece(string id) => new() { ["SpecialToken"] = new JsonObject { ["id"] = id, ["type_id"] = 0 } };
+        var root = new JsonObject
+        {
+            ["version"] = "1.0",
+            ["truncation"] = null,
+            ["padding"] = null,
+            ["added_tokens"] = new JsonArray(tokenizer.SpecialTokens.Select(s => (JsonNode)new JsonObject
+            {
+                ["id"] = s.Id, ["content"] = s.Content, ["single_word"] = false, ["lstrip"] = false, ["rstrip"] = false,
+                ["normalized"] = false, ["special"] = true,
+            }).ToArray()),
+            ["normalizer"] = new JsonObject
+            {
+                ["type"] = "BertNormalizer", ["clean_text"] = true, ["handle_chinese_chars"] = true, ["strip_accents"] = null,
+                ["lowercase"] = tokenizer.Lowercase,
+            },
+            ["pre_tokenizer"] = new JsonObject { ["type"] = "BertPreTokenizer" },
+            ["post_processor"] = new JsonObject
+            {
+                ["type"] = "TemplateProcessing",
+                ["single"] = new JsonArray(SpecialPiece("[CLS]"), new JsonObject { ["Sequence"] = new JsonObject { ["id"] = "A", ["type_id"] = 0 } }, SpecialPiece("[SEP]")),
+                ["pair"] = new JsonArray(SpecialPiece("[CLS]"), new JsonObject { ["Sequence"] = new JsonObject { ["id"] = "A", ["type_id"] = 0 } }, SpecialPiece("[SEP]"),
+                    new JsonObject { ["Sequence"] = new JsonObject { ["id"] = "B", ["type_id"] = 1 } }, new JsonObject { ["SpecialToken"] = new JsonObject { ["id"] = "[SEP]", ["type_id"] = 1 } }),
+                ["special_tokens"] = new JsonObject
+                {
+                    ["[CLS]"] = new JsonObject { ["id"] = "[CLS]", ["ids"] = new JsonArray(cls), ["tokens"] = new JsonArray("[CLS]") },
+                    ["[SEP]"] = new JsonObject { ["id"] = "[SEP]", ["ids"] = new JsonArray(sep), ["tokens"] = new JsonArray("[SEP]") },
+                },
+            },
+            ["decoder"] = new JsonObject { ["type"] = "WordPiece", ["prefix"] = WordPieceTokenizer.ContinuationPrefix, ["cleanup"] = true },
+            ["model"] = new JsonObject
+            {
+                ["type"] = "WordPiece", ["unk_token"] = tokenizer.UnknownToken, ["continuing_subword_prefix"] = WordPieceTokenizer.ContinuationPrefix,
+                ["max_input_chars_per_word"] = tokenizer.MaxCharactersPerWord, ["vocab"] = vocab,
+            },
+        };
+        WriteAtomically(path, root);
+    }
+
+    // Same folder, so the rename is atomic: a reader sees the old file or the whole new one.
+    private static void WriteAtomically(string path, JsonObject root)
+    {
         string temporary = path + ".tmp";
         File.WriteAllText(temporary, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), new UTF8Encoding(false));
         File.Move(temporary, path, overwrite: true);

@@ -7,6 +7,9 @@ public static partial class Fn
     /// <summary>GELU, tanh approximation (GPT-2's "gelu_new").</summary>
     public static Tensor Gelu(Tape tape, Tensor x) => Pointwise(tape, x, Activations.Gelu, Activations.GeluBackward, backwardReadsOutput: false);
 
+    /// <summary>GELU, exact erf form (BERT's and Hugging Face's "gelu").</summary>
+    public static Tensor GeluErf(Tape tape, Tensor x) => Pointwise(tape, x, Activations.GeluErf, Activations.GeluErfBackward, backwardReadsOutput: false);
+
     public static Tensor Silu(Tape tape, Tensor x) => Pointwise(tape, x, Activations.Silu, Activations.SiluBackward, backwardReadsOutput: false);
 
     public static Tensor Relu(Tape tape, Tensor x) => Pointwise(tape, x, Activations.Relu, Activations.ReluBackward, backwardReadsOutput: false);

@@ -49,6 +49,36 @@ public static class Activations
         TensorPrimitives.Tanh(t, t);
     }
 
+    // GELU, exact form (BERT, HF's "gelu"): y = x·Φ(x) = ½x(1 + erf(x/√2))
+    public static void GeluErf(Span<float> y, ReadOnlySpan<float> x)
+    {
+        for (int i = 0; i < x.Length; i++) y[i] = x[i] * NormalCdf(x[i]);
+    }
+
+    // dy/dx = Φ(x) + x·φ(x)
+    public static void GeluErfBackward(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> x)
+    {
+        for (int i = 0; i < x.Length; i++)
+        {
+            float xi = x[i];
+            dx[i] += dy[i] * (NormalCdf(xi) + xi * InvSqrt2Pi * MathF.Exp(-0.5f * xi * xi));
+        }
+    }
+
+    private const float InvSqrt2Pi = 0.3989422804014327f;
+
+    private static float NormalCdf(float x) => 0.5f * (1f + Erf(x * 0.7071067811865476f));
+
+    // .NET has no erf. Abramowitz & Stegun 7.1.26: absolute error below 1.5e-7, under float32's resolution of erf near ±1.
+    internal static float Erf(float x)
+    {
+        float a = MathF.Abs(x);
+        float t = 1f / (1f + 0.3275911f * a);
+        float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
+        float e = 1f - poly * MathF.Exp(-a * a);
+        return x < 0 ? -e : e;
+    }
+
     // SiLU: y = x·σ(x)
     public static void Silu(Span<float> y, ReadOnlySpan<float> x)
     {

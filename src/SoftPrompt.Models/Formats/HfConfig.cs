@@ -4,7 +4,7 @@ using SoftPrompt.Engine.IO;
 namespace SoftPrompt.Models.Formats;
 
 /// <summary>
-/// Hugging Face config.json for the architectures we run (model_type "gpt2" and "llama"), read into a
+/// Hugging Face config.json for the architectures we run (model_type "gpt2", "llama" and "bert"), read into a
 /// <see cref="ModelConfig"/> and written back in a form transformers loads. Settings that would change the model's
 /// math in ways we do not implement (rope scaling, attention biases, ...) are refused rather than ignored.
 /// </summary>
@@ -45,7 +45,8 @@ public static class HfConfig
         {
             "gpt2" => ParseGpt2(fields),
             "llama" => ParseLlama(fields),
-            _ => throw new ModelFormatException(path, $"model_type \"{modelType}\" is not supported (supported: gpt2, llama)."),
+            "bert" => ParseBert(fields),
+            _ => throw new ModelFormatException(path, $"model_type \"{modelType}\" is not supported (supported: gpt2, llama, bert)."),
         };
         config.ValidateFrom(path);
         return config;
@@ -120,6 +121,35 @@ public static class HfConfig
         };
     }
 
+    private static ModelConfig ParseBert(Fields f)
+    {
+        int heads = f.RequiredInt("num_attention_heads");
+        string activation = f.OptionalString("hidden_act") ?? "gelu";
+        if (Array.IndexOf(Gpt2Activations, activation) < 0)
+            throw f.Error("hidden_act", $"is \"{activation}\"; BERT models here need one of {string.Join(", ", Gpt2Activations)}.");
+        string positions = f.OptionalString("position_embedding_type") ?? "absolute";
+        if (positions != "absolute")
+            throw f.Error("position_embedding_type", $"is \"{positions}\"; only learned absolute positions are implemented.");
+        f.Refuse("is_decoder", true, "a BERT decoder (causal attention)");
+        f.Refuse("add_cross_attention", true, "cross-attention");
+        return new ModelConfig
+        {
+            Architecture = Architecture.Bert,
+            VocabSize = f.RequiredInt("vocab_size"),
+            HiddenSize = f.RequiredInt("hidden_size"),
+            NumLayers = f.RequiredInt("num_hidden_layers"),
+            NumHeads = heads,
+            NumKvHeads = heads,
+            IntermediateSize = f.RequiredInt("intermediate_size"),
+            MaxPositions = f.RequiredInt("max_position_embeddings"),
+            TypeVocabSize = f.OptionalInt("type_vocab_size") ?? 2,
+            NormEps = f.OptionalFloat("layer_norm_eps") ?? 1e-12f,
+            TieWordEmbeddings = f.OptionalBool("tie_word_embeddings") ?? true,
+            PadTokenId = f.OptionalTokenId("pad_token_id"),
+            HiddenAct = activation,
+        };
+    }
+
     /// <summary>Writes a config.json for <paramref name="config"/> that transformers can load (atomically).</summary>
     public static void Write(ModelConfig config, string path)
     {
@@ -128,8 +158,12 @@ public static class HfConfig
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
         {
             w.WriteStartObject();
-            if (config.Architecture == Architecture.Gpt2) WriteGpt2(w, config);
-            else WriteLlama(w, config);
+            switch (config.Architecture)
+            {
+                case Architecture.Gpt2: WriteGpt2(w, config); break;
+                case Architecture.Llama: WriteLlama(w, config); break;
+                default: WriteBert(w, config); break;
+            }
             w.WriteBoolean("tie_word_embeddings", config.TieWordEmbeddings);
             if (config.BosTokenId is int bos) w.WriteNumber("bos_token_id", bos);
             if (config.EosTokenId is int eos) w.WriteNumber("eos_token_id", eos);
@@ -177,6 +211,25 @@ public static class HfConfig
         w.WriteNumber("rope_theta", c.RopeTheta);
         w.WriteString("hidden_act", c.HiddenAct ?? "silu");
         if (c.RotaryPairing == RotaryPairing.Interleaved) w.WriteString(RotaryPairingKey, "interleaved");
+    }
+
+    private static void WriteBert(Utf8JsonWriter w, ModelConfig c)
+    {
+        w.WriteStartArray("architectures");
+        w.WriteStringValue("BertForMaskedLM");
+        w.WriteEndArray();
+        w.WriteString("model_type", "bert");
+        w.WriteNumber("vocab_size", c.VocabSize);
+        w.WriteNumber("hidden_size", c.HiddenSize);
+        w.WriteNumber("num_hidden_layers", c.NumLayers);
+        w.WriteNumber("num_attention_heads", c.NumHeads);
+        w.WriteNumber("intermediate_size", c.IntermediateSize);
+        w.WriteNumber("max_position_embeddings", c.MaxPositions);
+        w.WriteNumber("type_vocab_size", c.TypeVocabSize);
+        w.WriteNumber("layer_norm_eps", c.NormEps);
+        w.WriteString("hidden_act", c.HiddenAct ?? "gelu");
+        w.WriteString("position_embedding_type", "absolute");
+        if (c.PadTokenId is int pad) w.WriteNumber("pad_token_id", pad);
     }
 
     /// <summary>Typed access to config fields, with errors naming the file and the field.</summary>

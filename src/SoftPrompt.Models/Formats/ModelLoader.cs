@@ -25,7 +25,7 @@ public static class ModelLoader
         if (!File.Exists(configPath))
             throw new ModelFormatException(directory, "the model directory has no config.json.");
         var config = HfConfig.Read(configPath);
-        var model = CausalLanguageModel.Create(config);
+        var model = TransformerModel.Create(config);
         var source = SafeTensorsIndex.OpenCheckpoint(directory);
         foreach (var p in model.Parameters)
         {
@@ -64,7 +64,7 @@ public static class ModelLoader
     }
 
     /// <summary>Writes a model as a Hugging Face directory (config.json + model.safetensors), GPT-2 weights back in Conv1D layout.</summary>
-    public static void Save(CausalLanguageModel model, string directory, SafeTensorsDType dtype = SafeTensorsDType.F32)
+    public static void Save(TransformerModel model, string directory, SafeTensorsDType dtype = SafeTensorsDType.F32)
     {
         Directory.CreateDirectory(directory);
         HfConfig.Write(model.Config, Path.Combine(directory, "config.json"));
@@ -82,13 +82,16 @@ public static class ModelLoader
 
     /// <summary>
     /// The name a tensor has in a file: ours, or without GPT-2's "transformer." prefix (the original GPT-2 checkpoints
-    /// were saved from the bare GPT2Model and lack it).
+    /// were saved from the bare GPT2Model and lack it), or, for BERT's MLM bias, the decoder's name for the same tensor
+    /// (transformers ties the two and may save either).
     /// </summary>
     public static string FileTensorName(ITensorSource source, string prefix, string name)
     {
         if (source.Contains(prefix + name)) return prefix + name;
         const string gpt2Prefix = "transformer.";
         if (name.StartsWith(gpt2Prefix) && source.Contains(prefix + name[gpt2Prefix.Length..])) return prefix + name[gpt2Prefix.Length..];
+        const string bertBias = "cls.predictions.bias", bertDecoderBias = "cls.predictions.decoder.bias";
+        if (name == bertBias && source.Contains(prefix + bertDecoderBias)) return prefix + bertDecoderBias;
         return prefix + name; // the source's own lookup reports the missing tensor with the names it has
     }
 
@@ -108,8 +111,17 @@ public static class ModelLoader
     }
 }
 
-public sealed record LoadedModel(CausalLanguageModel Model, string Source)
+/// <param name="Transformer">The model, of whichever family the files describe.</param>
+public sealed record LoadedModel(TransformerModel Transformer, string Source)
 {
+    /// <summary>The model as a decoder, for everything that generates or scores left to right.</summary>
+    public CausalLanguageModel Model => Transformer as CausalLanguageModel
+        ?? throw new ModelFormatException(Source, $"is a {Transformer.Config.Architecture} encoder; this needs a causal language model (GPT-2, LLaMA).");
+
+    /// <summary>The model as a BERT encoder, for masked-token objectives and cloze prompts.</summary>
+    public Bert Encoder => Transformer as Bert
+        ?? throw new ModelFormatException(Source, $"is a {Transformer.Config.Architecture} decoder; this needs a BERT encoder.");
+
     /// <summary>The vocabulary a TinyStories .bin carries, when the model came from one.</summary>
     public TinyStoriesVocab? TinyStoriesVocab { get; init; }
 

@@ -2,9 +2,12 @@ using SoftPrompt.Training.Schedules;
 
 namespace SoftPrompt.Training.Pretraining;
 
-/// <summary>Causal-LM pretraining settings. Everything that changes the result is part of the fingerprint a resume checks.</summary>
+/// <summary>Pretraining settings. Everything that changes the result is part of the fingerprint a resume checks.</summary>
 public sealed record PretrainOptions
 {
+    public PretrainObjective Objective { get; init; } = PretrainObjective.NextToken;
+    /// <summary>Required for <see cref="PretrainObjective.MaskedTokens"/>: which tokens to hide and how.</summary>
+    public TokenMasking? Masking { get; init; }
     public int BatchSize { get; init; } = 16;
     public int Context { get; init; } = 256;
     public int Steps { get; init; } = 2000;
@@ -23,7 +26,8 @@ public sealed record PretrainOptions
 
     public string Fingerprint =>
         $"batch={BatchSize};context={Context};steps={Steps};warmup={WarmupSteps};lr={PeakLearningRate};min={MinLearningRateRatio};" +
-        $"schedule={Schedule};wd={WeightDecay};clip={ClipNorm};seed={Seed}";
+        $"schedule={Schedule};wd={WeightDecay};clip={ClipNorm};seed={Seed}" +
+        (Objective == PretrainObjective.MaskedTokens ? $";objective=mlm;mask-rate={Masking?.Rate}" : "");
 
     public void Validate()
     {
@@ -32,6 +36,8 @@ public sealed record PretrainOptions
         if (Steps < 1) throw new ArgumentException($"--steps must be at least 1 (got {Steps}).");
         if (WarmupSteps < 0 || WarmupSteps > Steps) throw new ArgumentException($"--warmup must be between 0 and --steps ({Steps}); got {WarmupSteps}.");
         if (!(PeakLearningRate > 0)) throw new ArgumentException($"--lr must be positive (got {PeakLearningRate}).");
+        if (Objective == PretrainObjective.MaskedTokens && Masking is null)
+            throw new ArgumentException("Masked-token pretraining needs the tokenizer's [MASK] token.");
         if (EvaluateEvery < 1 || CheckpointEvery < 1) throw new ArgumentException("--eval-every and --checkpoint-every must be at least 1.");
     }
 }

@@ -13,21 +13,26 @@ namespace SoftPrompt.Training.Pretraining;
 public sealed record PretrainResult(int Steps, long TokensSeen, float BestValidationLoss, int BestStep, float LastTrainingLoss, bool Stopped = false);
 
 /// <summary>
-/// Next-token pretraining of every weight of a causal LM: AdamW (weight decay on matrices only), warm-up and decay of
+/// Pretraining of every weight of a model — next-token for a causal LM, masked tokens for an encoder: AdamW (weight decay on matrices only), warm-up and decay of
 /// the learning rate, global-norm clipping, periodic validation, checkpoints that a resume continues from exactly
 /// (each step's batch depends only on the seed and the step number).
 /// </summary>
 public sealed class Pretrainer
 {
-    private readonly CausalLanguageModel _model;
+    private readonly TransformerModel _model;
     private readonly PretrainOptions _options;
     private readonly ITrainingProgress _progress;
     private readonly AdamW _decayed, _undecayed;
     private readonly Tensor[] _trained;
 
-    public Pretrainer(CausalLanguageModel model, PretrainOptions options, ITrainingProgress? progress = null)
+    public Pretrainer(TransformerModel model, PretrainOptions options, ITrainingProgress? progress = null)
     {
         options.Validate();
+        // A causal model cannot see the token it is asked to fill in; an encoder sees the next token it would predict.
+        if (model.IsCausal != (options.Objective == PretrainObjective.NextToken))
+            throw new ArgumentException(model.IsCausal
+                ? "Masked-token pretraining needs an encoder (BERT); this model is causal."
+                : "Next-token pretraining needs a causal model; an encoder sees the token it would predict (use the masked-token objective).");
         if (options.Context > model.Config.MaxPositions)
             throw new ArgumentException($"--context {options.Context} exceeds the model's {model.Config.MaxPositions} positions.");
         _model = model;
@@ -80,7 +85,9 @@ public sealed class Pretrainer
                 return new PretrainResult(state.Step, state.TokensSeen, state.BestValidationLoss, state.BestStep, lastLoss, Stopped: true);
             }
             int step = state.Step;
-            train.SampleBatch(BatchRandom(_options.Seed, step), b, t, inputs, targets);
+            var random = BatchRandom(_options.Seed, step);
+            train.SampleBatch(random, b, t, inputs, targets);
+            _options.Masking?.Apply(random, inputs, targets);
             tape.Reset();
             var hidden = _model.Hidden(tape, new ForwardInput { Batch = b, Length = t, TokenIds = inputs });
             var loss = _model.LanguageModelLoss(tape, hidden, targets);
@@ -128,22 +135,28 @@ public sealed class Pretrainer
     // Not HashCode.Combine: its seed changes per process, and a resumed run must draw the same batches.
     private static Random BatchRandom(int seed, int step) => new((int)((seed * 1_000_003L + step) & int.MaxValue));
 
-    /// <summary>Mean next-token loss over the corpus's fixed evaluation windows.</summary>
+    /// <summary>Mean loss of the objective over the corpus's fixed evaluation windows.</summary>
     public float ValidationLoss(TokenCorpus validation) =>
-        MeanLoss(_model, validation, _options.BatchSize, _options.Context, _options.EvaluationBatches);
+        MeanLoss(_model, validation, _options.BatchSize, _options.Context, _options.EvaluationBatches, _options.Masking);
 
-    /// <summary>Token-weighted mean next-token loss of a model over fixed windows of a corpus (exp of it: perplexity).</summary>
-    public static float MeanLoss(CausalLanguageModel model, TokenCorpus corpus, int batch, int context, int maxBatches)
+    /// <summary>
+    /// Target-weighted mean loss of a model over fixed windows of a corpus: next-token (exp of it: perplexity), or with
+    /// <paramref name="masking"/> masked-token, the masks drawn from a fixed seed so every evaluation hides the same tokens.
+    /// </summary>
+    public static float MeanLoss(TransformerModel model, TokenCorpus corpus, int batch, int context, int maxBatches, TokenMasking? masking = null)
     {
         var tape = new Tape(recording: false);
+        var random = new Random(12345);
         double total = 0;
         long count = 0;
         foreach (var (inputs, targets, rows) in corpus.EvaluationBatches(batch, context, maxBatches))
         {
+            masking?.Apply(random, inputs, targets);
             tape.Reset();
             var hidden = model.Hidden(tape, new ForwardInput { Batch = rows, Length = context, TokenIds = inputs });
-            total += model.LanguageModelLoss(tape, hidden, targets)[0] * (double)targets.Length;
-            count += targets.Length;
+            int scored = targets.Count(target => target != TokenMasking.Ignored);
+            total += model.LanguageModelLoss(tape, hidden, targets)[0] * (double)scored;
+            count += scored;
         }
         tape.Reset();
         return (float)(total / count);
