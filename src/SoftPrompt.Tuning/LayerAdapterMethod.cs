@@ -22,9 +22,9 @@ public sealed class LayerAdapterMethod(string name, string summary, Func<CausalL
         string note = $"{summary}; AdamW lr {learningRate}";
         if (!withHead && !context.RequiresHead)
             return new(context.Objective(null, adapter, ""), adapter.Trainable, adapter.StoredValueCount, training, note,
-                directory => adapter.Save(directory, ""));
+                directory => adapter.Save(directory, context.BaseModel));
         var headed = (context.WithHead ?? throw new ArgumentException($"{name} needs a classification task for its head."))(adapter);
         return new(headed, headed.Trainable, headed.StoredValueCount, training, note + "; linear head",
-            directory => headed.Save(directory, ""));
+            directory => headed.Save(directory, context.BaseModel));
     }
 }

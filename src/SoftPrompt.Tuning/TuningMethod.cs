@@ -26,6 +26,8 @@ public sealed record MethodSettings
 public sealed class MethodContext<TExample>
 {
     public required CausalLanguageModel Model { get; init; }
+    /// <summary>Where the base came from, for the adapter files' base_model_name_or_path.</summary>
+    public string BaseModel { get; init; } = "";
     public required ITokenizer Tokenizer { get; init; }
     public required IReadOnlyList<TExample> Train { get; init; }
     public required MethodSettings Settings { get; init; }

@@ -86,7 +86,7 @@ public static class CompareCommand
                 var labelClassifier = new PromptClassifier(frozen, loaded.Tokenizer!, task, null);
                 return new MethodContext<LabeledExample>
                 {
-                    Model = frozen, Tokenizer = loaded.Tokenizer!, Train = train, Settings = settings, LabeledTask = task,
+                    Model = frozen, BaseModel = modelPath, Tokenizer = loaded.Tokenizer!, Train = train, Settings = settings, LabeledTask = task,
                     Objective = (prompt, adapter, context) => new PromptClassifier(frozen, loaded.Tokenizer!, task, prompt, context) { Adapter = adapter },
                     InputTokens = labelClassifier.InputTokens,
                     LabelTokens = task.Labels.Select(l => labelClassifier.LabelTokens[l]).ToList(),
@@ -108,7 +108,7 @@ public static class CompareCommand
             return Run(methods, $"Task {task.Name}: {train.Count} train, {test.Count} test examples (greedy decoding).", new[] { "BLEU", "ROUGE-L" },
                 train, validation, test, (loaded, frozen) => new MethodContext<TextExample>
                 {
-                    Model = frozen, Tokenizer = loaded.Tokenizer!, Train = train, Settings = settings,
+                    Model = frozen, BaseModel = modelPath, Tokenizer = loaded.Tokenizer!, Train = train, Settings = settings,
                     Objective = (prompt, adapter, _) => new PromptGenerator(frozen, loaded.Tokenizer!, task, prompt) { Adapter = adapter },
                     InputTokens = new PromptGenerator(frozen, loaded.Tokenizer!, task, null).InputTokens,
                 }, (objective, examples) =>
@@ -132,7 +132,7 @@ public static class CompareCommand
                     var probe = Tagger(null);
                     return new MethodContext<TaggedSentence>
                     {
-                        Model = frozen, Tokenizer = loaded.Tokenizer!, Train = train, Settings = settings, RequiresHead = true,
+                        Model = frozen, BaseModel = modelPath, Tokenizer = loaded.Tokenizer!, Train = train, Settings = settings, RequiresHead = true,
                         Objective = (_, adapter, _) => Tagger(adapter as ITrainableAdapter),
                         WithHead = Tagger,
                         InputTokens = sentence => ((TokenTagger)probe).Encode(sentence, out _),

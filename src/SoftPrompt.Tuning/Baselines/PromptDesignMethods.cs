@@ -62,6 +62,6 @@ public sealed class LinearProbeMethod : TuningMethod
         const float learningRate = 1e-2f;
         var training = context.Settings.Training with { Optimizer = "adamw", LearningRate = learningRate, WeightDecay = 0f };
         return new(headed, headed.Trainable, headed.StoredValueCount, training, $"{Summary}; AdamW lr {learningRate}",
-            directory => headed.Save(directory, ""));
+            directory => headed.Save(directory, context.BaseModel));
     }
 }

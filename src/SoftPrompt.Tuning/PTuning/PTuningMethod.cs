@@ -23,6 +23,6 @@ public sealed class PTuningMethod(string name, PromptEncoderKind kind) : TuningM
         var training = settings.Training with { Optimizer = "adamw", LearningRate = learningRate, WeightDecay = 0f };
         return new((IPromptObjective<T>)(object)classifier, encoder.Tensors, classifier.StoredValueCount, training,
             $"{Summary}, template \"{template.Text.ReplaceLineEndings("\\n")}\"; AdamW lr {learningRate}",
-            directory => classifier.Save(directory, ""));
+            directory => classifier.Save(directory, context.BaseModel));
     }
 }

@@ -24,7 +24,7 @@ public sealed class PromptTuningMethod(string name, PromptPlacement placement) :
         string note = $"{prompt.Length} vectors {(placement == PromptPlacement.BeforeInput ? "before" : "after")} the input, " +
                       $"{(init == PromptInitKind.Labels ? "class-label" : "sampled-vocabulary")} init, Adafactor lr 0.3";
         return new(context.Objective(prompt, null, ""), new[] { prompt.Prompt }, prompt.Prompt.Length, training, note,
-            directory => PromptAdapterFiles.Save(directory, prompt, new PromptAdapterFiles.Info("", model.Config.NumLayers, model.Config.NumHeads,
+            directory => PromptAdapterFiles.Save(directory, prompt, new PromptAdapterFiles.Info(context.BaseModel, model.Config.NumLayers, model.Config.NumHeads,
                 init == PromptInitKind.Labels ? "labels" : "vocab", null)));
     }
 }
