@@ -42,7 +42,9 @@ public sealed class WeightSubsetMethod(string name, string subset, float learnin
         var chosen = WeightSubset.Select(context.Model, subset, topLayers ?? context.Settings.TopLayers);
         var training = context.Settings.Training with { Optimizer = "adamw", LearningRate = learningRate, WeightDecay = 0f };
         string note = string.Join("; ", new[] { chosen.Method, $"AdamW lr {learningRate}", chosen.Note }.Where(s => s is not null));
-        if (!context.RequiresHead) return new(context.Objective(null, null, ""), chosen.Tensors, chosen.Count, training, note);
+        if (!context.RequiresHead)
+            return new(context.Objective(null, null, ""), chosen.Tensors, chosen.Count, training, note,
+                directory => WeightSubsetFiles.Save(directory, chosen, context.BaseModel));
         var headed = context.WithHead!(null);
         return new(headed, [.. chosen.Tensors, .. headed.Head.Tensors], chosen.Count + headed.StoredValueCount, training, note + "; linear head");
     }

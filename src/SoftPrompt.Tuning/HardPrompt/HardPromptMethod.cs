@@ -21,15 +21,7 @@ public sealed class HardPromptMethod : TuningMethod
         var training = context.Settings.Training;
         string Describe() => $"{length} tokens \"{context.Tokenizer.Decode(search.Tokens).ReplaceLineEndings("\\n")}\"";
         return new(objective, Array.Empty<Engine.Tensor>(), length, null, Summary,
-            Save: directory =>
-            {
-                Directory.CreateDirectory(directory);
-                File.WriteAllText(Path.Combine(directory, "hard_prompt.json"), new System.Text.Json.Nodes.JsonObject
-                {
-                    ["tokens"] = new System.Text.Json.Nodes.JsonArray(search.Tokens.Select(t => (System.Text.Json.Nodes.JsonNode)t).ToArray()),
-                    ["text"] = context.Tokenizer.Decode(search.Tokens),
-                }.ToJsonString());
-            },
+            Save: directory => HardPromptFiles.Save(directory, search.Tokens, context.Tokenizer),
             Search: (train, _) =>
             {
                 int kept = search.Run(train, training.Steps, training.BatchSize);

@@ -53,6 +53,31 @@ public class BaselineTests
             Assert.True(changed == subset.Parameters.Contains(p), $"{p.Name} changed: {changed}");
         }
     }
+
+    [Fact]
+    public void A_trained_subset_saved_and_loaded_into_a_fresh_base_reproduces_its_scores()
+    {
+        var model = Fresh();
+        var subset = WeightSubset.Select(model, "bitfit");
+        foreach (var t in subset.Tensors)
+        {
+            var span = t.Span;
+            for (int i = 0; i < span.Length; i++) span[i] *= 1 + 0.3f * MathF.Sin(i);
+        }
+        var task = MoodTask.Task();
+        var examples = MoodTask.Examples();
+        var tokenizer = MoodTask.Loaded.Tokenizer!;
+        var expected = new PromptClassifier(model, tokenizer, task, null).LabelScores(examples);
+        using var dir = new TempDirectory();
+        WeightSubsetFiles.Save(dir.Path, subset, "tinystories");
+
+        var fresh = Fresh();
+        Assert.NotEqual(expected[0][0], new PromptClassifier(fresh, tokenizer, task, null).LabelScores(examples)[0][0], 6);
+        WeightSubsetFiles.LoadInto(dir.Path, fresh);
+        var actual = new PromptClassifier(fresh, tokenizer, task, null).LabelScores(examples);
+        for (int e = 0; e < examples.Length; e++) Assert.Equal(expected[e], actual[e]);
+        Assert.Throws<SoftPrompt.Engine.IO.ModelFormatException>(() => SoftPrompt.Tuning.AdapterFiles.ReadConfig(dir.Path, "LORA"));
+    }
 }
 
 public class EvenSubsetTests

@@ -37,5 +37,11 @@ public class HardPromptSearchTests
         for (int i = 0; i < 4; i++)
             Assert.Equal(weights.AsSpan(search.Tokens[i] * d, d).ToArray(), prompt.Prompt.ReadOnlySpan.Slice(i * d, d).ToArray());
         Assert.Equal(weights, model.TokenEmbedding.ToArray()); // the model's own table is untouched
+
+        using var dir = new TempDirectory();
+        HardPromptFiles.Save(dir.Path, search.Tokens, Loaded.Tokenizer!);
+        var reloaded = new PromptClassifier(model, Loaded.Tokenizer!, task, HardPromptFiles.Load(dir.Path, model));
+        Assert.Equal(classifier.LabelScores(new[] { example })[0], reloaded.LabelScores(new[] { example })[0]);
+        Assert.Contains(Loaded.Tokenizer!.Decode(search.Tokens), File.ReadAllText(Path.Combine(dir.Path, HardPromptFiles.FileName)).Replace("\\n", "\n"));
     }
 }
