@@ -34,13 +34,16 @@ public sealed class HardPromptSearch<TExample>(IPromptObjective<TExample> object
         var prompt = Prompt;
         int d = prompt.Prompt.Dim(1), vocab = model.Config.VocabSize, kept = 0;
         var table = model.TokenEmbedding;
+        // One tape of each kind for the whole search: their pools then serve every step without new arrays.
+        var tape = new Tape();
+        var quiet = new Tape(recording: false);
         for (int step = 0; step < steps; step++)
         {
             cancel.ThrowIfCancellationRequested();
             var batch = Enumerable.Range(0, batchSize).Select(_ => train[rng.Next(train.Count)]).ToList();
             int position = rng.Next(Tokens.Length);
             prompt.Prompt.ZeroGrad();
-            var tape = new Tape();
+            tape.Reset();
             var loss = objective.Loss(tape, batch);
             float current = loss[0];
             tape.Backward(loss);
@@ -56,7 +59,6 @@ public sealed class HardPromptSearch<TExample>(IPromptObjective<TExample> object
 
             int original = Tokens[position], best = original;
             float bestLoss = current;
-            var quiet = new Tape(recording: false);
             foreach (int candidate in shortlist)
             {
                 Place(position, candidate);
