@@ -10,12 +10,22 @@ namespace SoftPrompt.Engine;
 public sealed class Tape
 {
     private readonly List<Action> _backward = new();
+    private readonly List<int> _ownedWhenRecorded = new(); // per backward step: how many activations existed by then
     private readonly List<Tensor> _owned = new();
     private readonly Dictionary<int, Stack<float[]>> _pool = new();
 
     public Tape(bool recording = true) => IsRecording = recording;
 
     public bool IsRecording { get; set; }
+
+    /// <summary>
+    /// Hand each activation's gradient back to the pool as soon as the backward step of the op that made it has run —
+    /// every consumer's step has run by then, so nothing reads it again — instead of holding all of them until
+    /// <see cref="Reset"/>. Halves a step's peak memory; for training loops that read only their parameters'
+    /// gradients. An activation made outside any op and given a gradient (a leaf the caller owns) must not be read
+    /// after backward either: its gradient goes back with the first op recorded after it.
+    /// </summary>
+    public bool ReleaseGradientsEagerly { get; set; }
 
     /// <summary>Number of float arrays allocated (not reused) over the tape's life; flat after warm-up.</summary>
     public long Allocations { get; private set; }
@@ -51,6 +61,7 @@ public sealed class Tape
     {
         if (!IsRecording) return;
         _backward.Add(backward);
+        _ownedWhenRecorded.Add(_owned.Count);
         if (OpProfile.Enabled) OpProfile.Forward(backward);
     }
 
@@ -73,16 +84,18 @@ public sealed class Tape
 
     private void RunBackward()
     {
-        if (OpProfile.Enabled)
-            for (int i = _backward.Count - 1; i >= 0; i--)
-            {
-                long start = System.Diagnostics.Stopwatch.GetTimestamp();
-                _backward[i]();
-                OpProfile.Backward(_backward[i], start);
-            }
-        else
-            for (int i = _backward.Count - 1; i >= 0; i--) _backward[i]();
+        for (int i = _backward.Count - 1; i >= 0; i--)
+        {
+            long start = OpProfile.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+            _backward[i]();
+            if (OpProfile.Enabled) OpProfile.Backward(_backward[i], start);
+            if (!ReleaseGradientsEagerly) continue;
+            // The activations made since the previous recorded step are this op's outputs (and scratch): their
+            // gradients were complete before this step and are consumed now.
+            for (int j = i == 0 ? 0 : _ownedWhenRecorded[i - 1]; j < _ownedWhenRecorded[i]; j++) _owned[j].ReleaseGrad(this);
+        }
         _backward.Clear();
+        _ownedWhenRecorded.Clear();
     }
 
     /// <summary>Returns all activations and their gradients to the pool and forgets the recorded steps.</summary>
@@ -93,6 +106,7 @@ public sealed class Tape
         foreach (var t in _owned) t.ReleaseTo(this);
         _owned.Clear();
         _backward.Clear();
+        _ownedWhenRecorded.Clear();
     }
 
     internal float[] RentGrad(int length) => Rent(length, zero: true);

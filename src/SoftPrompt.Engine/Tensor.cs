@@ -143,6 +143,14 @@ public sealed class Tensor
 
     public override string ToString() => $"Tensor{(Name is null ? "" : " " + Name)} [{string.Join(", ", Shape)}]{(RequiresGrad ? " requires_grad" : "")}";
 
+    /// <summary>Returns an activation's gradient to its tape's pool mid-step (see <see cref="Tape.ReleaseGradientsEagerly"/>).</summary>
+    internal void ReleaseGrad(Tape tape)
+    {
+        if (_base is not null || IsParameter || _grad is null || Owner != tape) return;
+        tape.Return(_grad);
+        _grad = null;
+    }
+
     internal void ReleaseTo(Tape tape)
     {
         if (_base is not null || IsParameter) return;

@@ -70,7 +70,7 @@ public sealed class Pretrainer
         int b = _options.BatchSize, t = _options.Context;
         var inputs = new int[b * t];
         var targets = new int[b * t];
-        var tape = new Tape();
+        var tape = new Tape { ReleaseGradientsEagerly = true }; // only parameter gradients are read
         var clock = Stopwatch.StartNew();
         int firstStep = state.Step;
         float lastLoss = float.NaN;

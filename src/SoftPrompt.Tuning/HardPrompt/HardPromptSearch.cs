@@ -35,7 +35,7 @@ public sealed class HardPromptSearch<TExample>(IPromptObjective<TExample> object
         int d = prompt.Prompt.Dim(1), vocab = model.Config.VocabSize, kept = 0;
         var table = model.TokenEmbedding;
         // One tape of each kind for the whole search: their pools then serve every step without new arrays.
-        var tape = new Tape();
+        var tape = new Tape { ReleaseGradientsEagerly = true }; // only parameter gradients are read
         var quiet = new Tape(recording: false);
         for (int step = 0; step < steps; step++)
         {

@@ -95,7 +95,7 @@ public sealed class PromptTuner<TExample>
         }
 
         var schedule = new LearningRateSchedule(_options.LearningRate, _options.WarmupSteps, _options.Steps, _options.Schedule);
-        var tape = new Tape();
+        var tape = new Tape { ReleaseGradientsEagerly = true }; // only parameter gradients are read
         var clock = Stopwatch.StartNew();
         int firstStep = state.Step;
         bool stoppedEarly = false;
