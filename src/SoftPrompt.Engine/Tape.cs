@@ -54,6 +54,26 @@ public sealed class Tape
 
     public Tensor NewLike(Tensor like, bool requiresGrad = false, bool zero = false) => NewTensor((int[])like.Shape.Clone(), requiresGrad, zero);
 
+    /// <summary>Hands a scratch tensor back to the pool before <see cref="Reset"/>, when nothing will read it again
+    /// (attention's probabilities in a pass that records no backward). Reset skips it afterwards.</summary>
+    public void ReturnEarly(Tensor scratch)
+    {
+        if (scratch.Owner != this) throw new ArgumentException("ReturnEarly: the tensor does not belong to this tape.");
+        scratch.ReleaseTo(this);
+    }
+
+    /// <summary>How many activations the tape has made this step (a mark for <see cref="ReturnMadeSince"/>).</summary>
+    public int OwnedCount => _owned.Count;
+
+    /// <summary>In a pass that records nothing, returns every activation made since <paramref name="mark"/> except
+    /// <paramref name="keep"/> (and what it views) to the pool: the caller knows nothing else will be read.</summary>
+    public void ReturnMadeSince(int mark, Tensor keep)
+    {
+        if (IsRecording) throw new InvalidOperationException("ReturnMadeSince: a recording tape's backward steps still need these activations.");
+        for (int i = mark; i < _owned.Count; i++)
+            if (!keep.SharesStorageWith(_owned[i])) _owned[i].ReleaseTo(this);
+    }
+
     /// <summary>Scratch memory for the current step (returned at <see cref="Reset"/>).</summary>
     public Tensor Scratch(int length, bool zero = false) => NewTensor(new[] { length }, false, zero);
 

@@ -151,6 +151,9 @@ public sealed class Tensor
         _grad = null;
     }
 
+    /// <summary>Whether this tensor and <paramref name="other"/> are views of one array.</summary>
+    internal bool SharesStorageWith(Tensor other) => ReferenceEquals(Root, other.Root);
+
     internal void ReleaseTo(Tape tape)
     {
         if (_base is not null || IsParameter) return;

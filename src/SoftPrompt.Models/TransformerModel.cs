@@ -75,8 +75,13 @@ public abstract class TransformerModel
         var context = new LayerContext(input, positions, past, keyPadding);
         for (int layer = 0; layer < Config.NumLayers; layer++)
         {
+            int madeBefore = tape.OwnedCount;
             if (input.Hooks is not null) h = input.Hooks.LayerInput(tape, layer, h);
             h = Block(tape, layer, h, context);
+            // Inference keeps one block's activations at a time: nothing made inside a block is read again but its
+            // output (keys and values the cache needs are copied into it). Hooks may keep tensors across layers
+            // (a prefix's rows), so with hooks everything stays until Reset.
+            if (!tape.IsRecording && input.Hooks is null) tape.ReturnMadeSince(madeBefore, keep: h);
         }
         input.Cache?.Advance(t);
         return FinalNorm(tape, h);

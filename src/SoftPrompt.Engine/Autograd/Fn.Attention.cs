@@ -34,6 +34,7 @@ public static partial class Fn
         var output = tape.NewTensor(new[] { batch, queryLen, numHeads * headDim }, needs);
         var probs = tape.Scratch(shape.ProbsLength);
         Ops.Attention.Forward(output.Span, probs.Span, q.ReadOnlySpan, k.ReadOnlySpan, v.ReadOnlySpan, keyPadding, shape);
+        if (!needs) tape.ReturnEarly(probs); // B·H·T·S floats per layer: inference need not hold them to the end
         if (needs)
             tape.Record(() =>
             {

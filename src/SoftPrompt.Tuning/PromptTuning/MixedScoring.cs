@@ -35,7 +35,8 @@ public static class MixedScoring
         int vocab = model.Config.VocabSize, width = model.Config.HiddenSize;
         var inputs = which.ToDictionary(q => q, q => requests[q].Classifier.InputTokens(requests[q].Example));
         // Prefixes of similar length share a batch, so little of it is padding (requests of many lengths arrive together).
-        var order = which.OrderBy(q => (requests[q].Classifier.Prompt?.Length ?? 0) + inputs[q].Length).ToList();
+        // Longest first: the first batch sizes the tape's arrays and every later, shorter one reuses them.
+        var order = which.OrderByDescending(q => (requests[q].Classifier.Prompt?.Length ?? 0) + inputs[q].Length).ToList();
         for (int start = 0; start < order.Count; start += rowsPerBatch)
         {
             var chunk = order.GetRange(start, Math.Min(rowsPerBatch, order.Count - start));
@@ -112,7 +113,7 @@ public static class MixedScoring
         }
         // Rows of similar length share a chunk, so little of a chunk is padding (requests of many lengths arrive together).
         var adapters = rows.Select(r => r.Adapter).Distinct().ToList();
-        rows = rows.OrderBy(r => r.Adapter is PrefixTuning.PrefixAdapter ? -1 : adapters.IndexOf(r.Adapter)).ThenBy(r => (r.Prompt?.Length ?? 0) + r.Input.Length + r.Target.Length).ToList();
+        rows = rows.OrderBy(r => r.Adapter is PrefixTuning.PrefixAdapter ? -1 : adapters.IndexOf(r.Adapter)).ThenByDescending(r => (r.Prompt?.Length ?? 0) + r.Input.Length + r.Target.Length).ToList();
         for (int start = 0, count; start < rows.Count; start += count)
         {
             // Soft prompts and prefixes (prefix tuning, deep prompts) mix freely within a batch, each row with its own;
