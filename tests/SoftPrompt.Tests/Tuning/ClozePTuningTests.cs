@@ -24,19 +24,8 @@ public class ClozePTuningTests
         new(new Dictionary<string, string> { ["text"] = "bland and overpriced" }, "negative"),
     ];
 
-    private static readonly Lazy<(Bert Model, WordPieceTokenizer Tokenizer)> Frozen = new(() =>
-    {
-        var trainer = new WordPieceTrainer();
-        foreach (var e in Examples) trainer.Add(Task.Render(e) + " great other");
-        var tokenizer = trainer.Train(vocabSize: 120, minPairCount: 1);
-        var model = new Bert(new ModelConfig
-        {
-            Architecture = Architecture.Bert, VocabSize = tokenizer.VocabSize, HiddenSize = 16, NumLayers = 2, NumHeads = 2,
-            IntermediateSize = 32, MaxPositions = 64, TypeVocabSize = 2, NormEps = 1e-12f, HiddenAct = "gelu",
-        });
-        model.InitializeRandom(seed: 3);
-        return (model, tokenizer);
-    });
+    private static readonly Lazy<(Bert Model, WordPieceTokenizer Tokenizer)> Frozen =
+        new(() => TinyBert.Build(Examples.Select(e => Task.Render(e) + " great other")));
 
     private static ClozePTuningClassifier Classifier(PromptEncoderKind kind, int seed = 1)
     {
