@@ -4,8 +4,9 @@ using SoftPrompt.Engine.Autograd;
 namespace SoftPrompt.Models;
 
 /// <summary>
-/// GPT-2 (Radford et al. 2019): learned positions, pre-LayerNorm blocks, GELU (tanh form) MLP, LM head tied to the
-/// token embedding. Weights in nn.Linear layout [out, in]; the loader transposes Hugging Face's Conv1D [in, out].
+/// GPT-2 (Radford et al. 2019): learned positions, pre-LayerNorm blocks, GELU MLP, LM head tied to the token
+/// embedding. The GELU is the tanh form GPT-2 was trained with ("gelu_new") unless config.json asks for HF's exact erf
+/// "gelu", which some GPT-2-architecture checkpoints were trained with. Weights in nn.Linear layout [out, in]; the loader transposes Hugging Face's Conv1D [in, out].
 /// </summary>
 public sealed class Gpt2 : CausalLanguageModel
 {
@@ -19,6 +20,7 @@ public sealed class Gpt2 : CausalLanguageModel
 
     private readonly Tensor _wte, _wpe, _lnFGain, _lnFBias;
     private readonly BlockWeights[] _blocks;
+    private readonly bool _exactGelu;
 
     public Gpt2(ModelConfig config) : base(config)
     {
@@ -39,6 +41,7 @@ public sealed class Gpt2 : CausalLanguageModel
         }
         _lnFGain = Add("transformer.ln_f.weight", d);
         _lnFBias = Add("transformer.ln_f.bias", d);
+        _exactGelu = config.HiddenAct == "gelu";
     }
 
     public override Tensor TokenEmbedding => _wte;
@@ -63,7 +66,7 @@ public sealed class Gpt2 : CausalLanguageModel
 
         // h = h + mlp(ln_2(h))
         var m = Fn.LayerNorm(tape, h, w.Ln2Gain, w.Ln2Bias, eps);
-        m = Fn.Gelu(tape, Project(tape, context, layer, m, w.FcWeight, w.FcBias));
+        m = Activation(tape, Project(tape, context, layer, m, w.FcWeight, w.FcBias));
         return Fn.Add(tape, h, SublayerOutput(tape, context, layer, Sublayer.FeedForward, Project(tape, context, layer, m, w.ProjWeight, w.ProjBias)));
     }
 
@@ -74,6 +77,8 @@ public sealed class Gpt2 : CausalLanguageModel
         var qkv = Fn.Split(tape, Project(tape, context, layer, x, _blocks[layer].QkvWeight, _blocks[layer].QkvBias), -1, d, d, d);
         return (qkv[1], qkv[2]);
     }
+
+    private Tensor Activation(Tape tape, Tensor x) => _exactGelu ? Fn.GeluErf(tape, x) : Fn.Gelu(tape, x);
 
     protected override Tensor FinalNorm(Tape tape, Tensor h) => Fn.LayerNorm(tape, h, _lnFGain, _lnFBias, Config.NormEps);
 

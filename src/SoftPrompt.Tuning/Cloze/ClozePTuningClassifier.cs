@@ -1,7 +1,6 @@
 using SoftPrompt.Data.Tasks;
 using SoftPrompt.Data.Tokenizers;
 using SoftPrompt.Engine;
-using SoftPrompt.Engine.Autograd;
 using SoftPrompt.Models;
 using SoftPrompt.Tuning.PTuning;
 
@@ -10,32 +9,24 @@ namespace SoftPrompt.Tuning.Cloze;
 /// <summary>
 /// Cloze classification with a frozen BERT and P-tuning v1 (Liu et al. 2021, the masked-LM setting of the paper):
 /// "[CLS] [P…] Review: {text} [P…] The food was [MASK]. [SEP]", pseudo-token vectors from a prompt encoder at the [P]
-/// slots, and each label scored by the MLM head's logit for its verbalizer word at the [MASK] position — one token per
-/// label, because one [MASK] hides one token. Only the prompt encoder trains.
+/// slots, each label scored by the MLM head at the [MASK] (see <see cref="ClozeScorer"/>). Only the prompt encoder trains.
 /// </summary>
 public sealed class ClozePTuningClassifier : ILabelPredictor
 {
     private readonly Bert _model;
-    private readonly WordPieceTokenizer _tokenizer;
-    private readonly int[] _labelTokens;
+    private readonly ClozeScorer _scorer;
 
     public ClozePTuningClassifier(Bert model, WordPieceTokenizer tokenizer, ClassificationTask task, PTuningTemplate template, PromptEncoder encoder)
     {
         if (template.PseudoTokens != encoder.Length)
             throw new ArgumentException($"The template has {template.PseudoTokens} pseudo tokens, the encoder makes {encoder.Length}.");
-        if (!template.Text.Contains("[MASK]"))
-            throw new ArgumentException($"Cloze template \"{template.Text}\" has no [MASK] for the label word.");
+        if (encoder.Inputs.Dim(1) != model.Config.HiddenSize)
+            throw new ArgumentException($"The prompt encoder is {encoder.Inputs.Dim(1)} wide, the model {model.Config.HiddenSize}.");
         _model = model;
-        _tokenizer = tokenizer;
+        _scorer = new ClozeScorer(model, tokenizer, task, template);
         Task = task;
         Template = template;
         Encoder = encoder;
-        _labelTokens = task.Labels.Select(label =>
-        {
-            var ids = tokenizer.Encode(task.Verbalizer[label].Trim());
-            return ids.Length == 1 ? ids[0]
-                : throw new ArgumentException($"Label {label}'s word \"{task.Verbalizer[label]}\" is {ids.Length} WordPiece tokens; a [MASK] holds one.");
-        }).ToArray();
     }
 
     public ClassificationTask Task { get; }
@@ -43,66 +34,26 @@ public sealed class ClozePTuningClassifier : ILabelPredictor
     public PromptEncoder Encoder { get; }
     public IReadOnlyList<Tensor> Trainable => Encoder.Tensors;
 
-    /// <summary>[CLS] template [SEP] with placeholder ids at the pseudo-token slots, and where the [MASK] is.</summary>
-    private (int[] Tokens, int[] Slots, int Mask) Row(LabeledExample example)
-    {
-        int pad = _tokenizer.PadId ?? 0, mask = _tokenizer.MaskId!.Value;
-        var (body, slots) = Template.Encode(_tokenizer, example.Fields, _model.Config.MaxPositions - 2, pad);
-        var tokens = new[] { _tokenizer.ClsId!.Value }.Concat(body).Append(_tokenizer.SepId!.Value).ToArray();
-        // The template's own [MASK] is the last one: one typed inside the review text comes earlier.
-        int at = Array.LastIndexOf(tokens, mask);
-        if (at < 0) throw new ArgumentException($"Task {Task.Name}: the [MASK] was cut off; the template must keep it.");
-        return (tokens, slots.Select(s => s + 1).ToArray(), at);
-    }
-
     /// <summary>Label scores (B, C): the MLM logits of the verbalizer words at each row's [MASK].</summary>
-    public Tensor Logits(Tape tape, IReadOnlyList<LabeledExample> batch)
-    {
-        var rows = batch.Select(Row).ToList();
-        int b = rows.Count, t = rows.Max(r => r.Tokens.Length), d = _model.Config.HiddenSize, v = _model.Config.VocabSize;
-        var ids = new int[b * t];
-        var padding = new bool[b * t];
-        Array.Fill(ids, _tokenizer.PadId ?? 0);
-        var slots = new List<int>();
-        var masks = new int[b];
-        for (int r = 0; r < b; r++)
-        {
-            rows[r].Tokens.CopyTo(ids, r * t);
-            for (int i = rows[r].Tokens.Length; i < t; i++) padding[r * t + i] = true;
-            slots.AddRange(rows[r].Slots.Select(s => r * t + s));
-            masks[r] = r * t + rows[r].Mask;
-        }
-        var prompt = Encoder.Forward(tape);
-        var embeddings = Fn.Embedding(tape, _model.TokenEmbedding, ids, b, t);
-        // Every row gets the same pseudo-token vectors, at its own slots.
-        embeddings = Fn.ReplaceRows(tape, embeddings, slots.ToArray(), Fn.Concat(tape, 0, Enumerable.Repeat(prompt, b).ToArray()));
-        var hidden = _model.Hidden(tape, new ForwardInput { Batch = b, Length = t, Embeddings = embeddings, Padding = padding });
-        // Gathering rows is an embedding lookup with the tensor as the table (backward scatters the gradient back).
-        var logits = _model.Logits(tape, Fn.Embedding(tape, hidden.Reshape(b * t, d), masks));
-        var labelColumns = Enumerable.Range(0, b).SelectMany(r => _labelTokens.Select(token => r * v + token)).ToArray();
-        return Fn.Embedding(tape, logits.Reshape(b * v, 1), labelColumns).Reshape(b, _labelTokens.Length);
-    }
+    public Tensor Logits(Tape tape, IReadOnlyList<LabeledExample> batch) => _scorer.Logits(tape, batch, Encoder.Forward(tape));
 
-    public Tensor Loss(Tape tape, IReadOnlyList<LabeledExample> batch) =>
-        Fn.CrossEntropy(tape, Logits(tape, batch), batch.Select(e => Task.Labels.ToList().IndexOf(e.Label)).ToArray());
+    public Tensor Loss(Tape tape, IReadOnlyList<LabeledExample> batch) => _scorer.Loss(tape, batch, Encoder.Forward(tape));
 
     /// <summary>Each example's label scores, in Task.Labels order.</summary>
-    public double[][] LabelScores(IReadOnlyList<LabeledExample> examples, int batchSize = 16)
-    {
-        var tape = new Tape(recording: false);
-        var scores = new List<double[]>();
-        for (int start = 0; start < examples.Count; start += batchSize)
-        {
-            tape.Reset();
-            var chunk = examples.Skip(start).Take(batchSize).ToList();
-            var logits = Logits(tape, chunk).ToArray();
-            int c = _labelTokens.Length;
-            scores.AddRange(Enumerable.Range(0, chunk.Count).Select(i => logits[(i * c)..((i + 1) * c)].Select(x => (double)x).ToArray()));
-        }
-        tape.Reset();
-        return scores.ToArray();
-    }
+    public double[][] LabelScores(IReadOnlyList<LabeledExample> examples, int batchSize = 16) =>
+        _scorer.LabelScores(examples, batchSize, Encoder.Forward);
 
-    public string[] Predict(IReadOnlyList<LabeledExample> examples) =>
-        LabelScores(examples).Select(s => Task.Labels[Array.IndexOf(s, s.Max())]).ToArray();
+    public string[] Predict(IReadOnlyList<LabeledExample> examples) => _scorer.Predict(LabelScores(examples));
+
+    /// <summary>The causal P-tuning classifier's directory layout (see <see cref="PTuningFiles"/>); PEFT has no
+    /// masked-LM task type, so task_type is null.</summary>
+    public void Save(string directory, string baseModel) =>
+        PTuningFiles.Save(directory, baseModel, taskType: null, _model.Config, Task.Name, Template, Encoder);
+
+    /// <summary>Loads what <see cref="Save"/> wrote: the trained encoder itself, so predictions are exactly the saved ones.</summary>
+    public static ClozePTuningClassifier Load(string directory, Bert model, WordPieceTokenizer tokenizer, ClassificationTask task)
+    {
+        var (template, encoder) = PTuningFiles.Load(directory, model.Config);
+        return new ClozePTuningClassifier(model, tokenizer, task, template, encoder);
+    }
 }

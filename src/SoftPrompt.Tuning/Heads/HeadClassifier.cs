@@ -7,15 +7,16 @@ using SoftPrompt.Models;
 namespace SoftPrompt.Tuning.Heads;
 
 /// <summary>
-/// Classification with a head instead of a verbalizer (P-tuning v2): the final hidden state of each row's last token —
-/// the one position of a causal model that has read the whole input — goes through a linear layer to one score per
-/// label; the loss is cross-entropy over the labels.
+/// Classification with a head instead of a verbalizer (P-tuning v2): one final hidden state per row goes through a
+/// linear layer to one score per label; the loss is cross-entropy over the labels. A causal model's is the last token's,
+/// the one position that has read the whole input; an encoder's is [CLS]'s, which BERT pretrained for sentence-level
+/// decisions and which sees every token.
 /// </summary>
 public sealed class HeadClassifier : HeadObjective<LabeledExample>, ILabelPredictor
 {
     public const string FileName = "softprompt_classifier_head.safetensors", HeadName = "classifier_head";
 
-    public HeadClassifier(CausalLanguageModel model, ITokenizer tokenizer, ClassificationTask task, ITrainableAdapter? adapter, LinearHead head)
+    public HeadClassifier(TransformerModel model, ITokenizer tokenizer, ClassificationTask task, ITrainableAdapter? adapter, LinearHead head)
         : base(model, tokenizer, adapter, head, FileName)
     {
         if (!head.Classes.SequenceEqual(task.Labels))
@@ -37,7 +38,7 @@ public sealed class HeadClassifier : HeadObjective<LabeledExample>, ILabelPredic
     {
         var ids = Tokenizer.Encode(Task.Render(example));
         if (ids.Length == 0) throw new ArgumentException($"Task {Task.Name}: an example renders to no tokens.");
-        int max = Model.Config.MaxPositions;
+        int max = TextPositions;
         return ids.Length <= max ? ids : ids[^max..];
     }
 
@@ -51,7 +52,7 @@ public sealed class HeadClassifier : HeadObjective<LabeledExample>, ILabelPredic
     public Tensor Logits(Tape tape, IReadOnlyList<LabeledExample> batch)
     {
         var rows = batch.Select(InputTokens).ToList();
-        return HeadLogits(tape, rows, rows.Select(r => new[] { r.Length - 1 }).ToList());
+        return HeadLogits(tape, rows, rows.Select(r => new[] { Model.IsCausal ? r.Length - 1 : 0 }).ToList());
     }
 
     /// <summary>Each example's label scores, in Task.Labels order.</summary>

@@ -9,14 +9,22 @@ namespace SoftPrompt.Tuning.Heads;
 /// <summary>
 /// What the head objectives share: a frozen model, optionally an adapter inside it (a prefix, deep prompts, …), and a
 /// <see cref="LinearHead"/> reading final hidden states. The adapter and the head train together and are saved
-/// together, the head beside the adapter's files.
+/// together, the head beside the adapter's files. A causal model reads the text as it is; a bidirectional encoder
+/// (BERT) reads it as "[CLS] text [SEP]", the form it was pretrained on, with its right padding masked.
 /// </summary>
 public abstract class HeadObjective<TExample> : IPromptObjective<TExample>
 {
-    protected HeadObjective(CausalLanguageModel model, ITokenizer tokenizer, ITrainableAdapter? adapter, LinearHead head, string headFile)
+    private readonly int _cls, _sep;
+
+    protected HeadObjective(TransformerModel model, ITokenizer tokenizer, ITrainableAdapter? adapter, LinearHead head, string headFile)
     {
         if (head.Width != model.Config.HiddenSize)
             throw new ArgumentException($"The head reads hidden states of width {head.Width}; the model's are {model.Config.HiddenSize}.");
+        if (!model.IsCausal)
+        {
+            _cls = tokenizer.TokenId("[CLS]") ?? throw new ArgumentException("An encoder's head objective needs a tokenizer with [CLS].");
+            _sep = tokenizer.TokenId("[SEP]") ?? throw new ArgumentException("An encoder's head objective needs a tokenizer with [SEP].");
+        }
         Model = model;
         Tokenizer = tokenizer;
         Adapter = adapter;
@@ -24,7 +32,7 @@ public abstract class HeadObjective<TExample> : IPromptObjective<TExample>
         HeadFile = headFile;
     }
 
-    protected CausalLanguageModel Model { get; }
+    protected TransformerModel Model { get; }
     protected ITokenizer Tokenizer { get; }
     public ITrainableAdapter? Adapter { get; }
     public LinearHead Head { get; }
@@ -47,26 +55,37 @@ public abstract class HeadObjective<TExample> : IPromptObjective<TExample>
         Adapter?.Save(directory, baseModel);
     }
 
+    /// <summary>How many of the model's positions the text may take: an encoder's [CLS] and [SEP] take two.</summary>
+    protected int TextPositions => Model.Config.MaxPositions - (Model.IsCausal ? 0 : 2);
+
+    /// <summary>Where the text's first token sits in the row the model reads (after an encoder's [CLS]).</summary>
+    protected int TextStart => Model.IsCausal ? 0 : 1;
+
     public abstract Tensor Loss(Tape tape, IReadOnlyList<TExample> batch);
     public abstract double Score(IReadOnlyList<TExample> examples);
     public abstract string ScoreName { get; }
 
     /// <summary>
-    /// Head scores (N, C) of the final hidden states at <paramref name="positions"/>[r] of each row r. Rows are
-    /// right-padded, so each starts at position 0 and causal attention keeps the padding out of every real position.
+    /// Head scores (N, C) of the final hidden states at <paramref name="positions"/>[r] of each row r; positions count
+    /// in the row the model reads, so an encoder's [CLS] is 0 and the text starts at <see cref="TextStart"/>. Rows are
+    /// right-padded, so each starts at position 0: causal attention keeps the padding out of every real position, and an
+    /// encoder, which attends both ways, is told which positions are padding.
     /// </summary>
-    protected Tensor HeadLogits(Tape tape, IReadOnlyList<int[]> rows, IReadOnlyList<int[]> positions)
+    protected Tensor HeadLogits(Tape tape, IReadOnlyList<int[]> texts, IReadOnlyList<int[]> positions)
     {
+        var rows = Model.IsCausal ? texts : texts.Select(text => (int[])[_cls, .. text, _sep]).ToList();
         int b = rows.Count, t = rows.Max(r => r.Length), d = Model.Config.HiddenSize;
         var ids = new int[b * t];
-        Array.Fill(ids, Tokenizer.EosId ?? 0);
+        Array.Fill(ids, Model.IsCausal ? Tokenizer.EosId ?? 0 : Tokenizer.PadId ?? 0);
+        var padding = Model.IsCausal ? null : new bool[b * t];
         var gather = new List<int>();
         for (int r = 0; r < b; r++)
         {
             rows[r].CopyTo(ids, r * t);
+            if (padding is not null) padding.AsSpan((r * t + rows[r].Length)..((r + 1) * t)).Fill(true);
             foreach (int p in positions[r]) gather.Add(r * t + p);
         }
-        var hidden = Model.Hidden(tape, new ForwardInput { Batch = b, Length = t, TokenIds = ids, Hooks = Adapter?.Hooks(new int[b]) });
+        var hidden = Model.Hidden(tape, new ForwardInput { Batch = b, Length = t, TokenIds = ids, Padding = padding, Hooks = Adapter?.Hooks(new int[b]) });
         // Gathering rows is an embedding lookup with the hidden states as the table (backward scatters the gradient back).
         return Head.Logits(tape, Fn.Embedding(tape, hidden.Reshape(b * t, d), gather.ToArray()));
     }

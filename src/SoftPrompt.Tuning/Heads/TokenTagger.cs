@@ -9,13 +9,14 @@ namespace SoftPrompt.Tuning.Heads;
 /// <summary>
 /// Sequence labelling with a per-token head (P-tuning v2's setup for tagging): the sentence is the words joined by
 /// spaces, each word's first sub-token's final hidden state goes through a linear layer to one score per tag, and the
-/// loss is cross-entropy over words. A causal model has seen only the left context there; the metric is token accuracy.
+/// loss is cross-entropy over words. A causal model has seen only the left context there, an encoder the whole
+/// sentence (as BERT tags); the metric is token accuracy.
 /// </summary>
 public sealed class TokenTagger : HeadObjective<TaggedSentence>
 {
     public const string FileName = "softprompt_tagger_head.safetensors", HeadName = "tagger_head";
 
-    public TokenTagger(CausalLanguageModel model, ITokenizer tokenizer, TaggingTask task, ITrainableAdapter? adapter, LinearHead head)
+    public TokenTagger(TransformerModel model, ITokenizer tokenizer, TaggingTask task, ITrainableAdapter? adapter, LinearHead head)
         : base(model, tokenizer, adapter, head, FileName)
     {
         if (!head.Classes.SequenceEqual(task.Tags))
@@ -44,7 +45,7 @@ public sealed class TokenTagger : HeadObjective<TaggedSentence>
         bool spaceIsImplied = Tokenizer is SentencePieceBpeTokenizer { AddDummyPrefix: true };
         var ids = new List<int>();
         var starts = new List<int>();
-        int max = Model.Config.MaxPositions;
+        int max = TextPositions;
         for (int w = 0; w < sentence.Words.Count && ids.Count < max; w++)
         {
             var pieces = Tokenizer.Encode(w == 0 || spaceIsImplied ? sentence.Words[w] : " " + sentence.Words[w]);
@@ -65,7 +66,7 @@ public sealed class TokenTagger : HeadObjective<TaggedSentence>
         foreach (var sentence in batch)
         {
             rows.Add(Encode(sentence, out var wordStarts));
-            starts.Add(wordStarts);
+            starts.Add(wordStarts.Select(s => s + TextStart).ToArray());
             for (int w = 0; w < wordStarts.Length; w++) gold.Add(_tagIndex[sentence.Tags[w]]);
         }
         return (HeadLogits(tape, rows, starts), gold.ToArray());

@@ -1,9 +1,7 @@
-using System.Text.Json.Nodes;
 using SoftPrompt.Data.Tasks;
 using SoftPrompt.Data.Tokenizers;
 using SoftPrompt.Engine;
 using SoftPrompt.Engine.Autograd;
-using SoftPrompt.Engine.IO;
 using SoftPrompt.Models;
 using SoftPrompt.Tuning.PromptTuning;
 
@@ -16,7 +14,6 @@ namespace SoftPrompt.Tuning.PTuning;
 /// </summary>
 public sealed class PTuningClassifier : IPromptObjective<LabeledExample>, ILabelPredictor
 {
-    public const string TemplateFile = "softprompt_ptuning.json", EncoderFile = "softprompt_prompt_encoder.safetensors";
     private readonly CausalLanguageModel _model;
     private readonly ITokenizer _tokenizer;
     private readonly Dictionary<string, int[]> _labelIds;
@@ -82,48 +79,14 @@ public sealed class PTuningClassifier : IPromptObjective<LabeledExample>, ILabel
 
     public double Score(IReadOnlyList<LabeledExample> examples) => this.Evaluate(examples).Accuracy;
 
-    /// <summary>
-    /// PEFT's P_TUNING directory: prompt_embeddings [p, D] hold the encoder's output (what PEFT saves for inference),
-    /// plus our template (pseudo tokens inside the text, which PEFT cannot express) and the encoder itself, so
-    /// training can continue.
-    /// </summary>
-    public void Save(string directory, string baseModel)
-    {
-        var config = AdapterFiles.Config("P_TUNING", baseModel);
-        config["num_virtual_tokens"] = Encoder.Length;
-        config["token_dim"] = Encoder.Inputs.Dim(1);
-        config["num_transformer_submodules"] = 1;
-        config["num_attention_heads"] = _model.Config.NumHeads;
-        config["num_layers"] = _model.Config.NumLayers;
-        config["encoder_reparameterization_type"] = Encoder.Kind == PromptEncoderKind.Lstm ? "LSTM" : "MLP";
-        config["encoder_hidden_size"] = Encoder.HiddenSize;
-        config["encoder_num_layers"] = 2;
-        Directory.CreateDirectory(directory);
-        File.WriteAllText(Path.Combine(directory, TemplateFile), new JsonObject { ["template"] = Template.Text, ["task"] = Task.Name }.ToJsonString());
-        SafeTensorsWriter.Write(Path.Combine(directory, EncoderFile), AdapterFiles.Named(Encoder.Tensors.Select(t => (t.Name!, t))));
-        var tape = new Tape(recording: false);
-        var vectors = Encoder.Forward(tape);
-        AdapterFiles.Write(directory, config, new[] { (PromptAdapterFiles.TensorName, vectors.Shape, (ReadOnlyMemory<float>)vectors.ToArray()) });
-    }
+    /// <summary>PEFT's P_TUNING directory with our template and encoder beside it (see <see cref="PTuningFiles"/>).</summary>
+    public void Save(string directory, string baseModel) =>
+        PTuningFiles.Save(directory, baseModel, "CAUSAL_LM", _model.Config, Task.Name, Template, Encoder);
 
     /// <summary>Loads what <see cref="Save"/> wrote (the encoder, so predictions are exactly the trained ones).</summary>
     public static PTuningClassifier Load(string directory, CausalLanguageModel model, ITokenizer tokenizer, ClassificationTask task)
     {
-        var config = AdapterFiles.ReadConfig(directory, "P_TUNING");
-        int p = AdapterFiles.RequiredInt(config, directory, "num_virtual_tokens"), hidden = AdapterFiles.RequiredInt(config, directory, "encoder_hidden_size");
-        var kind = config.TryGetProperty("encoder_reparameterization_type", out var k) && k.GetString() == "MLP" ? PromptEncoderKind.Mlp : PromptEncoderKind.Lstm;
-        string templatePath = Path.Combine(directory, TemplateFile);
-        using var doc = JsonFile.Load(templatePath, maxBytes: 1 << 16);
-        string template = doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object && doc.RootElement.TryGetProperty("template", out var t)
-                          && t.ValueKind == System.Text.Json.JsonValueKind.String
-            ? t.GetString()!
-            : throw new ModelFormatException(templatePath, "expected {\"template\": \"…[P]…\"}.");
-        PTuningTemplate parsed;
-        try { parsed = new PTuningTemplate(template); }
-        catch (ArgumentException e) { throw new ModelFormatException(templatePath, e.Message); }
-        var encoder = new PromptEncoder(p, model.Config.HiddenSize, kind, hidden, seed: 0);
-        var file = SafeTensorsFile.Open(Path.Combine(directory, EncoderFile));
-        foreach (var tensor in encoder.Tensors) file.ReadFloat32(tensor.Name!, tensor.Span, tensor.Shape);
-        return new PTuningClassifier(model, tokenizer, task, parsed, encoder);
+        var (template, encoder) = PTuningFiles.Load(directory, model.Config);
+        return new PTuningClassifier(model, tokenizer, task, template, encoder);
     }
 }

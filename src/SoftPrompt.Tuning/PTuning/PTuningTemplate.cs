@@ -12,7 +12,9 @@ public sealed partial class PTuningTemplate
 {
     private readonly List<(string? Text, int PseudoTokens)> _pieces = new();
 
-    public PTuningTemplate(string template)
+    public PTuningTemplate(string template) : this(template, requirePseudoTokens: true) { }
+
+    private PTuningTemplate(string template, bool requirePseudoTokens)
     {
         Text = template;
         int at = 0;
@@ -26,8 +28,11 @@ public sealed partial class PTuningTemplate
         }
         if (at < template.Length) _pieces.Add((template[at..], 0));
         PseudoTokens = _pieces.Sum(p => p.PseudoTokens);
-        if (PseudoTokens == 0) throw new ArgumentException($"P-tuning template \"{template}\" has no [P] pseudo token.");
+        if (requirePseudoTokens && PseudoTokens == 0) throw new ArgumentException($"P-tuning template \"{template}\" has no [P] pseudo token.");
     }
+
+    /// <summary>A template that may have no [P] at all: plain prompt design, the zero-shot baseline P-tuning improves on.</summary>
+    public static PTuningTemplate Plain(string template) => new(template, requirePseudoTokens: false);
 
     public string Text { get; }
     public int PseudoTokens { get; }

@@ -4,6 +4,7 @@ using SoftPrompt.Engine;
 using SoftPrompt.Engine.Optim;
 using SoftPrompt.Models;
 using SoftPrompt.Tests.Support;
+using SoftPrompt.Tuning;
 using SoftPrompt.Tuning.Cloze;
 using SoftPrompt.Tuning.PTuning;
 using Xunit;
@@ -23,19 +24,8 @@ public class ClozePTuningTests
         new(new Dictionary<string, string> { ["text"] = "bland and overpriced" }, "negative"),
     ];
 
-    private static readonly Lazy<(Bert Model, WordPieceTokenizer Tokenizer)> Frozen = new(() =>
-    {
-        var trainer = new WordPieceTrainer();
-        foreach (var e in Examples) trainer.Add(Task.Render(e) + " great other");
-        var tokenizer = trainer.Train(vocabSize: 120, minPairCount: 1);
-        var model = new Bert(new ModelConfig
-        {
-            Architecture = Architecture.Bert, VocabSize = tokenizer.VocabSize, HiddenSize = 16, NumLayers = 2, NumHeads = 2,
-            IntermediateSize = 32, MaxPositions = 64, TypeVocabSize = 2, NormEps = 1e-12f, HiddenAct = "gelu",
-        });
-        model.InitializeRandom(seed: 3);
-        return (model, tokenizer);
-    });
+    private static readonly Lazy<(Bert Model, WordPieceTokenizer Tokenizer)> Frozen =
+        new(() => TinyBert.Build(Examples.Select(e => Task.Render(e) + " great other")));
 
     private static ClozePTuningClassifier Classifier(PromptEncoderKind kind, int seed = 1)
     {
@@ -80,5 +70,45 @@ public class ClozePTuningTests
             tape.Reset();
         }
         Assert.True(Loss() < before, $"loss {before} → {Loss()}");
+    }
+
+    [Fact]
+    public void Save_then_load_gives_identical_label_scores_in_the_p_tuning_layout()
+    {
+        var classifier = Classifier(PromptEncoderKind.Lstm, seed: 7);
+        using var dir = new TempDirectory();
+        classifier.Save(dir.Path, "bert-tiny");
+        var config = AdapterFiles.ReadConfig(dir.Path, "P_TUNING");
+        Assert.Equal("LSTM", config.GetProperty("encoder_reparameterization_type").GetString());
+        Assert.Equal(4, config.GetProperty("num_virtual_tokens").GetInt32());
+        Assert.Equal(new[] { 4, Frozen.Value.Model.Config.HiddenSize }, AdapterFiles.OpenWeights(dir.Path).Info("prompt_embeddings").Shape);
+
+        var loaded = ClozePTuningClassifier.Load(dir.Path, Frozen.Value.Model, Frozen.Value.Tokenizer, Task);
+        Assert.Equal(classifier.Template.Text, loaded.Template.Text);
+        var expected = classifier.LabelScores(Examples);
+        var actual = loaded.LabelScores(Examples);
+        for (int e = 0; e < Examples.Length; e++) Assert.Equal(expected[e], actual[e]);
+    }
+
+    [Fact]
+    public void Plain_cloze_scores_the_verbalizer_words_at_the_mask_of_the_bare_template()
+    {
+        var (model, tokenizer) = Frozen.Value;
+        var classifier = new ClozeClassifier(model, tokenizer, Task);
+        var scores = classifier.LabelScores(Examples);
+        var labelTokens = Task.Labels.Select(l => tokenizer.Encode(Task.Verbalizer[l]).Single()).ToArray();
+        for (int e = 0; e < Examples.Length; e++)
+        {
+            // One unpadded forward pass over the filled-in template, read at its [MASK].
+            var ids = new[] { tokenizer.ClsId!.Value }.Concat(tokenizer.Encode(Task.Render(Examples[e]))).Append(tokenizer.SepId!.Value).ToArray();
+            var tape = new Tape(recording: false);
+            var logits = model.Forward(tape, new ForwardInput { Batch = 1, Length = ids.Length, TokenIds = ids }).ToArray();
+            tape.Reset();
+            int mask = Array.LastIndexOf(ids, tokenizer.MaskId!.Value), v = model.Config.VocabSize;
+            for (int l = 0; l < labelTokens.Length; l++) Assert.Equal(logits[mask * v + labelTokens[l]], scores[e][l], 4);
+        }
+        Assert.Equal(scores.Select(s => Task.Labels[Array.IndexOf(s, s.Max())]), classifier.Predict(Examples));
+        Assert.Throws<ArgumentException>(() => new ClozeClassifier(model, tokenizer, Task, "[P] {text} It was [MASK]."));
+        Assert.Throws<ArgumentException>(() => new ClozeClassifier(model, tokenizer, Task, "{text} It was great."));
     }
 }

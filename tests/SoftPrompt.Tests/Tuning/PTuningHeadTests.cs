@@ -46,27 +46,8 @@ public class PTuningHeadTests
     }
 
     [Fact]
-    public void Batched_rows_of_different_lengths_score_as_each_row_alone()
-    {
-        var classifier = Classifier(DeepPrefix(seed: 4));
-        var together = classifier.LabelScores(Examples, batchSize: 4);
-        for (int e = 0; e < Examples.Length; e++)
-        {
-            var alone = classifier.LabelScores(new[] { Examples[e] }, batchSize: 1)[0];
-            for (int l = 0; l < alone.Length; l++) Assert.Equal(alone[l], together[e][l], 1e-4);
-        }
-        var tagger = Tagger(DeepPrefix(seed: 5));
-        var tape = new Tape(recording: false);
-        var batched = tagger.Logits(tape, Sentences).Logits.ToArray();
-        int offset = 0;
-        foreach (var sentence in Sentences)
-        {
-            var single = tagger.Logits(tape, new[] { sentence }).Logits.ToArray();
-            for (int i = 0; i < single.Length; i++) Assert.Equal(single[i], batched[offset + i], 1e-4);
-            offset += single.Length;
-        }
-        Assert.Equal(batched.Length, offset);
-    }
+    public void Batched_rows_of_different_lengths_score_as_each_row_alone() =>
+        HeadChecks.BatchedRowsScoreAsAlone(Classifier(DeepPrefix(seed: 4)), Examples, Tagger(DeepPrefix(seed: 5)), Sentences);
 
     [Fact]
     public void Save_then_load_gives_identical_scores_and_tags()
@@ -93,22 +74,8 @@ public class PTuningHeadTests
     }
 
     [Fact]
-    public void Training_a_deep_prefix_with_a_head_lowers_the_loss()
-    {
-        var classifier = Classifier(DeepPrefix(seed: 8));
-        var tagger = Tagger(DeepPrefix(seed: 9));
-        var tape = new Tape(recording: false);
-        float classifierBefore = classifier.Loss(tape, Examples)[0], taggerBefore = tagger.Loss(tape, Sentences)[0];
-        tape.Reset();
-        var options = new PromptTuningOptions { Steps = 20, BatchSize = 4, Optimizer = "adamw", LearningRate = 1e-2f, EvaluateEvery = 20 };
-        new PromptTuner<LabeledExample>(classifier, options, trainable: classifier.Trainable).Run(Examples, Examples);
-        new PromptTuner<TaggedSentence>(tagger, options, trainable: tagger.Trainable).Run(Sentences, Sentences);
-        float classifierAfter = classifier.Loss(tape, Examples)[0], taggerAfter = tagger.Loss(tape, Sentences)[0];
-        Assert.True(classifierAfter < classifierBefore * 0.5f, $"classifier loss {classifierBefore:F3} → {classifierAfter:F3}");
-        Assert.True(taggerAfter < taggerBefore * 0.8f, $"tagger loss {taggerBefore:F3} → {taggerAfter:F3}");
-        Assert.Equal(1.0, classifier.Accuracy(Examples));
-        Assert.InRange(tagger.TokenAccuracy(Sentences), 0.0, 1.0);
-    }
+    public void Training_a_deep_prefix_with_a_head_lowers_the_loss() =>
+        HeadChecks.TrainingLowersTheLoss(Classifier(DeepPrefix(seed: 8)), Examples, Tagger(DeepPrefix(seed: 9)), Sentences, steps: 20);
 
     [Fact]
     public void Words_are_encoded_as_they_read_in_the_sentence()
