@@ -8,13 +8,15 @@ namespace SoftPrompt.Tests.Engine;
 /// <summary>Activation gradients handed back mid-backward change nothing a training loop reads, and shrink the step.</summary>
 public class EagerGradientReleaseTests
 {
+    private static readonly SoftPrompt.Models.Formats.LoadedModel Loaded = MoodTask.Load();
+
     private static (float[] PromptGradient, float[] LayerGradient, long PooledBytes) Step(bool eager)
     {
-        var model = MoodTask.Loaded.Model;
+        var model = Loaded.Model;
         model.SetTrainable(name => name.EndsWith("layers.4.attention_norm.weight") || name.EndsWith("layers.4.input_layernorm.weight"));
         var prompt = new PromptEmbedding(3, model.Config.HiddenSize);
         prompt.InitializeUniform(2);
-        var classifier = new PromptClassifier(model, MoodTask.Loaded.Tokenizer!, MoodTask.Task(), prompt);
+        var classifier = new PromptClassifier(model, Loaded.Tokenizer!, MoodTask.Task(), prompt);
         var layer = model.Parameters.First(p => p.Tensor.RequiresGrad).Tensor;
         layer.ZeroGrad();
         var tape = new Tape { ReleaseGradientsEagerly = eager };

@@ -8,11 +8,13 @@ namespace SoftPrompt.Tests.Engine;
 /// <summary>A pass that records nothing holds one block's activations at a time, and computes the same logits.</summary>
 public class InferenceMemoryTests
 {
+    private static readonly SoftPrompt.Models.Formats.LoadedModel Loaded = MoodTask.Load();
+
     [Fact]
     public void Inference_returns_each_blocks_activations_and_gives_the_same_logits()
     {
-        var model = MoodTask.Loaded.Model;
-        var ids = MoodTask.Loaded.Tokenizer!.Encode(string.Join(" ", Enumerable.Repeat("Lily and Tom played in the big green park.", 20)));
+        var model = Loaded.Model;
+        var ids = Loaded.Tokenizer!.Encode(string.Join(" ", Enumerable.Repeat("Lily and Tom played in the big green park.", 20)));
         (float[] Logits, long Pooled) Run(bool recording)
         {
             var tape = new Tape(recording);

@@ -3,12 +3,11 @@ using SoftPrompt.Models.Formats;
 
 namespace SoftPrompt.Tests.Support;
 
-/// <summary>The toy classification task the tuning tests share, over the real TinyStories model (loaded once).</summary>
+/// <summary>The toy classification task the tuning tests share, over the real TinyStories model.</summary>
 public static class MoodTask
 {
-    private static readonly Lazy<LoadedModel> Model = new(() => ModelLoader.Load(SharedModels.TinyStoriesPath));
-
-    public static LoadedModel Loaded => Model.Value;
+    /// <summary>A model of the test class's own: xunit runs classes in parallel, and tests flip which weights train.</summary>
+    public static LoadedModel Load() => ModelLoader.Load(SharedModels.TinyStoriesPath);
 
     /// <summary>"happy" / "sad"; <paramref name="sadWords"/> " very sad" gives labels of different token lengths.</summary>
     public static ClassificationTask Task(string sadWords = " sad") =>

@@ -11,6 +11,8 @@ namespace SoftPrompt.Tests.Tuning;
 
 public class BaselineTests
 {
+    private static readonly SoftPrompt.Models.Formats.LoadedModel Loaded = MoodTask.Load();
+
     private static CausalLanguageModel Fresh() => ModelLoader.Load(SharedModels.TinyStoriesPath).Model;
 
     [Fact]
@@ -66,7 +68,7 @@ public class BaselineTests
         }
         var task = MoodTask.Task();
         var examples = MoodTask.Examples();
-        var tokenizer = MoodTask.Loaded.Tokenizer!;
+        var tokenizer = Loaded.Tokenizer!;
         var expected = new PromptClassifier(model, tokenizer, task, null).LabelScores(examples);
         using var dir = new TempDirectory();
         WeightSubsetFiles.Save(dir.Path, subset, "tinystories");

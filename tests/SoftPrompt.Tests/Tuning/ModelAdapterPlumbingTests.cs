@@ -14,7 +14,7 @@ namespace SoftPrompt.Tests.Tuning;
 /// path (left-padded mixed batches).</summary>
 public class ModelAdapterPlumbingTests
 {
-    private static readonly LoadedModel Loaded = MoodTask.Loaded;
+    private static readonly LoadedModel Loaded = MoodTask.Load();
     private static readonly ClassificationTask Task = MoodTask.Task();
 
     /// <summary>Two fixed extra key/value rows at every layer, the shape prefix tuning uses.</summary>

@@ -14,7 +14,7 @@ namespace SoftPrompt.Tests.Tuning;
 /// trained with a deep prefix.</summary>
 public class PTuningHeadTests
 {
-    private static readonly LoadedModel Loaded = MoodTask.Loaded;
+    private static readonly LoadedModel Loaded = MoodTask.Load();
     private static readonly ClassificationTask Task = MoodTask.Task();
     private static readonly LabeledExample[] Examples = [.. MoodTask.Examples(), MoodTask.Example("Sue fell down.", "sad")];
 

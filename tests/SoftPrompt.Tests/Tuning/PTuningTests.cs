@@ -12,7 +12,7 @@ namespace SoftPrompt.Tests.Tuning;
 
 public class PTuningTests
 {
-    private static readonly LoadedModel Loaded = MoodTask.Loaded;
+    private static readonly LoadedModel Loaded = MoodTask.Load();
     private static readonly ClassificationTask Task = MoodTask.Task(" very sad");
 
     private static readonly LabeledExample[] Examples = [.. MoodTask.Examples(), MoodTask.Example("Tom cried.", "sad")];

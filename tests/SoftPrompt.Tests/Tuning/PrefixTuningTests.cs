@@ -14,7 +14,7 @@ namespace SoftPrompt.Tests.Tuning;
 
 public class PrefixTuningTests
 {
-    private static readonly LoadedModel Loaded = MoodTask.Loaded;
+    private static readonly LoadedModel Loaded = MoodTask.Load();
     private static readonly ClassificationTask Task = MoodTask.Task();
     private static readonly LabeledExample[] Examples = MoodTask.Examples();
 

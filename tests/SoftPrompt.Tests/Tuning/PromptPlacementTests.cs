@@ -12,7 +12,7 @@ namespace SoftPrompt.Tests.Tuning;
 /// <summary>A prompt placed after the input, [x; P; y]: scoring, the training loss and the adapter files agree on it.</summary>
 public class PromptPlacementTests
 {
-    private static readonly LoadedModel Loaded = MoodTask.Loaded;
+    private static readonly LoadedModel Loaded = MoodTask.Load();
     private static readonly ClassificationTask Task = MoodTask.Task(" very sad");
 
     private static readonly LabeledExample[] Examples = [MoodTask.Examples()[0], MoodTask.Example("Tom cried.", "sad")];

@@ -11,7 +11,7 @@ namespace SoftPrompt.Tests.Tuning;
 
 public class PromptTuningTests
 {
-    private static readonly LoadedModel Loaded = MoodTask.Loaded;
+    private static readonly LoadedModel Loaded = MoodTask.Load();
     private static readonly ClassificationTask Task = MoodTask.Task();
     private static LabeledExample Example(string text, string label) => MoodTask.Example(text, label);
     private static readonly LabeledExample[] Examples = MoodTask.Examples();
