@@ -23,15 +23,32 @@ public sealed record VitConfig
     public int PatchWidth => Channels * PatchSize * PatchSize;
     public int PixelsPerImage => Channels * ImageSize * ImageSize;
 
+    /// <summary>Values in all parameters, computed without allocating any, so a loader can check a file can hold them.</summary>
+    public long ParameterCount
+    {
+        get
+        {
+            long d = HiddenSize, f = IntermediateSize, labels = Labels.Count;
+            long embeddings = d + (Patches + 1L) * d + d * PatchWidth + d;
+            long layer = 4 * d + 4 * (d * d + d) + (f * d + f) + (d * f + d);
+            return embeddings + NumLayers * layer + 2 * d + labels * d + labels;
+        }
+    }
+
+    /// <summary>Throws with a message naming the first inconsistent field. The upper bounds, far above any model here,
+    /// keep every tensor's element count within an int.</summary>
     public void Validate(string source)
     {
         void Need(bool ok, string what) { if (!ok) throw new InvalidDataException($"{source}: {what}"); }
-        Need(PatchSize > 0 && ImageSize > 0 && ImageSize % PatchSize == 0, $"image size {ImageSize} is not a multiple of patch size {PatchSize}.");
-        Need(Channels > 0, $"channels must be positive (got {Channels}).");
-        Need(HiddenSize > 0 && NumHeads > 0 && HiddenSize % NumHeads == 0, $"hidden size {HiddenSize} is not divisible by {NumHeads} attention heads.");
-        Need(NumLayers > 0, $"number of layers must be positive (got {NumLayers}).");
-        Need(IntermediateSize > 0, $"intermediate size must be positive (got {IntermediateSize}).");
-        Need(Labels.Count >= 2, $"a classifier needs at least two labels (got {Labels.Count}).");
+        Need(PatchSize is > 0 and <= 64 && ImageSize is > 0 and <= 4096 && ImageSize % PatchSize == 0,
+            $"image size {ImageSize} must be a multiple of patch size {PatchSize} (at most 4096 and 64).");
+        Need(Patches <= 65536, $"{Patches} patches are more than 65,536.");
+        Need(Channels is > 0 and <= 16, $"channels must be within 1..16 (got {Channels}).");
+        Need(HiddenSize is > 0 and <= 16384 && NumHeads > 0 && HiddenSize % NumHeads == 0,
+            $"hidden size {HiddenSize} (at most 16,384) is not divisible by {NumHeads} attention heads.");
+        Need(NumLayers is > 0 and <= 1024, $"number of layers must be within 1..1024 (got {NumLayers}).");
+        Need(IntermediateSize is > 0 and <= 65536, $"intermediate size must be within 1..65,536 (got {IntermediateSize}).");
+        Need(Labels.Count is >= 2 and <= 65536, $"a classifier needs 2..65,536 labels (got {Labels.Count}).");
     }
 }
 

@@ -41,9 +41,13 @@ public static class VitFiles
 
     public static Vit Load(string directory)
     {
-        var model = new Vit(ReadConfig(Path.Combine(directory, ConfigFile)));
+        var config = ReadConfig(Path.Combine(directory, ConfigFile));
         string path = Path.Combine(directory, WeightsFile);
         var file = SafeTensorsFile.Open(path);
+        // Checked before the model allocates its weights: a corrupt config must not ask for more than the file holds.
+        if (config.ParameterCount > file.DataLength)
+            throw new ModelFormatException(path, $"the config needs {config.ParameterCount:N0} values, but the file holds only {file.DataLength:N0} bytes of data.");
+        var model = new Vit(config);
         foreach (var p in model.Parameters)
         {
             if (!file.Contains(p.Name)) throw new ModelFormatException(path, $"no tensor named {p.Name}.");
@@ -56,24 +60,28 @@ public static class VitFiles
     {
         using var document = JsonFile.Load(path, maxBytes: 10_000_000);
         var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object)
+            throw new ModelFormatException(path, $"config must be a JSON object, but it is {JsonFile.Describe(root)}.");
         ModelFormatException Error(string field, string problem) => new(path, $"field \"{field}\" {problem}");
-        JsonElement Field(string name) =>
-            root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var value) ? value : throw Error(name, "is missing.");
+        JsonElement Field(string name) => root.TryGetProperty(name, out var value) ? value : throw Error(name, "is missing.");
         int Int(string name) => Field(name) is { ValueKind: JsonValueKind.Number } v && v.TryGetInt32(out int i) ? i : throw Error(name, "is not an integer.");
+        string? Text(string name) => root.TryGetProperty(name, out var v) ? v.ValueKind == JsonValueKind.String ? v.GetString() : throw Error(name, "is not a string.") : null;
 
-        if (Field("model_type").ValueKind != JsonValueKind.String || Field("model_type").GetString() != "vit")
-            throw Error("model_type", "is not \"vit\".");
-        if (root.TryGetProperty("hidden_act", out var act) && act.GetString() != "gelu_new")
+        if (Text("model_type") != "vit") throw Error("model_type", "is not \"vit\".");
+        if (Text("hidden_act") is string act && act != "gelu_new")
             throw Error("hidden_act", $"is \"{act}\"; our ViT has only the tanh GELU (\"gelu_new\").");
         var id2label = Field("id2label");
         if (id2label.ValueKind != JsonValueKind.Object) throw Error("id2label", "is not an object.");
         var labels = new string[id2label.EnumerateObject().Count()];
         foreach (var entry in id2label.EnumerateObject())
         {
-            if (!int.TryParse(entry.Name, out int id) || id < 0 || id >= labels.Length || entry.Value.ValueKind != JsonValueKind.String)
-                throw Error("id2label", $"has an entry \"{entry.Name}\" that is not a label id 0..{labels.Length - 1} with a name.");
+            if (!int.TryParse(entry.Name, out int id) || id < 0 || id >= labels.Length || labels[id] is not null || entry.Value.ValueKind != JsonValueKind.String)
+                throw Error("id2label", $"has an entry \"{entry.Name}\" that is not one of the label ids 0..{labels.Length - 1} once, with a name.");
             labels[id] = entry.Value.GetString()!;
         }
+        var eps = Field("layer_norm_eps");
+        if (eps.ValueKind != JsonValueKind.Number || !eps.TryGetSingle(out float normEps) || !(normEps > 0) || float.IsInfinity(normEps))
+            throw Error("layer_norm_eps", "is not a positive number.");
         var config = new VitConfig
         {
             ImageSize = Int("image_size"),
@@ -83,7 +91,7 @@ public static class VitFiles
             NumLayers = Int("num_hidden_layers"),
             NumHeads = Int("num_attention_heads"),
             IntermediateSize = Int("intermediate_size"),
-            NormEps = Field("layer_norm_eps").GetSingle(),
+            NormEps = normEps,
             Labels = labels,
         };
         try { config.Validate(path); }

@@ -54,10 +54,15 @@ public sealed class VisualPrompts : IVitLayerInput
         var file = SafeTensorsFile.Open(path);
         int Number(string key) => file.Metadata.TryGetValue(key, out var text) && int.TryParse(text, out int n)
             ? n : throw new ModelFormatException(path, $"its metadata has no integer \"{key}\".");
-        VisualPrompts prompts;
-        try { prompts = new VisualPrompts(Number("tokens"), Number("layers"), config); }
-        catch (ArgumentException e) { throw new ModelFormatException(path, e.Message, e); }
+        int tokens = Number("tokens"), layers = Number("layers");
         if (!file.Contains(TensorName)) throw new ModelFormatException(path, $"no tensor named {TensorName}.");
+        // The stored shape is checked before anything is allocated for it: the metadata may be corrupt too.
+        var shape = file.Info(TensorName).Shape;
+        if (shape.Length != 2 || shape[1] != config.HiddenSize || (long)tokens * layers != shape[0])
+            throw new ModelFormatException(path, $"{TensorName} has shape [{string.Join(", ", shape)}], not {layers} layers × {tokens} tokens of width {config.HiddenSize}.");
+        VisualPrompts prompts;
+        try { prompts = new VisualPrompts(tokens, layers, config); }
+        catch (ArgumentException e) { throw new ModelFormatException(path, e.Message, e); }
         file.ReadFloat32(TensorName, prompts.Prompts.Span, prompts.Prompts.Shape);
         return prompts;
     }

@@ -34,6 +34,7 @@ public class VitParityTests(ITestOutputHelper output)
         Check("loss", loss.ReadOnlySpan, expected.ReadFloat32("loss"));
         tape.Backward(loss);
         Assert.Equal(56, model.Parameters.Count);
+        Assert.Equal(model.Config.ParameterCount, model.ParameterCount);
         foreach (var p in model.Parameters) Check("grad " + p.Name, p.Tensor.Grad, expected.ReadFloat32("grad." + p.Name));
     }
 
