@@ -43,7 +43,7 @@ public sealed class ImageClassification : IPromptObjective<LabelledImage>
         Head.Save(Path.Combine(directory, HeadFile));
         string prompts = Path.Combine(directory, PromptsFile);
         if (VisualPrompts is not null) VisualPrompts.Save(prompts);
-        else File.Delete(prompts);
+        else File.Delete(prompts); // a linear probe saved over a VPT directory must not load with the old prompts
     }
 
     /// <summary>A saved head (and prompts, if the directory has them) on <paramref name="model"/>.</summary>

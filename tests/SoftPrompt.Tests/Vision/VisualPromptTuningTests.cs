@@ -129,4 +129,14 @@ public class VisualPromptTuningTests(ITestOutputHelper output)
         Assert.Equal(objective.Logits(tape, images).ToArray(), reloaded.Logits(tape, images).ToArray());
         Assert.Equal(objective.Predict(images), reloaded.Predict(images));
     }
+
+    [Fact]
+    public void A_linear_probe_saved_over_a_vpt_directory_loads_without_the_old_prompts()
+    {
+        var model = VitFiles.Load(TinyVit);
+        using var dir = new TempDirectory();
+        VisualTuningMethod.Named("vpt-deep").Build(model, Classes, promptTokens: 2, seed: 1).SaveAdapter(dir.Path);
+        VisualTuningMethod.Named("linear").Build(model, Classes, promptTokens: 2, seed: 1).SaveAdapter(dir.Path);
+        Assert.Null(ImageClassification.LoadAdapter(dir.Path, model, Classes).VisualPrompts);
+    }
 }
