@@ -5,14 +5,12 @@ namespace SoftPrompt.Models;
 
 /// <summary>
 /// What GPT-2, LLaMA and BERT share: token embedding → N blocks → final norm → LM head, the key/value bookkeeping of
-/// attention (extra prefix rows, the cache, padding), the adapter hooks, and the named parameter list that loading,
-/// saving and freezing go through. Each architecture supplies only its own embedding layer, blocks and head (see
+/// attention (extra prefix rows, the cache, padding) and the adapter hooks; the named parameter list that loading,
+/// saving and freezing go through comes from <see cref="ParameterizedModel"/>, which the ViT shares. Each architecture supplies only its own embedding layer, blocks and head (see
 /// Gpt2.cs, Llama.cs, Bert.cs); whether attention looks ahead is the one difference between the two families.
 /// </summary>
-public abstract class TransformerModel
+public abstract class TransformerModel : ParameterizedModel
 {
-    private readonly List<NamedParameter> _parameters = new();
-
     protected TransformerModel(ModelConfig config)
     {
         config.Validate("model config");
@@ -21,32 +19,8 @@ public abstract class TransformerModel
 
     public ModelConfig Config { get; }
 
-    /// <summary>Parameters under their Hugging Face names, in our [out, in] layout.</summary>
-    public IReadOnlyList<NamedParameter> Parameters => _parameters;
-
     public abstract Tensor TokenEmbedding { get; }
     protected abstract Tensor LmHead { get; }
-
-    public long ParameterCount => _parameters.Sum(p => (long)p.Tensor.Length);
-
-    /// <summary>Freezes everything, or makes everything trainable. Frozen weights get no gradient work at all.</summary>
-    public void SetTrainable(bool trainable) => SetTrainable(_ => trainable);
-
-    public void SetTrainable(Func<string, bool> isTrainable)
-    {
-        foreach (var p in _parameters) p.Tensor.RequiresGrad = isTrainable(p.Name);
-    }
-
-    public Tensor Parameter(string name) =>
-        _parameters.FirstOrDefault(p => p.Name == name)?.Tensor
-        ?? throw new KeyNotFoundException($"The model has no parameter named '{name}'.");
-
-    protected Tensor Add(string name, params int[] shape)
-    {
-        var t = Tensor.Parameter(shape, trainable: false, name);
-        _parameters.Add(new NamedParameter(name, t));
-        return t;
-    }
 
     /// <summary>Logits (B, T, V) for every input position.</summary>
     public Tensor Forward(Tape tape, ForwardInput input) => Logits(tape, Hidden(tape, input));
@@ -180,7 +154,7 @@ public abstract class TransformerModel
     {
         var rng = new Random(seed);
         float residualStd = std / MathF.Sqrt(2 * Config.NumLayers);
-        foreach (var p in _parameters)
+        foreach (var p in Parameters)
         {
             var s = p.Tensor.Span;
             if (IsNormGain(p.Name)) { s.Fill(1f); continue; }
@@ -192,12 +166,6 @@ public abstract class TransformerModel
 
     protected abstract bool IsNormGain(string name);
     protected abstract bool IsResidualProjection(string name);
-
-    private static float Gaussian(Random rng)
-    {
-        double u1 = 1.0 - rng.NextDouble(), u2 = rng.NextDouble();
-        return (float)(Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
-    }
 
     /// <summary>An uninitialised model of the config's architecture.</summary>
     public static TransformerModel Create(ModelConfig config) => config.Architecture switch

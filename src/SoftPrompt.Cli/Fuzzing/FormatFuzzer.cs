@@ -1,4 +1,7 @@
+using System.IO.Compression;
 using System.Text;
+using System.Text.Json;
+using SoftPrompt.Data.Images;
 using SoftPrompt.Data.Tasks;
 using SoftPrompt.Data.Tokenizers;
 using SoftPrompt.Engine.IO;
@@ -8,6 +11,7 @@ using SoftPrompt.Tuning.LlamaAdapter;
 using SoftPrompt.Tuning.Lora;
 using SoftPrompt.Tuning.PrefixTuning;
 using SoftPrompt.Tuning.PromptTuning;
+using SoftPrompt.Tuning.VisualPrompts;
 
 namespace SoftPrompt.Cli.Fuzzing;
 
@@ -169,6 +173,7 @@ public sealed class FormatFuzzer
                 PromptAdapterFiles.Load(Path.GetDirectoryName(path)!, 8);
             }, IsJson: false));
         targets.AddRange(AdapterDirectoryTargets(llama));
+        targets.AddRange(VisionTargets(Path.Combine(fixturesDirectory, "parity", "vit-tiny")));
         if (tinyStoriesPath is not null && File.Exists(tinyStoriesPath))
             targets.Add(new Target("tinystories bin", File.ReadAllBytes(tinyStoriesPath), "model.bin", path => ModelLoader.Load(path), IsJson: false));
         return targets;
@@ -191,21 +196,63 @@ public sealed class FormatFuzzer
             ("bottleneck", dir => new BottleneckAdapter(model, new BottleneckOptions { Size = 4 }).Save(dir, "fuzz"), dir => BottleneckAdapter.Load(dir, model)),
         };
         foreach (var (name, save, load) in methods)
-        {
-            string seedDirectory = Path.Combine(Path.GetTempPath(), $"softprompt-fuzz-{name}-{Environment.ProcessId}");
-            save(seedDirectory);
-            var files = Directory.GetFiles(seedDirectory).ToDictionary(path => Path.GetFileName(path), File.ReadAllBytes);
-            Directory.Delete(seedDirectory, recursive: true);
-            foreach (var (file, bytes) in files)
-                yield return new Target($"{name} {file}", bytes, file, path =>
-                {
-                    string dir = Path.GetDirectoryName(path)!;
-                    foreach (var (other, otherBytes) in files)
-                        if (other != file) File.WriteAllBytes(Path.Combine(dir, other), otherBytes);
-                    load(dir);
-                }, IsJson: file.EndsWith(".json", StringComparison.Ordinal));
-        }
+            foreach (var target in DirectoryTargets(name, FilesSavedBy(name, save), load))
+                yield return target;
     }
+
+    /// <summary>A ViT folder, a VPT head + prompts directory for it, and an image task directory.</summary>
+    private static IEnumerable<Target> VisionTargets(string vitDirectory)
+    {
+        var model = VitFiles.Load(vitDirectory);
+        string[] classes = ["x", "y", "z"];
+        var vitFiles = new[] { VitFiles.ConfigFile, VitFiles.WeightsFile }.ToDictionary(f => f, f => File.ReadAllBytes(Path.Combine(vitDirectory, f)));
+        var vpt = VisualTuningMethod.Named("vpt-deep");
+        var adapterFiles = FilesSavedBy("vpt", dir => vpt.Build(model, classes, promptTokens: 2, seed: 1).SaveAdapter(dir));
+        return [
+            .. DirectoryTargets("vit", vitFiles, dir => VitFiles.Load(dir)),
+            .. DirectoryTargets("vpt", adapterFiles, dir => ImageClassification.LoadAdapter(dir, model, classes)),
+            .. DirectoryTargets("image task", FilesSavedBy("image-task", WriteImageTask), dir => ImageTask.Load(dir)),
+        ];
+    }
+
+    /// <summary>Three 4×4 images per split, as tools/make_glyphs.py lays a task out.</summary>
+    private static void WriteImageTask(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var splits = new Dictionary<string, object>();
+        foreach (var split in new[] { "train", "validation", "test" })
+        {
+            using (var gzip = new GZipStream(File.Create(Path.Combine(directory, split + ".bin.gz")), CompressionLevel.Optimal))
+                for (int label = 0; label < 3; label++)
+                {
+                    gzip.WriteByte((byte)label);
+                    gzip.Write(Enumerable.Range(0, 16).Select(i => (byte)(i * 16 + label)).ToArray());
+                }
+            splits[split] = new { file = split + ".bin.gz", count = 3 };
+        }
+        File.WriteAllText(Path.Combine(directory, "index.json"),
+            JsonSerializer.Serialize(new { image_size = 4, channels = 1, classes = new[] { "a", "b", "c" }, splits }));
+    }
+
+    /// <summary>The files <paramref name="save"/> writes into a fresh directory, by name.</summary>
+    private static Dictionary<string, byte[]> FilesSavedBy(string name, Action<string> save)
+    {
+        string seedDirectory = Path.Combine(Path.GetTempPath(), $"softprompt-fuzz-{name}-{Environment.ProcessId}");
+        save(seedDirectory);
+        var files = Directory.GetFiles(seedDirectory).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes);
+        Directory.Delete(seedDirectory, recursive: true);
+        return files;
+    }
+
+    /// <summary>One target per file of a directory: that file mutated, the others left valid, the directory loaded.</summary>
+    private static IEnumerable<Target> DirectoryTargets(string name, Dictionary<string, byte[]> files, Action<string> load) =>
+        files.Select(pair => new Target($"{name} {pair.Key}", pair.Value, pair.Key, path =>
+        {
+            string dir = Path.GetDirectoryName(path)!;
+            foreach (var (other, otherBytes) in files)
+                if (other != pair.Key) File.WriteAllBytes(Path.Combine(dir, other), otherBytes);
+            load(dir);
+        }, IsJson: pair.Key.EndsWith(".json", StringComparison.Ordinal)));
 
     private static byte[] SmallTokenizerJson()
     {

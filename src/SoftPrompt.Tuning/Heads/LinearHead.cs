@@ -23,6 +23,16 @@ public sealed class LinearHead
         DefaultInit.Linear(Weight, Bias, new Random(seed));
     }
 
+    /// <summary>A head over existing tensors, e.g. a pretrained model's own classifier (weight (C, D), bias (C)).</summary>
+    public LinearHead(IReadOnlyList<string> classes, Tensor weight, Tensor bias)
+    {
+        if (weight.Rank != 2 || weight.Dim(0) != classes.Count || bias.Length != classes.Count)
+            throw new ArgumentException($"A head for {classes.Count} classes needs weight ({classes.Count}, D) and bias ({classes.Count}); got [{string.Join(", ", weight.Shape)}] and [{string.Join(", ", bias.Shape)}].");
+        Classes = classes.ToArray();
+        Weight = weight;
+        Bias = bias;
+    }
+
     public IReadOnlyList<string> Classes { get; }
     public Tensor Weight { get; }
     public Tensor Bias { get; }
