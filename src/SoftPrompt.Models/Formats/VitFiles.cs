@@ -12,7 +12,8 @@ public static class VitFiles
     public const string ConfigFile = "config.json";
     public const string WeightsFile = "model.safetensors";
 
-    public static void Save(Vit model, string directory)
+    /// <param name="dtype">Shipped models are stored as bfloat16 (half the bytes; loading widens them to float32).</param>
+    public static void Save(Vit model, string directory, SafeTensorsDType dtype = SafeTensorsDType.BF16)
     {
         Directory.CreateDirectory(directory);
         var c = model.Config;
@@ -32,10 +33,10 @@ public static class VitFiles
             ["qkv_bias"] = true,
             ["id2label"] = c.Labels.Select((label, i) => (label, i)).ToDictionary(x => x.i.ToString(), x => x.label),
             ["label2id"] = c.Labels.Select((label, i) => (label, i)).ToDictionary(x => x.label, x => x.i),
-            ["torch_dtype"] = "float32",
+            ["torch_dtype"] = dtype == SafeTensorsDType.BF16 ? "bfloat16" : "float32",
         };
         File.WriteAllText(Path.Combine(directory, ConfigFile), JsonSerializer.Serialize(config, new JsonSerializerOptions { WriteIndented = true }) + "\n");
-        SafeTensorsWriter.Write(Path.Combine(directory, WeightsFile), model.Parameters.Select(p => p.Tensor),
+        SafeTensorsWriter.Write(Path.Combine(directory, WeightsFile), model.Parameters.Select(p => p.Tensor), dtype,
             metadata: new Dictionary<string, string> { ["format"] = "pt" });
     }
 
