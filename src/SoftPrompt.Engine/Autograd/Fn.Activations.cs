@@ -41,12 +41,32 @@ public static partial class Fn
     {
         bool needs = tape.NeedsGrad(x);
         var y = tape.NewLike(x, needs);
-        forward(y.Span, x.ReadOnlySpan);
+        InParts(x.Length, (start, n) => forward(y.Span.Slice(start, n), x.ReadOnlySpan.Slice(start, n)));
         if (needs)
             tape.Record(() =>
             {
-                if (y.HasGrad) backward(x.Grad, y.Grad, backwardReadsOutput ? y.ReadOnlySpan : x.ReadOnlySpan);
+                if (!y.HasGrad) return;
+                _ = x.Grad; // allocated here, before the parts read it from two threads
+                var read = backwardReadsOutput ? y : x;
+                InParts(x.Length, (start, n) => backward(x.Grad.Slice(start, n), y.Grad.Slice(start, n), read.ReadOnlySpan.Slice(start, n)));
             });
         return y;
+    }
+
+    // Elementwise work over large tensors in one contiguous part per thread (an MLP's activation is 20 M elements per
+    // step at GPT-2 size); each element's result is the same however the parts fall.
+    private const int PartThreshold = 1 << 16;
+
+    private static void InParts(int length, Action<int, int> part)
+    {
+        int threads = length < PartThreshold ? 1 : Parallelism.Threads;
+        if (threads <= 1) { part(0, length); return; }
+        int size = (length / threads + 63) / 64 * 64;
+        Parallelism.For(threads, t =>
+        {
+            int start = Math.Min(length, t * size), end = Math.Min(length, start + size);
+            if (t == threads - 1) end = length;
+            if (end > start) part(start, end - start);
+        });
     }
 }

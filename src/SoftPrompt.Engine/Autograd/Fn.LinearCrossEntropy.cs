@@ -49,7 +49,7 @@ public static partial class Fn
             // chunk ← scale·(softmax − one-hot), zero on ignored rows: the gradient of the mean loss w.r.t. these logits
             var chunkGradient = gradient!.Span[..(rows * vocab)];
             chunkGradient.Clear();
-            Ops.CrossEntropy.Backward(chunkGradient, chunk, rows, vocab, chunkTargets, ignoreIndex, scale);
+            Ops.CrossEntropy.Backward(chunkGradient, chunk, rows, vocab, chunkTargets, ignoreIndex, scale, rowLosses.Span.Slice(start, rows));
             if (dx is not null) Sgemm.Multiply(false, false, rows, d, vocab, chunkGradient, w.ReadOnlySpan, dx.Span.Slice(start * d, rows * d), accumulate: true);
             if (dw is not null) Sgemm.Multiply(true, false, vocab, d, rows, chunkGradient, xChunk, dw.Span, accumulate: true);
         }

@@ -51,20 +51,23 @@ public static class CrossEntropy
         }
     }
 
-    // dlogits[r] += scale·(softmax(row) − onehot(target)) for rows not ignored
+    // dlogits[r] += scale·(softmax(row) − onehot(target)) for rows not ignored. Given the rows' losses from RowLosses,
+    // each row's log-sum-exp is loss + row[target], which saves a second pass of exponentials over the vocabulary.
     public static unsafe void Backward(Span<float> dlogits, ReadOnlySpan<float> logits, int n, int vocab, ReadOnlySpan<int> targets,
-        int ignoreIndex, float scale)
+        int ignoreIndex, float scale, ReadOnlySpan<float> rowLosses = default)
     {
-        fixed (float* pd = dlogits) fixed (float* pLogits = logits) fixed (int* pTargets = targets)
+        if (!rowLosses.IsEmpty && rowLosses.Length < n) throw new ArgumentException($"CrossEntropy.Backward: {rowLosses.Length} row losses for {n} rows.");
+        fixed (float* pd = dlogits) fixed (float* pLogits = logits) fixed (int* pTargets = targets) fixed (float* pLosses = rowLosses)
         {
-            float* d = pd, l = pLogits; int* t = pTargets;
+            float* d = pd, l = pLogits, losses = pLosses; int* t = pTargets;
             ForRows(n, vocab, r =>
             {
                 if (t[r] == ignoreIndex) return;
                 var row = new ReadOnlySpan<float>(l + (long)r * vocab, vocab);
                 var drow = new Span<float>(d + (long)r * vocab, vocab);
                 var probabilities = Buffer(vocab);
-                TensorPrimitives.Subtract(row, LogSumExp(row), probabilities);
+                float logSumExp = losses is null ? LogSumExp(row) : losses[r] + row[t[r]];
+                TensorPrimitives.Subtract(row, logSumExp, probabilities);
                 TensorPrimitives.Exp(probabilities, probabilities);
                 TensorPrimitives.MultiplyAdd(probabilities, scale, drow, drow);
                 drow[t[r]] -= scale;
