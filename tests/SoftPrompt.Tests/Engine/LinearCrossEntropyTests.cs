@@ -10,7 +10,7 @@ public class LinearCrossEntropyTests
     [Fact]
     public void Equals_linear_then_cross_entropy_in_value_and_gradients()
     {
-        // 300 rows cross the 128-row chunks; some rows ignored
+        // 300 rows cross the 256-row chunks; some rows ignored
         var x = GradCheck.Random(1, 1f, 300, 16);
         var w = GradCheck.Random(2, 1f, 37, 16);
         var rng = new Random(3);
