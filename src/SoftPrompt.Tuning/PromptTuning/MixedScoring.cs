@@ -37,6 +37,7 @@ public static class MixedScoring
         // Prefixes of similar length share a batch, so little of it is padding (requests of many lengths arrive together).
         // Longest first: the first batch sizes the tape's arrays and every later, shorter one reuses them.
         var order = which.OrderByDescending(q => (requests[q].Classifier.Prompt?.Length ?? 0) + inputs[q].Length).ToList();
+        KvCache? cache = null;
         for (int start = 0; start < order.Count; start += rowsPerBatch)
         {
             var chunk = order.GetRange(start, Math.Min(rowsPerBatch, order.Count - start));
@@ -46,7 +47,10 @@ public static class MixedScoring
             // [P; x] or, for a prompt placed before the answer, [x; P]: either way the labels continue the row.
             var prefixRows = chunk.Select(q => new PromptedRow(requests[q].Classifier.Prompt, inputs[q],
                 requests[q].Classifier.Prompt?.Placement == PromptPlacement.BeforeAnswer ? inputs[q].Length : 0)).ToList();
-            var cache = new KvCache(model.Config, chunk.Count, prefixRows.Max(r => (r.Prompt?.Length ?? 0) + r.TokenIds.Length) + longestLabel - 1);
+            int capacity = prefixRows.Max(r => (r.Prompt?.Length ?? 0) + r.TokenIds.Length) + longestLabel - 1;
+            // Longest batches come first, so the first cache fits every later batch of as many rows: reuse it.
+            if (cache is null || cache.Batch != chunk.Count || cache.Capacity < capacity) cache = new KvCache(model.Config, chunk.Count, capacity);
+            else cache.Clear();
             var prefix = MixedPromptBatch.Build(tape, model, prefixRows, cache: cache);
             int length = prefix.Length;
             var hidden = model.Hidden(tape, prefix.Input).Reshape(chunk.Count * length, width);
