@@ -10,6 +10,11 @@ public sealed record PromptedRow(PromptEmbedding? Prompt, int[] TokenIds, int Pr
 {
     /// <summary>The row's own prefix-tuning or deep-prompt adapter, if any: rows of one batch may each carry another.</summary>
     public PrefixTuning.PrefixAdapter? Prefix { get; init; }
+
+    /// <summary>Trained vectors (p, D) that replace the embeddings of tokens <see cref="VectorSlots"/> — P-tuning's
+    /// pseudo tokens anywhere in a template (its encoder's output; see PTuningTemplate.Encode for the slots).</summary>
+    public Tensor? Vectors { get; init; }
+    public int[]? VectorSlots { get; init; }
 }
 
 /// <summary>
@@ -75,7 +80,15 @@ public sealed class MixedPromptBatch
             if (pad > 0) parts.Add(tape.NewTensor(new[] { 1, pad, d }, zero: true));
             if (row.PromptAt > 0) parts.Add(Fn.Embedding(tape, model.TokenEmbedding, row.TokenIds[..row.PromptAt], 1, row.PromptAt));
             if (row.Prompt is not null) parts.Add(row.Prompt.Prompt.Reshape(1, p, d));
-            if (row.PromptAt < row.TokenIds.Length)
+            if (row.Vectors is not null)
+            {
+                if (row.Prompt is not null || row.VectorSlots is null || row.VectorSlots.Length != row.Vectors.Dim(0))
+                    throw new ArgumentException($"Row {r}: pseudo-token vectors need one slot each and no soft prompt beside them.");
+                int n = row.TokenIds.Length;
+                var embedded = Fn.Embedding(tape, model.TokenEmbedding, row.TokenIds, 1, n).Reshape(n, d);
+                parts.Add(Fn.ReplaceRows(tape, embedded, row.VectorSlots, row.Vectors).Reshape(1, n, d));
+            }
+            else if (row.PromptAt < row.TokenIds.Length)
                 parts.Add(Fn.Embedding(tape, model.TokenEmbedding, row.TokenIds[row.PromptAt..], 1, row.TokenIds.Length - row.PromptAt));
             pieces[r] = parts.Count == 1 ? parts[0] : Fn.Concat(tape, 1, parts.ToArray());
             for (int t = 0; t < length; t++)

@@ -8,13 +8,24 @@ using Xunit;
 
 namespace SoftPrompt.Tests.Tuning;
 
-/// <summary>Rows of one batch with different adapters — a soft prompt, prefix tuning, deep prompts on the top layers,
+/// <summary>Rows of one batch with different adapters — a soft prompt, prefix tuning, deep prompts on the top layers, P-tuning's pseudo tokens,
 /// both, or nothing — each compute what they would alone.</summary>
 public class MixedPrefixBatchTests
 {
     private static readonly LoadedModel Loaded = ModelLoader.Load(SharedModels.TinyStoriesPath);
 
     private static PromptedRow[] Rows()
+    {
+        var rows = RowsWithoutPTuning();
+        // A P-tuning row: its encoder's vectors in the template's pseudo-token slots (before the text and before the answer).
+        var template = new SoftPrompt.Tuning.PTuning.PTuningTemplate("[P*2]Story: {text}[P*3] The mood was");
+        var encoder = new SoftPrompt.Tuning.PTuning.PromptEncoder(5, Loaded.Model.Config.HiddenSize, SoftPrompt.Tuning.PTuning.PromptEncoderKind.Mlp, 16, seed: 8);
+        var (tokens, slots) = template.Encode(Loaded.Tokenizer!, new Dictionary<string, string> { ["text"] = "A cat slept in the sun." }, 200, 0);
+        var vectors = encoder.Forward(new Tape(recording: false)).ToArray();
+        return [.. rows, new PromptedRow(null, tokens) { Vectors = Tensor.FromArray(vectors, new[] { 5, Loaded.Model.Config.HiddenSize }), VectorSlots = slots }];
+    }
+
+    private static PromptedRow[] RowsWithoutPTuning()
     {
         var model = Loaded.Model;
         var tokenizer = Loaded.Tokenizer!;
@@ -74,7 +85,7 @@ public class MixedPrefixBatchTests
     {
         var model = Loaded.Model;
         model.SetTrainable(false);
-        var rows = Rows();
+        var rows = RowsWithoutPTuning();
         var prefix = rows[1].Prefix!;
         var deep = rows[2].Prefix!;
 
