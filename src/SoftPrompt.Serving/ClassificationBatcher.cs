@@ -38,6 +38,9 @@ public sealed class ClassificationBatcher : IAsyncDisposable
         return pending.Result.Task.WaitAsync(cancel);
     }
 
+    // Batches run one at a time under the model lock, so one tape's pool serves them all.
+    private readonly Engine.Tape _tape = new(recording: false);
+
     private async Task WorkAsync()
     {
         var reader = _queue.Reader;
@@ -51,7 +54,8 @@ public sealed class ClassificationBatcher : IAsyncDisposable
             await _modelLock.WaitAsync();
             try
             {
-                var scores = MixedScoring.LabelScores(_model, batch.Select(p => (p.Task.Classifier!, p.Task.Example(p.Text))).ToList());
+                var scores = MixedScoring.LabelScores(_model, batch.Select(p => (p.Task.Classifier!, p.Task.Example(p.Text))).ToList(),
+                    tape: _tape);
                 for (int i = 0; i < batch.Count; i++) batch[i].Result.TrySetResult(scores[i]);
             }
             catch (Exception e)

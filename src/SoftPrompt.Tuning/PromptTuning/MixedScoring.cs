@@ -12,11 +12,14 @@ namespace SoftPrompt.Tuning.PromptTuning;
 public static class MixedScoring
 {
     /// <summary>Per request, the log-probability of each of its task's labels (in Task.Labels order).</summary>
+    /// <param name="tape">A non-recording tape to run on; a caller that scores batch after batch (the server) passes
+    /// the same one each time so its pool serves them all. Null: a new one.</param>
     public static double[][] LabelScores(CausalLanguageModel model, IReadOnlyList<(PromptClassifier Classifier, LabeledExample Example)> requests,
-        int rowsPerBatch = 16)
+        int rowsPerBatch = 16, Tape? tape = null)
     {
+        if (tape is { IsRecording: true }) throw new ArgumentException("Label scoring needs a tape that records nothing.");
         var scores = requests.Select(r => new double[r.Classifier.Task.Labels.Count]).ToArray();
-        var tape = new Tape(recording: false);
+        tape ??= new Tape(recording: false);
         var byHooks = Enumerable.Range(0, requests.Count).ToLookup(q => requests[q].Classifier.Adapter is null);
         ScoreSharingPrefixes(model, tape, requests, byHooks[true].ToList(), scores, rowsPerBatch);
         ScoreWholeRows(model, tape, requests, byHooks[false].ToList(), scores, rowsPerBatch);
