@@ -46,7 +46,18 @@ public sealed class AdamW : IOptimizer
 
     public void ZeroGrad()
     {
-        foreach (var p in _parameters) p.ZeroGrad();
+        foreach (var p in _parameters)
+        {
+            if (!p.HasGrad) continue;
+            if (p.Length < 1 << 18 || Parallelism.Threads <= 1) { p.ZeroGrad(); continue; }
+            // A full model's gradients are half a gigabyte at GPT-2 size: both threads clear.
+            int threads = Parallelism.Threads, part = (p.Length / threads + 63) / 64 * 64;
+            Parallelism.For(threads, t =>
+            {
+                int start = Math.Min(p.Length, t * part), end = t == threads - 1 ? p.Length : Math.Min(p.Length, start + part);
+                p.Grad.Slice(start, end - start).Clear();
+            });
+        }
     }
 
     public void Update()
