@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace SoftPrompt.Engine.Ops;
 
@@ -21,7 +22,12 @@ public static class Activations
             int n = Math.Min(Chunk, x.Length - start);
             var xs = x.Slice(start, n);
             GeluInnerTanh(t[..n], xs);
-            for (int i = 0; i < n; i++) y[start + i] = 0.5f * xs[i] * (1f + t[i]);
+            var ys = y.Slice(start, n);
+            int i = 0;
+            if (Vector512.IsHardwareAccelerated)
+                for (var half = Vector512.Create(0.5f); i + 16 <= n; i += 16)
+                    (half * Vector512.Create(xs.Slice(i, 16)) * (Vector512<float>.One + Vector512.Create(t.Slice(i, 16)))).CopyTo(ys.Slice(i, 16));
+            for (; i < n; i++) ys[i] = 0.5f * xs[i] * (1f + t[i]);
         }
     }
 
@@ -34,18 +40,42 @@ public static class Activations
             int n = Math.Min(Chunk, x.Length - start);
             var xs = x.Slice(start, n);
             GeluInnerTanh(t[..n], xs);
-            for (int i = 0; i < n; i++)
+            var dxs = dx.Slice(start, n);
+            var dys = dy.Slice(start, n);
+            int i = 0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                var half = Vector512.Create(0.5f);
+                var one = Vector512<float>.One;
+                var scale = Vector512.Create(GeluScale);
+                var cubic3 = Vector512.Create(3f * GeluCubic);
+                for (; i + 16 <= n; i += 16)
+                {
+                    var xi = Vector512.Create(xs.Slice(i, 16));
+                    var ti = Vector512.Create(t.Slice(i, 16));
+                    var slope = half * (one + ti) + half * xi * (one - ti * ti) * scale * (one + cubic3 * xi * xi);
+                    (Vector512.Create(dxs.Slice(i, 16)) + Vector512.Create(dys.Slice(i, 16)) * slope).CopyTo(dxs.Slice(i, 16));
+                }
+            }
+            for (; i < n; i++)
             {
                 float xi = xs[i], ti = t[i];
                 float slope = 0.5f * (1f + ti) + 0.5f * xi * (1f - ti * ti) * GeluScale * (1f + 3f * GeluCubic * xi * xi);
-                dx[start + i] += dy[start + i] * slope;
+                dxs[i] += dys[i] * slope;
             }
         }
     }
 
     private static void GeluInnerTanh(Span<float> t, ReadOnlySpan<float> x)
     {
-        for (int i = 0; i < x.Length; i++) t[i] = GeluScale * (x[i] + GeluCubic * x[i] * x[i] * x[i]);
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (var scale = Vector512.Create(GeluScale); i + 16 <= x.Length; i += 16)
+            {
+                var xi = Vector512.Create(x.Slice(i, 16));
+                (scale * (xi + Vector512.Create(GeluCubic) * xi * xi * xi)).CopyTo(t.Slice(i, 16));
+            }
+        for (; i < x.Length; i++) t[i] = GeluScale * (x[i] + GeluCubic * x[i] * x[i] * x[i]);
         TensorPrimitives.Tanh(t, t);
     }
 
