@@ -17,12 +17,7 @@ public sealed class HeadClassifier : HeadObjective<LabeledExample>, ILabelPredic
     public const string FileName = "softprompt_classifier_head.safetensors", HeadName = "classifier_head";
 
     public HeadClassifier(TransformerModel model, ITokenizer tokenizer, ClassificationTask task, ITrainableAdapter? adapter, LinearHead head)
-        : base(model, tokenizer, adapter, head, FileName)
-    {
-        if (!head.Classes.SequenceEqual(task.Labels))
-            throw new ArgumentException($"The head's classes [{string.Join(", ", head.Classes)}] are not task {task.Name}'s labels [{string.Join(", ", task.Labels)}].");
-        Task = task;
-    }
+        : base(model, tokenizer, adapter, head, FileName, task.Labels, $"task {task.Name}'s labels") => Task = task;
 
     /// <summary>A freshly initialised head for the task's labels.</summary>
     public static LinearHead NewHead(ClassificationTask task, ModelConfig model, int seed = 1) => new(task.Labels, model.HiddenSize, HeadName, seed);

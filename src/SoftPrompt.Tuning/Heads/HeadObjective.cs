@@ -16,8 +16,13 @@ public abstract class HeadObjective<TExample> : IPromptObjective<TExample>
 {
     private readonly int _cls, _sep;
 
-    protected HeadObjective(TransformerModel model, ITokenizer tokenizer, ITrainableAdapter? adapter, LinearHead head, string headFile)
+    /// <param name="classes">What the head must score, in order (the task's labels or tags); <paramref name="owner"/>
+    /// names them in the error when a loaded head was made for something else.</param>
+    protected HeadObjective(TransformerModel model, ITokenizer tokenizer, ITrainableAdapter? adapter, LinearHead head, string headFile,
+        IReadOnlyList<string> classes, string owner)
     {
+        if (!head.Classes.SequenceEqual(classes))
+            throw new ArgumentException($"The head's classes [{string.Join(", ", head.Classes)}] are not {owner} [{string.Join(", ", classes)}].");
         if (head.Width != model.Config.HiddenSize)
             throw new ArgumentException($"The head reads hidden states of width {head.Width}; the model's are {model.Config.HiddenSize}.");
         if (!model.IsCausal)

@@ -17,10 +17,8 @@ public sealed class TokenTagger : HeadObjective<TaggedSentence>
     public const string FileName = "softprompt_tagger_head.safetensors", HeadName = "tagger_head";
 
     public TokenTagger(TransformerModel model, ITokenizer tokenizer, TaggingTask task, ITrainableAdapter? adapter, LinearHead head)
-        : base(model, tokenizer, adapter, head, FileName)
+        : base(model, tokenizer, adapter, head, FileName, task.Tags, $"task {task.Name}'s tags")
     {
-        if (!head.Classes.SequenceEqual(task.Tags))
-            throw new ArgumentException($"The head's classes [{string.Join(", ", head.Classes)}] are not task {task.Name}'s tags [{string.Join(", ", task.Tags)}].");
         Task = task;
         _tagIndex = task.Tags.Select((t, i) => (t, i)).ToDictionary(x => x.t, x => x.i);
     }
