@@ -30,5 +30,30 @@ public static class TrainingSteps
         }
     }
 
+    /// <summary>Full-batch AdamW steps on <paramref name="loss"/>; the loss after them is lower than before.</summary>
+    public static void LossFalls(Func<Tape, Tensor> loss, IReadOnlyList<Tensor> trainable, int steps, float learningRate = 1e-2f)
+    {
+        float Current()
+        {
+            var quiet = new Tape(recording: false);
+            float value = loss(quiet)[0];
+            quiet.Reset();
+            return value;
+        }
+        float before = Current();
+        var optimizer = new AdamW(trainable, learningRate, weightDecay: 0f);
+        var tape = new Tape();
+        for (int step = 0; step < steps; step++)
+        {
+            tape.Reset();
+            tape.Backward(loss(tape));
+            optimizer.Update();
+            optimizer.ZeroGrad();
+        }
+        tape.Reset();
+        float after = Current();
+        Assert.True(after < before, $"loss {before} → {after}");
+    }
+
     private static int[] Bits(Tensor t) => t.ToArray().Select(BitConverter.SingleToInt32Bits).ToArray();
 }

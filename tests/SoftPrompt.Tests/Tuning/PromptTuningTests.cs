@@ -205,21 +205,7 @@ public class MixedPromptBatchTests
             new PromptedRow(Prompt(6, 2), tokenizer.Encode("The dog ran.")),
             new PromptedRow(null, tokenizer.Encode("Lily and Tom went to the park to play with a big ball.")),
         };
-        var tape = new Tape(recording: false);
-        var batch = MixedPromptBatch.Build(tape, model, rows);
-        var logits = model.Forward(tape, batch.Input);
-        int v = model.Config.VocabSize, t = batch.Length;
-        double worst = 0;
-        for (int r = 0; r < rows.Length; r++)
-        {
-            var aloneTape = new Tape(recording: false);
-            var alone = MixedPromptBatch.Build(aloneTape, model, new[] { rows[r] });
-            var aloneLogits = model.Forward(aloneTape, alone.Input).ToArray();
-            int offset = batch.RowStarts[r], realLength = t - offset;
-            Assert.Equal(realLength, alone.Length);
-            for (int i = 0; i < realLength * v; i++)
-                worst = Math.Max(worst, Math.Abs(logits[(r * t + offset) * v + i] - aloneLogits[i]));
-        }
+        double worst = MixedBatchCheck.WorstDifference(model, rows).Absolute;
         Assert.True(worst <= 1e-5, $"max |Δlogit| {worst:E2} between the mixed batch and rows run alone");
     }
 
