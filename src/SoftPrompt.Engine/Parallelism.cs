@@ -28,4 +28,21 @@ public static class Parallelism
             finally { _insideParallelRegion = outer; }
         });
     }
+
+    /// <summary>
+    /// Runs part(start, count) over [0, length) in one contiguous part per thread (starts on 64-element boundaries),
+    /// or as one part when length is below <paramref name="parallelFrom"/>: memory-bound elementwise work over large
+    /// arrays. Elementwise results do not depend on where the parts fall.
+    /// </summary>
+    public static void ForParts(int length, int parallelFrom, Action<int, int> part)
+    {
+        int threads = length < parallelFrom ? 1 : _threads;
+        if (threads <= 1 || _insideParallelRegion) { part(0, length); return; }
+        int size = (length / threads + 63) / 64 * 64;
+        For(threads, t =>
+        {
+            int start = Math.Min(length, t * size), end = t == threads - 1 ? length : Math.Min(length, start + size);
+            if (end > start) part(start, end - start);
+        });
+    }
 }

@@ -46,18 +46,9 @@ public sealed class AdamW : IOptimizer
 
     public void ZeroGrad()
     {
+        // A full model's gradients are half a gigabyte at GPT-2 size: both threads clear.
         foreach (var p in _parameters)
-        {
-            if (!p.HasGrad) continue;
-            if (p.Length < 1 << 18 || Parallelism.Threads <= 1) { p.ZeroGrad(); continue; }
-            // A full model's gradients are half a gigabyte at GPT-2 size: both threads clear.
-            int threads = Parallelism.Threads, part = (p.Length / threads + 63) / 64 * 64;
-            Parallelism.For(threads, t =>
-            {
-                int start = Math.Min(p.Length, t * part), end = t == threads - 1 ? p.Length : Math.Min(p.Length, start + part);
-                p.Grad.Slice(start, end - start).Clear();
-            });
-        }
+            if (p.HasGrad) Parallelism.ForParts(p.Length, ParallelFrom, (start, count) => p.Grad.Slice(start, count).Clear());
     }
 
     public void Update()
@@ -76,26 +67,17 @@ public sealed class AdamW : IOptimizer
         }
     }
 
+    private const int ParallelFrom = 1 << 18;
+
     // Memory-bound (7 floats of traffic per weight): Vector512 lanes, the tensor split between the threads when it is
     // large. Each lane does exactly the scalar arithmetic (no fused multiply-adds), so results are bit-identical.
-    private void UpdateOne(Span<float> w, ReadOnlySpan<float> g, Span<float> m, Span<float> v, float stepSize, float rootCorrection2, float decay)
+    private unsafe void UpdateOne(Span<float> w, ReadOnlySpan<float> g, Span<float> m, Span<float> v, float stepSize, float rootCorrection2, float decay)
     {
-        const int ParallelFrom = 1 << 18;
-        int threads = w.Length < ParallelFrom ? 1 : Parallelism.Threads;
-        if (threads <= 1) { UpdateRange(w, g, m, v, stepSize, rootCorrection2, decay); return; }
-        unsafe
+        fixed (float* pw = w) fixed (float* pg = g) fixed (float* pm = m) fixed (float* pv = v)
         {
-            fixed (float* pw = w) fixed (float* pg = g) fixed (float* pm = m) fixed (float* pv = v)
-            {
-                float* ww = pw, gg = pg, mm = pm, vv = pv;
-                int length = w.Length, part = (length / threads + 63) / 64 * 64;
-                Parallelism.For(threads, t =>
-                {
-                    int start = Math.Min(length, t * part), end = t == threads - 1 ? length : Math.Min(length, start + part);
-                    UpdateRange(new Span<float>(ww + start, end - start), new ReadOnlySpan<float>(gg + start, end - start),
-                        new Span<float>(mm + start, end - start), new Span<float>(vv + start, end - start), stepSize, rootCorrection2, decay);
-                });
-            }
+            float* ww = pw, gg = pg, mm = pm, vv = pv;
+            Parallelism.ForParts(w.Length, ParallelFrom, (start, n) => UpdateRange(new Span<float>(ww + start, n),
+                new ReadOnlySpan<float>(gg + start, n), new Span<float>(mm + start, n), new Span<float>(vv + start, n), stepSize, rootCorrection2, decay));
         }
     }
 
