@@ -136,6 +136,152 @@ def bert_forward(p, cfg, embeds, positions, token_types, attention_mask):
     return x @ p[e + "word_embeddings.weight"].t() + p[c + "bias"]
 
 
+def t5_bucket(relative, bidirectional, num_buckets, max_distance):
+    """transformers' T5Attention._relative_position_bucket, float32 logarithm included."""
+    bucket = torch.zeros_like(relative)
+    if bidirectional:
+        num_buckets //= 2
+        bucket += (relative > 0).to(torch.long) * num_buckets
+        relative = relative.abs()
+    else:
+        relative = -torch.min(relative, torch.zeros_like(relative))
+    max_exact = num_buckets // 2
+    large = max_exact + (torch.log(relative.float() / max_exact) / math.log(max_distance / max_exact)
+                         * (num_buckets - max_exact)).to(torch.long)
+    large = torch.min(large, torch.full_like(large, num_buckets - 1))
+    return bucket + torch.where(relative < max_exact, relative, large)
+
+
+def t5_position_bias(table, length, bidirectional, cfg):
+    relative = torch.arange(length)[None, :] - torch.arange(length)[:, None]  # key - query
+    buckets = t5_bucket(relative, bidirectional, cfg["relative_attention_num_buckets"], cfg["relative_attention_max_distance"])
+    return table[buckets].permute(2, 0, 1)  # (H, T, S)
+
+
+def t5_forward(p, cfg, encoder_embeds, encoder_mask, decoder_ids):
+    """T5ForConditionalGeneration: pre-RMS-norm blocks, unscaled attention plus a relative-position bias from each
+    stack's first block, cross-attention in the decoder, ReLU or gated-GELU MLP, d^-1/2 before a tied head."""
+    d, heads, eps = cfg["d_model"], cfg["num_heads"], cfg["layer_norm_epsilon"]
+    hd = cfg["d_kv"]
+    gated = cfg["feed_forward_proj"].startswith("gated-")
+
+    def attention(prefix, x, memory, bias, visible):
+        b, t, s = x.shape[0], x.shape[1], memory.shape[1]
+        q = (x @ p[prefix + "q.weight"].t()).view(b, t, heads, hd).transpose(1, 2)
+        k = (memory @ p[prefix + "k.weight"].t()).view(b, s, heads, hd).transpose(1, 2)
+        v = (memory @ p[prefix + "v.weight"].t()).view(b, s, heads, hd).transpose(1, 2)
+        scores = q @ k.transpose(-1, -2)
+        if bias is not None:
+            scores = scores + bias[None]
+        scores = scores.masked_fill(~visible[:, None], float("-inf"))
+        y = (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(b, t, heads * hd)
+        return y @ p[prefix + "o.weight"].t()
+
+    def feed_forward(prefix, x):
+        if gated:
+            m = gelu_new(x @ p[prefix + "wi_0.weight"].t()) * (x @ p[prefix + "wi_1.weight"].t())
+        else:
+            m = torch.relu(x @ p[prefix + "wi.weight"].t())
+        return m @ p[prefix + "wo.weight"].t()
+
+    b, s, _ = encoder_embeds.shape
+    t = decoder_ids.shape[1]
+    bias = t5_position_bias(p["encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"], s, True, cfg)
+    visible = encoder_mask[:, None, :].expand(b, s, s)
+    h = encoder_embeds
+    for i in range(cfg["num_layers"]):
+        l = f"encoder.block.{i}.layer."
+        h = h + attention(l + "0.SelfAttention.", rms_norm(h, p[l + "0.layer_norm.weight"], eps), rms_norm(h, p[l + "0.layer_norm.weight"], eps), bias, visible)
+        h = h + feed_forward(l + "1.DenseReluDense.", rms_norm(h, p[l + "1.layer_norm.weight"], eps))
+    encoded = rms_norm(h, p["encoder.final_layer_norm.weight"], eps)
+
+    bias = t5_position_bias(p["decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"], t, False, cfg)
+    causal = torch.ones(t, t, dtype=torch.bool).tril()[None].expand(b, t, t)
+    cross_visible = encoder_mask[:, None, :].expand(b, t, s)
+    h = p["shared.weight"][decoder_ids]
+    for i in range(cfg["num_decoder_layers"]):
+        l = f"decoder.block.{i}.layer."
+        a = rms_norm(h, p[l + "0.layer_norm.weight"], eps)
+        h = h + attention(l + "0.SelfAttention.", a, a, bias, causal)
+        h = h + attention(l + "1.EncDecAttention.", rms_norm(h, p[l + "1.layer_norm.weight"], eps), encoded, None, cross_visible)
+        h = h + feed_forward(l + "2.DenseReluDense.", rms_norm(h, p[l + "2.layer_norm.weight"], eps))
+    h = rms_norm(h, p["decoder.final_layer_norm.weight"], eps)
+    if cfg["tie_word_embeddings"]:
+        return (h * d ** -0.5) @ p["shared.weight"].t()
+    return h @ p["lm_head.weight"].t()
+
+
+def t5_case(gen, name, feed_forward_proj, tie, decoder_layers):
+    cfg = {"model_type": "t5", "architectures": ["T5ForConditionalGeneration"], "is_encoder_decoder": True,
+           "vocab_size": 61, "d_model": 32, "d_kv": 8, "num_heads": 4, "d_ff": 48, "num_layers": 2,
+           "num_decoder_layers": decoder_layers, "relative_attention_num_buckets": 8, "relative_attention_max_distance": 12,
+           "layer_norm_epsilon": 1e-6, "feed_forward_proj": feed_forward_proj, "tie_word_embeddings": tie,
+           "pad_token_id": 0, "eos_token_id": 1, "decoder_start_token_id": 0}
+    d, f, v, buckets, heads = cfg["d_model"], cfg["d_ff"], cfg["vocab_size"], 8, cfg["num_heads"]
+    mlp = {"wi_0.weight": (f, d), "wi_1.weight": (f, d), "wo.weight": (d, f)} if feed_forward_proj.startswith("gated-") \
+        else {"wi.weight": (f, d), "wo.weight": (d, f)}
+    shapes = {"shared.weight": (v, d)}
+    for stack, layers, mlp_slot in (("encoder", cfg["num_layers"], 1), ("decoder", decoder_layers, 2)):
+        for i in range(layers):
+            l = f"{stack}.block.{i}.layer."
+            attentions = ["0.SelfAttention."] + (["1.EncDecAttention."] if stack == "decoder" else [])
+            for a in attentions:
+                for n in ("q", "k", "v", "o"):
+                    shapes[l + a + n + ".weight"] = (d, d)
+            for slot in range(mlp_slot + 1):
+                shapes[l + f"{slot}.layer_norm.weight"] = (d,)
+            for n, s in mlp.items():
+                shapes[l + f"{mlp_slot}.DenseReluDense." + n] = s
+        shapes[f"{stack}.block.0.layer.0.SelfAttention.relative_attention_bias.weight"] = (buckets, heads)
+        shapes[f"{stack}.final_layer_norm.weight"] = (d,)
+    if not tie:
+        shapes["lm_head.weight"] = (v, d)
+    params = {}
+    for n, s in shapes.items():
+        scale = 1.0 if n in ("shared.weight", "lm_head.weight") else 0.3
+        params[n] = (1.0 + 0.1 * torch.randn(s, generator=gen, dtype=torch.float64)) if n.endswith("layer_norm.weight") \
+            else scale * torch.randn(s, generator=gen, dtype=torch.float64)
+    return name, cfg, params
+
+
+def write_t5_case(gen, name, feed_forward_proj, tie, decoder_layers, write=True):
+    """Encoder rows of 13 tokens (row 1 padded after 10, so relative offsets reach past max_distance and the padding
+    mask matters), decoder rows of 7 (row 1's last two targets ignored, as right padding would be)."""
+    name, cfg, params = t5_case(gen, name, feed_forward_proj, tie, decoder_layers)
+    vocab, batch, source, target = cfg["vocab_size"], 2, 13, 7
+    ids = torch.randint(2, vocab, (batch, source), generator=gen)
+    mask = torch.ones(batch, source, dtype=torch.bool)
+    mask[1, 10:] = False
+    ids[1, 10:] = 0
+    targets = torch.randint(2, vocab, (batch, target), generator=gen)
+    targets[1, -2:] = -100
+    decoder_ids = torch.cat([torch.zeros(batch, 1, dtype=torch.long), targets[:, :-1].clamp(min=0)], dim=1)
+    for t in params.values():
+        t.requires_grad_(True)
+    embeds = params["shared.weight"][ids].detach().clone().requires_grad_(True)
+    logits = t5_forward(params, cfg, embeds, mask, decoder_ids)
+    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, vocab), targets.reshape(-1), ignore_index=-100)
+    loss.backward()
+    full_embed_grad = params["shared.weight"].grad.clone()
+    full_embed_grad.index_add_(0, ids.reshape(-1), embeds.grad.reshape(-1, embeds.shape[-1]))
+    if not write:
+        return
+
+    directory = os.path.join(OUT, name)
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+    write_safetensors(os.path.join(directory, "model.safetensors"), params, {"format": "pt"})
+    expected = {"input_ids": ids.to(torch.float64), "attention_mask": mask.to(torch.float64),
+                "targets": targets.to(torch.float64), "logits": logits, "loss": loss.reshape(1),
+                "grad.inputs_embeds": embeds.grad}
+    for n, t in params.items():
+        expected["grad." + n] = full_embed_grad if n == "shared.weight" else t.grad
+    write_safetensors(os.path.join(directory, "expected.safetensors"), expected,
+                      {"generator": "tools/make_parity_fixtures.py", "torch": torch.__version__})
+    print(f"{name}: loss {loss.item():.6f}, {len(params)} parameters -> {directory}")
+
+
 def gpt2_case(gen):
     cfg = {"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "vocab_size": 97, "n_embd": 32, "n_layer": 2,
            "n_head": 4, "n_positions": 24, "n_ctx": 24, "n_inner": None, "activation_function": "gelu_new",
@@ -280,6 +426,11 @@ def main():
         write_safetensors(os.path.join(directory, "expected.safetensors"), expected,
                           {"generator": "tools/make_parity_fixtures.py", "torch": torch.__version__})
         print(f"{name}: loss {loss.item():.6f}, {len(params)} parameters -> {directory}")
+
+    # The encoder-decoders draw from a generator of their own, so adding them left the fixtures above unchanged.
+    t5_gen = torch.Generator().manual_seed(5)
+    for case in (("t5-tiny", "relu", True, 2), ("t5-v1_1-tiny", "gated-gelu", False, 3)):
+        write_t5_case(t5_gen, *case, write=not wanted or case[0] in wanted)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 namespace SoftPrompt.Models;
 
-public enum Architecture { Gpt2, Llama, Bert }
+public enum Architecture { Gpt2, Llama, Bert, T5 }
 
 /// <summary>How rotary embeddings pair dimensions: (2i, 2i+1) as in Meta's LLaMA code and llama2.c files, or
 /// (i, i + d/2) as in Hugging Face's rotate_half.</summary>
@@ -33,6 +33,17 @@ public sealed record ModelConfig
     /// architecture's usual one. HF's plain "gelu" is the exact erf form, not GPT-2's tanh approximation.</summary>
     public string? HiddenAct { get; init; }
 
+    /// <summary>T5: decoder blocks (num_decoder_layers); <see cref="NumLayers"/> counts the encoder's.</summary>
+    public int DecoderLayers { get; init; }
+    /// <summary>T5: relative-position buckets per direction pair (relative_attention_num_buckets).</summary>
+    public int RelativeAttentionBuckets { get; init; } = 32;
+    /// <summary>T5: offsets beyond this share the last bucket (relative_attention_max_distance).</summary>
+    public int RelativeAttentionMaxDistance { get; init; } = 128;
+    /// <summary>T5 v1.1's gated feed-forward (feed_forward_proj "gated-gelu"): act(wi_0·x) ⊙ wi_1·x.</summary>
+    public bool GatedFeedForward { get; init; }
+    /// <summary>T5: the token the decoder starts from (decoder_start_token_id; the pad token in T5's files).</summary>
+    public int? DecoderStartTokenId { get; init; }
+
     public int HeadDim => HiddenSize / NumHeads;
     public int KvHeads => NumKvHeads > 0 ? NumKvHeads : NumHeads;
     public int KvWidth => KvHeads * HeadDim;
@@ -50,5 +61,12 @@ public sealed record ModelConfig
         Need(TypeVocabSize >= 0 && (Architecture != Architecture.Bert || TypeVocabSize > 0), $"BERT needs at least one token type (got {TypeVocabSize}).");
         Need(MaxPositions > 0, $"max positions must be positive (got {MaxPositions}).");
         Need(Architecture != Architecture.Llama || HeadDim % 2 == 0, $"rotary embeddings need an even head dimension (got {HeadDim}).");
+        if (Architecture == Architecture.T5)
+        {
+            Need(DecoderLayers > 0, $"an encoder-decoder needs decoder layers (got {DecoderLayers}).");
+            Need(RelativeAttentionBuckets >= 4, $"relative attention needs at least 4 buckets (got {RelativeAttentionBuckets}).");
+            Need(RelativeAttentionMaxDistance > RelativeAttentionBuckets / 2,
+                $"relative_attention_max_distance {RelativeAttentionMaxDistance} must exceed half the {RelativeAttentionBuckets} buckets.");
+        }
     }
 }

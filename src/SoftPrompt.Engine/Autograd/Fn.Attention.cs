@@ -9,9 +9,11 @@ public static partial class Fn
     /// (B, S, numKvHeads*d), S ≥ T when causal. Key j is visible to query t iff not padded and, when causal, j ≤ S−T+t
     /// (the first S−T rows are a prefix or cache every query sees). Without the causal mask any S works: every query
     /// sees every key, as over LLaMA-Adapter's short adaption prompt. keyPadding (B*S, true = masked) may be null.
-    /// A query with no visible key outputs zeros. Output (B, T, numHeads*d).
+    /// A query with no visible key outputs zeros. Output (B, T, numHeads*d). scoreBias (numHeads, T, S), shared by the
+    /// batch rows, is added to the scaled scores (T5's relative positions); scoreScale replaces 1/√d (T5: 1).
     /// </summary>
-    public static Tensor Attention(Tape tape, Tensor q, Tensor k, Tensor v, int numHeads, int numKvHeads, bool causal, bool[]? keyPadding = null)
+    public static Tensor Attention(Tape tape, Tensor q, Tensor k, Tensor v, int numHeads, int numKvHeads, bool causal,
+        bool[]? keyPadding = null, Tensor? scoreBias = null, float? scoreScale = null)
     {
         if (q.Rank != 3 || k.Rank != 3 || v.Rank != 3)
             throw new ArgumentException($"Attention: q, k, v must be rank 3 (B, T, heads*d); got [{string.Join(", ", q.Shape)}], [{string.Join(", ", k.Shape)}], [{string.Join(", ", v.Shape)}].");
@@ -29,23 +31,53 @@ public static partial class Fn
         if (keyPadding is not null && keyPadding.Length != batch * keyLen)
             throw new ArgumentException($"Attention: keyPadding has {keyPadding.Length} entries, expected B*S = {batch}*{keyLen}.");
 
-        var shape = new AttentionShape(batch, queryLen, keyLen, numHeads, numKvHeads, headDim, causal);
-        bool needs = tape.NeedsGrad(q, k, v);
+        if (scoreBias is not null && (scoreBias.Rank != 3 || scoreBias.Dim(0) != numHeads || scoreBias.Dim(1) != queryLen || scoreBias.Dim(2) != keyLen))
+            throw new ArgumentException($"Attention: the score bias has shape [{string.Join(", ", scoreBias.Shape)}], expected [{numHeads}, {queryLen}, {keyLen}] (heads, queries, keys).");
+
+        var shape = new AttentionShape(batch, queryLen, keyLen, numHeads, numKvHeads, headDim, causal) { ScoreScale = scoreScale };
+        bool needs = tape.NeedsGrad(q, k, v) || (scoreBias is not null && tape.NeedsGrad(scoreBias));
         var output = tape.NewTensor(new[] { batch, queryLen, numHeads * headDim }, needs);
         var probs = tape.Scratch(shape.ProbsLength);
-        Ops.Attention.Forward(output.Span, probs.Span, q.ReadOnlySpan, k.ReadOnlySpan, v.ReadOnlySpan, keyPadding, shape);
+        Ops.Attention.Forward(output.Span, probs.Span, q.ReadOnlySpan, k.ReadOnlySpan, v.ReadOnlySpan, keyPadding, shape,
+            scoreBias is null ? default : scoreBias.ReadOnlySpan);
         if (!needs) tape.ReturnEarly(probs); // B·H·T·S floats per layer: inference need not hold them to the end
         if (needs)
             tape.Record(() =>
             {
                 if (!output.HasGrad) return;
-                var scratch = tape.Scratch(Ops.Attention.BackwardScratchLength(shape));
+                bool biasGradient = scoreBias is { RequiresGrad: true };
+                var scratch = tape.Scratch(Ops.Attention.BackwardScratchLength(shape, biasGradient));
                 Ops.Attention.Backward(
                     q.RequiresGrad ? q.Grad : default,
                     k.RequiresGrad ? k.Grad : default,
                     v.RequiresGrad ? v.Grad : default,
-                    output.Grad, probs.ReadOnlySpan, q.ReadOnlySpan, k.ReadOnlySpan, v.ReadOnlySpan, scratch.Span, shape);
+                    output.Grad, probs.ReadOnlySpan, q.ReadOnlySpan, k.ReadOnlySpan, v.ReadOnlySpan, scratch.Span, shape,
+                    biasGradient ? scoreBias!.Grad : default);
             });
         return output;
+    }
+
+    /// <summary>
+    /// T5's score bias (H, T, extraKeys + S) for queries at positions queryOffset..queryOffset+T−1 and keys at 0..S−1,
+    /// looked up in <paramref name="table"/> (numBuckets, H) by relative-position bucket; the extraKeys leading columns
+    /// (prefix rows, which have no position) are zero.
+    /// </summary>
+    public static Tensor RelativePositionBias(Tape tape, Tensor table, int queryLen, int keyLen, int queryOffset, bool bidirectional,
+        int maxDistance, int extraKeys = 0)
+    {
+        if (table.Rank != 2) throw new ArgumentException($"RelativePositionBias: table {ShapeText(table)} must be (buckets, heads).");
+        if (queryLen < 0 || keyLen < 0 || extraKeys < 0 || queryOffset < 0)
+            throw new ArgumentException($"RelativePositionBias: negative sizes (queries {queryLen}, keys {keyLen}, offset {queryOffset}, extra {extraKeys}).");
+        int numBuckets = table.Dim(0), heads = table.Dim(1);
+        var buckets = Ops.RelativePositionBias.Buckets(queryLen, keyLen, queryOffset, bidirectional, numBuckets, maxDistance);
+        bool needs = tape.NeedsGrad(table);
+        var bias = tape.NewTensor(new[] { heads, queryLen, extraKeys + keyLen }, needs);
+        Ops.RelativePositionBias.Forward(bias.Span, table.ReadOnlySpan, buckets, heads, queryLen, keyLen, extraKeys);
+        if (needs)
+            tape.Record(() =>
+            {
+                if (bias.HasGrad) Ops.RelativePositionBias.Backward(table.Grad, bias.Grad, buckets, heads, queryLen, keyLen, extraKeys);
+            });
+        return bias;
     }
 }

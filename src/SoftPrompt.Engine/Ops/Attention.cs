@@ -11,11 +11,15 @@ namespace SoftPrompt.Engine.Ops;
 /// </summary>
 public readonly record struct AttentionShape(int Batch, int QueryLen, int KeyLen, int NumHeads, int NumKvHeads, int HeadDim, bool Causal)
 {
+    /// <summary>The factor scores are multiplied by before the softmax; null means 1/√HeadDim. T5 uses 1 (its
+    /// initialisation folds the scale into the query weights).</summary>
+    public float? ScoreScale { get; init; }
+
     public int QueryWidth => NumHeads * HeadDim;
     public int KvWidth => NumKvHeads * HeadDim;
     public int HeadsPerKvHead => NumHeads / NumKvHeads;
     public int ExtraKeys => KeyLen - QueryLen;
-    public float Scale => 1f / MathF.Sqrt(HeadDim);
+    public float Scale => ScoreScale ?? 1f / MathF.Sqrt(HeadDim);
     public int ProbsLength => Batch * NumHeads * QueryLen * KeyLen;
 
     /// <summary>Keys visible to query t (a prefix [0, n) of the key rows, before padding).</summary>
@@ -25,7 +29,8 @@ public readonly record struct AttentionShape(int Batch, int QueryLen, int KeyLen
 /// <summary>
 /// Multi-head scaled dot-product attention with grouped-query heads (query head h reads kv head h / HeadsPerKvHead).
 /// The softmax probabilities (Batch, NumHeads, QueryLen, KeyLen) are kept for backward; masked entries are exactly 0,
-/// so a query whose every key is masked outputs zeros and passes no gradient.
+/// so a query whose every key is masked outputs zeros and passes no gradient. An optional additive bias (NumHeads,
+/// QueryLen, KeyLen), shared by every batch row, is added to the scaled scores: T5's relative position buckets.
 /// </summary>
 public static unsafe class Attention
 {
@@ -38,60 +43,80 @@ public static unsafe class Attention
 
     // q is (B, T, H*d), k and v are (B, S, Hkv*d), keyPadding is (B*S) or empty (true = masked),
     // output is (B, T, H*d), probs is (B, H, T, S)
+    // bias is (H, T, S) or empty.
     public static void Forward(Span<float> output, Span<float> probs, ReadOnlySpan<float> q, ReadOnlySpan<float> k,
-        ReadOnlySpan<float> v, ReadOnlySpan<bool> keyPadding, in AttentionShape shape)
+        ReadOnlySpan<float> v, ReadOnlySpan<bool> keyPadding, in AttentionShape shape, ReadOnlySpan<float> bias = default)
     {
         CheckLengths(shape, q.Length, k.Length, v.Length, keyPadding.Length);
+        CheckBias(shape, bias.Length);
         if (output.Length != q.Length || probs.Length != shape.ProbsLength)
             throw new ArgumentException("Attention.Forward: output or probability buffer has the wrong length.");
         if (shape.QueryLen == 0) return;
         fixed (float* po = output) fixed (float* pp = probs) fixed (float* pq = q) fixed (float* pk = k) fixed (float* pv = v)
-        fixed (bool* pad = keyPadding)
+        fixed (bool* pad = keyPadding) fixed (float* pb = bias)
         {
             var body = new ForwardBody
             {
                 Shape = shape, Output = po, Probs = pp, Q = pq, K = pk, V = pv,
-                Padding = keyPadding.IsEmpty ? null : pad,
+                Padding = keyPadding.IsEmpty ? null : pad, Bias = bias.IsEmpty ? null : pb,
             };
             int items = shape.Batch * shape.NumHeads;
             RunChunks(ref body, items, ChunkCount(shape, items));
         }
     }
 
-    /// <summary>Floats of scratch <see cref="Backward"/> needs for these sizes.</summary>
-    public static int BackwardScratchLength(in AttentionShape shape)
+    /// <summary>Floats of scratch <see cref="Backward"/> needs for these sizes (with a bias gradient: room for each
+    /// thread's partial sum of it too, since batch rows on different threads add into the same bias entries).</summary>
+    public static int BackwardScratchLength(in AttentionShape shape, bool biasGradient = false)
     {
-        int items = shape.Batch * shape.NumKvHeads;
-        return ChunkCount(shape, items) * Math.Min(shape.QueryLen, QueryBlock) * shape.KeyLen;
+        int items = shape.Batch * shape.NumKvHeads, chunks = ChunkCount(shape, items);
+        int scores = chunks * Math.Min(shape.QueryLen, QueryBlock) * shape.KeyLen;
+        return biasGradient ? scores + chunks * BiasLength(shape) : scores;
     }
 
-    // Accumulates into whichever of dq (B, T, H*d), dk, dv (B, S, Hkv*d) is non-empty. probs is Forward's output;
-    // scratch has BackwardScratchLength floats.
+    private static int BiasLength(in AttentionShape s) => s.NumHeads * s.QueryLen * s.KeyLen;
+
+    // Accumulates into whichever of dq (B, T, H*d), dk, dv (B, S, Hkv*d), dBias (H, T, S) is non-empty. probs is
+    // Forward's output; scratch has BackwardScratchLength floats.
     public static void Backward(Span<float> dq, Span<float> dk, Span<float> dv, ReadOnlySpan<float> dOutput,
         ReadOnlySpan<float> probs, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
-        Span<float> scratch, in AttentionShape shape)
+        Span<float> scratch, in AttentionShape shape, Span<float> dBias = default)
     {
+        CheckBias(shape, dBias.Length);
         CheckLengths(shape, q.Length, k.Length, v.Length, 0);
         if ((!dq.IsEmpty && dq.Length != q.Length) || (!dk.IsEmpty && dk.Length != k.Length) || (!dv.IsEmpty && dv.Length != v.Length)
             || dOutput.Length != q.Length || probs.Length != shape.ProbsLength)
             throw new ArgumentException("Attention.Backward: a gradient or probability buffer has the wrong length.");
-        if (scratch.Length < BackwardScratchLength(shape))
-            throw new ArgumentException($"Attention.Backward: scratch has {scratch.Length} floats, needs {BackwardScratchLength(shape)}.");
-        if (shape.QueryLen == 0 || (dq.IsEmpty && dk.IsEmpty && dv.IsEmpty)) return;
+        bool biasGradient = !dBias.IsEmpty;
+        if (scratch.Length < BackwardScratchLength(shape, biasGradient))
+            throw new ArgumentException($"Attention.Backward: scratch has {scratch.Length} floats, needs {BackwardScratchLength(shape, biasGradient)}.");
+        if (shape.QueryLen == 0 || (dq.IsEmpty && dk.IsEmpty && dv.IsEmpty && dBias.IsEmpty)) return;
+        // One work item per (batch, kv head): the query heads sharing a kv head all add into its dk/dv rows, so
+        // they must run on the same thread.
+        int items = shape.Batch * shape.NumKvHeads, chunks = ChunkCount(shape, items);
+        int scoresPerChunk = Math.Min(shape.QueryLen, QueryBlock) * shape.KeyLen, biasLength = BiasLength(shape);
+        var biasPartials = biasGradient ? scratch.Slice(chunks * scoresPerChunk, chunks * biasLength) : default;
+        biasPartials.Clear();
         fixed (float* pdq = dq) fixed (float* pdk = dk) fixed (float* pdv = dv) fixed (float* pdo = dOutput)
         fixed (float* pp = probs) fixed (float* pq = q) fixed (float* pk = k) fixed (float* pv = v) fixed (float* ps = scratch)
+        fixed (float* pdb = biasPartials)
         {
             var body = new BackwardBody
             {
                 Shape = shape, DQ = dq.IsEmpty ? null : pdq, DK = dk.IsEmpty ? null : pdk, DV = dv.IsEmpty ? null : pdv,
                 DOutput = pdo, Probs = pp, Q = pq, K = pk, V = pv, Scratch = ps,
-                ScratchPerChunk = Math.Min(shape.QueryLen, QueryBlock) * shape.KeyLen,
+                ScratchPerChunk = scoresPerChunk, DBiasPartials = biasGradient ? pdb : null, BiasLength = biasLength,
             };
-            // One work item per (batch, kv head): the query heads sharing a kv head all add into its dk/dv rows, so
-            // they must run on the same thread.
-            int items = shape.Batch * shape.NumKvHeads;
-            RunChunks(ref body, items, ChunkCount(shape, items));
+            RunChunks(ref body, items, chunks);
         }
+        for (int c = 0; c < (biasGradient ? chunks : 0); c++)
+            TensorPrimitives.Add(dBias, biasPartials.Slice(c * biasLength, biasLength), dBias);
+    }
+
+    private static void CheckBias(in AttentionShape s, int biasLength)
+    {
+        if (biasLength != 0 && biasLength != BiasLength(s))
+            throw new ArgumentException($"Attention: the score bias has {biasLength} floats, expected heads*queries*keys = {s.NumHeads}*{s.QueryLen}*{s.KeyLen}.");
     }
 
     private static void CheckLengths(in AttentionShape s, int qLength, int kLength, int vLength, int paddingLength)
@@ -133,7 +158,7 @@ public static unsafe class Attention
     private struct ForwardBody : IChunkBody
     {
         public AttentionShape Shape;
-        public float* Output, Probs, Q, K, V;
+        public float* Output, Probs, Q, K, V, Bias;
         public bool* Padding;
 
         public void Run(int chunk, int firstItem, int endItem)
@@ -155,8 +180,10 @@ public static unsafe class Attention
                     int width = s.VisibleKeys(t0 + rows - 1);
                     float* pBlock = pHead + (long)t0 * S;
                     Sgemm.Multiply(false, true, rows, width, d, qHead + (long)t0 * qStride, qStride, kHead, kvStride, pBlock, S, accumulate: false);
+                    float* biasBlock = Bias == null ? null : Bias + ((long)h * T + t0) * S;
                     for (int r = 0; r < rows; r++)
-                        MaskedSoftmax(new Span<float>(pBlock + (long)r * S, S), s.VisibleKeys(t0 + r), pad, s.Scale);
+                        MaskedSoftmax(new Span<float>(pBlock + (long)r * S, S), s.VisibleKeys(t0 + r), pad, s.Scale,
+                            biasBlock == null ? null : biasBlock + (long)r * S);
                     Sgemm.Multiply(false, false, rows, d, width, pBlock, S, vHead, kvStride, oHead + (long)t0 * qStride, qStride, accumulate: false);
                 }
             }
@@ -164,9 +191,11 @@ public static unsafe class Attention
     }
 
     // row holds raw scores in [0, visible); on return it holds probabilities over the full key width, zero wherever a
-    // key is masked (beyond visible, or padded), and all zero when nothing is visible.
-    private static void MaskedSoftmax(Span<float> row, int visible, bool* pad, float scale)
+    // key is masked (beyond visible, or padded), and all zero when nothing is visible. bias, when given, is this
+    // query's row of additive biases over the full key width.
+    private static void MaskedSoftmax(Span<float> row, int visible, bool* pad, float scale, float* bias = null)
     {
+        if (bias != null) { BiasedMaskedSoftmax(row, visible, pad, scale, bias); return; }
         row.Slice(visible).Clear();
         // Leading padding (left-padded rows of a mixed batch) is cut off rather than summed as zeros, so a padded row
         // reduces exactly the same numbers in the same order as the row run alone.
@@ -186,18 +215,39 @@ public static unsafe class Attention
         TensorPrimitives.Multiply(live, 1f / TensorPrimitives.Sum(live), live);
     }
 
+    // MaskedSoftmax of scale·score + bias; kept apart so that unbiased attention runs exactly the arithmetic it always has.
+    private static void BiasedMaskedSoftmax(Span<float> row, int visible, bool* pad, float scale, float* bias)
+    {
+        row.Slice(visible).Clear();
+        int first = 0;
+        if (pad != null) while (first < visible && pad[first]) first++;
+        row.Slice(0, first).Clear();
+        var live = row.Slice(first, visible - first);
+        if (live.IsEmpty) return;
+        TensorPrimitives.MultiplyAdd(live, scale, new ReadOnlySpan<float>(bias + first, live.Length), live);
+        if (pad != null)
+            for (int j = 0; j < live.Length; j++)
+                if (pad[first + j]) live[j] = float.NegativeInfinity;
+        float max = TensorPrimitives.Max(live);
+        if (float.IsNegativeInfinity(max)) { live.Clear(); return; }
+        TensorPrimitives.Subtract(live, max, live);
+        TensorPrimitives.Exp(live, live);
+        TensorPrimitives.Multiply(live, 1f / TensorPrimitives.Sum(live), live);
+    }
+
     private struct BackwardBody : IChunkBody
     {
         public AttentionShape Shape;
-        public float* DQ, DK, DV, DOutput, Probs, Q, K, V, Scratch;
-        public int ScratchPerChunk;
+        public float* DQ, DK, DV, DOutput, Probs, Q, K, V, Scratch, DBiasPartials;
+        public int ScratchPerChunk, BiasLength;
 
         public void Run(int chunk, int firstItem, int endItem)
         {
             var s = Shape;
             int qStride = s.QueryWidth, kvStride = s.KvWidth, d = s.HeadDim, T = s.QueryLen, S = s.KeyLen;
             float* dScores = Scratch + (long)chunk * ScratchPerChunk;
-            bool needScores = DQ != null || DK != null;
+            float* dBias = DBiasPartials == null ? null : DBiasPartials + (long)chunk * BiasLength;
+            bool needScores = DQ != null || DK != null || dBias != null;
             for (int item = firstItem; item < endItem; item++)
             {
                 int b = item / s.NumKvHeads, kvHead = item % s.NumKvHeads;
@@ -225,6 +275,11 @@ public static unsafe class Attention
                             var g = new Span<float>(dScores + (long)r * width, width);
                             float delta = TensorPrimitives.Dot(p, g);
                             TensorPrimitives.AddMultiply(g, -delta, p, g);
+                            if (dBias != null) // the bias enters unscaled, and is shared by every batch row
+                            {
+                                var biasRow = new Span<float>(dBias + ((long)h * T + t0 + r) * S, width);
+                                TensorPrimitives.Add(biasRow, g, biasRow);
+                            }
                             TensorPrimitives.Multiply(g, s.Scale, g);
                         }
                         if (DQ != null) // dQ += dScore·K

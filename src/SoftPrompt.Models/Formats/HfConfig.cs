@@ -46,7 +46,8 @@ public static class HfConfig
             "gpt2" => ParseGpt2(fields),
             "llama" => ParseLlama(fields),
             "bert" => ParseBert(fields),
-            _ => throw new ModelFormatException(path, $"model_type \"{modelType}\" is not supported (supported: gpt2, llama, bert)."),
+            "t5" => ParseT5(fields),
+            _ => throw new ModelFormatException(path, $"model_type \"{modelType}\" is not supported (supported: gpt2, llama, bert, t5)."),
         };
         config.ValidateFrom(path);
         return config;
@@ -150,6 +151,44 @@ public static class HfConfig
         };
     }
 
+    private static ModelConfig ParseT5(Fields f)
+    {
+        int hidden = f.RequiredInt("d_model"), heads = f.RequiredInt("num_heads");
+        if (f.OptionalInt("d_kv") is int headDim && heads > 0 && headDim * heads != hidden)
+            throw f.Error("d_kv", $"is {headDim}, but only d_kv = d_model / num_heads ({hidden / heads}) is supported.");
+        // transformers reads "gated-gelu" as gelu_new behind a gate, any other "gated-X" as X behind a gate
+        string projection = f.OptionalString("feed_forward_proj") ?? "relu";
+        bool gated = projection.StartsWith("gated-", StringComparison.Ordinal);
+        string activation = projection == "gated-gelu" ? "gelu_new" : gated ? projection["gated-".Length..] : projection;
+        if (Array.IndexOf(T5Activations, activation) < 0)
+            throw f.Error("feed_forward_proj", $"is \"{projection}\"; T5 models here need relu, gelu, gelu_new or silu, gated or not.");
+        f.Refuse("is_encoder_decoder", false, "a T5 stack without its decoder");
+        int layers = f.RequiredInt("num_layers");
+        return new ModelConfig
+        {
+            Architecture = Architecture.T5,
+            VocabSize = f.RequiredInt("vocab_size"),
+            HiddenSize = hidden,
+            NumLayers = layers,
+            DecoderLayers = f.OptionalInt("num_decoder_layers") ?? layers,
+            NumHeads = heads,
+            NumKvHeads = heads,
+            IntermediateSize = f.RequiredInt("d_ff"),
+            MaxPositions = f.OptionalInt("n_positions") ?? 512,
+            NormEps = f.OptionalFloat("layer_norm_epsilon") ?? 1e-6f,
+            RelativeAttentionBuckets = f.OptionalInt("relative_attention_num_buckets") ?? 32,
+            RelativeAttentionMaxDistance = f.OptionalInt("relative_attention_max_distance") ?? 128,
+            GatedFeedForward = gated,
+            HiddenAct = activation,
+            TieWordEmbeddings = f.OptionalBool("tie_word_embeddings") ?? true,
+            PadTokenId = f.OptionalTokenId("pad_token_id") ?? 0,
+            EosTokenId = f.OptionalTokenId("eos_token_id") ?? 1,
+            DecoderStartTokenId = f.OptionalTokenId("decoder_start_token_id") ?? 0,
+        };
+    }
+
+    private static readonly string[] T5Activations = ["relu", "gelu", "gelu_new", "silu"];
+
     /// <summary>Writes a config.json for <paramref name="config"/> that transformers can load (atomically).</summary>
     public static void Write(ModelConfig config, string path)
     {
@@ -162,6 +201,7 @@ public static class HfConfig
             {
                 case Architecture.Gpt2: WriteGpt2(w, config); break;
                 case Architecture.Llama: WriteLlama(w, config); break;
+                case Architecture.T5: WriteT5(w, config); break;
                 default: WriteBert(w, config); break;
             }
             w.WriteBoolean("tie_word_embeddings", config.TieWordEmbeddings);
@@ -230,6 +270,30 @@ public static class HfConfig
         w.WriteString("hidden_act", c.HiddenAct ?? "gelu");
         w.WriteString("position_embedding_type", "absolute");
         if (c.PadTokenId is int pad) w.WriteNumber("pad_token_id", pad);
+    }
+
+    private static void WriteT5(Utf8JsonWriter w, ModelConfig c)
+    {
+        w.WriteStartArray("architectures");
+        w.WriteStringValue("T5ForConditionalGeneration");
+        w.WriteEndArray();
+        w.WriteString("model_type", "t5");
+        w.WriteBoolean("is_encoder_decoder", true);
+        w.WriteNumber("vocab_size", c.VocabSize);
+        w.WriteNumber("d_model", c.HiddenSize);
+        w.WriteNumber("d_kv", c.HeadDim);
+        w.WriteNumber("d_ff", c.IntermediateSize);
+        w.WriteNumber("num_layers", c.NumLayers);
+        w.WriteNumber("num_decoder_layers", c.DecoderLayers);
+        w.WriteNumber("num_heads", c.NumHeads);
+        w.WriteNumber("relative_attention_num_buckets", c.RelativeAttentionBuckets);
+        w.WriteNumber("relative_attention_max_distance", c.RelativeAttentionMaxDistance);
+        w.WriteNumber("layer_norm_epsilon", c.NormEps);
+        string activation = c.HiddenAct ?? "relu";
+        w.WriteString("feed_forward_proj", !c.GatedFeedForward ? activation : activation == "gelu_new" ? "gated-gelu" : "gated-" + activation);
+        w.WriteNumber("pad_token_id", c.PadTokenId ?? 0);
+        w.WriteNumber("decoder_start_token_id", c.DecoderStartTokenId ?? 0);
+        w.WriteNumber("n_positions", c.MaxPositions);
     }
 
     /// <summary>Typed access to config fields, with errors naming the file and the field.</summary>

@@ -25,7 +25,31 @@ public static class ModelLoader
         if (!File.Exists(configPath))
             throw new ModelFormatException(directory, "the model directory has no config.json.");
         var config = HfConfig.Read(configPath);
+        if (config.Architecture == Architecture.T5)
+            throw new ModelFormatException(directory, "is a T5 encoder-decoder; it runs through the `softprompt t5` commands (ModelLoader.LoadT5), not as a single stack.");
         var model = TransformerModel.Create(config);
+        ReadParameters(model, directory);
+        return new LoadedModel(model, directory) { Tokenizer = TokenizerLoader.TryLoad(directory) };
+    }
+
+    /// <summary>A Hugging Face t5 directory (config.json model_type t5, model.safetensors, tokenizer.json if any).</summary>
+    public static LoadedT5 LoadT5(string directory)
+    {
+        if (!Directory.Exists(directory))
+            throw new FileNotFoundException($"No model directory at '{directory}'.", directory);
+        string configPath = Path.Combine(directory, "config.json");
+        if (!File.Exists(configPath))
+            throw new ModelFormatException(directory, "the model directory has no config.json.");
+        var config = HfConfig.Read(configPath);
+        if (config.Architecture != Architecture.T5)
+            throw new ModelFormatException(configPath, $"is a {config.Architecture} model; this needs a T5 encoder-decoder (model_type t5).");
+        var model = new T5(config);
+        ReadParameters(model, directory);
+        return new LoadedT5(model, directory, TokenizerLoader.TryLoad(directory));
+    }
+
+    private static void ReadParameters(ParameterizedModel model, string directory)
+    {
         var source = SafeTensorsIndex.OpenCheckpoint(directory);
         foreach (var p in model.Parameters)
         {
@@ -41,7 +65,6 @@ public static class ModelLoader
                 source.ReadFloat32(fileName, p.Tensor.Span, shape);
             }
         }
-        return new LoadedModel(model, directory) { Tokenizer = TokenizerLoader.TryLoad(directory) };
     }
 
     private static LoadedModel LoadTinyStories(string path)
@@ -65,11 +88,19 @@ public static class ModelLoader
 
     /// <summary>Writes a model as a Hugging Face directory (config.json + model.safetensors), GPT-2 weights back in Conv1D layout.</summary>
     public static void Save(TransformerModel model, string directory, SafeTensorsDType dtype = SafeTensorsDType.F32)
+        => Save(model, model.Config, directory, dtype);
+
+    /// <summary>Writes a T5 as a Hugging Face directory (config.json + model.safetensors; a tied head is left out, as
+    /// transformers leaves it out).</summary>
+    public static void Save(T5 model, string directory, SafeTensorsDType dtype = SafeTensorsDType.F32)
+        => Save(model, model.Config, directory, dtype);
+
+    private static void Save(ParameterizedModel model, ModelConfig config, string directory, SafeTensorsDType dtype)
     {
         Directory.CreateDirectory(directory);
-        HfConfig.Write(model.Config, Path.Combine(directory, "config.json"));
+        HfConfig.Write(config, Path.Combine(directory, "config.json"));
         var tensors = model.Parameters
-            .Where(p => !(model.Config.TieWordEmbeddings && p.Name == "lm_head.weight"))
+            .Where(p => !(config.TieWordEmbeddings && p.Name == "lm_head.weight"))
             .Select(p =>
             {
                 var shape = p.Tensor.Shape;
@@ -110,6 +141,9 @@ public static class ModelLoader
         return result;
     }
 }
+
+/// <summary>A T5 encoder-decoder and the tokenizer that came with it, if any.</summary>
+public sealed record LoadedT5(T5 Model, string Source, ITokenizer? Tokenizer);
 
 /// <param name="Transformer">The model, of whichever family the files describe.</param>
 public sealed record LoadedModel(TransformerModel Transformer, string Source)

@@ -64,6 +64,53 @@ public class ModelParityTests(ITestOutputHelper output)
         Assert.All(model.Parameters, p => Assert.False(p.Tensor.HasGrad, $"frozen {p.Name} received a gradient buffer"));
     }
 
+    /// <summary>
+    /// A T5 v1.0 (ReLU MLP, tied head scaled by d^−½) and a v1.1 (gated-GELU MLP, untied head, a deeper decoder):
+    /// encoder rows with padding and offsets past the buckets' max distance, decoder inputs shifted right from the
+    /// targets, loss over the unpadded targets; then frozen, the gradient reaches only the encoder's input embeddings
+    /// (what prompt tuning trains).
+    /// </summary>
+    [Theory]
+    [InlineData("t5-tiny")]
+    [InlineData("t5-v1_1-tiny")]
+    public void Parity_t5_logits_loss_and_gradients_match_pytorch(string name)
+    {
+        string dir = Path.Combine(AppContext.BaseDirectory, "fixtures", "parity", name);
+        var model = ModelLoader.LoadT5(dir).Model;
+        var expected = SafeTensorsFile.Open(Path.Combine(dir, "expected.safetensors"));
+        int[] ids = expected.ReadFloat32("input_ids").Select(v => (int)v).ToArray();
+        int[] targets = expected.ReadFloat32("targets").Select(v => (int)v).ToArray();
+        bool[] padding = expected.ReadFloat32("attention_mask").Select(v => v == 0f).ToArray();
+        int batch = expected.Info("input_ids").Shape[0], source = expected.Info("input_ids").Shape[1];
+        int target = expected.Info("targets").Shape[1];
+        int[] decoderIds = model.ShiftRight(targets, batch, target);
+
+        model.SetTrainable(true);
+        var tape = new Tape();
+        var encoded = model.Encode(tape, new ForwardInput { Batch = batch, Length = source, TokenIds = ids, Padding = padding });
+        var decoded = model.Decode(tape, new ForwardInput { Batch = batch, Length = target, TokenIds = decoderIds }, encoded, padding);
+        var logits = model.Logits(tape, decoded);
+        var loss = model.Loss(tape, decoded, targets);
+        Check("logits", logits.ReadOnlySpan, expected.ReadFloat32("logits"));
+        Check("loss", loss.ReadOnlySpan, expected.ReadFloat32("loss"));
+        tape.Backward(loss);
+        foreach (var p in model.Parameters)
+            Check("grad " + p.Name, p.Tensor.Grad, expected.ReadFloat32("grad." + p.Name));
+        tape.Reset();
+
+        model = ModelLoader.LoadT5(dir).Model;
+        model.SetTrainable(false);
+        int d = model.Config.HiddenSize;
+        var embeddings = Tensor.Parameter(new[] { batch, source, d }, trainable: true, "inputs_embeds");
+        for (int i = 0; i < ids.Length; i++) model.TokenEmbedding.ReadOnlySpan.Slice(ids[i] * d, d).CopyTo(embeddings.Span.Slice(i * d, d));
+        encoded = model.Encode(tape, new ForwardInput { Batch = batch, Length = source, Embeddings = embeddings, Padding = padding });
+        decoded = model.Decode(tape, new ForwardInput { Batch = batch, Length = target, TokenIds = decoderIds }, encoded, padding);
+        loss = model.Loss(tape, decoded, targets);
+        tape.Backward(loss);
+        Check("grad inputs_embeds", embeddings.Grad, expected.ReadFloat32("grad.inputs_embeds"));
+        Assert.All(model.Parameters, p => Assert.False(p.Tensor.HasGrad, $"frozen {p.Name} received a gradient buffer"));
+    }
+
     private static float[] ExpectedWeightGradient(SafeTensorsFile expected, string name, int[] ourShape)
     {
         string fileName = ModelLoader.FileTensorName(expected, "grad.", name);
