@@ -16,6 +16,16 @@ public sealed record ComparisonTable(string Header, string[] MetricNames, long B
 
     private double PercentOfBase(ComparisonRow row) => 100.0 * row.Trainable / BaseParameters;
 
+    /// <summary>The table as Markdown at <paramref name="path"/>, with its .csv and .svg beside it.</summary>
+    public void WriteReport(string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        File.WriteAllText(path, Markdown());
+        File.WriteAllText(Path.ChangeExtension(path, ".csv"), Csv());
+        File.WriteAllText(Path.ChangeExtension(path, ".svg"), Svg());
+        Console.Error.WriteLine($"Wrote {path} and its .csv and .svg.");
+    }
+
     public string Markdown()
     {
         var text = new StringBuilder();

@@ -13,6 +13,7 @@ root.Subcommands.Add(FuzzCommand.Build());
 root.Subcommands.Add(ServeCommand.Build());
 root.Subcommands.Add(CompareCommand.Build());
 root.Subcommands.Add(VitCommand.Build());
+root.Subcommands.Add(T5Command.Build());
 // Our own handler turns user errors into one line; System.CommandLine's would print a stack trace.
 var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
 return CliErrors.Run(() => root.Parse(args).Invoke(invocation));

@@ -75,6 +75,10 @@ public sealed class T5 : ParameterizedModel
     /// <summary>Blocks the adapter hooks number: the encoder's, then the decoder's.</summary>
     public int HookedLayers => Config.NumLayers + Config.DecoderLayers;
 
+    /// <summary>The shape adapters that work per layer (prefix tuning, deep prompts) are made for: one stack of
+    /// <see cref="HookedLayers"/> blocks of this width and these heads.</summary>
+    public ModelConfig AdapterConfig => Config with { NumLayers = HookedLayers };
+
     /// <summary>The id the decoder input starts with (T5: the pad id).</summary>
     public int DecoderStartId => Config.DecoderStartTokenId ?? Config.PadTokenId ?? 0;
 

@@ -59,14 +59,7 @@ public static class CompareCommand
                 : taskName == TaggingTask.BrownPos.Name ? run.Tagging(TaggingTask.BrownPos, dir, chosen)
                 : run.Classification(ClassificationTask.BuiltIn(taskName), dir, chosen);
             Console.Write(table.Markdown());
-            if (parse.GetValue(report) is string path)
-            {
-                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-                File.WriteAllText(path, table.Markdown());
-                File.WriteAllText(Path.ChangeExtension(path, ".csv"), table.Csv());
-                File.WriteAllText(Path.ChangeExtension(path, ".svg"), table.Svg());
-                Console.Error.WriteLine($"Wrote {path} and its .csv and .svg.");
-            }
+            if (parse.GetValue(report) is string path) table.WriteReport(path);
             return 0;
         });
         return command;

@@ -13,13 +13,26 @@ namespace SoftPrompt.Training.Pretraining;
 public sealed record PretrainResult(int Steps, long TokensSeen, float BestValidationLoss, int BestStep, float LastTrainingLoss, bool Stopped = false);
 
 /// <summary>
-/// Pretraining of every weight of a model — next-token for a causal LM, masked tokens for an encoder: AdamW (weight decay on matrices only), warm-up and decay of
+/// What a pretraining run optimises: the loss of one step's batch, drawn from the step's own random source so that a
+/// resumed run draws the same batches, and a validation loss over a fixed set.
+/// </summary>
+public interface IPretrainingObjective
+{
+    /// <summary>Draws a batch and returns its mean loss (a scalar on the tape) and how many tokens it trained on.</summary>
+    (Tensor Loss, long Tokens) TrainingLoss(Tape tape, Random random);
+
+    float ValidationLoss();
+}
+
+/// <summary>
+/// Pretraining of every weight of a model — next-token for a causal LM, masked tokens for an encoder, or any
+/// <see cref="IPretrainingObjective"/> (T5's span corruption): AdamW (weight decay on matrices only), warm-up and decay of
 /// the learning rate, global-norm clipping, periodic validation, checkpoints that a resume continues from exactly
 /// (each step's batch depends only on the seed and the step number).
 /// </summary>
 public sealed class Pretrainer
 {
-    private readonly TransformerModel _model;
+    private readonly TransformerModel? _model;
     private readonly PretrainOptions _options;
     private readonly ITrainingProgress _progress;
     private readonly AdamW _decayed, _undecayed;
@@ -36,13 +49,24 @@ public sealed class Pretrainer
         if (options.Context > model.Config.MaxPositions)
             throw new ArgumentException($"--context {options.Context} exceeds the model's {model.Config.MaxPositions} positions.");
         _model = model;
-        _options = options;
-        _progress = progress ?? SilentProgress.Instance;
+        (_options, _progress, _trained, _decayed, _undecayed) = Setup(model, options, progress);
+    }
+
+    /// <summary>Pretrains any model on an objective of its own (<see cref="Run(IPretrainingObjective, string, bool, Action{int, float}?, CancellationToken)"/>).</summary>
+    public Pretrainer(ParameterizedModel model, PretrainOptions options, ITrainingProgress? progress = null)
+    {
+        options.Validate();
+        (_options, _progress, _trained, _decayed, _undecayed) = Setup(model, options, progress);
+    }
+
+    private static (PretrainOptions, ITrainingProgress, Tensor[], AdamW, AdamW) Setup(ParameterizedModel model, PretrainOptions options, ITrainingProgress? progress)
+    {
         model.SetTrainable(true);
-        _trained = model.Parameters.Select(p => p.Tensor).Distinct().ToArray();
+        var trained = model.Parameters.Select(p => p.Tensor).Distinct().ToArray();
         // Norm gains and biases are not decayed: pulling a gain toward 0 fights the normalisation it scales.
-        _decayed = new AdamW(_trained.Where(t => t.Rank >= 2), options.PeakLearningRate, 0.9f, 0.95f, 1e-8f, options.WeightDecay);
-        _undecayed = new AdamW(_trained.Where(t => t.Rank < 2), options.PeakLearningRate, 0.9f, 0.95f, 1e-8f, 0f);
+        return (options, progress ?? SilentProgress.Instance, trained,
+            new AdamW(trained.Where(t => t.Rank >= 2), options.PeakLearningRate, 0.9f, 0.95f, 1e-8f, options.WeightDecay),
+            new AdamW(trained.Where(t => t.Rank < 2), options.PeakLearningRate, 0.9f, 0.95f, 1e-8f, 0f));
     }
 
     /// <summary>
@@ -52,6 +76,14 @@ public sealed class Pretrainer
     /// (the caller exports the model there).
     /// </summary>
     public PretrainResult Run(TokenCorpus train, TokenCorpus validation, string checkpointDirectory, bool resume,
+        Action<int, float>? onBest = null, CancellationToken cancel = default)
+    {
+        var model = _model ?? throw new InvalidOperationException("This pretrainer was made for an objective of its own; pass it to Run.");
+        return Run(new LanguageModelObjective(model, _options, train, validation), checkpointDirectory, resume, onBest, cancel);
+    }
+
+    /// <summary>As the corpus overload, for any objective.</summary>
+    public PretrainResult Run(IPretrainingObjective objective, string checkpointDirectory, bool resume,
         Action<int, float>? onBest = null, CancellationToken cancel = default)
     {
         var optimizers = new IOptimizer[] { _decayed, _undecayed };
@@ -67,12 +99,10 @@ public sealed class Pretrainer
         }
 
         var schedule = new LearningRateSchedule(_options.PeakLearningRate, _options.WarmupSteps, _options.Steps, _options.Schedule, _options.MinLearningRateRatio);
-        int b = _options.BatchSize, t = _options.Context;
-        var inputs = new int[b * t];
-        var targets = new int[b * t];
         var tape = new Tape { ReleaseGradientsEagerly = true }; // only parameter gradients are read
         var clock = Stopwatch.StartNew();
         int firstStep = state.Step;
+        long tokensThisRun = 0;
         float lastLoss = float.NaN;
         while (state.Step < _options.Steps)
         {
@@ -85,12 +115,8 @@ public sealed class Pretrainer
                 return new PretrainResult(state.Step, state.TokensSeen, state.BestValidationLoss, state.BestStep, lastLoss, Stopped: true);
             }
             int step = state.Step;
-            var random = BatchRandom(_options.Seed, step);
-            train.SampleBatch(random, b, t, inputs, targets);
-            _options.Masking?.Apply(random, inputs, targets);
             tape.Reset();
-            var hidden = _model.Hidden(tape, new ForwardInput { Batch = b, Length = t, TokenIds = inputs });
-            var loss = _model.LanguageModelLoss(tape, hidden, targets);
+            var (loss, tokens) = objective.TrainingLoss(tape, BatchRandom(_options.Seed, step));
             lastLoss = loss[0];
             tape.Backward(loss);
             if (NonFiniteGuard.Problem(step + 1, lastLoss, _trained) is string problem)
@@ -105,18 +131,19 @@ public sealed class Pretrainer
             float norm = AdamW.ClipGradNorm(_trained, _options.ClipNorm);
             float rate = schedule.At(step);
             foreach (var o in optimizers) { o.LearningRate = rate; o.Update(); o.ZeroGrad(); }
-            state = state with { Step = step + 1, TokensSeen = state.TokensSeen + b * t };
+            state = state with { Step = step + 1, TokensSeen = state.TokensSeen + tokens };
+            tokensThisRun += tokens;
 
             double elapsed = clock.Elapsed.TotalSeconds;
             int done = state.Step - firstStep;
-            double tokensPerSecond = done * (double)b * t / Math.Max(elapsed, 1e-9);
+            double tokensPerSecond = tokensThisRun / Math.Max(elapsed, 1e-9);
             var remaining = TimeSpan.FromSeconds(elapsed / done * (_options.Steps - state.Step));
             _progress.Step(new StepReport(state.Step, _options.Steps, lastLoss, rate, norm, state.TokensSeen, tokensPerSecond, remaining));
 
             bool last = state.Step == _options.Steps;
             if (state.Step % _options.EvaluateEvery == 0 || last)
             {
-                float validationLoss = ValidationLoss(validation);
+                float validationLoss = objective.ValidationLoss();
                 bool best = validationLoss < state.BestValidationLoss;
                 if (best)
                 {
@@ -135,9 +162,27 @@ public sealed class Pretrainer
     // Not HashCode.Combine: its seed changes per process, and a resumed run must draw the same batches.
     private static Random BatchRandom(int seed, int step) => new((int)((seed * 1_000_003L + step) & int.MaxValue));
 
-    /// <summary>Mean loss of the objective over the corpus's fixed evaluation windows.</summary>
+    /// <summary>Mean loss of a single-stack model's objective over the corpus's fixed evaluation windows.</summary>
     public float ValidationLoss(TokenCorpus validation) =>
-        MeanLoss(_model, validation, _options.BatchSize, _options.Context, _options.EvaluationBatches, _options.Masking);
+        MeanLoss(_model ?? throw new InvalidOperationException("This pretrainer trains an objective of its own; ask the objective."),
+            validation, _options.BatchSize, _options.Context, _options.EvaluationBatches, _options.Masking);
+
+    /// <summary>Next-token or masked-token windows of a token corpus, for a single-stack model.</summary>
+    private sealed class LanguageModelObjective(TransformerModel model, PretrainOptions options, TokenCorpus train, TokenCorpus validation) : IPretrainingObjective
+    {
+        private readonly int[] _inputs = new int[options.BatchSize * options.Context], _targets = new int[options.BatchSize * options.Context];
+
+        public (Tensor Loss, long Tokens) TrainingLoss(Tape tape, Random random)
+        {
+            int b = options.BatchSize, t = options.Context;
+            train.SampleBatch(random, b, t, _inputs, _targets);
+            options.Masking?.Apply(random, _inputs, _targets);
+            var hidden = model.Hidden(tape, new ForwardInput { Batch = b, Length = t, TokenIds = _inputs });
+            return (model.LanguageModelLoss(tape, hidden, _targets), (long)b * t);
+        }
+
+        public float ValidationLoss() => MeanLoss(model, validation, options.BatchSize, options.Context, options.EvaluationBatches, options.Masking);
+    }
 
     /// <summary>
     /// Target-weighted mean loss of a model over fixed windows of a corpus: next-token (exp of it: perplexity), or with

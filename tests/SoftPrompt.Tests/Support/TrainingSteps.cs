@@ -10,7 +10,7 @@ public static class TrainingSteps
 {
     /// <summary>One AdamW step on <paramref name="loss"/>: every tensor of <paramref name="trainable"/> changes, and every
     /// weight of the frozen model stays bit-identical and never gets a gradient buffer.</summary>
-    public static void OneStepChangesExactly(TransformerModel model, IReadOnlyList<Tensor> trainable, Func<Tape, Tensor> loss)
+    public static void OneStepChangesExactly(ParameterizedModel model, IReadOnlyList<Tensor> trainable, Func<Tape, Tensor> loss)
     {
         model.SetTrainable(false);
         var frozen = model.Parameters.ToDictionary(p => p.Name, p => Bits(p.Tensor));

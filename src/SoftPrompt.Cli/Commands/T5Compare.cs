@@ -1,0 +1,123 @@
+using System.CommandLine;
+using System.Diagnostics;
+using SoftPrompt.Data.Tasks;
+using SoftPrompt.Engine;
+using SoftPrompt.Models;
+using SoftPrompt.Models.Formats;
+using SoftPrompt.Tuning;
+using SoftPrompt.Tuning.EncoderDecoder;
+using SoftPrompt.Tuning.PrefixTuning;
+using SoftPrompt.Tuning.PromptTuning;
+
+namespace SoftPrompt.Cli.Commands;
+
+public static partial class T5Command
+{
+    /// <summary>A method of the T5 comparison: what it trains on a fresh copy of the base, and how.</summary>
+    private sealed record T5Method(string Name, string Description, Func<T5, ClassificationTask, Data.Tokenizers.ITokenizer, MethodSettings, T5Setup> Prepare);
+
+    /// <param name="Trainable">What the optimizer updates; empty for prompt design.</param>
+    /// <param name="StoredValues">What one task keeps beside the shared base.</param>
+    private sealed record T5Setup(T5Classifier Classifier, IReadOnlyList<Tensor> Trainable, long StoredValues, PromptTuningOptions? Training);
+
+    private static readonly T5Method[] Methods =
+    [
+        new("zero-shot", "prompt design: the template alone, labels ranked by the decoder",
+            (model, task, tokenizer, s) => new T5Setup(new T5Classifier(model, tokenizer, task, null), [], 0, null)),
+        new("prompt", "prompt tuning on the encoder input: [P; x] (Lester et al.), uniform init, Adafactor 0.3",
+            (model, task, tokenizer, s) =>
+            {
+                var prompt = new PromptEmbedding(s.PromptLength, model.Config.HiddenSize);
+                prompt.InitializeUniform(s.Seed);
+                return new T5Setup(new T5Classifier(model, tokenizer, task, prompt), [prompt.Prompt], prompt.Prompt.Length, s.Training);
+            }),
+        new("prefix", "prefix tuning in encoder and decoder self-attention ([prefix; x], [prefix'; y]) from an MLP, AdamW 5e-3",
+            (model, task, tokenizer, s) =>
+            {
+                var adapter = new PrefixAdapter(model.AdapterConfig, new PrefixTuningOptions(s.PromptLength, Reparameterize: true, Seed: s.Seed));
+                return new T5Setup(new T5Classifier(model, tokenizer, task, null) { Adapter = adapter }, adapter.Trainable, adapter.StoredValueCount,
+                    s.Training with { Optimizer = "adamw", LearningRate = 5e-3f, WeightDecay = 0f });
+            }),
+        new("ft", "full fine-tuning of every weight, AdamW 3e-4",
+            (model, task, tokenizer, s) =>
+            {
+                model.SetTrainable(true);
+                var weights = model.Parameters.Select(p => p.Tensor).Distinct().ToArray();
+                return new T5Setup(new T5Classifier(model, tokenizer, task, null), weights, model.ParameterCount,
+                    s.Training with { Optimizer = "adamw", LearningRate = 3e-4f, WeightDecay = 0f });
+            }),
+    ];
+
+    private static Command BuildCompare()
+    {
+        var model = new Option<string>("--model") { Description = "T5 model directory", DefaultValueFactory = _ => "models/t5-small-lm" };
+        var task = new Option<string>("--task") { DefaultValueFactory = _ => "food-reviews" };
+        var data = new Option<string>("--data") { DefaultValueFactory = _ => "data/tasks" };
+        var methods = new Option<string>("--methods") { Description = $"Comma-separated, from: {string.Join(", ", Methods.Select(m => m.Name))}", DefaultValueFactory = _ => string.Join(",", Methods.Select(m => m.Name)) };
+        var steps = Int("--steps", "Training steps per method", 300);
+        var batch = Int("--batch", "Examples per step", 8);
+        var promptLength = Int("--prompt-length", "Soft prompt / prefix length", 20);
+        var evalExamples = Int("--eval-examples", "Validation examples scored every steps/4", 200);
+        var testExamples = Int("--test-examples", "0 = the whole test split", 0);
+        var seed = Int("--seed", "Initialisation and sampling seed", 1);
+        var threads = Int("--threads", "Threads", Environment.ProcessorCount);
+        var report = new Option<string?>("--report") { Description = "Write the table to this Markdown file, with .csv and .svg beside it" };
+        var command = new Command("compare", "Prompt design, prompt tuning, prefix tuning and fine-tuning of a T5 on a classification task, side by side.");
+        foreach (var o in new Option[] { model, task, data, methods, steps, batch, promptLength, evalExamples, testExamples, seed, threads, report }) command.Options.Add(o);
+        command.SetAction(parse =>
+        {
+            Parallelism.Threads = parse.GetValue(threads);
+            string modelPath = parse.GetValue(model)!, taskName = parse.GetValue(task)!, dir = Path.Combine(parse.GetValue(data)!, taskName);
+            var chosen = parse.GetValue(methods)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                .Select(name => Methods.FirstOrDefault(m => m.Name == name)
+                    ?? throw new ArgumentException($"Unknown T5 method '{name}' (known: {string.Join(", ", Methods.Select(m => m.Name))}).")).ToList();
+            var classification = ClassificationTask.BuiltIn(taskName);
+            int stepCount = parse.GetValue(steps);
+            var settings = new MethodSettings
+            {
+                PromptLength = parse.GetValue(promptLength), Seed = parse.GetValue(seed),
+                Training = new PromptTuningOptions { Steps = stepCount, BatchSize = parse.GetValue(batch), EvaluateEvery = Math.Max(1, stepCount / 4), Seed = parse.GetValue(seed) },
+            };
+            var train = classification.ReadSplit(Path.Combine(dir, "train.jsonl"));
+            var validation = TaskFile.EvenSubset(classification.ReadSplit(Path.Combine(dir, "validation.jsonl")), parse.GetValue(evalExamples));
+            var test = TaskFile.EvenSubset(classification.ReadSplit(Path.Combine(dir, "test.jsonl")), parse.GetValue(testExamples));
+            string majority = test.GroupBy(e => e.Label).OrderByDescending(g => g.Count()).First().Key;
+
+            var rows = new List<ComparisonRow>();
+            long baseSize = 0;
+            foreach (var method in chosen)
+            {
+                var loaded = ModelLoader.LoadT5(modelPath); // every method from the same untouched base
+                var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException($"The model at {modelPath} has no tokenizer.json.");
+                var frozen = loaded.Model;
+                frozen.SetTrainable(false);
+                baseSize = frozen.ParameterCount;
+                var setup = method.Prepare(frozen, classification, tokenizer, settings);
+                var clock = Stopwatch.StartNew();
+                int trainedSteps = 0;
+                double tokensPerSecond = 0;
+                if (setup.Training is { } training)
+                {
+                    Console.Error.WriteLine($"{method.Name}: {method.Description}");
+                    var result = new PromptTuner<LabeledExample>(setup.Classifier, training, new ConsoleProgress(TimeSpan.FromSeconds(30)), setup.Trainable).Run(train, validation);
+                    trainedSteps = result.Steps;
+                    double meanTokens = train.Take(200).Average(e => setup.Classifier.InputTokens(e).Length);
+                    tokensPerSecond = trainedSteps * training.BatchSize * meanTokens / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+                }
+                var (accuracy, f1) = setup.Classifier.Evaluate(test);
+                double exact = setup.Classifier.ExactMatch(test);
+                rows.Add(new ComparisonRow(method.Name, setup.Trainable.Sum(t => (long)t.Length), setup.StoredValues * sizeof(float),
+                    [accuracy, f1, exact], clock.Elapsed.TotalSeconds, trainedSteps, tokensPerSecond, method.Description));
+                Console.Error.WriteLine($"{method.Name}: accuracy {accuracy:F4}, macro-F1 {f1:F4}, exact match {exact:F4} ({clock.Elapsed.TotalSeconds:F0} s)");
+            }
+            string header = $"Task {taskName}: {train.Count} train, {test.Count} test examples; majority class \"{majority}\" " +
+                            $"{test.Count(e => e.Label == majority) / (double)test.Count:P1}. Accuracy ranks the labels by the decoder's log-probability; " +
+                            $"exact match is greedy decoding producing the gold label word then </s>. Base: {modelPath} ({baseSize:N0} parameters).";
+            var table = new ComparisonTable(header, ["accuracy", "macro-F1", "exact match"], baseSize, rows);
+            Console.Write(table.Markdown());
+            if (parse.GetValue(report) is string path) table.WriteReport(path);
+            return 0;
+        });
+        return command;
+    }
+}

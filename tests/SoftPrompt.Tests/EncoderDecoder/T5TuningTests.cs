@@ -1,0 +1,138 @@
+using SoftPrompt.Data.Tasks;
+using SoftPrompt.Data.Tokenizers;
+using SoftPrompt.Engine;
+using SoftPrompt.Engine.Autograd;
+using SoftPrompt.Engine.Ops;
+using SoftPrompt.Models;
+using SoftPrompt.Models.Formats;
+using SoftPrompt.Tests.Models;
+using SoftPrompt.Tests.Support;
+using SoftPrompt.Tuning.EncoderDecoder;
+using SoftPrompt.Tuning.PrefixTuning;
+using SoftPrompt.Tuning.PromptTuning;
+using Xunit;
+
+namespace SoftPrompt.Tests.EncoderDecoder;
+
+/// <summary>Prompt and prefix tuning on a T5, and text-to-text label scoring.</summary>
+public class T5TuningTests
+{
+    // transformers' defaults (32 buckets, max distance 128), worked through its formula by hand: bidirectional halves
+    // are 16 buckets, exact below 8; causal attention has 32 for the past, exact below 16, and puts the future in 0.
+    [Theory]
+    [InlineData(0, true, 0)]
+    [InlineData(-1, true, 1)]
+    [InlineData(1, true, 17)]
+    [InlineData(-7, true, 7)]
+    [InlineData(-8, true, 8)]     // 8 + ⌊ln(8/8) / ln(128/8) · 8⌋
+    [InlineData(-32, true, 12)]   // 8 + ⌊ln 4 / ln 16 · 8⌋ = 8 + 4
+    [InlineData(-500, true, 15)]  // past max distance: the last bucket of the half
+    [InlineData(500, true, 31)]
+    [InlineData(5, false, 0)]
+    [InlineData(-15, false, 15)]
+    [InlineData(-64, false, 26)]  // 16 + ⌊ln 4 / ln 8 · 16⌋ = 16 + ⌊10.67⌋
+    [InlineData(-1000, false, 31)]
+    public void Relative_position_buckets_follow_t5s_formula(int relative, bool bidirectional, int bucket)
+        => Assert.Equal(bucket, RelativePositionBias.Bucket(relative, bidirectional, 32, 128));
+
+    private static (T5 Model, ITokenizer Tokenizer) TinyT5(int seed = 3)
+    {
+        var tokenizer = TokenizerLoader.Load(ShippedModelTests.RepositoryPath("models/base-tiny/tokenizer.json"));
+        var model = new T5(new ModelConfig
+        {
+            Architecture = Architecture.T5, VocabSize = tokenizer.VocabSize, HiddenSize = 16, NumLayers = 2, DecoderLayers = 2,
+            NumHeads = 2, NumKvHeads = 2, IntermediateSize = 24, MaxPositions = 512, RelativeAttentionBuckets = 8,
+            RelativeAttentionMaxDistance = 16, HiddenAct = "relu", PadTokenId = 0, EosTokenId = tokenizer.EosId,
+        });
+        model.InitializeRandom(seed);
+        model.SetTrainable(false);
+        return (model, tokenizer);
+    }
+
+    private static readonly ClassificationTask Mood = MoodTask.Task();
+
+    [Fact]
+    public void Prefix_rows_in_encoder_and_decoder_get_their_finite_difference_gradients()
+    {
+        var (model, _) = TinyT5();
+        var adapter = new PrefixAdapter(model.AdapterConfig, PrefixTuningOptions.DeepPrompt(3));
+        // small rows keep float32 finite differences precise; the encoder's second row is padded after 4 tokens
+        var rows = adapter.Trainable[0];
+        for (int i = 0; i < rows.Length; i++) rows.Span[i] *= 0.5f;
+        int[] source = [5, 9, 14, 3, 7, 7, 20, 31, 2, 4, 0, 0], target = [0, 12, 6, 0, 8, 8];
+        var padding = new bool[12];
+        padding[10] = padding[11] = true;
+        GradCheck.Check((tape, _) =>
+        {
+            var hooks = adapter.Hooks(new int[2]);
+            var encoded = model.Encode(tape, new ForwardInput { Batch = 2, Length = 6, TokenIds = source, Padding = padding, Hooks = hooks });
+            return model.Logits(tape, model.Decode(tape, new ForwardInput { Batch = 2, Length = 3, TokenIds = target, Hooks = hooks }, encoded, padding));
+        }, [rows], eps: 1e-2, tolerance: 5e-3);
+    }
+
+    [Fact]
+    public void Label_scores_are_the_decoders_log_probabilities_of_each_row_alone()
+    {
+        var (model, tokenizer) = TinyT5();
+        var prompt = new PromptEmbedding(4, model.Config.HiddenSize);
+        prompt.InitializeUniform(5);
+        var classifier = new T5Classifier(model, tokenizer, Mood, prompt);
+        var examples = MoodTask.Examples();
+        var batched = classifier.LabelLogProbabilities(examples, batchSize: examples.Length);
+        for (int i = 0; i < examples.Length; i++)
+        {
+            var alone = classifier.LabelLogProbabilities([examples[i]], batchSize: 1)[0];
+            for (int l = 0; l < Mood.Labels.Count; l++)
+            {
+                Assert.Equal(alone[l], batched[i][l], 4);
+                Assert.Equal(ByHandLogProbability(model, prompt, classifier.InputTokens(examples[i]), classifier.LabelTokens[Mood.Labels[l]]), alone[l], 4);
+            }
+        }
+    }
+
+    // log Pr(target | [P; input]) from one full forward pass and a float64 log-softmax.
+    private static double ByHandLogProbability(T5 model, PromptEmbedding prompt, int[] input, int[] target)
+    {
+        var tape = new Tape(recording: false);
+        var embeddings = prompt.Prepend(tape, Fn.Embedding(tape, model.TokenEmbedding, input, 1, input.Length));
+        var encoded = model.Encode(tape, new ForwardInput { Batch = 1, Length = prompt.Length + input.Length, Embeddings = embeddings });
+        var decoderIds = model.ShiftRight(target, 1, target.Length);
+        var logits = model.Logits(tape, model.Decode(tape, new ForwardInput { Batch = 1, Length = target.Length, TokenIds = decoderIds }, encoded, null)).ToArray();
+        tape.Reset();
+        int vocab = model.Config.VocabSize;
+        double total = 0;
+        for (int t = 0; t < target.Length; t++)
+        {
+            var row = logits.AsSpan(t * vocab, vocab);
+            double max = row.ToArray().Max(), sum = 0;
+            foreach (float v in row) sum += Math.Exp(v - max);
+            total += row[target[t]] - max - Math.Log(sum);
+        }
+        return total;
+    }
+
+    [Fact]
+    public void Prompt_tuning_changes_only_the_prompt_and_prefix_tuning_only_its_mlp()
+    {
+        var (model, tokenizer) = TinyT5();
+        var batch = MoodTask.Examples();
+        var prompt = new PromptEmbedding(4, model.Config.HiddenSize);
+        prompt.InitializeUniform(5);
+        var prompted = new T5Classifier(model, tokenizer, Mood, prompt);
+        TrainingSteps.OneStepChangesExactly(model, [prompt.Prompt], tape => prompted.Loss(tape, batch));
+
+        var adapter = new PrefixAdapter(model.AdapterConfig, new PrefixTuningOptions(3, Reparameterize: true));
+        var prefixed = new T5Classifier(model, tokenizer, Mood, null) { Adapter = adapter };
+        TrainingSteps.OneStepChangesExactly(model, adapter.Trainable, tape => prefixed.Loss(tape, batch));
+    }
+
+    [Fact]
+    public void Prompt_tuning_lowers_the_label_loss()
+    {
+        var (model, tokenizer) = TinyT5();
+        var prompt = new PromptEmbedding(4, model.Config.HiddenSize);
+        prompt.InitializeUniform(5);
+        var classifier = new T5Classifier(model, tokenizer, Mood, prompt);
+        TrainingSteps.LossFalls(tape => classifier.Loss(tape, MoodTask.Examples()), [prompt.Prompt], steps: 10, learningRate: 5e-2f);
+    }
+}
