@@ -71,6 +71,7 @@ public static partial class T5Command
             var chosen = parse.GetValue(methods)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
                 .Select(name => Methods.FirstOrDefault(m => m.Name == name)
                     ?? throw new ArgumentException($"Unknown T5 method '{name}' (known: {string.Join(", ", Methods.Select(m => m.Name))}).")).ToList();
+            ModelLoader.LoadT5(modelPath); // a wrong model fails here, before minutes of reading and training
             var classification = ClassificationTask.BuiltIn(taskName);
             int stepCount = parse.GetValue(steps);
             var settings = new MethodSettings

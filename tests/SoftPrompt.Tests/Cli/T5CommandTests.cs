@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using SoftPrompt.Models;
+using SoftPrompt.Models.Formats;
+using SoftPrompt.Tests.Models;
+using SoftPrompt.Tests.Support;
+using Xunit;
+
+namespace SoftPrompt.Tests.Cli;
+
+/// <summary>`softprompt t5 pretrain` (span corruption, then LM adaptation) and `softprompt t5 compare` as processes, on a
+/// tiny corpus and a tiny model.</summary>
+public class T5CommandTests
+{
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> Run(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "softprompt.dll"));
+        foreach (var a in args) start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        string stdout = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromMinutes(3)).Token);
+        return (process.ExitCode, stdout, await stderr);
+    }
+
+    private static async Task<string> Succeed(params string[] args)
+    {
+        var (code, stdout, stderr) = await Run(args);
+        Assert.True(code == 0, stderr);
+        return stdout;
+    }
+
+    private static void WriteCorpus(string dir)
+    {
+        Directory.CreateDirectory(dir);
+        var sentences = new[] { "The food was great and the soup was warm.", "A quiet village lay beside the river.", "She read the letter twice before dinner." };
+        foreach (var (file, copies) in new[] { ("train.txt", 30), ("validation.txt", 6) })
+            File.WriteAllLines(Path.Combine(dir, file), Enumerable.Range(0, copies).Select(i => sentences[i % 3] + " " + sentences[(i + 1) % 3] + "\n"));
+    }
+
+    [Fact]
+    public async Task Pretrain_adapt_and_compare_write_a_t5_directory_cards_and_a_table()
+    {
+        using var dir = new TempDirectory();
+        WriteCorpus(dir.File("corpus"));
+        string tokenizer = ShippedModelTests.RepositoryPath("models/base-tiny/tokenizer.json");
+        string[] tiny = ["--width", "16", "--layers", "1", "--heads", "2", "--ffn", "32", "--window", "24", "--batch", "2", "--warmup", "1", "--eval-every", "2", "--threads", "1"];
+        await Succeed(["t5", "pretrain", "--corpus", dir.File("corpus"), "--tokenizer", tokenizer, "--out", dir.File("sc"), "--steps", "4", .. tiny]);
+        var spanCorruption = ModelLoader.LoadT5(dir.File("sc"));
+        Assert.Equal(Architecture.T5, spanCorruption.Model.Config.Architecture);
+        Assert.NotNull(spanCorruption.Tokenizer!.TokenId("<extra_id_0>"));
+        Assert.Equal(spanCorruption.Tokenizer.TokenId("<pad>"), spanCorruption.Model.DecoderStartId);
+        Assert.Contains("span corruption", File.ReadAllText(dir.File("sc/MODEL_CARD.md")));
+
+        await Succeed(["t5", "pretrain", "--objective", "lm-adaptation", "--corpus", dir.File("corpus"), "--init-from", dir.File("sc"), "--out", dir.File("lm"), "--steps", "4", .. tiny]);
+        Assert.Contains("LM adaptation", File.ReadAllText(dir.File("lm/MODEL_CARD.md")));
+        var adapted = ModelLoader.LoadT5(dir.File("lm")).Model;
+        Assert.Contains(adapted.Parameters, p => !p.Tensor.ToArray().SequenceEqual(spanCorruption.Model.Parameter(p.Name).ToArray()));
+
+        string data = Path.GetDirectoryName(Path.GetDirectoryName(RepositoryData.Find("tasks/food-reviews/train.jsonl")))!;
+        await Succeed("t5", "compare", "--model", dir.File("lm"), "--task", "food-reviews", "--data", data, "--steps", "2", "--batch", "2",
+            "--prompt-length", "2", "--eval-examples", "4", "--test-examples", "6", "--threads", "1", "--report", dir.File("t5.md"));
+        var table = File.ReadAllLines(dir.File("t5.md")).Where(l => l.StartsWith("| ") && !l.StartsWith("| method") && !l.StartsWith("| ---")).ToList();
+        Assert.Equal(["zero-shot", "prompt", "prefix", "ft"], table.Select(l => l.Split('|')[1].Trim()));
+        foreach (var row in table)
+        {
+            var metrics = row.Split('|')[5..8].Select(c => double.Parse(c, System.Globalization.CultureInfo.InvariantCulture));
+            Assert.All(metrics, m => Assert.InRange(m, 0, 1));
+        }
+        Assert.True(File.Exists(dir.File("t5.csv")) && File.Exists(dir.File("t5.svg")));
+    }
+
+    [Fact]
+    public async Task Bad_requests_say_what_is_wrong()
+    {
+        using var dir = new TempDirectory();
+        var (code, _, stderr) = await Run("t5", "pretrain", "--objective", "lm-adaptation", "--out", dir.File("x"));
+        Assert.NotEqual(0, code);
+        Assert.Contains("--init-from", stderr);
+        (code, _, stderr) = await Run("t5", "compare", "--model", ShippedModelTests.RepositoryPath("models/base-tiny"), "--methods", "zero-shot");
+        Assert.NotEqual(0, code);
+        Assert.Contains("needs a T5 encoder-decoder", stderr);
+        (code, _, stderr) = await Run("t5", "compare", "--methods", "lora");
+        Assert.NotEqual(0, code);
+        Assert.Contains("Unknown T5 method 'lora'", stderr);
+        Assert.DoesNotContain("   at ", stderr);
+    }
+}
