@@ -114,7 +114,7 @@ public static class ModelLoader
     /// <summary>
     /// The name a tensor has in a file: ours, or without GPT-2's "transformer." prefix (the original GPT-2 checkpoints
     /// were saved from the bare GPT2Model and lack it), or, for BERT's MLM bias, the decoder's name for the same tensor
-    /// (transformers ties the two and may save either).
+    /// (transformers ties the two and may save either), or for T5's shared embedding a stack's copy of it.
     /// </summary>
     public static string FileTensorName(ITensorSource source, string prefix, string name)
     {
@@ -123,6 +123,10 @@ public static class ModelLoader
         if (name.StartsWith(gpt2Prefix) && source.Contains(prefix + name[gpt2Prefix.Length..])) return prefix + name[gpt2Prefix.Length..];
         const string bertBias = "cls.predictions.bias", bertDecoderBias = "cls.predictions.decoder.bias";
         if (name == bertBias && source.Contains(prefix + bertDecoderBias)) return prefix + bertDecoderBias;
+        // T5's stacks share one embedding; a checkpoint may hold it only under a stack's name
+        if (name == "shared.weight")
+            foreach (string alias in new[] { "encoder.embed_tokens.weight", "decoder.embed_tokens.weight" })
+                if (source.Contains(prefix + alias)) return prefix + alias;
         return prefix + name; // the source's own lookup reports the missing tensor with the names it has
     }
 

@@ -43,6 +43,30 @@ public class ModelLoaderTests
         Assert.Contains("model.norm.weight", e.Message);
     }
 
+    [Theory]
+    [InlineData("t5-tiny")]
+    [InlineData("t5-v1_1-tiny")]
+    public void A_t5_saves_and_loads_back_and_is_not_taken_for_a_single_stack(string name)
+    {
+        var original = ModelLoader.LoadT5(Fixture(name)).Model;
+        using var dir = new TempDirectory();
+        ModelLoader.Save(original, dir.Path);
+        var reloaded = ModelLoader.LoadT5(dir.Path).Model;
+        Assert.Equal(original.Config, reloaded.Config);
+        foreach (var p in original.Parameters)
+            Assert.Equal(p.Tensor.ToArray(), reloaded.Parameter(p.Name).ToArray());
+        Assert.Contains("T5 encoder-decoder", Assert.ThrowsAny<IOException>(() => ModelLoader.Load(dir.Path)).Message);
+        Assert.Contains("needs a T5", Assert.ThrowsAny<IOException>(() => ModelLoader.LoadT5(Fixture("llama-tiny"))).Message);
+    }
+
+    [Fact]
+    public void A_t5_checkpoint_may_keep_the_shared_embedding_under_a_stacks_name()
+    {
+        using var dir = CopyWithEdit("t5-tiny", (name, shape, data) => (shape, data), rename: name => name == "shared.weight" ? "encoder.embed_tokens.weight" : name);
+        var original = ModelLoader.LoadT5(Fixture("t5-tiny")).Model;
+        Assert.Equal(original.TokenEmbedding.ToArray(), ModelLoader.LoadT5(dir.Path).Model.TokenEmbedding.ToArray());
+    }
+
     [Fact]
     public void A_directory_without_config_says_so()
     {
@@ -51,8 +75,9 @@ public class ModelLoaderTests
         Assert.Contains("config.json", e.Message);
     }
 
-    /// <summary>Copies a fixture model, passing each stored tensor through <paramref name="edit"/> (null drops it).</summary>
-    private static TempDirectory CopyWithEdit(string fixture, Func<string, int[], float[], (int[] Shape, float[] Data)?> edit)
+    /// <summary>Copies a fixture model, passing each stored tensor through <paramref name="edit"/> (null drops it) and
+    /// its name through <paramref name="rename"/>.</summary>
+    private static TempDirectory CopyWithEdit(string fixture, Func<string, int[], float[], (int[] Shape, float[] Data)?> edit, Func<string, string>? rename = null)
     {
         var dir = new TempDirectory();
         File.Copy(Path.Combine(Fixture(fixture), "config.json"), dir.File("config.json"));
@@ -61,7 +86,7 @@ public class ModelLoaderTests
         foreach (string name in source.Names)
         {
             var edited = edit(name, source.Info(name).Shape, source.ReadFloat32(name));
-            if (edited is { } e) tensors.Add((name, e.Shape, e.Data));
+            if (edited is { } e) tensors.Add((rename?.Invoke(name) ?? name, e.Shape, e.Data));
         }
         SafeTensorsWriter.Write(dir.File("model.safetensors"), tensors);
         return dir;
