@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using SoftPrompt.Models;
 using SoftPrompt.Models.Formats;
 using SoftPrompt.Tests.Models;
@@ -11,24 +10,11 @@ namespace SoftPrompt.Tests.Cli;
 /// tiny corpus and a tiny model.</summary>
 public class T5CommandTests
 {
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> Run(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "softprompt.dll"));
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        string stdout = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromMinutes(3)).Token);
-        return (process.ExitCode, stdout, await stderr);
-    }
+    private static readonly TimeSpan Limit = TimeSpan.FromMinutes(3);
 
-    private static async Task<string> Succeed(params string[] args)
-    {
-        var (code, stdout, stderr) = await Run(args);
-        Assert.True(code == 0, stderr);
-        return stdout;
-    }
+    private static Task<(int ExitCode, string Stdout, string Stderr)> Run(params string[] args) => CliProcess.Run(Limit, args);
+
+    private static Task<string> Succeed(params string[] args) => CliProcess.Succeed(Limit, args);
 
     private static void WriteCorpus(string dir)
     {

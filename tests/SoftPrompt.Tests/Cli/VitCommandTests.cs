@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.IO.Compression;
 using System.Text.Json;
 using SoftPrompt.Data.Images;
@@ -38,18 +37,7 @@ public class VitCommandTests
         return dir;
     }
 
-    private static async Task<string> Run(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "softprompt.dll"));
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        string stdout = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromMinutes(2)).Token);
-        Assert.True(process.ExitCode == 0, await stderr);
-        return stdout;
-    }
+    private static Task<string> Run(params string[] args) => CliProcess.Succeed(TimeSpan.FromMinutes(2), args);
 
     [Fact]
     public async Task Pretrain_then_compare_writes_a_model_a_report_and_reloadable_adapters()

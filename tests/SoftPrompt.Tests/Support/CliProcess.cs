@@ -1,0 +1,28 @@
+using System.Diagnostics;
+using Xunit;
+
+namespace SoftPrompt.Tests.Support;
+
+/// <summary>The `softprompt` command run as a child process, as a user runs it.</summary>
+public static class CliProcess
+{
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> Run(TimeSpan timeout, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "softprompt.dll"));
+        foreach (var a in args) start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        string stdout = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync(new CancellationTokenSource(timeout).Token);
+        return (process.ExitCode, stdout, await stderr);
+    }
+
+    /// <summary>Runs the command and fails the test with its stderr unless it exits with 0; returns stdout.</summary>
+    public static async Task<string> Succeed(TimeSpan timeout, params string[] args)
+    {
+        var (code, stdout, stderr) = await Run(timeout, args);
+        Assert.True(code == 0, stderr);
+        return stdout;
+    }
+}
