@@ -1,14 +1,15 @@
 #!/usr/bin/python3
 """Writes the PyTorch parity fixtures the C# tests compare against (tests/fixtures/parity/).
 
-For a tiny random GPT-2, a tiny random LLaMA (grouped-query attention, untied head) and a tiny random BERT (MLM head,
-padding mask, two token types), it writes each model as a Hugging Face directory (config.json + model.safetensors,
+For a tiny random GPT-2, a tiny random LLaMA (grouped-query attention, untied head), a tiny random BERT (MLM head,
+padding mask, two token types) and two tiny random T5s (v1.0: ReLU MLP, tied head; v1.1: gated-GELU MLP, untied head,
+a deeper decoder; padded encoder rows, relative offsets past the buckets' max distance), it writes each model as a Hugging Face directory (config.json + model.safetensors,
 written by hand below) and, for one fixed batch, the logits, the mean cross-entropy loss (next token, or masked
 tokens for BERT), the gradient w.r.t. the input embeddings and every weight gradient, into expected.safetensors. The
 reference is computed in float64 and stored as float32.
 
 The models are written out in plain torch (Debian's python3-torch; the transformers package is not available here),
-following Hugging Face's GPT2LMHeadModel, LlamaForCausalLM and BertForMaskedLM equations: GPT-2's Conv1D weights are
+following Hugging Face's GPT2LMHeadModel, LlamaForCausalLM, BertForMaskedLM and T5ForConditionalGeneration equations: GPT-2's Conv1D weights are
 stored [in, out], LLaMA's rotary embedding uses the rotate_half pairing, BERT's MLM decoder is tied to the word
 embeddings and has its own bias (saved as cls.predictions.bias, the decoder weight left out as transformers does).
 
