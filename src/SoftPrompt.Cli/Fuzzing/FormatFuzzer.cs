@@ -161,6 +161,15 @@ public sealed class FormatFuzzer
                 File.Copy(Path.Combine(llama, "config.json"), Path.Combine(Path.GetDirectoryName(path)!, "config.json"));
                 ModelLoader.Load(Path.GetDirectoryName(path)!);
             }, IsJson: false));
+        string t5 = Path.Combine(fixturesDirectory, "parity", "t5-v1_1-tiny");
+        targets.Add(new Target("t5 config.json", File.ReadAllBytes(Path.Combine(t5, "config.json")), "config.json",
+            path => HfConfig.Read(path), IsJson: true));
+        targets.Add(new Target("t5 model directory", File.ReadAllBytes(Path.Combine(t5, "model.safetensors")), "model.safetensors",
+            path =>
+            {
+                File.Copy(Path.Combine(t5, "config.json"), Path.Combine(Path.GetDirectoryName(path)!, "config.json"));
+                ModelLoader.LoadT5(Path.GetDirectoryName(path)!);
+            }, IsJson: false));
         targets.Add(new Target("tokenizer.json", SmallTokenizerJson(), "tokenizer.json", path => TokenizerLoader.Load(path), IsJson: true));
         var task = ClassificationTask.BuiltIn("food-reviews");
         targets.Add(new Target("task jsonl", Encoding.UTF8.GetBytes(
