@@ -113,13 +113,11 @@ public sealed class TokenizerPipeline
                 return text => text.Length == 0 ? text : prepend + text;
             }
             default:
-                return UnicodeNormalizer((string)node["type"]!, path);
+                return UnicodeNormalizer((string)node["type"]!);
         }
     }
 
-    // The build runs with invariant globalization, where .NET's string.Normalize leaves non-ASCII text unchanged; a
-    // normalizer that would silently do nothing is refused instead.
-    private static Func<string, string> UnicodeNormalizer(string type, string path)
+    private static Func<string, string> UnicodeNormalizer(string type)
     {
         var form = type switch
         {
@@ -128,9 +126,7 @@ public sealed class TokenizerPipeline
             "NFKC" => NormalizationForm.FormKC,
             _ => NormalizationForm.FormKD,
         };
-        if ("\u00C5\uFB01".Normalize(NormalizationForm.FormKD) == "\u00C5\uFB01")
-            throw new InvalidDataException($"{path}: normalizer \"{type}\" needs Unicode normalization data, which this build (invariant globalization) does not have.");
-        return text => text.Normalize(form);
+        return text => UnicodeNormalization.Normalize(text, form);
     }
 
     private static Func<string, string> ReadReplace(JsonNode node, string stage, string path)

@@ -182,6 +182,8 @@ public class UnigramTokenizerTests
              {"type": "Strip", "strip_left": true, "strip_right": true}, {"type": "Prepend", "prepend": "▁"}]}
             """));
         Assert.Equal([The, Cat], lowered.Encode("  THE DOG  "));
+        var nfkc = WithChanges(path, root => root["normalizer"] = JsonNode.Parse("""{"type": "NFKC"}"""));
+        Assert.Equal([Fi, Mark, A], nfkc.Encode("\uFB01 \uFF41"));
     }
 
     [Fact]
