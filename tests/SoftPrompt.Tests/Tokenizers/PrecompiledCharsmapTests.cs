@@ -6,7 +6,8 @@ namespace SoftPrompt.Tests.Tokenizers;
 
 /// <summary>
 /// SentencePiece's compiled normalization rules: blobs compiled by SentencePiece itself
-/// (tests/fixtures/tokenizers/unigram/make_fixtures.py), one from a few rules of ours and its nmt_nfkc, T5's rule set.
+/// (tests/fixtures/tokenizers/unigram/make_fixtures.py): one from a few rules of ours, and its nmt_nfkc, the rule set
+/// T5's spiece.model was built with (SentencePiece 0.1.97's compilation of it).
 /// </summary>
 public class PrecompiledCharsmapTests
 {
@@ -38,7 +39,7 @@ public class PrecompiledCharsmapTests
     }
 
     [Fact]
-    public void SentencePiece_nmt_nfkc_maps_compatibility_characters_as_T5_does()
+    public void SentencePiece_nmt_nfkc_the_rules_T5_was_built_with_maps_compatibility_characters()
     {
         var charsmap = NmtNfkc.Value;
         Assert.Equal("A", charsmap.Normalize("\uFF21"));            // full-width A
@@ -49,6 +50,15 @@ public class PrecompiledCharsmapTests
         Assert.Equal("1", charsmap.Normalize("\u2460"));             // circled 1
         Assert.Equal("\u30AB", charsmap.Normalize("\uFF76"));        // half-width katakana KA
         Assert.Equal("a b", charsmap.Normalize("a\tb"));
+        Assert.Equal("a b", charsmap.Normalize("a\u200Bb"));         // zero-width space
+        // the older compilation of nmt_nfkc in Hugging Face's spm_precompiled tests maps U+200D (zero-width joiner) to a
+        // space; SentencePiece 0.1.97's keeps it
+        Assert.Equal("\u200D", charsmap.Normalize("\u200D"));
+        // cases from Hugging Face's spm_precompiled tests of its nmt_nfkc blob: a multi-character key, Thai and Devanagari
+        Assert.Equal("\u0622", charsmap.Normalize("\u0627\u0653"));
+        Assert.Equal("\u0E40\u0E02\u0E32\u0E44\u0E21\u0E48\u0E44\u0E14\u0E49\u0E1E\u0E39\u0E14\u0E2A\u0E31\u0E01\u0E04\u0E4D\u0E32",
+            charsmap.Normalize("\u0E40\u0E02\u0E32\u0E44\u0E21\u0E48\u0E44\u0E14\u0E49\u0E1E\u0E39\u0E14\u0E2A\u0E31\u0E01\u0E04\u0E33"));
+        Assert.Equal("\u0921\u093C\u0940 \u0926\u0941\u0916", charsmap.Normalize("\u095C\u0940 \u0926\u0941\u0916"));
         // already-normal text is left as it is
         const string plain = "Plain ASCII, caf\u00E9 and \u65E5\u672C\u8A9E.";
         Assert.Equal(plain, charsmap.Normalize(plain));
