@@ -6,8 +6,8 @@ namespace SoftPrompt.Data.Tokenizers;
 
 /// <summary>
 /// Hugging Face tokenizer.json: BPE models, byte-level (GPT-2, our own trained tokenizers) or SentencePiece-style with
-/// "▁" and byte fallback (LLaMA, Mistral), WordPiece models (BERT) and Unigram models (T5, mT5). Writing produces the byte-level BPE form or the
-/// BERT WordPiece form our trainers emit.
+/// "▁" and byte fallback (LLaMA, Mistral), WordPiece models (BERT) and Unigram models (T5, mT5). Writing produces the
+/// byte-level BPE form or the BERT WordPiece form our trainers emit.
 /// </summary>
 public static class TokenizerJson
 {
@@ -98,10 +98,10 @@ public static class TokenizerJson
                 throw new InvalidDataException($"{path}: Unigram piece {vocab.Count} is not [\"piece\", score]: {entry?.ToJsonString()}.");
             vocab.Add((piece, score.GetValue<double>()));
         }
-        var lookup = new Dictionary<string, int>();
-        for (int i = 0; i < vocab.Count; i++) lookup[vocab[i].Item1] = i;
-        foreach (var s in specials) lookup[s.Content] = s.Id;
-        var pipeline = TokenizerPipeline.Read(root, path, content => lookup.TryGetValue(content, out int id) ? id : null);
+        // Only for template tokens that special_tokens does not list: one or two look-ups, so a scan will do.
+        int? Lookup(string content) =>
+            specials.Find(s => s.Content == content)?.Id ?? (vocab.FindLastIndex(v => v.Item1 == content) is int i and >= 0 ? i : null);
+        var pipeline = TokenizerPipeline.Read(root, path, Lookup);
         var skipped = root["added_tokens"] is JsonArray added
             ? added.Where(a => (bool?)a?["special"] ?? true).Select(a => (int)a!["id"]!)
             : [];

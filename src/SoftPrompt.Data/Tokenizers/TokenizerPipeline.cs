@@ -45,7 +45,7 @@ public sealed class TokenizerPipeline
     /// <summary>The decoder applied to token pieces; without one, pieces are joined by spaces as Hugging Face does.</summary>
     public string Decode(List<string> pieces) => _decode is null ? string.Join(' ', pieces) : string.Concat(_decode(pieces));
 
-    private static readonly string[] Normalizers = ["Sequence", "Precompiled", "Replace", "Strip", "NFC", "NFD", "NFKC", "NFKD", "Lowercase", "Prepend"];
+    private static readonly string[] Normalizers = ["Sequence", "Precompiled", "Replace", "Strip", "NFC", "NFD", "NFKC", "NFKD", "Lowercase", "Prepend", "StripAccents"];
     private static readonly string[] PreTokenizers = ["Sequence", "Metaspace", "WhitespaceSplit"];
     private static readonly string[] Decoders = ["Sequence", "Metaspace", "ByteFallback", "Fuse", "Strip", "Replace"];
     private static readonly string[] PostProcessors = ["TemplateProcessing", "BertProcessing", "RobertaProcessing"];
@@ -107,6 +107,10 @@ public sealed class TokenizerPipeline
             }
             case "Lowercase":
                 return text => text.ToLowerInvariant();
+            case "StripAccents":
+                // Hugging Face drops the non-spacing marks; with NFD or NFKD before it, that takes accents off letters.
+                return text => string.Concat(text.EnumerateRunes()
+                    .Where(r => Rune.GetUnicodeCategory(r) != System.Globalization.UnicodeCategory.NonSpacingMark).Select(r => r.ToString()));
             case "Prepend":
             {
                 string prepend = (string?)node["prepend"] ?? throw new InvalidDataException($"{path}: Prepend normalizer has no \"prepend\".");

@@ -11,11 +11,8 @@ namespace SoftPrompt.Tests.Tokenizers;
 /// </summary>
 public class PrecompiledCharsmapTests
 {
-    private static string Fixture(params string[] parts) =>
-        Path.Combine([AppContext.BaseDirectory, "fixtures", "tokenizers", "unigram", .. parts]);
-
     private static byte[] Blob(string file, Func<JsonNode, JsonNode?> find) =>
-        Convert.FromBase64String((string)find(JsonNode.Parse(File.ReadAllText(Fixture(file)))!)!);
+        Convert.FromBase64String((string)find(JsonNode.Parse(File.ReadAllText(UnigramTokenizerTests.Fixture(file)))!)!);
 
     private static byte[] CustomBlob() => Blob("custom-charsmap.json", root => root["precompiled_charsmap"]);
 

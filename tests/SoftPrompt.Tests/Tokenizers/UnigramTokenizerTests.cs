@@ -10,7 +10,7 @@ namespace SoftPrompt.Tests.Tokenizers;
 /// <summary>Unigram tokenizer.json files (T5's kind): fixtures from tests/fixtures/tokenizers/unigram/make_fixtures.py.</summary>
 public class UnigramTokenizerTests
 {
-    private static string Fixture(params string[] parts) =>
+    public static string Fixture(params string[] parts) =>
         Path.Combine([AppContext.BaseDirectory, "fixtures", "tokenizers", "unigram", .. parts]);
 
     private static readonly Lazy<UnigramTokenizer> Hand = new(() => (UnigramTokenizer)TokenizerLoader.Load(Fixture("hand-built", "tokenizer.json")));
@@ -184,6 +184,10 @@ public class UnigramTokenizerTests
         Assert.Equal([The, Cat], lowered.Encode("  THE DOG  "));
         var nfkc = WithChanges(path, root => root["normalizer"] = JsonNode.Parse("""{"type": "NFKC"}"""));
         Assert.Equal([Fi, Mark, A], nfkc.Encode("\uFB01 \uFF41"));
+        var unaccented = WithChanges(path, root => root["normalizer"] = JsonNode.Parse("""
+            {"type": "Sequence", "normalizers": [{"type": "NFD"}, {"type": "StripAccents"}]}
+            """));
+        Assert.Equal([Mark, E, Mark, A], unaccented.Encode("\u00E9 \u00E0"));
     }
 
     [Fact]
