@@ -171,6 +171,8 @@ public sealed class FormatFuzzer
                 ModelLoader.LoadT5(Path.GetDirectoryName(path)!);
             }, IsJson: false));
         targets.Add(new Target("tokenizer.json", SmallTokenizerJson(), "tokenizer.json", path => TokenizerLoader.Load(path), IsJson: true));
+        targets.Add(new Target("unigram tokenizer.json", File.ReadAllBytes(Path.Combine(fixturesDirectory, "tokenizers", "unigram", "hand-built", "tokenizer.json")),
+            "tokenizer.json", path => TokenizerLoader.Load(path).Encode("ABC the cats \u2603 <extra_id_0>\u00E9"), IsJson: true));
         var task = ClassificationTask.BuiltIn("food-reviews");
         targets.Add(new Target("task jsonl", Encoding.UTF8.GetBytes(
                 "{\"label\": \"great\", \"text\": \"Lovely tea, fresh and fragrant.\"}\n{\"label\": \"other\", \"text\": \"Stale and \\\"bland\\\".\"}\n"),

@@ -6,8 +6,8 @@ namespace SoftPrompt.Data.Tokenizers;
 
 /// <summary>
 /// Hugging Face tokenizer.json: BPE models, byte-level (GPT-2, our own trained tokenizers) or SentencePiece-style with
-/// "▁" and byte fallback (LLaMA, Mistral), and WordPiece models (BERT). Writing produces the byte-level BPE form or the
-/// BERT WordPiece form our trainers emit.
+/// "▁" and byte fallback (LLaMA, Mistral), WordPiece models (BERT) and Unigram models (T5, mT5). Writing produces the
+/// byte-level BPE form or the BERT WordPiece form our trainers emit.
 /// </summary>
 public static class TokenizerJson
 {
@@ -43,8 +43,10 @@ public static class TokenizerJson
     {
         var model = root["model"] as JsonObject ?? throw new InvalidDataException($"{path}: no \"model\" object.");
         string type = (string?)model["type"] ?? (model["merges"] is not null ? "BPE" : "");
-        if (type is not ("BPE" or "WordPiece"))
-            throw new InvalidDataException($"{path}: model type \"{type}\" is not supported (BPE and WordPiece are).");
+        if (type is not ("BPE" or "WordPiece" or "Unigram"))
+            throw new InvalidDataException($"{path}: model type \"{type}\" is not supported (BPE, WordPiece and Unigram are).");
+        var specials = ReadAddedTokens(root, path);
+        if (type == "Unigram") return ParseUnigram(root, model, specials, path);
         var vocabNode = model["vocab"] as JsonObject ?? throw new InvalidDataException($"{path}: model.vocab is missing or not an object.");
         var vocab = new Dictionary<string, int>(vocabNode.Count);
         foreach (var (token, idNode) in vocabNode)
@@ -53,14 +55,6 @@ public static class TokenizerJson
             if (id < 0 || id >= 10_000_000) throw new InvalidDataException($"{path}: token '{token}' has id {id}, out of range.");
             vocab[token] = id;
         }
-        var specials = new List<SpecialToken>();
-        if (root["added_tokens"] is JsonArray added)
-            foreach (var a in added)
-            {
-                int id = (int?)a?["id"] ?? throw new InvalidDataException($"{path}: an added token has no id.");
-                string content = (string?)a!["content"] ?? throw new InvalidDataException($"{path}: added token {id} has no content.");
-                specials.Add(new SpecialToken(id, content));
-            }
         if (type == "WordPiece") return ParseWordPiece(root, model, vocab, specials, path);
 
         var merges = ReadMerges(model["merges"] as JsonArray, path);
@@ -76,6 +70,42 @@ public static class TokenizerJson
             if (pieces[i] is null) throw new InvalidDataException($"{path}: no token has id {i}; ids must run 0..{size - 1} without gaps.");
         bool dummyPrefix = MentionsType(root["normalizer"], "Prepend") || MentionsType(root["pre_tokenizer"], "Metaspace");
         return SentencePieceBpeTokenizer.FromMerges(pieces, merges, specials, dummyPrefix, (string?)model["unk_token"]);
+    }
+
+    private static List<SpecialToken> ReadAddedTokens(JsonNode root, string path)
+    {
+        var specials = new List<SpecialToken>();
+        if (root["added_tokens"] is JsonArray added)
+            foreach (var a in added)
+            {
+                int id = (int?)a?["id"] ?? throw new InvalidDataException($"{path}: an added token has no id.");
+                if (id < 0 || id >= 10_000_000) throw new InvalidDataException($"{path}: added token has id {id}, out of range.");
+                string content = (string?)a!["content"] ?? throw new InvalidDataException($"{path}: added token {id} has no content.");
+                specials.Add(new SpecialToken(id, content));
+            }
+        return specials;
+    }
+
+    // model.vocab is [[piece, score], ...] with ids by position.
+    private static UnigramTokenizer ParseUnigram(JsonNode root, JsonObject model, List<SpecialToken> specials, string path)
+    {
+        var vocabNode = model["vocab"] as JsonArray ?? throw new InvalidDataException($"{path}: Unigram model.vocab is missing or not an array.");
+        if (vocabNode.Count >= 10_000_000) throw new InvalidDataException($"{path}: Unigram vocabulary of {vocabNode.Count} pieces is too large.");
+        var vocab = new List<(string, double)>(vocabNode.Count);
+        foreach (var entry in vocabNode)
+        {
+            if (entry is not JsonArray { Count: 2 } pair || (string?)pair[0] is not string piece || pair[1] is not JsonValue score)
+                throw new InvalidDataException($"{path}: Unigram piece {vocab.Count} is not [\"piece\", score]: {entry?.ToJsonString()}.");
+            vocab.Add((piece, score.GetValue<double>()));
+        }
+        // Only for template tokens that special_tokens does not list: one or two look-ups, so a scan will do.
+        int? Lookup(string content) =>
+            specials.Find(s => s.Content == content)?.Id ?? (vocab.FindLastIndex(v => v.Item1 == content) is int i and >= 0 ? i : null);
+        var pipeline = TokenizerPipeline.Read(root, path, Lookup);
+        var skipped = root["added_tokens"] is JsonArray added
+            ? added.Where(a => (bool?)a?["special"] ?? true).Select(a => (int)a!["id"]!)
+            : [];
+        return new UnigramTokenizer(vocab, (int?)model["unk_id"], (bool?)model["byte_fallback"] ?? false, specials, skipped, pipeline, path);
     }
 
     private static WordPieceTokenizer ParseWordPiece(JsonNode root, JsonObject model, Dictionary<string, int> vocab, List<SpecialToken> specials, string path)
