@@ -5,6 +5,7 @@ using SoftPrompt.Engine;
 using SoftPrompt.Engine.IO;
 using SoftPrompt.Models;
 using SoftPrompt.Models.Formats;
+using SoftPrompt.Models.Generation;
 using SoftPrompt.Training;
 using SoftPrompt.Training.Corpus;
 using SoftPrompt.Training.Pretraining;
@@ -25,6 +26,7 @@ public static partial class T5Command
         var command = new Command("t5", "T5-style encoder-decoder: pretrain one (span corruption, LM adaptation) or compare tuning methods on it.");
         command.Subcommands.Add(BuildPretrain());
         command.Subcommands.Add(BuildCompare());
+        command.Subcommands.Add(BuildGenerate());
         return command;
     }
 
@@ -124,6 +126,28 @@ public static partial class T5Command
             WriteCard(Path.Combine(outDir, "MODEL_CARD.md"), model, objectiveName, initDir, result, options.Steps, train.Length, clock.Elapsed, reproduce, corpusDir);
             progress.Message($"Done in {clock.Elapsed}: best step {result.BestStep}, validation loss {result.BestValidationLoss:F4} ({objectiveName}) → {outDir}");
             return result.Stopped ? 1 : 0;
+        });
+        return command;
+    }
+
+    private static Command BuildGenerate()
+    {
+        var model = new Option<string>("--model") { Description = "T5 model directory (ours, or a Hugging Face t5 / flan-t5 folder)", DefaultValueFactory = _ => "models/t5-small-lm" };
+        var prompt = new Option<string>("--prompt") { Description = "The encoder's input text", Required = true };
+        var maxTokens = Int("--max-tokens", "New tokens at most", 40);
+        var command = new Command("generate", "Encode a text and write the decoder's greedy answer, token by token.");
+        foreach (var o in new Option[] { model, prompt, maxTokens }) command.Options.Add(o);
+        command.SetAction(parse =>
+        {
+            var loaded = ModelLoader.LoadT5(parse.GetValue(model)!);
+            var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer.json.");
+            int? eos = tokenizer.EosId ?? loaded.Model.Config.EosTokenId;
+            var input = tokenizer.Encode(parse.GetValue(prompt)!).ToList();
+            if (eos is int end) input.Add(end); // T5 reads every input with its closing </s>
+            var decoder = new IncrementalDecoder(tokenizer, Array.Empty<int>());
+            Seq2SeqGenerator.Greedy(loaded.Model, input, parse.GetValue(maxTokens), eos, id => Console.Write(decoder.Add(id)));
+            Console.WriteLine();
+            return 0;
         });
         return command;
     }

@@ -43,6 +43,9 @@ public class T5CommandTests
         var adapted = ModelLoader.LoadT5(dir.File("lm")).Model;
         Assert.Contains(adapted.Parameters, p => !p.Tensor.ToArray().SequenceEqual(spanCorruption.Model.Parameter(p.Name).ToArray()));
 
+        string answer = await Succeed("t5", "generate", "--model", dir.File("lm"), "--prompt", "The soup was", "--max-tokens", "5");
+        Assert.False(string.IsNullOrWhiteSpace(answer.Replace("\n", "")) && answer.Length > 200, answer);
+
         string data = Path.GetDirectoryName(Path.GetDirectoryName(RepositoryData.Find("tasks/food-reviews/train.jsonl")))!;
         await Succeed("t5", "compare", "--model", dir.File("lm"), "--task", "food-reviews", "--data", data, "--steps", "2", "--batch", "2",
             "--prompt-length", "2", "--eval-examples", "4", "--test-examples", "6", "--threads", "1", "--report", dir.File("t5.md"));

@@ -127,6 +127,27 @@ public class T5TuningTests
     }
 
     [Fact]
+    public void Greedy_generation_writes_each_tokens_argmax_and_stops_at_the_end_token()
+    {
+        var (model, _) = TinyT5(seed: 11);
+        int[] input = [5, 9, 14, 3, 7];
+        var written = SoftPrompt.Models.Generation.Seq2SeqGenerator.Greedy(model, input, maxNewTokens: 6, endOfSequence: null);
+        Assert.Equal(6, written.Count);
+        // One full decoder pass over [start; written] agrees with every step's choice.
+        var tape = new Tape(recording: false);
+        var encoded = model.Encode(tape, new ForwardInput { Batch = 1, Length = input.Length, TokenIds = input });
+        int[] decoderIds = [model.DecoderStartId, .. written[..^1]];
+        var logits = model.Logits(tape, model.Decode(tape, new ForwardInput { Batch = 1, Length = decoderIds.Length, TokenIds = decoderIds }, encoded, null)).ToArray();
+        int vocab = model.Config.VocabSize;
+        for (int t = 0; t < written.Count; t++)
+            Assert.Equal(written[t], System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits.AsSpan(t * vocab, vocab)));
+        tape.Reset();
+        // Naming a token the end token stops generation where it would first be written.
+        int end = written[^1], firstAt = written.IndexOf(end);
+        Assert.Equal(written.Take(firstAt), SoftPrompt.Models.Generation.Seq2SeqGenerator.Greedy(model, input, 6, endOfSequence: end));
+    }
+
+    [Fact]
     public void Prompt_tuning_lowers_the_label_loss()
     {
         var (model, tokenizer) = TinyT5();
