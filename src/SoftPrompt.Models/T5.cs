@@ -162,7 +162,7 @@ public sealed class T5 : ParameterizedModel
                 throw new ArgumentException($"Layer {layer}: extra key/value rows have shape [{string.Join(", ", extra.Keys.Shape)}], expected [{input.Batch}, P, {Config.KvWidth}].");
             k = Fn.Concat(tape, 1, extra.Keys, k);
             v = Fn.Concat(tape, 1, extra.Values, v);
-            padding = PaddingWithExtraRows(extra.Padding, extraRows, padding, input.Length, input.Batch);
+            padding = TransformerModel.PrependPadding(extra.Padding, extraRows, padding, input.Length, input.Batch);
         }
         var attended = Fn.Attention(tape, q, k, v, Config.NumHeads, Config.NumHeads, causal, padding, biases.For(extraRows), scoreScale: 1f);
         var output = Project(tape, hooks, layer, attended, w.Output);
@@ -193,18 +193,6 @@ public sealed class T5 : ParameterizedModel
     {
         var y = Fn.Linear(tape, x, weight);
         return hooks?.Projection(tape, layer, weight, x, y) ?? y;
-    }
-
-    private static bool[]? PaddingWithExtraRows(bool[]? extraPadding, int p, bool[]? rest, int restLength, int batch)
-    {
-        if (extraPadding is null && rest is null) return null;
-        var mask = new bool[batch * (p + restLength)];
-        for (int r = 0; r < batch; r++)
-        {
-            if (extraPadding is not null) Array.Copy(extraPadding, r * p, mask, r * (p + restLength), p);
-            if (rest is not null) Array.Copy(rest, r * restLength, mask, r * (p + restLength) + p, restLength);
-        }
-        return mask;
     }
 
     /// <summary>Logits (…, V) of decoder outputs; a tied head reads them scaled by d^−½ (Mesh TensorFlow's convention).</summary>

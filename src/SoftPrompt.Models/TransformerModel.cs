@@ -129,7 +129,8 @@ public abstract class TransformerModel : ParameterizedModel
     protected static Tensor SublayerOutput(Tape tape, LayerContext context, int layer, Sublayer sublayer, Tensor output)
         => context.Input.Hooks?.SublayerOutput(tape, layer, sublayer, output) ?? output;
 
-    private static bool[]? PrependPadding(bool[]? extraPadding, int p, bool[]? rest, int restLength, int batch)
+    /// <summary>Key padding of [p extra rows; restLength rows] per batch row (T5's self-attention uses it too).</summary>
+    internal static bool[]? PrependPadding(bool[]? extraPadding, int p, bool[]? rest, int restLength, int batch)
     {
         if (extraPadding is null && rest is null) return null;
         var mask = new bool[batch * (p + restLength)];
