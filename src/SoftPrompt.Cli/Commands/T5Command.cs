@@ -195,7 +195,7 @@ public static partial class T5Command
             | steps | {result.Steps:N0} of {plannedSteps:N0}; best validation at step {result.BestStep:N0} |
             | tokens seen | {result.TokensSeen:N0} (encoder + decoder positions) |
             | validation loss | {result.BestValidationLoss:F4} nats/target token ({objective}, 8 fixed batches) |
-            | wall time | {elapsed:hh\:mm\:ss} on 2 CPU cores |
+            | wall time | {elapsed:hh\:mm\:ss} with {Parallelism.Threads} thread(s) of a 2-core machine |
 
             Reproduce: `{reproduce}`
             """;

@@ -40,4 +40,45 @@ public class ShippedModelTests(ITestOutputHelper output)
         output.WriteLine($"{path}: {n} tokens, mean loss {loss:F3} nats (uniform {uniform:F2})");
         Assert.True(loss < uniform - nats, $"mean loss {loss:F3} is not {nats} nats under uniform ({uniform:F2})");
     }
+
+    /// <summary>
+    /// The shipped encoder-decoders on the same held-out prose: the span-corruption model fills masked spans far better
+    /// than chance, and its greedy answer to a masked text starts with the first sentinel, as span corruption taught it;
+    /// the LM-adapted one continues a text far better than chance and answers in words, not sentinels.
+    /// </summary>
+    [Theory]
+    [InlineData("models/t5-small", false, 2.5)]
+    [InlineData("models/t5-small-lm", true, 1.5)]
+    public void Shipped_t5_fills_spans_or_continues_held_out_prose(string path, bool lmAdapted, double nats)
+    {
+        var loaded = ModelLoader.LoadT5(RepositoryPath(path));
+        var (model, tokenizer) = (loaded.Model, loaded.Tokenizer!);
+        var ids = tokenizer.Encode(Text);
+        int eos = tokenizer.EosId!.Value;
+        var sentinels = Enumerable.Range(0, 32).Select(i => tokenizer.TokenId($"<extra_id_{i}>")!.Value).ToArray();
+        int[] input, target;
+        if (lmAdapted)
+        {
+            int half = ids.Length / 2;
+            (input, target) = (ids[..half], ids[half..]);
+        }
+        else
+        {
+            var corruption = new SoftPrompt.Training.Pretraining.SpanCorruption(sentinels, eos);
+            (input, target) = (new int[corruption.InputLength(ids.Length)], new int[corruption.TargetLength(ids.Length)]);
+            corruption.Apply(new Random(1), ids, input, target);
+        }
+        var tape = new Tape(recording: false);
+        var encoded = model.Encode(tape, new ForwardInput { Batch = 1, Length = input.Length, TokenIds = input });
+        var decoded = model.Decode(tape, new ForwardInput { Batch = 1, Length = target.Length, TokenIds = model.ShiftRight(target, 1, target.Length) }, encoded, null);
+        float loss = model.Loss(tape, decoded, target)[0];
+        tape.Reset();
+        double uniform = Math.Log(model.Config.VocabSize);
+        output.WriteLine($"{path}: {target.Length} target tokens, mean loss {loss:F3} nats (uniform {uniform:F2})");
+        Assert.True(loss < uniform - nats, $"mean loss {loss:F3} is not {nats} nats under uniform ({uniform:F2})");
+
+        var answer = SoftPrompt.Models.Generation.Seq2SeqGenerator.Greedy(model, [.. ids[..20], sentinels[0], .. ids[24..40], eos], 3, eos);
+        output.WriteLine($"{path}: answers {string.Join(" ", answer.Select(tokenizer.TokenText))}");
+        Assert.Equal(!lmAdapted, answer.Count > 0 && answer[0] == sentinels[0]);
+    }
 }
