@@ -107,9 +107,10 @@ public static partial class T5Command
                 }
                 var (accuracy, f1) = setup.Classifier.Evaluate(test);
                 double exact = setup.Classifier.ExactMatch(test);
+                double labelLoss = setup.Classifier.GoldLabelLoss(test);
                 rows.Add(new ComparisonRow(method.Name, setup.Trainable.Sum(t => (long)t.Length), setup.StoredValues * sizeof(float),
-                    [accuracy, f1, exact], clock.Elapsed.TotalSeconds, trainedSteps, tokensPerSecond, method.Description));
-                Console.Error.WriteLine($"{method.Name}: accuracy {accuracy:F4}, macro-F1 {f1:F4}, exact match {exact:F4} ({clock.Elapsed.TotalSeconds:F0} s)");
+                    [accuracy, f1, exact, labelLoss], clock.Elapsed.TotalSeconds, trainedSteps, tokensPerSecond, method.Description));
+                Console.Error.WriteLine($"{method.Name}: accuracy {accuracy:F4}, macro-F1 {f1:F4}, exact match {exact:F4}, gold-label loss {labelLoss:F3} ({clock.Elapsed.TotalSeconds:F0} s)");
                 // rewritten after every method, so a long comparison that is stopped keeps the rows it made
                 if (parse.GetValue(report) is string partial) Table().WriteReport(partial);
             }
@@ -119,8 +120,9 @@ public static partial class T5Command
             ComparisonTable Table() => new(
                 $"Task {taskName}: {train.Count} train, {test.Count} test examples; majority class \"{majority}\" " +
                 $"{test.Count(e => e.Label == majority) / (double)test.Count:P1}. Accuracy ranks the labels by the decoder's log-probability; " +
-                $"exact match is greedy decoding producing the gold label word then </s>. Base: {modelPath} ({baseSize:N0} parameters).",
-                ["accuracy", "macro-F1", "exact match"], baseSize, rows);
+                $"exact match is greedy decoding producing the gold label word then </s>; label loss is −log Pr(gold label, </s>) per token " +
+                $"(lower is better). Base: {modelPath} ({baseSize:N0} parameters).",
+                ["accuracy", "macro-F1", "exact match", "label loss"], baseSize, rows);
         });
         return command;
     }

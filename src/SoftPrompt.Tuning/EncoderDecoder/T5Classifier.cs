@@ -72,6 +72,14 @@ public sealed class T5Classifier : IPromptObjective<LabeledExample>, ILabelPredi
         return scores.Select(row => Task.Labels[Array.IndexOf(row, row.Max())]).ToArray();
     }
 
+    /// <summary>Mean over examples of −log Pr(gold label tokens, &lt;/s&gt; | input) per target token: how well the model
+    /// writes the answer, which moves before the ranking does.</summary>
+    public double GoldLabelLoss(IReadOnlyList<LabeledExample> examples)
+    {
+        var scores = LabelLogProbabilities(examples);
+        return examples.Select((e, i) => -scores[i][Task.Labels.ToList().IndexOf(e.Label)] / LabelTokens[e.Label].Length).Average();
+    }
+
     /// <summary>log Pr(label tokens, &lt;/s&gt; | input) of every label for every example, (N, labels): one encoder pass
     /// per batch, one decoder pass per label.</summary>
     public double[][] LabelLogProbabilities(IReadOnlyList<LabeledExample> examples, int batchSize = 16)

@@ -53,8 +53,9 @@ public class T5CommandTests
         Assert.Equal(["zero-shot", "prompt", "prefix", "ft"], table.Select(l => l.Split('|')[1].Trim()));
         foreach (var row in table)
         {
-            var metrics = row.Split('|')[5..8].Select(c => double.Parse(c, System.Globalization.CultureInfo.InvariantCulture));
-            Assert.All(metrics, m => Assert.InRange(m, 0, 1));
+            var metrics = row.Split('|')[5..9].Select(c => double.Parse(c, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            Assert.All(metrics[..3], m => Assert.InRange(m, 0, 1));
+            Assert.InRange(metrics[3], 0, 20); // nats per label token
         }
         Assert.True(File.Exists(dir.File("t5.csv")) && File.Exists(dir.File("t5.svg")));
     }

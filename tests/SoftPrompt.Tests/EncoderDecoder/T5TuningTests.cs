@@ -88,6 +88,8 @@ public class T5TuningTests
                 Assert.Equal(ByHandLogProbability(model, prompt, classifier.InputTokens(examples[i]), classifier.LabelTokens[Mood.Labels[l]]), alone[l], 4);
             }
         }
+        double goldLoss = examples.Select((e, i) => -batched[i][Mood.Labels.ToList().IndexOf(e.Label)] / classifier.LabelTokens[e.Label].Length).Average();
+        Assert.Equal(goldLoss, classifier.GoldLabelLoss(examples), 4);
     }
 
     // log Pr(target | [P; input]) from one full forward pass and a float64 log-softmax.
