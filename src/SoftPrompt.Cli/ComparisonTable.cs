@@ -71,5 +71,5 @@ public sealed record ComparisonTable(string Header, string[] MetricNames, long B
     }
 
     private static string Bytes(long bytes) => bytes < 1024 ? $"{bytes} B" : bytes < 1 << 20 ? $"{bytes / 1024.0:F1} KiB" : $"{bytes / (1024.0 * 1024):F1} MiB";
-    private static string Slug(string name) => name.ToLowerInvariant().Replace('-', '_');
+    private static string Slug(string name) => name.ToLowerInvariant().Replace('-', '_').Replace(' ', '_');
 }
