@@ -67,28 +67,32 @@ public static class CompareCommand
                     Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), EvaluateEvery = Math.Max(1, parse.GetValue(steps) / 4), Seed = parse.GetValue(seed),
                 },
             };
-            var run = new ComparisonRun(modelPath, family, settings, parse.GetValue(trainSize), parse.GetValue(evalExamples), parse.GetValue(testExamples),
-                parse.GetValue(adapters));
-            var table = generation ? run.Generation(GenerationTask.BuiltIn(taskName), dir, chosen)
-                : tagging ? run.Tagging(TaggingTask.BrownPos, dir, chosen)
-                : run.Classification(ClassificationTask.BuiltIn(taskName), dir, chosen);
-            Console.Write(table.Markdown());
-            if (parse.GetValue(report) is string path)
+            string? path = parse.GetValue(report);
+            // The report is rewritten after every method, so a long comparison that is stopped keeps the rows it made.
+            void Write(ComparisonTable table)
             {
+                if (path is null) return;
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
                 File.WriteAllText(path, table.Markdown());
                 File.WriteAllText(Path.ChangeExtension(path, ".csv"), table.Csv());
                 File.WriteAllText(Path.ChangeExtension(path, ".svg"), table.Svg());
-                Console.Error.WriteLine($"Wrote {path} and its .csv and .svg.");
             }
+            var run = new ComparisonRun(modelPath, family, settings, parse.GetValue(trainSize), parse.GetValue(evalExamples), parse.GetValue(testExamples),
+                parse.GetValue(adapters), Write);
+            var table = generation ? run.Generation(GenerationTask.BuiltIn(taskName), dir, chosen)
+                : tagging ? run.Tagging(TaggingTask.BrownPos, dir, chosen)
+                : run.Classification(ClassificationTask.BuiltIn(taskName), dir, chosen);
+            Console.Write(table.Markdown());
+            if (path is not null) Console.Error.WriteLine($"Wrote {path} and its .csv and .svg.");
             return 0;
         });
         return command;
     }
 
     /// <summary>One comparison: the same base, data and training budget for every method.</summary>
+    /// <param name="written">Called with the table so far after every method.</param>
     private sealed class ComparisonRun(string modelPath, ModelFamilies family, MethodSettings settings, int trainSize, int evalExamples, int testExamples,
-        string? adapterRoot)
+        string? adapterRoot, Action<ComparisonTable> written)
     {
         public ComparisonTable Classification(ClassificationTask task, string dir, IReadOnlyList<TuningMethod> methods)
         {
@@ -209,6 +213,7 @@ public static class CompareCommand
         {
             var rows = new List<ComparisonRow>();
             long baseSize = 0;
+            ComparisonTable Table() => new($"{header} Base: {modelPath} ({baseSize:N0} parameters).", metricNames, baseSize, rows.ToList());
             foreach (var method in methods)
             {
                 var loaded = ModelLoader.Load(modelPath); // every method from the same untouched base
@@ -245,8 +250,9 @@ public static class CompareCommand
                 rows.Add(new ComparisonRow(method.Name, trainable, prepared.StoredValues * sizeof(float), metrics,
                     clock.Elapsed.TotalSeconds, steps, examplesPerSecond * meanTokens, note));
                 Console.Error.WriteLine($"{method.Name}: {string.Join(", ", metricNames.Select((n, i) => $"{n} {metrics[i]:F4}"))} ({clock.Elapsed.TotalSeconds:F0} s)");
+                written(Table());
             }
-            return new ComparisonTable($"{header} Base: {modelPath} ({baseSize:N0} parameters).", metricNames, baseSize, rows);
+            return Table();
         }
     }
 }
