@@ -12,14 +12,12 @@ public static class ModelCard
     {
         var c = model.Config;
         bool encoder = !model.IsCausal;
-        string title = encoder ? "Encoder base model: BERT" : "Base model: LLaMA-style";
-        string architecture = encoder
-            ? "BERT (post-LayerNorm blocks, learned positions, GELU MLP, bidirectional attention), MLM head tied to the token embedding"
-            : "LLaMA (RMSNorm, rotary positions, SwiGLU, grouped-query attention), tied LM head";
-        string shape = encoder
-            ? $"{c.NumLayers} × {c.HiddenSize}, {c.NumHeads} heads, MLP {c.IntermediateSize}"
-            : $"{c.NumLayers} × {c.HiddenSize}, {c.NumHeads} heads ({c.KvHeads} key/value heads), MLP {c.IntermediateSize}";
-        string tokenizer = encoder ? "WordPiece (lower-cased)" : "byte-level BPE";
+        var (title, architecture, shape, tokenizer) = encoder
+            ? ("Encoder base model: BERT",
+                "BERT (post-LayerNorm blocks, learned positions, GELU MLP, bidirectional attention), MLM head tied to the token embedding",
+                $"{c.NumLayers} × {c.HiddenSize}, {c.NumHeads} heads, MLP {c.IntermediateSize}", "WordPiece (lower-cased)")
+            : ("Base model: LLaMA-style", "LLaMA (RMSNorm, rotary positions, SwiGLU, grouped-query attention), tied LM head",
+                $"{c.NumLayers} × {c.HiddenSize}, {c.NumHeads} heads ({c.KvHeads} key/value heads), MLP {c.IntermediateSize}", "byte-level BPE");
         string objective = encoder
             ? "| objective | masked tokens: 15 % of the tokens of each training window (never special tokens), 80 % of them [MASK], 10 % a random token, 10 % kept |\n"
             : "";
