@@ -3,15 +3,37 @@ using SoftPrompt.Training.Pretraining;
 
 namespace SoftPrompt.Cli;
 
-/// <summary>MODEL_CARD.md for a pretrained base: what it was trained on, how big, how long, how good, how to redo it.</summary>
+/// <summary>MODEL_CARD.md for a pretrained base: what it was trained on, how big, how long, how good, how to redo it.
+/// A decoder's figure is next-token loss; an encoder's (BERT) is the loss on its masked validation tokens.</summary>
 public static class ModelCard
 {
-    public static void Write(string path, CausalLanguageModel model, PretrainResult result, int plannedSteps, float validationLoss,
+    public static void Write(string path, TransformerModel model, PretrainResult result, int plannedSteps, float validationLoss,
         long trainTokens, long validationTokens, TimeSpan elapsed, string reproduce, string corpusDir)
     {
         var c = model.Config;
+        bool encoder = !model.IsCausal;
+        var (title, architecture, shape, tokenizer) = encoder
+            ? ("Encoder base model: BERT",
+                "BERT (post-LayerNorm blocks, learned positions, GELU MLP, bidirectional attention), MLM head tied to the token embedding",
+                $"{c.NumLayers} × {c.HiddenSize}, {c.NumHeads} heads, MLP {c.IntermediateSize}", "WordPiece (lower-cased)")
+            : ("Base model: LLaMA-style", "LLaMA (RMSNorm, rotary positions, SwiGLU, grouped-query attention), tied LM head",
+                $"{c.NumLayers} × {c.HiddenSize}, {c.NumHeads} heads ({c.KvHeads} key/value heads), MLP {c.IntermediateSize}", "byte-level BPE");
+        string objective = encoder
+            ? "| objective | masked tokens: 15 % of the tokens of each training window (never special tokens), 80 % of them [MASK], 10 % a random token, 10 % kept |\n"
+            : "";
+        string loss = encoder
+            ? $"{validationLoss:F4} nats per masked token over {validationTokens:N0} held-out tokens (15 % of them masked, the masks drawn from a fixed seed)"
+            : $"{validationLoss:F4} nats/token over {validationTokens:N0} held-out tokens";
+        string perplexity = encoder ? $"{Math.Exp(validationLoss):F2} (of the masked tokens: exp of the loss above)" : $"{Math.Exp(validationLoss):F2}";
+        string measure = encoder
+            ? "The validation figures are measured on the saved (bf16) model over every validation window when pretraining ends."
+            : $"""
+              Reproduce the perplexity:
+
+                  softprompt eval --model {Path.GetDirectoryName(path)} --perplexity {corpusDir}/validation.txt
+              """;
         string text = $"""
-            # Base model: LLaMA-style, {model.ParameterCount / 1e6:F1}M parameters
+            # {title}, {model.ParameterCount / 1e6:F1}M parameters
 
             Pretrained from scratch by `softprompt pretrain` on the corpus in `{corpusDir}` (Brown corpus, Jane Austen's
             novels, fortunes, WordNet glosses; see data/corpus/README.md for sources and licences; rebuilt by
@@ -19,22 +41,20 @@ public static class ModelCard
 
             | | |
             | --- | --- |
-            | architecture | LLaMA (RMSNorm, rotary positions, SwiGLU, grouped-query attention), tied LM head |
+            | architecture | {architecture} |
             | parameters | {model.ParameterCount:N0} |
-            | layers × width | {c.NumLayers} × {c.HiddenSize}, {c.NumHeads} heads ({c.KvHeads} key/value heads), MLP {c.IntermediateSize} |
+            | layers × width | {shape} |
             | context | {c.MaxPositions} tokens |
-            | tokenizer | byte-level BPE, {c.VocabSize} tokens, trained on the training corpus (`tokenizer.json`) |
-            | training corpus | {trainTokens:N0} tokens |
+            | tokenizer | {tokenizer}, {c.VocabSize} tokens, trained on the training corpus (`tokenizer.json`) |
+            {objective}| training corpus | {trainTokens:N0} tokens |
             | steps | {result.Steps:N0} of {plannedSteps:N0} planned{(result.Stopped ? " (stopped early; `--resume` continues the schedule)" : "")}; best validation at step {result.BestStep:N0} |
             | tokens seen | {result.TokensSeen:N0} ({result.TokensSeen / (double)trainTokens:F1} epochs) |
-            | validation loss | {validationLoss:F4} nats/token over {validationTokens:N0} held-out tokens |
-            | validation perplexity | {Math.Exp(validationLoss):F2} |
+            | validation loss | {loss} |
+            | validation perplexity | {perplexity} |
             | weights | `model.safetensors`, bfloat16 |
             | training time | {elapsed.TotalMinutes:F0} minutes on 2 CPU cores (this session's part of the run) |
 
-            Reproduce the perplexity:
-
-                softprompt eval --model {Path.GetDirectoryName(path)} --perplexity {corpusDir}/validation.txt
+            {measure}
 
             Reproduce the model:
 

@@ -5,17 +5,19 @@ namespace SoftPrompt.Tuning;
 /// <summary>
 /// A method whose trained part lives inside the layer stack (prefix tuning, deep prompts, LoRA, bottleneck adapters,
 /// LLaMA-Adapter): the task's own verbalizer reads the output, or, with <paramref name="withHead"/>, a linear head
-/// trained beside the adapter (P-tuning v2's alternative to a verbalizer).
+/// trained beside the adapter (P-tuning v2's alternative to a verbalizer). Adapters that only use the generic layer
+/// hooks run on encoders too, where the verbalizer is read at the cloze template's [MASK].
 /// </summary>
-public sealed class LayerAdapterMethod(string name, string summary, Func<CausalLanguageModel, MethodSettings, ITrainableAdapter> create,
-    float learningRate, bool withHead = false) : TuningMethod
+public sealed class LayerAdapterMethod(string name, string summary, Func<TransformerModel, MethodSettings, ITrainableAdapter> create,
+    float learningRate, ModelFamilies families, bool withHead = false) : TuningMethod
 {
     public override string Name => name;
     public override string Summary => summary;
+    public override ModelFamilies Families => families;
     public override bool SupportsGeneration => !withHead;
     public override bool SupportsHeads => true;
 
-    public override PreparedMethod<T> Prepare<T>(MethodContext<T> context)
+    protected override PreparedMethod<T> PrepareFor<T>(MethodContext<T> context)
     {
         var adapter = create(context.Model, context.Settings);
         var training = context.Settings.Training with { Optimizer = "adamw", LearningRate = learningRate, WeightDecay = 0f };

@@ -14,6 +14,11 @@ public static class ModelLayout
         return null;
     }
 
+    /// <summary>A weight of a language-model head that is not part of the encoder or decoder stack: a BERT's MLM head
+    /// ("cls.predictions…") or an untied "lm_head.weight". A task head that reads the hidden states never uses them.</summary>
+    public static bool IsLanguageModelHead(string parameterName) =>
+        parameterName.StartsWith("cls.", StringComparison.Ordinal) || parameterName == "lm_head.weight";
+
     /// <summary>The attention module of a layer, as PEFT's target_modules and tensor names call it.</summary>
     public static string AttentionModule(Architecture architecture, int layer) => architecture switch
     {

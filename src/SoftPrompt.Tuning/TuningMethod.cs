@@ -25,7 +25,11 @@ public sealed record MethodSettings
 /// </summary>
 public sealed class MethodContext<TExample>
 {
-    public required CausalLanguageModel Model { get; init; }
+    /// <summary>The frozen base: a decoder or an encoder (<see cref="TuningMethod.Families"/> says which a method takes).</summary>
+    public required TransformerModel Model { get; init; }
+    /// <summary>The base as a causal language model, for methods that only run on one.</summary>
+    public CausalLanguageModel Decoder => Model as CausalLanguageModel
+        ?? throw new NotSupportedException($"This method needs {ModelFamily.Describe(ModelFamilies.Decoder)}; the base is {ModelFamily.Describe(ModelFamily.Of(Model))}.");
     /// <summary>Where the base came from, for the adapter files' base_model_name_or_path.</summary>
     public string BaseModel { get; init; } = "";
     public required ITokenizer Tokenizer { get; init; }
@@ -35,7 +39,8 @@ public sealed class MethodContext<TExample>
     public required Func<PromptEmbedding?, IModelAdapter?, string, IPromptObjective<TExample>> Objective { get; init; }
     /// <summary>The tokens of an example's rendered input (for frequency-sampled prompt inits).</summary>
     public required Func<TExample, int[]> InputTokens { get; init; }
-    /// <summary>The task, when it is a classification task (methods with their own objective need it).</summary>
+    /// <summary>The task, when it is a classification task (methods with their own objective need it), with the template
+    /// its verbalizer is read through: the task's own on a decoder, its cloze form ("… It was [MASK].") on an encoder.</summary>
     public Data.Tasks.ClassificationTask? LabeledTask { get; init; }
     /// <summary>Each label's verbalizer tokens; empty for generation.</summary>
     public IReadOnlyList<int[]> LabelTokens { get; init; } = Array.Empty<int[]>();
@@ -45,6 +50,9 @@ public sealed class MethodContext<TExample>
     /// <summary>A classification head's objective over the model with this adapter (P-tuning v2's head instead of a
     /// verbalizer); null where the task has no labels.</summary>
     public Func<ITrainableAdapter?, Heads.HeadObjective<TExample>>? WithHead { get; init; }
+    /// <summary>P-tuning v1's classifier for a template with [P] slots and the encoder that fills them: the causal
+    /// verbalizer's on a decoder, the cloze one on an encoder; null where the task has no labels.</summary>
+    public Func<PTuning.PTuningTemplate, PTuning.PromptEncoder, PTuning.IPTuningClassifier>? PTuning { get; init; }
     /// <summary>k labelled demonstrations as text, for the few-shot baseline; null where the task has none.</summary>
     public Func<int, int, string>? Demonstrations { get; init; }
 }
@@ -71,5 +79,19 @@ public abstract class TuningMethod
     public virtual bool SupportsGeneration => true;
     /// <summary>Whether the method can train a head beside its own tensors (tasks without a verbalizer).</summary>
     public virtual bool SupportsHeads => false;
-    public abstract PreparedMethod<TExample> Prepare<TExample>(MethodContext<TExample> context);
+    /// <summary>The model families the method can adapt; decoders only unless the method says otherwise.</summary>
+    public virtual ModelFamilies Families => ModelFamilies.Decoder;
+
+    public bool Supports(ModelFamilies family) => (Families & family) == family;
+
+    /// <summary>The method set up on the context's model and task; a model of a family it does not support is refused
+    /// with one line that says so.</summary>
+    public PreparedMethod<TExample> Prepare<TExample>(MethodContext<TExample> context)
+    {
+        var family = ModelFamily.Of(context.Model);
+        if (!Supports(family)) throw new NotSupportedException(TuningMethods.Unsupported(this, family));
+        return PrepareFor(context);
+    }
+
+    protected abstract PreparedMethod<TExample> PrepareFor<TExample>(MethodContext<TExample> context);
 }

@@ -1,3 +1,4 @@
+using SoftPrompt.Models;
 using SoftPrompt.Tuning.Adapters;
 using SoftPrompt.Tuning.Baselines;
 using SoftPrompt.Tuning.Lora;
@@ -18,17 +19,19 @@ public static class TuningMethods
         new PTuning.PTuningMethod("ptuning", PTuning.PromptEncoderKind.Lstm),
         new PTuning.PTuningMethod("ptuning-mlp", PTuning.PromptEncoderKind.Mlp),
         new LayerAdapterMethod("prefix", "prefix tuning: key/value rows at every layer from an MLP (Li & Liang)",
-            (model, s) => new PrefixAdapter(model.Config, new PrefixTuningOptions(s.PromptLength, Reparameterize: true, Seed: s.Seed)), 5e-3f),
+            (model, s) => new PrefixAdapter(model.Config, new PrefixTuningOptions(s.PromptLength, Reparameterize: true, Seed: s.Seed)), 5e-3f, ModelFamilies.Both),
         new LayerAdapterMethod("deep", "deep prompt tuning: key/value rows at every layer, trained directly (P-tuning v2)",
-            (model, s) => new PrefixAdapter(model.Config, PrefixTuningOptions.DeepPrompt(s.PromptLength, seed: s.Seed)), 1e-2f),
+            (model, s) => new PrefixAdapter(model.Config, PrefixTuningOptions.DeepPrompt(s.PromptLength, seed: s.Seed)), 1e-2f, ModelFamilies.Both),
         new LayerAdapterMethod("deep-head", "deep prompt tuning with a classification head (P-tuning v2)",
-            (model, s) => new PrefixAdapter(model.Config, PrefixTuningOptions.DeepPrompt(s.PromptLength, seed: s.Seed)), 1e-2f, withHead: true),
+            (model, s) => new PrefixAdapter(model.Config, PrefixTuningOptions.DeepPrompt(s.PromptLength, seed: s.Seed)), 1e-2f, ModelFamilies.Both, withHead: true),
         new LayerAdapterMethod("llama-adapter", "LLaMA-Adapter: zero-gated prompts in the top layers",
-            (model, s) => new LlamaAdapter.LlamaAdapter(model, new LlamaAdapter.LlamaAdapterOptions { Length = s.PromptLength, Layers = s.TopLayers, Seed = s.Seed }), 1e-2f),
+            // Decoders only: Prepare refuses an encoder before this runs.
+            (model, s) => new LlamaAdapter.LlamaAdapter((CausalLanguageModel)model, new LlamaAdapter.LlamaAdapterOptions { Length = s.PromptLength, Layers = s.TopLayers, Seed = s.Seed }), 1e-2f,
+            ModelFamilies.Decoder),
         new LayerAdapterMethod("adapter", "bottleneck adapters after each feed-forward sublayer (Houlsby), 16 wide",
-            (model, s) => new BottleneckAdapter(model, new BottleneckOptions { Seed = s.Seed }), 1e-3f),
+            (model, s) => new BottleneckAdapter(model, new BottleneckOptions { Seed = s.Seed }), 1e-3f, ModelFamilies.Both),
         new LayerAdapterMethod("lora", "LoRA r=8, α=16 on queries and values",
-            (model, s) => new LoraAdapter(model, new LoraOptions { Seed = s.Seed }), 1e-3f),
+            (model, s) => new LoraAdapter(model, new LoraOptions { Seed = s.Seed }), 1e-3f, ModelFamilies.Both),
         new HardPrompt.HardPromptMethod(),
         new LinearProbeMethod(),
         new WeightSubsetMethod("bitfit", "bitfit", 1e-2f),
@@ -56,8 +59,26 @@ public static class TuningMethods
             if (layered.Groups[1].Value == "deep")
                 return new LayerAdapterMethod(canonical, $"deep prompts in the {(top ? "top" : "bottom")} {k} layers only (P-tuning v2)",
                     (model, s) => new PrefixAdapter(model.Config, PrefixTuningOptions.DeepPrompt(s.PromptLength,
-                        top ? PrefixLayers.Top(k) : PrefixLayers.Bottom(k), s.Seed)), 1e-2f);
+                        top ? PrefixLayers.Top(k) : PrefixLayers.Bottom(k), s.Seed)), 1e-2f, ModelFamilies.Both);
         }
         throw new ArgumentException($"Unknown method '{name}' (known: {string.Join(", ", All.Select(m => m.Name))}, deep-topK, deep-bottomK, ft-topK).");
     }
+
+    /// <summary>A method by name that runs on <paramref name="family"/>; one that does not is refused with the ones that do.</summary>
+    public static TuningMethod Find(string name, ModelFamilies family)
+    {
+        var method = Find(name);
+        return method.Supports(family) ? method : throw new NotSupportedException(Unsupported(method, family));
+    }
+
+    /// <summary>What `compare` runs when no --methods are given: on a decoder the prompt-design, prompt-tuning and
+    /// fine-tuning baselines; on an encoder every method that runs on one.</summary>
+    public static IReadOnlyList<TuningMethod> Defaults(ModelFamilies family) => family == ModelFamilies.Decoder
+        ? new[] { "zero-shot", "few-shot", "prompt", "bitfit", "ft-top2", "ft" }.Select(Find).ToList()
+        : All.Where(m => m.Supports(family)).ToList();
+
+    /// <summary>The one-line refusal of a method on a model family it does not support.</summary>
+    public static string Unsupported(TuningMethod method, ModelFamilies family) =>
+        $"Method '{method.Name}' does not run on {ModelFamily.Describe(family)}: it needs {ModelFamily.Describe(method.Families)}. " +
+        $"Methods for {ModelFamily.Describe(family)}: {string.Join(", ", All.Where(m => m.Supports(family)).Select(m => m.Name))}.";
 }

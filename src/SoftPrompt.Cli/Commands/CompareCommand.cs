@@ -1,9 +1,12 @@
 using System.CommandLine;
 using System.Diagnostics;
 using SoftPrompt.Data.Tasks;
+using SoftPrompt.Data.Tokenizers;
 using SoftPrompt.Models.Formats;
 using SoftPrompt.Tuning;
+using SoftPrompt.Tuning.Cloze;
 using SoftPrompt.Tuning.Heads;
+using SoftPrompt.Tuning.PTuning;
 using SoftPrompt.Tuning.PromptTuning;
 
 namespace SoftPrompt.Cli.Commands;
@@ -12,7 +15,8 @@ namespace SoftPrompt.Cli.Commands;
 /// `softprompt compare`: the seeds' side-by-side table on one base model and one task — every method of the registry
 /// (<see cref="TuningMethods"/>) from a fresh copy of the base, trained with the same steps and batch, scored on the
 /// test split: trainable parameters (and % of the base), bytes a task stores, the task's metrics, time, steps and
-/// throughput; written as Markdown, CSV and an SVG chart.
+/// throughput; written as Markdown, CSV and an SVG chart. A decoder reads a label as the verbalizer's next tokens; an
+/// encoder (BERT) reads it at the [MASK] of the task's cloze template, and runs only the methods that fit an encoder.
 /// </summary>
 public static class CompareCommand
 {
@@ -21,10 +25,11 @@ public static class CompareCommand
         var model = new Option<string>("--model") { DefaultValueFactory = _ => "models/base-small" };
         var task = new Option<string>("--task") { DefaultValueFactory = _ => "food-reviews" };
         var data = new Option<string>("--data") { DefaultValueFactory = _ => "data/tasks" };
-        var methods = new Option<string>("--methods")
+        var methods = new Option<string?>("--methods")
         {
-            Description = $"Comma-separated, from: {string.Join(", ", TuningMethods.All.Select(m => m.Name))}",
-            DefaultValueFactory = _ => "zero-shot,few-shot,prompt,bitfit,ft-top2,ft",
+            Description = $"Comma-separated, from: {string.Join(", ", TuningMethods.All.Select(m => m.Name))}. Default: " +
+                          $"{string.Join(",", TuningMethods.Defaults(ModelFamilies.Decoder).Select(m => m.Name))} on a decoder, every method that runs on an encoder on a BERT " +
+                          "(those that fit the task)",
         };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 200 };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8 };
@@ -37,14 +42,23 @@ public static class CompareCommand
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
         var report = new Option<string?>("--report") { Description = "Write the table to this Markdown file, with .csv and .svg beside it" };
         var adapters = new Option<string?>("--save-adapters") { Description = "Keep each method's adapter directory under this folder" };
+        var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount };
         var command = new Command("compare", "Compare prompt design, prompt methods and fine-tuning baselines on one task.");
-        foreach (var o in new Option[] { model, task, data, methods, steps, batch, promptLength, topLayers, shots, trainSize, evalExamples, testExamples, seed, report, adapters })
+        foreach (var o in new Option[] { model, task, data, methods, steps, batch, promptLength, topLayers, shots, trainSize, evalExamples, testExamples, seed, report, adapters, threads })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
-            string taskName = parse.GetValue(task)!, dir = Path.Combine(parse.GetValue(data)!, taskName);
-            var chosen = parse.GetValue(methods)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-                .Select(TuningMethods.Find).ToList();
+            Engine.Parallelism.Threads = parse.GetValue(threads);
+            string taskName = parse.GetValue(task)!, dir = Path.Combine(parse.GetValue(data)!, taskName), modelPath = parse.GetValue(model)!;
+            bool generation = GenerationTask.IsBuiltIn(taskName), tagging = taskName == TaggingTask.BrownPos.Name;
+            var family = ModelFamily.Of(ModelLoader.Load(modelPath).Transformer);
+            if (generation && family == ModelFamilies.Encoder)
+                throw new NotSupportedException($"{taskName} is a generation task and {modelPath} is {ModelFamily.Describe(family)}, which does not generate text.");
+            // Named methods must run on the model (one that does not is refused by name); the defaults are the family's
+            // methods that fit the task.
+            var chosen = parse.GetValue(methods) is string names
+                ? names.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(n => TuningMethods.Find(n, family)).ToList()
+                : TuningMethods.Defaults(family).Where(m => tagging ? m.SupportsHeads : !generation || m.SupportsGeneration).ToList();
             var settings = new MethodSettings
             {
                 PromptLength = parse.GetValue(promptLength), TopLayers = parse.GetValue(topLayers), Shots = parse.GetValue(shots), Seed = parse.GetValue(seed),
@@ -53,45 +67,86 @@ public static class CompareCommand
                     Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), EvaluateEvery = Math.Max(1, parse.GetValue(steps) / 4), Seed = parse.GetValue(seed),
                 },
             };
-            var run = new ComparisonRun(parse.GetValue(model)!, settings, parse.GetValue(trainSize), parse.GetValue(evalExamples), parse.GetValue(testExamples),
-                parse.GetValue(adapters));
-            var table = GenerationTask.IsBuiltIn(taskName) ? run.Generation(GenerationTask.BuiltIn(taskName), dir, chosen)
-                : taskName == TaggingTask.BrownPos.Name ? run.Tagging(TaggingTask.BrownPos, dir, chosen)
+            string? path = parse.GetValue(report);
+            // The report is rewritten after every method, so a long comparison that is stopped keeps the rows it made.
+            void Write(ComparisonTable table)
+            {
+                if (path is not null) table.WriteReport(path);
+            }
+            var run = new ComparisonRun(modelPath, family, settings, parse.GetValue(trainSize), parse.GetValue(evalExamples), parse.GetValue(testExamples),
+                parse.GetValue(adapters), Write);
+            var table = generation ? run.Generation(GenerationTask.BuiltIn(taskName), dir, chosen)
+                : tagging ? run.Tagging(TaggingTask.BrownPos, dir, chosen)
                 : run.Classification(ClassificationTask.BuiltIn(taskName), dir, chosen);
             Console.Write(table.Markdown());
-            if (parse.GetValue(report) is string path) table.WriteReport(path);
             return 0;
         });
         return command;
     }
 
     /// <summary>One comparison: the same base, data and training budget for every method.</summary>
-    private sealed class ComparisonRun(string modelPath, MethodSettings settings, int trainSize, int evalExamples, int testExamples, string? adapterRoot)
+    /// <param name="written">Called with the table so far after every method.</param>
+    private sealed class ComparisonRun(string modelPath, ModelFamilies family, MethodSettings settings, int trainSize, int evalExamples, int testExamples,
+        string? adapterRoot, Action<ComparisonTable> written)
     {
         public ComparisonTable Classification(ClassificationTask task, string dir, IReadOnlyList<TuningMethod> methods)
         {
             var (train, validation, test) = Splits(task.ReadSplit, dir);
             string majority = test.GroupBy(e => e.Label).OrderByDescending(g => g.Count()).First().Key;
             string header = $"Task {task.Name}: {train.Count} train, {test.Count} test examples; majority class \"{majority}\" " +
-                            $"{test.Count(e => e.Label == majority) / (double)test.Count:P1}.";
-            return Run(methods, header, new[] { "accuracy", "macro-F1" }, train, validation, test, (loaded, frozen) =>
-            {
-                var labelClassifier = new PromptClassifier(frozen, loaded.Tokenizer!, task, null);
-                return new MethodContext<LabeledExample>
-                {
-                    Model = frozen, BaseModel = modelPath, Tokenizer = loaded.Tokenizer!, Train = train, Settings = settings, LabeledTask = task,
-                    Objective = (prompt, adapter, context) => new PromptClassifier(frozen, loaded.Tokenizer!, task, prompt, context) { Adapter = adapter },
-                    InputTokens = labelClassifier.InputTokens,
-                    LabelTokens = task.Labels.Select(l => labelClassifier.LabelTokens[l]).ToList(),
-                    Demonstrations = (k, seed) => task.FewShotPrefix(train, k, seed),
-                    WithHead = adapter => new HeadClassifier(frozen, loaded.Tokenizer!, task, adapter, HeadClassifier.NewHead(task, frozen.Config, settings.Seed)),
-                };
-            }, (objective, examples) =>
+                            $"{test.Count(e => e.Label == majority) / (double)test.Count:P1}." +
+                            (family == ModelFamilies.Encoder ? $" Verbalizer read by the MLM head at the [MASK] of \"{task.AsCloze().Template}\"; heads read [CLS]." : "");
+            return Run(methods, header, new[] { "accuracy", "macro-F1" }, train, validation, test,
+                (loaded, frozen) => family == ModelFamilies.Encoder ? ClozeContext(loaded, task, train) : VerbalizerContext(loaded, task, train),
+                (objective, examples) =>
             {
                 var (accuracy, f1) = ((ILabelPredictor)objective).Evaluate(examples);
                 return new[] { accuracy, f1 };
             });
         }
+
+        /// <summary>A decoder reads each label as the verbalizer's tokens after the template.</summary>
+        private MethodContext<LabeledExample> VerbalizerContext(LoadedModel loaded, ClassificationTask task, List<LabeledExample> train)
+        {
+            var (decoder, tokenizer) = (loaded.Model, loaded.Tokenizer!);
+            var labelClassifier = new PromptClassifier(decoder, tokenizer, task, null);
+            return new MethodContext<LabeledExample>
+            {
+                Model = decoder, BaseModel = modelPath, Tokenizer = tokenizer, Train = train, Settings = settings, LabeledTask = task,
+                Objective = (prompt, adapter, context) => new PromptClassifier(decoder, tokenizer, task, prompt, context) { Adapter = adapter },
+                InputTokens = labelClassifier.InputTokens,
+                LabelTokens = task.Labels.Select(l => labelClassifier.LabelTokens[l]).ToList(),
+                PTuning = (template, encoder) => new PTuningClassifier(decoder, tokenizer, task, template, encoder),
+                Demonstrations = (k, seed) => task.FewShotPrefix(train, k, seed),
+                WithHead = Head(decoder, tokenizer, task),
+            };
+        }
+
+        /// <summary>An encoder reads each label as its verbalizer word's MLM logit at the cloze template's [MASK]; a soft
+        /// prompt or demonstrations before the input are decoder methods, which the registry keeps away from it.</summary>
+        private MethodContext<LabeledExample> ClozeContext(LoadedModel loaded, ClassificationTask task, List<LabeledExample> train)
+        {
+            var encoder = loaded.Encoder;
+            var tokenizer = loaded.Tokenizer as WordPieceTokenizer
+                            ?? throw new ArgumentException($"{loaded.Source}: an encoder's cloze methods need its WordPiece tokenizer (with [MASK]).");
+            var cloze = task.AsCloze();
+            var zeroShot = new ClozeClassifier(encoder, tokenizer, cloze);
+            return new MethodContext<LabeledExample>
+            {
+                Model = encoder, BaseModel = modelPath, Tokenizer = tokenizer, Train = train, Settings = settings, LabeledTask = cloze,
+                Objective = (prompt, adapter, context) => prompt is null && context.Length == 0
+                    ? new ClozeClassifier(encoder, tokenizer, cloze) { Adapter = adapter }
+                    : throw new NotSupportedException("An encoder reads the cloze template as it is: no soft prompt or text before it."),
+                InputTokens = zeroShot.InputTokens,
+                LabelTokens = zeroShot.LabelTokens.Select(id => new[] { id }).ToList(),
+                PTuning = (template, promptEncoder) => new ClozePTuningClassifier(encoder, tokenizer, cloze, template, promptEncoder),
+                WithHead = Head(encoder, tokenizer, task),
+            };
+        }
+
+        /// <summary>P-tuning v2's linear head on the last token (a decoder) or [CLS] (an encoder).</summary>
+        private Func<ITrainableAdapter?, HeadObjective<LabeledExample>> Head(Models.TransformerModel model, ITokenizer tokenizer, ClassificationTask task) =>
+            adapter => new HeadClassifier(model, tokenizer, task, adapter, HeadClassifier.NewHead(task, model.Config, settings.Seed));
 
         public ComparisonTable Generation(GenerationTask task, string dir, IReadOnlyList<TuningMethod> methods)
         {
@@ -99,11 +154,11 @@ public static class CompareCommand
             foreach (var m in methods.Where(m => !m.SupportsGeneration))
                 throw new ArgumentException($"Method '{m.Name}' needs a classification task; {task.Name} is a generation task.");
             return Run(methods, $"Task {task.Name}: {train.Count} train, {test.Count} test examples (greedy decoding).", new[] { "BLEU", "ROUGE-L" },
-                train, validation, test, (loaded, frozen) => new MethodContext<TextExample>
+                train, validation, test, (loaded, _) => new MethodContext<TextExample>
                 {
-                    Model = frozen, BaseModel = modelPath, Tokenizer = loaded.Tokenizer!, Train = train, Settings = settings,
-                    Objective = (prompt, adapter, _) => new PromptGenerator(frozen, loaded.Tokenizer!, task, prompt) { Adapter = adapter },
-                    InputTokens = new PromptGenerator(frozen, loaded.Tokenizer!, task, null).InputTokens,
+                    Model = loaded.Model, BaseModel = modelPath, Tokenizer = loaded.Tokenizer!, Train = train, Settings = settings,
+                    Objective = (prompt, adapter, _) => new PromptGenerator(loaded.Model, loaded.Tokenizer!, task, prompt) { Adapter = adapter },
+                    InputTokens = new PromptGenerator(loaded.Model, loaded.Tokenizer!, task, null).InputTokens,
                 }, (objective, examples) =>
                 {
                     var (bleu, rouge, _) = ((PromptGenerator)objective).Evaluate(examples);
@@ -148,16 +203,17 @@ public static class CompareCommand
 
         private ComparisonTable Run<T>(IReadOnlyList<TuningMethod> methods, string header, string[] metricNames,
             IReadOnlyList<T> train, IReadOnlyList<T> validation, IReadOnlyList<T> test,
-            Func<LoadedModel, Models.CausalLanguageModel, MethodContext<T>> makeContext,
+            Func<LoadedModel, Models.TransformerModel, MethodContext<T>> makeContext,
             Func<IPromptObjective<T>, IReadOnlyList<T>, double[]> evaluate)
         {
             var rows = new List<ComparisonRow>();
             long baseSize = 0;
+            ComparisonTable Table() => new($"{header} Base: {modelPath} ({baseSize:N0} parameters).", metricNames, baseSize, rows.ToList());
             foreach (var method in methods)
             {
                 var loaded = ModelLoader.Load(modelPath); // every method from the same untouched base
                 if (loaded.Tokenizer is null) throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer.");
-                var frozen = loaded.Model;
+                var frozen = loaded.Transformer;
                 frozen.SetTrainable(false);
                 baseSize = frozen.ParameterCount;
                 var context = makeContext(loaded, frozen);
@@ -189,8 +245,9 @@ public static class CompareCommand
                 rows.Add(new ComparisonRow(method.Name, trainable, prepared.StoredValues * sizeof(float), metrics,
                     clock.Elapsed.TotalSeconds, steps, examplesPerSecond * meanTokens, note));
                 Console.Error.WriteLine($"{method.Name}: {string.Join(", ", metricNames.Select((n, i) => $"{n} {metrics[i]:F4}"))} ({clock.Elapsed.TotalSeconds:F0} s)");
+                written(Table());
             }
-            return new ComparisonTable($"{header} Base: {modelPath} ({baseSize:N0} parameters).", metricNames, baseSize, rows);
+            return Table();
         }
     }
 }

@@ -144,7 +144,7 @@ public static class PretrainCommand
                 Masking = masked ? MaskingFor(tokenizer) : null,
             };
             progress.Message(initial is null
-                ? $"Model: {(masked ? "BERT" : "LLaMA-style")}, {model.ParameterCount:N0} parameters ({size.Layers} layers × {size.Width} wide, {size.Heads} heads / {size.KvHeads} kv, context {size.Context})."
+                ? $"Model: {(masked ? "BERT" : "LLaMA-style")}, {model.ParameterCount:N0} parameters ({size.Layers} layers × {size.Width} wide, {size.Heads} heads{(masked ? "" : $" / {size.KvHeads} kv")}, context {size.Context})."
                 : $"Model: continuing {initial.Source} ({model.ParameterCount:N0} parameters, context {config.MaxPositions}).");
             var trainer2 = new Pretrainer(model, options, progress);
             using var stop = new CancellationTokenSource();
@@ -159,24 +159,16 @@ public static class PretrainCommand
                 return 1;
             }
 
-            if (masked)
-            {
-                var encoder = ModelLoader.Load(outDir).Encoder;
-                float maskedLoss = Pretrainer.MeanLoss(encoder, validation, EvalSettings.Batch, options.Context, int.MaxValue, options.Masking);
-                progress.Message($"Done in {clock.Elapsed}: best step {result.BestStep}, validation masked-token loss {maskedLoss:F4} → {outDir}");
-                return 0;
-            }
-
-            // The card's figure is measured on the saved (bf16) model over every validation window, exactly what
-            // `softprompt eval --perplexity` computes, so anyone can reproduce it.
-            var saved = ModelLoader.Load(outDir).Model;
-            float validationLoss = Pretrainer.MeanLoss(saved, validation, EvalSettings.Batch, options.Context, int.MaxValue);
-            string reproduce = $"softprompt pretrain --corpus {corpusDir} --out {outDir} " +
+            // The card's figure is measured on the saved (bf16) model over every validation window: for a decoder exactly
+            // what `softprompt eval --perplexity` computes, so anyone can reproduce it; for an encoder on the masked tokens.
+            var saved = ModelLoader.Load(outDir).Transformer;
+            float validationLoss = Pretrainer.MeanLoss(saved, validation, EvalSettings.Batch, options.Context, int.MaxValue, options.Masking);
+            string reproduce = $"softprompt pretrain {(masked ? "--objective mlm " : "")}--corpus {corpusDir} --out {outDir} " +
                                (initial is null ? $"--preset {presetName}" : $"--init-from {parse.GetValue(initFrom)}") +
                                (taskFile is null ? "" : $" --task-text {taskFile} --task-field {parse.GetValue(taskField)} --task-repeats {parse.GetValue(taskRepeats)}") +
                                $" --steps {options.Steps} --batch {options.BatchSize} --lr {options.PeakLearningRate} --warmup {options.WarmupSteps} --seed {options.Seed}";
             ModelCard.Write(Path.Combine(outDir, "MODEL_CARD.md"), saved, result, options.Steps, validationLoss, train.Length, validation.Length, clock.Elapsed, reproduce, corpusDir);
-            progress.Message($"Done in {clock.Elapsed}: best step {result.BestStep}, validation loss {validationLoss:F4} (perplexity {Math.Exp(validationLoss):F2}) → {outDir}");
+            progress.Message($"Done in {clock.Elapsed}: best step {result.BestStep}, validation {(masked ? "masked-token " : "")}loss {validationLoss:F4} (perplexity {Math.Exp(validationLoss):F2}) → {outDir}");
             return 0;
         });
         return command;

@@ -5,11 +5,18 @@ public sealed record LabeledExample(IReadOnlyDictionary<string, string> Fields, 
 
 /// <summary>
 /// How a classification example becomes text (OpenPrompt's split: the template renders the input, the verbalizer
-/// says how each label is written), e.g. "Review: {text}\nSentiment:" and great → " great".
+/// says how each label is written), e.g. "Review: {text}\nSentiment:" and great → " great". A masked LM reads the label
+/// inside the text instead, at a [MASK]: <paramref name="ClozeTemplate"/> is the template written that way.
 /// </summary>
-public sealed record ClassificationTask(string Name, string Template, IReadOnlyDictionary<string, string> Verbalizer, string LabelField = "label")
+public sealed record ClassificationTask(string Name, string Template, IReadOnlyDictionary<string, string> Verbalizer, string LabelField = "label",
+    string? ClozeTemplate = null)
 {
     public IReadOnlyList<string> Labels => Verbalizer.Keys.ToList();
+
+    /// <summary>The task as an encoder's MLM head reads it: the cloze template (or the template itself, when it already
+    /// holds a [MASK]) in place of the template, the same labels and verbalizer words.</summary>
+    public ClassificationTask AsCloze() => Template.Contains("[MASK]") ? this
+        : this with { Template = ClozeTemplate ?? throw new ArgumentException($"Task {Name} has no cloze template (one with a [MASK] for the label word), which an encoder needs to read its verbalizer.") };
 
     /// <summary>The template with each {field} replaced by the example's value.</summary>
     public string Render(LabeledExample example) => TaskFile.Fill(Template, example.Fields);
@@ -41,10 +48,11 @@ public sealed record ClassificationTask(string Name, string Template, IReadOnlyD
     public static ClassificationTask BuiltIn(string name) => name switch
     {
         "food-reviews" => new ClassificationTask(name, "Review: {text}\nWas the food great?",
-            new Dictionary<string, string> { ["great"] = " great", ["other"] = " other" }),
+            new Dictionary<string, string> { ["great"] = " great", ["other"] = " other" }, ClozeTemplate: "Review: {text} It was [MASK]."),
         "brown-genre" => new ClassificationTask(name, "{text}\nGenre:",
             new[] { "news", "editorial", "reviews", "religion", "hobbies", "lore", "belles lettres", "government", "learned",
-                    "fiction", "mystery", "science fiction", "adventure", "romance", "humor" }.ToDictionary(g => g, g => " " + g)),
+                    "fiction", "mystery", "science fiction", "adventure", "romance", "humor" }.ToDictionary(g => g, g => " " + g),
+            ClozeTemplate: "{text} Genre: [MASK]."),
         _ => throw new ArgumentException($"No built-in template for task '{name}' (built in: food-reviews, brown-genre)."),
     };
 

@@ -24,7 +24,7 @@ public sealed class BottleneckAdapter : ITrainableAdapter, ILayerHooks
 
     /// <summary>Freezes the model and adds one adapter per layer after the feed-forward sublayer (and after attention
     /// when the options say).</summary>
-    public BottleneckAdapter(CausalLanguageModel model, BottleneckOptions options)
+    public BottleneckAdapter(TransformerModel model, BottleneckOptions options)
     {
         options.Validate();
         Options = options;
@@ -79,7 +79,7 @@ public sealed class BottleneckAdapter : ITrainableAdapter, ILayerHooks
         AdapterFiles.Write(directory, config, AdapterFiles.Named(Trainable.Select(t => (t.Name!, t))));
     }
 
-    public static BottleneckAdapter Load(string directory, CausalLanguageModel model)
+    public static BottleneckAdapter Load(string directory, TransformerModel model)
     {
         var config = AdapterFiles.ReadConfig(directory, PeftType);
         int width = AdapterFiles.RequiredInt(config, directory, "hidden_size");

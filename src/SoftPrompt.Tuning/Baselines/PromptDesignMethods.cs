@@ -5,7 +5,8 @@ public sealed class ZeroShotMethod : TuningMethod
 {
     public override string Name => "zero-shot";
     public override string Summary => "the task's template on the frozen model, nothing trained";
-    public override PreparedMethod<T> Prepare<T>(MethodContext<T> context) =>
+    public override ModelFamilies Families => ModelFamilies.Both;
+    protected override PreparedMethod<T> PrepareFor<T>(MethodContext<T> context) =>
         new(context.Objective(null, null, ""), Array.Empty<Engine.Tensor>(), 0, null, "template only");
 }
 
@@ -15,7 +16,7 @@ public sealed class FewShotMethod : TuningMethod
     public override string Name => "few-shot";
     public override string Summary => "k labelled demonstrations before every input, nothing trained";
     public override bool SupportsGeneration => false;
-    public override PreparedMethod<T> Prepare<T>(MethodContext<T> context)
+    protected override PreparedMethod<T> PrepareFor<T>(MethodContext<T> context)
     {
         var demonstrations = context.Demonstrations ?? throw new ArgumentException("few-shot needs a task with labelled demonstrations.");
         int shots = context.Settings.Shots;
@@ -36,10 +37,12 @@ public sealed class WeightSubsetMethod(string name, string subset, float learnin
     };
 
     public override bool SupportsHeads => true;
+    public override ModelFamilies Families => ModelFamilies.Both;
 
-    public override PreparedMethod<T> Prepare<T>(MethodContext<T> context)
+    protected override PreparedMethod<T> PrepareFor<T>(MethodContext<T> context)
     {
-        var chosen = WeightSubset.Select(context.Model, subset, topLayers ?? context.Settings.TopLayers);
+        // A head reads the final hidden states, so an encoder's MLM head then takes no part and is not trained.
+        var chosen = WeightSubset.Select(context.Model, subset, topLayers ?? context.Settings.TopLayers, readsLanguageModelHead: !context.RequiresHead);
         var training = context.Settings.Training with { Optimizer = "adamw", LearningRate = learningRate, WeightDecay = 0f };
         string note = string.Join("; ", new[] { chosen.Method, $"AdamW lr {learningRate}", chosen.Note }.Where(s => s is not null));
         if (!context.RequiresHead)
@@ -57,8 +60,9 @@ public sealed class LinearProbeMethod : TuningMethod
     public override string Summary => "linear probe: a head on the frozen model's final hidden states";
     public override bool SupportsGeneration => false;
     public override bool SupportsHeads => true;
+    public override ModelFamilies Families => ModelFamilies.Both;
 
-    public override PreparedMethod<T> Prepare<T>(MethodContext<T> context)
+    protected override PreparedMethod<T> PrepareFor<T>(MethodContext<T> context)
     {
         var headed = (context.WithHead ?? throw new ArgumentException("probe needs a task with labels or tags."))(null);
         const float learningRate = 1e-2f;

@@ -10,19 +10,21 @@ public sealed record WeightSubset(string Method, IReadOnlyList<NamedParameter> P
     public IReadOnlyList<Tensor> Tensors => Parameters.Select(p => p.Tensor).ToList();
 
     /// <summary>
-    /// full: every weight; top-k: the last k blocks and the final norm (embeddings stay frozen, so a tied head does
-    /// too); bitfit: the biases (Ben Zaken et al.) — LLaMA-style models have none, so their norm gains stand in, and
-    /// <see cref="Note"/> says so. Marks exactly these trainable and freezes the rest.
+    /// full: every weight; top-k: the last k blocks and what sits above them (the final norm, a BERT's MLM transform and
+    /// output bias; embeddings stay frozen, so a tied head does too); bitfit: the biases (Ben Zaken et al.) — LLaMA-style
+    /// models have none, so their norm gains stand in, and <see cref="Note"/> says so. Without
+    /// <paramref name="readsLanguageModelHead"/> (a task head reads the hidden states instead) the weights only the LM
+    /// head uses are left out: they would get no gradient. Marks exactly these trainable and freezes the rest.
     /// </summary>
-    public static WeightSubset Select(CausalLanguageModel model, string method, int topLayers = 2)
+    public static WeightSubset Select(TransformerModel model, string method, int topLayers = 2, bool readsLanguageModelHead = true)
     {
-        var all = model.Parameters;
+        var all = model.Parameters.Where(p => readsLanguageModelHead || !ModelLayout.IsLanguageModelHead(p.Name)).ToList();
         int layers = model.Config.NumLayers;
         WeightSubset subset = method switch
         {
             "full" => new WeightSubset("full fine-tuning", all),
             "top-k" => new WeightSubset($"fine-tune top {topLayers} layers",
-                all.Where(p => ModelLayout.LayerOf(p.Name) is int l ? l >= layers - topLayers : IsFinalNorm(p.Name)).ToList()),
+                all.Where(p => ModelLayout.LayerOf(p.Name) is int l ? l >= layers - topLayers : IsFinalNorm(p.Name) || IsMlmTransform(p.Name)).ToList()),
             "bitfit" => all.Any(p => p.Name.EndsWith(".bias"))
                 ? new WeightSubset("BitFit (biases)", all.Where(p => p.Name.EndsWith(".bias")).ToList())
                 : new WeightSubset("BitFit (norm gains)", all.Where(p => p.Name.EndsWith("norm.weight") || p.Name.Contains(".ln_")).ToList(),
@@ -34,6 +36,10 @@ public sealed record WeightSubset(string Method, IReadOnlyList<NamedParameter> P
         model.SetTrainable(chosen.Contains);
         return subset;
     }
+
+    // A BERT's MLM transform and output bias sit above its blocks as a decoder's final norm does; its decoder weight,
+    // like a decoder's LM head, does not count as a top layer.
+    private static bool IsMlmTransform(string name) => name.StartsWith("cls.predictions.transform.", StringComparison.Ordinal) || name == "cls.predictions.bias";
 
     private static bool IsFinalNorm(string name) => name is "model.norm.weight" or "transformer.ln_f.weight" or "transformer.ln_f.bias";
 }

@@ -3,6 +3,7 @@ using SoftPrompt.Data.Tokenizers;
 using SoftPrompt.Engine;
 using SoftPrompt.Models;
 using SoftPrompt.Tuning.PTuning;
+using SoftPrompt.Tuning.PromptTuning;
 
 namespace SoftPrompt.Tuning.Cloze;
 
@@ -11,7 +12,7 @@ namespace SoftPrompt.Tuning.Cloze;
 /// "[CLS] [P…] Review: {text} [P…] The food was [MASK]. [SEP]", pseudo-token vectors from a prompt encoder at the [P]
 /// slots, each label scored by the MLM head at the [MASK] (see <see cref="ClozeScorer"/>). Only the prompt encoder trains.
 /// </summary>
-public sealed class ClozePTuningClassifier : ILabelPredictor
+public sealed class ClozePTuningClassifier : IPTuningClassifier
 {
     private readonly Bert _model;
     private readonly ClozeScorer _scorer;
@@ -33,6 +34,10 @@ public sealed class ClozePTuningClassifier : ILabelPredictor
     public PTuningTemplate Template { get; }
     public PromptEncoder Encoder { get; }
     public IReadOnlyList<Tensor> Trainable => Encoder.Tensors;
+    public long StoredValueCount => (long)Encoder.Length * Encoder.Inputs.Dim(1);
+    public PromptEmbedding? Prompt => null;
+    public string ScoreName => "accuracy";
+    public double Score(IReadOnlyList<LabeledExample> examples) => this.Evaluate(examples).Accuracy;
 
     /// <summary>Label scores (B, C): the MLM logits of the verbalizer words at each row's [MASK].</summary>
     public Tensor Logits(Tape tape, IReadOnlyList<LabeledExample> batch) => _scorer.Logits(tape, batch, Encoder.Forward(tape));

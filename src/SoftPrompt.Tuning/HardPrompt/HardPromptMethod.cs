@@ -9,9 +9,9 @@ public sealed class HardPromptMethod : TuningMethod
     public override string Name => "hard-search";
     public override string Summary => "discrete prompt search over vocabulary tokens, gradient-ranked (AutoPrompt-style)";
 
-    public override PreparedMethod<T> Prepare<T>(MethodContext<T> context)
+    protected override PreparedMethod<T> PrepareFor<T>(MethodContext<T> context)
     {
-        var model = context.Model;
+        var model = context.Decoder;
         int length = Math.Min(context.Settings.PromptLength, 8); // a readable prompt; each swap costs a forward pass per candidate
         var prompt = new PromptEmbedding(length, model.Config.HiddenSize); // its gradient ranks the candidate tokens
         var objective = context.Objective(prompt, null, "");

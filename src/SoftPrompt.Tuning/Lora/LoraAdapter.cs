@@ -21,10 +21,10 @@ public sealed class LoraAdapter : ITrainableAdapter, ILayerHooks
     public sealed record Update(string Module, Tensor Weight, Tensor A, Tensor B);
 
     private readonly Dictionary<Tensor, Update> _byWeight = new(ReferenceEqualityComparer.Instance);
-    private readonly CausalLanguageModel _model;
+    private readonly TransformerModel _model;
 
     /// <summary>Freezes the model and adds a zero update to every layer projection the options target.</summary>
-    public LoraAdapter(CausalLanguageModel model, LoraOptions options)
+    public LoraAdapter(TransformerModel model, LoraOptions options)
     {
         if (options.Rank < 1) throw new ArgumentException($"LoRA rank must be at least 1 (got {options.Rank}).");
         _model = model;
@@ -113,7 +113,7 @@ public sealed class LoraAdapter : ITrainableAdapter, ILayerHooks
 
     /// <summary>Loads a LoRA directory, ours or PEFT's, onto <paramref name="model"/>: the modules are those the weights
     /// file holds updates for, whatever pattern target_modules used to pick them.</summary>
-    public static LoraAdapter Load(string directory, CausalLanguageModel model)
+    public static LoraAdapter Load(string directory, TransformerModel model)
     {
         var config = AdapterFiles.ReadConfig(directory, PeftType);
         string configPath = Path.Combine(directory, AdapterFiles.ConfigFile);

@@ -14,13 +14,19 @@ public sealed record LoraOptions
     public bool RankStabilized { get; init; }
 
     /// <summary>Module names as PEFT matches them: a module's full name or its last dotted parts. Null means the
-    /// paper's choice, queries and values: q_proj and v_proj, or GPT-2's c_attn, where q, k and v share one matrix.</summary>
+    /// paper's choice, queries and values: q_proj and v_proj, BERT's query and value, or GPT-2's c_attn, where q, k and v
+    /// share one matrix.</summary>
     public IReadOnlyList<string>? TargetModules { get; init; }
 
     public int Seed { get; init; } = 1;
 
     public IReadOnlyList<string> TargetsFor(Architecture architecture)
-        => TargetModules ?? (architecture == Architecture.Gpt2 ? ["c_attn"] : ["q_proj", "v_proj"]);
+        => TargetModules ?? architecture switch
+        {
+            Architecture.Gpt2 => ["c_attn"],
+            Architecture.Bert => ["query", "value"],
+            _ => ["q_proj", "v_proj"],
+        };
 
     public float Scaling => RankStabilized ? Alpha / MathF.Sqrt(Rank) : Alpha / Rank;
 }

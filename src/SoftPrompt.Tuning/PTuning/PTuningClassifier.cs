@@ -12,7 +12,7 @@ namespace SoftPrompt.Tuning.PTuning;
 /// their vectors produced by a prompt encoder, the label scored by the task's verbalizer as Pr(y | template(x)).
 /// The frozen model receives no gradient; the encoder's inputs and weights train.
 /// </summary>
-public sealed class PTuningClassifier : IPromptObjective<LabeledExample>, ILabelPredictor
+public sealed class PTuningClassifier : IPTuningClassifier
 {
     private readonly CausalLanguageModel _model;
     private readonly ITokenizer _tokenizer;

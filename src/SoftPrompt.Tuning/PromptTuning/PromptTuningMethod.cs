@@ -13,7 +13,7 @@ public sealed class PromptTuningMethod(string name, PromptPlacement placement) :
         : "prompt tuning with the vectors between input and answer";
     public override bool SupportsGeneration => placement == PromptPlacement.BeforeInput;
 
-    public override PreparedMethod<T> Prepare<T>(MethodContext<T> context)
+    protected override PreparedMethod<T> PrepareFor<T>(MethodContext<T> context)
     {
         var model = context.Model;
         var prompt = new PromptEmbedding(context.Settings.PromptLength, model.Config.HiddenSize) { Placement = placement };

@@ -8,22 +8,31 @@ using Xunit;
 namespace SoftPrompt.Tests.Cli;
 
 /// <summary>`softprompt compare` as a process, on tiny task files of each kind: every method of the registry prepares,
-/// trains a couple of steps, scores and lands in the Markdown, CSV and SVG reports.</summary>
+/// trains a couple of steps, scores and lands in the Markdown, CSV and SVG reports; on a decoder (TinyStories) and on
+/// a tiny BERT saved by the test.</summary>
 public class CompareCommandTests
 {
-    private static async Task<string> Compare(TempDirectory dir, string task, string methods)
+    private static async Task<string> Compare(TempDirectory dir, string task, string? methods, string? model = null)
+    {
+        var (exitCode, stderr) = await RunCompare(dir, task, methods, model ?? SharedModels.TinyStoriesPath);
+        Assert.True(exitCode == 0, stderr);
+        return File.ReadAllText(dir.File(task + ".csv"));
+    }
+
+    /// <summary>`softprompt compare` as a process; methods null runs the defaults.</summary>
+    private static async Task<(int ExitCode, string Stderr)> RunCompare(TempDirectory dir, string task, string? methods, string model)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "softprompt.dll"), "compare", "--model", SharedModels.TinyStoriesPath,
-                     "--task", task, "--data", Path.Combine(dir.Path, "data"), "--methods", methods, "--steps", "2", "--batch", "2",
-                     "--prompt-length", "4", "--shots", "2", "--report", dir.File(task + ".md"), "--save-adapters", dir.File("adapters-" + task) })
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "softprompt.dll"), "compare", "--model", model,
+                     "--task", task, "--data", Path.Combine(dir.Path, "data"), "--steps", "2", "--batch", "2",
+                     "--prompt-length", "4", "--shots", "2", "--report", dir.File(task + ".md"), "--save-adapters", dir.File("adapters-" + task) }
+                     .Concat(methods is null ? [] : ["--methods", methods]))
             start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
         await process.StandardOutput.ReadToEndAsync();
         await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromMinutes(4)).Token);
-        Assert.True(process.ExitCode == 0, await stderr);
-        return File.ReadAllText(dir.File(task + ".csv"));
+        return (process.ExitCode, await stderr);
     }
 
     private static void WriteSplits(TempDirectory dir, string task, Func<int, object> row)
@@ -81,5 +90,53 @@ public class CompareCommandTests
 
         var refused = await Assert.ThrowsAsync<Xunit.Sdk.TrueException>(() => Compare(dir, "brown-pos", "prompt"));
         Assert.Contains("per-token head", refused.Message);
+    }
+
+    private static readonly string[] FoodTexts = ["Fresh, fragrant tea.", "Stale and bland."];
+
+    /// <summary>A randomly initialised two-layer BERT and its WordPiece tokenizer saved as a model directory, with a
+    /// vocabulary that holds the verbalizer words and the tagging sentence.</summary>
+    private static string SaveTinyBert(TempDirectory dir)
+    {
+        var (model, tokenizer) = TinyBert.Build(FoodTexts.Concat(["Review: It was great other.", "The cat ran ."]));
+        string path = dir.File("tiny-bert");
+        SoftPrompt.Models.Formats.ModelLoader.Save(model, path);
+        SoftPrompt.Data.Tokenizers.TokenizerJson.Write(Path.Combine(path, SoftPrompt.Data.Tokenizers.TokenizerJson.FileName), tokenizer);
+        return path;
+    }
+
+    [Fact]
+    public async Task An_encoder_runs_every_encoder_method_by_default_on_classification_and_tagging()
+    {
+        using var dir = new TempDirectory();
+        string bert = SaveTinyBert(dir);
+        WriteSplits(dir, "food-reviews", i => new { label = i % 2 == 0 ? "great" : "other", text = FoodTexts[i % 2] });
+        var encoderMethods = TuningMethods.Defaults(ModelFamilies.Encoder);
+        string classification = string.Join(",", encoderMethods.Select(m => m.Name));
+        Assert.Equal("zero-shot,ptuning,ptuning-mlp,prefix,deep,deep-head,adapter,lora,probe,bitfit,ft-top2,ft", classification);
+        var csv = await Compare(dir, "food-reviews", methods: null, bert);
+        AssertRows(csv, classification, 2, dir, "food-reviews");
+        var rows = csv.Trim().Split('\n').Skip(1).Select(l => l.Split(',')).ToDictionary(c => c[0]);
+        Assert.Equal("0", rows["zero-shot"][1]);
+        Assert.Equal("100.0000", rows["ft"][2]);
+        Assert.Contains("[MASK]", File.ReadAllText(dir.File("food-reviews.md")));
+
+        WriteSplits(dir, "brown-pos", i => new { tokens = new[] { "The", "cat", "ran", "." }, tags = new[] { "DET", "NOUN", "VERB", "." } });
+        string tagging = string.Join(",", encoderMethods.Where(m => m.SupportsHeads).Select(m => m.Name));
+        AssertRows(await Compare(dir, "brown-pos", methods: null, bert), tagging, 1, dir, "brown-pos");
+    }
+
+    [Fact]
+    public async Task A_decoder_only_method_on_an_encoder_is_refused_by_name_in_one_line()
+    {
+        using var dir = new TempDirectory();
+        string bert = SaveTinyBert(dir);
+        WriteSplits(dir, "food-reviews", i => new { label = i % 2 == 0 ? "great" : "other", text = FoodTexts[i % 2] });
+        var (exitCode, stderr) = await RunCompare(dir, "food-reviews", "zero-shot,prompt", bert);
+        Assert.Equal(1, exitCode);
+        Assert.StartsWith("error: Method 'prompt' does not run on a BERT encoder", stderr);
+        Assert.Contains("Methods for a BERT encoder: zero-shot, ptuning", stderr);
+        Assert.DoesNotContain("   at ", stderr);
+        Assert.False(File.Exists(dir.File("food-reviews.csv")), "nothing ran before the refusal");
     }
 }
