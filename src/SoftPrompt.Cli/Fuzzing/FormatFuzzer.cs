@@ -142,6 +142,19 @@ public sealed class FormatFuzzer
         }
     }
 
+    /// <summary>A model's config.json alone, and its weights mutated beside an intact config.json, loaded as a directory.</summary>
+    private static IEnumerable<Target> ModelDirectoryTargets(string prefix, string fixture, Action<string> load)
+    {
+        yield return new Target(prefix + "config.json", File.ReadAllBytes(Path.Combine(fixture, "config.json")), "config.json",
+            path => HfConfig.Read(path), IsJson: true);
+        yield return new Target(prefix + "model directory", File.ReadAllBytes(Path.Combine(fixture, "model.safetensors")), "model.safetensors",
+            path =>
+            {
+                File.Copy(Path.Combine(fixture, "config.json"), Path.Combine(Path.GetDirectoryName(path)!, "config.json"));
+                load(Path.GetDirectoryName(path)!);
+            }, IsJson: false);
+    }
+
     /// <summary>The formats, with seeds built from real files where the repository has them.</summary>
     public static List<Target> StandardTargets(string fixturesDirectory, string? tinyStoriesPath)
     {
@@ -153,23 +166,8 @@ public sealed class FormatFuzzer
                 var file = SafeTensorsFile.Open(path);
                 foreach (var name in file.Names) file.ReadFloat32(name);
             }, IsJson: false));
-        targets.Add(new Target("config.json", File.ReadAllBytes(Path.Combine(llama, "config.json")), "config.json",
-            path => HfConfig.Read(path), IsJson: true));
-        targets.Add(new Target("model directory", File.ReadAllBytes(Path.Combine(llama, "model.safetensors")), "model.safetensors",
-            path =>
-            {
-                File.Copy(Path.Combine(llama, "config.json"), Path.Combine(Path.GetDirectoryName(path)!, "config.json"));
-                ModelLoader.Load(Path.GetDirectoryName(path)!);
-            }, IsJson: false));
-        string t5 = Path.Combine(fixturesDirectory, "parity", "t5-v1_1-tiny");
-        targets.Add(new Target("t5 config.json", File.ReadAllBytes(Path.Combine(t5, "config.json")), "config.json",
-            path => HfConfig.Read(path), IsJson: true));
-        targets.Add(new Target("t5 model directory", File.ReadAllBytes(Path.Combine(t5, "model.safetensors")), "model.safetensors",
-            path =>
-            {
-                File.Copy(Path.Combine(t5, "config.json"), Path.Combine(Path.GetDirectoryName(path)!, "config.json"));
-                ModelLoader.LoadT5(Path.GetDirectoryName(path)!);
-            }, IsJson: false));
+        targets.AddRange(ModelDirectoryTargets("", llama, directory => ModelLoader.Load(directory)));
+        targets.AddRange(ModelDirectoryTargets("t5 ", Path.Combine(fixturesDirectory, "parity", "t5-v1_1-tiny"), directory => ModelLoader.LoadT5(directory)));
         targets.Add(new Target("tokenizer.json", SmallTokenizerJson(), "tokenizer.json", path => TokenizerLoader.Load(path), IsJson: true));
         targets.Add(new Target("unigram tokenizer.json", File.ReadAllBytes(Path.Combine(fixturesDirectory, "tokenizers", "unigram", "hand-built", "tokenizer.json")),
             "tokenizer.json", path => TokenizerLoader.Load(path).Encode("ABC the cats \u2603 <extra_id_0>\u00E9"), IsJson: true));
