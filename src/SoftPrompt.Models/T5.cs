@@ -157,9 +157,7 @@ public sealed class T5 : ParameterizedModel
         int extraRows = 0;
         if (hooks?.ExtraKeyValues(tape, layer, input.Batch) is { } extra)
         {
-            extraRows = extra.Keys.Dim(1);
-            if (extra.Keys.Rank != 3 || extra.Keys.Dim(0) != input.Batch || extra.Keys.Dim(2) != Config.KvWidth || extra.Values.Length != extra.Keys.Length)
-                throw new ArgumentException($"Layer {layer}: extra key/value rows have shape [{string.Join(", ", extra.Keys.Shape)}], expected [{input.Batch}, P, {Config.KvWidth}].");
+            extraRows = TransformerModel.CheckExtraRows(extra, layer, input.Batch, Config.KvWidth);
             k = Fn.Concat(tape, 1, extra.Keys, k);
             v = Fn.Concat(tape, 1, extra.Values, v);
             padding = TransformerModel.PrependPadding(extra.Padding, extraRows, padding, input.Length, input.Batch);

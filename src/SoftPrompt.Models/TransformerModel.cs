@@ -94,9 +94,7 @@ public abstract class TransformerModel : ParameterizedModel
         bool[]? padding = context.KeyPadding;
         if (extra is not null)
         {
-            int p = extra.Keys.Dim(1);
-            if (extra.Keys.Rank != 3 || extra.Keys.Dim(0) != b || extra.Keys.Dim(2) != Config.KvWidth || extra.Values.Length != extra.Keys.Length)
-                throw new ArgumentException($"Layer {layer}: extra key/value rows have shape [{string.Join(", ", extra.Keys.Shape)}], expected [{b}, P, {Config.KvWidth}].");
+            int p = CheckExtraRows(extra, layer, b, Config.KvWidth);
             k = Fn.Concat(tape, 1, extra.Keys, k);
             v = Fn.Concat(tape, 1, extra.Values, v);
             padding = PrependPadding(extra.Padding, p, padding, cached + t, b);
@@ -128,6 +126,14 @@ public abstract class TransformerModel : ParameterizedModel
     /// <summary>A sublayer's output before the residual add, through the adapter's hook (bottleneck adapters).</summary>
     protected static Tensor SublayerOutput(Tape tape, LayerContext context, int layer, Sublayer sublayer, Tensor output)
         => context.Input.Hooks?.SublayerOutput(tape, layer, sublayer, output) ?? output;
+
+    /// <summary>The count P of an adapter's extra key/value rows, after checking they are (B, P, kvWidth) each.</summary>
+    internal static int CheckExtraRows(ExtraKeyValues extra, int layer, int batch, int kvWidth)
+    {
+        if (extra.Keys.Rank != 3 || extra.Keys.Dim(0) != batch || extra.Keys.Dim(2) != kvWidth || extra.Values.Length != extra.Keys.Length)
+            throw new ArgumentException($"Layer {layer}: extra key/value rows have shape [{string.Join(", ", extra.Keys.Shape)}], expected [{batch}, P, {kvWidth}].");
+        return extra.Keys.Dim(1);
+    }
 
     /// <summary>Key padding of [p extra rows; restLength rows] per batch row (T5's self-attention uses it too).</summary>
     internal static bool[]? PrependPadding(bool[]? extraPadding, int p, bool[]? rest, int restLength, int batch)

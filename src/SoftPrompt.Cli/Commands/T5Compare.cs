@@ -105,9 +105,8 @@ public static partial class T5Command
                     double meanTokens = train.Take(200).Average(e => setup.Classifier.InputTokens(e).Length);
                     tokensPerSecond = trainedSteps * training.BatchSize * meanTokens / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
                 }
-                var (accuracy, f1) = setup.Classifier.Evaluate(test);
+                var (accuracy, f1, labelLoss) = setup.Classifier.Metrics(test);
                 double exact = setup.Classifier.ExactMatch(test);
-                double labelLoss = setup.Classifier.GoldLabelLoss(test);
                 rows.Add(new ComparisonRow(method.Name, setup.Trainable.Sum(t => (long)t.Length), setup.StoredValues * sizeof(float),
                     [accuracy, f1, exact, labelLoss], clock.Elapsed.TotalSeconds, trainedSteps, tokensPerSecond, method.Description));
                 Console.Error.WriteLine($"{method.Name}: accuracy {accuracy:F4}, macro-F1 {f1:F4}, exact match {exact:F4}, gold-label loss {labelLoss:F3} ({clock.Elapsed.TotalSeconds:F0} s)");

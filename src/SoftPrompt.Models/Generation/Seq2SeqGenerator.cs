@@ -1,38 +1,62 @@
 using SoftPrompt.Engine;
-using System.Numerics.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace SoftPrompt.Models.Generation;
 
 /// <summary>
 /// Greedy decoding with a T5: the input is encoded once; each step runs the decoder over everything written so far
-/// and appends the most likely next token, until the end-of-sequence token or <paramref name="maxNewTokens"/>. The
-/// decoder is re-run rather than cached, which costs O(n²) decoder positions: cheap for the short answers these
-/// models give, and it keeps one code path for scoring and writing.
+/// and appends each row's most likely next token. The decoder is re-run rather than cached, which costs O(n²) decoder
+/// positions: cheap for the short answers these models give, and it keeps one code path for scoring and writing.
 /// </summary>
 public static class Seq2SeqGenerator
 {
+    /// <summary>One input's answer, up to the end-of-sequence token (not included) or <paramref name="maxNewTokens"/>.</summary>
     public static List<int> Greedy(T5 model, IReadOnlyList<int> input, int maxNewTokens, int? endOfSequence, Action<int>? onToken = null)
     {
         if (input.Count == 0) throw new ArgumentException("Generation needs at least one input token.");
-        if (maxNewTokens < 1) throw new ArgumentException($"--max-tokens must be at least 1 (got {maxNewTokens}).");
         var tape = new Tape(recording: false);
         var encoded = model.Encode(tape, new ForwardInput { Batch = 1, Length = input.Count, TokenIds = input.ToArray() });
-        int vocab = model.Config.VocabSize;
-        var written = new List<int>();
-        var decoderIds = new List<int> { model.DecoderStartId };
-        for (int step = 0; step < maxNewTokens; step++)
-        {
-            int made = tape.OwnedCount;
-            var decoded = model.Decode(tape, new ForwardInput { Batch = 1, Length = decoderIds.Count, TokenIds = decoderIds.ToArray() }, encoded, null);
-            var logits = model.Logits(tape, decoded).ReadOnlySpan;
-            int next = TensorPrimitives.IndexOfMax(logits.Slice((decoderIds.Count - 1) * vocab, vocab));
-            tape.ReturnMadeSince(made, keep: encoded);
-            if (next == endOfSequence) break;
-            written.Add(next);
-            decoderIds.Add(next);
-            onToken?.Invoke(next);
-        }
+        var written = Greedy(model, tape, encoded, null, null, maxNewTokens, endOfSequence, onToken)[0];
         tape.Reset();
+        return written;
+    }
+
+    /// <summary>
+    /// The answers (B rows) to an encoder output already on <paramref name="tape"/>, through the adapter's hooks if any.
+    /// A row that writes <paramref name="endOfSequence"/> stops there (the token is not kept); decoding ends when every
+    /// row has stopped or after <paramref name="maxNewTokens"/>. <paramref name="onFirstRowToken"/> sees row 0's tokens
+    /// as they are written.
+    /// </summary>
+    public static List<int>[] Greedy(T5 model, Tape tape, Tensor encoded, bool[]? encoderPadding, ILayerHooks? hooks,
+        int maxNewTokens, int? endOfSequence, Action<int>? onFirstRowToken = null)
+    {
+        if (maxNewTokens < 1) throw new ArgumentException($"--max-tokens must be at least 1 (got {maxNewTokens}).");
+        int batch = encoded.Dim(0), vocab = model.Config.VocabSize;
+        var written = Enumerable.Range(0, batch).Select(_ => new List<int>()).ToArray();
+        var stopped = new bool[batch];
+        for (int step = 0; step < maxNewTokens && stopped.Contains(false); step++)
+        {
+            // [start; tokens so far] per row; a stopped row keeps its last token, which no other row can see
+            int length = step + 1, made = tape.OwnedCount;
+            var inputs = new int[batch * length];
+            for (int r = 0; r < batch; r++)
+            {
+                inputs[r * length] = model.DecoderStartId;
+                for (int t = 0; t < step; t++) inputs[r * length + t + 1] = t < written[r].Count ? written[r][t] : endOfSequence ?? 0;
+            }
+            var decoded = model.Decode(tape, new ForwardInput { Batch = batch, Length = length, TokenIds = inputs, Hooks = hooks }, encoded, encoderPadding);
+            var logits = model.Logits(tape, decoded).ReadOnlySpan;
+            for (int r = 0; r < batch; r++)
+            {
+                if (stopped[r]) continue;
+                int next = TensorPrimitives.IndexOfMax(logits.Slice((r * length + step) * vocab, vocab));
+                if (next == endOfSequence) { stopped[r] = true; continue; }
+                written[r].Add(next);
+                if (r == 0) onFirstRowToken?.Invoke(next);
+            }
+            // hooks may keep tensors between passes (a prefix's rows), so only a hook-free pass hands its memory back
+            if (hooks is null) tape.ReturnMadeSince(made, keep: encoded);
+        }
         return written;
     }
 }

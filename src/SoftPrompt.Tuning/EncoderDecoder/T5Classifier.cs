@@ -3,6 +3,7 @@ using SoftPrompt.Data.Tokenizers;
 using SoftPrompt.Engine;
 using SoftPrompt.Engine.Autograd;
 using SoftPrompt.Models;
+using SoftPrompt.Models.Generation;
 using SoftPrompt.Tuning.PromptTuning;
 
 namespace SoftPrompt.Tuning.EncoderDecoder;
@@ -66,18 +67,26 @@ public sealed class T5Classifier : IPromptObjective<LabeledExample>, ILabelPredi
 
     public double Score(IReadOnlyList<LabeledExample> examples) => this.Evaluate(examples).Accuracy;
 
-    public string[] Predict(IReadOnlyList<LabeledExample> examples)
-    {
-        var scores = LabelLogProbabilities(examples);
-        return scores.Select(row => Task.Labels[Array.IndexOf(row, row.Max())]).ToArray();
-    }
+    public string[] Predict(IReadOnlyList<LabeledExample> examples) => Predicted(LabelLogProbabilities(examples));
 
     /// <summary>Mean over examples of −log Pr(gold label tokens, &lt;/s&gt; | input) per target token: how well the model
     /// writes the answer, which moves before the ranking does.</summary>
-    public double GoldLabelLoss(IReadOnlyList<LabeledExample> examples)
+    public double GoldLabelLoss(IReadOnlyList<LabeledExample> examples) => GoldLabelLoss(examples, LabelLogProbabilities(examples));
+
+    /// <summary>Accuracy, macro-F1 and gold-label loss from one scoring of the examples.</summary>
+    public (double Accuracy, double MacroF1, double LabelLoss) Metrics(IReadOnlyList<LabeledExample> examples)
     {
         var scores = LabelLogProbabilities(examples);
-        return examples.Select((e, i) => -scores[i][Task.Labels.ToList().IndexOf(e.Label)] / LabelTokens[e.Label].Length).Average();
+        var (accuracy, macroF1) = LabelPredictorExtensions.Score(examples, Predicted(scores), Task.Labels);
+        return (accuracy, macroF1, GoldLabelLoss(examples, scores));
+    }
+
+    private string[] Predicted(double[][] scores) => scores.Select(row => Task.Labels[Array.IndexOf(row, row.Max())]).ToArray();
+
+    private double GoldLabelLoss(IReadOnlyList<LabeledExample> examples, double[][] scores)
+    {
+        var labels = Task.Labels.ToList();
+        return examples.Select((e, i) => -scores[i][labels.IndexOf(e.Label)] / LabelTokens[e.Label].Length).Average();
     }
 
     /// <summary>log Pr(label tokens, &lt;/s&gt; | input) of every label for every example, (N, labels): one encoder pass
@@ -109,27 +118,15 @@ public sealed class T5Classifier : IPromptObjective<LabeledExample>, ILabelPredi
     /// label's tokens followed by &lt;/s&gt;.</summary>
     public double ExactMatch(IReadOnlyList<LabeledExample> examples, int batchSize = 16)
     {
-        int maxLength = LabelTokens.Values.Max(t => t.Length), vocab = _model.Config.VocabSize, hits = 0;
+        int maxLength = LabelTokens.Values.Max(t => t.Length), hits = 0;
         var tape = new Tape(recording: false);
         for (int start = 0; start < examples.Count; start += batchSize)
         {
             var batch = examples.Skip(start).Take(batchSize).ToList();
             tape.Reset();
             var (encoded, padding, hooks) = Encode(tape, batch);
-            var written = batch.Select(_ => new List<int>()).ToList();
-            for (int step = 0; step < maxLength; step++)
-            {
-                int length = step + 1;
-                var inputs = new int[batch.Count * length];
-                for (int r = 0; r < batch.Count; r++)
-                {
-                    inputs[r * length] = _model.DecoderStartId;
-                    for (int t = 0; t < step; t++) inputs[r * length + t + 1] = written[r][t];
-                }
-                var logits = _model.Logits(tape, Decode(tape, inputs, batch.Count, length, encoded, padding, hooks)).ReadOnlySpan;
-                for (int r = 0; r < batch.Count; r++)
-                    written[r].Add(ArgMax(logits.Slice((r * length + step) * vocab, vocab)));
-            }
+            // no end token: the answer must be the label's tokens with </s> among them, not merely stop early
+            var written = Seq2SeqGenerator.Greedy(_model, tape, encoded, padding, hooks, maxLength, endOfSequence: null);
             for (int r = 0; r < batch.Count; r++)
             {
                 var gold = LabelTokens[batch[r].Label];
@@ -183,6 +180,4 @@ public sealed class T5Classifier : IPromptObjective<LabeledExample>, ILabelPredi
         }
         return total;
     }
-
-    private static int ArgMax(ReadOnlySpan<float> row) => System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row);
 }
