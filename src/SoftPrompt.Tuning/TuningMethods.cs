@@ -12,6 +12,7 @@ public static class TuningMethods
 {
     public static IReadOnlyList<TuningMethod> All { get; } = new TuningMethod[]
     {
+        new BagOfWords.BagOfWordsMethod(),
         new ZeroShotMethod(),
         new FewShotMethod(),
         new PromptTuningMethod("prompt", PromptPlacement.BeforeInput),
@@ -74,7 +75,7 @@ public static class TuningMethods
     /// <summary>What `compare` runs when no --methods are given: on a decoder the prompt-design, prompt-tuning and
     /// fine-tuning baselines; on an encoder every method that runs on one.</summary>
     public static IReadOnlyList<TuningMethod> Defaults(ModelFamilies family) => family == ModelFamilies.Decoder
-        ? new[] { "zero-shot", "few-shot", "prompt", "bitfit", "ft-top2", "ft" }.Select(Find).ToList()
+        ? new[] { "bow", "zero-shot", "few-shot", "prompt", "bitfit", "ft-top2", "ft" }.Select(Find).ToList()
         : All.Where(m => m.Supports(family)).ToList();
 
     /// <summary>The one-line refusal of a method on a model family it does not support.</summary>
