@@ -67,7 +67,7 @@ public sealed class PromptServer : IAsyncDisposable
         taskName ??= PromptAdapterFiles.TaskOf(directory)
                      ?? throw new InvalidDataException($"{directory}: no {PromptAdapterFiles.TaskFile} says which task the adapter is for; give the task.");
         var loaded = AdapterDirectory.Load(directory, _model);
-        var served = Serve(name, taskName, loaded.Prompt, loaded.Adapter, loaded.PeftType);
+        var served = Serve(name, taskName, loaded.Prompt, loaded.Adapter, loaded.PeftType, PromptAdapterFiles.DefinitionOf(directory, taskName));
         string curvePath = Path.Combine(directory, Training.Progress.TrainingCurve.FileName);
         if (!File.Exists(curvePath)) return served;
         using var curve = Engine.IO.JsonFile.Load(curvePath, maxBytes: 16 << 20);
@@ -78,13 +78,16 @@ public sealed class PromptServer : IAsyncDisposable
 
     /// <summary>Serves a prompt and/or layer adapter for a built-in task under a name (replacing any adapter of that name).
     /// Requests of tasks with soft prompts or prefixes share batches row by row; other layer adapters batch per task.</summary>
-    public ServedTask Serve(string name, string taskName, PromptEmbedding? prompt, IModelAdapter? adapter = null, string method = "PROMPT_TUNING")
+    /// <param name="definition">The classification task's template and verbalizer (as the adapter keeps them); the
+    /// built-in task of that name when null.</param>
+    public ServedTask Serve(string name, string taskName, PromptEmbedding? prompt, IModelAdapter? adapter = null, string method = "PROMPT_TUNING",
+        ClassificationTask? definition = null)
     {
         var served = GenerationTask.IsBuiltIn(taskName)
             ? new ServedTask(name, taskName, method, prompt, adapter, null,
                 new PromptGenerator(_model, _tokenizer, GenerationTask.BuiltIn(taskName), prompt) { Adapter = adapter })
             : new ServedTask(name, taskName, method, prompt, adapter,
-                new PromptClassifier(_model, _tokenizer, ClassificationTask.BuiltIn(taskName), prompt) { Adapter = adapter }, null);
+                new PromptClassifier(_model, _tokenizer, definition ?? ClassificationTask.BuiltIn(taskName), prompt) { Adapter = adapter }, null);
         _tasks[name] = served;
         return served;
     }

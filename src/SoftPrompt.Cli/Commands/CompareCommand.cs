@@ -77,7 +77,7 @@ public static class CompareCommand
                 parse.GetValue(adapters), Write);
             var table = generation ? run.Generation(GenerationTask.BuiltIn(taskName), dir, chosen)
                 : tagging ? run.Tagging(TaggingTask.BrownPos, dir, chosen)
-                : run.Classification(ClassificationTask.BuiltIn(taskName), dir, chosen);
+                : run.Classification(TaskDefinition.LoadClassification(dir, taskName), dir, chosen);
             Console.Write(table.Markdown());
             return 0;
         });

@@ -65,7 +65,7 @@ public static class EvalCommand
                 }));
                 return 0;
             }
-            var definition = ClassificationTask.BuiltIn(taskName);
+            var definition = TaskDefinition.LoadClassification(dir, taskName);
             var rows = definition.ReadSplit(Path.Combine(dir, parse.GetValue(split) + ".jsonl"));
             rows = TaskFile.EvenSubset(rows, parse.GetValue(examples));
             int k = parse.GetValue(shots);

@@ -24,7 +24,8 @@ public static class InspectCommand
             var nearest = NearestTokens.Find(prompt.Prompt, loaded.Model.TokenEmbedding, parse.GetValue(top));
             // Lester et al. found class labels among the nearest neighbours of many prompt vectors; count them.
             var labelTokens = parse.GetValue(task) is string name
-                ? ClassificationTask.BuiltIn(name).Verbalizer.Values.SelectMany(tokenizer.Encode).ToHashSet()
+                ? (PromptAdapterFiles.DefinitionOf(parse.GetValue(adapter)!, name) ?? TaskDefinition.LoadClassification(Path.Combine("data", "tasks", name), name))
+                    .Verbalizer.Values.SelectMany(tokenizer.Encode).ToHashSet()
                 : new HashSet<int>();
             int withLabel = 0;
             for (int i = 0; i < nearest.Length; i++)

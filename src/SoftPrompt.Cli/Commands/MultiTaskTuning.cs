@@ -25,7 +25,7 @@ internal static class MultiTaskTuning
         foreach (var name in s.Tasks)
         {
             if (GenerationTask.IsBuiltIn(name)) throw new ArgumentException($"Multi-task tuning takes classification tasks; {name} is a generation task.");
-            var definition = ClassificationTask.BuiltIn(name);
+            var definition = TaskDefinition.LoadClassification(Path.Combine(s.DataDirectory, name), name);
             string Split(string split) => Path.Combine(s.DataDirectory, name, split + ".jsonl");
             var prompt = new PromptEmbedding(s.PromptLength, frozen.Config.HiddenSize, $"prompt_embeddings.{name}");
             var classifier = new PromptClassifier(frozen, tokenizer, definition, prompt) { LengthNormalized = s.PerToken };
@@ -49,7 +49,7 @@ internal static class MultiTaskTuning
         {
             var (accuracy, macroF1) = classifier.Evaluate(test, s.PerToken);
             string adapter = Path.Combine(s.OutDirectory, name);
-            PromptAdapterFiles.Save(adapter, classifier.Prompt!, new PromptAdapterFiles.Info(modelSource, frozen.Config.NumLayers, frozen.Config.NumHeads, s.Init, s.InitText, name));
+            PromptAdapterFiles.Save(adapter, classifier.Prompt!, new PromptAdapterFiles.Info(modelSource, frozen.Config.NumLayers, frozen.Config.NumHeads, s.Init, s.InitText, name, classifier.Task));
             perTask[name] = new { test_examples = test.Count, test_accuracy = Math.Round(accuracy, 4), test_macro_f1 = Math.Round(macroF1, 4), adapter };
         }
         Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new

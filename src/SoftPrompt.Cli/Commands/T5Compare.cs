@@ -72,7 +72,7 @@ public static partial class T5Command
                 .Select(name => Methods.FirstOrDefault(m => m.Name == name)
                     ?? throw new ArgumentException($"Unknown T5 method '{name}' (known: {string.Join(", ", Methods.Select(m => m.Name))}).")).ToList();
             ModelLoader.LoadT5(modelPath); // a wrong model fails here, before minutes of reading and training
-            var classification = ClassificationTask.BuiltIn(taskName);
+            var classification = TaskDefinition.LoadClassification(dir, taskName);
             int stepCount = parse.GetValue(steps);
             var settings = new MethodSettings
             {

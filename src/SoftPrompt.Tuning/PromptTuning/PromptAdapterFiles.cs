@@ -16,7 +16,10 @@ public static class PromptAdapterFiles
     /// sits when it is not in front of the input (PEFT's only placement).</summary>
     public const string TaskFile = "softprompt_task.json";
 
-    public sealed record Info(string BaseModel, int NumLayers, int NumHeads, string Init, string? InitText, string? Task = null);
+    /// <param name="Definition">The classification task's template and verbalizer, kept so that serving and evaluating the
+    /// adapter read inputs exactly as training did.</param>
+    public sealed record Info(string BaseModel, int NumLayers, int NumHeads, string Init, string? InitText, string? Task = null,
+        Data.Tasks.ClassificationTask? Definition = null);
 
     public static void Save(string directory, PromptEmbedding prompt, Info info)
     {
@@ -33,6 +36,7 @@ public static class PromptAdapterFiles
         {
             Directory.CreateDirectory(directory);
             var ours = new JsonObject { ["task"] = info.Task };
+            if (info.Definition is not null) ours["definition"] = Data.Tasks.TaskDefinition.ToJson(info.Definition);
             if (prompt.Placement != PromptPlacement.BeforeInput) ours["placement"] = PlacementName(prompt.Placement);
             File.WriteAllText(Path.Combine(directory, TaskFile), ours.ToJsonString());
         }
@@ -50,6 +54,15 @@ public static class PromptAdapterFiles
 
     /// <summary>The built-in task the adapter was trained for, when it says.</summary>
     public static string? TaskOf(string directory) => OwnField(directory, "task");
+
+    /// <summary>The classification task definition the adapter was trained with, when it keeps one.</summary>
+    public static Data.Tasks.ClassificationTask? DefinitionOf(string directory, string name)
+    {
+        string path = Path.Combine(directory, TaskFile);
+        if (!File.Exists(path)) return null;
+        var root = JsonNode.Parse(File.ReadAllText(path)) as JsonObject;
+        return root?["definition"] is JsonObject definition ? Data.Tasks.TaskDefinition.FromJson(definition, name, $"{path} (\"definition\")") : null;
+    }
 
     private static string? OwnField(string directory, string field)
     {
