@@ -7,6 +7,7 @@ using SoftPrompt.Training;
 using SoftPrompt.Training.Progress;
 using SoftPrompt.Training.Schedules;
 using SoftPrompt.Tuning.PromptTuning;
+using SoftPrompt.Tuning;
 
 namespace SoftPrompt.Cli.Commands;
 
@@ -91,6 +92,8 @@ public static class TuneCommand
             var clock = Stopwatch.StartNew();
             var curve = new TrainingCurve(new ConsoleProgress(TimeSpan.FromSeconds(10)));
             object report;
+            string summary;
+            ClassificationTask? classification = null; // kept in the adapter, so serving reads inputs as training did
             if (GenerationTask.IsBuiltIn(taskName))
             {
                 var definition = GenerationTask.BuiltIn(taskName);
@@ -104,6 +107,8 @@ public static class TuneCommand
                     .Run(train, validation, Path.Combine(outDir, "checkpoint"), parse.GetValue(resume));
                 var (bleu, rouge, outputs) = generator.Evaluate(test);
                 var (baseBleu, baseRouge, _) = new PromptGenerator(frozen, tokenizer, definition, prompt: null).Evaluate(test);
+                summary = $"Tuned prompt: ROUGE-L {rouge:F3} (BLEU {bleu:F3}) on {test.Count:N0} {taskName} test examples; the untuned " +
+                          $"prompt ROUGE-L {baseRouge:F3} (BLEU {baseBleu:F3}). {prompt.Prompt.Length:N0} trained values; adapter in {outDir}.";
                 for (int i = 0; i < Math.Min(3, test.Count); i++)
                     Console.Error.WriteLine($"  {definition.Render(test[i])}{definition.Target(test[i])}\n    → {outputs[i]}");
                 report = new
@@ -119,7 +124,7 @@ public static class TuneCommand
             }
             else
             {
-                var definition = ClassificationTask.BuiltIn(taskName);
+                var definition = classification = TaskDefinition.LoadClassification(taskDir, taskName);
                 var train = definition.ReadSplit(Split("train"));
                 var validation = Take(definition.ReadSplit(Split("validation")), parse.GetValue(evalExamples));
                 var test = Take(definition.ReadSplit(Split("test")), parse.GetValue(testExamples));
@@ -131,6 +136,11 @@ public static class TuneCommand
                 var (tuned, tunedF1) = classifier.Evaluate(test, parse.GetValue(perToken));
                 var (baseline, baselineF1) = new PromptClassifier(frozen, tokenizer, definition, prompt: null).Evaluate(test, parse.GetValue(perToken));
                 string majority = test.GroupBy(e => e.Label).OrderByDescending(g => g.Count()).First().Key;
+                var (majorityAccuracy, majorityF1) = LabelPredictorExtensions.Score(test, test.Select(_ => majority).ToArray(), definition.Labels);
+                summary = $"Tuned prompt: {tuned:P1} test accuracy (macro-F1 {tunedF1:F3}) on {test.Count:N0} {taskName} test examples; " +
+                          $"the untuned prompt {baseline:P1} (macro-F1 {baselineF1:F3}); always answering \"{majority}\" {majorityAccuracy:P1} " +
+                          $"(macro-F1 {majorityF1:F3}). {prompt.Prompt.Length:N0} trained values " +
+                          $"({100.0 * prompt.Prompt.Length / frozen.ParameterCount:F3}% of the base); adapter in {outDir}.";
                 report = new
                 {
                     task = taskName, method = "prompt_tuning", prompt_length = prompt.Length, init = initName, placement = parse.GetValue(placement),
@@ -139,13 +149,14 @@ public static class TuneCommand
                     stopped_early = result.StoppedEarly, test_examples = test.Count,
                     test_accuracy = Math.Round(tuned, 4), test_macro_f1 = Math.Round(tunedF1, 4),
                     zero_shot_accuracy = Math.Round(baseline, 4), zero_shot_macro_f1 = Math.Round(baselineF1, 4),
-                    majority_class = majority, majority_accuracy = Math.Round(test.Count(e => e.Label == majority) / (double)test.Count, 4),
+                    majority_class = majority, majority_accuracy = Math.Round(majorityAccuracy, 4), majority_macro_f1 = Math.Round(majorityF1, 4),
                     seconds = Math.Round(clock.Elapsed.TotalSeconds, 1), adapter = outDir,
                 };
             }
             curve.Save(outDir); // before the config: the config's presence marks the directory complete
-            PromptAdapterFiles.Save(outDir, prompt, new PromptAdapterFiles.Info(loaded.Source, frozen.Config.NumLayers, frozen.Config.NumHeads, initName, parse.GetValue(initText), taskName));
+            PromptAdapterFiles.Save(outDir, prompt, new PromptAdapterFiles.Info(loaded.Source, frozen.Config.NumLayers, frozen.Config.NumHeads, initName, parse.GetValue(initText), taskName, classification));
             Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(report));
+            Console.Error.WriteLine(summary);
             return 0;
         });
         return command;
