@@ -28,7 +28,8 @@ public sealed class ConsoleProgress(TimeSpan? logInterval = null) : ITrainingPro
     {
         if (_interactive) Console.Error.WriteLine();
         var figures = new List<string>();
-        if (float.IsFinite(r.ValidationLoss)) figures.Add($"validation loss {r.ValidationLoss:F4}, perplexity {r.Perplexity:F2}");
+        if (float.IsFinite(r.ValidationLoss))
+            figures.Add(r.LossIsPerToken ? $"validation loss {r.ValidationLoss:F4}, perplexity {r.Perplexity:F2}" : $"validation loss {r.ValidationLoss:F4}");
         if (r.Metrics is not null) figures.AddRange(r.Metrics.Select(m => $"validation {m.Key} {m.Value:P1}"));
         Console.Error.WriteLine($"eval at step {r.Step}: {string.Join(", ", figures)}{(r.IsBest ? " (best so far: kept)" : "")}");
     }

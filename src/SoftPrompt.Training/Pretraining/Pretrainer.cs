@@ -22,6 +22,9 @@ public interface IPretrainingObjective
     (Tensor Loss, long Tokens) TrainingLoss(Tape tape, Random random);
 
     float ValidationLoss();
+
+    /// <summary>False when <see cref="ValidationLoss"/> adds several per-token losses (no perplexity can be read from it).</summary>
+    bool ValidationLossIsPerToken => true;
 }
 
 /// <summary>
@@ -150,7 +153,7 @@ public sealed class Pretrainer
                     state = state with { BestValidationLoss = validationLoss, BestStep = state.Step };
                     onBest?.Invoke(state.Step, validationLoss);
                 }
-                _progress.Evaluated(new EvaluationReport(state.Step, validationLoss, best));
+                _progress.Evaluated(new EvaluationReport(state.Step, validationLoss, best, LossIsPerToken: objective.ValidationLossIsPerToken));
             }
             if (state.Step % _options.CheckpointEvery == 0 || last)
                 TrainingCheckpoint.Save(checkpointDirectory, _trained, optimizers, state);

@@ -101,6 +101,8 @@ public sealed class MixtureObjective(TransformerModel model, PretrainOptions opt
         return (Fn.Add(tape, corpusLoss, answerLoss), (long)(b + m) * t);
     }
 
+    public bool ValidationLossIsPerToken => false;
+
     public float ValidationLoss()
     {
         float corpus = Pretrainer.MeanLoss(model, validation, options.BatchSize, options.Context, options.EvaluationBatches);

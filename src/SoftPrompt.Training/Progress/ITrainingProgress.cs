@@ -6,7 +6,10 @@ public sealed record StepReport(int Step, int TotalSteps, float Loss, float Lear
     long TokensSeen, double TokensPerSecond, TimeSpan Remaining, string Unit = "tokens");
 
 /// <summary>One evaluation's figures.</summary>
-public sealed record EvaluationReport(int Step, float ValidationLoss, bool IsBest, IReadOnlyDictionary<string, double>? Metrics = null)
+/// <param name="LossIsPerToken">False when the validation figure is a sum of several losses (corpus + answers), whose
+/// exponential is no perplexity.</param>
+public sealed record EvaluationReport(int Step, float ValidationLoss, bool IsBest, IReadOnlyDictionary<string, double>? Metrics = null,
+    bool LossIsPerToken = true)
 {
     public double Perplexity => Math.Exp(ValidationLoss);
 }
