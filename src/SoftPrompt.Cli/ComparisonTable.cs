@@ -34,7 +34,7 @@ public sealed record ComparisonTable(string Header, string[] MetricNames, long B
         text.AppendLine($"| --- | ---: | ---: | ---: | {string.Join(" | ", MetricNames.Select(_ => "---:"))} | ---: | ---: | ---: | --- |");
         foreach (var r in Rows)
             text.AppendLine(string.Create(Invariant,
-                $"| {r.Method} | {r.Trainable:N0} | {PercentOfBase(r):F3}% | {Bytes(r.StoredBytes)} | {string.Join(" | ", r.Metrics.Select(m => m.ToString("F4", Invariant)))} | {r.Seconds:F0} | {r.Steps} | {(r.Steps > 0 ? r.TokensPerSecond.ToString("N0", Invariant) : "–")} | {r.Note} |"));
+                $"| {r.Method} | {r.Trainable:N0} | {PercentOfBase(r):F3}% | {Bytes(r.StoredBytes)} | {string.Join(" | ", r.Metrics.Select(m => double.IsNaN(m) ? "–" : m.ToString("F4", Invariant)))} | {r.Seconds:F0} | {r.Steps} | {(r.Steps > 0 ? r.TokensPerSecond.ToString("N0", Invariant) : "–")} | {r.Note} |"));
         return text.ToString();
     }
 

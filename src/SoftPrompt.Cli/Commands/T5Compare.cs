@@ -14,7 +14,8 @@ namespace SoftPrompt.Cli.Commands;
 public static partial class T5Command
 {
     /// <summary>A method of the T5 comparison: what it trains on a fresh copy of the base, and how.</summary>
-    private sealed record T5Method(string Name, string Description, Func<T5, ClassificationTask, Data.Tokenizers.ITokenizer, MethodSettings, T5Setup> Prepare);
+    /// <param name="Prepare">Null for a baseline that uses no model (bow): it is fitted on the task's texts alone.</param>
+    private sealed record T5Method(string Name, string Description, Func<T5, ClassificationTask, Data.Tokenizers.ITokenizer, MethodSettings, T5Setup>? Prepare);
 
     /// <param name="Trainable">What the optimizer updates; empty for prompt design.</param>
     /// <param name="StoredValues">What one task keeps beside the shared base.</param>
@@ -22,6 +23,7 @@ public static partial class T5Command
 
     private static readonly T5Method[] Methods =
     [
+        new("bow", new Tuning.BagOfWords.BagOfWordsMethod().Summary, null),
         new("zero-shot", "prompt design: the template alone, labels ranked by the decoder",
             (model, task, tokenizer, s) => new T5Setup(new T5Classifier(model, tokenizer, task, null), [], 0, null)),
         new("prompt", "prompt tuning on the encoder input: [P; x] (Lester et al.), uniform init, Adafactor 0.3",
@@ -88,12 +90,17 @@ public static partial class T5Command
             long baseSize = 0;
             foreach (var method in chosen)
             {
+                if (method.Prepare is null)
+                {
+                    rows.Add(ModelFreeRow(method, classification, train, validation, test));
+                    continue;
+                }
                 var loaded = ModelLoader.LoadT5(modelPath); // every method from the same untouched base
                 var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException($"The model at {modelPath} has no tokenizer.json.");
                 var frozen = loaded.Model;
                 frozen.SetTrainable(false);
                 baseSize = frozen.ParameterCount;
-                var setup = method.Prepare(frozen, classification, tokenizer, settings);
+                var setup = method.Prepare!(frozen, classification, tokenizer, settings);
                 var clock = Stopwatch.StartNew();
                 int trainedSteps = 0;
                 double tokensPerSecond = 0;
@@ -124,5 +131,18 @@ public static partial class T5Command
                 ["accuracy", "macro-F1", "exact match", "label loss"], baseSize, rows);
         });
         return command;
+    }
+
+    /// <summary>The bag-of-words baseline's row: accuracy and macro-F1; exact match and label loss need a decoder (–).</summary>
+    private static ComparisonRow ModelFreeRow(T5Method method, ClassificationTask task, List<LabeledExample> train, List<LabeledExample> validation,
+        List<LabeledExample> test)
+    {
+        var clock = Stopwatch.StartNew();
+        var bow = new Tuning.BagOfWords.BagOfWordsClassifier(task);
+        bow.Fit(train, validation);
+        var (accuracy, f1) = LabelPredictorExtensions.Score(test, test.Select(bow.Predict).ToArray(), task.Labels);
+        Console.Error.WriteLine($"{method.Name}: accuracy {accuracy:F4}, macro-F1 {f1:F4} ({clock.Elapsed.TotalSeconds:F0} s)");
+        return new ComparisonRow(method.Name, bow.ParameterCount, 0, [accuracy, f1, double.NaN, double.NaN], clock.Elapsed.TotalSeconds, 0, 0,
+            $"{method.Description}; {bow.FeatureCount:N0} n-grams");
     }
 }

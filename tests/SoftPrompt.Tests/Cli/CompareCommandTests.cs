@@ -113,7 +113,7 @@ public class CompareCommandTests
         WriteSplits(dir, "food-reviews", i => new { label = i % 2 == 0 ? "great" : "other", text = FoodTexts[i % 2] });
         var encoderMethods = TuningMethods.Defaults(ModelFamilies.Encoder);
         string classification = string.Join(",", encoderMethods.Select(m => m.Name));
-        Assert.Equal("zero-shot,ptuning,ptuning-mlp,prefix,deep,deep-head,adapter,lora,probe,bitfit,ft-top2,ft", classification);
+        Assert.Equal("bow,zero-shot,ptuning,ptuning-mlp,prefix,deep,deep-head,adapter,lora,probe,bitfit,ft-top2,ft", classification);
         var csv = await Compare(dir, "food-reviews", methods: null, bert);
         AssertRows(csv, classification, 2, dir, "food-reviews");
         var rows = csv.Trim().Split('\n').Skip(1).Select(l => l.Split(',')).ToDictionary(c => c[0]);
@@ -135,7 +135,7 @@ public class CompareCommandTests
         var (exitCode, stderr) = await RunCompare(dir, "food-reviews", "zero-shot,prompt", bert);
         Assert.Equal(1, exitCode);
         Assert.StartsWith("error: Method 'prompt' does not run on a BERT encoder", stderr);
-        Assert.Contains("Methods for a BERT encoder: zero-shot, ptuning", stderr);
+        Assert.Contains("Methods for a BERT encoder: bow, zero-shot, ptuning", stderr);
         Assert.DoesNotContain("   at ", stderr);
         Assert.False(File.Exists(dir.File("food-reviews.csv")), "nothing ran before the refusal");
     }
