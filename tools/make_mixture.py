@@ -157,6 +157,15 @@ Questions are held out by a hash of the prompt ({VALIDATION_SHARE:.0%}); at most
     md.write_text(readme, text + "\n\n" + section)
 
 
+def label_question(rng, family, labels, label, closed, ask, opened, question):
+    """Half the time a yes/no question naming the true label or (as often) another one, `ask(label)` about the
+    `closed` (field, text); else the open `question` about the `opened` (field, text), answered with the label."""
+    if rng.random() < 0.5:
+        asked = label if rng.random() < 0.5 else rng.choice([other for other in labels if other != label])
+        return yes_no(family, *closed, ask(asked), asked == label)
+    return example(family, *opened, question, label)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--janeaustenr", type=Path, required=True)
@@ -195,41 +204,28 @@ def main():
     for book, text in austen:
         if len(text.split()) < 25 or not short(text):
             continue
-        title = AUSTEN_TITLES[book]
-        if rng.random() < 0.5:
-            asked = title if rng.random() < 0.5 else rng.choice([t for t in titles if t != title])
-            families["austen-novel"].append(yes_no("austen-novel", "Passage", text,
-                                                   f"Is this passage from {asked}?", asked == title))
-        else:
-            families["austen-novel"].append(example("austen-novel", "Passage", text,
-                                                    "Which novel is this passage from?", title))
+        passage = ("Passage", text)
+        families["austen-novel"].append(label_question(rng, "austen-novel", titles, AUSTEN_TITLES[book], passage,
+                                                       lambda t: f"Is this passage from {t}?", passage,
+                                                       "Which novel is this passage from?"))
 
     # What a fortune is about (files whose names are topics).
     topics = sorted(set(FORTUNE_TOPICS.values()))
     for name, text in fortunes:
         if name not in FORTUNE_TOPICS or not short(text):
             continue
-        topic = FORTUNE_TOPICS[name]
-        if rng.random() < 0.5:
-            asked = topic if rng.random() < 0.5 else rng.choice([t for t in topics if t != topic])
-            families["fortune-topic"].append(yes_no("fortune-topic", "Saying", text,
-                                                    f"Is this about {asked}?", asked == topic))
-        else:
-            families["fortune-topic"].append(example("fortune-topic", "Saying", text, "What is this about?", topic))
+        saying = ("Saying", text)
+        families["fortune-topic"].append(label_question(rng, "fortune-topic", topics, FORTUNE_TOPICS[name], saying,
+                                                        lambda t: f"Is this about {t}?", saying, "What is this about?"))
 
     # What kind of thing a definition describes (WordNet noun supersenses), and which word it defines.
     kinds = sorted(KIND_PHRASES)
     for word, pos, definition, lexfile in wordnet:
         kind = lexfile.split(".")[1]
         if pos == "noun" and kind in KIND_PHRASES:
-            roll = rng.random()
-            if roll < 0.5:
-                asked = kind if rng.random() < 0.5 else rng.choice([k for k in kinds if k != kind])
-                families["wordnet-kind"].append(yes_no("wordnet-kind", "Definition", definition,
-                                                       f"Is this {KIND_PHRASES[asked]}?", asked == kind))
-            else:
-                families["wordnet-kind"].append(example("wordnet-kind", "Word", f"{word}. {definition}",
-                                                        "What kind of thing is it?", kind))
+            families["wordnet-kind"].append(label_question(rng, "wordnet-kind", kinds, kind, ("Definition", definition),
+                                                           lambda k: f"Is this {KIND_PHRASES[k]}?",
+                                                           ("Word", f"{word}. {definition}"), "What kind of thing is it?"))
         if " " not in word and len(definition.split()) >= 4:
             families["wordnet-word"].append(example("wordnet-word", "Definition", definition,
                                                     "Which word is defined?", word))
