@@ -48,8 +48,8 @@ public sealed class QuestionMixture
 
     /// <summary>
     /// Fills each of <paramref name="rows"/> rows of <paramref name="context"/> positions with examples drawn by
-    /// <paramref name="random"/> (or taken in order from <paramref name="next"/> when given), each followed by the
-    /// separator; the rest of a row is separators. Targets are <see cref="TokenMasking.Ignored"/> except at the positions
+    /// <paramref name="random"/> (or, when it is null, taken in order from index <paramref name="next"/> up to the last
+    /// example, once each: an evaluation pass), each followed by the separator; the rest of a row is separators. Targets are <see cref="TokenMasking.Ignored"/> except at the positions
     /// that predict an answer token. Returns how many answer tokens are scored.
     /// </summary>
     public int Pack(Random? random, ref int next, int rows, int context, int[] inputs, int[] targets)
@@ -60,9 +60,9 @@ public sealed class QuestionMixture
         for (int r = 0; r < rows; r++)
         {
             int at = r * context, end = at + context;
-            while (true)
+            while (random is not null || next < _examples.Length)
             {
-                var example = _examples[random is null ? next % _examples.Length : random.Next(_examples.Length)];
+                var example = _examples[random is null ? next : random.Next(_examples.Length)];
                 int length = example.Prompt.Length + example.Answer.Length + 1;
                 if (at + length > end) break;
                 if (random is null) next++;

@@ -23,14 +23,21 @@ public class QuestionMixtureTests
         int next = 0;
         int scored = mixture.Pack(null, ref next, 2, context, inputs, targets);
 
-        // Row 0: [1 2 3 20 sep][4 5 21 22 sep]; row 1: [1 2 3 20 sep][4 5 21 22 sep] (examples taken in order, wrapping).
+        // Row 0: [1 2 3 20 sep][4 5 21 22 sep]; row 1 stays empty: in order, every example is packed once.
         Assert.Equal(new[] { 1, 2, 3, 20, Separator, 4, 5, 21, 22, Separator }, inputs[..context]);
-        Assert.Equal(inputs[..context], inputs[context..]);
+        Assert.All(inputs[context..], t => Assert.Equal(Separator, t));
+        Assert.All(targets[context..], t => Assert.Equal(TokenMasking.Ignored, t));
         int I = TokenMasking.Ignored;
         // Position i predicts token i+1: "3" predicts the answer 20; "5" predicts 21, "21" predicts 22; nothing else counts.
         Assert.Equal(new[] { I, I, 20, I, I, I, 21, 22, I, I }, targets[..context]);
-        Assert.Equal(6, scored);
-        Assert.Equal(4, next);
+        Assert.Equal(3, scored);
+        Assert.Equal(2, next);
+
+        // Drawn at random, every row is filled (both examples fit a row of 10 in either order).
+        var random = new Random(1);
+        int drawn = mixture.Pack(random, ref next, 2, context, inputs, targets);
+        Assert.InRange(drawn, 4, 6);
+        Assert.Equal(2, next); // the random draw leaves the evaluation cursor alone
     }
 
     [Fact]
@@ -40,7 +47,7 @@ public class QuestionMixtureTests
         var inputs = new int[8];
         var targets = new int[8];
         int next = 0;
-        Assert.Equal(1, mixture.Pack(null, ref next, 1, 8, inputs, targets));
+        Assert.Equal(1, mixture.Pack(new Random(1), ref next, 1, 8, inputs, targets)); // a second copy would need 6 more
         Assert.Equal(new[] { 1, 2, 3, 4, 20, Separator, Separator, Separator }, inputs);
         Assert.Equal(1, targets.Count(t => t != TokenMasking.Ignored));
     }
