@@ -55,20 +55,32 @@ public static class TaskFile
     public static string Fill(string template, IReadOnlyDictionary<string, string> fields)
     {
         var text = new System.Text.StringBuilder(template.Length + 256);
+        foreach (var (piece, isField) in Segments(template))
+        {
+            if (!isField) { text.Append(piece); continue; }
+            if (!fields.TryGetValue(piece, out var value))
+                throw new KeyNotFoundException($"Template field {{{piece}}} is not in the example (fields: {string.Join(", ", fields.Keys)}).");
+            text.Append(value);
+        }
+        return text.ToString();
+    }
+
+    /// <summary>The {field} names a template shows, each once, in order.</summary>
+    public static IEnumerable<string> Slots(string template) => Segments(template).Where(s => s.IsField).Select(s => s.Text).Distinct();
+
+    /// <summary>A template's pieces in order: literal text, or (IsField) the name between braces.</summary>
+    private static IEnumerable<(string Text, bool IsField)> Segments(string template)
+    {
         int i = 0;
         while (i < template.Length)
         {
             int open = template.IndexOf('{', i);
-            if (open < 0) { text.Append(template, i, template.Length - i); break; }
+            if (open < 0) { yield return (template[i..], false); yield break; }
             int close = template.IndexOf('}', open);
             if (close < 0) throw new FormatException($"Template \"{template}\" has a '{{' without a closing '}}'.");
-            text.Append(template, i, open - i);
-            string field = template[(open + 1)..close];
-            if (!fields.TryGetValue(field, out var value))
-                throw new KeyNotFoundException($"Template field {{{field}}} is not in the example (fields: {string.Join(", ", fields.Keys)}).");
-            text.Append(value);
+            if (open > i) yield return (template[i..open], false);
+            yield return (template[(open + 1)..close], true);
             i = close + 1;
         }
-        return text.ToString();
     }
 }

@@ -19,7 +19,7 @@ public sealed partial class BagOfWordsClassifier
     public BagOfWordsClassifier(ClassificationTask task)
     {
         _labels = task.Labels;
-        _inputFields = Slot().Matches(task.Template).Select(m => m.Groups[1].Value).Distinct().ToArray();
+        _inputFields = TaskFile.Slots(task.Template).ToArray();
         if (_inputFields.Length == 0) throw new ArgumentException($"Task {task.Name}: the template \"{task.Template}\" shows no {{field}}.");
     }
 
@@ -35,9 +35,6 @@ public sealed partial class BagOfWordsClassifier
 
     [GeneratedRegex(@"[\p{L}\p{N}']+")]
     private static partial Regex Word();
-
-    [GeneratedRegex(@"\{(\w+)\}")]
-    private static partial Regex Slot();
 
     /// <summary>Lower-cased words and adjacent word pairs of a text.</summary>
     public static IEnumerable<string> Ngrams(string text)
