@@ -58,20 +58,28 @@ public static class PromptAdapterFiles
     /// <summary>The classification task definition the adapter was trained with, when it keeps one.</summary>
     public static Data.Tasks.ClassificationTask? DefinitionOf(string directory, string name)
     {
-        string path = Path.Combine(directory, TaskFile);
+        using var doc = OwnFile(directory, out string path);
+        if (doc is null || !doc.RootElement.TryGetProperty("definition", out var definition) || definition.ValueKind == JsonValueKind.Null) return null;
+        return JsonNode.Parse(definition.GetRawText()) is JsonObject json
+            ? Data.Tasks.TaskDefinition.FromJson(json, name, $"{path} (\"definition\")")
+            : throw new ModelFormatException(path, "\"definition\" must be an object with the task's template and verbalizer.");
+    }
+
+    /// <summary>softprompt_task.json of an adapter directory (at most 64 KiB, a JSON object), or null when there is none.</summary>
+    private static JsonDocument? OwnFile(string directory, out string path)
+    {
+        path = Path.Combine(directory, TaskFile);
         if (!File.Exists(path)) return null;
-        var root = JsonNode.Parse(File.ReadAllText(path)) as JsonObject;
-        return root?["definition"] is JsonObject definition ? Data.Tasks.TaskDefinition.FromJson(definition, name, $"{path} (\"definition\")") : null;
+        var doc = JsonFile.Load(path, maxBytes: 1 << 16);
+        if (doc.RootElement.ValueKind == JsonValueKind.Object) return doc;
+        doc.Dispose();
+        throw new ModelFormatException(path, "expected {\"task\": \"<name>\"}.");
     }
 
     private static string? OwnField(string directory, string field)
     {
-        string path = Path.Combine(directory, TaskFile);
-        if (!File.Exists(path)) return null;
-        using var doc = JsonFile.Load(path, maxBytes: 1 << 16);
-        if (doc.RootElement.ValueKind != JsonValueKind.Object)
-            throw new ModelFormatException(path, "expected {\"task\": \"<name>\"}.");
-        if (!doc.RootElement.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null) return null;
+        using var doc = OwnFile(directory, out string path);
+        if (doc is null || !doc.RootElement.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null) return null;
         return value.ValueKind == JsonValueKind.String ? value.GetString() : throw new ModelFormatException(path, $"\"{field}\" must be a string.");
     }
 
