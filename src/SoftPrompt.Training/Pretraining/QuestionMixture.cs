@@ -126,10 +126,10 @@ public sealed class MixtureObjective(TransformerModel model, PretrainOptions opt
             if (scored == 0) break;
             tape.Reset();
             var hidden = model.Hidden(tape, new ForwardInput { Batch = rowsPerBatch, Length = context, TokenIds = inputs });
-            total += model.LanguageModelLoss(tape, hidden, targets)[0] * (double)scored;
-            count += scored;
-            var logits = model.Logits(tape, hidden);
             int vocab = model.Config.VocabSize;
+            var logits = model.Logits(tape, hidden).Reshape(-1, vocab); // once: for the loss and for the top choices
+            total += Fn.CrossEntropy(tape, logits, targets)[0] * (double)scored;
+            count += scored;
             for (int i = 0; i < targets.Length; i++)
             {
                 // a first answer token: scored here, and the position before it is not (it predicts "Answer:"'s end)
