@@ -13,6 +13,7 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 SPLITS = ("train", "validation", "test")
 EXPECTED = {  # task: (rows per split, allowed labels or None)
     "food-reviews": ({"train": 3472, "validation": 500, "test": 1000}, {"great", "other"}),
+    "spam": ({"train": 2000, "validation": 500, "test": 1000}, {"spam", "ham"}),
     "brown-genre": ({"train": 6880, "validation": 892, "test": 937},
                     {"news", "editorial", "reviews", "religion", "hobbies", "lore", "belles lettres", "government",
                      "learned", "fiction", "mystery", "science fiction", "adventure", "romance", "humor"}),
@@ -64,6 +65,7 @@ def main():
                     return
     disjoint("brown-genre", lambda r: r["document"])
     disjoint("food-reviews", lambda r: r["text"])
+    disjoint("spam", lambda r: r["text"])
     disjoint("wordnet-gloss", lambda r: (r["word"], r["pos"]))
 
     # Held-out texts in the corpus: whole texts for reviews, passages and definitions of 40+ characters; for POS
@@ -72,6 +74,7 @@ def main():
     probes = []
     for split in ("validation", "test"):
         probes += [("food-reviews", r["text"]) for r in rows["food-reviews"][split]]
+        probes += [("spam", r["text"]) for r in rows["spam"][split]]
         probes += [("brown-genre", r["text"]) for r in rows["brown-genre"][split]]
         probes += [("wordnet-gloss", r["gloss"]) for r in rows["wordnet-gloss"][split] if len(r["gloss"]) >= 40]
         for r in rows["brown-pos"][split]:
@@ -88,8 +91,8 @@ def main():
     if short_glosses & corpus_glosses:
         problems.append(f"corpus holds {len(short_glosses & corpus_glosses)} short held-out definitions")
 
-    # WordNet's examples quote Brown (SemCor) with other punctuation: compare held-out POS sentences with WordNet
-    # entries as lowercase words, any 8 in a row.
+    # WordNet's examples quote Brown (SemCor) with other punctuation: compare held-out POS sentences with dictionary
+    # entries (WordNet's and the 1913 Webster's, both written `word (pos): ...`) as lowercase words, any 8 in a row.
     words = lambda text: re.findall(r"[a-z0-9]+", text.lower())
     entry_windows = set()
     for entry in re.findall(r"^[^\n]+? \((?:noun|verb|adjective|adverb)\): .*$", corpus, re.M):

