@@ -133,11 +133,15 @@ public static unsafe class Attention
             throw new ArgumentException($"Attention: key padding has {paddingLength} entries, expected batch*keys = {s.Batch * s.KeyLen}.");
     }
 
+    // Large work is cut into a fixed number of chunks, not one per thread: the bias gradient is summed chunk by chunk,
+    // so a chunk count that followed the threads (or the machine's cores) would change its rounding with --threads.
+    private const int MaxChunks = 8;
+
     private static int ChunkCount(in AttentionShape s, int items)
     {
         long work = (long)s.Batch * s.NumHeads * s.QueryLen * s.KeyLen * s.HeadDim;
         if (items < 2 || work < ParallelThreshold) return 1;
-        return Math.Min(items, Environment.ProcessorCount);
+        return Math.Min(items, MaxChunks);
     }
 
     private interface IChunkBody
@@ -151,9 +155,10 @@ public static unsafe class Attention
         else RunChunksInParallel(body, items, chunks);
     }
 
-    // Kept apart from RunChunks so that the serial path allocates no closure.
+    // Kept apart from RunChunks so that the serial path allocates no closure. Parallelism.For: --threads, and serial
+    // inside an outer parallel region.
     private static void RunChunksInParallel<TBody>(TBody body, int items, int chunks) where TBody : struct, IChunkBody
-        => Parallel.For(0, chunks, c => body.Run(c, (int)((long)items * c / chunks), (int)((long)items * (c + 1) / chunks)));
+        => Parallelism.For(chunks, c => body.Run(c, (int)((long)items * c / chunks), (int)((long)items * (c + 1) / chunks)));
 
     private struct ForwardBody : IChunkBody
     {

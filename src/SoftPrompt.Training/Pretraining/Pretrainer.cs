@@ -119,7 +119,7 @@ public sealed class Pretrainer
             }
             int step = state.Step;
             tape.Reset();
-            var (loss, tokens) = objective.TrainingLoss(tape, BatchRandom(_options.Seed, step));
+            var (loss, tokens) = objective.TrainingLoss(tape, BatchRandom.For(_options.Seed, step));
             lastLoss = loss[0];
             tape.Backward(loss);
             if (NonFiniteGuard.Problem(step + 1, lastLoss, _trained) is string problem)
@@ -161,9 +161,6 @@ public sealed class Pretrainer
         tape.Reset();
         return new PretrainResult(state.Step, state.TokensSeen, state.BestValidationLoss, state.BestStep, lastLoss);
     }
-
-    // Not HashCode.Combine: its seed changes per process, and a resumed run must draw the same batches.
-    private static Random BatchRandom(int seed, int step) => new((int)((seed * 1_000_003L + step) & int.MaxValue));
 
     /// <summary>Mean loss of a single-stack model's objective over the corpus's fixed evaluation windows.</summary>
     public float ValidationLoss(TokenCorpus validation) =>

@@ -106,7 +106,7 @@ public sealed class PromptTuner<TExample>
             float loss = 0;
             for (int micro = 0; micro < _options.AccumulationSteps; micro++)
             {
-                var rng = new Random((int)((_options.Seed * 1_000_003L + step * 64L + micro) & int.MaxValue));
+                var rng = BatchRandom.For(_options.Seed, step, micro, _options.AccumulationSteps);
                 var batch = Enumerable.Range(0, _options.BatchSize).Select(_ => train[rng.Next(train.Count)]).ToList();
                 tape.Reset();
                 var l = _objective.Loss(tape, batch);

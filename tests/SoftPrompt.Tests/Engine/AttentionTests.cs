@@ -180,4 +180,33 @@ public class AttentionTests
         Assert.Throws<ArgumentException>(() => Fn.Attention(new Tape(), q2, k2, v2, 4, 3, causal: false));
         Assert.Throws<ArgumentException>(() => Fn.Attention(new Tape(), q2, k2, v2, 4, 2, causal: false, new bool[5]));
     }
+
+    [Fact]
+    public void Gradients_with_a_score_bias_are_the_same_bits_whatever_the_thread_count()
+    {
+        // Large enough to run in chunks; the bias gradient is summed over them, so their count must not follow --threads.
+        int batch = 4, T = 48, S = 48, heads = 4, d = 32;
+        (float[] Output, float[] DQ, float[] DBias) Run(int threads)
+        {
+            int saved = Parallelism.Threads;
+            try
+            {
+                Parallelism.Threads = threads;
+                var (q, k, v) = Inputs(batch, T, S, heads, heads, d, seed: 60);
+                var bias = GradCheck.Random(63, 1f, heads, T, S);
+                q.RequiresGrad = bias.RequiresGrad = true;
+                var tape = new Tape();
+                var y = Fn.Attention(tape, q, k, v, heads, heads, causal: false, scoreBias: bias, scoreScale: 1f);
+                tape.Backward(y, GradCheck.Random(64, 1f, y.Shape).ToArray());
+                return (y.ToArray(), q.Grad.ToArray(), bias.Grad.ToArray());
+            }
+            finally { Parallelism.Threads = saved; }
+        }
+        var one = Run(1);
+        var three = Run(3);
+        Assert.Equal(one.Output, three.Output);
+        Assert.Equal(one.DQ, three.DQ);
+        Assert.Equal(one.DBias, three.DBias);
+        Assert.Contains(one.DBias, g => g != 0f);
+    }
 }
