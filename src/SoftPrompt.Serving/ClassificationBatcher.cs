@@ -19,24 +19,41 @@ public sealed class ClassificationBatcher : IAsyncDisposable
 
     private sealed record Pending(ServedTask Task, string Text, TaskCompletionSource<double[]> Result, CancellationToken Cancel);
 
-    public ClassificationBatcher(CausalLanguageModel model, SemaphoreSlim modelLock, int maxRequestsPerBatch = 32)
+    private readonly int _maxQueued;
+    private int _queued;
+
+    public ClassificationBatcher(CausalLanguageModel model, SemaphoreSlim modelLock, int maxRequestsPerBatch = 32, int maxQueued = int.MaxValue)
     {
         _model = model;
         _modelLock = modelLock;
         _maxRequests = maxRequestsPerBatch;
+        _maxQueued = maxQueued;
         _worker = Task.Run(WorkAsync);
     }
 
     /// <summary>Largest batch the worker has run, for tests and logs.</summary>
     public int LargestBatch { get; private set; }
 
-    /// <summary>Label log-probabilities for the text under the task's prompt.</summary>
-    public Task<double[]> ScoreAsync(ServedTask task, string text, CancellationToken cancel)
+    /// <summary>Label log-probabilities for the text under the task's prompt. Throws <see cref="ServerBusyException"/>
+    /// when the queue is full (<paramref name="bypassLimit"/>: the server's own trial requests).</summary>
+    public Task<double[]> ScoreAsync(ServedTask task, string text, CancellationToken cancel, bool bypassLimit = false)
     {
+        if (Interlocked.Increment(ref _queued) > _maxQueued && !bypassLimit)
+        {
+            Interlocked.Decrement(ref _queued);
+            throw new ServerBusyException($"{_maxQueued} requests are already waiting for the model; try again shortly.");
+        }
         var pending = new Pending(task, text, new TaskCompletionSource<double[]>(TaskCreationOptions.RunContinuationsAsynchronously), cancel);
-        if (!_queue.Writer.TryWrite(pending)) throw new InvalidOperationException("The server is shutting down.");
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            Interlocked.Decrement(ref _queued);
+            throw new InvalidOperationException("The server is shutting down.");
+        }
         return pending.Result.Task.WaitAsync(cancel);
     }
+
+    /// <summary>Requests taken into the queue and not yet answered.</summary>
+    public int Queued => Volatile.Read(ref _queued);
 
     // Batches run one at a time under the model lock, so one tape's pool serves them all.
     private readonly Engine.Tape _tape = new(recording: false);
@@ -48,7 +65,10 @@ public sealed class ClassificationBatcher : IAsyncDisposable
         {
             var batch = new List<Pending>();
             while (batch.Count < _maxRequests && reader.TryRead(out var p))
+            {
                 if (!p.Cancel.IsCancellationRequested) batch.Add(p);
+                else Interlocked.Decrement(ref _queued);
+            }
             if (batch.Count == 0) continue;
             LargestBatch = Math.Max(LargestBatch, batch.Count);
             await _modelLock.WaitAsync();
@@ -65,6 +85,7 @@ public sealed class ClassificationBatcher : IAsyncDisposable
             finally
             {
                 _modelLock.Release();
+                Interlocked.Add(ref _queued, -batch.Count);
             }
         }
     }
@@ -75,3 +96,6 @@ public sealed class ClassificationBatcher : IAsyncDisposable
         await _worker;
     }
 }
+
+/// <summary>The queue of requests waiting for the model is full.</summary>
+public sealed class ServerBusyException(string message) : Exception(message);

@@ -25,7 +25,20 @@ public sealed record ServerOptions
     /// <summary>A client that has not sent its whole request head by then is disconnected (slow-loris defence; bodies
     /// that trickle in slower than Kestrel's minimum data rate are cut off likewise).</summary>
     public TimeSpan HeadersTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>When set, every /api/ request must carry `Authorization: Bearer KEY`.</summary>
+    public string? ApiKey { get; init; }
+    /// <summary>When set, POST /api/adapters loads only directories inside it (symbolic links resolved first).</summary>
+    public string? AdaptersRoot { get; init; }
+    /// <summary>Classification requests waiting for the model beyond this are answered 503 at once.</summary>
+    public int MaxQueuedRequests { get; init; } = 256;
+
+    /// <summary>Bound to a loopback address only: then the Host header must name loopback too (no DNS rebinding).</summary>
+    public bool IsLoopback => Host is "localhost" || System.Net.IPAddress.TryParse(Host, out var ip) && System.Net.IPAddress.IsLoopback(ip);
 }
+
+/// <summary>An adapter name already served, loaded again without asking to replace it.</summary>
+public sealed class AdapterNameTakenException(string name)
+    : Exception($"An adapter named '{name}' is already served; unload it first or send \"replace\": true.");
 
 /// <summary>
 /// `softprompt serve`: one frozen model, many task adapters, over HTTP on the framework's own web server (Kestrel),
@@ -48,7 +61,7 @@ public sealed class PromptServer : IAsyncDisposable
         _tokenizer = tokenizer;
         _options = options;
         model.SetTrainable(false);
-        _batcher = new ClassificationBatcher(model, _modelLock);
+        _batcher = new ClassificationBatcher(model, _modelLock, maxQueued: options.MaxQueuedRequests);
     }
 
     public ClassificationBatcher Batcher => _batcher;
@@ -61,19 +74,52 @@ public sealed class PromptServer : IAsyncDisposable
     public IReadOnlyCollection<string> TaskNames => _tasks.Keys.ToList();
 
     /// <summary>Loads an adapter directory of any served method (prompt tuning, prefix tuning, deep prompts, LoRA,
-    /// LLaMA-Adapter, bottleneck adapters) under a name; its task from softprompt_task.json unless given.</summary>
-    public ServedTask Load(string name, string directory, string? taskName = null)
+    /// LLaMA-Adapter, bottleneck adapters) under a name; its task from softprompt_task.json unless given.
+    /// Nothing is served under the name until every file has been read and a trial request has scored finite (a
+    /// failed load leaves what was served before); an adapter of the same name is replaced only when asked.</summary>
+    public ServedTask Load(string name, string directory, string? taskName = null, bool replace = true)
     {
+        CheckName(name);
+        RefuseLinks(directory);
         taskName ??= PromptAdapterFiles.TaskOf(directory)
                      ?? throw new InvalidDataException($"{directory}: no {PromptAdapterFiles.TaskFile} says which task the adapter is for; give the task.");
         var loaded = AdapterDirectory.Load(directory, _model);
-        var served = Serve(name, taskName, loaded.Prompt, loaded.Adapter, loaded.PeftType, PromptAdapterFiles.DefinitionOf(directory, taskName));
+        var served = Build(name, taskName, loaded.Prompt, loaded.Adapter, loaded.PeftType, PromptAdapterFiles.DefinitionOf(directory, taskName));
         string curvePath = Path.Combine(directory, Training.Progress.TrainingCurve.FileName);
-        if (!File.Exists(curvePath)) return served;
-        using var curve = Engine.IO.JsonFile.Load(curvePath, maxBytes: 16 << 20);
-        if (curve.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object)
-            throw new Engine.IO.ModelFormatException(curvePath, "expected a JSON object with \"steps\" and \"loss\" arrays.");
-        return _tasks[name] = served with { Curve = curve.RootElement.Clone() };
+        if (File.Exists(curvePath))
+        {
+            using var curve = Engine.IO.JsonFile.Load(curvePath, maxBytes: 16 << 20);
+            if (curve.RootElement.ValueKind != JsonValueKind.Object)
+                throw new Engine.IO.ModelFormatException(curvePath, "expected a JSON object with \"steps\" and \"loss\" arrays.");
+            served = served with { Curve = curve.RootElement.Clone() };
+        }
+        if (served.Classifier is not null)
+        {
+            var scores = _batcher.ScoreAsync(served, "A short trial text.", CancellationToken.None, bypassLimit: true).GetAwaiter().GetResult();
+            if (scores.Any(v => !double.IsFinite(v)))
+                throw new InvalidDataException($"{directory}: a trial request scored NaN or infinity with this adapter (weights that are not finite, or a scale " +
+                    "such as lora_alpha far too large); not served.");
+        }
+        if (!replace && !_tasks.TryAdd(name, served)) throw new AdapterNameTakenException(name);
+        _tasks[name] = served;
+        return served;
+    }
+
+    /// <summary>Adapter names are path-free and short: they appear in URLs and on the web page.</summary>
+    public static void CheckName(string name)
+    {
+        if (name.Length is 0 or > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') || name is "." or "..")
+            throw new ArgumentException($"Adapter name '{(name.Length > 64 ? name[..64] + "…" : name)}' is not allowed: use 1–64 letters, digits, '-', '_' or '.'.");
+    }
+
+    // An adapter's files are read as regular files of its own directory: a symbolic link could make the server read
+    // (and echo parts of) any file on the machine.
+    private static void RefuseLinks(string directory)
+    {
+        if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"{directory}: no such adapter directory.");
+        foreach (var entry in new DirectoryInfo(directory).EnumerateFileSystemInfos())
+            if (entry.LinkTarget is not null)
+                throw new InvalidDataException($"{directory}: {entry.Name} is a symbolic link; adapters are read from regular files only.");
     }
 
     /// <summary>Serves a prompt and/or layer adapter for a built-in task under a name (replacing any adapter of that name).
@@ -83,16 +129,18 @@ public sealed class PromptServer : IAsyncDisposable
     public ServedTask Serve(string name, string taskName, PromptEmbedding? prompt, IModelAdapter? adapter = null, string method = "PROMPT_TUNING",
         ClassificationTask? definition = null)
     {
-        var served = GenerationTask.IsBuiltIn(taskName)
-            ? new ServedTask(name, taskName, method, prompt, adapter, null,
-                new PromptGenerator(_model, _tokenizer, GenerationTask.BuiltIn(taskName), prompt) { Adapter = adapter })
-            : new ServedTask(name, taskName, method, prompt, adapter,
-                new PromptClassifier(_model, _tokenizer, definition ?? ClassificationTask.BuiltIn(taskName), prompt) { Adapter = adapter }, null);
+        CheckName(name);
+        var served = Build(name, taskName, prompt, adapter, method, definition);
         _tasks[name] = served;
         return served;
     }
 
-    public bool Unload(string name) => _tasks.TryRemove(name, out _);
+    private ServedTask Build(string name, string taskName, PromptEmbedding? prompt, IModelAdapter? adapter, string method, ClassificationTask? definition)
+        => GenerationTask.IsBuiltIn(taskName)
+            ? new ServedTask(name, taskName, method, prompt, adapter, null,
+                new PromptGenerator(_model, _tokenizer, GenerationTask.BuiltIn(taskName), prompt) { Adapter = adapter })
+            : new ServedTask(name, taskName, method, prompt, adapter,
+                new PromptClassifier(_model, _tokenizer, definition ?? ClassificationTask.BuiltIn(taskName), prompt) { Adapter = adapter }, null);
 
     /// <summary>Starts listening; returns the address (port 0 picks a free one).</summary>
     public async Task<string> StartAsync()
@@ -106,10 +154,35 @@ public sealed class PromptServer : IAsyncDisposable
             k.Listen(System.Net.IPAddress.Parse(_options.Host), _options.Port);
         });
         var app = builder.Build();
+        app.Use(async (http, next) =>
+        {
+            if (Guard(http.Request) is { } refusal) { await refusal.ExecuteAsync(http); return; }
+            await next(http);
+        });
         MapRoutes(app);
         await app.StartAsync();
         _app = app;
         return app.Urls.First();
+    }
+
+    /// <summary>Refuses what a browser on another site, or a stranger on the network, could send: a Host that is not
+    /// loopback on a loopback server (DNS rebinding), an /api/ request without the key when one is set, and a POST
+    /// that is not JSON (a form or text/plain body needs no CORS preflight, so any page could send it).</summary>
+    private IResult? Guard(HttpRequest request)
+    {
+        if (_options.IsLoopback && request.Host.Host is not ("localhost" or "127.0.0.1" or "[::1]" or "::1"))
+            return Problem(421, $"This server answers only to a loopback Host header, not '{request.Host.Host}'.");
+        if (!request.Path.StartsWithSegments("/api")) return null;
+        if (_options.ApiKey is { } key)
+        {
+            string given = request.Headers.Authorization.ToString();
+            var expected = System.Text.Encoding.UTF8.GetBytes("Bearer " + key);
+            if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(given), expected))
+                return Problem(401, "Send the server's key as `Authorization: Bearer KEY`.");
+        }
+        if (HttpMethods.IsPost(request.Method) && request.ContentType?.Split(';')[0].Trim().Equals("application/json", StringComparison.OrdinalIgnoreCase) != true)
+            return Problem(415, "POST bodies must be JSON with `Content-Type: application/json`.");
+        return null;
     }
 
     private void MapRoutes(WebApplication app)
@@ -127,7 +200,9 @@ public sealed class PromptServer : IAsyncDisposable
                 return Problem(404, $"Unknown task '{Field(body, "task")}'. GET /api/tasks lists them.");
             if (task.Classifier is null) return Problem(400, $"Task '{name}' generates text; use /api/generate.");
             if (CheckText(body, out string text) is { } bad) return bad;
-            var scores = await _batcher.ScoreAsync(task, text, http.RequestAborted);
+            double[] scores;
+            try { scores = await _batcher.ScoreAsync(task, text, http.RequestAborted); }
+            catch (ServerBusyException e) { http.Response.Headers.RetryAfter = "1"; return Problem(503, e.Message); }
             var probabilities = LabelProbabilities.FromLogProbabilities(scores);
             int best = Array.IndexOf(probabilities, probabilities.Max());
             return Results.Json(new
@@ -160,18 +235,23 @@ public sealed class PromptServer : IAsyncDisposable
             if (error is not null) return error;
             if (Field(body, "name") is not string name || Field(body, "path") is not string path)
                 return Problem(400, "Give \"name\" and \"path\" of the adapter directory.");
+            bool replace = body.TryGetProperty("replace", out var replaceField) && replaceField.ValueKind == JsonValueKind.True;
+            if (ConfinedPath(path) is not string directory)
+                return Problem(403, "Adapters are loaded only from inside the server's adapters root.");
             try
             {
-                var served = Load(name, path, Field(body, "task"));
+                var served = Load(name, directory, Field(body, "task"), replace);
                 return Results.Json(new { name, task = served.TaskName, kind = served.Kind });
             }
+            catch (AdapterNameTakenException e) { return Problem(409, e.Message); }
             catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or KeyNotFoundException)
             {
                 return Problem(400, e.Message);
             }
         });
         app.MapDelete("/api/adapters/{name}", (string name) =>
-            _tasks.TryRemove(name, out _) ? Results.Json(new { unloaded = name }) : Problem(404, $"No adapter named '{name}'."));
+            !_options.AllowAdapterLoading ? Problem(403, "Unloading adapters over HTTP is off; start the server with --allow-adapter-loading.")
+            : _tasks.TryRemove(name, out _) ? Results.Json(new { unloaded = name }) : Problem(404, $"No adapter named '{name}'."));
         app.MapGet("/api/adapters/{name}/curve", (string name) =>
             !_tasks.TryGetValue(name, out var task) ? Problem(404, $"No adapter named '{name}'.")
             : task.Curve is { } curve ? Results.Json(curve)
@@ -224,6 +304,36 @@ public sealed class PromptServer : IAsyncDisposable
         await http.Response.Body.FlushAsync(http.RequestAborted);
     }
 
+    /// <summary>The adapter directory a request names, when it lies inside the adapters root (or there is none);
+    /// symbolic links are resolved first, so a link inside the root cannot lead out of it.</summary>
+    private string? ConfinedPath(string path)
+    {
+        if (_options.AdaptersRoot is null) return path;
+        try
+        {
+            string root = Path.TrimEndingDirectorySeparator(Canonical(_options.AdaptersRoot, 0)) + Path.DirectorySeparatorChar;
+            string full = Canonical(Path.IsPathRooted(path) ? path : Path.Combine(_options.AdaptersRoot, path), 0);
+            return full.StartsWith(root, StringComparison.Ordinal) ? full : null;
+        }
+        catch (IOException) { return null; } // a cycle of links, or one that cannot be followed
+    }
+
+    // The path with every symbolic link along it followed, component by component (a link in a parent folder leads
+    // out as surely as a link at the end).
+    private static string Canonical(string path, int depth)
+    {
+        if (depth > 32) throw new IOException($"{path}: too many symbolic links.");
+        string full = Path.GetFullPath(path), current = Path.GetPathRoot(full)!;
+        foreach (var part in full[current.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+        {
+            current = Path.Combine(current, part);
+            var info = new FileInfo(current);
+            if (info.LinkTarget is string target)
+                current = Canonical(Path.IsPathRooted(target) ? target : Path.Combine(Path.GetDirectoryName(current)!, target), depth + 1);
+        }
+        return current;
+    }
+
     private IResult? CheckText(JsonElement body, out string text)
     {
         text = Field(body, "text") ?? "";
@@ -238,10 +348,19 @@ public sealed class PromptServer : IAsyncDisposable
         {
             using var doc = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted);
             if (doc.RootElement.ValueKind != JsonValueKind.Object) return (default, Problem(400, "The body must be a JSON object."));
+            foreach (var field in doc.RootElement.EnumerateObject())
+                if (field.Value.ValueKind == JsonValueKind.String && !IsText(field.Value))
+                    return (default, Problem(400, $"\"{field.Name}\" is not valid Unicode text (a lone surrogate or invalid UTF-8)."));
             return (doc.RootElement.Clone(), null);
         }
         catch (JsonException e) { return (default, Problem(400, $"The body is not valid JSON: {e.Message}")); }
         catch (BadHttpRequestException e) { return (default, Problem(e.StatusCode, e.Message)); }
+    }
+
+    private static bool IsText(JsonElement value)
+    {
+        try { value.GetString(); return true; }
+        catch (InvalidOperationException) { return false; }
     }
 
     private static string? Field(JsonElement body, string name) =>

@@ -14,25 +14,41 @@ public static class ServeCommand
         var adapters = new Option<string>("--adapters") { Description = "Directory whose subdirectories are adapters (name = subdirectory)", DefaultValueFactory = _ => "adapters" };
         var host = new Option<string>("--host") { Description = "Address to bind (loopback unless told otherwise)", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { DefaultValueFactory = _ => 8080 };
-        var allowLoading = new Option<bool>("--allow-adapter-loading") { Description = "Allow POST /api/adapters to load adapters from paths on this machine" };
+        var allowLoading = new Option<bool>("--allow-adapter-loading") { Description = "Allow POST /api/adapters and DELETE /api/adapters/NAME (paths inside --adapters only)" };
+        var apiKeyFile = new Option<string?>("--api-key-file") { Description = "A file whose first line is a key every /api/ request must send as `Authorization: Bearer KEY` (also read from $SOFTPROMPT_API_KEY)" };
         var command = new Command("serve", "Serve many task adapters over one frozen model: HTTP API and a web page.");
-        foreach (var o in new Option[] { model, adapters, host, port, allowLoading }) command.Options.Add(o);
+        foreach (var o in new Option[] { model, adapters, host, port, allowLoading, apiKeyFile }) command.Options.Add(o);
         command.SetAction(async (parse, cancel) =>
         {
             var loaded = ModelLoader.Load(parse.GetValue(model)!);
             var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer.");
-            await using var server = new PromptServer(loaded.Model, tokenizer, new ServerOptions
+            string root = parse.GetValue(adapters)!;
+            string? apiKey = parse.GetValue(apiKeyFile) is string keyPath
+                ? File.ReadLines(keyPath).FirstOrDefault()?.Trim() is { Length: > 0 } k ? k : throw new InvalidDataException($"{keyPath}: the first line holds no key.")
+                : Environment.GetEnvironmentVariable("SOFTPROMPT_API_KEY") is { Length: > 0 } e ? e : null;
+            var options = new ServerOptions
             {
                 Host = parse.GetValue(host)!, Port = parse.GetValue(port), AllowAdapterLoading = parse.GetValue(allowLoading),
-            });
-            string root = parse.GetValue(adapters)!;
+                ApiKey = apiKey, AdaptersRoot = root,
+            };
+            if (!options.IsLoopback && apiKey is null)
+                Console.Error.WriteLine($"warning: serving on {options.Host} without a key: anyone who reaches this port can use the API " +
+                    "(give --api-key-file, or bind to 127.0.0.1).");
+            await using var server = new PromptServer(loaded.Model, tokenizer, options);
             if (Directory.Exists(root))
                 foreach (var dir in Directory.GetDirectories(root).Order())
                     if (File.Exists(Path.Combine(dir, PromptAdapterFiles.ConfigFile)))
                     {
-                        var served = server.Load(Path.GetFileName(dir), dir);
-                        Console.Error.WriteLine($"loaded {served.Name}: {served.TaskName} ({served.Kind}, {served.Method}" +
-                            (served.Prompt is null ? ")" : $", {served.Prompt.Length} prompt vectors)"));
+                        try
+                        {
+                            var served = server.Load(Path.GetFileName(dir), dir);
+                            Console.Error.WriteLine($"loaded {served.Name}: {served.TaskName} ({served.Kind}, {served.Method}" +
+                                (served.Prompt is null ? ")" : $", {served.Prompt.Length} prompt vectors)"));
+                        }
+                        catch (Exception ex) when (ex is IOException or InvalidDataException or ArgumentException or KeyNotFoundException or UnauthorizedAccessException)
+                        {
+                            Console.Error.WriteLine($"skipped {Path.GetFileName(dir)}: {ex.Message}");
+                        }
                     }
             string url = await server.StartAsync();
             Console.Error.WriteLine($"serving {server.TaskNames.Count} adapters over {loaded.Source} at {url} (Ctrl-C stops)");

@@ -84,20 +84,35 @@ public static class PromptAdapterFiles
     }
 
     /// <summary>Loads the prompt, checking it against the model width it will be used with.</summary>
-    public static PromptEmbedding Load(string directory, int modelWidth)
+    /// <param name="maxRows">The most prompt vectors the model has room for (its context less one input token):
+    /// checked before anything is allocated, so a header claiming a million rows costs nothing.</param>
+    public static PromptEmbedding Load(string directory, int modelWidth, int maxRows = int.MaxValue)
     {
         AdapterFiles.ReadConfig(directory, "PROMPT_TUNING");
         var file = AdapterFiles.OpenWeights(directory);
         var shape = file.Info(TensorName).Shape;
+        string weights = Path.Combine(directory, WeightsFile);
         if (shape.Length != 2 || shape[1] != modelWidth)
-            throw new ModelFormatException(Path.Combine(directory, WeightsFile), $"{TensorName} has shape [{string.Join(", ", shape)}]; the model needs [p, {modelWidth}].");
+            throw new ModelFormatException(weights, $"{TensorName} has shape [{string.Join(", ", shape)}]; the model needs [p, {modelWidth}].");
+        if (shape[0] > maxRows)
+            throw new ModelFormatException(weights, $"{TensorName} has {shape[0]} prompt vectors; the model's context leaves room for at most {maxRows}.");
         var prompt = new PromptEmbedding(shape[0], shape[1]);
         file.ReadFloat32(TensorName, prompt.Prompt.Span, shape);
+        int bad = FirstNonFinite(prompt.Prompt.Span);
+        if (bad >= 0)
+            throw new ModelFormatException(weights, $"{TensorName} holds a value that is not finite ({prompt.Prompt.Span[bad]}) at element {bad}.");
         if (OwnField(directory, "placement") is string placement)
         {
             try { prompt.Placement = ParsePlacement(placement); }
             catch (ArgumentException e) { throw new ModelFormatException(Path.Combine(directory, TaskFile), e.Message); }
         }
         return prompt;
+    }
+
+    private static int FirstNonFinite(ReadOnlySpan<float> values)
+    {
+        for (int i = 0; i < values.Length; i++)
+            if (!float.IsFinite(values[i])) return i;
+        return -1;
     }
 }

@@ -283,4 +283,136 @@ public sealed class PromptServerTests : IAsyncLifetime
         Assert.Equal(0.75, body.GetProperty("evaluations")[0].GetProperty("accuracy").GetDouble());
         Assert.Equal(HttpStatusCode.NotFound, (await _http.GetAsync("/api/adapters/reviews/curve")).StatusCode);
     }
+
+    private async Task<(HttpStatusCode Status, string Error)> Send(HttpClient http, HttpRequestMessage request)
+    {
+        using var response = await http.SendAsync(request);
+        string body = await response.Content.ReadAsStringAsync();
+        string error = body.StartsWith('{') && JsonDocument.Parse(body).RootElement.TryGetProperty("error", out var e) ? e.GetString()! : "";
+        return (response.StatusCode, error);
+    }
+
+    private static HttpRequestMessage Post(string path, string json, string contentType = "application/json") =>
+        new(HttpMethod.Post, path) { Content = new StringContent(json, Encoding.UTF8, contentType) };
+
+    [Fact]
+    public async Task Requests_a_foreign_page_or_a_rebinding_name_could_send_are_refused()
+    {
+        // A form or text/plain POST needs no CORS preflight, so any web page could send one: only JSON is taken.
+        var (status, error) = await Send(_http, Post("/api/classify", "{\"task\": \"reviews\", \"text\": \"x\"}", "text/plain"));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, status);
+        Assert.Contains("application/json", error);
+        // DNS rebinding: a loopback server answers only to a loopback Host.
+        var rebound = new HttpRequestMessage(HttpMethod.Get, "/api/tasks");
+        rebound.Headers.Host = "attacker.example";
+        Assert.Equal(HttpStatusCode.MisdirectedRequest, (await Send(_http, rebound)).Status);
+        // Unloading is as off as loading unless the server was told otherwise, and nothing was unloaded.
+        (status, error) = await Send(_http, new HttpRequestMessage(HttpMethod.Delete, "/api/adapters/reviews"));
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.Contains("reviews", _server.TaskNames);
+        // A lone surrogate in a field is a client error with a message, not an empty 500.
+        (status, error) = await Send(_http, Post("/api/classify", "{\"task\": \"reviews\", \"text\": \"a\\ud800b\"}"));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("\"text\" is not valid Unicode", error);
+    }
+
+    [Fact]
+    public async Task With_a_key_every_api_request_must_carry_it()
+    {
+        await using var server = new PromptServer(_loaded.Model, _loaded.Tokenizer!, new ServerOptions { Port = 0, ApiKey = "s3cret" });
+        server.Load("reviews", Path.Combine(_dir.Path, "reviews"));
+        using var http = new HttpClient { BaseAddress = new Uri(await server.StartAsync()) };
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Send(http, new HttpRequestMessage(HttpMethod.Get, "/api/tasks"))).Status);
+        var wrong = new HttpRequestMessage(HttpMethod.Get, "/api/tasks");
+        wrong.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "guess");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Send(http, wrong)).Status);
+        var right = new HttpRequestMessage(HttpMethod.Get, "/api/tasks");
+        right.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "s3cret");
+        Assert.Equal(HttpStatusCode.OK, (await Send(http, right)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/")).StatusCode); // the page itself holds no data
+    }
+
+    [Fact]
+    public async Task Loading_over_http_is_confined_to_the_adapters_root_and_never_half_done()
+    {
+        string root = Path.Combine(_dir.Path, "root");
+        string inside = Path.Combine(root, "reviews2");
+        var prompt = new PromptEmbedding(4, _loaded.Model.Config.HiddenSize);
+        prompt.InitializeUniform(5);
+        PromptAdapterFiles.Save(inside, prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform", null, "food-reviews"));
+        await using var server = new PromptServer(_loaded.Model, _loaded.Tokenizer!, new ServerOptions { Port = 0, AllowAdapterLoading = true, AdaptersRoot = root });
+        using var http = new HttpClient { BaseAddress = new Uri(await server.StartAsync()) };
+        string Body(string name, string path, bool replace = false) => JsonSerializer.Serialize(new { name, path, replace });
+
+        Assert.Equal(HttpStatusCode.OK, (await Send(http, Post("/api/adapters", Body("mine", "reviews2")))).Status);
+        // Outside the root, directly or through a link inside it.
+        Assert.Equal(HttpStatusCode.Forbidden, (await Send(http, Post("/api/adapters", Body("other", Path.Combine(_dir.Path, "genres"))))).Status);
+        Directory.CreateSymbolicLink(Path.Combine(root, "escape"), Path.Combine(_dir.Path, "genres"));
+        Assert.Equal(HttpStatusCode.Forbidden, (await Send(http, Post("/api/adapters", Body("other", "escape")))).Status);
+        // A live adapter is replaced only when asked; names are path-free.
+        var (status, error) = await Send(http, Post("/api/adapters", Body("mine", "reviews2")));
+        Assert.Equal(HttpStatusCode.Conflict, status);
+        Assert.Contains("replace", error);
+        Assert.Equal(HttpStatusCode.OK, (await Send(http, Post("/api/adapters", Body("mine", "reviews2", replace: true)))).Status);
+        Assert.Equal(HttpStatusCode.BadRequest, (await Send(http, Post("/api/adapters", Body("a/b", "reviews2")))).Status);
+        // A file linked from elsewhere is not read; a failed load leaves the adapter served before.
+        string linked = Path.Combine(root, "linked");
+        PromptAdapterFiles.Save(linked, prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform", null, "food-reviews"));
+        File.Delete(Path.Combine(linked, SoftPrompt.Training.Progress.TrainingCurve.FileName));
+        File.CreateSymbolicLink(Path.Combine(linked, SoftPrompt.Training.Progress.TrainingCurve.FileName), Path.Combine(inside, PromptAdapterFiles.ConfigFile));
+        (status, error) = await Send(http, Post("/api/adapters", Body("mine", "linked", replace: true)));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("symbolic link", error);
+        Assert.Equal(HttpStatusCode.OK, (await Send(http, Post("/api/classify", "{\"task\": \"mine\", \"text\": \"Fine.\"}"))).Status);
+        // Unloading is allowed on this server.
+        Assert.Equal(HttpStatusCode.OK, (await Send(http, new HttpRequestMessage(HttpMethod.Delete, "/api/adapters/mine"))).Status);
+        Assert.Empty(server.TaskNames);
+    }
+
+    [Fact]
+    public void Adapters_that_could_not_answer_are_refused_at_load()
+    {
+        int width = _loaded.Model.Config.HiddenSize;
+        string nan = Path.Combine(_dir.Path, "nan");
+        var prompt = new PromptEmbedding(3, width);
+        prompt.Prompt.Span[5] = float.NaN;
+        PromptAdapterFiles.Save(nan, prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform", null, "food-reviews"));
+        Assert.Contains("not finite", Assert.ThrowsAny<Exception>(() => _server.Load("nan", nan)).Message);
+        string huge = Path.Combine(_dir.Path, "huge");
+        PromptAdapterFiles.Save(huge, new PromptEmbedding(_loaded.Model.Config.MaxPositions, width),
+            new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform", null, "food-reviews"));
+        Assert.Contains("room for at most", Assert.ThrowsAny<Exception>(() => _server.Load("huge", huge)).Message);
+        Assert.DoesNotContain("nan", _server.TaskNames);
+        Assert.DoesNotContain("huge", _server.TaskNames);
+    }
+
+    [Fact]
+    public async Task A_full_queue_answers_503_at_once()
+    {
+        await using var server = new PromptServer(_loaded.Model, _loaded.Tokenizer!, new ServerOptions { Port = 0, MaxQueuedRequests = 1 });
+        server.Load("reviews", Path.Combine(_dir.Path, "reviews"));
+        using var http = new HttpClient { BaseAddress = new Uri(await server.StartAsync()) };
+        Task<HttpResponseMessage> first;
+        await server.ModelLock.WaitAsync(); // the first request waits for the model, filling the queue
+        try
+        {
+            first = http.PostAsync("/api/classify", Json("{\"task\": \"reviews\", \"text\": \"One.\"}"));
+            for (int i = 0; i < 100 && server.Batcher.Queued == 0; i++) await Task.Delay(20);
+            var (status, error) = await Send(http, Post("/api/classify", "{\"task\": \"reviews\", \"text\": \"Two.\"}"));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+            Assert.Contains("already waiting", error);
+        }
+        finally { server.ModelLock.Release(); }
+        Assert.Equal(HttpStatusCode.OK, (await first).StatusCode);
+    }
+
+    [Fact]
+    public void The_page_inserts_server_text_as_text_only()
+    {
+        // Adapter names, labels, tokens, errors and curve keys come from files others may write (issue 19: a folder
+        // named <img src=x onerror=...> ran its script): each goes through esc() before it meets innerHTML.
+        foreach (var raw in new[] { "${t.name}", "${result.label}", "${p.label}", "${rows.error}", "${k} ${e[k]}", "${metric}" })
+            Assert.DoesNotContain(raw, WebPage.Html);
+        Assert.Contains("const esc = v =>", WebPage.Html);
+    }
 }
