@@ -23,7 +23,7 @@ public static class CompareCommand
     public static Command Build()
     {
         var model = new Option<string>("--model") { DefaultValueFactory = _ => "models/base-small" };
-        var task = new Option<string>("--task") { DefaultValueFactory = _ => "food-reviews" };
+        var task = new Option<string>("--task") { Description = "A task under --data (food-reviews, spam, brown-genre, ...) or a task folder's path (train/validation/test.jsonl, task.json)", DefaultValueFactory = _ => "food-reviews" };
         var data = new Option<string>("--data") { DefaultValueFactory = _ => "data/tasks" };
         var methods = new Option<string?>("--methods")
         {
@@ -49,7 +49,8 @@ public static class CompareCommand
         command.SetAction(parse =>
         {
             Engine.Parallelism.Threads = parse.GetValue(threads);
-            string taskName = parse.GetValue(task)!, dir = Path.Combine(parse.GetValue(data)!, taskName), modelPath = parse.GetValue(model)!;
+            var (taskName, dir) = TaskFolder.Locate(parse.GetValue(task)!, parse.GetValue(data)!);
+            string modelPath = parse.GetValue(model)!;
             bool generation = GenerationTask.IsBuiltIn(taskName), tagging = taskName == TaggingTask.BrownPos.Name;
             var family = ModelFamily.Of(ModelLoader.Load(modelPath).Transformer);
             if (generation && family == ModelFamilies.Encoder)

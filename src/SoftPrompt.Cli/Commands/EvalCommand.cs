@@ -19,7 +19,7 @@ public static class EvalCommand
         var model = new Option<string>("--model") { Description = "Model directory (with tokenizer) or TinyStories .bin", DefaultValueFactory = _ => "models/base-small" };
         var perplexity = new Option<string?>("--perplexity") { Description = "Text file (documents separated by blank lines) to measure perplexity on" };
         var context = new Option<int?>("--context") { Description = "Perplexity window (default: the model's context, at most 256)" };
-        var task = new Option<string?>("--task") { Description = "Task to evaluate on: food-reviews, brown-genre (accuracy, macro-F1) or wordnet-gloss (BLEU, ROUGE-L)" };
+        var task = new Option<string?>("--task") { Description = "Task to evaluate on, under --data or a task folder's path: classification (accuracy, macro-F1) or wordnet-gloss (BLEU, ROUGE-L)" };
         var data = new Option<string>("--data") { Description = "Directory holding <task>/*.jsonl", DefaultValueFactory = _ => "data/tasks" };
         var split = new Option<string>("--split") { DefaultValueFactory = _ => "test" };
         var shots = new Option<int>("--shots") { Description = "In-context examples from the training split (0: zero-shot)", DefaultValueFactory = _ => 0 };
@@ -47,8 +47,8 @@ public static class EvalCommand
                 }));
                 return 0;
             }
-            string taskName = parse.GetValue(task) ?? throw new ArgumentException("Give --perplexity FILE or --task NAME.");
-            string dir = Path.Combine(parse.GetValue(data)!, taskName);
+            var (taskName, dir) = TaskFolder.Locate(parse.GetValue(task) ?? throw new ArgumentException("Give --perplexity FILE or --task NAME."),
+                parse.GetValue(data)!);
             var prompt = parse.GetValue(adapter) is string a ? PromptAdapterFiles.Load(a, loaded.Model.Config.HiddenSize) : null;
             loaded.Model.SetTrainable(false);
             if (GenerationTask.IsBuiltIn(taskName))

@@ -23,8 +23,8 @@ public static class InspectCommand
             var prompt = PromptAdapterFiles.Load(parse.GetValue(adapter)!, loaded.Model.Config.HiddenSize);
             var nearest = NearestTokens.Find(prompt.Prompt, loaded.Model.TokenEmbedding, parse.GetValue(top));
             // Lester et al. found class labels among the nearest neighbours of many prompt vectors; count them.
-            var labelTokens = parse.GetValue(task) is string name
-                ? (PromptAdapterFiles.DefinitionOf(parse.GetValue(adapter)!, name) ?? TaskDefinition.LoadClassification(Path.Combine("data", "tasks", name), name))
+            var labelTokens = parse.GetValue(task) is string given && TaskFolder.Locate(given, Path.Combine("data", "tasks")) is var (name, folder)
+                ? (PromptAdapterFiles.DefinitionOf(parse.GetValue(adapter)!, name) ?? TaskDefinition.LoadClassification(folder, name))
                     .Verbalizer.Values.SelectMany(tokenizer.Encode).ToHashSet()
                 : new HashSet<int>();
             int withLabel = 0;

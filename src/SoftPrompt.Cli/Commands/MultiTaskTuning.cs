@@ -22,11 +22,12 @@ internal static class MultiTaskTuning
     {
         var clock = Stopwatch.StartNew();
         var tasks = new List<TaskData>();
-        foreach (var name in s.Tasks)
+        foreach (var given in s.Tasks)
         {
+            var (name, folder) = TaskFolder.Locate(given, s.DataDirectory);
             if (GenerationTask.IsBuiltIn(name)) throw new ArgumentException($"Multi-task tuning takes classification tasks; {name} is a generation task.");
-            var definition = TaskDefinition.LoadClassification(Path.Combine(s.DataDirectory, name), name);
-            string Split(string split) => Path.Combine(s.DataDirectory, name, split + ".jsonl");
+            var definition = TaskDefinition.LoadClassification(folder, name);
+            string Split(string split) => Path.Combine(folder, split + ".jsonl");
             var prompt = new PromptEmbedding(s.PromptLength, frozen.Config.HiddenSize, $"prompt_embeddings.{name}");
             var classifier = new PromptClassifier(frozen, tokenizer, definition, prompt) { LengthNormalized = s.PerToken };
             var train = definition.ReadSplit(Split("train"));

@@ -53,7 +53,7 @@ public static partial class T5Command
     private static Command BuildCompare()
     {
         var model = new Option<string>("--model") { Description = "T5 model directory", DefaultValueFactory = _ => "models/t5-small-lm" };
-        var task = new Option<string>("--task") { DefaultValueFactory = _ => "food-reviews" };
+        var task = new Option<string>("--task") { Description = "A task under --data (food-reviews, spam, brown-genre, ...) or a task folder's path (train/validation/test.jsonl, task.json)", DefaultValueFactory = _ => "food-reviews" };
         var data = new Option<string>("--data") { DefaultValueFactory = _ => "data/tasks" };
         var methods = new Option<string>("--methods") { Description = $"Comma-separated, from: {string.Join(", ", Methods.Select(m => m.Name))}", DefaultValueFactory = _ => string.Join(",", Methods.Select(m => m.Name)) };
         var steps = Int("--steps", "Training steps per method", 300);
@@ -69,7 +69,8 @@ public static partial class T5Command
         command.SetAction(parse =>
         {
             Parallelism.Threads = parse.GetValue(threads);
-            string modelPath = parse.GetValue(model)!, taskName = parse.GetValue(task)!, dir = Path.Combine(parse.GetValue(data)!, taskName);
+            string modelPath = parse.GetValue(model)!;
+            var (taskName, dir) = TaskFolder.Locate(parse.GetValue(task)!, parse.GetValue(data)!);
             var chosen = parse.GetValue(methods)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
                 .Select(name => Methods.FirstOrDefault(m => m.Name == name)
                     ?? throw new ArgumentException($"Unknown T5 method '{name}' (known: {string.Join(", ", Methods.Select(m => m.Name))}).")).ToList();

@@ -21,7 +21,7 @@ public static class TuneCommand
     public static Command Build()
     {
         var model = new Option<string>("--model") { Description = "Frozen base model directory", DefaultValueFactory = _ => "models/base-small" };
-        var task = new Option<string>("--task") { Description = "Task name (food-reviews, brown-genre, wordnet-gloss), or classification tasks a,b,... tuned together", DefaultValueFactory = _ => "food-reviews" };
+        var task = new Option<string>("--task") { Description = "A task under --data (food-reviews, spam, brown-genre, ...) or a task folder's path (train/validation/test.jsonl, task.json); or classification tasks a,b,... tuned together", DefaultValueFactory = _ => "food-reviews" };
         var data = new Option<string>("--data") { Description = "Directory holding <task>/{train,validation,test}.jsonl", DefaultValueFactory = _ => "data/tasks" };
         var output = new Option<string>("--out") { Description = "Adapter output directory (default adapters/<task>)" };
         var length = new Option<int>("--prompt-length") { DefaultValueFactory = _ => 20 };
@@ -55,7 +55,7 @@ public static class TuneCommand
             Parallelism.Threads = parse.GetValue(threads);
             if (parse.GetValue(method) is not ("prompt-tuning" or "prompt_tuning"))
                 throw new ArgumentException($"--method {parse.GetValue(method)} is not available yet; this version tunes with prompt-tuning.");
-            string taskName = parse.GetValue(task)!, taskDir = Path.Combine(parse.GetValue(data)!, taskName);
+            var (taskName, taskDir) = TaskFolder.Locate(parse.GetValue(task)!, parse.GetValue(data)!);
             var loaded = ModelLoader.Load(parse.GetValue(model)!);
             var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer.");
             var frozen = loaded.Model;
