@@ -8,6 +8,7 @@ root.Subcommands.Add(GenerateCommand.Build());
 root.Subcommands.Add(PretrainCommand.Build());
 root.Subcommands.Add(EvalCommand.Build());
 root.Subcommands.Add(TuneCommand.Build());
+root.Subcommands.Add(TaskCommand.Build());
 root.Subcommands.Add(InspectCommand.Build());
 root.Subcommands.Add(FuzzCommand.Build());
 root.Subcommands.Add(ServeCommand.Build());

@@ -21,4 +21,29 @@ public class TaskFolderTests
         var missing = Assert.Throws<DirectoryNotFoundException>(() => TaskFolder.Locate(Path.Combine(dir.Path, "nope"), "data/tasks"));
         Assert.Contains("no such task folder", missing.Message);
     }
+
+    [Fact]
+    public void Check_names_every_bad_row_and_reports_the_rate_to_beat()
+    {
+        using var dir = new TempDirectory();
+        string folder = Path.Combine(dir.Path, "mail");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "task.json"),
+            "{\"template\": \"Email: {text}\\nSpam?\", \"verbalizer\": {\"spam\": \" yes\", \"ham\": \" no\"}}");
+        string Row(string text, string label) => $"{{\"text\": \"{text}\", \"label\": \"{label}\"}}\n";
+        File.WriteAllText(Path.Combine(folder, "train.jsonl"),
+            Row("win money", "spam") + Row("lunch?", "ham") + Row("notes", "ham") + Row("odd", "maybe") + "{broken\n" + "{\"label\": \"ham\"}\n");
+        File.WriteAllText(Path.Combine(folder, "validation.jsonl"), Row("agenda", "ham"));
+        File.WriteAllText(Path.Combine(folder, "test.jsonl"), Row("lunch?", "ham") + Row("cheap pills", "spam") + Row("hi", "ham") + Row("re: hi", "ham"));
+
+        var report = TaskCheck.Run(TaskFolder.Locate(folder, "unused"));
+
+        Assert.Equal(new[] { "train.jsonl, line 4", "train.jsonl, line 5", "train.jsonl, line 6" },
+            report.Problems.Select(p => p[(p.IndexOf("train.jsonl", StringComparison.Ordinal))..(p.IndexOf(':', p.IndexOf("line", StringComparison.Ordinal)))]).ToArray());
+        Assert.Contains("\"maybe\"", report.Problems[0]);
+        Assert.Contains("\"text\"", report.Problems[2]);
+        Assert.Equal(5, report.Splits[0].Rows);
+        Assert.Equal(("ham", 0.75), report.Majority);
+        Assert.Equal(1, report.TextsInTwoSplits); // "lunch?" is in train and test
+    }
 }
