@@ -20,7 +20,7 @@ public static class AdapterDirectory
     {
         string configPath = Path.Combine(directory, AdapterFiles.ConfigFile);
         string type;
-        using (var doc = JsonFile.Load(configPath))
+        using (var doc = JsonFile.Load(configPath, maxBytes: AdapterFiles.MaxConfigBytes))
             type = doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("peft_type", out var t) && t.ValueKind == JsonValueKind.String
                 ? t.GetString()!
                 : throw new ModelFormatException(configPath, "no \"peft_type\" string says which method the adapter is.");

@@ -12,6 +12,9 @@ namespace SoftPrompt.Tuning;
 public static class AdapterFiles
 {
     public const string ConfigFile = "adapter_config.json", WeightsFile = "adapter_model.safetensors";
+    /// <summary>PEFT's configs are a few hundred bytes; a large one is a mistake or an attack (parsing 50 MB of small
+    /// objects costs about 1 GB).</summary>
+    public const long MaxConfigBytes = 1 << 20;
 
     /// <summary>PEFT saves a wrapped model's tensors under this prefix: the PeftModel's base_model, then its model.</summary>
     public const string PeftPrefix = "base_model.model.";
@@ -50,7 +53,7 @@ public static class AdapterFiles
     public static JsonElement ReadConfig(string directory, string peftType)
     {
         string path = Path.Combine(directory, ConfigFile);
-        using var doc = JsonFile.Load(path);
+        using var doc = JsonFile.Load(path, maxBytes: MaxConfigBytes);
         var root = doc.RootElement;
         if (root.ValueKind != JsonValueKind.Object) throw new ModelFormatException(path, $"expected a JSON object, found {JsonFile.Describe(root)}.");
         string type = root.TryGetProperty("peft_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "";

@@ -7,6 +7,10 @@ public static class ModelFiles
 {
     public static SafeFileHandle OpenForReading(string path)
     {
+        // A FIFO or a device reports length 0 and blocks (or never ends) when opened; no file we read is empty, so an
+        // empty one is refused before it is opened (a FIFO named adapter_config.json once hung the server).
+        if (new FileInfo(path) is { Exists: true, Length: 0 })
+            throw new ModelFormatException(path, "the file is empty (or not a regular file).");
         try
         {
             return File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);

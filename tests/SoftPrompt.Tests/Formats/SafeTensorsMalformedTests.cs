@@ -37,10 +37,24 @@ public class SafeTensorsMalformedTests : IDisposable
     public void Missing_file() => AssertOpenFails(_dir.File("absent.safetensors"), "does not exist");
 
     [Theory]
-    [InlineData(0)]
+    [InlineData(1)]
     [InlineData(7)]
     public void File_shorter_than_the_length_field(int length)
         => AssertOpenFails(Save(new byte[length]), $"{length} bytes long", "too short");
+
+    [Fact]
+    public void Empty_file() => AssertOpenFails(Save(Array.Empty<byte>()), "empty");
+
+    [Fact]
+    public void A_fifo_in_place_of_a_file_is_refused_without_blocking()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        string fifo = _dir.File("adapter_config.json");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", fifo)) mkfifo.WaitForExit();
+        var attempt = Task.Run(() => Assert.Throws<ModelFormatException>(() => JsonFile.Load(fifo)));
+        Assert.True(attempt.Wait(TimeSpan.FromSeconds(10)), "opening a FIFO blocked");
+        Assert.Contains("not a regular file", attempt.Result.Message);
+    }
 
     [Fact]
     public void Header_length_larger_than_the_file()
