@@ -151,13 +151,20 @@ public sealed class PromptServer : IAsyncDisposable
         {
             k.Limits.MaxRequestBodySize = _options.MaxBodyBytes;
             k.Limits.RequestHeadersTimeout = _options.HeadersTimeout;
-            k.Listen(System.Net.IPAddress.Parse(_options.Host), _options.Port);
+            k.Listen(ListenAddress(_options.Host), _options.Port);
         });
         var app = builder.Build();
         app.Use(async (http, next) =>
         {
             if (Guard(http.Request) is { } refusal) { await refusal.ExecuteAsync(http); return; }
-            await next(http);
+            try { await next(http); }
+            catch (Exception e) when (!http.Response.HasStarted && !http.RequestAborted.IsCancellationRequested)
+            {
+                // A bug, not a bad request: its stack goes to the log under an id the client is given.
+                string id = Guid.NewGuid().ToString("N")[..12];
+                Console.Error.WriteLine($"[{DateTime.UtcNow:O}] request {id} {http.Request.Method} {http.Request.Path} failed: {e}");
+                await Problem(500, $"Internal error (request id {id}); the server log has the details.").ExecuteAsync(http);
+            }
         });
         MapRoutes(app);
         await app.StartAsync();
@@ -185,9 +192,19 @@ public sealed class PromptServer : IAsyncDisposable
         return null;
     }
 
+    private static System.Net.IPAddress ListenAddress(string host) =>
+        host == "localhost" ? System.Net.IPAddress.Loopback
+        : System.Net.IPAddress.TryParse(host, out var address) ? address
+        : throw new ArgumentException($"--host {host} is not an IP address (give 127.0.0.1, ::1, 0.0.0.0 or one of this machine's addresses).");
+
     private void MapRoutes(WebApplication app)
     {
-        app.MapGet("/", () => Results.Content(WebPage.Html, "text/html; charset=utf-8"));
+        app.MapGet("/", (HttpContext http) =>
+        {
+            http.Response.Headers.ContentSecurityPolicy = WebPage.ContentSecurityPolicy;
+            http.Response.Headers.XContentTypeOptions = "nosniff";
+            return Results.Content(WebPage.Html, "text/html; charset=utf-8");
+        });
         app.MapGet("/api/tasks", () => Results.Json(_tasks.Values.OrderBy(t => t.Name).Select(t => new
         {
             name = t.Name, task = t.TaskName, kind = t.Kind, labels = t.Labels, method = t.Method, prompt_length = t.Prompt?.Length ?? 0,
@@ -196,8 +213,8 @@ public sealed class PromptServer : IAsyncDisposable
         {
             var (body, error) = await ReadBody(http);
             if (error is not null) return error;
-            if (Field(body, "task") is not string name || !_tasks.TryGetValue(name, out var task))
-                return Problem(404, $"Unknown task '{Field(body, "task")}'. GET /api/tasks lists them.");
+            if (TaskOf(body, out var task) is { } missing) return missing;
+            string name = task.Name;
             if (task.Classifier is null) return Problem(400, $"Task '{name}' generates text; use /api/generate.");
             if (CheckText(body, out string text) is { } bad) return bad;
             double[] scores;
@@ -215,16 +232,25 @@ public sealed class PromptServer : IAsyncDisposable
         {
             var (body, error) = await ReadBody(http);
             if (error is not null) return error;
-            if (Field(body, "task") is not string name || !_tasks.TryGetValue(name, out var task))
-                return Problem(404, $"Unknown task '{Field(body, "task")}'. GET /api/tasks lists them.");
+            if (TaskOf(body, out var task) is { } missing) return missing;
+            string name = task.Name;
             if (task.Generator is null) return Problem(400, $"Task '{name}' is a classification task; use /api/classify.");
             if (CheckText(body, out string text) is { } bad) return bad;
             var example = new TextExample(new Dictionary<string, string> { ["word"] = text, ["pos"] = Field(body, "pos") ?? "noun", ["text"] = text });
-            bool stream = body.TryGetProperty("stream", out var streamField) && streamField.ValueKind == JsonValueKind.True;
+            if (body.TryGetProperty("stream", out var streamField) && streamField.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+                return Problem(400, "\"stream\" must be true or false.");
+            bool stream = streamField.ValueKind == JsonValueKind.True;
+            int maxNew = _options.MaxNewTokens;
+            if (body.TryGetProperty("max_new_tokens", out var limitField))
+            {
+                if (limitField.ValueKind != JsonValueKind.Number || !limitField.TryGetInt32(out maxNew) || maxNew < 1 || maxNew > _options.MaxNewTokens)
+                    return Problem(400, $"\"max_new_tokens\" must be a whole number from 1 to {_options.MaxNewTokens}.");
+            }
             await _modelLock.WaitAsync(http.RequestAborted);
             try
             {
-                return stream ? await StreamGeneration(http, name, task.Generator, example) : Results.Json(new { task = name, text = task.Generator.Generate(example) });
+                return stream ? await StreamGeneration(http, name, task.Generator, example, maxNew)
+                    : Results.Json(new { task = name, text = task.Generator.Generate(example, maxNew) });
             }
             finally { _modelLock.Release(); }
         });
@@ -273,7 +299,7 @@ public sealed class PromptServer : IAsyncDisposable
     /// token adds, possibly empty inside a multi-byte character), then {"done": true, "task", "text", "tokens"} with the
     /// whole output as the non-streaming answer gives it. A client that goes away stops the generation at the next token.
     /// </summary>
-    private async Task<IResult> StreamGeneration(HttpContext http, string name, PromptGenerator generator, TextExample example)
+    private async Task<IResult> StreamGeneration(HttpContext http, string name, PromptGenerator generator, TextExample example, int maxNewTokens)
     {
         var aborted = http.RequestAborted;
         http.Response.ContentType = "application/x-ndjson; charset=utf-8";
@@ -281,7 +307,7 @@ public sealed class PromptServer : IAsyncDisposable
         var ids = new List<int>();
         try
         {
-            foreach (int id in generator.GenerateTokens(example))
+            foreach (int id in generator.GenerateTokens(example, maxNewTokens))
             {
                 await WriteLine(http, new { token = id, text = decoder.Add(id) });
                 ids.Add(id);
@@ -332,6 +358,15 @@ public sealed class PromptServer : IAsyncDisposable
                 current = Canonical(Path.IsPathRooted(target) ? target : Path.Combine(Path.GetDirectoryName(current)!, target), depth + 1);
         }
         return current;
+    }
+
+    private IResult? TaskOf(JsonElement body, out ServedTask task)
+    {
+        task = null!;
+        if (!body.TryGetProperty("task", out var field) || field.ValueKind != JsonValueKind.String || field.GetString()!.Length == 0)
+            return Problem(400, "Give \"task\": the name of a served adapter (GET /api/tasks lists them).");
+        string name = field.GetString()!;
+        return _tasks.TryGetValue(name, out task!) ? null : Problem(404, $"Unknown task '{name}'. GET /api/tasks lists them.");
     }
 
     private IResult? CheckText(JsonElement body, out string text)

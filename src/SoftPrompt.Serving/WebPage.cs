@@ -84,4 +84,17 @@ public static class WebPage
         </script>
         </body></html>
         """;
+
+    /// <summary>The page's Content-Security-Policy: only its own inline script (by hash) runs, nothing is loaded from
+    /// elsewhere, so even text that slipped into the page as markup could not run a script.</summary>
+    public static readonly string ContentSecurityPolicy = BuildPolicy();
+
+    private static string BuildPolicy()
+    {
+        int start = Html.IndexOf("<script>", StringComparison.Ordinal) + "<script>".Length;
+        string script = Html[start..Html.IndexOf("</script>", start, StringComparison.Ordinal)];
+        string hash = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(script)));
+        return $"default-src 'none'; script-src 'sha256-{hash}'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; " +
+               "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+    }
 }

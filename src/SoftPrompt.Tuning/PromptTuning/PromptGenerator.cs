@@ -60,19 +60,20 @@ public sealed class PromptGenerator : IPromptObjective<TextExample>
         return Fn.CrossEntropy(tape, logits, targets);
     }
 
-    /// <summary>Greedy continuation of the input, up to end of text or <see cref="MaxTargetTokens"/>.</summary>
-    public string Generate(TextExample example) => _tokenizer.Decode(GenerateTokens(example).ToArray()).Trim();
+    /// <summary>Greedy continuation of the input, up to end of text or <paramref name="maxNewTokens"/> (default
+    /// <see cref="MaxTargetTokens"/>).</summary>
+    public string Generate(TextExample example, int? maxNewTokens = null) => _tokenizer.Decode(GenerateTokens(example, maxNewTokens).ToArray()).Trim();
 
     /// <summary>The tokens of <see cref="Generate"/> as they are decoded (end of text left out), for streaming.</summary>
-    public IEnumerable<int> GenerateTokens(TextExample example)
+    public IEnumerable<int> GenerateTokens(TextExample example, int? maxNewTokens = null)
     {
-        var options = new GenerationOptions { MaxNewTokens = MaxTargetTokens, StopTokens = new[] { _endOfText }, Hooks = Adapter?.Hooks(new int[1]) };
+        var options = new GenerationOptions { MaxNewTokens = maxNewTokens ?? MaxTargetTokens, StopTokens = new[] { _endOfText }, Hooks = Adapter?.Hooks(new int[1]) };
         return Generator.Generate(_model, InputTokens(example), options, Prompt?.Prompt).Where(id => id != _endOfText);
     }
 
     public (double Bleu, double RougeL, string[] Outputs) Evaluate(IReadOnlyList<TextExample> examples)
     {
-        var outputs = examples.Select(Generate).ToArray();
+        var outputs = examples.Select(e => Generate(e)).ToArray();
         var references = examples.Select(e => Task.Target(e).Trim()).ToArray();
         return (TextMetrics.CorpusBleu(references, outputs), TextMetrics.MeanRougeL(references, outputs), outputs);
     }

@@ -415,4 +415,34 @@ public sealed class PromptServerTests : IAsyncLifetime
             Assert.DoesNotContain(raw, WebPage.Html);
         Assert.Contains("const esc = v =>", WebPage.Html);
     }
+
+    [Fact]
+    public async Task Request_fields_of_the_wrong_kind_are_400_and_generation_length_follows_the_request()
+    {
+        var (status, error) = await Send(_http, Post("/api/classify", "{\"text\": \"x\"}"));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("\"task\"", error);
+        (status, error) = await Send(_http, Post("/api/generate", "{\"task\": \"glosses\", \"text\": \"dog\", \"stream\": \"true\"}"));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("\"stream\" must be true or false", error);
+        (status, error) = await Send(_http, Post("/api/generate", "{\"task\": \"glosses\", \"text\": \"dog\", \"max_new_tokens\": 100000}"));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("max_new_tokens", error);
+        using var response = await _http.PostAsync("/api/generate", Json("{\"task\": \"glosses\", \"text\": \"dog\", \"max_new_tokens\": 2}"));
+        string text = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("text").GetString()!;
+        Assert.True(_loaded.Tokenizer!.Encode(text).Length <= 3, $"'{text}' is longer than 2 new tokens");
+    }
+
+    [Fact]
+    public async Task The_page_is_served_with_a_policy_that_runs_only_its_own_script()
+    {
+        using var response = await _http.GetAsync("/");
+        string policy = string.Join(";", response.Headers.GetValues("Content-Security-Policy"));
+        string html = await response.Content.ReadAsStringAsync();
+        int start = html.IndexOf("<script>", StringComparison.Ordinal) + 8;
+        string script = html[start..html.IndexOf("</script>", start, StringComparison.Ordinal)];
+        string hash = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(script)));
+        Assert.Contains($"script-src 'sha256-{hash}'", policy);
+        Assert.Contains("default-src 'none'", policy);
+    }
 }
