@@ -18,32 +18,86 @@ public sealed record TrainingState
     public int Seed { get; init; }
     /// <summary>The options the run was started with, so a resume can refuse a changed setup.</summary>
     public string Fingerprint { get; init; } = "";
+    /// <summary>SHA-256 of each tensor file, written last (in state.json): a checkpoint is whole when they match.</summary>
+    public Dictionary<string, string>? Checksums { get; init; }
 }
+
+/// <summary>The newest whole checkpoint of a directory (null when there is none), and why other copies were passed over.</summary>
+public sealed record CheckpointSearch(string? Whole, TrainingState? State, IReadOnlyList<string> Rejected);
 
 /// <summary>
 /// A checkpoint directory: tensors.safetensors (the trained tensors), optimizer.safetensors (each optimizer's state per
-/// tensor) and state.json. A new checkpoint is written beside the old one and swapped in by renames, so a crash at
-/// any moment leaves either the old or the new checkpoint whole, never a mix.
+/// tensor) and state.json, written last with the two files' SHA-256. A new checkpoint is written beside the old one
+/// (DIR.new) and swapped in by renames (DIR → DIR.old, DIR.new → DIR); a copy counts only when its checksums match,
+/// and the next save first finishes a swap a crash interrupted, so at any crash point — a second one during the
+/// resumed run's cleanup included — the newest whole copy is found and none is deleted while it is the only one.
 /// </summary>
 public static class TrainingCheckpoint
 {
     private const string TensorsFile = "tensors.safetensors", OptimizerFile = "optimizer.safetensors", StateFile = "state.json";
 
-    public static bool Exists(string directory) => Complete(directory) is not null;
+    public static bool Exists(string directory) => Find(directory).Whole is not null;
 
-    // The newest whole checkpoint: the directory itself; else, after a crash between Save's renames, the new one (its
-    // state.json is written last, so its presence means the rest is complete); else the previous one.
-    private static string? Complete(string directory) =>
-        new[] { directory, directory + ".new", directory + ".old" }.FirstOrDefault(d => File.Exists(Path.Combine(d, StateFile)));
+    /// <summary>Of DIR, DIR.new and DIR.old, the whole copy with the highest step.</summary>
+    public static CheckpointSearch Find(string directory)
+    {
+        var rejected = new List<string>();
+        (string Path, TrainingState State)? best = null;
+        foreach (var candidate in new[] { directory, directory + ".new", directory + ".old" })
+        {
+            if (!Directory.Exists(candidate)) continue;
+            if (Verify(candidate) is not { } state) continue;
+            if (state.Problem is not null) { rejected.Add(state.Problem); continue; }
+            if (best is null || state.State!.Step > best.Value.State.Step) best = (candidate, state.State!);
+        }
+        return new CheckpointSearch(best?.Path, best?.State, rejected);
+    }
+
+    // A copy with no state.json is one being written (or deleted): not a candidate, not a problem.
+    private static (TrainingState? State, string? Problem)? Verify(string candidate)
+    {
+        string statePath = Path.Combine(candidate, StateFile);
+        if (!File.Exists(statePath)) return null;
+        TrainingState state;
+        try { state = ReadState(statePath); }
+        catch (ModelFormatException e) { return (null, e.Message); }
+        if (state.Step < 0) return (null, $"{statePath}: step {state.Step} is negative.");
+        foreach (var file in new[] { TensorsFile, OptimizerFile })
+        {
+            string path = Path.Combine(candidate, file);
+            if (!File.Exists(path)) return (null, $"{path}: missing (the copy is incomplete).");
+            if (state.Checksums is { } sums && (!sums.TryGetValue(file, out var expected) || expected != Checksum(path)))
+                return (null, $"{path}: its SHA-256 does not match the one state.json recorded (the file is damaged or incomplete).");
+        }
+        return (state, null);
+    }
+
+    private static TrainingState ReadState(string statePath)
+    {
+        using var doc = JsonFile.Load(statePath);
+        try { return doc.Deserialize<TrainingState>(JsonOptions) ?? throw new ModelFormatException(statePath, "the state is empty."); }
+        catch (JsonException e) { throw new ModelFormatException(statePath, $"not a training state ({e.Message}).", e); }
+    }
+
+    private static string Checksum(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
+    }
 
     public static void Save(string directory, IReadOnlyList<Tensor> tensors, IReadOnlyList<IOptimizer> optimizers, TrainingState state)
     {
         string incoming = directory + ".new", outgoing = directory + ".old";
+        FinishInterruptedSwap(directory);
         if (Directory.Exists(incoming)) Directory.Delete(incoming, recursive: true);
         Directory.CreateDirectory(incoming);
         SafeTensorsWriter.Write(Path.Combine(incoming, TensorsFile), tensors);
         SafeTensorsWriter.Write(Path.Combine(incoming, OptimizerFile), OptimizerTensors(optimizers));
-        WriteDurably(Path.Combine(incoming, StateFile), JsonSerializer.SerializeToUtf8Bytes(state, JsonOptions));
+        var checksums = new Dictionary<string, string>
+        {
+            [TensorsFile] = Checksum(Path.Combine(incoming, TensorsFile)), [OptimizerFile] = Checksum(Path.Combine(incoming, OptimizerFile)),
+        };
+        WriteDurably(Path.Combine(incoming, StateFile), JsonSerializer.SerializeToUtf8Bytes(state with { Checksums = checksums }, JsonOptions));
 
         // The new checkpoint is whole before anything old is touched; each step below leaves a loadable state.
         if (Directory.Exists(directory))
@@ -55,26 +109,55 @@ public static class TrainingCheckpoint
         if (Directory.Exists(outgoing)) Directory.Delete(outgoing, recursive: true);
     }
 
-    /// <summary>Restores tensors (by name) and optimizer moments, and returns the saved state.</summary>
+    // A crash between Save's renames leaves DIR.new whole and newer than DIR (or DIR gone): the swap is completed
+    // before anything is deleted, so the copy a resumed run started from is never the one being cleared away.
+    private static void FinishInterruptedSwap(string directory)
+    {
+        string incoming = directory + ".new", outgoing = directory + ".old";
+        if (!Directory.Exists(incoming) || Verify(incoming) is not { Problem: null, State: { } fresh }) return;
+        if (Directory.Exists(directory))
+        {
+            if (Verify(directory) is { Problem: null, State: { } current } && current.Step >= fresh.Step) return;
+            if (Directory.Exists(outgoing)) Directory.Delete(outgoing, recursive: true);
+            Directory.Move(directory, outgoing);
+        }
+        Directory.Move(incoming, directory);
+    }
+
+    /// <summary>Restores tensors (by name) and optimizer moments from the newest whole copy, and returns the saved state.
+    /// Values that are not finite are refused with the file named: resuming from them could only give NaN.</summary>
     public static TrainingState Load(string directory, IReadOnlyList<Tensor> tensors, IReadOnlyList<IOptimizer> optimizers)
     {
-        directory = Complete(directory) ?? throw new FileNotFoundException($"No checkpoint in {directory} (no {StateFile}).");
-        string statePath = Path.Combine(directory, StateFile);
-        TrainingState state;
-        using (var doc = JsonFile.Load(statePath))
+        var found = Find(directory);
+        if (found.Whole is null)
+            throw new FileNotFoundException($"No whole checkpoint in {directory}" + (found.Rejected.Count == 0 ? "." : ": " + string.Join(" ", found.Rejected)));
+        directory = found.Whole;
+        var state = found.State!;
+        string tensorsPath = Path.Combine(directory, TensorsFile), optimizerPath = Path.Combine(directory, OptimizerFile);
+        var saved = SafeTensorsFile.Open(tensorsPath);
+        foreach (var t in tensors)
         {
-            try { state = doc.Deserialize<TrainingState>(JsonOptions) ?? throw new ModelFormatException(statePath, "the state is empty."); }
-            catch (JsonException e) { throw new ModelFormatException(statePath, $"not a training state ({e.Message}).", e); }
+            saved.ReadFloat32(RequireName(t), t.Span, t.Shape);
+            RequireFinite(tensorsPath, t.Name!, t.Span);
         }
-        var saved = SafeTensorsFile.Open(Path.Combine(directory, TensorsFile));
-        foreach (var t in tensors) saved.ReadFloat32(RequireName(t), t.Span, t.Shape);
-        var moments = SafeTensorsFile.Open(Path.Combine(directory, OptimizerFile));
+        var moments = SafeTensorsFile.Open(optimizerPath);
         for (int o = 0; o < optimizers.Count; o++)
         {
-            foreach (var (name, values) in optimizers[o].State()) moments.ReadFloat32($"{o}.{name}", values);
+            foreach (var (name, values) in optimizers[o].State())
+            {
+                moments.ReadFloat32($"{o}.{name}", values);
+                RequireFinite(optimizerPath, $"{o}.{name}", values);
+            }
             optimizers[o].RestoreStep(state.Step);
         }
-        return state;
+        return state with { Checksums = null };
+    }
+
+    private static void RequireFinite(string path, string name, ReadOnlySpan<float> values)
+    {
+        for (int i = 0; i < values.Length; i++)
+            if (!float.IsFinite(values[i]))
+                throw new ModelFormatException(path, $"tensor \"{name}\" holds {values[i]} at element {i}; a run cannot continue from it.");
     }
 
     private static IEnumerable<(string, int[], ReadOnlyMemory<float>)> OptimizerTensors(IReadOnlyList<IOptimizer> optimizers)

@@ -91,7 +91,10 @@ public sealed class Pretrainer
     {
         var optimizers = new IOptimizer[] { _decayed, _undecayed };
         var state = new TrainingState { Seed = _options.Seed, Fingerprint = _options.Fingerprint };
-        if (resume && TrainingCheckpoint.Exists(checkpointDirectory))
+        var search = resume ? TrainingCheckpoint.Find(checkpointDirectory) : null;
+        if (search is { Whole: null, Rejected.Count: 0 })
+            _progress.Message($"Asked to resume, but {checkpointDirectory} holds no checkpoint yet; starting at step 0.");
+        else if (search is not null) // a damaged copy and no whole one: Load refuses, naming the files
         {
             var saved = TrainingCheckpoint.Load(checkpointDirectory, _trained, optimizers);
             if (saved.Fingerprint != state.Fingerprint)

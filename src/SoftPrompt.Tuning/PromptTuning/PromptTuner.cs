@@ -85,9 +85,12 @@ public sealed class PromptTuner<TExample>
         var best = weights.Select(w => Tensor.FromArray(w.ToArray(), w.Shape, name: "best." + w.Name)).ToArray();
         var saved = weights.Concat(best).ToArray();
         var state = new TrainingState { Seed = _options.Seed, Fingerprint = _options.Fingerprint };
-        if (resume && checkpointDirectory is not null && TrainingCheckpoint.Exists(checkpointDirectory))
+        var search = resume && checkpointDirectory is not null ? TrainingCheckpoint.Find(checkpointDirectory) : null;
+        if (search is { Whole: null, Rejected.Count: 0 })
+            _progress.Message($"Asked to resume, but {checkpointDirectory} holds no checkpoint yet; starting at step 0.");
+        else if (search is not null) // a damaged copy and no whole one: Load refuses, naming the files
         {
-            var loaded = TrainingCheckpoint.Load(checkpointDirectory, saved, new[] { optimizer });
+            var loaded = TrainingCheckpoint.Load(checkpointDirectory!, saved, new[] { optimizer });
             if (loaded.Fingerprint != state.Fingerprint)
                 throw new InvalidOperationException($"The checkpoint in {checkpointDirectory} was made with other options ({loaded.Fingerprint}); now: {state.Fingerprint}.");
             state = loaded;
