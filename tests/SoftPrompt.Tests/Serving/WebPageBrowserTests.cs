@@ -51,6 +51,30 @@ public class WebPageBrowserTests
         Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, bytes[..4]);
     }
 
+    [Fact]
+    public async Task Markup_in_an_adapters_files_is_shown_as_text_and_never_runs()
+    {
+        // Issue 19: a curve key (any file an adapter's author writes) reached the page as HTML and ran its script.
+        using var dir = new TempDirectory();
+        var loaded = ModelLoader.Load(SharedModels.TinyStoriesPath);
+        await using var server = new PromptServer(loaded.Model, loaded.Tokenizer!, new ServerOptions { Port = 0 });
+        const string payload = "<img src=x onerror=\"document.body.setAttribute('data-pwned','1')\">";
+        var curve = new SoftPrompt.Training.Progress.TrainingCurve(SoftPrompt.Training.Progress.SilentProgress.Instance);
+        for (int step = 1; step <= 4; step++)
+            curve.Step(new SoftPrompt.Training.Progress.StepReport(step, 4, 1f / step, 0.3f, 1f, step, 1, TimeSpan.Zero));
+        curve.Evaluated(new SoftPrompt.Training.Progress.EvaluationReport(4, float.NaN, true, new Dictionary<string, double> { [payload] = 0.5 }));
+        curve.Save(dir.File("hostile"));
+        PromptAdapterFiles.Save(dir.File("hostile"), new PromptEmbedding(2, loaded.Model.Config.HiddenSize),
+            new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform", null, "food-reviews"));
+        server.Load("hostile", dir.File("hostile"));
+        string url = await server.StartAsync();
+
+        string dom = await RunChromium($"{url}/?task=hostile&text=Fine.", dir.Path, "--dump-dom");
+        Assert.Contains("<polyline", dom);             // the page's own script ran (the policy let it)
+        Assert.DoesNotContain("data-pwned", dom.Replace("setAttribute('data-pwned'", ""));
+        Assert.Contains("&lt;img src=x onerror=", dom); // shown as text
+    }
+
     private static async Task<string> RunChromium(string url, string profile, params string[] action)
     {
         var start = new ProcessStartInfo("chromium")
