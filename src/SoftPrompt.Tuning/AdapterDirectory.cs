@@ -26,7 +26,8 @@ public static class AdapterDirectory
                 : throw new ModelFormatException(configPath, "no \"peft_type\" string says which method the adapter is.");
         return type switch
         {
-            "PROMPT_TUNING" => new(type, PromptAdapterFiles.Load(directory, model.Config.HiddenSize, maxRows: model.Config.MaxPositions - 1), null),
+            "PROMPT_TUNING" => new(type, PromptAdapterFiles.Load(directory, model.Config.HiddenSize, maxRows: model.Config.MaxPositions - 1,
+                baseFingerprint: PromptAdapterFiles.FingerprintOf(model)), null),
             "PREFIX_TUNING" => new(type, null, PrefixAdapterFiles.Load(directory, model.Config).ForInference(model.Config)),
             Lora.LoraAdapter.PeftType => new(type, null, Lora.LoraAdapter.Load(directory, model)),
             LlamaAdapter.LlamaAdapter.PeftType => new(type, null, LlamaAdapter.LlamaAdapter.Load(directory, model)),

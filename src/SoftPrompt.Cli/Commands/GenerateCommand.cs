@@ -43,7 +43,7 @@ public static class GenerateCommand
 
             Console.Write(text);
             var decoder = new IncrementalDecoder(tokenizer, textIds);
-            var softPrompt = parse.GetValue(adapter) is string a ? PromptAdapterFiles.Load(a, loaded.Model.Config.HiddenSize).Prompt : null;
+            var softPrompt = parse.GetValue(adapter) is string a ? PromptAdapterFiles.Load(a, loaded.Model.Config.HiddenSize, baseFingerprint: PromptAdapterFiles.FingerprintOf(loaded.Model)).Prompt : null;
             // A beam's text is known only when the search ends, so it is written at once rather than streamed.
             var tokens = parse.GetValue(beams) is int width and > 0
                 ? Generator.BeamSearch(loaded.Model, input, options, new BeamSearchOptions { Width = width, LengthPenalty = parse.GetValue(lengthPenalty) }, softPrompt)[0].Tokens

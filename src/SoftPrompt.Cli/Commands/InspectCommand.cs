@@ -20,7 +20,7 @@ public static class InspectCommand
         {
             var loaded = ModelLoader.Load(parse.GetValue(model)!);
             var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer.");
-            var prompt = PromptAdapterFiles.Load(parse.GetValue(adapter)!, loaded.Model.Config.HiddenSize);
+            var prompt = PromptAdapterFiles.Load(parse.GetValue(adapter)!, loaded.Model.Config.HiddenSize, baseFingerprint: PromptAdapterFiles.FingerprintOf(loaded.Model));
             var nearest = NearestTokens.Find(prompt.Prompt, loaded.Model.TokenEmbedding, parse.GetValue(top));
             // Lester et al. found class labels among the nearest neighbours of many prompt vectors; count them.
             var labelTokens = parse.GetValue(task) is string given && TaskFolder.Locate(given, Path.Combine("data", "tasks")) is var (name, folder)

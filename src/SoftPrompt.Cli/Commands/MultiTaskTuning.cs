@@ -50,7 +50,8 @@ internal static class MultiTaskTuning
         {
             var (accuracy, macroF1) = classifier.Evaluate(test, s.PerToken);
             string adapter = Path.Combine(s.OutDirectory, name);
-            PromptAdapterFiles.Save(adapter, classifier.Prompt!, new PromptAdapterFiles.Info(modelSource, frozen.Config.NumLayers, frozen.Config.NumHeads, s.Init, s.InitText, name, classifier.Task));
+            PromptAdapterFiles.Save(adapter, classifier.Prompt!, new PromptAdapterFiles.Info(modelSource, frozen.Config.NumLayers, frozen.Config.NumHeads, s.Init, s.InitText, name, classifier.Task,
+                PromptAdapterFiles.FingerprintOf(frozen)));
             perTask[name] = new { test_examples = test.Count, test_accuracy = Math.Round(accuracy, 4), test_macro_f1 = Math.Round(macroF1, 4), adapter };
         }
         Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new

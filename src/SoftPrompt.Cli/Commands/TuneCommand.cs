@@ -154,7 +154,8 @@ public static class TuneCommand
                 };
             }
             curve.Save(outDir); // before the config: the config's presence marks the directory complete
-            PromptAdapterFiles.Save(outDir, prompt, new PromptAdapterFiles.Info(loaded.Source, frozen.Config.NumLayers, frozen.Config.NumHeads, initName, parse.GetValue(initText), taskName, classification));
+            PromptAdapterFiles.Save(outDir, prompt, new PromptAdapterFiles.Info(loaded.Source, frozen.Config.NumLayers, frozen.Config.NumHeads, initName, parse.GetValue(initText), taskName, classification,
+                PromptAdapterFiles.FingerprintOf(frozen)));
             Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(report));
             Console.Error.WriteLine(summary);
             return 0;

@@ -18,8 +18,10 @@ public static class PromptAdapterFiles
 
     /// <param name="Definition">The classification task's template and verbalizer, kept so that serving and evaluating the
     /// adapter read inputs exactly as training did.</param>
+    /// <param name="BaseFingerprint">The frozen model's <see cref="FingerprintOf"/>, so that loading the prompt over
+    /// another base of the same width is refused instead of silently meaning nothing.</param>
     public sealed record Info(string BaseModel, int NumLayers, int NumHeads, string Init, string? InitText, string? Task = null,
-        Data.Tasks.ClassificationTask? Definition = null);
+        Data.Tasks.ClassificationTask? Definition = null, string? BaseFingerprint = null);
 
     public static void Save(string directory, PromptEmbedding prompt, Info info)
     {
@@ -29,17 +31,18 @@ public static class PromptAdapterFiles
         config["num_transformer_submodules"] = 1;
         config["num_attention_heads"] = info.NumHeads;
         config["num_layers"] = info.NumLayers;
+        // PEFT knows TEXT, RANDOM and SAMPLE_VOCAB; class-label init (Lester et al.) has no PEFT name, so PEFT is told
+        // the nearest (vocabulary rows) and softprompt_task.json keeps the real one.
         config["prompt_tuning_init"] = info.Init == "text" ? "TEXT" : info.Init == "uniform" ? "RANDOM" : "SAMPLE_VOCAB";
         config["prompt_tuning_init_text"] = info.InitText;
         config["tokenizer_name_or_path"] = info.BaseModel;
-        if (info.Task is not null || prompt.Placement != PromptPlacement.BeforeInput)
-        {
-            Directory.CreateDirectory(directory);
-            var ours = new JsonObject { ["task"] = info.Task };
-            if (info.Definition is not null) ours["definition"] = Data.Tasks.TaskDefinition.ToJson(info.Definition);
-            if (prompt.Placement != PromptPlacement.BeforeInput) ours["placement"] = PlacementName(prompt.Placement);
-            File.WriteAllText(Path.Combine(directory, TaskFile), ours.ToJsonString());
-        }
+        config["tokenizer_kwargs"] = null;
+        Directory.CreateDirectory(directory);
+        var ours = new JsonObject { ["task"] = info.Task, ["init"] = info.Init };
+        if (info.BaseFingerprint is not null) ours["base_fingerprint"] = info.BaseFingerprint;
+        if (info.Definition is not null) ours["definition"] = Data.Tasks.TaskDefinition.ToJson(info.Definition);
+        if (prompt.Placement != PromptPlacement.BeforeInput) ours["placement"] = PlacementName(prompt.Placement);
+        File.WriteAllText(Path.Combine(directory, TaskFile), ours.ToJsonString());
         AdapterFiles.Write(directory, config, AdapterFiles.Named(new[] { (TensorName, prompt.Prompt) }));
     }
 
@@ -86,14 +89,22 @@ public static class PromptAdapterFiles
     /// <summary>Loads the prompt, checking it against the model width it will be used with.</summary>
     /// <param name="maxRows">The most prompt vectors the model has room for (its context less one input token):
     /// checked before anything is allocated, so a header claiming a million rows costs nothing.</param>
-    public static PromptEmbedding Load(string directory, int modelWidth, int maxRows = int.MaxValue)
+    /// <param name="baseFingerprint">The <see cref="FingerprintOf"/> of the model it will run on: an adapter that
+    /// recorded another base is refused.</param>
+    public static PromptEmbedding Load(string directory, int modelWidth, int maxRows = int.MaxValue, string? baseFingerprint = null)
     {
-        AdapterFiles.ReadConfig(directory, "PROMPT_TUNING");
+        var config = AdapterFiles.ReadConfig(directory, "PROMPT_TUNING");
         var file = AdapterFiles.OpenWeights(directory);
         var shape = file.Info(TensorName).Shape;
         string weights = Path.Combine(directory, WeightsFile);
         if (shape.Length != 2 || shape[1] != modelWidth)
             throw new ModelFormatException(weights, $"{TensorName} has shape [{string.Join(", ", shape)}]; the model needs [p, {modelWidth}].");
+        if (config.TryGetProperty("num_virtual_tokens", out var declared) && declared.ValueKind == JsonValueKind.Number &&
+            (!declared.TryGetInt32(out int tokens) || tokens != shape[0]))
+            throw new ModelFormatException(Path.Combine(directory, ConfigFile), $"num_virtual_tokens is {declared.GetRawText()} but {WeightsFile} holds {shape[0]} prompt vectors.");
+        if (baseFingerprint is not null && OwnField(directory, "base_fingerprint") is string recorded && recorded != baseFingerprint)
+            throw new ModelFormatException(Path.Combine(directory, TaskFile),
+                $"this prompt was trained on another base model (fingerprint {recorded}; the model given is {baseFingerprint}). A soft prompt only means something to the model it was trained on.");
         if (shape[0] > maxRows)
             throw new ModelFormatException(weights, $"{TensorName} has {shape[0]} prompt vectors; the model's context leaves room for at most {maxRows}.");
         var prompt = new PromptEmbedding(shape[0], shape[1]);
@@ -114,5 +125,22 @@ public static class PromptAdapterFiles
         for (int i = 0; i < values.Length; i++)
             if (!float.IsFinite(values[i])) return i;
         return -1;
+    }
+
+    /// <summary>
+    /// A short identity of a model's weights: SHA-256 of its vocabulary size, width and first 64 token-embedding rows
+    /// rounded to bfloat16 (so the same base read from an fp32 or a bf16 file agrees).
+    /// </summary>
+    public static string FingerprintOf(Models.TransformerModel model)
+    {
+        var embedding = model.TokenEmbedding.Span;
+        int count = Math.Min(embedding.Length, 64 * model.Config.HiddenSize);
+        var rounded = new ushort[count];
+        ReducedPrecision.SingleToBf16(embedding[..count], rounded);
+        var bytes = new byte[8 + 2 * count];
+        BitConverter.TryWriteBytes(bytes.AsSpan(0, 4), model.Config.VocabSize);
+        BitConverter.TryWriteBytes(bytes.AsSpan(4, 4), model.Config.HiddenSize);
+        System.Runtime.InteropServices.MemoryMarshal.AsBytes(rounded.AsSpan()).CopyTo(bytes.AsSpan(8));
+        return "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes))[..16];
     }
 }

@@ -25,6 +25,7 @@ public sealed class PromptTuningMethod(string name, PromptPlacement placement) :
                       $"{(init == PromptInitKind.Labels ? "class-label" : "sampled-vocabulary")} init, Adafactor lr 0.3";
         return new(context.Objective(prompt, null, ""), new[] { prompt.Prompt }, prompt.Prompt.Length, training, note,
             directory => PromptAdapterFiles.Save(directory, prompt, new PromptAdapterFiles.Info(context.BaseModel, model.Config.NumLayers, model.Config.NumHeads,
-                init == PromptInitKind.Labels ? "labels" : "vocab", null, context.LabeledTask?.Name, context.LabeledTask)));
+                init == PromptInitKind.Labels ? "labels" : "vocab", null, context.LabeledTask?.Name, context.LabeledTask,
+                PromptAdapterFiles.FingerprintOf(model))));
     }
 }

@@ -107,6 +107,34 @@ public class PromptTuningTests
     }
 
     [Fact]
+    public void Adapter_files_say_what_was_trained_on_what_and_a_prompt_over_another_base_is_refused()
+    {
+        using var dir = new TempDirectory();
+        var model = ModelLoader.Load(SharedModels.TinyStoriesPath).Model;
+        var other = ModelLoader.Load(SharedModels.TinyStoriesPath).Model;
+        other.TokenEmbedding.Span[3] += 0.5f; // same width and vocabulary, other weights
+        string mine = PromptAdapterFiles.FingerprintOf(model);
+        Assert.NotEqual(mine, PromptAdapterFiles.FingerprintOf(other));
+        var prompt = new PromptEmbedding(5, model.Config.HiddenSize);
+        PromptAdapterFiles.Save(dir.Path, prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "labels", null, "food-reviews", BaseFingerprint: mine));
+
+        var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.Path, PromptAdapterFiles.ConfigFile))).RootElement;
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, config.GetProperty("tokenizer_kwargs").ValueKind);
+        var ours = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.Path, PromptAdapterFiles.TaskFile))).RootElement;
+        Assert.Equal("labels", ours.GetProperty("init").GetString());
+
+        Assert.Equal(5, PromptAdapterFiles.Load(dir.Path, model.Config.HiddenSize, baseFingerprint: mine).Length);
+        var wrongBase = Assert.Throws<SoftPrompt.Engine.IO.ModelFormatException>(() =>
+            PromptAdapterFiles.Load(dir.Path, model.Config.HiddenSize, baseFingerprint: PromptAdapterFiles.FingerprintOf(other)));
+        Assert.Contains("another base model", wrongBase.Message);
+
+        string configPath = Path.Combine(dir.Path, PromptAdapterFiles.ConfigFile);
+        File.WriteAllText(configPath, File.ReadAllText(configPath).Replace("\"num_virtual_tokens\": 5", "\"num_virtual_tokens\": 8"));
+        var count = Assert.Throws<SoftPrompt.Engine.IO.ModelFormatException>(() => PromptAdapterFiles.Load(dir.Path, model.Config.HiddenSize));
+        Assert.Contains("num_virtual_tokens is 8", count.Message);
+    }
+
+    [Fact]
     public void Label_init_rows_are_mean_label_embeddings()
     {
         var table = GradCheck.Random(1, 1f, 10, 4);
