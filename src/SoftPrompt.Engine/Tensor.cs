@@ -101,7 +101,6 @@ public sealed class Tensor
         _grad?.AsSpan().Clear();
     }
 
-    internal void DropGrad() => _grad = null;
     internal float[]? GradArray => _grad;
 
     /// <summary>A view with a new shape over the same data and gradient.</summary>
@@ -118,17 +117,6 @@ public sealed class Tensor
         if (ShapeLength(shape) != Length)
             throw new ArgumentException($"Cannot view a tensor of shape [{string.Join(", ", Shape)}] as [{string.Join(", ", shape)}].");
         return new Tensor(RawData, Offset, shape, RequiresGrad, IsParameter, Owner, Root) { Name = Name };
-    }
-
-    /// <summary>A view of rows [start, start+count) along the first dimension.</summary>
-    public Tensor Rows0(int start, int count)
-    {
-        int rowLen = Shape.Length == 0 ? 1 : Length / Math.Max(1, Shape[0]);
-        if (start < 0 || count < 0 || start + count > Shape[0])
-            throw new ArgumentOutOfRangeException(nameof(start), $"Rows {start}..{start + count} outside first dimension {Shape[0]}.");
-        var shape = (int[])Shape.Clone();
-        shape[0] = count;
-        return new Tensor(RawData, Offset + start * rowLen, shape, RequiresGrad, IsParameter, Owner, Root) { Name = Name };
     }
 
     private Tensor Root => _base ?? this;
