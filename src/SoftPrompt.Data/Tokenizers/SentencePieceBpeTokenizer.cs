@@ -17,6 +17,7 @@ public sealed class SentencePieceBpeTokenizer : ITokenizer
     private readonly Dictionary<(string, string), int>? _ranks;
     private readonly int[] _byteIds; // -1 where the vocabulary has no byte token
     private readonly HashSet<int> _specialIds;
+    private readonly HashSet<int> _textIds; // added tokens that are text (decoded, not skipped)
     private readonly SpecialTokenSplitter _specials;
     private readonly int? _unknownId;
     // Hugging Face normalizes each piece between special tokens on its own, so each gets the "▁" prefix;
@@ -40,6 +41,7 @@ public sealed class SentencePieceBpeTokenizer : ITokenizer
         for (int b = 0; b < 256; b++) _byteIds[b] = _ids.TryGetValue($"<0x{b:X2}>", out int id) ? id : -1;
         var specials = specialTokens.ToList();
         _specialIds = specials.Select(s => s.Id).ToHashSet();
+        _textIds = specials.Where(s => !s.Special).Select(s => s.Id).ToHashSet();
         _specials = new SpecialTokenSplitter(specials);
         AddDummyPrefix = addDummyPrefix;
         _unknownId = unknownPiece is not null && _ids.TryGetValue(unknownPiece, out int unk) ? unk : null;
@@ -110,7 +112,7 @@ public sealed class SentencePieceBpeTokenizer : ITokenizer
         {
             if ((uint)id >= (uint)_pieces.Length)
                 throw new ArgumentOutOfRangeException(nameof(ids), $"Token id {id} is not in the vocabulary of {_pieces.Length}.");
-            if (_specialIds.Contains(id)) continue;
+            if (_specialIds.Contains(id) && !_textIds.Contains(id)) continue;
             int b = Array.IndexOf(_byteIds, id);
             if (b >= 0) bytes.Add((byte)b);
             else bytes.AddRange(Encoding.UTF8.GetBytes(_pieces[id].Replace(SpaceMark, ' ')));

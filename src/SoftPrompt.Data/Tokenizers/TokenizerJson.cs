@@ -60,7 +60,13 @@ public static class TokenizerJson
         var merges = ReadMerges(model["merges"] as JsonArray, path);
         bool byteFallback = (bool?)model["byte_fallback"] ?? false;
         bool byteLevel = MentionsType(root["pre_tokenizer"], "ByteLevel") || MentionsType(root["decoder"], "ByteLevel");
-        if (byteLevel && !byteFallback) return new ByteLevelBpeTokenizer(vocab, merges, specials, path);
+        if (byteLevel && !byteFallback)
+            return new ByteLevelBpeTokenizer(vocab, merges, specials, path)
+            {
+                PreTokenizer = SplitPattern(root["pre_tokenizer"], path) is string pattern ? new RegexPreTokenizer(pattern) : null,
+                NormalizeToNfc = MentionsType(root["normalizer"], "NFC"),
+                IgnoreMerges = (bool?)model["ignore_merges"] ?? false,
+            };
 
         int size = Math.Max(vocab.Values.DefaultIfEmpty(-1).Max(), specials.Select(s => s.Id).DefaultIfEmpty(-1).Max()) + 1;
         var pieces = new string[size];
@@ -72,6 +78,20 @@ public static class TokenizerJson
         return SentencePieceBpeTokenizer.FromMerges(pieces, merges, specials, dummyPrefix, (string?)model["unk_token"]);
     }
 
+    // The Regex of a Split pre-tokenizer (alone or in a Sequence), when it isolates its matches; other Split forms are
+    // refused rather than ignored, since they would cut the text differently.
+    private static string? SplitPattern(JsonNode? node, string path)
+    {
+        if (node is not JsonObject pre) return null;
+        if ((string?)pre["type"] == "Sequence")
+            return (pre["pretokenizers"] as JsonArray ?? []).Select(p => SplitPattern(p, path)).FirstOrDefault(p => p is not null);
+        if ((string?)pre["type"] != "Split") return null;
+        string? pattern = (string?)pre["pattern"]?["Regex"];
+        if (pattern is null || (string?)pre["behavior"] != "Isolated" || ((bool?)pre["invert"] ?? false))
+            throw new InvalidDataException($"{path}: a Split pre-tokenizer other than a Regex with behavior Isolated is not supported.");
+        return pattern;
+    }
+
     private static List<SpecialToken> ReadAddedTokens(JsonNode root, string path)
     {
         var specials = new List<SpecialToken>();
@@ -81,7 +101,7 @@ public static class TokenizerJson
                 int id = (int?)a?["id"] ?? throw new InvalidDataException($"{path}: an added token has no id.");
                 if (id < 0 || id >= 10_000_000) throw new InvalidDataException($"{path}: added token has id {id}, out of range.");
                 string content = (string?)a!["content"] ?? throw new InvalidDataException($"{path}: added token {id} has no content.");
-                specials.Add(new SpecialToken(id, content));
+                specials.Add(new SpecialToken(id, content, (bool?)a["special"] ?? true));
             }
         return specials;
     }
