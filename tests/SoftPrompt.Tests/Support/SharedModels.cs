@@ -1,10 +1,9 @@
 namespace SoftPrompt.Tests.Support;
 
 /// <summary>
-/// Finds the project's shared folder of real model files. It sits beside the repository (/work/main with
-/// /work/shared) or, in some checkouts, inside it (repo/shared). Tests run from deep inside bin/, so each ancestor
-/// of the test assembly's folder is asked for a shared/ child: that covers both, the repository root's parent for
-/// the first and the root itself for the second.
+/// Finds real model files: first the repository's own copy under tests/fixtures (copied beside the test assembly, so
+/// a clone needs nothing outside itself), then the project's shared folder beside the repository (/work/main with
+/// /work/shared) or inside it (repo/shared): each ancestor of the test assembly's folder is asked for a shared/ child.
 /// </summary>
 public static class SharedModels
 {
@@ -21,6 +20,8 @@ public static class SharedModels
 
     public static string? TryFind(string relativePath)
     {
+        string own = Path.Combine(AppContext.BaseDirectory, "fixtures", relativePath);
+        if (File.Exists(own)) return own;
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             string candidate = Path.Combine(dir.FullName, "shared", relativePath);
