@@ -22,9 +22,9 @@ public static class CompareCommand
 {
     public static Command Build()
     {
-        var model = new Option<string>("--model") { DefaultValueFactory = _ => "models/base-small" };
+        var model = new Option<string>("--model") { DefaultValueFactory = _ => ShippedFiles.Path("models/base-small") };
         var task = new Option<string>("--task") { Description = "A task under --data (food-reviews, spam, brown-genre, ...) or a task folder's path (train/validation/test.jsonl, task.json)", DefaultValueFactory = _ => "food-reviews" };
-        var data = new Option<string>("--data") { DefaultValueFactory = _ => "data/tasks" };
+        var data = new Option<string>("--data") { DefaultValueFactory = _ => ShippedFiles.Path("data/tasks") };
         var methods = new Option<string?>("--methods")
         {
             Description = $"Comma-separated, from: {string.Join(", ", TuningMethods.All.Select(m => m.Name))}. Default: " +

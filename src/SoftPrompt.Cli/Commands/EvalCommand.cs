@@ -16,11 +16,11 @@ public static class EvalCommand
 {
     public static Command Build()
     {
-        var model = new Option<string>("--model") { Description = "Model directory (with tokenizer) or TinyStories .bin", DefaultValueFactory = _ => "models/base-small" };
+        var model = new Option<string>("--model") { Description = "Model directory (with tokenizer) or TinyStories .bin", DefaultValueFactory = _ => ShippedFiles.Path("models/base-small") };
         var perplexity = new Option<string?>("--perplexity") { Description = "Text file (documents separated by blank lines) to measure perplexity on" };
         var context = new Option<int?>("--context") { Description = "Perplexity window (default: the model's context, at most 256)" };
         var task = new Option<string?>("--task") { Description = "Task to evaluate on, under --data or a task folder's path: classification (accuracy, macro-F1) or wordnet-gloss (BLEU, ROUGE-L)" };
-        var data = new Option<string>("--data") { Description = "Directory holding <task>/*.jsonl", DefaultValueFactory = _ => "data/tasks" };
+        var data = new Option<string>("--data") { Description = "Directory holding <task>/*.jsonl", DefaultValueFactory = _ => ShippedFiles.Path("data/tasks") };
         var split = new Option<string>("--split") { DefaultValueFactory = _ => "test" };
         var shots = new Option<int>("--shots") { Description = "In-context examples from the training split (0: zero-shot)", DefaultValueFactory = _ => 0 };
         var adapter = new Option<string?>("--adapter") { Description = "A prompt-tuning adapter directory to evaluate" };

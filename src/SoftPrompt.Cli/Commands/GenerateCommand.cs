@@ -11,7 +11,7 @@ public static class GenerateCommand
 {
     public static Command Build()
     {
-        var model = new Option<string>("--model") { Description = "A Hugging Face model directory or a TinyStories .bin file", Required = true };
+        var model = new Option<string>("--model") { Description = "A Hugging Face model directory or a TinyStories .bin file", DefaultValueFactory = _ => ShippedFiles.Path("models/base-small") };
         var prompt = new Option<string>("--prompt") { Description = "The text to continue", DefaultValueFactory = _ => "Once upon a time" };
         var maxTokens = new Option<int>("--max-tokens") { Description = "New tokens at most", DefaultValueFactory = _ => 64 };
         var temperature = new Option<float>("--temperature") { Description = "0 = greedy", DefaultValueFactory = _ => 0f };
@@ -41,9 +41,10 @@ public static class GenerateCommand
             if (tokenizer.BosId is int bos) input.Add(bos);
             input.AddRange(textIds);
 
+            // The adapter is read before anything is printed, so a bad one fails with its message alone.
+            var softPrompt = parse.GetValue(adapter) is string a ? PromptAdapterFiles.Load(a, loaded.Model.Config.HiddenSize, baseFingerprint: PromptAdapterFiles.FingerprintOf(loaded.Model)).Prompt : null;
             Console.Write(text);
             var decoder = new IncrementalDecoder(tokenizer, textIds);
-            var softPrompt = parse.GetValue(adapter) is string a ? PromptAdapterFiles.Load(a, loaded.Model.Config.HiddenSize, baseFingerprint: PromptAdapterFiles.FingerprintOf(loaded.Model)).Prompt : null;
             // A beam's text is known only when the search ends, so it is written at once rather than streamed.
             var tokens = parse.GetValue(beams) is int width and > 0
                 ? Generator.BeamSearch(loaded.Model, input, options, new BeamSearchOptions { Width = width, LengthPenalty = parse.GetValue(lengthPenalty) }, softPrompt)[0].Tokens

@@ -10,7 +10,7 @@ public static class InspectCommand
 {
     public static Command Build()
     {
-        var model = new Option<string>("--model") { Description = "The frozen base model the adapter was trained on", DefaultValueFactory = _ => "models/base-small" };
+        var model = new Option<string>("--model") { Description = "The frozen base model the adapter was trained on", DefaultValueFactory = _ => ShippedFiles.Path("models/base-small") };
         var adapter = new Option<string>("--adapter") { Description = "Prompt-tuning adapter directory", Required = true };
         var top = new Option<int>("--top") { Description = "Tokens per prompt vector", DefaultValueFactory = _ => 5 };
         var task = new Option<string?>("--task") { Description = "Count how often this classification task's label words are among the nearest tokens" };

@@ -30,7 +30,7 @@ public static class PretrainCommand
 
     public static Command Build()
     {
-        var corpus = new Option<string>("--corpus") { Description = "Directory with train.txt and validation.txt", DefaultValueFactory = _ => "data/corpus" };
+        var corpus = new Option<string>("--corpus") { Description = "Directory with train.txt and validation.txt", DefaultValueFactory = _ => ShippedFiles.Path("data/corpus") };
         var output = new Option<string>("--out") { Description = "Output model directory", Required = true };
         var tokenizerPath = new Option<string?>("--tokenizer") { Description = "Use this tokenizer.json instead of training one" };
         var preset = new Option<string>("--preset") { Description = "Model size: tiny, small or medium", DefaultValueFactory = _ => "small" };

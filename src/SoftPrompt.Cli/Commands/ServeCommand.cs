@@ -10,7 +10,7 @@ public static class ServeCommand
 {
     public static Command Build()
     {
-        var model = new Option<string>("--model") { DefaultValueFactory = _ => "models/base-small" };
+        var model = new Option<string>("--model") { DefaultValueFactory = _ => ShippedFiles.Path("models/base-small") };
         var adapters = new Option<string>("--adapters") { Description = "Directory whose subdirectories are adapters (name = subdirectory)", DefaultValueFactory = _ => "adapters" };
         var host = new Option<string>("--host") { Description = "Address to bind (loopback unless told otherwise)", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { DefaultValueFactory = _ => 8080 };

@@ -34,11 +34,11 @@ public static partial class T5Command
 
     private static Command BuildPretrain()
     {
-        var corpus = new Option<string>("--corpus") { Description = "Directory with train.txt and validation.txt", DefaultValueFactory = _ => "data/corpus" };
+        var corpus = new Option<string>("--corpus") { Description = "Directory with train.txt and validation.txt", DefaultValueFactory = _ => ShippedFiles.Path("data/corpus") };
         var output = new Option<string>("--out") { Description = "Model directory to write", Required = true };
         var objective = new Option<string>("--objective") { Description = "span-corruption (from scratch) or lm-adaptation (prefix LM, continuing --init-from)", DefaultValueFactory = _ => "span-corruption" };
         var initFrom = new Option<string?>("--init-from") { Description = "Continue this T5 directory (its weights and tokenizer)" };
-        var tokenizerPath = new Option<string>("--tokenizer") { Description = "Byte-level BPE tokenizer.json to extend with <pad> and sentinels (new models)", DefaultValueFactory = _ => "models/base-small/tokenizer.json" };
+        var tokenizerPath = new Option<string>("--tokenizer") { Description = "Byte-level BPE tokenizer.json to extend with <pad> and sentinels (new models)", DefaultValueFactory = _ => ShippedFiles.Path("models/base-small/tokenizer.json") };
         var width = Int("--width", "d_model", 256);
         var layers = Int("--layers", "Encoder and decoder blocks each", 4);
         var heads = Int("--heads", "Attention heads", 4);
@@ -132,7 +132,7 @@ public static partial class T5Command
 
     private static Command BuildGenerate()
     {
-        var model = new Option<string>("--model") { Description = "T5 model directory (ours, or a Hugging Face t5 / flan-t5 folder)", DefaultValueFactory = _ => "models/t5-small-lm" };
+        var model = new Option<string>("--model") { Description = "T5 model directory (ours, or a Hugging Face t5 / flan-t5 folder)", DefaultValueFactory = _ => ShippedFiles.Path("models/t5-small-lm") };
         var prompt = new Option<string>("--prompt") { Description = "The encoder's input text", Required = true };
         var maxTokens = Int("--max-tokens", "New tokens at most", 40);
         var command = new Command("generate", "Encode a text and write the decoder's greedy answer, token by token.");

@@ -20,9 +20,9 @@ public static class TuneCommand
 {
     public static Command Build()
     {
-        var model = new Option<string>("--model") { Description = "Frozen base model directory", DefaultValueFactory = _ => "models/base-small" };
+        var model = new Option<string>("--model") { Description = "Frozen base model directory", DefaultValueFactory = _ => ShippedFiles.Path("models/base-small") };
         var task = new Option<string>("--task") { Description = "A task under --data (food-reviews, spam, brown-genre, ...) or a task folder's path (train/validation/test.jsonl, task.json); or classification tasks a,b,... tuned together", DefaultValueFactory = _ => "food-reviews" };
-        var data = new Option<string>("--data") { Description = "Directory holding <task>/{train,validation,test}.jsonl", DefaultValueFactory = _ => "data/tasks" };
+        var data = new Option<string>("--data") { Description = "Directory holding <task>/{train,validation,test}.jsonl", DefaultValueFactory = _ => ShippedFiles.Path("data/tasks") };
         var output = new Option<string>("--out") { Description = "Adapter output directory (default adapters/<task>)" };
         var length = new Option<int>("--prompt-length") { DefaultValueFactory = _ => 20 };
         var init = new Option<string>("--init") { Description = "uniform, vocab, labels or text", DefaultValueFactory = _ => "vocab" };

@@ -31,7 +31,7 @@ public static class VitCommand
 
     private static Command BuildPretrain()
     {
-        var task = new Option<string>("--task") { Description = "Image task directory (index.json + split files)", DefaultValueFactory = _ => "data/glyphs/characters" };
+        var task = new Option<string>("--task") { Description = "Image task directory (index.json + split files)", DefaultValueFactory = _ => ShippedFiles.Path("data/glyphs/characters") };
         var output = new Option<string>("--out") { Description = "Model directory to write", Required = true };
         var patch = Int("--patch", "Patch side in pixels", 4);
         var hidden = Int("--hidden", "Hidden size", 64);
@@ -80,8 +80,8 @@ public static class VitCommand
 
     private static Command BuildCompare()
     {
-        var modelPath = new Option<string>("--model") { Description = "Pretrained ViT directory", DefaultValueFactory = _ => "models/vit-glyphs" };
-        var task = new Option<string>("--task") { Description = "Image task to adapt to", DefaultValueFactory = _ => "data/glyphs/lowercase" };
+        var modelPath = new Option<string>("--model") { Description = "Pretrained ViT directory", DefaultValueFactory = _ => ShippedFiles.Path("models/vit-glyphs") };
+        var task = new Option<string>("--task") { Description = "Image task to adapt to", DefaultValueFactory = _ => ShippedFiles.Path("data/glyphs/lowercase") };
         var methods = new Option<string>("--methods") { Description = "Comma-separated: " + string.Join(", ", VisualTuningMethod.All.Select(m => m.Name)), DefaultValueFactory = _ => string.Join(",", VisualTuningMethod.All.Select(m => m.Name)) };
         var tokens = Int("--tokens", "VPT prompt tokens per layer", 8);
         var steps = Int("--steps", "Training steps per method", 600);
