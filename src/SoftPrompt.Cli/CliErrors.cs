@@ -17,9 +17,17 @@ public static class CliErrors
         }
     }
 
-    // IOException covers missing files and directories and our ModelFormatException (a malformed model file).
+    /// <summary>
+    /// Files (IOException covers missing files and our ModelFormatException) and JSON are the user's; so are
+    /// argument, state and format exceptions that our own code threw with a message for the user. The same types
+    /// thrown inside the framework — a dictionary's missing key, LINQ's empty sequence, an index out of range — are
+    /// bugs, and their stack trace is what fixes them.
+    /// </summary>
     public static bool IsUserError(Exception e) =>
-        e is IOException or InvalidDataException or UnauthorizedAccessException
-            or ArgumentException or KeyNotFoundException or NotSupportedException or InvalidOperationException
-            or System.Text.Json.JsonException;
+        e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException
+        || e is InvalidDataException or ArgumentException or KeyNotFoundException or NotSupportedException or InvalidOperationException
+            && ThrownByOurCode(e);
+
+    private static bool ThrownByOurCode(Exception e) =>
+        e.TargetSite?.DeclaringType?.Namespace?.StartsWith("SoftPrompt", StringComparison.Ordinal) == true;
 }

@@ -1,0 +1,40 @@
+using SoftPrompt.Cli;
+using SoftPrompt.Data.Tasks;
+using Xunit;
+
+namespace SoftPrompt.Tests.Cli;
+
+public class CliErrorsTests
+{
+    private static Exception Caught(Action action)
+    {
+        try { action(); }
+        catch (Exception e) { return e; }
+        throw new Xunit.Sdk.XunitException("nothing was thrown");
+    }
+
+    [Fact]
+    public void Our_messages_are_one_line_for_the_user_and_framework_failures_are_bugs_with_a_trace()
+    {
+        // Ours: a task name that is no folder, a bad task.json field.
+        Assert.True(CliErrors.IsUserError(Caught(() => TaskFolder.Locate("", "data/tasks"))));
+        Assert.True(CliErrors.IsUserError(Caught(() => TaskFolder.Locate("/nonexistent/task", "data/tasks"))));
+        // The framework's: a missing dictionary key and an empty sequence are bugs wherever they happen.
+        Assert.False(CliErrors.IsUserError(Caught(() => _ = new Dictionary<string, int>()["x"])));
+        Assert.False(CliErrors.IsUserError(Caught(() => _ = Array.Empty<int>().First())));
+        var one = new int[1];
+        Assert.False(CliErrors.IsUserError(Caught(() => _ = one[one.Length])));
+    }
+
+    [Fact]
+    public void A_bug_keeps_its_stack_trace_instead_of_becoming_an_error_line()
+    {
+        Assert.Throws<KeyNotFoundException>(() => CliErrors.Run(() => new Dictionary<string, int>()["missing"]));
+        var stderr = Console.Error;
+        using var captured = new StringWriter();
+        Console.SetError(captured);
+        try { Assert.Equal(1, CliErrors.Run(() => throw new InvalidDataException("task.json: no \"template\"."))); }
+        finally { Console.SetError(stderr); }
+        Assert.Equal("error: task.json: no \"template\".", captured.ToString().Trim());
+    }
+}
