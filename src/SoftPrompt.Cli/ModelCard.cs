@@ -35,9 +35,8 @@ public static class ModelCard
         string text = $"""
             # {title}, {model.ParameterCount / 1e6:F1}M parameters
 
-            Pretrained from scratch by `softprompt pretrain` on the corpus in `{corpusDir}` (Brown corpus, Jane Austen's
-            novels, fortunes, WordNet glosses; see data/corpus/README.md for sources and licences; rebuilt by
-            `bash tools/make_data.sh`). No task's validation or test text is in that corpus.
+            Pretrained from scratch by `softprompt pretrain` on the corpus in `{corpusDir}` (its README.md lists the sources,
+            licences and hashes; rebuilt by `bash tools/make_data.sh`). No task's validation or test text is in that corpus.
 
             | | |
             | --- | --- |

@@ -181,8 +181,8 @@ public static partial class T5Command
         string text = $"""
             # Base model: T5-style encoder-decoder, {model.ParameterCount / 1e6:F1}M parameters ({objective})
 
-            Pretrained by `softprompt t5 pretrain` on the corpus in `{corpusDir}` (Brown corpus, Jane Austen's novels,
-            fortunes, WordNet glosses; see data/corpus/README.md for sources and licences).
+            Pretrained by `softprompt t5 pretrain` on the corpus in `{corpusDir}` (its README.md lists the sources,
+            licences and hashes).
             {(initDir is null ? "Trained from scratch by span corruption (15% of tokens, mean span 3, one sentinel per span)." : $"Continued from `{initDir}` with the prefix-LM objective (\"LM adaptation\", Lester et al. 2021): the encoder reads a stretch of text, the decoder writes what follows.")}
 
             | | |
