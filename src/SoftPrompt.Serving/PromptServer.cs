@@ -100,8 +100,8 @@ public sealed class PromptServer : IAsyncDisposable
                 throw new InvalidDataException($"{directory}: a trial request scored NaN or infinity with this adapter (weights that are not finite, or a scale " +
                     "such as lora_alpha far too large); not served.");
         }
-        if (!replace && !_tasks.TryAdd(name, served)) throw new AdapterNameTakenException(name);
-        _tasks[name] = served;
+        if (replace) _tasks[name] = served;
+        else if (!_tasks.TryAdd(name, served)) throw new AdapterNameTakenException(name);
         return served;
     }
 

@@ -49,7 +49,8 @@ public static class EvalCommand
             }
             var (taskName, dir) = TaskFolder.Locate(parse.GetValue(task) ?? throw new ArgumentException("Give --perplexity FILE or --task NAME."),
                 parse.GetValue(data)!);
-            var prompt = parse.GetValue(adapter) is string a ? PromptAdapterFiles.Load(a, loaded.Model.Config.HiddenSize, baseFingerprint: PromptAdapterFiles.FingerprintOf(loaded.Model)) : null;
+            string baseFingerprint = PromptAdapterFiles.FingerprintOf(loaded.Model);
+            var prompt = parse.GetValue(adapter) is string a ? PromptAdapterFiles.Load(a, loaded.Model.Config.HiddenSize, baseFingerprint: baseFingerprint) : null;
             loaded.Model.SetTrainable(false);
             if (GenerationTask.IsBuiltIn(taskName))
             {
@@ -75,7 +76,7 @@ public static class EvalCommand
             if (parse.GetValue(ensemble) is string list)
             {
                 var paths = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-                var members = paths.Select(p => PromptAdapterFiles.Load(p, loaded.Model.Config.HiddenSize, baseFingerprint: PromptAdapterFiles.FingerprintOf(loaded.Model))).ToList();
+                var members = paths.Select(p => PromptAdapterFiles.Load(p, loaded.Model.Config.HiddenSize, baseFingerprint: baseFingerprint)).ToList();
                 var (perMember, vote, mean) = new PromptEnsemble(loaded.Model, tokenizer, definition, members).Predict(rows);
                 double Accuracy(string[] predicted) => Math.Round(rows.Where((e, i) => e.Label == predicted[i]).Count() / (double)rows.Count, 4);
                 Console.WriteLine(JsonSerializer.Serialize(new

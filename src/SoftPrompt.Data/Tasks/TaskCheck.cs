@@ -65,8 +65,7 @@ public static class TaskCheck
                 {
                     using var doc = JsonDocument.Parse(line);
                     if (doc.RootElement.ValueKind != JsonValueKind.Object) { Problem($"{path}, line {lineNumber}: not a JSON object."); continue; }
-                    row = doc.RootElement.EnumerateObject().Where(p => p.Value.ValueKind is JsonValueKind.String or JsonValueKind.Number)
-                        .ToDictionary(p => p.Name, p => p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText());
+                    row = TaskFile.Fields(doc.RootElement);
                 }
                 catch (Exception e) when (e is JsonException or InvalidOperationException)
                 {

@@ -7,9 +7,12 @@ public static class TaskFile
 {
     /// <summary>Each row's string and number fields, with its line number for error messages.</summary>
     public static List<(int Line, Dictionary<string, string> Fields)> ReadRows(string path) =>
-        ReadJsonLines(path, (row, line) => (line, row.EnumerateObject()
-            .Where(p => p.Value.ValueKind is JsonValueKind.String or JsonValueKind.Number)
-            .ToDictionary(p => p.Name, p => p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText())));
+        ReadJsonLines(path, (row, line) => (line, Fields(row)));
+
+    /// <summary>A row object's string and number fields as text (numbers as written); other fields are left out.</summary>
+    public static Dictionary<string, string> Fields(JsonElement row) => row.EnumerateObject()
+        .Where(p => p.Value.ValueKind is JsonValueKind.String or JsonValueKind.Number)
+        .ToDictionary(p => p.Name, p => p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText());
 
     /// <summary>Each non-blank line's JSON object, turned into a <typeparamref name="T"/> by <paramref name="parse"/>
     /// (given the object and its line number); errors name the file and line.</summary>

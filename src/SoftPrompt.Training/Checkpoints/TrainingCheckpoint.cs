@@ -126,9 +126,12 @@ public static class TrainingCheckpoint
 
     /// <summary>Restores tensors (by name) and optimizer moments from the newest whole copy, and returns the saved state.
     /// Values that are not finite are refused with the file named: resuming from them could only give NaN.</summary>
-    public static TrainingState Load(string directory, IReadOnlyList<Tensor> tensors, IReadOnlyList<IOptimizer> optimizers)
+    public static TrainingState Load(string directory, IReadOnlyList<Tensor> tensors, IReadOnlyList<IOptimizer> optimizers) =>
+        Load(Find(directory), directory, tensors, optimizers);
+
+    /// <summary>As above, from a <see cref="Find"/> the caller already made (the files are hashed once).</summary>
+    public static TrainingState Load(CheckpointSearch found, string directory, IReadOnlyList<Tensor> tensors, IReadOnlyList<IOptimizer> optimizers)
     {
-        var found = Find(directory);
         if (found.Whole is null)
             throw new FileNotFoundException($"No whole checkpoint in {directory}" + (found.Rejected.Count == 0 ? "." : ": " + string.Join(" ", found.Rejected)));
         directory = found.Whole;

@@ -96,7 +96,7 @@ public sealed class Pretrainer
             _progress.Message($"Asked to resume, but {checkpointDirectory} holds no checkpoint yet; starting at step 0.");
         else if (search is not null) // a damaged copy and no whole one: Load refuses, naming the files
         {
-            var saved = TrainingCheckpoint.Load(checkpointDirectory, _trained, optimizers);
+            var saved = TrainingCheckpoint.Load(search, checkpointDirectory, _trained, optimizers);
             if (saved.Fingerprint != state.Fingerprint)
                 throw new InvalidOperationException(
                     $"The checkpoint in {checkpointDirectory} was made with different options ({saved.Fingerprint}); now: {state.Fingerprint}. Start a new output directory or use the same options.");

@@ -90,7 +90,7 @@ public sealed class PromptTuner<TExample>
             _progress.Message($"Asked to resume, but {checkpointDirectory} holds no checkpoint yet; starting at step 0.");
         else if (search is not null) // a damaged copy and no whole one: Load refuses, naming the files
         {
-            var loaded = TrainingCheckpoint.Load(checkpointDirectory!, saved, new[] { optimizer });
+            var loaded = TrainingCheckpoint.Load(search, checkpointDirectory!, saved, new[] { optimizer });
             if (loaded.Fingerprint != state.Fingerprint)
                 throw new InvalidOperationException($"The checkpoint in {checkpointDirectory} was made with other options ({loaded.Fingerprint}); now: {state.Fingerprint}.");
             state = loaded;
