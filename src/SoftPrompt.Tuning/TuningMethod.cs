@@ -17,6 +17,8 @@ public sealed record MethodSettings
     public int Seed { get; init; } = 1;
     /// <summary>Training steps and batch every trained method uses; learning rates and optimizers are per method.</summary>
     public PromptTuningOptions Training { get; init; } = new();
+    /// <summary>What a classifier scored by label words minimises, for every method that trains one.</summary>
+    public ClassificationLoss Loss { get; init; } = ClassificationLoss.Auto;
 }
 
 /// <summary>

@@ -43,8 +43,9 @@ public static class CompareCommand
         var report = new Option<string?>("--report") { Description = "Write the table to this Markdown file, with .csv and .svg beside it" };
         var adapters = new Option<string?>("--save-adapters") { Description = "Keep each method's adapter directory under this folder" };
         var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount };
+        var loss = new Option<string>("--loss") { Description = "Classification loss of every method scored by label words: labels (softmax over the labels' tokens where they part, as PET), vocabulary (over every token, as Lester et al.) or auto (labels where the labels part at one token)", DefaultValueFactory = _ => "auto" };
         var command = new Command("compare", "Compare prompt design, prompt methods and fine-tuning baselines on one task.");
-        foreach (var o in new Option[] { model, task, data, methods, steps, batch, promptLength, topLayers, shots, trainSize, evalExamples, testExamples, seed, report, adapters, threads })
+        foreach (var o in new Option[] { model, task, data, methods, steps, batch, promptLength, topLayers, shots, trainSize, evalExamples, testExamples, seed, report, adapters, threads, loss })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -63,6 +64,7 @@ public static class CompareCommand
             var settings = new MethodSettings
             {
                 PromptLength = parse.GetValue(promptLength), TopLayers = parse.GetValue(topLayers), Shots = parse.GetValue(shots), Seed = parse.GetValue(seed),
+                Loss = ClassificationLosses.Parse(parse.GetValue(loss)!),
                 Training = new PromptTuningOptions
                 {
                     Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), EvaluateEvery = Math.Max(1, parse.GetValue(steps) / 4), Seed = parse.GetValue(seed),
@@ -114,7 +116,7 @@ public static class CompareCommand
             return new MethodContext<LabeledExample>
             {
                 Model = decoder, BaseModel = modelPath, Tokenizer = tokenizer, Train = train, Settings = settings, LabeledTask = task,
-                Objective = (prompt, adapter, context) => new PromptClassifier(decoder, tokenizer, task, prompt, context) { Adapter = adapter },
+                Objective = (prompt, adapter, context) => new PromptClassifier(decoder, tokenizer, task, prompt, context) { Adapter = adapter, TrainingLoss = settings.Loss },
                 InputTokens = labelClassifier.InputTokens,
                 LabelTokens = task.Labels.Select(l => labelClassifier.LabelTokens[l]).ToList(),
                 PTuning = (template, encoder) => new PTuningClassifier(decoder, tokenizer, task, template, encoder),

@@ -14,7 +14,7 @@ namespace SoftPrompt.Cli.Commands;
 internal static class MultiTaskTuning
 {
     public sealed record Settings(string[] Tasks, string DataDirectory, string OutDirectory, int PromptLength, string Init, string? InitText,
-        int Seed, PromptTuningOptions Options, int EvalExamples, int TestExamples, bool Resume, bool PerToken);
+        int Seed, PromptTuningOptions Options, int EvalExamples, int TestExamples, bool Resume, bool PerToken, ClassificationLoss Loss);
 
     private sealed record TaskData(string Name, PromptClassifier Classifier, List<LabeledExample> Train, List<LabeledExample> Validation, List<LabeledExample> Test);
 
@@ -29,7 +29,7 @@ internal static class MultiTaskTuning
             var definition = TaskDefinition.LoadClassification(folder, name);
             string Split(string split) => Path.Combine(folder, split + ".jsonl");
             var prompt = new PromptEmbedding(s.PromptLength, frozen.Config.HiddenSize, $"prompt_embeddings.{name}");
-            var classifier = new PromptClassifier(frozen, tokenizer, definition, prompt) { LengthNormalized = s.PerToken };
+            var classifier = new PromptClassifier(frozen, tokenizer, definition, prompt) { LengthNormalized = s.PerToken, TrainingLoss = s.Loss };
             var train = definition.ReadSplit(Split("train"));
             PromptInit.Apply(prompt, PromptInit.Parse(s.Init), frozen.TokenEmbedding, s.Seed,
                 PromptInit.MostFrequentTokens(train.Select(classifier.InputTokens), 5000), definition.Labels.Select(l => classifier.LabelTokens[l]).ToList(),

@@ -30,7 +30,7 @@ public static class TuneCommand
         var placement = new Option<string>("--placement") { Description = "before-input (Lester et al.) or before-answer (after the input; classification only)", DefaultValueFactory = _ => "before-input" };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 200 };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8 };
-        var lr = new Option<float>("--lr") { DefaultValueFactory = _ => 0.3f };
+        var lr = new Option<float?>("--lr") { Description = "Learning rate (default: 4 % of the RMS of the model's token embeddings, e.g. 0.003; a step moves each prompt value by about this much)" };
         var optimizerName = new Option<string>("--optimizer") { Description = "adafactor (Lester et al.) or adamw", DefaultValueFactory = _ => "adafactor" };
         var schedule = new Option<string>("--schedule") { Description = "constant, linear or cosine", DefaultValueFactory = _ => "constant" };
         var warmup = new Option<int>("--warmup") { Description = "Linear warm-up steps", DefaultValueFactory = _ => 0 };
@@ -40,6 +40,7 @@ public static class TuneCommand
         var onNan = new Option<string>("--on-nan") { Description = "NaN/Inf in loss or gradients: stop or skip the update", DefaultValueFactory = _ => "stop" };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints", DefaultValueFactory = _ => 50 };
         var method = new Option<string>("--method") { Description = "Adaptation method (prompt-tuning)", DefaultValueFactory = _ => "prompt-tuning" };
+        var loss = new Option<string>("--loss") { Description = "Classification loss: labels (softmax over the labels' tokens where they part, as PET), vocabulary (over every token, as Lester et al.) or auto (labels where the labels part at one token)", DefaultValueFactory = _ => "auto" };
         var perToken = new Option<bool>("--per-token") { Description = "Score labels by mean log-probability per token (length-normalised)" };
         var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 50 };
         var evalExamples = new Option<int>("--eval-examples") { Description = "Validation examples per evaluation", DefaultValueFactory = _ => 200 };
@@ -48,7 +49,7 @@ public static class TuneCommand
         var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount };
 
         var command = new Command("tune", "Prompt-tune a frozen model on a classification task and save the prompt as a PEFT adapter.");
-        foreach (var o in new Option[] { onNan, model, task, data, output, method, perToken, checkpointEvery, length, init, initText, placement, steps, batch, lr, optimizerName, schedule, warmup, accumulate, patience, resume, evalEvery, evalExamples, testExamples, seed, threads })
+        foreach (var o in new Option[] { onNan, model, task, data, output, method, loss, perToken, checkpointEvery, length, init, initText, placement, steps, batch, lr, optimizerName, schedule, warmup, accumulate, patience, resume, evalEvery, evalExamples, testExamples, seed, threads })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -69,7 +70,7 @@ public static class TuneCommand
             var options = new PromptTuningOptions
             {
                 Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), AccumulationSteps = parse.GetValue(accumulate),
-                Optimizer = parse.GetValue(optimizerName)!.ToLowerInvariant(), LearningRate = parse.GetValue(lr),
+                Optimizer = parse.GetValue(optimizerName)!.ToLowerInvariant(), LearningRate = parse.GetValue(lr) ?? PromptScale.LearningRate(frozen.TokenEmbedding),
                 Schedule = LearningRateSchedule.ParseShape(parse.GetValue(schedule)!), WarmupSteps = parse.GetValue(warmup),
                 EvaluateEvery = parse.GetValue(evalEvery), Patience = parse.GetValue(patience), Seed = parse.GetValue(seed),
                 CheckpointEvery = parse.GetValue(checkpointEvery),
@@ -79,7 +80,8 @@ public static class TuneCommand
                 return MultiTaskTuning.Run(frozen, tokenizer, loaded.Source, new MultiTaskTuning.Settings(
                     taskName.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), parse.GetValue(data)!,
                     parse.GetValue(output) ?? "adapters", parse.GetValue(length), initName, parse.GetValue(initText), parse.GetValue(seed), options,
-                    parse.GetValue(evalExamples), parse.GetValue(testExamples), parse.GetValue(resume), parse.GetValue(perToken)));
+                    parse.GetValue(evalExamples), parse.GetValue(testExamples), parse.GetValue(resume), parse.GetValue(perToken),
+                    ClassificationLosses.Parse(parse.GetValue(loss)!)));
             string Split(string name) => Path.Combine(taskDir, name + ".jsonl");
             void Initialize(IEnumerable<int[]> trainInputs, IReadOnlyList<int[]> labelTokens) =>
                 PromptInit.Apply(prompt, PromptInit.Parse(initName), frozen.TokenEmbedding, parse.GetValue(seed),
@@ -128,8 +130,16 @@ public static class TuneCommand
                 var train = definition.ReadSplit(Split("train"));
                 var validation = Take(definition.ReadSplit(Split("validation")), parse.GetValue(evalExamples));
                 var test = Take(definition.ReadSplit(Split("test")), parse.GetValue(testExamples));
-                var classifier = new PromptClassifier(frozen, tokenizer, definition, prompt) { LengthNormalized = parse.GetValue(perToken) };
+                var classifier = new PromptClassifier(frozen, tokenizer, definition, prompt)
+                {
+                    LengthNormalized = parse.GetValue(perToken), TrainingLoss = ClassificationLosses.Parse(parse.GetValue(loss)!),
+                };
                 Initialize(train.Select(classifier.InputTokens), definition.Labels.Select(l => classifier.LabelTokens[l]).ToList());
+                if (classifier.TrainingLoss == ClassificationLoss.Auto && classifier.EffectiveLoss == ClassificationLoss.Vocabulary)
+                {
+                    PromptClassifier.TryLabelChoice(definition, classifier.LabelTokens, out string why);
+                    Console.Error.WriteLine($"Training with the loss over the whole vocabulary (--loss auto): {why}");
+                }
                 Describe(train.Count, validation.Count, test.Count);
                 var result = new PromptTuner<LabeledExample>(classifier, options, curve)
                     .Run(train, validation, Path.Combine(outDir, "checkpoint"), parse.GetValue(resume));
@@ -144,6 +154,7 @@ public static class TuneCommand
                 report = new
                 {
                     task = taskName, method = "prompt_tuning", prompt_length = prompt.Length, init = initName, placement = parse.GetValue(placement),
+                    loss = classifier.EffectiveLoss == ClassificationLoss.LabelChoice ? "labels" : "vocabulary", learning_rate = options.LearningRate,
                     trainable_params = prompt.Prompt.Length, percent_of_base = Math.Round(100.0 * prompt.Prompt.Length / frozen.ParameterCount, 4),
                     best_validation_step = result.BestStep, best_validation_accuracy = Math.Round(result.BestScore, 4), steps = result.Steps,
                     stopped_early = result.StoppedEarly, test_examples = test.Count,

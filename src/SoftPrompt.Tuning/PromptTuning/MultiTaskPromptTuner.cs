@@ -45,21 +45,38 @@ public sealed class MultiTaskPromptObjective : IPromptObjective<TaskExample>
 
     public Tensor Loss(Tape tape, IReadOnlyList<TaskExample> batch)
     {
+        // A task trained with the label-choice loss runs only through the tokens where its labels part.
+        var choice = Tasks.Select(t => t.EffectiveLoss == ClassificationLoss.LabelChoice ? PromptClassifier.LabelChoice(t.Task, t.LabelTokens) : ((int, int[])?)null).ToArray();
         var rows = batch.Select(e =>
         {
             var task = Tasks[e.Task];
-            return (e.Task, task.Prompt, Input: task.InputTokens(e.Example), Target: task.LabelTokens[e.Example.Label]);
+            var target = task.LabelTokens[e.Example.Label];
+            return (e.Task, task.Prompt, Input: task.InputTokens(e.Example), Target: choice[e.Task] is var (shared, _) ? target[..(shared + 1)] : target);
         }).ToList();
         var mixed = MixedPromptBatch.Build(tape, _model, rows.Select(r => new PromptedRow(r.Prompt, [.. r.Input, .. r.Target])).ToList());
         var positions = mixed.PredictingPositions(rows.Select(r => r.Target.Length).ToList());
         var hidden = _model.Hidden(tape, mixed.Input);
-        var logits = _model.Logits(tape, Fn.Embedding(tape, hidden.Reshape(rows.Count * mixed.Length, _model.Config.HiddenSize), positions));
+        var predicting = Fn.Embedding(tape, hidden.Reshape(rows.Count * mixed.Length, _model.Config.HiddenSize), positions);
+        var logits = choice.All(c => c is not null) ? null : _model.Logits(tape, predicting);
+        var rowStarts = new int[rows.Count + 1];
+        for (int r = 0; r < rows.Count; r++) rowStarts[r + 1] = rowStarts[r] + rows[r].Target.Length;
         Tensor? loss = null;
         foreach (int task in rows.Select(r => r.Task).Distinct())
         {
-            // Targets of the other tasks' rows are ignored, so this is the task's own mean over its label tokens.
-            var targets = rows.SelectMany(r => r.Task == task ? r.Target : Enumerable.Repeat(-100, r.Target.Length)).ToArray();
-            var taskLoss = Fn.CrossEntropy(tape, logits, targets);
+            Tensor taskLoss;
+            if (choice[task] is var (shared, tokens))
+            {
+                var mine = Enumerable.Range(0, rows.Count).Where(r => rows[r].Task == task).ToArray();
+                var labels = Tasks[task].Task.Labels.ToList();
+                var choosing = Fn.Embedding(tape, predicting, mine.Select(r => rowStarts[r] + shared).ToArray());
+                taskLoss = Fn.CrossEntropy(tape, _model.LogitsOf(tape, choosing, tokens), mine.Select(r => labels.IndexOf(batch[r].Example.Label)).ToArray());
+            }
+            else
+            {
+                // Targets of the other tasks' rows are ignored, so this is the task's own mean over its label tokens.
+                var targets = rows.SelectMany(r => r.Task == task ? r.Target : Enumerable.Repeat(-100, r.Target.Length)).ToArray();
+                taskLoss = Fn.CrossEntropy(tape, logits!, targets);
+            }
             loss = loss is null ? taskLoss : Fn.Add(tape, loss, taskLoss);
         }
         return loss!;

@@ -11,6 +11,31 @@ namespace SoftPrompt.Tuning.PromptTuning;
 /// verbalizer tokens. Training minimises −log Pr(y_gold | [P; x]) on the label tokens only; prediction picks the label
 /// whose tokens have the highest log-probability (optionally per token). With no prompt it is the zero-shot baseline.
 /// </summary>
+/// <summary>The training objective of a classifier scored by its label words.</summary>
+public enum ClassificationLoss
+{
+    /// <summary><see cref="LabelChoice"/> where the labels part at one token, <see cref="Vocabulary"/> elsewhere.</summary>
+    Auto,
+    /// <summary>Lester et al.'s text-to-text loss: −log Pr(gold label's tokens) under the softmax over the whole
+    /// vocabulary. Much of a small model's early signal goes into making the label words likely at all.</summary>
+    Vocabulary,
+    /// <summary>−log of the gold label's share of a softmax over the labels' tokens where they part (their first tokens,
+    /// or the first after a shared "▁"): the verbalizer loss of PET and LM-BFF. Every step's signal is the choice between
+    /// labels, which is what prediction uses.</summary>
+    LabelChoice,
+}
+
+public static class ClassificationLosses
+{
+    public static ClassificationLoss Parse(string name) => name.ToLowerInvariant() switch
+    {
+        "vocabulary" or "vocab" => ClassificationLoss.Vocabulary,
+        "labels" or "label-choice" => ClassificationLoss.LabelChoice,
+        "auto" => ClassificationLoss.Auto,
+        _ => throw new ArgumentException($"Unknown --loss '{name}': use auto, labels (a softmax over the labels' first tokens) or vocabulary (over all tokens, as Lester et al.)."),
+    };
+}
+
 public sealed class PromptClassifier : IPromptObjective<LabeledExample>, ILabelPredictor
 {
     private readonly CausalLanguageModel _model;
@@ -53,12 +78,63 @@ public sealed class PromptClassifier : IPromptObjective<LabeledExample>, ILabelP
         return ids.Length <= MaxInputTokens ? ids : ids[^MaxInputTokens..];
     }
 
-    /// <summary>Mean cross-entropy of the gold labels' tokens, for a training step.</summary>
+    /// <summary>What a training step minimises, as asked; see <see cref="ClassificationLoss"/>.</summary>
+    public ClassificationLoss TrainingLoss { get; init; } = ClassificationLoss.Vocabulary;
+
+    /// <summary>The loss a training step uses: <see cref="TrainingLoss"/> with Auto decided by the task's labels.</summary>
+    public ClassificationLoss EffectiveLoss => TrainingLoss != ClassificationLoss.Auto ? TrainingLoss
+        : TryLabelChoice(Task, _labelIds, out _) is null ? ClassificationLoss.Vocabulary : ClassificationLoss.LabelChoice;
+
+    /// <summary>The loss of a training step: the mean cross-entropy of the gold labels' tokens over the vocabulary, or,
+    /// for <see cref="ClassificationLoss.LabelChoice"/>, over the labels' tokens where they part.</summary>
     public Tensor Loss(Tape tape, IReadOnlyList<LabeledExample> batch)
     {
+        int padding = _tokenizer.EosId ?? 0;
+        if (EffectiveLoss == ClassificationLoss.LabelChoice)
+        {
+            var (shared, choices) = LabelChoice(Task, _labelIds);
+            // Each row runs through the labels' shared first tokens (a SentencePiece "▁", say); the choice is at the next one.
+            var (hidden, _, rowStarts) = PromptedSequences.Predicting(tape, _model, Prompt,
+                batch.Select(e => (InputTokens(e), _labelIds[e.Label][..(shared + 1)])).ToList(), padding, Adapter);
+            var choosing = Fn.Embedding(tape, hidden, rowStarts[..^1].Select(start => start + shared).ToArray());
+            var labels = Task.Labels.ToList();
+            var gold = batch.Select(e => labels.IndexOf(e.Label)).ToArray();
+            return Fn.CrossEntropy(tape, _model.LogitsOf(tape, choosing, choices), gold);
+        }
         var rows = batch.Select(e => (InputTokens(e), _labelIds[e.Label])).ToList();
-        var (logits, targets, _) = PromptedSequences.Logits(tape, _model, Prompt, rows, _tokenizer.EosId ?? 0, Adapter);
+        var (logits, targets, _) = PromptedSequences.Logits(tape, _model, Prompt, rows, padding, Adapter);
         return Fn.CrossEntropy(tape, logits, targets);
+    }
+
+    /// <summary>Where the labels' tokens part: the number of first tokens all labels share (0 for " yes" / " no"; 1
+    /// for a SentencePiece "▁" before each word), and each label's token there, in <see cref="ClassificationTask.Labels"/>
+    /// order. Refused when two labels are still the same there, or one ends before they part.</summary>
+    public static (int Shared, int[] Tokens) LabelChoice(ClassificationTask task, IReadOnlyDictionary<string, int[]> labelTokens) =>
+        TryLabelChoice(task, labelTokens, out var problem) ?? throw new ArgumentException(problem);
+
+    /// <summary><see cref="LabelChoice"/>, or null with the reason when the labels do not part at one token.</summary>
+    public static (int Shared, int[] Tokens)? TryLabelChoice(ClassificationTask task, IReadOnlyDictionary<string, int[]> labelTokens, out string problem)
+    {
+        var sequences = task.Labels.Select(l => labelTokens[l]).ToArray();
+        int shared = 0;
+        while (sequences.All(t => t.Length > shared) && sequences.All(t => t[shared] == sequences[0][shared])) shared++;
+        const string Remedy = "so a loss over the labels' choice cannot tell them apart; train with the vocabulary loss (--loss vocabulary) or change the verbalizer.";
+        for (int i = 0; i < sequences.Length; i++)
+        {
+            if (sequences[i].Length <= shared)
+            {
+                problem = $"Task {task.Name}: label \"{task.Labels[i]}\" is written as the start of another label's words, {Remedy}";
+                return null;
+            }
+            for (int j = i + 1; j < sequences.Length; j++)
+                if (sequences[j].Length > shared && sequences[i][shared] == sequences[j][shared])
+                {
+                    problem = $"Task {task.Name}: labels \"{task.Labels[i]}\" and \"{task.Labels[j]}\" are written with the same token where the labels part, {Remedy}";
+                    return null;
+                }
+        }
+        problem = "";
+        return (shared, sequences.Select(t => t[shared]).ToArray());
     }
 
     /// <summary>Log-probability of each label for each example: [example][label in Task.Labels order].</summary>

@@ -37,7 +37,7 @@ public static class PromptInit
         var rng = new Random(seed);
         var rows = prompt.Prompt.Span;
         var table = embedding.ReadOnlySpan;
-        if (kind == PromptInitKind.Uniform) { prompt.InitializeUniform(seed); return; }
+        if (kind == PromptInitKind.Uniform) { prompt.InitializeUniform(seed, PromptScale.UniformRange(embedding)); return; }
         if (frequentTokens.Count == 0) throw new ArgumentException("Sampled initialisation needs at least one frequent token.");
         int filled = 0;
         if (kind == PromptInitKind.Labels)

@@ -2,7 +2,7 @@ namespace SoftPrompt.Tuning.PromptTuning;
 
 /// <summary>
 /// Lester et al.'s prompt tuning as the comparison runs it: class-label init where there are labels (sampled
-/// vocabulary otherwise), Adafactor at lr 0.3. <paramref name="placement"/> BeforeAnswer puts the same vectors after
+/// vocabulary otherwise), Adafactor at a learning rate sized to the embeddings (<see cref="PromptScale"/>). <paramref name="placement"/> BeforeAnswer puts the same vectors after
 /// the input instead.
 /// </summary>
 public sealed class PromptTuningMethod(string name, PromptPlacement placement) : TuningMethod
@@ -20,9 +20,10 @@ public sealed class PromptTuningMethod(string name, PromptPlacement placement) :
         var init = context.LabelTokens.Count > 0 ? PromptInitKind.Labels : PromptInitKind.Vocab;
         PromptInit.Apply(prompt, init, model.TokenEmbedding, context.Settings.Seed,
             PromptInit.MostFrequentTokens(context.Train.Select(context.InputTokens), 5000), context.LabelTokens);
-        var training = context.Settings.Training with { Optimizer = "adafactor", LearningRate = 0.3f };
+        float learningRate = PromptScale.LearningRate(model.TokenEmbedding);
+        var training = context.Settings.Training with { Optimizer = "adafactor", LearningRate = learningRate };
         string note = $"{prompt.Length} vectors {(placement == PromptPlacement.BeforeInput ? "before" : "after")} the input, " +
-                      $"{(init == PromptInitKind.Labels ? "class-label" : "sampled-vocabulary")} init, Adafactor lr 0.3";
+                      $"{(init == PromptInitKind.Labels ? "class-label" : "sampled-vocabulary")} init, Adafactor lr {learningRate:G2}";
         return new(context.Objective(prompt, null, ""), new[] { prompt.Prompt }, prompt.Prompt.Length, training, note,
             directory => PromptAdapterFiles.Save(directory, prompt, new PromptAdapterFiles.Info(context.BaseModel, model.Config.NumLayers, model.Config.NumHeads,
                 init == PromptInitKind.Labels ? "labels" : "vocab", null, context.LabeledTask?.Name, context.LabeledTask,

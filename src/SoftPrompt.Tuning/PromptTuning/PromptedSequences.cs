@@ -21,6 +21,15 @@ public static class PromptedSequences
     public static (Tensor Logits, int[] Targets, int[] RowStarts) Logits(Tape tape, CausalLanguageModel model, PromptEmbedding? prompt,
         IReadOnlyList<(int[] Input, int[] Target)> rows, int paddingId, IModelAdapter? adapter = null)
     {
+        var (hidden, targets, rowStarts) = Predicting(tape, model, prompt, rows, paddingId, adapter);
+        return (model.Logits(tape, hidden), targets, rowStarts);
+    }
+
+    /// <summary>As <see cref="Logits(Tape, CausalLanguageModel, PromptEmbedding?, IReadOnlyList{ValueTuple{int[], int[]}}, int, IModelAdapter?)"/>,
+    /// but the final hidden states (R, D) of the predicting positions, before the LM head.</summary>
+    public static (Tensor Hidden, int[] Targets, int[] RowStarts) Predicting(Tape tape, CausalLanguageModel model, PromptEmbedding? prompt,
+        IReadOnlyList<(int[] Input, int[] Target)> rows, int paddingId, IModelAdapter? adapter = null)
+    {
         int p = prompt?.Length ?? 0;
         bool afterInput = prompt?.Placement == PromptPlacement.BeforeAnswer;
         var placed = rows.Select(r =>
@@ -31,7 +40,7 @@ public static class PromptedSequences
             int first = afterInput ? r.Input.Length : 0;
             return new Row(input, Enumerable.Range(first, p).ToArray(), r.Target);
         }).ToList();
-        return Logits(tape, model, prompt?.Prompt, placed, paddingId, adapter);
+        return Predicting(tape, model, prompt?.Prompt, placed, paddingId, adapter);
     }
 
     /// <param name="vectors">(p, D) placed, in order, at each row's p slots; null when rows have no slots.</param>
@@ -39,6 +48,13 @@ public static class PromptedSequences
     /// targets start among the R (length B + 1).</returns>
     public static (Tensor Logits, int[] Targets, int[] RowStarts) Logits(Tape tape, CausalLanguageModel model, Tensor? vectors,
         IReadOnlyList<Row> rows, int paddingId, IModelAdapter? adapter = null)
+    {
+        var (hidden, targets, rowStarts) = Predicting(tape, model, vectors, rows, paddingId, adapter);
+        return (model.Logits(tape, hidden), targets, rowStarts);
+    }
+
+    private static (Tensor Hidden, int[] Targets, int[] RowStarts) Predicting(Tape tape, CausalLanguageModel model, Tensor? vectors,
+        IReadOnlyList<Row> rows, int paddingId, IModelAdapter? adapter)
     {
         int b = rows.Count, t = rows.Max(r => r.Input.Length + r.Target.Length), d = model.Config.HiddenSize;
         var ids = new int[b * t];
@@ -83,8 +99,7 @@ public static class PromptedSequences
         }
         var hidden = model.Hidden(tape, input);
         // Gathering rows is an embedding lookup with the hidden states as the table (backward scatters the gradient back).
-        var predicting = Fn.Embedding(tape, hidden.Reshape(b * t, d), positions);
-        return (model.Logits(tape, predicting), targets, rowStarts);
+        return (Fn.Embedding(tape, hidden.Reshape(b * t, d), positions), targets, rowStarts);
     }
 
     /// <summary>Per row, Σ log Pr(target token) over its targets, from <see cref="Logits"/>' results.</summary>

@@ -29,21 +29,23 @@ public class MultiTaskPromptTuningTests(ITestOutputHelper output)
         (2, "The slide was tall and the pond was big.", "park"),
     };
 
-    private static List<PromptClassifier> Classifiers(int seed) => Definitions.Select((d, i) =>
+    private static List<PromptClassifier> Classifiers(int seed, ClassificationLoss loss = ClassificationLoss.Vocabulary) => Definitions.Select((d, i) =>
     {
         var prompt = new PromptEmbedding(2 + 3 * i, Loaded.Model.Config.HiddenSize, $"prompt.{d.Name}");
         prompt.InitializeUniform(seed + i, range: 0.3f);
-        return new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, d, prompt);
+        return new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, d, prompt) { TrainingLoss = loss };
     }).ToList();
 
     private static List<TaskExample> Examples() =>
         Rows.Select(r => new TaskExample(r.Task, new LabeledExample(new Dictionary<string, string> { ["text"] = r.Text }, r.Label))).ToList();
 
-    [Fact]
-    public void A_mixed_batch_gives_each_prompt_the_gradient_of_its_own_rows_alone()
+    [Theory]
+    [InlineData(ClassificationLoss.Vocabulary)]
+    [InlineData(ClassificationLoss.LabelChoice)]
+    public void A_mixed_batch_gives_each_prompt_the_gradient_of_its_own_rows_alone(ClassificationLoss loss)
     {
         Loaded.Model.SetTrainable(false);
-        var tasks = Classifiers(seed: 11);
+        var tasks = Classifiers(seed: 11, loss);
         var objective = new MultiTaskPromptObjective(Loaded.Model, tasks);
         var batch = Examples();
         var tape = new Tape();

@@ -43,6 +43,38 @@ public class PromptTuningTests
     }
 
     [Fact]
+    public void Label_choice_loss_is_the_cross_entropy_of_a_softmax_over_the_labels_first_tokens()
+    {
+        var model = Loaded.Model;
+        var classifier = new PromptClassifier(model, Loaded.Tokenizer!, Task, prompt: null) { TrainingLoss = ClassificationLoss.LabelChoice };
+        var tape = new Tape(recording: false);
+        float loss = classifier.Loss(tape, Examples)[0];
+        double expected = 0;
+        int v = model.Config.VocabSize;
+        var (shared, tokens) = PromptClassifier.LabelChoice(Task, classifier.LabelTokens);
+        foreach (var example in Examples)
+        {
+            // The labels' shared first tokens (this SentencePiece vocabulary may write a "▁" before each word) are input.
+            var input = classifier.InputTokens(example).Concat(classifier.LabelTokens[example.Label][..shared]).ToArray();
+            var logits = model.Forward(new Tape(recording: false), new ForwardInput { Batch = 1, Length = input.Length, TokenIds = input });
+            var last = logits.ReadOnlySpan.Slice((input.Length - 1) * v, v).ToArray();
+            double[] choices = tokens.Select(token => (double)last[token]).ToArray();
+            double max = choices.Max(), logZ = max + Math.Log(choices.Sum(c => Math.Exp(c - max)));
+            expected -= choices[Task.Labels.ToList().IndexOf(example.Label)] - logZ;
+        }
+        Assert.Equal(expected / Examples.Length, loss, 1e-4);
+
+        var sameStart = new PromptClassifier(model, Loaded.Tokenizer!, MoodTask.Task(sadWords: " happy no more"), prompt: null)
+            { TrainingLoss = ClassificationLoss.LabelChoice };
+        var refused = Assert.Throws<ArgumentException>(() => sameStart.Loss(new Tape(recording: false), Examples));
+        Assert.Contains("cannot tell them apart", refused.Message);
+        var parted = PromptClassifier.LabelChoice(Task, new Dictionary<string, int[]> { ["happy"] = [7], ["sad"] = [9, 3] });
+        Assert.Equal(0, parted.Shared);
+        Assert.Equal(new[] { 7, 9 }, parted.Tokens);
+        Assert.Equal(2, PromptClassifier.LabelChoice(Task, new Dictionary<string, int[]> { ["happy"] = [5, 6, 7], ["sad"] = [5, 6, 8] }).Shared);
+    }
+
+    [Fact]
     public void Only_the_prompt_receives_gradients_and_training_lowers_the_loss()
     {
         var model = Loaded.Model;
@@ -146,6 +178,20 @@ public class PromptTuningTests
             Assert.Equal(table[20 + i], prompt.Prompt[4 + i]);
             Assert.Equal(table[28 + i], prompt.Prompt[8 + i]); // the rest sampled from the frequent tokens
         }
+    }
+
+    [Theory]
+    [InlineData(0.05f)]
+    [InlineData(20f)]
+    public void Uniform_init_and_the_default_learning_rate_follow_the_embeddings_scale(float scale)
+    {
+        var table = GradCheck.Random(3, scale, 500, 16);
+        float rms = MathF.Sqrt(table.ToArray().Sum(v => v * v) / table.Length);
+        var prompt = new PromptEmbedding(50, 16);
+        PromptInit.Apply(prompt, PromptInitKind.Uniform, table, seed: 4, frequentTokens: new[] { 1 });
+        float promptRms = MathF.Sqrt(prompt.Prompt.ToArray().Sum(v => v * v) / prompt.Prompt.Length);
+        Assert.InRange(promptRms / rms, 0.9f, 1.1f); // 800 draws: the RMS of a uniform on ±√3·rms is within a few %
+        Assert.Equal(PromptScale.StepFraction * rms, PromptScale.LearningRate(table), rms * 1e-4);
     }
 
     [Fact]
