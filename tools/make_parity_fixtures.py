@@ -87,8 +87,9 @@ def rotate_half(x):
 
 
 def llama_forward(p, cfg, embeds, positions):
+    """LlamaForCausalLM; with q/k/v biases it is Qwen2ForCausalLM, with q_norm/k_norm and its own head_dim Qwen3's."""
     d, heads, kv_heads = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
-    hd, eps, theta = d // heads, cfg["rms_norm_eps"], cfg["rope_theta"]
+    hd, eps, theta = cfg.get("head_dim", d // heads), cfg["rms_norm_eps"], cfg["rope_theta"]
     b, t, _ = embeds.shape
     inv_freq = 1.0 / (theta ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
     freqs = positions.to(torch.float64)[..., None] * inv_freq  # (B, T, hd/2)
@@ -97,15 +98,24 @@ def llama_forward(p, cfg, embeds, positions):
     h = embeds
     for i in range(cfg["num_hidden_layers"]):
         w = lambda n: p[f"model.layers.{i}.{n}"]
+        has = lambda n: f"model.layers.{i}.{n}" in p
+
+        def project(x, n, n_heads):  # (B, T, D) -> (B, heads, T, hd): bias (Qwen2), then per-head RMSNorm (Qwen3)
+            y = x @ w(f"self_attn.{n}_proj.weight").t()
+            if has(f"self_attn.{n}_proj.bias"):
+                y = y + w(f"self_attn.{n}_proj.bias")
+            y = y.view(b, t, n_heads, hd)
+            if has(f"self_attn.{n}_norm.weight"):
+                y = rms_norm(y, w(f"self_attn.{n}_norm.weight"), eps)
+            return y.transpose(1, 2)
+
         a = rms_norm(h, w("input_layernorm.weight"), eps)
-        q = (a @ w("self_attn.q_proj.weight").t()).view(b, t, heads, hd).transpose(1, 2)
-        k = (a @ w("self_attn.k_proj.weight").t()).view(b, t, kv_heads, hd).transpose(1, 2)
-        v = (a @ w("self_attn.v_proj.weight").t()).view(b, t, kv_heads, hd).transpose(1, 2)
+        q, k, v = project(a, "q", heads), project(a, "k", kv_heads), project(a, "v", kv_heads)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
         k = k.repeat_interleave(heads // kv_heads, dim=1)
         v = v.repeat_interleave(heads // kv_heads, dim=1)
-        y = causal_attention(q, k, v).transpose(1, 2).reshape(b, t, d)
+        y = causal_attention(q, k, v).transpose(1, 2).reshape(b, t, heads * hd)
         h = h + y @ w("self_attn.o_proj.weight").t()
         m = rms_norm(h, w("post_attention_layernorm.weight"), eps)
         m = torch.nn.functional.silu(m @ w("mlp.gate_proj.weight").t()) * (m @ w("mlp.up_proj.weight").t())
@@ -327,6 +337,38 @@ def llama_case(gen):
     return "llama-tiny", cfg, params, lambda p, e, pos: llama_forward(p, cfg, e, pos), "model.embed_tokens.weight"
 
 
+def qwen_case(gen, model_type):
+    """Qwen2: LLaMA with q/k/v biases. Qwen3: LLaMA with per-head q/k RMSNorm and head_dim 12 ≠ hidden 32 / 4 heads."""
+    cfg = {"model_type": model_type, "architectures": [model_type.capitalize() + "ForCausalLM"], "vocab_size": 91,
+           "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+           "intermediate_size": 40, "max_position_embeddings": 64, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0,
+           "tie_word_embeddings": False, "hidden_act": "silu", "use_sliding_window": False, "bos_token_id": 1, "eos_token_id": 2}
+    if model_type == "qwen3":
+        cfg.update({"head_dim": 12, "attention_bias": False})
+    d, f, v = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
+    hd = cfg.get("head_dim", d // cfg["num_attention_heads"])
+    qw, kv = cfg["num_attention_heads"] * hd, cfg["num_key_value_heads"] * hd
+    shapes = {"model.embed_tokens.weight": (v, d), "model.norm.weight": (d,), "lm_head.weight": (v, d)}
+    for i in range(cfg["num_hidden_layers"]):
+        layer = {"input_layernorm.weight": (d,), "self_attn.q_proj.weight": (qw, d), "self_attn.k_proj.weight": (kv, d),
+                 "self_attn.v_proj.weight": (kv, d), "self_attn.o_proj.weight": (d, qw),
+                 "post_attention_layernorm.weight": (d,), "mlp.gate_proj.weight": (f, d),
+                 "mlp.up_proj.weight": (f, d), "mlp.down_proj.weight": (d, f)}
+        if model_type == "qwen2":
+            layer.update({"self_attn.q_proj.bias": (qw,), "self_attn.k_proj.bias": (kv,), "self_attn.v_proj.bias": (kv,)})
+        else:
+            layer.update({"self_attn.q_norm.weight": (hd,), "self_attn.k_norm.weight": (hd,)})
+        for n, s in layer.items():
+            shapes[f"model.layers.{i}.{n}"] = s
+    params = {}
+    for n, s in shapes.items():
+        if n.endswith("norm.weight"):
+            params[n] = 1.0 + 0.1 * torch.randn(s, generator=gen, dtype=torch.float64)
+        else:
+            params[n] = 0.2 * torch.randn(s, generator=gen, dtype=torch.float64)
+    return f"{model_type}-tiny", cfg, params, lambda p, e, pos: llama_forward(p, cfg, e, pos), "model.embed_tokens.weight"
+
+
 def bert_case(gen):
     cfg = {"model_type": "bert", "architectures": ["BertForMaskedLM"], "vocab_size": 83, "hidden_size": 32,
            "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 56, "hidden_act": "gelu",
@@ -384,7 +426,11 @@ def main():
     gen = torch.Generator().manual_seed(1234)
     os.makedirs(OUT, exist_ok=True)
     wanted = set(sys.argv[1:])
-    for make, make_batch in ((gpt2_case, causal_batch), (llama_case, causal_batch), (bert_case, masked_batch)):
+    cases = [(gpt2_case, causal_batch, gen), (llama_case, causal_batch, gen), (bert_case, masked_batch, gen)]
+    # Families added later draw from a generator of their own, so adding them left the fixtures above unchanged.
+    family_gen = torch.Generator().manual_seed(18)
+    cases += [(lambda g, t=t: qwen_case(g, t), causal_batch, family_gen) for t in ("qwen2", "qwen3")]
+    for make, make_batch, gen in cases:
         name, cfg, params, forward, embed_name = make(gen)
         vocab = cfg["vocab_size"]
         batch, length = 2, 9

@@ -23,7 +23,10 @@ def spread(values, fmt):
 
 
 print(f"# Prompt tuning on {model}: {task}\n")
-print(f"Written by `bash tools/prompt_tuning_study.sh {model} {task}` ({steps} steps each, batch 8, Adafactor lr 0.3,"
+lr = first.get("learning_rate")
+lr_text = f"Adafactor lr {lr:.2g} (sized to the embeddings)" if lr else "Adafactor lr 0.3"
+loss_text = {"labels": ", the label-choice loss", "vocabulary": ", the vocabulary loss"}.get(first.get("loss"), "")
+print(f"Written by `bash tools/prompt_tuning_study.sh {model} {task}` ({steps} steps each, batch 8, {lr_text}{loss_text},"
       f" 20 prompt vectors unless said; best validation checkpoint scored on {first['test_examples']:,} test examples).\n")
 print(f"Baselines on the same test examples: majority class \"{first['majority_class']}\" {pct(majority)} (macro-F1 "
       f"{majority_f1:.3f}); the task's template without a prompt (zero-shot) {pct(zero_shot)} (macro-F1 {zero_shot_f1:.3f}).\n")

@@ -5,12 +5,13 @@
 # file are skipped, so a stopped study continues where it was. Writes OUT/README.md with the tables.
 #
 #   bash tools/prompt_tuning_study.sh [MODEL] [TASK] [OUT] [STEPS]      (TEST_EXAMPLES=N scores N test examples, 0 = all;
-#                                                                        DATA=DIR: the folder holding the task folders)
+#                                                                        DATA=DIR: the folder holding the task folders;
+#                                                                        SOFTPROMPT_DLL=PATH: another build of softprompt.dll)
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 model="${1:-models/base-small}" task="${2:-food-reviews}" out="${3:-reports/prompt-tuning-study}" steps="${4:-200}"
 test_examples="${TEST_EXAMPLES:-0}" data="${DATA:-data/tasks}"
-cli=(dotnet "$repo/src/SoftPrompt.Cli/bin/Release/net10.0/softprompt.dll")
+cli=(dotnet "${SOFTPROMPT_DLL:-$repo/src/SoftPrompt.Cli/bin/Release/net10.0/softprompt.dll}")
 mkdir -p "$out/adapters"
 runs="$out/runs.jsonl"
 touch "$runs"

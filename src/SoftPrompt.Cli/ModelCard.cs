@@ -8,7 +8,8 @@ namespace SoftPrompt.Cli;
 public static class ModelCard
 {
     public static void Write(string path, TransformerModel model, PretrainResult result, int plannedSteps, float validationLoss,
-        long trainTokens, long validationTokens, TimeSpan elapsed, string reproduce, string corpusDir)
+        long trainTokens, long validationTokens, TimeSpan elapsed, string reproduce, string corpusDir, string? continuedFrom = null,
+        string? mixture = null, bool resumed = false)
     {
         var c = model.Config;
         bool encoder = !model.IsCausal;
@@ -35,8 +36,9 @@ public static class ModelCard
         string text = $"""
             # {title}, {model.ParameterCount / 1e6:F1}M parameters
 
-            Pretrained from scratch by `softprompt pretrain` on the corpus in `{corpusDir}` (its README.md lists the sources,
+            {(continuedFrom is null ? "Pretrained from scratch" : $"Continued from `{continuedFrom}` (its card tells how that was made)")} by `softprompt pretrain` on the corpus in `{corpusDir}` (its README.md lists the sources,
             licences and hashes; rebuilt by `bash tools/make_data.sh`). No task's validation or test text is in that corpus.
+            {(mixture is null ? "" : $"Each step also trained {mixture} (LM adaptation; only the answers are scored).")}
 
             | | |
             | --- | --- |
@@ -51,7 +53,7 @@ public static class ModelCard
             | validation loss | {loss} |
             | validation perplexity | {perplexity} |
             | weights | `model.safetensors`, bfloat16 |
-            | training time | {elapsed.TotalMinutes:F0} minutes on 2 CPU cores (this session's part of the run) |
+            | training time | {elapsed.TotalMinutes:F0} minutes on 2 CPU cores (this session's part of the run){(resumed ? "" : $", {result.TokensSeen / Math.Max(1, elapsed.TotalSeconds):N0} positions/s")} |
 
             {measure}
 

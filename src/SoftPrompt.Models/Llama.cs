@@ -7,6 +7,8 @@ namespace SoftPrompt.Models;
 /// <summary>
 /// LLaMA (Touvron et al. 2023): RMSNorm before attention and MLP, rotary positions on queries and keys,
 /// grouped-query attention, SwiGLU MLP, no biases; the LM head optionally tied to the token embedding.
+/// Qwen2/2.5 is this block with biases on the q/k/v projections; Qwen3 is it with an RMSNorm over each query and key
+/// head before the rotation, and a head width that need not be hidden_size / heads (<see cref="ModelConfig"/> flags).
 /// </summary>
 public sealed class Llama : CausalLanguageModel
 {
@@ -14,6 +16,8 @@ public sealed class Llama : CausalLanguageModel
         Tensor AttnNorm,                     // (D)
         Tensor Wq, Tensor Wk, Tensor Wv,     // (H·d, D), (KV·d, D), (KV·d, D)
         Tensor Wo,                           // (D, H·d)
+        Tensor? Bq, Tensor? Bk, Tensor? Bv,  // Qwen2: (H·d), (KV·d), (KV·d)
+        Tensor? QNorm, Tensor? KNorm,        // Qwen3: (d) each, shared by the heads
         Tensor MlpNorm,                      // (D)
         Tensor Gate, Tensor Up, Tensor Down); // (F, D), (F, D), (D, F)
 
@@ -23,16 +27,22 @@ public sealed class Llama : CausalLanguageModel
 
     public Llama(ModelConfig config) : base(config)
     {
-        int d = config.HiddenSize, f = config.IntermediateSize, kv = config.KvWidth;
+        int d = config.HiddenSize, f = config.IntermediateSize, kv = config.KvWidth, qw = config.QueryWidth, hd = config.HeadDim;
         _embed = Add("model.embed_tokens.weight", config.VocabSize, d);
         _blocks = new BlockWeights[config.NumLayers];
         for (int i = 0; i < config.NumLayers; i++)
         {
             string p = $"model.layers.{i}.";
+            var wq = Add(p + "self_attn.q_proj.weight", qw, d);
+            var wk = Add(p + "self_attn.k_proj.weight", kv, d);
+            var wv = Add(p + "self_attn.v_proj.weight", kv, d);
+            var wo = Add(p + "self_attn.o_proj.weight", d, qw);
+            bool bias = config.QkvBias, norm = config.QkNorm;
             _blocks[i] = new BlockWeights(
-                Add(p + "input_layernorm.weight", d),
-                Add(p + "self_attn.q_proj.weight", d, d), Add(p + "self_attn.k_proj.weight", kv, d),
-                Add(p + "self_attn.v_proj.weight", kv, d), Add(p + "self_attn.o_proj.weight", d, d),
+                Add(p + "input_layernorm.weight", d), wq, wk, wv, wo,
+                bias ? Add(p + "self_attn.q_proj.bias", qw) : null, bias ? Add(p + "self_attn.k_proj.bias", kv) : null,
+                bias ? Add(p + "self_attn.v_proj.bias", kv) : null,
+                norm ? Add(p + "self_attn.q_norm.weight", hd) : null, norm ? Add(p + "self_attn.k_norm.weight", hd) : null,
                 Add(p + "post_attention_layernorm.weight", d),
                 Add(p + "mlp.gate_proj.weight", f, d), Add(p + "mlp.up_proj.weight", f, d),
                 Add(p + "mlp.down_proj.weight", d, f));
@@ -52,7 +62,8 @@ public sealed class Llama : CausalLanguageModel
 
         // h = h + attn(rmsnorm(h)), queries and keys rotated by their positions
         var a = Fn.RmsNorm(tape, h, w.AttnNorm, eps);
-        var q = Fn.Rope(tape, Project(tape, context, layer, a, w.Wq), Config.NumHeads, context.Positions, _rope, Config.RopeTheta);
+        var q = HeadNorm(tape, Project(tape, context, layer, a, w.Wq, w.Bq), w.QNorm);
+        q = Fn.Rope(tape, q, Config.NumHeads, context.Positions, _rope, Config.RopeTheta);
         var (k, v) = KeyValues(tape, layer, a, context);
         k = Fn.Rope(tape, k, Config.KvHeads, context.Positions, _rope, Config.RopeTheta);
         var attended = Project(tape, context, layer, Attend(tape, layer, q, k, v, context), w.Wo);
@@ -65,7 +76,14 @@ public sealed class Llama : CausalLanguageModel
     }
 
     protected override (Tensor Keys, Tensor Values) KeyValues(Tape tape, int layer, Tensor x, LayerContext context)
-        => (Project(tape, context, layer, x, _blocks[layer].Wk), Project(tape, context, layer, x, _blocks[layer].Wv));
+    {
+        var w = _blocks[layer];
+        return (HeadNorm(tape, Project(tape, context, layer, x, w.Wk, w.Bk), w.KNorm), Project(tape, context, layer, x, w.Wv, w.Bv));
+    }
+
+    // Qwen3: x (…, heads·d) normalised head by head with one gain (d); other families have no gain and pass x through.
+    private Tensor HeadNorm(Tape tape, Tensor x, Tensor? gain) =>
+        gain is null ? x : Fn.RmsNorm(tape, x.Reshape(-1, Config.HeadDim), gain, Config.NormEps).Reshape(x.Shape);
 
     protected override Tensor FinalNorm(Tape tape, Tensor h) => Fn.RmsNorm(tape, h, _norm, Config.NormEps);
 

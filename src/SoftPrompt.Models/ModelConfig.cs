@@ -44,7 +44,19 @@ public sealed record ModelConfig
     /// <summary>T5: the token the decoder starts from (decoder_start_token_id; the pad token in T5's files).</summary>
     public int? DecoderStartTokenId { get; init; }
 
-    public int HeadDim => HiddenSize / NumHeads;
+    /// <summary>Width of one attention head when config.json sets it apart from hidden_size / heads (Qwen3's
+    /// head_dim); null means hidden_size / heads.</summary>
+    public int? HeadDimension { get; init; }
+    /// <summary>Qwen2: biases on the query, key and value projections (not on the output projection).</summary>
+    public bool QkvBias { get; init; }
+    /// <summary>Qwen3: an RMSNorm over each head's query and key (q_norm, k_norm) before the rotary embedding.</summary>
+    public bool QkNorm { get; init; }
+    /// <summary>config.json's model_type for a LLaMA-shaped family ("llama", "qwen2", "qwen3"), written back as read.</summary>
+    public string? ModelType { get; init; }
+
+    public int HeadDim => HeadDimension ?? HiddenSize / NumHeads;
+    /// <summary>Width of all query heads together (hidden_size unless <see cref="HeadDimension"/> says otherwise).</summary>
+    public int QueryWidth => NumHeads * HeadDim;
     public int KvHeads => NumKvHeads > 0 ? NumKvHeads : NumHeads;
     public int KvWidth => KvHeads * HeadDim;
 
@@ -55,7 +67,8 @@ public sealed record ModelConfig
         Need(VocabSize > 0, $"vocab_size must be positive (got {VocabSize}).");
         Need(HiddenSize > 0, $"hidden size must be positive (got {HiddenSize}).");
         Need(NumLayers > 0, $"number of layers must be positive (got {NumLayers}).");
-        Need(NumHeads > 0 && HiddenSize % NumHeads == 0, $"hidden size {HiddenSize} is not divisible by {NumHeads} attention heads.");
+        Need(NumHeads > 0 && (HeadDimension is not null || HiddenSize % NumHeads == 0), $"hidden size {HiddenSize} is not divisible by {NumHeads} attention heads.");
+        Need(HeadDimension is null or > 0, $"head_dim must be positive (got {HeadDimension}).");
         Need(KvHeads > 0 && NumHeads % KvHeads == 0, $"{NumHeads} attention heads are not a multiple of {KvHeads} key/value heads.");
         Need(IntermediateSize > 0, $"intermediate size must be positive (got {IntermediateSize}).");
         Need(TypeVocabSize >= 0 && (Architecture != Architecture.Bert || TypeVocabSize > 0), $"BERT needs at least one token type (got {TypeVocabSize}).");

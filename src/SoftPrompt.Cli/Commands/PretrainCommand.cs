@@ -184,11 +184,20 @@ public static class PretrainCommand
                                (options.MixtureRows > 0 ? $" --mixture-rows {options.MixtureRows}" : "") +
                                (taskFile is null ? "" : $" --task-text {taskFile} --task-field {parse.GetValue(taskField)} --task-repeats {parse.GetValue(taskRepeats)}") +
                                $" --steps {options.Steps} --batch {options.BatchSize} --lr {options.PeakLearningRate} --warmup {options.WarmupSteps} --seed {options.Seed}";
-            ModelCard.Write(Path.Combine(outDir, "MODEL_CARD.md"), saved, result, options.Steps, validationLoss, train.Length, validation.Length, clock.Elapsed, reproduce, corpusDir);
+            ModelCard.Write(Path.Combine(outDir, "MODEL_CARD.md"), saved, result, options.Steps, validationLoss, train.Length, validation.Length, clock.Elapsed, reproduce, corpusDir,
+                continuedFrom: parse.GetValue(initFrom), mixture: options.MixtureRows > 0
+                    ? $"{options.MixtureRows} rows of packed questions from `{corpusDir}/mixture-train.jsonl` (sha256 {Sha256Of(Path.Combine(corpusDir, "mixture-train.jsonl"))[..16]}…)"
+                    : null, resumed: parse.GetValue(resume));
             progress.Message($"Done in {clock.Elapsed}: best step {result.BestStep}, validation {(masked ? "masked-token " : "")}loss {validationLoss:F4} (perplexity {Math.Exp(validationLoss):F2}) → {outDir}");
             return 0;
         });
         return command;
+    }
+
+    private static string Sha256Of(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
     }
 
     /// <summary>The given field of every row of a task file, as pretraining documents. Held-out splits are refused:

@@ -44,10 +44,10 @@ public static class HfConfig
         var config = modelType switch
         {
             "gpt2" => ParseGpt2(fields),
-            "llama" => ParseLlama(fields),
+            "llama" or "qwen2" or "qwen3" => ParseLlama(fields, modelType),
             "bert" => ParseBert(fields),
             "t5" => ParseT5(fields),
-            _ => throw new ModelFormatException(path, $"model_type \"{modelType}\" is not supported (supported: gpt2, llama, bert, t5)."),
+            _ => throw new ModelFormatException(path, $"model_type \"{modelType}\" is not supported (supported: gpt2, llama, qwen2, qwen3, bert, t5)."),
         };
         config.ValidateFrom(path);
         return config;
@@ -83,23 +83,32 @@ public static class HfConfig
         };
     }
 
-    private static ModelConfig ParseLlama(Fields f)
+    /// <param name="modelType">"llama", or a family that is LLaMA with a change: "qwen2" (q/k/v biases), "qwen3"
+    /// (per-head q/k RMSNorm, head_dim apart from hidden_size / heads).</param>
+    private static ModelConfig ParseLlama(Fields f, string modelType)
     {
         int hidden = f.RequiredInt("hidden_size");
         int heads = f.RequiredInt("num_attention_heads");
         string activation = f.OptionalString("hidden_act") ?? "silu";
         if (activation != "silu")
-            throw f.Error("hidden_act", $"is \"{activation}\"; LLaMA models here need \"silu\".");
+            throw f.Error("hidden_act", $"is \"{activation}\"; {modelType} models here need \"silu\".");
         if (f.Has("rope_scaling"))
             throw f.Error("rope_scaling", "is set; scaled rotary embeddings are not implemented.");
         f.Refuse("attention_bias", true, "attention projections with biases");
         f.Refuse("mlp_bias", true, "MLP projections with biases");
-        if (f.OptionalInt("head_dim") is int headDim && heads > 0 && headDim * heads != hidden)
-            throw f.Error("head_dim", $"is {headDim}, but only head_dim = hidden_size / num_attention_heads ({hidden / heads}) is supported.");
+        f.Refuse("use_sliding_window", true, "sliding-window attention");
+        // transformers' Qwen3Config defaults head_dim to 128; LlamaConfig and Qwen2Config to hidden_size / heads.
+        int? headDim = f.OptionalInt("head_dim") ?? (modelType == "qwen3" ? 128 : null);
+        if (modelType != "qwen3" && headDim is int d && heads > 0 && d * heads != hidden)
+            throw f.Error("head_dim", $"is {d}, but a {modelType} model here needs head_dim = hidden_size / num_attention_heads ({hidden / heads}).");
         string pairing = f.OptionalString(RotaryPairingKey) ?? "rotate_half";
         return new ModelConfig
         {
             Architecture = Architecture.Llama,
+            ModelType = modelType,
+            HeadDimension = modelType == "qwen3" ? headDim : null,
+            QkvBias = modelType == "qwen2",
+            QkNorm = modelType == "qwen3",
             VocabSize = f.RequiredInt("vocab_size"),
             HiddenSize = hidden,
             NumLayers = f.RequiredInt("num_hidden_layers"),
@@ -236,10 +245,12 @@ public static class HfConfig
 
     private static void WriteLlama(Utf8JsonWriter w, ModelConfig c)
     {
+        string modelType = c.ModelType ?? "llama";
         w.WriteStartArray("architectures");
-        w.WriteStringValue("LlamaForCausalLM");
+        w.WriteStringValue(modelType switch { "qwen2" => "Qwen2ForCausalLM", "qwen3" => "Qwen3ForCausalLM", _ => "LlamaForCausalLM" });
         w.WriteEndArray();
-        w.WriteString("model_type", "llama");
+        w.WriteString("model_type", modelType);
+        if (c.HeadDimension is int headDim) w.WriteNumber("head_dim", headDim);
         w.WriteNumber("vocab_size", c.VocabSize);
         w.WriteNumber("hidden_size", c.HiddenSize);
         w.WriteNumber("num_hidden_layers", c.NumLayers);
