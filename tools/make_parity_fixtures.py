@@ -86,12 +86,33 @@ def rotate_half(x):
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
+def llama3_scaled(inv_freq, scaling):
+    """Llama 3.1's rope_scaling (rope_type "llama3"), as its model card's reference code states it: frequencies
+    whose wavelength exceeds original/low_freq_factor are divided by factor, those below original/high_freq_factor
+    kept, and those between blended linearly in original/wavelength."""
+    factor, low, high = scaling["factor"], scaling["low_freq_factor"], scaling["high_freq_factor"]
+    original = scaling["original_max_position_embeddings"]
+    out = []
+    for f in inv_freq.tolist():
+        wavelength = 2 * math.pi / f
+        if wavelength < original / high:
+            out.append(f)
+        elif wavelength > original / low:
+            out.append(f / factor)
+        else:
+            smooth = (original / wavelength - low) / (high - low)
+            out.append((1 - smooth) * f / factor + smooth * f)
+    return torch.tensor(out, dtype=torch.float64)
+
+
 def llama_forward(p, cfg, embeds, positions):
     """LlamaForCausalLM; with q/k/v biases it is Qwen2ForCausalLM, with q_norm/k_norm and its own head_dim Qwen3's."""
     d, heads, kv_heads = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
     hd, eps, theta = cfg.get("head_dim", d // heads), cfg["rms_norm_eps"], cfg["rope_theta"]
     b, t, _ = embeds.shape
     inv_freq = 1.0 / (theta ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
+    if cfg.get("rope_scaling"):
+        inv_freq = llama3_scaled(inv_freq, cfg["rope_scaling"])
     freqs = positions.to(torch.float64)[..., None] * inv_freq  # (B, T, hd/2)
     emb = torch.cat((freqs, freqs), dim=-1)[:, None, :, :]      # (B, 1, T, hd)
     cos, sin = emb.cos(), emb.sin()
@@ -369,6 +390,18 @@ def qwen_case(gen, model_type):
     return f"{model_type}-tiny", cfg, params, lambda p, e, pos: llama_forward(p, cfg, e, pos), "model.embed_tokens.weight"
 
 
+def llama3_case(gen):
+    """Llama 3.x: LLaMA with rope_scaling "llama3". With theta 10^4 the tiny head's wavelengths are 6.3, 63, 628 and
+    6283 positions; original 64 with factors 1 and 8 keeps the first, blends the second and divides the others."""
+    name, cfg, params, _, embed = qwen_case(gen, "qwen2")  # the same shapes, then the LLaMA names and no biases
+    cfg = {k: v for k, v in cfg.items() if k != "use_sliding_window"}
+    cfg.update({"model_type": "llama", "architectures": ["LlamaForCausalLM"], "rope_theta": 10000.0,
+                "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 8.0,
+                                 "original_max_position_embeddings": 64}})
+    params = {n: t for n, t in params.items() if not n.endswith("_proj.bias")}
+    return "llama3-tiny", cfg, params, lambda p, e, pos: llama_forward(p, cfg, e, pos), embed
+
+
 def bert_case(gen):
     cfg = {"model_type": "bert", "architectures": ["BertForMaskedLM"], "vocab_size": 83, "hidden_size": 32,
            "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 56, "hidden_act": "gelu",
@@ -430,6 +463,7 @@ def main():
     # Families added later draw from a generator of their own, so adding them left the fixtures above unchanged.
     family_gen = torch.Generator().manual_seed(18)
     cases += [(lambda g, t=t: qwen_case(g, t), causal_batch, family_gen) for t in ("qwen2", "qwen3")]
+    cases += [(llama3_case, causal_batch, family_gen)]
     for make, make_batch, gen in cases:
         name, cfg, params, forward, embed_name = make(gen)
         vocab = cfg["vocab_size"]

@@ -63,9 +63,9 @@ public sealed class Llama : CausalLanguageModel
         // h = h + attn(rmsnorm(h)), queries and keys rotated by their positions
         var a = Fn.RmsNorm(tape, h, w.AttnNorm, eps);
         var q = HeadNorm(tape, Project(tape, context, layer, a, w.Wq, w.Bq), w.QNorm);
-        q = Fn.Rope(tape, q, Config.NumHeads, context.Positions, _rope, Config.RopeTheta);
+        q = Fn.Rope(tape, q, Config.NumHeads, context.Positions, _rope, Config.RopeTheta, Config.RopeScaling);
         var (k, v) = KeyValues(tape, layer, a, context);
-        k = Fn.Rope(tape, k, Config.KvHeads, context.Positions, _rope, Config.RopeTheta);
+        k = Fn.Rope(tape, k, Config.KvHeads, context.Positions, _rope, Config.RopeTheta, Config.RopeScaling);
         var attended = Project(tape, context, layer, Attend(tape, layer, q, k, v, context), w.Wo);
         h = Fn.Add(tape, h, SublayerOutput(tape, context, layer, Sublayer.Attention, attended));
 

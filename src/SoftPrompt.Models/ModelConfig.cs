@@ -22,6 +22,8 @@ public sealed record ModelConfig
     public float NormEps { get; init; } = 1e-5f;
     public float RopeTheta { get; init; } = 10000f;
     public RotaryPairing RotaryPairing { get; init; } = RotaryPairing.RotateHalf;
+    /// <summary>config.json's rope_scaling (Llama 3.1+: "llama3"; "linear"); null for plain rotary frequencies.</summary>
+    public SoftPrompt.Engine.Ops.RopeScaling? RopeScaling { get; init; }
     public bool TieWordEmbeddings { get; init; } = true;
     /// <summary>BERT's segment embeddings (type_vocab_size); 0 for models without them.</summary>
     public int TypeVocabSize { get; init; }

@@ -7,10 +7,12 @@ public static partial class Fn
     /// <summary>
     /// Rotary position embedding of x (B, T, numHeads*d), d even, row r rotated by positions[r] (length B*T: padding
     /// and prompts shift positions per row). Pairs are (2i, 2i+1) for <see cref="RopeStyle.Interleaved"/> and (i, i+d/2)
-    /// for <see cref="RopeStyle.RotateHalf"/>, pair i turning by pos·theta^(−2i/d). Output has x's shape.
+    /// for <see cref="RopeStyle.RotateHalf"/>, pair i turning by pos·theta^(−2i/d) (rescaled by <paramref name="scaling"/>
+    /// if given). Output has x's shape.
     /// Backward reads <paramref name="positions"/> again, so the array must not change until then.
     /// </summary>
-    public static Tensor Rope(Tape tape, Tensor x, int numHeads, int[] positions, RopeStyle style, float theta = 10000f)
+    public static Tensor Rope(Tape tape, Tensor x, int numHeads, int[] positions, RopeStyle style, float theta = 10000f,
+        RopeScaling? scaling = null)
     {
         if (numHeads <= 0 || x.Cols % numHeads != 0)
             throw new ArgumentException($"Rope: width {x.Cols} of x [{string.Join(", ", x.Shape)}] ({x.Name}) is not divisible by {numHeads} heads.");
@@ -25,7 +27,7 @@ public static partial class Fn
             if (p < 0) throw new ArgumentOutOfRangeException(nameof(positions), $"Rope: negative position {p}.");
             maxPosition = Math.Max(maxPosition, p);
         }
-        var table = RopeTable.Get(headDim, theta, maxPosition + 1);
+        var table = RopeTable.Get(headDim, theta, maxPosition + 1, scaling);
         bool needs = tape.NeedsGrad(x);
         var y = tape.NewLike(x, needs);
         Ops.Rope.Forward(y.Span, x.ReadOnlySpan, positions, numHeads, headDim, style, table);

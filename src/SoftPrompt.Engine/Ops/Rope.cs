@@ -12,12 +12,32 @@ public enum RopeStyle
 }
 
 /// <summary>
-/// cos/sin of pos·theta^(−2i/d) for i &lt; d/2, as (positions, d/2) tables. Computed in double, cached per (d, theta)
+/// Rescaled rotary frequencies for contexts longer than pretraining's: "linear" divides every frequency by
+/// <paramref name="Factor"/>; "llama3" (Llama 3.1+) divides only the low ones (wavelength above
+/// original/<paramref name="LowFreqFactor"/>), keeps the high ones (below original/<paramref name="HighFreqFactor"/>)
+/// and blends linearly in between.
+/// </summary>
+public sealed record RopeScaling(string Type, float Factor, float LowFreqFactor = 1f, float HighFreqFactor = 4f, int OriginalMaxPositions = 8192)
+{
+    public double Scale(double frequency)
+    {
+        if (Type == "linear") return frequency / Factor;
+        double wavelength = 2 * Math.PI / frequency;
+        double low = OriginalMaxPositions / (double)LowFreqFactor, high = OriginalMaxPositions / (double)HighFreqFactor;
+        if (wavelength < high) return frequency;
+        if (wavelength > low) return frequency / Factor;
+        double smooth = (OriginalMaxPositions / wavelength - LowFreqFactor) / (HighFreqFactor - LowFreqFactor);
+        return (1 - smooth) * frequency / Factor + smooth * frequency;
+    }
+}
+
+/// <summary>
+/// cos/sin of pos·theta^(−2i/d) for i &lt; d/2 (optionally rescaled), as (positions, d/2) tables. Computed in double, cached per (d, theta)
 /// and regrown (doubling) when a larger position is asked for; a table once published is never modified.
 /// </summary>
 public sealed class RopeTable
 {
-    private static readonly Dictionary<(int HeadDim, float Theta), RopeTable> Cache = new();
+    private static readonly Dictionary<(int HeadDim, float Theta, RopeScaling? Scaling), RopeTable> Cache = new();
     private const int MinPositions = 1024;
 
     public int HeadDim { get; }
@@ -26,7 +46,7 @@ public sealed class RopeTable
     public float[] Cos { get; }
     public float[] Sin { get; }
 
-    private RopeTable(int headDim, float theta, int positions)
+    private RopeTable(int headDim, float theta, RopeScaling? scaling, int positions)
     {
         HeadDim = headDim;
         Theta = theta;
@@ -37,6 +57,7 @@ public sealed class RopeTable
         for (int i = 0; i < half; i++)
         {
             double frequency = Math.Pow(theta, -2.0 * i / headDim);
+            if (scaling is not null) frequency = scaling.Scale(frequency);
             for (int pos = 0; pos < positions; pos++)
             {
                 double angle = pos * frequency;
@@ -47,17 +68,17 @@ public sealed class RopeTable
     }
 
     /// <summary>A table covering positions [0, positionCount).</summary>
-    public static RopeTable Get(int headDim, float theta, int positionCount)
+    public static RopeTable Get(int headDim, float theta, int positionCount, RopeScaling? scaling = null)
     {
         if (headDim <= 0 || headDim % 2 != 0) throw new ArgumentException($"RoPE head dimension must be positive and even, got {headDim}.");
         if (!(theta > 1f)) throw new ArgumentException($"RoPE theta must be > 1, got {theta}.");
         lock (Cache)
         {
-            if (Cache.TryGetValue((headDim, theta), out var table) && table.Positions >= positionCount) return table;
+            if (Cache.TryGetValue((headDim, theta, scaling), out var table) && table.Positions >= positionCount) return table;
             int size = Math.Max(MinPositions, table is null ? 0 : table.Positions * 2);
             while (size < positionCount) size *= 2;
-            table = new RopeTable(headDim, theta, size);
-            Cache[(headDim, theta)] = table;
+            table = new RopeTable(headDim, theta, scaling, size);
+            Cache[(headDim, theta, scaling)] = table;
             return table;
         }
     }

@@ -92,8 +92,7 @@ public static class HfConfig
         string activation = f.OptionalString("hidden_act") ?? "silu";
         if (activation != "silu")
             throw f.Error("hidden_act", $"is \"{activation}\"; {modelType} models here need \"silu\".");
-        if (f.Has("rope_scaling"))
-            throw f.Error("rope_scaling", "is set; scaled rotary embeddings are not implemented.");
+        var scaling = f.Object("rope_scaling") is Fields r ? RopeScalingOf(r) : null;
         f.Refuse("attention_bias", true, "attention projections with biases");
         f.Refuse("mlp_bias", true, "MLP projections with biases");
         f.Refuse("use_sliding_window", true, "sliding-window attention");
@@ -118,6 +117,7 @@ public static class HfConfig
             MaxPositions = f.RequiredInt("max_position_embeddings"),
             NormEps = f.OptionalFloat("rms_norm_eps") ?? 1e-6f,
             RopeTheta = f.OptionalFloat("rope_theta") ?? 10000f,
+            RopeScaling = scaling,
             RotaryPairing = pairing switch
             {
                 "rotate_half" => RotaryPairing.RotateHalf,
@@ -128,6 +128,24 @@ public static class HfConfig
             BosTokenId = f.OptionalTokenId("bos_token_id"),
             EosTokenId = f.OptionalTokenId("eos_token_id"),
             HiddenAct = activation,
+        };
+    }
+
+    /// <summary>rope_scaling: "llama3" (Llama 3.1+) and "linear" are implemented; "default" is none; "dynamic",
+    /// "yarn", "longrope" and others change the frequencies with the length and are refused.</summary>
+    private static Engine.Ops.RopeScaling? RopeScalingOf(Fields r)
+    {
+        string type = r.OptionalString("rope_type") ?? r.OptionalString("type") ?? throw r.Error("rope_type", "is missing.");
+        float factor = r.OptionalFloat("factor") ?? 1f;
+        if (type == "default") return null;
+        if (!(factor > 0)) throw r.Error("factor", $"is {factor}; it must be positive.");
+        return type switch
+        {
+            "linear" => new Engine.Ops.RopeScaling("linear", factor),
+            "llama3" => new Engine.Ops.RopeScaling("llama3", factor, r.OptionalFloat("low_freq_factor") ?? throw r.Error("low_freq_factor", "is missing."),
+                r.OptionalFloat("high_freq_factor") ?? throw r.Error("high_freq_factor", "is missing."),
+                r.OptionalInt("original_max_position_embeddings") ?? throw r.Error("original_max_position_embeddings", "is missing.")),
+            _ => throw r.Error("rope_type", $"is \"{type}\"; scaled rotary embeddings of that kind are not implemented (implemented: llama3, linear)."),
         };
     }
 
@@ -251,6 +269,19 @@ public static class HfConfig
         w.WriteEndArray();
         w.WriteString("model_type", modelType);
         if (c.HeadDimension is int headDim) w.WriteNumber("head_dim", headDim);
+        if (c.RopeScaling is { } scaling)
+        {
+            w.WriteStartObject("rope_scaling");
+            w.WriteString("rope_type", scaling.Type);
+            w.WriteNumber("factor", scaling.Factor);
+            if (scaling.Type == "llama3")
+            {
+                w.WriteNumber("low_freq_factor", scaling.LowFreqFactor);
+                w.WriteNumber("high_freq_factor", scaling.HighFreqFactor);
+                w.WriteNumber("original_max_position_embeddings", scaling.OriginalMaxPositions);
+            }
+            w.WriteEndObject();
+        }
         w.WriteNumber("vocab_size", c.VocabSize);
         w.WriteNumber("hidden_size", c.HiddenSize);
         w.WriteNumber("num_hidden_layers", c.NumLayers);
@@ -308,14 +339,22 @@ public static class HfConfig
     }
 
     /// <summary>Typed access to config fields, with errors naming the file and the field.</summary>
-    private readonly struct Fields(JsonElement root, string path)
+    private readonly struct Fields(JsonElement root, string path, string prefix = "")
     {
-        public ModelFormatException Error(string field, string problem) => new(path, $"field \"{field}\" {problem}");
+        public ModelFormatException Error(string field, string problem) => new(path, $"field \"{prefix}{field}\" {problem}");
 
         /// <summary>Present and not null (HF writes null for "use the default").</summary>
         public bool Has(string field) => root.TryGetProperty(field, out var value) && value.ValueKind != JsonValueKind.Null;
 
         private JsonElement? Get(string field) => Has(field) ? root.GetProperty(field) : null;
+
+        /// <summary>The fields of a nested object (rope_scaling), errors naming it as "outer.inner"; null when absent.</summary>
+        public Fields? Object(string field)
+        {
+            if (Get(field) is not JsonElement value) return null;
+            if (value.ValueKind != JsonValueKind.Object) throw WrongType(field, value, "an object");
+            return new Fields(value, path, field + ".");
+        }
 
         private ModelFormatException WrongType(string field, JsonElement value, string expected)
             => Error(field, $"must be {expected}, but it is {JsonFile.Describe(value)} ({Clip(value.GetRawText())}).");

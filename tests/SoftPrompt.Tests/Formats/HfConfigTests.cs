@@ -211,7 +211,7 @@ public class HfConfigTests : IDisposable
     [Fact]
     public void Unknown_or_missing_model_type()
     {
-        AssertFails(With(Gpt2Json, "model_type", "\"mamba\""), "model_type \"mamba\" is not supported", "gpt2, llama, bert, t5");
+        AssertFails(With(Gpt2Json, "model_type", "\"mamba\""), "model_type \"mamba\" is not supported", "gpt2, llama, qwen2, qwen3, bert, t5");
         AssertFails(With(Gpt2Json, "model_type", null), "field \"model_type\"", "is missing");
     }
 
@@ -224,11 +224,15 @@ public class HfConfigTests : IDisposable
 
     [Theory]
     [InlineData("hidden_act", "\"gelu\"", "silu")]
-    [InlineData("rope_scaling", "{\"rope_type\": \"llama3\", \"factor\": 8.0}", "not implemented")]
+    [InlineData("rope_scaling", "{\"rope_type\": \"yarn\", \"factor\": 8.0}", "not implemented (implemented: llama3, linear)")]
+    [InlineData("rope_scaling", "{\"rope_type\": \"llama3\", \"factor\": 8.0}", "low_freq_factor\" is missing")]
+    [InlineData("rope_scaling", "{\"type\": \"linear\", \"factor\": -2}", "must be positive")]
+    [InlineData("rope_scaling", "8", "must be an object")]
+    [InlineData("use_sliding_window", "true", "not implemented")]
     [InlineData("attention_bias", "true", "not implemented")]
     [InlineData("head_dim", "128", "64")]
     public void Llama_unsupported_settings(string field, string value, string fragment)
-        => AssertFails(With(LlamaJson, field, value), $"field \"{field}\"", fragment);
+        => AssertFails(With(LlamaJson, field, value), $"field \"{field}", fragment); // or a field inside it: "rope_scaling.factor"
 
     [Fact]
     public void Inconsistent_sizes_are_reported_against_the_file()

@@ -25,6 +25,7 @@ public class ModelParityTests(ITestOutputHelper output)
     [InlineData("llama-tiny")]
     [InlineData("qwen2-tiny")] // LLaMA with q/k/v biases
     [InlineData("qwen3-tiny")] // LLaMA with per-head q/k RMSNorm and head_dim 12 ≠ 32 / 4
+    [InlineData("llama3-tiny")] // LLaMA with Llama 3.1's rope_scaling (frequencies kept, blended and divided)
     [InlineData("bert-tiny")]
     public void Parity_logits_loss_and_gradients_match_pytorch(string name)
     {
