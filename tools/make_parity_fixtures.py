@@ -145,6 +145,44 @@ def llama_forward(p, cfg, embeds, positions):
     return h @ p["lm_head.weight"].t()
 
 
+def gpt_neox_forward(p, cfg, embeds, positions):
+    """GPTNeoXForCausalLM: the fused query_key_value output viewed as (B, T, heads, 3·hd) and chunked into q, k, v;
+    rotate_half rotary embeddings on each head's first int(hd · rotary_pct) dims (frequencies over those dims);
+    parallel residual h + attn(ln1(h)) + mlp(ln2(h)); exact-erf GELU; untied embed_out."""
+    d, heads, eps = cfg["hidden_size"], cfg["num_attention_heads"], cfg["layer_norm_eps"]
+    hd = d // heads
+    rot = int(hd * cfg["rotary_pct"])
+    b, t, _ = embeds.shape
+    inv_freq = 1.0 / (cfg["rotary_emb_base"] ** (torch.arange(0, rot, 2, dtype=torch.float64) / rot))
+    freqs = positions.to(torch.float64)[..., None] * inv_freq
+    emb = torch.cat((freqs, freqs), dim=-1)[:, None, :, :]
+    cos, sin = emb.cos(), emb.sin()
+
+    def rotate(x):
+        turned, kept = x[..., :rot], x[..., rot:]
+        return torch.cat((turned * cos + rotate_half(turned) * sin, kept), dim=-1)
+
+    def layer_norm(x, prefix):
+        return torch.nn.functional.layer_norm(x, (d,), p[prefix + ".weight"], p[prefix + ".bias"], eps)
+
+    def linear(x, prefix):
+        return x @ p[prefix + ".weight"].t() + p[prefix + ".bias"]
+
+    h = embeds
+    for i in range(cfg["num_hidden_layers"]):
+        l = f"gpt_neox.layers.{i}."
+        qkv = linear(layer_norm(h, l + "input_layernorm"), l + "attention.query_key_value").view(b, t, heads, 3 * hd).transpose(1, 2)
+        q, k, v = qkv.chunk(3, dim=-1)
+        y = causal_attention(rotate(q), rotate(k), v).transpose(1, 2).reshape(b, t, d)
+        attn = linear(y, l + "attention.dense")
+        mlp_in = h if cfg["use_parallel_residual"] else h + attn
+        m = linear(layer_norm(mlp_in, l + "post_attention_layernorm"), l + "mlp.dense_h_to_4h")
+        m = linear(torch.nn.functional.gelu(m), l + "mlp.dense_4h_to_h")
+        h = h + attn + m if cfg["use_parallel_residual"] else mlp_in + m
+    h = torch.nn.functional.layer_norm(h, (d,), p["gpt_neox.final_layer_norm.weight"], p["gpt_neox.final_layer_norm.bias"], eps)
+    return h @ p["embed_out.weight"].t()
+
+
 def bert_forward(p, cfg, embeds, positions, token_types, attention_mask):
     d, heads, eps = cfg["hidden_size"], cfg["num_attention_heads"], cfg["layer_norm_eps"]
     hd = d // heads
@@ -402,6 +440,33 @@ def llama3_case(gen):
     return "llama3-tiny", cfg, params, lambda p, e, pos: llama_forward(p, cfg, e, pos), embed
 
 
+def gpt_neox_case(gen, parallel):
+    """Pythia-shaped: 4 heads of 8 dims, rotary_pct 0.5 (4 of 8 dims turned), biases everywhere, untied embed_out."""
+    cfg = {"model_type": "gpt_neox", "architectures": ["GPTNeoXForCausalLM"], "vocab_size": 97, "hidden_size": 32,
+           "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 64, "max_position_embeddings": 64,
+           "rotary_pct": 0.5, "rotary_emb_base": 10000, "layer_norm_eps": 1e-5, "use_parallel_residual": parallel,
+           "hidden_act": "gelu", "tie_word_embeddings": False, "bos_token_id": 0, "eos_token_id": 0}
+    d, f, v = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
+    shapes = {"gpt_neox.embed_in.weight": (v, d), "gpt_neox.final_layer_norm.weight": (d,),
+              "gpt_neox.final_layer_norm.bias": (d,), "embed_out.weight": (v, d)}
+    for i in range(cfg["num_hidden_layers"]):
+        l = f"gpt_neox.layers.{i}."
+        for n, s in {"input_layernorm.weight": (d,), "input_layernorm.bias": (d,), "post_attention_layernorm.weight": (d,),
+                     "post_attention_layernorm.bias": (d,), "attention.query_key_value.weight": (3 * d, d),
+                     "attention.query_key_value.bias": (3 * d,), "attention.dense.weight": (d, d), "attention.dense.bias": (d,),
+                     "mlp.dense_h_to_4h.weight": (f, d), "mlp.dense_h_to_4h.bias": (f,),
+                     "mlp.dense_4h_to_h.weight": (d, f), "mlp.dense_4h_to_h.bias": (d,)}.items():
+            shapes[l + n] = s
+    params = {}
+    for n, s in shapes.items():
+        if n.endswith("norm.weight"):
+            params[n] = 1.0 + 0.1 * torch.randn(s, generator=gen, dtype=torch.float64)
+        else:
+            params[n] = 0.2 * torch.randn(s, generator=gen, dtype=torch.float64)
+    name = "pythia-tiny" if parallel else "gpt-neox-sequential-tiny"
+    return name, cfg, params, lambda p, e, pos: gpt_neox_forward(p, cfg, e, pos), "gpt_neox.embed_in.weight"
+
+
 def bert_case(gen):
     cfg = {"model_type": "bert", "architectures": ["BertForMaskedLM"], "vocab_size": 83, "hidden_size": 32,
            "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 56, "hidden_act": "gelu",
@@ -464,6 +529,7 @@ def main():
     family_gen = torch.Generator().manual_seed(18)
     cases += [(lambda g, t=t: qwen_case(g, t), causal_batch, family_gen) for t in ("qwen2", "qwen3")]
     cases += [(llama3_case, causal_batch, family_gen)]
+    cases += [(lambda g, par=par: gpt_neox_case(g, par), causal_batch, family_gen) for par in (True, False)]
     for make, make_batch, gen in cases:
         name, cfg, params, forward, embed_name = make(gen)
         vocab = cfg["vocab_size"]

@@ -1,6 +1,6 @@
 namespace SoftPrompt.Models;
 
-public enum Architecture { Gpt2, Llama, Bert, T5 }
+public enum Architecture { Gpt2, Llama, Bert, T5, GptNeoX }
 
 /// <summary>How rotary embeddings pair dimensions: (2i, 2i+1) as in Meta's LLaMA code and llama2.c files, or
 /// (i, i + d/2) as in Hugging Face's rotate_half.</summary>
@@ -56,7 +56,14 @@ public sealed record ModelConfig
     /// <summary>config.json's model_type for a LLaMA-shaped family ("llama", "qwen2", "qwen3"), written back as read.</summary>
     public string? ModelType { get; init; }
 
+    /// <summary>GPT-NeoX: the share of each head's dimensions that rotary embeddings turn (rotary_pct).</summary>
+    public float RotaryFraction { get; init; } = 1f;
+    /// <summary>GPT-NeoX: attention and MLP both read the block's input (use_parallel_residual).</summary>
+    public bool ParallelResidual { get; init; }
+
     public int HeadDim => HeadDimension ?? HiddenSize / NumHeads;
+    /// <summary>Dimensions of a head that rotary embeddings turn: int(head_dim · rotary_pct), as transformers rounds it.</summary>
+    public int RotaryDims => (int)(HeadDim * RotaryFraction);
     /// <summary>Width of all query heads together (hidden_size unless <see cref="HeadDimension"/> says otherwise).</summary>
     public int QueryWidth => NumHeads * HeadDim;
     public int KvHeads => NumKvHeads > 0 ? NumKvHeads : NumHeads;
@@ -76,6 +83,8 @@ public sealed record ModelConfig
         Need(TypeVocabSize >= 0 && (Architecture != Architecture.Bert || TypeVocabSize > 0), $"BERT needs at least one token type (got {TypeVocabSize}).");
         Need(MaxPositions > 0, $"max positions must be positive (got {MaxPositions}).");
         Need(Architecture != Architecture.Llama || HeadDim % 2 == 0, $"rotary embeddings need an even head dimension (got {HeadDim}).");
+        Need(Architecture != Architecture.GptNeoX || (RotaryDims > 0 && RotaryDims % 2 == 0),
+            $"rotary_pct {RotaryFraction} of head dimension {HeadDim} gives {RotaryDims} rotary dimensions; they must be a positive even number.");
         if (Architecture == Architecture.T5)
         {
             Need(DecoderLayers > 0, $"an encoder-decoder needs decoder layers (got {DecoderLayers}).");

@@ -179,6 +179,7 @@ public abstract class TransformerModel : ParameterizedModel
     {
         Architecture.Gpt2 => new Gpt2(config),
         Architecture.Llama => new Llama(config),
+        Architecture.GptNeoX => new GptNeoX(config),
         Architecture.Bert => new Bert(config),
         _ => throw new NotSupportedException($"Architecture {config.Architecture} is not supported."),
     };

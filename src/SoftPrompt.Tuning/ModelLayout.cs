@@ -15,15 +15,16 @@ public static class ModelLayout
     }
 
     /// <summary>A weight of a language-model head that is not part of the encoder or decoder stack: a BERT's MLM head
-    /// ("cls.predictions…") or an untied "lm_head.weight". A task head that reads the hidden states never uses them.</summary>
+    /// ("cls.predictions…") or an untied "lm_head.weight" (GPT-NeoX: "embed_out.weight"). A task head that reads the hidden states never uses them.</summary>
     public static bool IsLanguageModelHead(string parameterName) =>
-        parameterName.StartsWith("cls.", StringComparison.Ordinal) || parameterName == "lm_head.weight";
+        parameterName.StartsWith("cls.", StringComparison.Ordinal) || parameterName is "lm_head.weight" or "embed_out.weight";
 
     /// <summary>The attention module of a layer, as PEFT's target_modules and tensor names call it.</summary>
     public static string AttentionModule(Architecture architecture, int layer) => architecture switch
     {
         Architecture.Llama => $"model.layers.{layer}.self_attn",
         Architecture.Gpt2 => $"transformer.h.{layer}.attn",
+        Architecture.GptNeoX => $"gpt_neox.layers.{layer}.attention",
         Architecture.Bert => $"bert.encoder.layer.{layer}.attention.self",
         _ => throw new NotSupportedException($"No module layout for {architecture}."),
     };

@@ -45,9 +45,10 @@ public static class HfConfig
         {
             "gpt2" => ParseGpt2(fields),
             "llama" or "qwen2" or "qwen3" => ParseLlama(fields, modelType),
+            "gpt_neox" => ParseGptNeoX(fields),
             "bert" => ParseBert(fields),
             "t5" => ParseT5(fields),
-            _ => throw new ModelFormatException(path, $"model_type \"{modelType}\" is not supported (supported: gpt2, llama, qwen2, qwen3, bert, t5)."),
+            _ => throw new ModelFormatException(path, $"model_type \"{modelType}\" is not supported (supported: gpt2, llama, qwen2, qwen3, gpt_neox, bert, t5)."),
         };
         config.ValidateFrom(path);
         return config;
@@ -149,6 +150,58 @@ public static class HfConfig
         };
     }
 
+    /// <summary>GPT-NeoX / Pythia (GPTNeoXConfig's keys and defaults).</summary>
+    private static ModelConfig ParseGptNeoX(Fields f)
+    {
+        int heads = f.RequiredInt("num_attention_heads");
+        string activation = f.OptionalString("hidden_act") ?? "gelu";
+        if (Array.IndexOf(Gpt2Activations, activation) < 0)
+            throw f.Error("hidden_act", $"is \"{activation}\"; GPT-NeoX models here need one of {string.Join(", ", Gpt2Activations)}.");
+        if (f.Has("rope_scaling")) throw f.Error("rope_scaling", "is set; scaled rotary embeddings are not implemented for GPT-NeoX.");
+        f.Refuse("attention_bias", false, "attention projections without biases");
+        float rotary = f.OptionalFloat("rotary_pct") ?? f.OptionalFloat("partial_rotary_factor") ?? 0.25f;
+        if (!(rotary > 0 && rotary <= 1)) throw f.Error("rotary_pct", $"is {rotary}; it must be in (0, 1].");
+        return new ModelConfig
+        {
+            Architecture = Architecture.GptNeoX,
+            ModelType = "gpt_neox",
+            VocabSize = f.RequiredInt("vocab_size"),
+            HiddenSize = f.RequiredInt("hidden_size"),
+            NumLayers = f.RequiredInt("num_hidden_layers"),
+            NumHeads = heads,
+            NumKvHeads = heads,
+            IntermediateSize = f.RequiredInt("intermediate_size"),
+            MaxPositions = f.RequiredInt("max_position_embeddings"),
+            NormEps = f.OptionalFloat("layer_norm_eps") ?? 1e-5f,
+            RopeTheta = f.OptionalFloat("rotary_emb_base") ?? f.OptionalFloat("rope_theta") ?? 10000f,
+            RotaryFraction = rotary,
+            ParallelResidual = f.OptionalBool("use_parallel_residual") ?? true,
+            TieWordEmbeddings = f.OptionalBool("tie_word_embeddings") ?? false,
+            BosTokenId = f.OptionalTokenId("bos_token_id"),
+            EosTokenId = f.OptionalTokenId("eos_token_id"),
+            HiddenAct = activation,
+        };
+    }
+
+    private static void WriteGptNeoX(Utf8JsonWriter w, ModelConfig c)
+    {
+        w.WriteStartArray("architectures");
+        w.WriteStringValue("GPTNeoXForCausalLM");
+        w.WriteEndArray();
+        w.WriteString("model_type", "gpt_neox");
+        w.WriteNumber("vocab_size", c.VocabSize);
+        w.WriteNumber("hidden_size", c.HiddenSize);
+        w.WriteNumber("num_hidden_layers", c.NumLayers);
+        w.WriteNumber("num_attention_heads", c.NumHeads);
+        w.WriteNumber("intermediate_size", c.IntermediateSize);
+        w.WriteNumber("max_position_embeddings", c.MaxPositions);
+        w.WriteNumber("layer_norm_eps", c.NormEps);
+        w.WriteNumber("rotary_emb_base", c.RopeTheta);
+        w.WriteNumber("rotary_pct", c.RotaryFraction);
+        w.WriteBoolean("use_parallel_residual", c.ParallelResidual);
+        w.WriteString("hidden_act", c.HiddenAct ?? "gelu");
+    }
+
     private static ModelConfig ParseBert(Fields f)
     {
         int heads = f.RequiredInt("num_attention_heads");
@@ -228,6 +281,7 @@ public static class HfConfig
             {
                 case Architecture.Gpt2: WriteGpt2(w, config); break;
                 case Architecture.Llama: WriteLlama(w, config); break;
+                case Architecture.GptNeoX: WriteGptNeoX(w, config); break;
                 case Architecture.T5: WriteT5(w, config); break;
                 default: WriteBert(w, config); break;
             }

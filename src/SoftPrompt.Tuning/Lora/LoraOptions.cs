@@ -14,8 +14,8 @@ public sealed record LoraOptions
     public bool RankStabilized { get; init; }
 
     /// <summary>Module names as PEFT matches them: a module's full name or its last dotted parts. Null means the
-    /// paper's choice, queries and values: q_proj and v_proj, BERT's query and value, or GPT-2's c_attn, where q, k and v
-    /// share one matrix.</summary>
+    /// paper's choice, queries and values: q_proj and v_proj, BERT's query and value, or GPT-2's c_attn and GPT-NeoX's
+    /// query_key_value, where q, k and v share one matrix.</summary>
     public IReadOnlyList<string>? TargetModules { get; init; }
 
     public int Seed { get; init; } = 1;
@@ -24,6 +24,7 @@ public sealed record LoraOptions
         => TargetModules ?? architecture switch
         {
             Architecture.Gpt2 => ["c_attn"],
+            Architecture.GptNeoX => ["query_key_value"],
             Architecture.Bert => ["query", "value"],
             _ => ["q_proj", "v_proj"],
         };

@@ -10,7 +10,7 @@ using Xunit.Abstractions;
 namespace SoftPrompt.Tests.Models;
 
 /// <summary>
-/// Logits, loss, the input-embedding gradient and every weight gradient of tiny GPT-2, LLaMA, Qwen2, Qwen3 and BERT models against
+/// Logits, loss, the input-embedding gradient and every weight gradient of tiny GPT-2, LLaMA (plain, Llama 3 rope scaling), Qwen2, Qwen3, GPT-NeoX (Pythia) and BERT models against
 /// PyTorch (fixtures written by tools/make_parity_fixtures.py, reference computed in float64). The loss goes through
 /// each model's own LanguageModelLoss: next-token for the decoders, masked-token (MLM head on scored rows) for BERT,
 /// whose batch also has a padded row and two token types.
@@ -26,6 +26,8 @@ public class ModelParityTests(ITestOutputHelper output)
     [InlineData("qwen2-tiny")] // LLaMA with q/k/v biases
     [InlineData("qwen3-tiny")] // LLaMA with per-head q/k RMSNorm and head_dim 12 ≠ 32 / 4
     [InlineData("llama3-tiny")] // LLaMA with Llama 3.1's rope_scaling (frequencies kept, blended and divided)
+    [InlineData("pythia-tiny")] // GPT-NeoX: per-head fused qkv, rotary on half of each head, parallel residual
+    [InlineData("gpt-neox-sequential-tiny")] // GPT-NeoX with use_parallel_residual false
     [InlineData("bert-tiny")]
     public void Parity_logits_loss_and_gradients_match_pytorch(string name)
     {
