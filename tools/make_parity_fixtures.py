@@ -131,7 +131,11 @@ def llama_forward(p, cfg, embeds, positions):
             return y.transpose(1, 2)
 
         a = rms_norm(h, w("input_layernorm.weight"), eps)
-        q, k, v = project(a, "q", heads), project(a, "k", kv_heads), project(a, "v", kv_heads)
+        if has("self_attn.qkv_proj.weight"):  # Phi-3: one matrix, rows q then k then v
+            q, k, v = (a @ w("self_attn.qkv_proj.weight").t()).split([heads * hd, kv_heads * hd, kv_heads * hd], dim=-1)
+            q, k, v = (x.view(b, t, n, hd).transpose(1, 2) for x, n in ((q, heads), (k, kv_heads), (v, kv_heads)))
+        else:
+            q, k, v = project(a, "q", heads), project(a, "k", kv_heads), project(a, "v", kv_heads)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
         k = k.repeat_interleave(heads // kv_heads, dim=1)
@@ -139,7 +143,11 @@ def llama_forward(p, cfg, embeds, positions):
         y = causal_attention(q, k, v).transpose(1, 2).reshape(b, t, heads * hd)
         h = h + y @ w("self_attn.o_proj.weight").t()
         m = rms_norm(h, w("post_attention_layernorm.weight"), eps)
-        m = torch.nn.functional.silu(m @ w("mlp.gate_proj.weight").t()) * (m @ w("mlp.up_proj.weight").t())
+        if has("mlp.gate_up_proj.weight"):  # Phi-3: gate rows first, then up
+            gate, up = (m @ w("mlp.gate_up_proj.weight").t()).chunk(2, dim=-1)
+        else:
+            gate, up = m @ w("mlp.gate_proj.weight").t(), m @ w("mlp.up_proj.weight").t()
+        m = torch.nn.functional.silu(gate) * up
         h = h + m @ w("mlp.down_proj.weight").t()
     h = rms_norm(h, p["model.norm.weight"], eps)
     return h @ p["lm_head.weight"].t()
@@ -467,6 +475,27 @@ def gpt_neox_case(gen, parallel):
     return name, cfg, params, lambda p, e, pos: gpt_neox_forward(p, cfg, e, pos), "gpt_neox.embed_in.weight"
 
 
+def phi3_case(gen):
+    """Phi-3: LLaMA with q/k/v in one qkv_proj and gate/up in one gate_up_proj (grouped-query heads here too)."""
+    name, cfg, params, _, embed = qwen_case(gen, "qwen2")
+    cfg = {k: v for k, v in cfg.items() if k != "use_sliding_window"}
+    cfg.update({"model_type": "phi3", "architectures": ["Phi3ForCausalLM"], "rope_theta": 10000.0, "sliding_window": 2047,
+                "partial_rotary_factor": 1.0})
+    fused = {}
+    for n, t in params.items():
+        if n.endswith("_proj.bias") or n.endswith("k_proj.weight") or n.endswith("v_proj.weight") or n.endswith("up_proj.weight"):
+            continue
+        if n.endswith("q_proj.weight"):
+            prefix = n[: -len("q_proj.weight")]
+            fused[prefix + "qkv_proj.weight"] = torch.cat([t, params[prefix + "k_proj.weight"], params[prefix + "v_proj.weight"]])
+        elif n.endswith("gate_proj.weight"):
+            prefix = n[: -len("gate_proj.weight")]
+            fused[prefix + "gate_up_proj.weight"] = torch.cat([t, params[prefix + "up_proj.weight"]])
+        else:
+            fused[n] = t
+    return "phi3-tiny", cfg, fused, lambda p, e, pos: llama_forward(p, cfg, e, pos), embed
+
+
 def bert_case(gen):
     cfg = {"model_type": "bert", "architectures": ["BertForMaskedLM"], "vocab_size": 83, "hidden_size": 32,
            "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 56, "hidden_act": "gelu",
@@ -530,6 +559,7 @@ def main():
     cases += [(lambda g, t=t: qwen_case(g, t), causal_batch, family_gen) for t in ("qwen2", "qwen3")]
     cases += [(llama3_case, causal_batch, family_gen)]
     cases += [(lambda g, par=par: gpt_neox_case(g, par), causal_batch, family_gen) for par in (True, False)]
+    cases += [(phi3_case, causal_batch, family_gen)]
     for make, make_batch, gen in cases:
         name, cfg, params, forward, embed_name = make(gen)
         vocab = cfg["vocab_size"]

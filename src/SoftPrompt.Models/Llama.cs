@@ -8,18 +8,19 @@ namespace SoftPrompt.Models;
 /// LLaMA (Touvron et al. 2023): RMSNorm before attention and MLP, rotary positions on queries and keys,
 /// grouped-query attention, SwiGLU MLP, no biases; the LM head optionally tied to the token embedding.
 /// Qwen2/2.5 is this block with biases on the q/k/v projections; Qwen3 is it with an RMSNorm over each query and key
-/// head before the rotation, and a head width that need not be hidden_size / heads (<see cref="ModelConfig"/> flags).
+/// head before the rotation, and a head width that need not be hidden_size / heads; Phi-3 is it with q/k/v in one
+/// matrix and gate/up in another (<see cref="ModelConfig"/> flags).
 /// </summary>
 public sealed class Llama : CausalLanguageModel
 {
     private sealed record BlockWeights(
         Tensor AttnNorm,                     // (D)
-        Tensor Wq, Tensor Wk, Tensor Wv,     // (H·d, D), (KV·d, D), (KV·d, D)
+        Tensor Wq, Tensor Wk, Tensor Wv,     // (H·d, D), (KV·d, D), (KV·d, D); Phi-3: Wq is the fused (H·d + 2·KV·d, D)
         Tensor Wo,                           // (D, H·d)
         Tensor? Bq, Tensor? Bk, Tensor? Bv,  // Qwen2: (H·d), (KV·d), (KV·d)
         Tensor? QNorm, Tensor? KNorm,        // Qwen3: (d) each, shared by the heads
         Tensor MlpNorm,                      // (D)
-        Tensor Gate, Tensor Up, Tensor Down); // (F, D), (F, D), (D, F)
+        Tensor Gate, Tensor? Up, Tensor Down); // (F, D), (F, D), (D, F); Phi-3: Gate is the fused (2F, D), Up null
 
     private readonly Tensor _embed, _norm, _lmHead;
     private readonly BlockWeights[] _blocks;
@@ -33,18 +34,21 @@ public sealed class Llama : CausalLanguageModel
         for (int i = 0; i < config.NumLayers; i++)
         {
             string p = $"model.layers.{i}.";
-            var wq = Add(p + "self_attn.q_proj.weight", qw, d);
-            var wk = Add(p + "self_attn.k_proj.weight", kv, d);
-            var wv = Add(p + "self_attn.v_proj.weight", kv, d);
+            bool fused = config.FusedProjections;
+            var attnNorm = Add(p + "input_layernorm.weight", d); // registered first: the order files and checkpoints list
+            var wq = fused ? Add(p + "self_attn.qkv_proj.weight", qw + 2 * kv, d) : Add(p + "self_attn.q_proj.weight", qw, d);
+            var wk = fused ? wq : Add(p + "self_attn.k_proj.weight", kv, d);
+            var wv = fused ? wq : Add(p + "self_attn.v_proj.weight", kv, d);
             var wo = Add(p + "self_attn.o_proj.weight", d, qw);
             bool bias = config.QkvBias, norm = config.QkNorm;
             _blocks[i] = new BlockWeights(
-                Add(p + "input_layernorm.weight", d), wq, wk, wv, wo,
+                attnNorm, wq, wk, wv, wo,
                 bias ? Add(p + "self_attn.q_proj.bias", qw) : null, bias ? Add(p + "self_attn.k_proj.bias", kv) : null,
                 bias ? Add(p + "self_attn.v_proj.bias", kv) : null,
                 norm ? Add(p + "self_attn.q_norm.weight", hd) : null, norm ? Add(p + "self_attn.k_norm.weight", hd) : null,
                 Add(p + "post_attention_layernorm.weight", d),
-                Add(p + "mlp.gate_proj.weight", f, d), Add(p + "mlp.up_proj.weight", f, d),
+                fused ? Add(p + "mlp.gate_up_proj.weight", 2 * f, d) : Add(p + "mlp.gate_proj.weight", f, d),
+                fused ? null : Add(p + "mlp.up_proj.weight", f, d),
                 Add(p + "mlp.down_proj.weight", d, f));
         }
         _norm = Add("model.norm.weight", d);
@@ -62,22 +66,44 @@ public sealed class Llama : CausalLanguageModel
 
         // h = h + attn(rmsnorm(h)), queries and keys rotated by their positions
         var a = Fn.RmsNorm(tape, h, w.AttnNorm, eps);
-        var q = HeadNorm(tape, Project(tape, context, layer, a, w.Wq, w.Bq), w.QNorm);
+        var (q, k, v) = QueriesKeysValues(tape, layer, a, context);
         q = Fn.Rope(tape, q, Config.NumHeads, context.Positions, _rope, Config.RopeTheta, Config.RopeScaling);
-        var (k, v) = KeyValues(tape, layer, a, context);
         k = Fn.Rope(tape, k, Config.KvHeads, context.Positions, _rope, Config.RopeTheta, Config.RopeScaling);
         var attended = Project(tape, context, layer, Attend(tape, layer, q, k, v, context), w.Wo);
         h = Fn.Add(tape, h, SublayerOutput(tape, context, layer, Sublayer.Attention, attended));
 
         // h = h + down(silu(gate(x)) * up(x)), x = rmsnorm(h)
         var m = Fn.RmsNorm(tape, h, w.MlpNorm, eps);
-        m = Fn.SwiGlu(tape, Project(tape, context, layer, m, w.Gate), Project(tape, context, layer, m, w.Up));
+        if (w.Up is null)
+        {
+            var gateUp = Fn.Split(tape, Project(tape, context, layer, m, w.Gate), -1, Config.IntermediateSize, Config.IntermediateSize);
+            m = Fn.SwiGlu(tape, gateUp[0], gateUp[1]);
+        }
+        else m = Fn.SwiGlu(tape, Project(tape, context, layer, m, w.Gate), Project(tape, context, layer, m, w.Up));
         return Fn.Add(tape, h, SublayerOutput(tape, context, layer, Sublayer.FeedForward, Project(tape, context, layer, m, w.Down)));
+    }
+
+    /// <summary>Queries, keys and values of x (…, D), normed where the family norms them, before the rotation.</summary>
+    private (Tensor Q, Tensor K, Tensor V) QueriesKeysValues(Tape tape, int layer, Tensor x, LayerContext context)
+    {
+        var w = _blocks[layer];
+        if (Config.FusedProjections)
+        {
+            var qkv = Fn.Split(tape, Project(tape, context, layer, x, w.Wq), -1, Config.QueryWidth, Config.KvWidth, Config.KvWidth);
+            return (qkv[0], qkv[1], qkv[2]);
+        }
+        var (k, v) = KeyValues(tape, layer, x, context);
+        return (HeadNorm(tape, Project(tape, context, layer, x, w.Wq, w.Bq), w.QNorm), k, v);
     }
 
     protected override (Tensor Keys, Tensor Values) KeyValues(Tape tape, int layer, Tensor x, LayerContext context)
     {
         var w = _blocks[layer];
+        if (Config.FusedProjections)
+        {
+            var (_, k, v) = QueriesKeysValues(tape, layer, x, context);
+            return (k, v);
+        }
         return (HeadNorm(tape, Project(tape, context, layer, x, w.Wk, w.Bk), w.KNorm), Project(tape, context, layer, x, w.Wv, w.Bv));
     }
 

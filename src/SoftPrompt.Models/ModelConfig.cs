@@ -53,6 +53,9 @@ public sealed record ModelConfig
     public bool QkvBias { get; init; }
     /// <summary>Qwen3: an RMSNorm over each head's query and key (q_norm, k_norm) before the rotary embedding.</summary>
     public bool QkNorm { get; init; }
+    /// <summary>Phi-3: q, k and v in one matrix (qkv_proj, rows q then k then v) and gate and up in another
+    /// (gate_up_proj, gate rows first).</summary>
+    public bool FusedProjections { get; init; }
     /// <summary>config.json's model_type for a LLaMA-shaped family ("llama", "qwen2", "qwen3"), written back as read.</summary>
     public string? ModelType { get; init; }
 

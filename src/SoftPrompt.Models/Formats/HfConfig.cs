@@ -44,11 +44,11 @@ public static class HfConfig
         var config = modelType switch
         {
             "gpt2" => ParseGpt2(fields),
-            "llama" or "qwen2" or "qwen3" => ParseLlama(fields, modelType),
+            "llama" or "qwen2" or "qwen3" or "phi3" => ParseLlama(fields, modelType),
             "gpt_neox" => ParseGptNeoX(fields),
             "bert" => ParseBert(fields),
             "t5" => ParseT5(fields),
-            _ => throw new ModelFormatException(path, $"model_type \"{modelType}\" is not supported (supported: gpt2, llama, qwen2, qwen3, gpt_neox, bert, t5)."),
+            _ => throw new ModelFormatException(path, $"model_type \"{modelType}\" is not supported (supported: gpt2, llama, qwen2, qwen3, phi3, gpt_neox, bert, t5)."),
         };
         config.ValidateFrom(path);
         return config;
@@ -85,7 +85,7 @@ public static class HfConfig
     }
 
     /// <param name="modelType">"llama", or a family that is LLaMA with a change: "qwen2" (q/k/v biases), "qwen3"
-    /// (per-head q/k RMSNorm, head_dim apart from hidden_size / heads).</param>
+    /// (per-head q/k RMSNorm, head_dim apart from hidden_size / heads), "phi3" (fused qkv_proj and gate_up_proj).</param>
     private static ModelConfig ParseLlama(Fields f, string modelType)
     {
         int hidden = f.RequiredInt("hidden_size");
@@ -97,6 +97,12 @@ public static class HfConfig
         f.Refuse("attention_bias", true, "attention projections with biases");
         f.Refuse("mlp_bias", true, "MLP projections with biases");
         f.Refuse("use_sliding_window", true, "sliding-window attention");
+        if (f.OptionalFloat("partial_rotary_factor") is float partial && partial != 1f)
+            throw f.Error("partial_rotary_factor", $"is {partial}; rotary embeddings on part of each head are implemented for GPT-NeoX only.");
+        int maxPositions = f.RequiredInt("max_position_embeddings");
+        // Phi-3 attends over the last sliding_window positions only; within that many, that is full causal attention,
+        // so contexts are capped there instead of computing something else beyond it.
+        if (modelType == "phi3" && f.OptionalInt("sliding_window") is int window && window > 0) maxPositions = Math.Min(maxPositions, window);
         // transformers' Qwen3Config defaults head_dim to 128; LlamaConfig and Qwen2Config to hidden_size / heads.
         int? headDim = f.OptionalInt("head_dim") ?? (modelType == "qwen3" ? 128 : null);
         if (modelType != "qwen3" && headDim is int d && heads > 0 && d * heads != hidden)
@@ -109,13 +115,14 @@ public static class HfConfig
             HeadDimension = modelType == "qwen3" ? headDim : null,
             QkvBias = modelType == "qwen2",
             QkNorm = modelType == "qwen3",
+            FusedProjections = modelType == "phi3",
             VocabSize = f.RequiredInt("vocab_size"),
             HiddenSize = hidden,
             NumLayers = f.RequiredInt("num_hidden_layers"),
             NumHeads = heads,
             NumKvHeads = f.OptionalInt("num_key_value_heads") ?? heads,
             IntermediateSize = f.RequiredInt("intermediate_size"),
-            MaxPositions = f.RequiredInt("max_position_embeddings"),
+            MaxPositions = maxPositions,
             NormEps = f.OptionalFloat("rms_norm_eps") ?? 1e-6f,
             RopeTheta = f.OptionalFloat("rope_theta") ?? 10000f,
             RopeScaling = scaling,
@@ -319,7 +326,10 @@ public static class HfConfig
     {
         string modelType = c.ModelType ?? "llama";
         w.WriteStartArray("architectures");
-        w.WriteStringValue(modelType switch { "qwen2" => "Qwen2ForCausalLM", "qwen3" => "Qwen3ForCausalLM", _ => "LlamaForCausalLM" });
+        w.WriteStringValue(modelType switch
+        {
+            "qwen2" => "Qwen2ForCausalLM", "qwen3" => "Qwen3ForCausalLM", "phi3" => "Phi3ForCausalLM", _ => "LlamaForCausalLM",
+        });
         w.WriteEndArray();
         w.WriteString("model_type", modelType);
         if (c.HeadDimension is int headDim) w.WriteNumber("head_dim", headDim);

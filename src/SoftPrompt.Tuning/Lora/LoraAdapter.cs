@@ -30,7 +30,7 @@ public sealed class LoraAdapter : ITrainableAdapter, ILayerHooks
         _model = model;
         Options = options;
         model.SetTrainable(false);
-        var targets = options.TargetsFor(model.Config.Architecture);
+        var targets = options.TargetsFor(model.Config);
         var rng = new Random(options.Seed);
         var updates = new List<Update>();
         foreach (var p in model.Parameters)
@@ -101,7 +101,7 @@ public sealed class LoraAdapter : ITrainableAdapter, ILayerHooks
         config["r"] = Options.Rank;
         config["lora_alpha"] = Options.Alpha;
         config["use_rslora"] = Options.RankStabilized;
-        config["target_modules"] = new JsonArray(Options.TargetsFor(_model.Config.Architecture).Select(t => (JsonNode)t).ToArray());
+        config["target_modules"] = new JsonArray(Options.TargetsFor(_model.Config).Select(t => (JsonNode)t).ToArray());
         config["lora_dropout"] = 0.0;
         config["bias"] = "none";
         // Hugging Face's GPT-2 stores its projections as Conv1D [in, out]; PEFT records that, though A and B keep their shapes.

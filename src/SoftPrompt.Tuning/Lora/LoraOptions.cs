@@ -20,12 +20,13 @@ public sealed record LoraOptions
 
     public int Seed { get; init; } = 1;
 
-    public IReadOnlyList<string> TargetsFor(Architecture architecture)
-        => TargetModules ?? architecture switch
+    public IReadOnlyList<string> TargetsFor(ModelConfig config)
+        => TargetModules ?? config.Architecture switch
         {
             Architecture.Gpt2 => ["c_attn"],
             Architecture.GptNeoX => ["query_key_value"],
             Architecture.Bert => ["query", "value"],
+            _ when config.FusedProjections => ["qkv_proj"], // Phi-3
             _ => ["q_proj", "v_proj"],
         };
 

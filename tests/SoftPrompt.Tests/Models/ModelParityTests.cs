@@ -28,6 +28,7 @@ public class ModelParityTests(ITestOutputHelper output)
     [InlineData("llama3-tiny")] // LLaMA with Llama 3.1's rope_scaling (frequencies kept, blended and divided)
     [InlineData("pythia-tiny")] // GPT-NeoX: per-head fused qkv, rotary on half of each head, parallel residual
     [InlineData("gpt-neox-sequential-tiny")] // GPT-NeoX with use_parallel_residual false
+    [InlineData("phi3-tiny")] // LLaMA with fused qkv_proj and gate_up_proj
     [InlineData("bert-tiny")]
     public void Parity_logits_loss_and_gradients_match_pytorch(string name)
     {

@@ -39,8 +39,8 @@ public static class LayerAdapterKit
         TinyRandom(architecture == Architecture.Gpt2 ? "gpt2" : architecture == Architecture.GptNeoX ? "gpt_neox" : "llama");
 
     /// <summary>The decoder families by config.json's model_type: gpt2, llama, qwen2 (q/k/v biases), qwen3 (q/k norms,
-    /// head_dim 6 ≠ 16 / 4 heads) and gpt_neox (fused per-head qkv, half of each head rotated, parallel residual).</summary>
-    public static readonly string[] Families = ["gpt2", "llama", "qwen2", "qwen3", "gpt_neox"];
+    /// head_dim 6 ≠ 16 / 4 heads), phi3 (fused qkv and gate_up) and gpt_neox (fused per-head qkv, half of each head rotated, parallel residual).</summary>
+    public static readonly string[] Families = ["gpt2", "llama", "qwen2", "qwen3", "phi3", "gpt_neox"];
 
     public static CausalLanguageModel TinyRandom(string family)
     {
@@ -50,7 +50,7 @@ public static class LayerAdapterKit
             VocabSize = 32, HiddenSize = 16, NumLayers = 2, NumHeads = 4,
             NumKvHeads = family is "gpt2" or "gpt_neox" ? 0 : 2, IntermediateSize = 24, MaxPositions = 16,
             ModelType = family, QkvBias = family == "qwen2", QkNorm = family == "qwen3", HeadDimension = family == "qwen3" ? 6 : null,
-            RotaryFraction = family == "gpt_neox" ? 0.5f : 1f, ParallelResidual = family == "gpt_neox",
+            FusedProjections = family == "phi3", RotaryFraction = family == "gpt_neox" ? 0.5f : 1f, ParallelResidual = family == "gpt_neox",
         };
         var model = CausalLanguageModel.Create(config);
         model.InitializeRandom(seed: 3, std: 0.3f);

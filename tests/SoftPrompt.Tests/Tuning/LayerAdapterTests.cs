@@ -31,7 +31,9 @@ public class LayerAdapterTests
         Perturb(adapter, range: 0.2f);
         var ids = new[] { 1, 5, 9, 2, 30, 7, 7, 3, 12, 0 };
         GradCheck.Check((tape, _) => model.Hidden(tape, new ForwardInput { Batch = 2, Length = 5, TokenIds = ids, Hooks = adapter.Hooks(new int[2]) }),
-            adapter.Trainable.ToArray(), maxProbesPerInput: 16);
+            // eps 3e-3: at 1e-2 the central difference's curvature term exceeds the tolerance on Phi-3's wide fused qkv
+            // LoRA (analytic 10.93 vs numeric 10.89; within tolerance at 3e-3); at 1e-3 float32 noise does elsewhere.
+            adapter.Trainable.ToArray(), eps: 3e-3, maxProbesPerInput: 16);
     }
 
     [Theory]
