@@ -191,6 +191,51 @@ def gpt_neox_forward(p, cfg, embeds, positions):
     return h @ p["embed_out.weight"].t()
 
 
+def gemma3_forward(p, cfg, embeds, positions):
+    """Gemma3ForCausalLM (text): embeddings × √D; RMSNorm gains (1 + w) before and after each sublayer and on each
+    head's q and k; scores × query_pre_attn_scalar^-½; rotary base rope_local_base_freq on sliding layers and rope_theta
+    (with rope_scaling) on full ones; down(gelu_tanh(gate) · up); tied head. The sequence is shorter than the window,
+    so sliding layers attend to every earlier position."""
+    d, heads, kv_heads, hd = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
+    eps = cfg["rms_norm_eps"]
+    b, t, _ = embeds.shape
+
+    def norm(x, weight):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * (1.0 + weight)
+
+    def rotary(theta, scaling):
+        inv_freq = 1.0 / (theta ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
+        if scaling:
+            inv_freq = inv_freq / scaling["factor"]  # linear
+        freqs = positions.to(torch.float64)[..., None] * inv_freq
+        emb = torch.cat((freqs, freqs), dim=-1)[:, None, :, :]
+        return emb.cos(), emb.sin()
+
+    tables = {"sliding_attention": rotary(cfg["rope_local_base_freq"], None),
+              "full_attention": rotary(cfg["rope_theta"], cfg.get("rope_scaling"))}
+    h = embeds * math.sqrt(d)
+    for i in range(cfg["num_hidden_layers"]):
+        w = lambda n: p[f"model.layers.{i}.{n}"]
+        cos, sin = tables[cfg["layer_types"][i]]
+        a = norm(h, w("input_layernorm.weight"))
+        q = norm((a @ w("self_attn.q_proj.weight").t()).view(b, t, heads, hd), w("self_attn.q_norm.weight")).transpose(1, 2)
+        k = norm((a @ w("self_attn.k_proj.weight").t()).view(b, t, kv_heads, hd), w("self_attn.k_norm.weight")).transpose(1, 2)
+        v = (a @ w("self_attn.v_proj.weight").t()).view(b, t, kv_heads, hd).transpose(1, 2)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        k = k.repeat_interleave(heads // kv_heads, dim=1)
+        v = v.repeat_interleave(heads // kv_heads, dim=1)
+        scores = q @ k.transpose(-1, -2) * cfg["query_pre_attn_scalar"] ** -0.5
+        scores = scores.masked_fill(~torch.ones(t, t, dtype=torch.bool).tril(), float("-inf"))
+        y = (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(b, t, heads * hd)
+        h = h + norm(y @ w("self_attn.o_proj.weight").t(), w("post_attention_layernorm.weight"))
+        m = norm(h, w("pre_feedforward_layernorm.weight"))
+        m = gelu_new(m @ w("mlp.gate_proj.weight").t()) * (m @ w("mlp.up_proj.weight").t())
+        h = h + norm(m @ w("mlp.down_proj.weight").t(), w("post_feedforward_layernorm.weight"))
+    h = norm(h, p["model.norm.weight"])
+    return h @ p["model.embed_tokens.weight"].t()
+
+
 def bert_forward(p, cfg, embeds, positions, token_types, attention_mask):
     d, heads, eps = cfg["hidden_size"], cfg["num_attention_heads"], cfg["layer_norm_eps"]
     hd = d // heads
@@ -496,6 +541,31 @@ def phi3_case(gen):
     return "phi3-tiny", cfg, fused, lambda p, e, pos: llama_forward(p, cfg, e, pos), embed
 
 
+def gemma3_case(gen):
+    """Gemma 3 text: 4 heads of 12 dims over width 32 (1 kv head), three layers (sliding, sliding, full),
+    query_pre_attn_scalar 16, linear rope scaling on the full layer; norm weights near 0 (gain 1 + w)."""
+    cfg = {"model_type": "gemma3_text", "architectures": ["Gemma3ForCausalLM"], "vocab_size": 83, "hidden_size": 32,
+           "num_hidden_layers": 3, "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 12,
+           "intermediate_size": 40, "max_position_embeddings": 128, "sliding_window": 16,
+           "layer_types": ["sliding_attention", "sliding_attention", "full_attention"], "rms_norm_eps": 1e-6,
+           "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0, "rope_scaling": {"rope_type": "linear", "factor": 4.0},
+           "query_pre_attn_scalar": 16, "hidden_activation": "gelu_pytorch_tanh", "tie_word_embeddings": True,
+           "attn_logit_softcapping": None, "final_logit_softcapping": None, "bos_token_id": 2, "eos_token_id": 1}
+    d, f, v, hd = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"], cfg["head_dim"]
+    qw, kv = cfg["num_attention_heads"] * hd, cfg["num_key_value_heads"] * hd
+    shapes = {"model.embed_tokens.weight": (v, d), "model.norm.weight": (d,)}
+    for i in range(cfg["num_hidden_layers"]):
+        for n, s in {"input_layernorm.weight": (d,), "post_attention_layernorm.weight": (d,),
+                     "pre_feedforward_layernorm.weight": (d,), "post_feedforward_layernorm.weight": (d,),
+                     "self_attn.q_proj.weight": (qw, d), "self_attn.k_proj.weight": (kv, d), "self_attn.v_proj.weight": (kv, d),
+                     "self_attn.o_proj.weight": (d, qw), "self_attn.q_norm.weight": (hd,), "self_attn.k_norm.weight": (hd,),
+                     "mlp.gate_proj.weight": (f, d), "mlp.up_proj.weight": (f, d), "mlp.down_proj.weight": (d, f)}.items():
+            shapes[f"model.layers.{i}.{n}"] = s
+    params = {n: (0.1 if n.endswith("norm.weight") else 0.2) * torch.randn(s, generator=gen, dtype=torch.float64)
+              for n, s in shapes.items()}
+    return "gemma3-tiny", cfg, params, lambda p, e, pos: gemma3_forward(p, cfg, e, pos), "model.embed_tokens.weight"
+
+
 def bert_case(gen):
     cfg = {"model_type": "bert", "architectures": ["BertForMaskedLM"], "vocab_size": 83, "hidden_size": 32,
            "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 56, "hidden_act": "gelu",
@@ -559,7 +629,7 @@ def main():
     cases += [(lambda g, t=t: qwen_case(g, t), causal_batch, family_gen) for t in ("qwen2", "qwen3")]
     cases += [(llama3_case, causal_batch, family_gen)]
     cases += [(lambda g, par=par: gpt_neox_case(g, par), causal_batch, family_gen) for par in (True, False)]
-    cases += [(phi3_case, causal_batch, family_gen)]
+    cases += [(phi3_case, causal_batch, family_gen), (gemma3_case, causal_batch, family_gen)]
     for make, make_batch, gen in cases:
         name, cfg, params, forward, embed_name = make(gen)
         vocab = cfg["vocab_size"]

@@ -1,6 +1,6 @@
 namespace SoftPrompt.Models;
 
-public enum Architecture { Gpt2, Llama, Bert, T5, GptNeoX }
+public enum Architecture { Gpt2, Llama, Bert, T5, GptNeoX, Gemma3 }
 
 /// <summary>How rotary embeddings pair dimensions: (2i, 2i+1) as in Meta's LLaMA code and llama2.c files, or
 /// (i, i + d/2) as in Hugging Face's rotate_half.</summary>
@@ -59,6 +59,12 @@ public sealed record ModelConfig
     /// <summary>config.json's model_type for a LLaMA-shaped family ("llama", "qwen2", "qwen3"), written back as read.</summary>
     public string? ModelType { get; init; }
 
+    /// <summary>Gemma 3: one letter per layer, 'S' for a local (sliding-window) layer and 'F' for a global one.</summary>
+    public string? LayerKinds { get; init; }
+    /// <summary>Gemma 3: the rotary base of the local layers (rope_local_base_freq); the global ones use RopeTheta.</summary>
+    public float? LocalRopeTheta { get; init; }
+    /// <summary>The factor attention scores are multiplied by (Gemma 3: query_pre_attn_scalar^−½); null means 1/√head_dim.</summary>
+    public float? AttentionScale { get; init; }
     /// <summary>GPT-NeoX: the share of each head's dimensions that rotary embeddings turn (rotary_pct).</summary>
     public float RotaryFraction { get; init; } = 1f;
     /// <summary>GPT-NeoX: attention and MLP both read the block's input (use_parallel_residual).</summary>
@@ -86,6 +92,8 @@ public sealed record ModelConfig
         Need(TypeVocabSize >= 0 && (Architecture != Architecture.Bert || TypeVocabSize > 0), $"BERT needs at least one token type (got {TypeVocabSize}).");
         Need(MaxPositions > 0, $"max positions must be positive (got {MaxPositions}).");
         Need(Architecture != Architecture.Llama || HeadDim % 2 == 0, $"rotary embeddings need an even head dimension (got {HeadDim}).");
+        Need(LayerKinds is null || (LayerKinds.Length == NumLayers && LayerKinds.All(c => c is 'S' or 'F')),
+            $"layer kinds \"{LayerKinds}\" must give S (sliding) or F (full) for each of the {NumLayers} layers.");
         Need(Architecture != Architecture.GptNeoX || (RotaryDims > 0 && RotaryDims % 2 == 0),
             $"rotary_pct {RotaryFraction} of head dimension {HeadDim} gives {RotaryDims} rotary dimensions; they must be a positive even number.");
         if (Architecture == Architecture.T5)

@@ -99,7 +99,8 @@ public abstract class TransformerModel : ParameterizedModel
             v = Fn.Concat(tape, 1, extra.Values, v);
             padding = PrependPadding(extra.Padding, p, padding, cached + t, b);
         }
-        var attended = Fn.Attention(tape, q, k, v, Config.NumHeads, Config.KvHeads, causal: IsCausal, keyPadding: padding);
+        var attended = Fn.Attention(tape, q, k, v, Config.NumHeads, Config.KvHeads, causal: IsCausal, keyPadding: padding,
+            scoreScale: Config.AttentionScale);
         return input.Hooks is null ? attended : WithExtraAttention(tape, layer, q, attended, input.Hooks, context);
     }
 
@@ -180,6 +181,7 @@ public abstract class TransformerModel : ParameterizedModel
         Architecture.Gpt2 => new Gpt2(config),
         Architecture.Llama => new Llama(config),
         Architecture.GptNeoX => new GptNeoX(config),
+        Architecture.Gemma3 => new Gemma3(config),
         Architecture.Bert => new Bert(config),
         _ => throw new NotSupportedException($"Architecture {config.Architecture} is not supported."),
     };

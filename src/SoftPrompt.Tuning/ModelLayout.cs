@@ -22,7 +22,7 @@ public static class ModelLayout
     /// <summary>The attention module of a layer, as PEFT's target_modules and tensor names call it.</summary>
     public static string AttentionModule(Architecture architecture, int layer) => architecture switch
     {
-        Architecture.Llama => $"model.layers.{layer}.self_attn",
+        Architecture.Llama or Architecture.Gemma3 => $"model.layers.{layer}.self_attn",
         Architecture.Gpt2 => $"transformer.h.{layer}.attn",
         Architecture.GptNeoX => $"gpt_neox.layers.{layer}.attention",
         Architecture.Bert => $"bert.encoder.layer.{layer}.attention.self",

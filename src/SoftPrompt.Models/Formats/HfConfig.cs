@@ -46,9 +46,11 @@ public static class HfConfig
             "gpt2" => ParseGpt2(fields),
             "llama" or "qwen2" or "qwen3" or "phi3" => ParseLlama(fields, modelType),
             "gpt_neox" => ParseGptNeoX(fields),
+            "gemma3_text" => ParseGemma3(fields),
+            "gemma3" => throw fields.Error("model_type", "is \"gemma3\", the image-and-text model; its text model (model_type \"gemma3_text\", as the 270M and 1B checkpoints are) is supported."),
             "bert" => ParseBert(fields),
             "t5" => ParseT5(fields),
-            _ => throw new ModelFormatException(path, $"model_type \"{modelType}\" is not supported (supported: gpt2, llama, qwen2, qwen3, phi3, gpt_neox, bert, t5)."),
+            _ => throw new ModelFormatException(path, $"model_type \"{modelType}\" is not supported (supported: gpt2, llama, qwen2, qwen3, phi3, gemma3_text, gpt_neox, bert, t5)."),
         };
         config.ValidateFrom(path);
         return config;
@@ -190,6 +192,100 @@ public static class HfConfig
         };
     }
 
+    private static void WriteRopeScaling(Utf8JsonWriter w, ModelConfig c)
+    {
+        if (c.RopeScaling is not { } scaling) return;
+        w.WriteStartObject("rope_scaling");
+        w.WriteString("rope_type", scaling.Type);
+        w.WriteNumber("factor", scaling.Factor);
+        if (scaling.Type == "llama3")
+        {
+            w.WriteNumber("low_freq_factor", scaling.LowFreqFactor);
+            w.WriteNumber("high_freq_factor", scaling.HighFreqFactor);
+            w.WriteNumber("original_max_position_embeddings", scaling.OriginalMaxPositions);
+        }
+        w.WriteEndObject();
+    }
+
+    /// <summary>Gemma 3's text model (Gemma3TextConfig's keys and defaults).</summary>
+    private static ModelConfig ParseGemma3(Fields f)
+    {
+        int layers = f.RequiredInt("num_hidden_layers");
+        string activation = f.OptionalString("hidden_activation") ?? f.OptionalString("hidden_act") ?? "gelu_pytorch_tanh";
+        if (activation is not ("gelu_pytorch_tanh" or "gelu_new"))
+            throw f.Error("hidden_activation", $"is \"{activation}\"; Gemma 3 models here need \"gelu_pytorch_tanh\".");
+        if (f.Has("attn_logit_softcapping")) throw f.Error("attn_logit_softcapping", "is set; soft-capped attention scores are not implemented.");
+        if (f.Has("final_logit_softcapping")) throw f.Error("final_logit_softcapping", "is set; soft-capped logits are not implemented.");
+        string kinds;
+        if (f.StringList("layer_types") is { } types)
+        {
+            if (types.Count != layers) throw f.Error("layer_types", $"lists {types.Count} layers for num_hidden_layers {layers}.");
+            kinds = string.Concat(types.Select(t => t switch
+            {
+                "sliding_attention" => 'S', "full_attention" => 'F',
+                _ => throw f.Error("layer_types", $"holds \"{t}\"; expected sliding_attention or full_attention."),
+            }));
+        }
+        else
+        {
+            int pattern = f.OptionalInt("sliding_window_pattern") ?? 6; // every pattern-th layer is global
+            kinds = string.Concat(Enumerable.Range(0, layers).Select(i => (i + 1) % pattern == 0 ? 'F' : 'S'));
+        }
+        int maxPositions = f.RequiredInt("max_position_embeddings");
+        // A local layer attends to the last sliding_window positions; within that many it is full attention.
+        if (kinds.Contains('S')) maxPositions = Math.Min(maxPositions, f.OptionalInt("sliding_window") ?? 4096);
+        int heads = f.RequiredInt("num_attention_heads");
+        return new ModelConfig
+        {
+            Architecture = Architecture.Gemma3,
+            ModelType = "gemma3_text",
+            VocabSize = f.RequiredInt("vocab_size"),
+            HiddenSize = f.RequiredInt("hidden_size"),
+            NumLayers = layers,
+            NumHeads = heads,
+            NumKvHeads = f.OptionalInt("num_key_value_heads") ?? heads,
+            HeadDimension = f.OptionalInt("head_dim") ?? 256,
+            IntermediateSize = f.RequiredInt("intermediate_size"),
+            MaxPositions = maxPositions,
+            NormEps = f.OptionalFloat("rms_norm_eps") ?? 1e-6f,
+            RopeTheta = f.OptionalFloat("rope_theta") ?? 1_000_000f,
+            LocalRopeTheta = f.OptionalFloat("rope_local_base_freq") ?? 10_000f,
+            RopeScaling = f.Object("rope_scaling") is Fields r ? RopeScalingOf(r) : null,
+            LayerKinds = kinds,
+            AttentionScale = 1f / MathF.Sqrt(f.OptionalFloat("query_pre_attn_scalar") ?? 256f),
+            TieWordEmbeddings = f.OptionalBool("tie_word_embeddings") ?? true,
+            BosTokenId = f.OptionalTokenId("bos_token_id"),
+            EosTokenId = f.OptionalTokenId("eos_token_id"),
+            HiddenAct = "gelu_pytorch_tanh",
+        };
+    }
+
+    private static void WriteGemma3(Utf8JsonWriter w, ModelConfig c)
+    {
+        w.WriteStartArray("architectures");
+        w.WriteStringValue("Gemma3ForCausalLM");
+        w.WriteEndArray();
+        w.WriteString("model_type", "gemma3_text");
+        w.WriteNumber("vocab_size", c.VocabSize);
+        w.WriteNumber("hidden_size", c.HiddenSize);
+        w.WriteNumber("num_hidden_layers", c.NumLayers);
+        w.WriteNumber("num_attention_heads", c.NumHeads);
+        w.WriteNumber("num_key_value_heads", c.KvHeads);
+        w.WriteNumber("head_dim", c.HeadDim);
+        w.WriteNumber("intermediate_size", c.IntermediateSize);
+        w.WriteNumber("max_position_embeddings", c.MaxPositions);
+        if (c.LayerKinds?.Contains('S') == true) w.WriteNumber("sliding_window", c.MaxPositions);
+        w.WriteStartArray("layer_types");
+        foreach (char kind in c.LayerKinds ?? new string('F', c.NumLayers)) w.WriteStringValue(kind == 'S' ? "sliding_attention" : "full_attention");
+        w.WriteEndArray();
+        w.WriteNumber("rms_norm_eps", c.NormEps);
+        w.WriteNumber("rope_theta", c.RopeTheta);
+        w.WriteNumber("rope_local_base_freq", c.LocalRopeTheta ?? c.RopeTheta);
+        WriteRopeScaling(w, c);
+        w.WriteNumber("query_pre_attn_scalar", Math.Round(1.0 / ((double)c.AttentionScale!.Value * c.AttentionScale.Value), 3));
+        w.WriteString("hidden_activation", "gelu_pytorch_tanh");
+    }
+
     private static void WriteGptNeoX(Utf8JsonWriter w, ModelConfig c)
     {
         w.WriteStartArray("architectures");
@@ -289,6 +385,7 @@ public static class HfConfig
                 case Architecture.Gpt2: WriteGpt2(w, config); break;
                 case Architecture.Llama: WriteLlama(w, config); break;
                 case Architecture.GptNeoX: WriteGptNeoX(w, config); break;
+                case Architecture.Gemma3: WriteGemma3(w, config); break;
                 case Architecture.T5: WriteT5(w, config); break;
                 default: WriteBert(w, config); break;
             }
@@ -333,19 +430,7 @@ public static class HfConfig
         w.WriteEndArray();
         w.WriteString("model_type", modelType);
         if (c.HeadDimension is int headDim) w.WriteNumber("head_dim", headDim);
-        if (c.RopeScaling is { } scaling)
-        {
-            w.WriteStartObject("rope_scaling");
-            w.WriteString("rope_type", scaling.Type);
-            w.WriteNumber("factor", scaling.Factor);
-            if (scaling.Type == "llama3")
-            {
-                w.WriteNumber("low_freq_factor", scaling.LowFreqFactor);
-                w.WriteNumber("high_freq_factor", scaling.HighFreqFactor);
-                w.WriteNumber("original_max_position_embeddings", scaling.OriginalMaxPositions);
-            }
-            w.WriteEndObject();
-        }
+        WriteRopeScaling(w, c);
         w.WriteNumber("vocab_size", c.VocabSize);
         w.WriteNumber("hidden_size", c.HiddenSize);
         w.WriteNumber("num_hidden_layers", c.NumLayers);
@@ -411,6 +496,17 @@ public static class HfConfig
         public bool Has(string field) => root.TryGetProperty(field, out var value) && value.ValueKind != JsonValueKind.Null;
 
         private JsonElement? Get(string field) => Has(field) ? root.GetProperty(field) : null;
+
+        /// <summary>A list of strings (layer_types); null when absent.</summary>
+        public IReadOnlyList<string>? StringList(string field)
+        {
+            if (Get(field) is not JsonElement value) return null;
+            if (value.ValueKind != JsonValueKind.Array) throw WrongType(field, value, "a list of strings");
+            var items = new List<string>();
+            foreach (var item in value.EnumerateArray())
+                items.Add(item.ValueKind == JsonValueKind.String ? item.GetString()! : throw WrongType(field, item, "a list of strings"));
+            return items;
+        }
 
         /// <summary>The fields of a nested object (rope_scaling), errors naming it as "outer.inner"; null when absent.</summary>
         public Fields? Object(string field)

@@ -211,7 +211,7 @@ public class HfConfigTests : IDisposable
     [Fact]
     public void Unknown_or_missing_model_type()
     {
-        AssertFails(With(Gpt2Json, "model_type", "\"mamba\""), "model_type \"mamba\" is not supported", "gpt2, llama, qwen2, qwen3, phi3, gpt_neox, bert, t5");
+        AssertFails(With(Gpt2Json, "model_type", "\"mamba\""), "model_type \"mamba\" is not supported", "gpt2, llama, qwen2, qwen3, phi3, gemma3_text, gpt_neox, bert, t5");
         AssertFails(With(Gpt2Json, "model_type", null), "field \"model_type\"", "is missing");
     }
 

@@ -18,6 +18,7 @@ public class ModelLoaderTests
     [InlineData("llama3-tiny")]
     [InlineData("pythia-tiny")]
     [InlineData("phi3-tiny")]
+    [InlineData("gemma3-tiny")]
     public void Save_then_load_gives_back_every_parameter(string name)
     {
         var original = ModelLoader.Load(Fixture(name)).Model;

@@ -29,6 +29,7 @@ public class ModelParityTests(ITestOutputHelper output)
     [InlineData("pythia-tiny")] // GPT-NeoX: per-head fused qkv, rotary on half of each head, parallel residual
     [InlineData("gpt-neox-sequential-tiny")] // GPT-NeoX with use_parallel_residual false
     [InlineData("phi3-tiny")] // LLaMA with fused qkv_proj and gate_up_proj
+    [InlineData("gemma3-tiny")] // (1 + w) norms around each sublayer, q/k norms, √D embeddings, local and global rotary bases
     [InlineData("bert-tiny")]
     public void Parity_logits_loss_and_gradients_match_pytorch(string name)
     {

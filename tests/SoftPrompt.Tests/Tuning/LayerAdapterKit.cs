@@ -39,17 +39,22 @@ public static class LayerAdapterKit
         TinyRandom(architecture == Architecture.Gpt2 ? "gpt2" : architecture == Architecture.GptNeoX ? "gpt_neox" : "llama");
 
     /// <summary>The decoder families by config.json's model_type: gpt2, llama, qwen2 (q/k/v biases), qwen3 (q/k norms,
-    /// head_dim 6 ≠ 16 / 4 heads), phi3 (fused qkv and gate_up) and gpt_neox (fused per-head qkv, half of each head rotated, parallel residual).</summary>
-    public static readonly string[] Families = ["gpt2", "llama", "qwen2", "qwen3", "phi3", "gpt_neox"];
+    /// head_dim 6 ≠ 16 / 4 heads), phi3 (fused qkv and gate_up), gemma3_text (a local and a global layer, (1 + w) norms around each sublayer) and gpt_neox (fused per-head qkv, half of each head rotated, parallel residual).</summary>
+    public static readonly string[] Families = ["gpt2", "llama", "qwen2", "qwen3", "phi3", "gemma3_text", "gpt_neox"];
 
     public static CausalLanguageModel TinyRandom(string family)
     {
         var config = new ModelConfig
         {
-            Architecture = family switch { "gpt2" => Architecture.Gpt2, "gpt_neox" => Architecture.GptNeoX, _ => Architecture.Llama },
+            Architecture = family switch
+            {
+                "gpt2" => Architecture.Gpt2, "gpt_neox" => Architecture.GptNeoX, "gemma3_text" => Architecture.Gemma3, _ => Architecture.Llama,
+            },
             VocabSize = 32, HiddenSize = 16, NumLayers = 2, NumHeads = 4,
             NumKvHeads = family is "gpt2" or "gpt_neox" ? 0 : 2, IntermediateSize = 24, MaxPositions = 16,
-            ModelType = family, QkvBias = family == "qwen2", QkNorm = family == "qwen3", HeadDimension = family == "qwen3" ? 6 : null,
+            ModelType = family, QkvBias = family == "qwen2", QkNorm = family == "qwen3", HeadDimension = family is "qwen3" or "gemma3_text" ? 6 : null,
+            LayerKinds = family == "gemma3_text" ? "SF" : null, LocalRopeTheta = family == "gemma3_text" ? 10_000f : null,
+            AttentionScale = family == "gemma3_text" ? 0.3f : null,
             FusedProjections = family == "phi3", RotaryFraction = family == "gpt_neox" ? 0.5f : 1f, ParallelResidual = family == "gpt_neox",
         };
         var model = CausalLanguageModel.Create(config);
