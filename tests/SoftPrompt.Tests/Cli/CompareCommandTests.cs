@@ -105,6 +105,40 @@ public class CompareCommandTests
         return path;
     }
 
+    /// <summary>A randomly initialised tiny decoder of one family (as LayerAdapterKit builds them) with a byte-level BPE
+    /// tokenizer trained on the test's texts, saved as a Hugging Face directory: config.json as that family writes it.</summary>
+    private static string SaveTinyDecoder(TempDirectory dir, string family)
+    {
+        var trainer = new SoftPrompt.Data.Tokenizers.BpeTrainer();
+        foreach (var text in FoodTexts.Concat(["Review: It was great other."])) trainer.Add(text);
+        var tokenizer = trainer.Train(300, ["<|endoftext|>"], minPairCount: 1);
+        var shape = Tuning.LayerAdapterKit.TinyRandom(family).Config;
+        var model = SoftPrompt.Models.CausalLanguageModel.Create(shape with { VocabSize = tokenizer.VocabSize, MaxPositions = 64 });
+        model.InitializeRandom(seed: 5, std: 0.1f);
+        string path = dir.File("tiny-" + family);
+        SoftPrompt.Models.Formats.ModelLoader.Save(model, path);
+        SoftPrompt.Data.Tokenizers.TokenizerJson.Write(Path.Combine(path, SoftPrompt.Data.Tokenizers.TokenizerJson.FileName), tokenizer);
+        return path;
+    }
+
+    [Theory]
+    [InlineData("qwen2")]
+    [InlineData("qwen3")]
+    [InlineData("phi3")]
+    [InlineData("gemma3_text")]
+    [InlineData("gpt_neox")]
+    public async Task Prompt_prefix_and_lora_run_on_each_decoder_family(string family)
+    {
+        using var dir = new TempDirectory();
+        string model = SaveTinyDecoder(dir, family);
+        Assert.Contains($"\"model_type\": \"{family}\"", File.ReadAllText(Path.Combine(model, "config.json")));
+        WriteSplits(dir, "food-reviews", i => new { label = i % 2 == 0 ? "great" : "other", text = FoodTexts[i % 2] });
+        const string methods = "prompt,prefix,deep,lora,llama-adapter";
+        AssertRows(await Compare(dir, "food-reviews", methods, model), methods, 2, dir, "food-reviews");
+        foreach (var trained in methods.Split(','))
+            Assert.True(Directory.EnumerateFiles(Path.Combine(dir.File("adapters-food-reviews"), trained)).Any(), $"{trained} saved nothing");
+    }
+
     [Fact]
     public async Task An_encoder_runs_every_encoder_method_by_default_on_classification_and_tagging()
     {
