@@ -24,6 +24,7 @@ public static class AdapterDirectory
             type = doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("peft_type", out var t) && t.ValueKind == JsonValueKind.String
                 ? t.GetString()!
                 : throw new ModelFormatException(configPath, "no \"peft_type\" string says which method the adapter is.");
+        PromptAdapterFiles.CheckBase(directory, PromptAdapterFiles.FingerprintOf(model));
         return type switch
         {
             "PROMPT_TUNING" => new(type, PromptAdapterFiles.Load(directory, model.Config.HiddenSize, maxRows: model.Config.MaxPositions - 1,

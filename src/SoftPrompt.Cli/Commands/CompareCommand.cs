@@ -89,7 +89,7 @@ public static class CompareCommand
 
     /// <summary>One comparison: the same base, data and training budget for every method.</summary>
     /// <param name="written">Called with the table so far after every method.</param>
-    private sealed class ComparisonRun(string modelPath, ModelFamilies family, MethodSettings settings, int trainSize, int evalExamples, int testExamples,
+    internal sealed class ComparisonRun(string modelPath, ModelFamilies family, MethodSettings settings, int trainSize, int evalExamples, int testExamples,
         string? adapterRoot, Action<ComparisonTable> written)
     {
         public ComparisonTable Classification(ClassificationTask task, string dir, IReadOnlyList<TuningMethod> methods)
@@ -109,7 +109,7 @@ public static class CompareCommand
         }
 
         /// <summary>A decoder reads each label as the verbalizer's tokens after the template.</summary>
-        private MethodContext<LabeledExample> VerbalizerContext(LoadedModel loaded, ClassificationTask task, List<LabeledExample> train)
+        internal MethodContext<LabeledExample> VerbalizerContext(LoadedModel loaded, ClassificationTask task, List<LabeledExample> train)
         {
             var (decoder, tokenizer) = (loaded.Model, loaded.Tokenizer!);
             var labelClassifier = new PromptClassifier(decoder, tokenizer, task, null);

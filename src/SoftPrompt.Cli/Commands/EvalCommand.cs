@@ -4,6 +4,7 @@ using SoftPrompt.Data.Tasks;
 using SoftPrompt.Models.Formats;
 using SoftPrompt.Training.Corpus;
 using SoftPrompt.Training.Pretraining;
+using SoftPrompt.Tuning;
 using SoftPrompt.Tuning.PromptTuning;
 
 namespace SoftPrompt.Cli.Commands;
@@ -23,7 +24,7 @@ public static class EvalCommand
         var data = new Option<string>("--data") { Description = "Directory holding <task>/*.jsonl", DefaultValueFactory = _ => ShippedFiles.Path("data/tasks") };
         var split = new Option<string>("--split") { DefaultValueFactory = _ => "test" };
         var shots = new Option<int>("--shots") { Description = "In-context examples from the training split (0: zero-shot)", DefaultValueFactory = _ => 0 };
-        var adapter = new Option<string?>("--adapter") { Description = "A prompt-tuning adapter directory to evaluate" };
+        var adapter = new Option<string?>("--adapter") { Description = "An adapter directory to evaluate: prompt tuning, prefix, LoRA, LLaMA-Adapter or bottleneck adapters" };
         var ensemble = new Option<string?>("--ensemble") { Description = "Comma-separated adapter directories scored together as an ensemble" };
         var examples = new Option<int>("--examples") { Description = "Examples scored (0: the whole split)", DefaultValueFactory = _ => 0 };
         var perToken = new Option<bool>("--per-token") { Description = "Score labels by mean log-probability per token" };
@@ -50,18 +51,21 @@ public static class EvalCommand
             var (taskName, dir) = TaskFolder.Locate(parse.GetValue(task) ?? throw new ArgumentException("Give --perplexity FILE or --task NAME."),
                 parse.GetValue(data)!);
             string baseFingerprint = PromptAdapterFiles.FingerprintOf(loaded.Model);
-            var prompt = parse.GetValue(adapter) is string a ? PromptAdapterFiles.Load(a, loaded.Model.Config.HiddenSize, baseFingerprint: baseFingerprint) : null;
+            // Any method's adapter: a soft prompt, layer hooks (LoRA, prefix, adapters, LLaMA-Adapter), or none.
+            var trained = parse.GetValue(adapter) is string a ? AdapterDirectory.Load(a, loaded.Model) : null;
+            var prompt = trained?.Prompt;
+            string methodName = trained is null ? "" : trained.PeftType.ToLowerInvariant();
             loaded.Model.SetTrainable(false);
             if (GenerationTask.IsBuiltIn(taskName))
             {
                 var generation = GenerationTask.BuiltIn(taskName);
                 var texts = generation.ReadSplit(Path.Combine(dir, parse.GetValue(split) + ".jsonl"));
                 texts = TaskFile.EvenSubset(texts, parse.GetValue(examples));
-                var (bleu, rouge, _) = new PromptGenerator(loaded.Model, tokenizer, generation, prompt).Evaluate(texts);
+                var (bleu, rouge, _) = new PromptGenerator(loaded.Model, tokenizer, generation, prompt) { Adapter = trained?.Adapter }.Evaluate(texts);
                 Console.WriteLine(JsonSerializer.Serialize(new
                 {
                     model = loaded.Source, task = taskName, split = parse.GetValue(split), examples = texts.Count,
-                    method = prompt is not null ? "prompt_tuning" : "zero-shot", adapter = parse.GetValue(adapter),
+                    method = trained is not null ? methodName : "zero-shot", adapter = parse.GetValue(adapter),
                     bleu = Math.Round(bleu, 4), rouge_l = Math.Round(rouge, 4),
                 }));
                 return 0;
@@ -88,12 +92,12 @@ public static class EvalCommand
                 }));
                 return 0;
             }
-            var classifier = new PromptClassifier(loaded.Model, tokenizer, definition, prompt, prefix);
+            var classifier = new PromptClassifier(loaded.Model, tokenizer, definition, prompt, prefix) { Adapter = trained?.Adapter };
             var (accuracy, macroF1) = classifier.Evaluate(rows, parse.GetValue(perToken));
             Console.WriteLine(JsonSerializer.Serialize(new
             {
                 model = loaded.Source, task = taskName, split = parse.GetValue(split), examples = rows.Count,
-                method = prompt is not null ? "prompt_tuning" : k > 0 ? $"{k}-shot" : "zero-shot", adapter = parse.GetValue(adapter),
+                method = trained is not null ? methodName : k > 0 ? $"{k}-shot" : "zero-shot", adapter = parse.GetValue(adapter),
                 accuracy = Math.Round(accuracy, 4), macro_f1 = Math.Round(macroF1, 4), majority_class = majority,
                 majority_accuracy = majorityRate,
             }));

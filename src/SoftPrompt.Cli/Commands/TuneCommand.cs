@@ -39,7 +39,7 @@ public static class TuneCommand
         var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint in --out" };
         var onNan = new Option<string>("--on-nan") { Description = "NaN/Inf in loss or gradients: stop or skip the update", DefaultValueFactory = _ => "stop" };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints", DefaultValueFactory = _ => 50 };
-        var method = new Option<string>("--method") { Description = "Adaptation method (prompt-tuning)", DefaultValueFactory = _ => "prompt-tuning" };
+        var method = new Option<string>("--method") { Description = "prompt-tuning, or any method of `compare --methods` (lora, prefix, deep, adapter, bitfit, ft, …) at its own optimizer and learning rate; those train classification tasks on a decoder", DefaultValueFactory = _ => "prompt-tuning" };
         var loss = new Option<string>("--loss") { Description = "Classification loss: labels (softmax over the labels' tokens where they part, as PET), vocabulary (over every token, as Lester et al.) or auto (labels where the labels part at one token)", DefaultValueFactory = _ => "auto" };
         var perToken = new Option<bool>("--per-token") { Description = "Score labels by mean log-probability per token (length-normalised)" };
         var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 50 };
@@ -54,9 +54,21 @@ public static class TuneCommand
         command.SetAction(parse =>
         {
             Parallelism.Threads = parse.GetValue(threads);
-            if (parse.GetValue(method) is not ("prompt-tuning" or "prompt_tuning"))
-                throw new ArgumentException($"--method {parse.GetValue(method)} is not available yet; this version tunes with prompt-tuning.");
             var (taskName, taskDir) = TaskFolder.Locate(parse.GetValue(task)!, parse.GetValue(data)!);
+            if (parse.GetValue(method) is not ("prompt-tuning" or "prompt_tuning" or "prompt") and string other)
+                return MethodTuning.Run(new MethodTuning.Settings(other, parse.GetValue(model)!, taskName, taskDir,
+                    parse.GetValue(output) ?? Path.Combine("adapters", taskName),
+                    new MethodSettings
+                    {
+                        PromptLength = parse.GetValue(length), Seed = parse.GetValue(seed), Loss = ClassificationLosses.Parse(parse.GetValue(loss)!),
+                        Training = new PromptTuningOptions
+                        {
+                            Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), AccumulationSteps = parse.GetValue(accumulate),
+                            EvaluateEvery = parse.GetValue(evalEvery), Patience = parse.GetValue(patience), Seed = parse.GetValue(seed),
+                            CheckpointEvery = parse.GetValue(checkpointEvery), OnNonFinite = NonFiniteGuard.ParsePolicy(parse.GetValue(onNan)!),
+                        },
+                    },
+                    parse.GetValue(evalExamples), parse.GetValue(testExamples), parse.GetValue(resume)));
             var loaded = ModelLoader.Load(parse.GetValue(model)!);
             var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer.");
             var frozen = loaded.Model;

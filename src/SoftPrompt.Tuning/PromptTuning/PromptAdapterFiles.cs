@@ -46,6 +46,27 @@ public static class PromptAdapterFiles
         AdapterFiles.Write(directory, config, AdapterFiles.Named(new[] { (TensorName, prompt.Prompt) }));
     }
 
+    /// <summary>softprompt_task.json for an adapter of another method (LoRA, prefix, …), so that `serve` and `eval` know
+    /// the task it was trained for and the base it belongs to, as a prompt adapter's does.</summary>
+    public static void SaveTaskOf(string directory, string task, Data.Tasks.ClassificationTask definition, string baseFingerprint)
+    {
+        var ours = new JsonObject
+        {
+            ["task"] = task, ["base_fingerprint"] = baseFingerprint, ["definition"] = Data.Tasks.TaskDefinition.ToJson(definition),
+        };
+        Directory.CreateDirectory(directory);
+        File.WriteAllText(Path.Combine(directory, TaskFile), ours.ToJsonString());
+    }
+
+    /// <summary>Refuses an adapter whose softprompt_task.json records another base than <paramref name="baseFingerprint"/>.</summary>
+    public static void CheckBase(string directory, string baseFingerprint)
+    {
+        if (OwnField(directory, "base_fingerprint") is string recorded && recorded != baseFingerprint)
+            throw new ModelFormatException(Path.Combine(directory, TaskFile),
+                $"this adapter was trained on another base model (fingerprint {recorded}; the model given is {baseFingerprint}). " +
+                "Trained vectors and weight changes only mean something to the model they were trained on.");
+    }
+
     public static string PlacementName(PromptPlacement placement) => placement == PromptPlacement.BeforeAnswer ? "before-answer" : "before-input";
 
     public static PromptPlacement ParsePlacement(string name) => name switch
@@ -102,9 +123,7 @@ public static class PromptAdapterFiles
         if (config.TryGetProperty("num_virtual_tokens", out var declared) && declared.ValueKind == JsonValueKind.Number &&
             (!declared.TryGetInt32(out int tokens) || tokens != shape[0]))
             throw new ModelFormatException(Path.Combine(directory, ConfigFile), $"num_virtual_tokens is {declared.GetRawText()} but {WeightsFile} holds {shape[0]} prompt vectors.");
-        if (baseFingerprint is not null && OwnField(directory, "base_fingerprint") is string recorded && recorded != baseFingerprint)
-            throw new ModelFormatException(Path.Combine(directory, TaskFile),
-                $"this prompt was trained on another base model (fingerprint {recorded}; the model given is {baseFingerprint}). A soft prompt only means something to the model it was trained on.");
+        if (baseFingerprint is not null) CheckBase(directory, baseFingerprint);
         if (shape[0] > maxRows)
             throw new ModelFormatException(weights, $"{TensorName} has {shape[0]} prompt vectors; the model's context leaves room for at most {maxRows}.");
         var prompt = new PromptEmbedding(shape[0], shape[1]);
