@@ -33,7 +33,8 @@ public static class AdapterDirectory
             Lora.LoraAdapter.PeftType => new(type, null, Lora.LoraAdapter.Load(directory, model)),
             LlamaAdapter.LlamaAdapter.PeftType => new(type, null, LlamaAdapter.LlamaAdapter.Load(directory, model)),
             BottleneckAdapter.PeftType => new(type, null, BottleneckAdapter.Load(directory, model)),
-            _ => throw new ModelFormatException(configPath, $"peft_type \"{type}\" is not one softprompt serves (PROMPT_TUNING, PREFIX_TUNING, LORA, " +
+            Ia3.Ia3Adapter.PeftType => new(type, null, Ia3.Ia3Adapter.Load(directory, model)),
+            _ => throw new ModelFormatException(configPath, $"peft_type \"{type}\" is not one softprompt serves (PROMPT_TUNING, PREFIX_TUNING, LORA, IA3, " +
                 $"ADAPTION_PROMPT, {BottleneckAdapter.PeftType}; P-tuning adapters need their task's template and are evaluated with `compare`)."),
         };
     }

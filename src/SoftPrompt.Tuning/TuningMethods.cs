@@ -33,6 +33,8 @@ public static class TuningMethods
             (model, s) => new BottleneckAdapter(model, new BottleneckOptions { Seed = s.Seed }), 1e-3f, ModelFamilies.Both),
         new LayerAdapterMethod("lora", "LoRA r=8, α=16 on queries and values",
             (model, s) => new LoraAdapter(model, new LoraOptions { Seed = s.Seed }), 1e-3f, ModelFamilies.Both),
+        new LayerAdapterMethod("ia3", "(IA)³: learned vectors rescaling keys, values and the feed-forward activation",
+            (model, s) => new Ia3.Ia3Adapter(model), 3e-2f, ModelFamilies.Both),
         new HardPrompt.HardPromptMethod(),
         new LinearProbeMethod(),
         new WeightSubsetMethod("bitfit", "bitfit", 1e-2f),

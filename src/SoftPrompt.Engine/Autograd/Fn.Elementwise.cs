@@ -34,6 +34,22 @@ public static partial class Fn
         return y;
     }
 
+    /// <summary>x (…, C) · s (C): each of x's rows multiplied column by column by s ((IA)³'s learned rescaling).</summary>
+    public static Tensor ScaleColumns(Tape tape, Tensor x, Tensor s)
+    {
+        if (s.Length != x.Cols)
+            throw new ArgumentException($"ScaleColumns: {s.Length} scales ({s.Name}) for rows of width {x.Cols} ({ShapeText(x)}).");
+        bool needs = tape.NeedsGrad(x, s);
+        var y = tape.NewLike(x, needs);
+        Elementwise.ScaleColumns(y.Span, x.ReadOnlySpan, s.ReadOnlySpan);
+        if (needs)
+            tape.Record(() =>
+            {
+                if (y.HasGrad) Elementwise.ScaleColumnsBackward(GradIfNeeded(x), GradIfNeeded(s), y.Grad, x.ReadOnlySpan, s.ReadOnlySpan);
+            });
+        return y;
+    }
+
     /// <summary>factor · x.</summary>
     public static Tensor Scale(Tape tape, Tensor x, float factor)
     {

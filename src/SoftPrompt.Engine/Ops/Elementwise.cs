@@ -30,4 +30,23 @@ public static class Elementwise
     {
         if (!dx.IsEmpty) TensorPrimitives.FusedMultiplyAdd(dy, factor, dx, dx);
     }
+
+    // y (n, c) = x (n, c) · s (c): every row scaled column by column
+    public static void ScaleColumns(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> s)
+    {
+        int c = s.Length;
+        for (int r = 0; r < x.Length / c; r++) TensorPrimitives.Multiply(x.Slice(r * c, c), s, y.Slice(r * c, c));
+    }
+
+    // dx += dy · s (row by row), ds += Σ_rows dy · x
+    public static void ScaleColumnsBackward(Span<float> dx, Span<float> ds, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, ReadOnlySpan<float> s)
+    {
+        int c = s.Length;
+        for (int r = 0; r < dy.Length / c; r++)
+        {
+            var dyRow = dy.Slice(r * c, c);
+            if (!dx.IsEmpty) TensorPrimitives.FusedMultiplyAdd(dyRow, s, dx.Slice(r * c, c), dx.Slice(r * c, c));
+            if (!ds.IsEmpty) TensorPrimitives.FusedMultiplyAdd(dyRow, x.Slice(r * c, c), ds, ds);
+        }
+    }
 }

@@ -147,7 +147,7 @@ public class CompareCommandTests
         WriteSplits(dir, "food-reviews", i => new { label = i % 2 == 0 ? "great" : "other", text = FoodTexts[i % 2] });
         var encoderMethods = TuningMethods.Defaults(ModelFamilies.Encoder);
         string classification = string.Join(",", encoderMethods.Select(m => m.Name));
-        Assert.Equal("bow,zero-shot,ptuning,ptuning-mlp,prefix,deep,deep-head,adapter,lora,probe,bitfit,ft-top2,ft", classification);
+        Assert.Equal("bow,zero-shot,ptuning,ptuning-mlp,prefix,deep,deep-head,adapter,lora,ia3,probe,bitfit,ft-top2,ft", classification);
         var csv = await Compare(dir, "food-reviews", methods: null, bert);
         AssertRows(csv, classification, 2, dir, "food-reviews");
         var rows = csv.Trim().Split('\n').Skip(1).Select(l => l.Split(',')).ToDictionary(c => c[0]);

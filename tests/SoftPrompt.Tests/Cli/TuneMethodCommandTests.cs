@@ -29,6 +29,7 @@ public class TuneMethodCommandTests
     [InlineData("lora", "LORA")]
     [InlineData("prefix", "PREFIX_TUNING")]
     [InlineData("adapter", "SOFTPROMPT_BOTTLENECK")]
+    [InlineData("ia3", "IA3")]
     public async Task A_method_tuned_by_tune_is_saved_with_its_task_and_read_back_by_eval(string method, string peftType)
     {
         using var dir = new TempDirectory();

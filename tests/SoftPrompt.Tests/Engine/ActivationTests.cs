@@ -95,6 +95,16 @@ public class ActivationTests
     }
 
     [Fact]
+    public void Column_scaling_gradients_match_finite_differences_and_equal_a_broadcast_product()
+    {
+        var x = GradCheck.Random(20, 1f, 2, 3, 4);
+        var s = GradCheck.Random(21, 1f, 4);
+        GradCheck.Check((tape, t) => Fn.ScaleColumns(tape, t[0], t[1]), new[] { x, s });
+        var y = Fn.ScaleColumns(new Tape(recording: false), x, s);
+        for (int i = 0; i < x.Length; i++) Assert.Equal(x[i] * s[i % 4], y[i]);
+    }
+
+    [Fact]
     public void Frozen_operand_gets_no_gradient()
     {
         var a = GradCheck.Random(19, 1f, 6);

@@ -223,11 +223,17 @@ public sealed class PromptServerTests : IAsyncLifetime
                 new SoftPrompt.Tuning.PrefixTuning.PrefixTuningOptions(4, Reparameterize: true, MlpHiddenSize: 16, Seed: 5)),
             ["deep-reviews"] = new SoftPrompt.Tuning.PrefixTuning.PrefixAdapter(model.Config, SoftPrompt.Tuning.PrefixTuning.PrefixTuningOptions.DeepPrompt(7, seed: 6)),
             ["lora-reviews"] = new SoftPrompt.Tuning.Lora.LoraAdapter(model, new SoftPrompt.Tuning.Lora.LoraOptions { Seed = 7 }),
+            ["ia3-reviews"] = new SoftPrompt.Tuning.Ia3.Ia3Adapter(model),
         };
         foreach (var t in adapters["lora-reviews"].Trainable) // B starts at zero; make the update visible
         {
             var span = t.Span;
             for (int i = 0; i < span.Length; i++) span[i] = MathF.Sin(i * 0.37f) * 0.3f;
+        }
+        foreach (var t in adapters["ia3-reviews"].Trainable) // the scales start at one; move them off it
+        {
+            var span = t.Span;
+            for (int i = 0; i < span.Length; i++) span[i] = 1f + MathF.Cos(i * 0.41f) * 0.3f;
         }
         await using var server = new PromptServer(model, _loaded.Tokenizer!, new ServerOptions { Port = 0 });
         server.Load("reviews", Path.Combine(_dir.Path, "reviews"));

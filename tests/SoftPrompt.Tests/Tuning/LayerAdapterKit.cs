@@ -12,17 +12,18 @@ using SoftPrompt.Tuning.PromptTuning;
 
 namespace SoftPrompt.Tests.Tuning;
 
-/// <summary>What the tests of the in-layer methods (LoRA, bottleneck adapters, LLaMA-Adapter) share: the methods by
+/// <summary>What the tests of the in-layer methods (LoRA, bottleneck adapters, LLaMA-Adapter, (IA)³) share: the methods by
 /// name, small models, and a toy task on the real TinyStories model.</summary>
 public static class LayerAdapterKit
 {
-    public static readonly string[] Methods = ["lora", "adapter", "llama-adapter"];
+    public static readonly string[] Methods = ["lora", "adapter", "llama-adapter", "ia3"];
 
     public static ITrainableAdapter Create(string method, CausalLanguageModel model) => method switch
     {
         "lora" => new LoraAdapter(model, new LoraOptions { Rank = 4, Alpha = 4 }),
         "adapter" => new BottleneckAdapter(model, new BottleneckOptions { Size = 8, AfterAttention = true, Activation = "silu" }),
         "llama-adapter" => new LlamaAdapter(model, new LlamaAdapterOptions { Length = 4, Layers = 2 }),
+        "ia3" => new SoftPrompt.Tuning.Ia3.Ia3Adapter(model),
         _ => throw new ArgumentException(method),
     };
 
@@ -31,6 +32,7 @@ public static class LayerAdapterKit
         "lora" => LoraAdapter.Load(directory, model),
         "adapter" => BottleneckAdapter.Load(directory, model),
         "llama-adapter" => LlamaAdapter.Load(directory, model),
+        "ia3" => SoftPrompt.Tuning.Ia3.Ia3Adapter.Load(directory, model),
         _ => throw new ArgumentException(method),
     };
 
@@ -96,10 +98,11 @@ public static class LayerAdapterKit
     public static void Perturb(ITrainableAdapter adapter, float range = 0.1f, int seed = 5)
     {
         var rng = new Random(seed);
+        float centre = adapter is SoftPrompt.Tuning.Ia3.Ia3Adapter ? 1f : 0f; // (IA)³'s vectors are scales around 1
         foreach (var t in adapter.Trainable)
         {
             var s = t.Span;
-            for (int i = 0; i < s.Length; i++) s[i] = (float)((rng.NextDouble() * 2 - 1) * range);
+            for (int i = 0; i < s.Length; i++) s[i] = centre + (float)((rng.NextDouble() * 2 - 1) * range);
         }
     }
 

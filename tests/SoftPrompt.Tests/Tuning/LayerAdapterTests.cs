@@ -89,6 +89,7 @@ public class LayerAdapterTests
     [InlineData("lora", 1e-2f)]
     [InlineData("adapter", 1e-2f)]
     [InlineData("llama-adapter", 3e-2f)]
+    [InlineData("ia3", 3e-2f)]
     public void Short_training_on_a_toy_task_lowers_the_loss(string method, float learningRate)
     {
         var loaded = FreshTinyStories();

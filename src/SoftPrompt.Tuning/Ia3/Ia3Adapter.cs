@@ -1,0 +1,126 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SoftPrompt.Engine;
+using SoftPrompt.Engine.Autograd;
+using SoftPrompt.Engine.IO;
+using SoftPrompt.Models;
+
+namespace SoftPrompt.Tuning.Ia3;
+
+/// <summary>
+/// (IA)³ (Liu et al. 2022): learned vectors that rescale the keys and values (each targeted projection's output,
+/// y·l) and the feed-forward activation (the input of the MLP's output projection, (x·l)·Wᵀ), all starting at 1 so
+/// training starts from the frozen model exactly. The directory is PEFT's (peft_type IA3, tensors
+/// base_model.model.&lt;module&gt;.ia3_l: [Out, 1] for a rescaled output, [1, In] for a rescaled feed-forward input).
+/// </summary>
+public sealed class Ia3Adapter : ITrainableAdapter, ILayerHooks
+{
+    public const string PeftType = "IA3";
+
+    /// <summary>One rescaled projection; Module is its Hugging Face name without ".weight".</summary>
+    public sealed record Scale(string Module, Tensor Weight, Tensor Vector, bool FeedForward);
+
+    private readonly Dictionary<Tensor, Scale> _byWeight = new(ReferenceEqualityComparer.Instance);
+    private readonly IReadOnlyList<string> _targets, _feedForward;
+    private readonly bool _gpt2;
+
+    /// <param name="targets">Module names or their last dotted parts, as PEFT's target_modules; null means PEFT's
+    /// defaults for the family (keys, values and the MLP's output projection).</param>
+    /// <param name="feedForward">Which of them rescale their input instead of their output (feedforward_modules).</param>
+    public Ia3Adapter(TransformerModel model, IReadOnlyList<string>? targets = null, IReadOnlyList<string>? feedForward = null)
+    {
+        model.SetTrainable(false);
+        _gpt2 = model.Config.Architecture == Architecture.Gpt2;
+        (_targets, _feedForward) = targets is null ? DefaultsFor(model.Config) : (targets, feedForward ?? Array.Empty<string>());
+        var scales = new List<Scale>();
+        foreach (var p in model.Parameters)
+        {
+            if (ModelLayout.LayerOf(p.Name) is null || p.Tensor.Rank != 2 || !p.Name.EndsWith(".weight")) continue;
+            string module = p.Name[..^".weight".Length];
+            if (!Matches(module, _targets)) continue;
+            bool ff = Matches(module, _feedForward);
+            var vector = Tensor.Parameter(ff ? [1, p.Tensor.Dim(1)] : [p.Tensor.Dim(0), 1], trainable: true, $"{AdapterFiles.PeftPrefix}{module}.ia3_l");
+            vector.Span.Fill(1f);
+            var scale = new Scale(module, p.Tensor, vector, ff);
+            scales.Add(scale);
+            _byWeight.Add(p.Tensor, scale);
+        }
+        if (scales.Count == 0)
+            throw new ArgumentException($"(IA)³ target modules [{string.Join(", ", _targets)}] match no projection of the model's layers.");
+        Scales = scales;
+        Trainable = scales.Select(s => s.Vector).ToList();
+    }
+
+    private static bool Matches(string module, IEnumerable<string> names) => names.Any(t => module == t || module.EndsWith("." + t));
+
+    /// <summary>PEFT's defaults per family: keys, values and the MLP's output projection, the last rescaled on its input.</summary>
+    public static (IReadOnlyList<string> Targets, IReadOnlyList<string> FeedForward) DefaultsFor(ModelConfig config) => config.Architecture switch
+    {
+        Architecture.Gpt2 => (["c_attn", "mlp.c_proj"], ["mlp.c_proj"]),
+        Architecture.Bert => (["key", "value", "output.dense"], ["output.dense"]),
+        Architecture.GptNeoX => (["query_key_value", "dense_4h_to_h"], ["dense_4h_to_h"]),
+        _ when config.FusedProjections => (["qkv_proj", "down_proj"], ["down_proj"]),
+        _ => (["k_proj", "v_proj", "down_proj"], ["down_proj"]),
+    };
+
+    public IReadOnlyList<Scale> Scales { get; }
+    public string Method => "ia3";
+    public IReadOnlyList<Tensor> Trainable { get; }
+    public long StoredValueCount => Trainable.Sum(t => (long)t.Length);
+
+    public ILayerHooks Hooks(int[] rowStarts) => this;
+
+    Tensor ILayerHooks.Projection(Tape tape, int layer, Tensor weight, Tensor input, Tensor output)
+    {
+        if (!_byWeight.TryGetValue(weight, out var s)) return output;
+        if (!s.FeedForward) return Fn.ScaleColumns(tape, output, s.Vector);
+        // (x·l)·Wᵀ + b = output + (x·(l − 1))·Wᵀ: the bias, which the hook does not see, stays as it was.
+        var change = Fn.Add(tape, s.Vector, MinusOnes(s.Vector.Length, s.Vector.Shape));
+        return Fn.Add(tape, output, Fn.Linear(tape, Fn.ScaleColumns(tape, input, change), weight));
+    }
+
+    private readonly Dictionary<int, Tensor> _minusOnes = new();
+
+    private Tensor MinusOnes(int length, int[] shape)
+    {
+        lock (_minusOnes)
+        {
+            if (!_minusOnes.TryGetValue(length, out var t))
+                _minusOnes[length] = t = Tensor.FromArray(Enumerable.Repeat(-1f, length).ToArray(), shape);
+            return t;
+        }
+    }
+
+    public void Save(string directory, string baseModel)
+    {
+        var config = AdapterFiles.Config(PeftType, baseModel);
+        config["target_modules"] = new JsonArray(_targets.Select(t => (JsonNode)t).ToArray());
+        config["feedforward_modules"] = new JsonArray(_feedForward.Select(t => (JsonNode)t).ToArray());
+        config["fan_in_fan_out"] = _gpt2; // Hugging Face's GPT-2 keeps Conv1D weights [in, out]; the vectors' shapes do not change
+        config["init_ia3_weights"] = true;
+        config["modules_to_save"] = null;
+        AdapterFiles.Write(directory, config, AdapterFiles.Named(Trainable.Select(t => (t.Name!, t))));
+    }
+
+    /// <summary>Loads an IA3 directory, ours or PEFT's: the modules are those the weights file holds vectors for, each
+    /// rescaling its input when feedforward_modules names it.</summary>
+    public static Ia3Adapter Load(string directory, TransformerModel model)
+    {
+        var config = AdapterFiles.ReadConfig(directory, PeftType);
+        var feedForward = config.TryGetProperty("feedforward_modules", out var ff) && ff.ValueKind == JsonValueKind.Array
+            ? ff.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString()!).ToList()
+            : new List<string>();
+        var file = AdapterFiles.OpenWeights(directory);
+        const string suffix = ".ia3_l";
+        var modules = file.Names.Where(n => n.StartsWith(AdapterFiles.PeftPrefix) && n.EndsWith(suffix))
+            .Select(n => n[AdapterFiles.PeftPrefix.Length..^suffix.Length]).Order(StringComparer.Ordinal).ToList();
+        if (modules.Count == 0) throw new ModelFormatException(file.SourcePath, $"no {AdapterFiles.PeftPrefix}<module>{suffix} tensors.");
+        var known = model.Parameters.Select(p => p.Name).ToHashSet();
+        foreach (var module in modules)
+            if (!known.Contains(module + ".weight"))
+                throw new ModelFormatException(file.SourcePath, $"(IA)³ vector for {module}, which the model does not have.");
+        var adapter = new Ia3Adapter(model, modules, feedForward);
+        foreach (var s in adapter.Scales) file.ReadFloat32(s.Vector.Name!, s.Vector.Span, s.Vector.Shape);
+        return adapter;
+    }
+}
