@@ -25,6 +25,7 @@ public class ShippedModelTests(ITestOutputHelper output)
 
     [Theory]
     [InlineData("models/base-small", 3.5)]
+    [InlineData("models/base-adapted", 3.5)]
     [InlineData("models/base-tiny", 1.5)]
     public void Shipped_base_model_predicts_held_out_prose(string path, double nats)
     {
