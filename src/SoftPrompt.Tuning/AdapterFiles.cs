@@ -67,4 +67,18 @@ public static class AdapterFiles
             : throw new ModelFormatException(Path.Combine(directory, ConfigFile), $"\"{field}\" must be an integer.");
 
     public static SafeTensorsFile OpenWeights(string directory) => SafeTensorsFile.Open(Path.Combine(directory, WeightsFile));
+
+    /// <summary>The modules a weights file holds "base_model.model.&lt;module&gt;&lt;suffix&gt;" tensors for, in order; refused
+    /// when there are none or one names a projection <paramref name="model"/> does not have.</summary>
+    public static List<string> Modules(SafeTensorsFile file, string suffix, Models.TransformerModel model, string method)
+    {
+        var modules = file.Names.Where(n => n.StartsWith(PeftPrefix) && n.EndsWith(suffix))
+            .Select(n => n[PeftPrefix.Length..^suffix.Length]).Order(StringComparer.Ordinal).ToList();
+        if (modules.Count == 0) throw new ModelFormatException(file.SourcePath, $"no {PeftPrefix}<module>{suffix} tensors.");
+        var known = model.Parameters.Select(p => p.Name).ToHashSet();
+        foreach (var module in modules)
+            if (!known.Contains(module + ".weight"))
+                throw new ModelFormatException(file.SourcePath, $"{method} tensors for {module}, which the model does not have.");
+        return modules;
+    }
 }

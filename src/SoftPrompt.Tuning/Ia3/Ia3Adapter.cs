@@ -111,14 +111,7 @@ public sealed class Ia3Adapter : ITrainableAdapter, ILayerHooks
             ? ff.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString()!).ToList()
             : new List<string>();
         var file = AdapterFiles.OpenWeights(directory);
-        const string suffix = ".ia3_l";
-        var modules = file.Names.Where(n => n.StartsWith(AdapterFiles.PeftPrefix) && n.EndsWith(suffix))
-            .Select(n => n[AdapterFiles.PeftPrefix.Length..^suffix.Length]).Order(StringComparer.Ordinal).ToList();
-        if (modules.Count == 0) throw new ModelFormatException(file.SourcePath, $"no {AdapterFiles.PeftPrefix}<module>{suffix} tensors.");
-        var known = model.Parameters.Select(p => p.Name).ToHashSet();
-        foreach (var module in modules)
-            if (!known.Contains(module + ".weight"))
-                throw new ModelFormatException(file.SourcePath, $"(IA)³ vector for {module}, which the model does not have.");
+        var modules = AdapterFiles.Modules(file, ".ia3_l", model, "(IA)³");
         var adapter = new Ia3Adapter(model, modules, feedForward);
         foreach (var s in adapter.Scales) file.ReadFloat32(s.Vector.Name!, s.Vector.Span, s.Vector.Shape);
         return adapter;

@@ -128,14 +128,7 @@ public sealed class LoraAdapter : ITrainableAdapter, ILayerHooks
         float alpha = config.TryGetProperty("lora_alpha", out var a) && a.ValueKind == JsonValueKind.Number ? a.GetSingle() : 8f; // PEFT's default
 
         var file = AdapterFiles.OpenWeights(directory);
-        const string suffix = ".lora_A.weight";
-        var modules = file.Names.Where(n => n.StartsWith(AdapterFiles.PeftPrefix) && n.EndsWith(suffix))
-            .Select(n => n[AdapterFiles.PeftPrefix.Length..^suffix.Length]).Order(StringComparer.Ordinal).ToList();
-        if (modules.Count == 0) throw new ModelFormatException(file.SourcePath, $"no {AdapterFiles.PeftPrefix}<module>{suffix} tensors.");
-        var known = model.Parameters.Select(p => p.Name).ToHashSet();
-        foreach (var module in modules)
-            if (!known.Contains(module + ".weight"))
-                throw new ModelFormatException(file.SourcePath, $"LoRA update for {module}, which the model does not have.");
+        var modules = AdapterFiles.Modules(file, ".lora_A.weight", model, "LoRA");
         var adapter = new LoraAdapter(model, new LoraOptions
         {
             Rank = rank,
