@@ -48,6 +48,8 @@ public sealed class Gemma3 : CausalLanguageModel
     protected override Tensor LmHead => _embed;
 
     // The √D scale is part of the embedding, so soft prompts (rows of the same table's scale) are scaled with the text.
+    // PEFT puts Gemma's prompts after its scaled embedding module instead, so a PEFT-written Gemma prompt is √D times
+    // ours: converting prompt adapter files for this family is still to do (issue 18).
     protected override Tensor EmbeddingLayer(Tape tape, Tensor tokenEmbeddings, int[] positions, ForwardInput input)
         => Fn.Scale(tape, tokenEmbeddings, MathF.Sqrt(Config.HiddenSize));
 
