@@ -192,6 +192,15 @@ public static class HfConfig
         };
     }
 
+    /// <summary>The keys transformers picks the model class by: "architectures" (one entry) and "model_type".</summary>
+    private static void WriteIdentity(Utf8JsonWriter w, string architecture, string modelType)
+    {
+        w.WriteStartArray("architectures");
+        w.WriteStringValue(architecture);
+        w.WriteEndArray();
+        w.WriteString("model_type", modelType);
+    }
+
     private static void WriteRopeScaling(Utf8JsonWriter w, ModelConfig c)
     {
         if (c.RopeScaling is not { } scaling) return;
@@ -262,10 +271,7 @@ public static class HfConfig
 
     private static void WriteGemma3(Utf8JsonWriter w, ModelConfig c)
     {
-        w.WriteStartArray("architectures");
-        w.WriteStringValue("Gemma3ForCausalLM");
-        w.WriteEndArray();
-        w.WriteString("model_type", "gemma3_text");
+        WriteIdentity(w, "Gemma3ForCausalLM", "gemma3_text");
         w.WriteNumber("vocab_size", c.VocabSize);
         w.WriteNumber("hidden_size", c.HiddenSize);
         w.WriteNumber("num_hidden_layers", c.NumLayers);
@@ -288,10 +294,7 @@ public static class HfConfig
 
     private static void WriteGptNeoX(Utf8JsonWriter w, ModelConfig c)
     {
-        w.WriteStartArray("architectures");
-        w.WriteStringValue("GPTNeoXForCausalLM");
-        w.WriteEndArray();
-        w.WriteString("model_type", "gpt_neox");
+        WriteIdentity(w, "GPTNeoXForCausalLM", "gpt_neox");
         w.WriteNumber("vocab_size", c.VocabSize);
         w.WriteNumber("hidden_size", c.HiddenSize);
         w.WriteNumber("num_hidden_layers", c.NumLayers);
@@ -404,10 +407,7 @@ public static class HfConfig
 
     private static void WriteGpt2(Utf8JsonWriter w, ModelConfig c)
     {
-        w.WriteStartArray("architectures");
-        w.WriteStringValue("GPT2LMHeadModel");
-        w.WriteEndArray();
-        w.WriteString("model_type", "gpt2");
+        WriteIdentity(w, "GPT2LMHeadModel", "gpt2");
         w.WriteNumber("vocab_size", c.VocabSize);
         w.WriteNumber("n_embd", c.HiddenSize);
         w.WriteNumber("n_layer", c.NumLayers);
@@ -422,13 +422,10 @@ public static class HfConfig
     private static void WriteLlama(Utf8JsonWriter w, ModelConfig c)
     {
         string modelType = c.ModelType ?? "llama";
-        w.WriteStartArray("architectures");
-        w.WriteStringValue(modelType switch
+        WriteIdentity(w, modelType switch
         {
             "qwen2" => "Qwen2ForCausalLM", "qwen3" => "Qwen3ForCausalLM", "phi3" => "Phi3ForCausalLM", _ => "LlamaForCausalLM",
-        });
-        w.WriteEndArray();
-        w.WriteString("model_type", modelType);
+        }, modelType);
         if (c.HeadDimension is int headDim) w.WriteNumber("head_dim", headDim);
         WriteRopeScaling(w, c);
         w.WriteNumber("vocab_size", c.VocabSize);
@@ -446,10 +443,7 @@ public static class HfConfig
 
     private static void WriteBert(Utf8JsonWriter w, ModelConfig c)
     {
-        w.WriteStartArray("architectures");
-        w.WriteStringValue("BertForMaskedLM");
-        w.WriteEndArray();
-        w.WriteString("model_type", "bert");
+        WriteIdentity(w, "BertForMaskedLM", "bert");
         w.WriteNumber("vocab_size", c.VocabSize);
         w.WriteNumber("hidden_size", c.HiddenSize);
         w.WriteNumber("num_hidden_layers", c.NumLayers);
@@ -465,10 +459,7 @@ public static class HfConfig
 
     private static void WriteT5(Utf8JsonWriter w, ModelConfig c)
     {
-        w.WriteStartArray("architectures");
-        w.WriteStringValue("T5ForConditionalGeneration");
-        w.WriteEndArray();
-        w.WriteString("model_type", "t5");
+        WriteIdentity(w, "T5ForConditionalGeneration", "t5");
         w.WriteBoolean("is_encoder_decoder", true);
         w.WriteNumber("vocab_size", c.VocabSize);
         w.WriteNumber("d_model", c.HiddenSize);
