@@ -148,10 +148,7 @@ public static class TuneCommand
                 };
                 Initialize(train.Select(classifier.InputTokens), definition.Labels.Select(l => classifier.LabelTokens[l]).ToList());
                 if (classifier.TrainingLoss == ClassificationLoss.Auto && classifier.EffectiveLoss == ClassificationLoss.Vocabulary)
-                {
-                    PromptClassifier.TryLabelChoice(definition, classifier.LabelTokens, out string why);
-                    Console.Error.WriteLine($"Training with the loss over the whole vocabulary (--loss auto): {why}");
-                }
+                    Console.Error.WriteLine($"Training with the loss over the whole vocabulary (--loss auto): {classifier.LabelChoiceProblem}");
                 Describe(train.Count, validation.Count, test.Count);
                 var result = new PromptTuner<LabeledExample>(classifier, options, curve)
                     .Run(train, validation, Path.Combine(outDir, "checkpoint"), parse.GetValue(resume));

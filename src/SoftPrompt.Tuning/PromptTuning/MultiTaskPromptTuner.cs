@@ -46,7 +46,7 @@ public sealed class MultiTaskPromptObjective : IPromptObjective<TaskExample>
     public Tensor Loss(Tape tape, IReadOnlyList<TaskExample> batch)
     {
         // A task trained with the label-choice loss runs only through the tokens where its labels part.
-        var choice = Tasks.Select(t => t.EffectiveLoss == ClassificationLoss.LabelChoice ? PromptClassifier.LabelChoice(t.Task, t.LabelTokens) : ((int, int[])?)null).ToArray();
+        var choice = Tasks.Select(t => t.TrainingChoice).ToArray();
         var rows = batch.Select(e =>
         {
             var task = Tasks[e.Task];
@@ -64,12 +64,10 @@ public sealed class MultiTaskPromptObjective : IPromptObjective<TaskExample>
         foreach (int task in rows.Select(r => r.Task).Distinct())
         {
             Tensor taskLoss;
-            if (choice[task] is var (shared, tokens))
+            if (choice[task] is not null)
             {
                 var mine = Enumerable.Range(0, rows.Count).Where(r => rows[r].Task == task).ToArray();
-                var labels = Tasks[task].Task.Labels.ToList();
-                var choosing = Fn.Embedding(tape, predicting, mine.Select(r => rowStarts[r] + shared).ToArray());
-                taskLoss = Fn.CrossEntropy(tape, _model.LogitsOf(tape, choosing, tokens), mine.Select(r => labels.IndexOf(batch[r].Example.Label)).ToArray());
+                taskLoss = Tasks[task].LabelChoiceLoss(tape, predicting, mine.Select(r => rowStarts[r]), mine.Select(r => batch[r].Example.Label));
             }
             else
             {

@@ -6,11 +6,6 @@ using SoftPrompt.Models;
 
 namespace SoftPrompt.Tuning.PromptTuning;
 
-/// <summary>
-/// Classification as text-to-text over a frozen model: a row is [P; x; y] with x the rendered input and y a label's
-/// verbalizer tokens. Training minimises −log Pr(y_gold | [P; x]) on the label tokens only; prediction picks the label
-/// whose tokens have the highest log-probability (optionally per token). With no prompt it is the zero-shot baseline.
-/// </summary>
 /// <summary>The training objective of a classifier scored by its label words.</summary>
 public enum ClassificationLoss
 {
@@ -36,11 +31,19 @@ public static class ClassificationLosses
     };
 }
 
+/// <summary>
+/// Classification as text-to-text over a frozen model: a row is [P; x; y] with x the rendered input and y a label's
+/// verbalizer tokens. Training minimises −log Pr(y_gold | [P; x]) on the label tokens only; prediction picks the label
+/// whose tokens have the highest log-probability (optionally per token). With no prompt it is the zero-shot baseline.
+/// </summary>
 public sealed class PromptClassifier : IPromptObjective<LabeledExample>, ILabelPredictor
 {
     private readonly CausalLanguageModel _model;
     private readonly ITokenizer _tokenizer;
     private readonly Dictionary<string, int[]> _labelIds;
+    // Where the labels part, fixed by the task and tokenizer: found once, or why there is no such place.
+    private readonly (int Shared, int[] Tokens)? _labelChoice;
+    private readonly string _labelChoiceProblem;
 
     public PromptClassifier(CausalLanguageModel model, ITokenizer tokenizer, ClassificationTask task, PromptEmbedding? prompt,
         string contextPrefix = "")
@@ -56,6 +59,7 @@ public sealed class PromptClassifier : IPromptObjective<LabeledExample>, ILabelP
         int longestLabel = _labelIds.Values.Max(i => i.Length);
         MaxInputTokens = model.Config.MaxPositions - (prompt?.Length ?? 0) - longestLabel;
         if (MaxInputTokens < 8) throw new ArgumentException($"The model's {model.Config.MaxPositions} positions leave no room for input after the prompt and label.");
+        _labelChoice = TryLabelChoice(task, _labelIds, out _labelChoiceProblem);
     }
 
     public ClassificationTask Task { get; }
@@ -83,23 +87,38 @@ public sealed class PromptClassifier : IPromptObjective<LabeledExample>, ILabelP
 
     /// <summary>The loss a training step uses: <see cref="TrainingLoss"/> with Auto decided by the task's labels.</summary>
     public ClassificationLoss EffectiveLoss => TrainingLoss != ClassificationLoss.Auto ? TrainingLoss
-        : TryLabelChoice(Task, _labelIds, out _) is null ? ClassificationLoss.Vocabulary : ClassificationLoss.LabelChoice;
+        : _labelChoice is null ? ClassificationLoss.Vocabulary : ClassificationLoss.LabelChoice;
+
+    /// <summary>Why the labels do not part at one token ("" when they do): what the label-choice loss would refuse.</summary>
+    public string LabelChoiceProblem => _labelChoiceProblem;
+
+    /// <summary>Where the labels part, when a training step uses the label-choice loss; null under the vocabulary
+    /// loss. Asking for the label-choice loss on labels that do not part is refused with the reason.</summary>
+    public (int Shared, int[] Tokens)? TrainingChoice => EffectiveLoss == ClassificationLoss.LabelChoice
+        ? _labelChoice ?? throw new ArgumentException(_labelChoiceProblem)
+        : null;
+
+    /// <summary>The label-choice loss of rows whose predicting positions are in <paramref name="predicting"/> (R, D):
+    /// row i's choice is read at position firstTargets[i] + Shared, its gold label is labels[i].</summary>
+    internal Tensor LabelChoiceLoss(Tape tape, Tensor predicting, IEnumerable<int> firstTargets, IEnumerable<string> labels)
+    {
+        var (shared, tokens) = TrainingChoice ?? throw new InvalidOperationException("This classifier trains with the vocabulary loss.");
+        var order = Task.Labels.ToList();
+        var choosing = Fn.Embedding(tape, predicting, firstTargets.Select(start => start + shared).ToArray());
+        return Fn.CrossEntropy(tape, _model.LogitsOf(tape, choosing, tokens), labels.Select(label => order.IndexOf(label)).ToArray());
+    }
 
     /// <summary>The loss of a training step: the mean cross-entropy of the gold labels' tokens over the vocabulary, or,
     /// for <see cref="ClassificationLoss.LabelChoice"/>, over the labels' tokens where they part.</summary>
     public Tensor Loss(Tape tape, IReadOnlyList<LabeledExample> batch)
     {
         int padding = _tokenizer.EosId ?? 0;
-        if (EffectiveLoss == ClassificationLoss.LabelChoice)
+        if (TrainingChoice is var (shared, _))
         {
-            var (shared, choices) = LabelChoice(Task, _labelIds);
             // Each row runs through the labels' shared first tokens (a SentencePiece "▁", say); the choice is at the next one.
             var (hidden, _, rowStarts) = PromptedSequences.Predicting(tape, _model, Prompt,
                 batch.Select(e => (InputTokens(e), _labelIds[e.Label][..(shared + 1)])).ToList(), padding, Adapter);
-            var choosing = Fn.Embedding(tape, hidden, rowStarts[..^1].Select(start => start + shared).ToArray());
-            var labels = Task.Labels.ToList();
-            var gold = batch.Select(e => labels.IndexOf(e.Label)).ToArray();
-            return Fn.CrossEntropy(tape, _model.LogitsOf(tape, choosing, choices), gold);
+            return LabelChoiceLoss(tape, hidden, rowStarts[..^1], batch.Select(e => e.Label));
         }
         var rows = batch.Select(e => (InputTokens(e), _labelIds[e.Label])).ToList();
         var (logits, targets, _) = PromptedSequences.Logits(tape, _model, Prompt, rows, padding, Adapter);
