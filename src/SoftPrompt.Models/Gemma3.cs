@@ -22,7 +22,6 @@ public sealed class Gemma3 : CausalLanguageModel
 
     private readonly Tensor _embed, _norm;
     private readonly BlockWeights[] _blocks;
-    private readonly Dictionary<int, Tensor> _ones = new();
 
     public Gemma3(ModelConfig config) : base(config)
     {
@@ -85,19 +84,9 @@ public sealed class Gemma3 : CausalLanguageModel
     protected override Tensor FinalNorm(Tape tape, Tensor h) => Norm(tape, h, _norm);
 
     // Gemma's RMSNorm: x / rms(x) · (1 + w), so a zero weight is the identity gain.
-    private Tensor Norm(Tape tape, Tensor x, Tensor weight) => Fn.RmsNorm(tape, x, Fn.Add(tape, weight, Ones(weight.Length)), Config.NormEps);
+    private Tensor Norm(Tape tape, Tensor x, Tensor weight) => Fn.RmsNorm(tape, x, Fn.Add(tape, weight, ConstantTensors.Filled(1f, weight.Shape)), Config.NormEps);
 
     private Tensor HeadNorm(Tape tape, Tensor x, Tensor weight) => Norm(tape, x.Reshape(-1, Config.HeadDim), weight).Reshape(x.Shape);
-
-    private Tensor Ones(int length)
-    {
-        lock (_ones)
-        {
-            if (!_ones.TryGetValue(length, out var ones))
-                _ones[length] = ones = Tensor.FromArray(Enumerable.Repeat(1f, length).ToArray(), new[] { length });
-            return ones;
-        }
-    }
 
     // The stored norm weights are offsets from a gain of 1, so random init leaves them near 0 rather than at 1.
     protected override bool IsNormGain(string name) => false;

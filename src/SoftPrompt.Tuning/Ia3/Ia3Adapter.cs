@@ -75,20 +75,8 @@ public sealed class Ia3Adapter : ITrainableAdapter, ILayerHooks
         if (!_byWeight.TryGetValue(weight, out var s)) return output;
         if (!s.FeedForward) return Fn.ScaleColumns(tape, output, s.Vector);
         // (x·l)·Wᵀ + b = output + (x·(l − 1))·Wᵀ: the bias, which the hook does not see, stays as it was.
-        var change = Fn.Add(tape, s.Vector, MinusOnes(s.Vector.Length, s.Vector.Shape));
+        var change = Fn.Add(tape, s.Vector, ConstantTensors.Filled(-1f, s.Vector.Shape));
         return Fn.Add(tape, output, Fn.Linear(tape, Fn.ScaleColumns(tape, input, change), weight));
-    }
-
-    private readonly Dictionary<int, Tensor> _minusOnes = new();
-
-    private Tensor MinusOnes(int length, int[] shape)
-    {
-        lock (_minusOnes)
-        {
-            if (!_minusOnes.TryGetValue(length, out var t))
-                _minusOnes[length] = t = Tensor.FromArray(Enumerable.Repeat(-1f, length).ToArray(), shape);
-            return t;
-        }
     }
 
     public void Save(string directory, string baseModel)
