@@ -46,6 +46,12 @@ def write_safetensors(path, tensors, metadata=None):
             f.write(b)
 
 
+def random_params(gen, shapes, is_gain):
+    """Every tensor of shapes, in order, from one generator: gains around 1 (1 + 0.1·N(0, 1)), the rest 0.2·N(0, 1)."""
+    return {n: (1.0 + 0.1 * torch.randn(s, generator=gen, dtype=torch.float64)) if is_gain(n)
+            else 0.2 * torch.randn(s, generator=gen, dtype=torch.float64) for n, s in shapes.items()}
+
+
 def causal_attention(q, k, v):
     # q (B, H, T, d); k, v (B, H, T, d)
     t = q.shape[-2]
@@ -416,13 +422,7 @@ def gpt2_case(gen):
                      "attn.c_proj.weight": (d, d), "attn.c_proj.bias": (d,), "ln_2.weight": (d,), "ln_2.bias": (d,),
                      "mlp.c_fc.weight": (d, f), "mlp.c_fc.bias": (f,), "mlp.c_proj.weight": (f, d), "mlp.c_proj.bias": (d,)}.items():
             shapes[f"h.{i}.{n}"] = s
-    params = {}
-    for n, s in shapes.items():
-        if n.endswith("ln_1.weight") or n.endswith("ln_2.weight") or n == "ln_f.weight":
-            t = 1.0 + 0.1 * torch.randn(s, generator=gen, dtype=torch.float64)
-        else:
-            t = 0.2 * torch.randn(s, generator=gen, dtype=torch.float64)
-        params[n] = t
+    params = random_params(gen, shapes, lambda n: n.endswith("ln_1.weight") or n.endswith("ln_2.weight") or n == "ln_f.weight")
     return "gpt2-tiny", cfg, params, lambda p, e, pos: gpt2_forward(p, cfg, e, pos), "wte.weight"
 
 
@@ -440,12 +440,7 @@ def llama_case(gen):
                      "post_attention_layernorm.weight": (d,), "mlp.gate_proj.weight": (f, d),
                      "mlp.up_proj.weight": (f, d), "mlp.down_proj.weight": (d, f)}.items():
             shapes[f"model.layers.{i}.{n}"] = s
-    params = {}
-    for n, s in shapes.items():
-        if n.endswith("norm.weight"):
-            params[n] = 1.0 + 0.1 * torch.randn(s, generator=gen, dtype=torch.float64)
-        else:
-            params[n] = 0.2 * torch.randn(s, generator=gen, dtype=torch.float64)
+    params = random_params(gen, shapes, lambda n: n.endswith("norm.weight"))
     return "llama-tiny", cfg, params, lambda p, e, pos: llama_forward(p, cfg, e, pos), "model.embed_tokens.weight"
 
 
@@ -472,12 +467,7 @@ def qwen_case(gen, model_type):
             layer.update({"self_attn.q_norm.weight": (hd,), "self_attn.k_norm.weight": (hd,)})
         for n, s in layer.items():
             shapes[f"model.layers.{i}.{n}"] = s
-    params = {}
-    for n, s in shapes.items():
-        if n.endswith("norm.weight"):
-            params[n] = 1.0 + 0.1 * torch.randn(s, generator=gen, dtype=torch.float64)
-        else:
-            params[n] = 0.2 * torch.randn(s, generator=gen, dtype=torch.float64)
+    params = random_params(gen, shapes, lambda n: n.endswith("norm.weight"))
     return f"{model_type}-tiny", cfg, params, lambda p, e, pos: llama_forward(p, cfg, e, pos), "model.embed_tokens.weight"
 
 
@@ -510,12 +500,7 @@ def gpt_neox_case(gen, parallel):
                      "mlp.dense_h_to_4h.weight": (f, d), "mlp.dense_h_to_4h.bias": (f,),
                      "mlp.dense_4h_to_h.weight": (d, f), "mlp.dense_4h_to_h.bias": (d,)}.items():
             shapes[l + n] = s
-    params = {}
-    for n, s in shapes.items():
-        if n.endswith("norm.weight"):
-            params[n] = 1.0 + 0.1 * torch.randn(s, generator=gen, dtype=torch.float64)
-        else:
-            params[n] = 0.2 * torch.randn(s, generator=gen, dtype=torch.float64)
+    params = random_params(gen, shapes, lambda n: n.endswith("norm.weight"))
     name = "pythia-tiny" if parallel else "gpt-neox-sequential-tiny"
     return name, cfg, params, lambda p, e, pos: gpt_neox_forward(p, cfg, e, pos), "gpt_neox.embed_in.weight"
 
@@ -588,12 +573,7 @@ def bert_case(gen):
     c = "cls.predictions."
     shapes.update({c + "transform.dense.weight": (d, d), c + "transform.dense.bias": (d,),
                    c + "transform.LayerNorm.weight": (d,), c + "transform.LayerNorm.bias": (d,), c + "bias": (v,)})
-    params = {}
-    for n, s in shapes.items():
-        if n.endswith("LayerNorm.weight"):
-            params[n] = 1.0 + 0.1 * torch.randn(s, generator=gen, dtype=torch.float64)
-        else:
-            params[n] = 0.2 * torch.randn(s, generator=gen, dtype=torch.float64)
+    params = random_params(gen, shapes, lambda n: n.endswith("LayerNorm.weight"))
     return "bert-tiny", cfg, params, bert_forward, e + "word_embeddings.weight"
 
 
