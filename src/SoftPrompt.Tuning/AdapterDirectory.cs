@@ -27,8 +27,8 @@ public static class AdapterDirectory
         PromptAdapterFiles.CheckBase(directory, PromptAdapterFiles.FingerprintOf(model));
         return type switch
         {
-            "PROMPT_TUNING" => new(type, PromptAdapterFiles.Load(directory, model.Config.HiddenSize, maxRows: model.Config.MaxPositions - 1,
-                baseFingerprint: PromptAdapterFiles.FingerprintOf(model)), null),
+            // The base was checked above, for every method: the prompt's own load need not read it again.
+            "PROMPT_TUNING" => new(type, PromptAdapterFiles.Load(directory, model.Config.HiddenSize, maxRows: model.Config.MaxPositions - 1), null),
             "PREFIX_TUNING" => new(type, null, PrefixAdapterFiles.Load(directory, model.Config).ForInference(model.Config)),
             Lora.LoraAdapter.PeftType => new(type, null, Lora.LoraAdapter.Load(directory, model)),
             LlamaAdapter.LlamaAdapter.PeftType => new(type, null, LlamaAdapter.LlamaAdapter.Load(directory, model)),
