@@ -16,13 +16,21 @@ public static class ServeCommand
         var port = new Option<int>("--port") { DefaultValueFactory = _ => 8080 };
         var allowLoading = new Option<bool>("--allow-adapter-loading") { Description = "Allow POST /api/adapters and DELETE /api/adapters/NAME (paths inside --adapters only)" };
         var apiKeyFile = new Option<string?>("--api-key-file") { Description = "A file whose first line is a key every /api/ request must send as `Authorization: Bearer KEY` (also read from $SOFTPROMPT_API_KEY)" };
+        var maxQueue = new Option<int>("--max-queue")
+        {
+            Description = "Classification requests that may wait for the model; more are answered 503 with Retry-After at once " +
+                          "(bounds the wait of admitted requests)",
+            DefaultValueFactory = _ => new ServerOptions().MaxQueuedRequests,
+        };
         var command = new Command("serve", "Serve many task adapters over one frozen model: HTTP API and a web page.");
-        foreach (var o in new Option[] { model, adapters, host, port, allowLoading, apiKeyFile }) command.Options.Add(o);
+        foreach (var o in new Option[] { model, adapters, host, port, allowLoading, apiKeyFile, maxQueue }) command.Options.Add(o);
         command.SetAction(async (parse, cancel) =>
         {
             var loaded = ModelLoader.Load(parse.GetValue(model)!);
             var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer.");
             string root = parse.GetValue(adapters)!;
+            int queue = parse.GetValue(maxQueue);
+            if (queue < 1) throw new ArgumentException($"--max-queue must be at least 1 (got {queue}).");
             string? apiKey = parse.GetValue(apiKeyFile) is string keyPath
                 ? File.ReadLines(keyPath).FirstOrDefault()?.Trim() is { Length: > 0 } k ? k : throw new InvalidDataException($"{keyPath}: the first line holds no key.")
                 : Environment.GetEnvironmentVariable("SOFTPROMPT_API_KEY") is { Length: > 0 } e ? e : null;
@@ -30,6 +38,7 @@ public static class ServeCommand
             {
                 Host = parse.GetValue(host)!, Port = parse.GetValue(port), AllowAdapterLoading = parse.GetValue(allowLoading),
                 ApiKey = apiKey, AdaptersRoot = root,
+                MaxQueuedRequests = queue,
             };
             if (!options.IsLoopback && apiKey is null)
                 Console.Error.WriteLine($"warning: serving on {options.Host} without a key: anyone who reaches this port can use the API " +
