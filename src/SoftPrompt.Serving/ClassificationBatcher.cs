@@ -17,7 +17,7 @@ public sealed class ClassificationBatcher : IAsyncDisposable
     private readonly Task _worker;
     private readonly int _maxRequests;
 
-    private sealed record Pending(ServedTask Task, string Text, TaskCompletionSource<double[]> Result, CancellationToken Cancel);
+    private sealed record Pending(ServedTask Task, IReadOnlyDictionary<string, string> Fields, TaskCompletionSource<double[]> Result, CancellationToken Cancel);
 
     private readonly int _maxQueued;
     private int _queued;
@@ -34,16 +34,17 @@ public sealed class ClassificationBatcher : IAsyncDisposable
     /// <summary>Largest batch the worker has run, for tests and logs.</summary>
     public int LargestBatch { get; private set; }
 
-    /// <summary>Label log-probabilities for the text under the task's prompt. Throws <see cref="ServerBusyException"/>
-    /// when the queue is full (<paramref name="bypassLimit"/>: the server's own trial requests).</summary>
-    public Task<double[]> ScoreAsync(ServedTask task, string text, CancellationToken cancel, bool bypassLimit = false)
+    /// <summary>Label log-probabilities for the input (the template's fields) under the task's prompt. Throws
+    /// <see cref="ServerBusyException"/> when the queue is full (<paramref name="bypassLimit"/>: the server's own trial
+    /// requests).</summary>
+    public Task<double[]> ScoreAsync(ServedTask task, IReadOnlyDictionary<string, string> fields, CancellationToken cancel, bool bypassLimit = false)
     {
         if (Interlocked.Increment(ref _queued) > _maxQueued && !bypassLimit)
         {
             Interlocked.Decrement(ref _queued);
             throw new ServerBusyException($"{_maxQueued} requests are already waiting for the model; try again shortly.");
         }
-        var pending = new Pending(task, text, new TaskCompletionSource<double[]>(TaskCreationOptions.RunContinuationsAsynchronously), cancel);
+        var pending = new Pending(task, fields, new TaskCompletionSource<double[]>(TaskCreationOptions.RunContinuationsAsynchronously), cancel);
         if (!_queue.Writer.TryWrite(pending))
         {
             Interlocked.Decrement(ref _queued);
@@ -74,7 +75,7 @@ public sealed class ClassificationBatcher : IAsyncDisposable
             await _modelLock.WaitAsync();
             try
             {
-                var scores = MixedScoring.LabelScores(_model, batch.Select(p => (p.Task.Classifier!, p.Task.Example(p.Text))).ToList(),
+                var scores = MixedScoring.LabelScores(_model, batch.Select(p => (p.Task.Classifier!, p.Task.Example(p.Fields))).ToList(),
                     tape: _tape);
                 for (int i = 0; i < batch.Count; i++) batch[i].Result.TrySetResult(scores[i]);
             }

@@ -29,6 +29,8 @@ public sealed record ServerOptions
     public string? ApiKey { get; init; }
     /// <summary>When set, POST /api/adapters loads only directories inside it (symbolic links resolved first).</summary>
     public string? AdaptersRoot { get; init; }
+    /// <summary>Where a task named by an adapter (or by a load request) is looked up: its folder, with task.json.</summary>
+    public string? TasksRoot { get; init; }
     /// <summary>Classification requests waiting for the model beyond this are answered 503 at once.</summary>
     public int MaxQueuedRequests { get; init; } = 256;
 
@@ -81,10 +83,13 @@ public sealed class PromptServer : IAsyncDisposable
     {
         CheckName(name);
         RefuseLinks(directory);
+        // The task the request names (a PEFT-written adapter knows none), else the definition the adapter keeps, else the
+        // task folder of the name it records.
         taskName ??= PromptAdapterFiles.TaskOf(directory)
                      ?? throw new InvalidDataException($"{directory}: no {PromptAdapterFiles.TaskFile} says which task the adapter is for; give the task.");
+        var definition = PromptAdapterFiles.DefinitionOf(directory, taskName) is { } kept && kept.Name == taskName ? kept : LocateTask(taskName);
         var loaded = AdapterDirectory.Load(directory, _model);
-        var served = Build(name, taskName, loaded.Prompt, loaded.Adapter, loaded.PeftType, PromptAdapterFiles.DefinitionOf(directory, taskName));
+        var served = Build(name, definition, loaded.Prompt, loaded.Adapter, loaded.PeftType);
         string curvePath = Path.Combine(directory, Training.Progress.TrainingCurve.FileName);
         if (File.Exists(curvePath))
         {
@@ -95,7 +100,8 @@ public sealed class PromptServer : IAsyncDisposable
         }
         if (served.Classifier is not null)
         {
-            var scores = _batcher.ScoreAsync(served, "A short trial text.", CancellationToken.None, bypassLimit: true).GetAwaiter().GetResult();
+            const string trial = "A short trial text.";
+            var scores = _batcher.ScoreAsync(served, served.InputFields(trial, _ => trial), CancellationToken.None, bypassLimit: true).GetAwaiter().GetResult();
             if (scores.Any(v => !double.IsFinite(v)))
                 throw new InvalidDataException($"{directory}: a trial request scored NaN or infinity with this adapter (weights that are not finite, or a scale " +
                     "such as lora_alpha far too large); not served.");
@@ -122,25 +128,32 @@ public sealed class PromptServer : IAsyncDisposable
                 throw new InvalidDataException($"{directory}: {entry.Name} is a symbolic link; adapters are read from regular files only.");
     }
 
-    /// <summary>Serves a prompt and/or layer adapter for a built-in task under a name (replacing any adapter of that name).
+    /// <summary>Serves a prompt and/or layer adapter for a task under a name (replacing any adapter of that name).
     /// Requests of tasks with soft prompts or prefixes share batches row by row; other layer adapters batch per task.</summary>
-    /// <param name="definition">The classification task's template and verbalizer (as the adapter keeps them); the
-    /// built-in task of that name when null.</param>
-    public ServedTask Serve(string name, string taskName, PromptEmbedding? prompt, IModelAdapter? adapter = null, string method = "PROMPT_TUNING",
-        ClassificationTask? definition = null)
+    public ServedTask Serve(string name, ITaskDefinition task, PromptEmbedding? prompt, IModelAdapter? adapter = null, string method = "PROMPT_TUNING")
     {
         CheckName(name);
-        var served = Build(name, taskName, prompt, adapter, method, definition);
+        var served = Build(name, task, prompt, adapter, method);
         _tasks[name] = served;
         return served;
     }
 
-    private ServedTask Build(string name, string taskName, PromptEmbedding? prompt, IModelAdapter? adapter, string method, ClassificationTask? definition)
-        => GenerationTask.IsBuiltIn(taskName)
-            ? new ServedTask(name, taskName, method, prompt, adapter, null,
-                new PromptGenerator(_model, _tokenizer, GenerationTask.BuiltIn(taskName), prompt) { Adapter = adapter })
-            : new ServedTask(name, taskName, method, prompt, adapter,
-                new PromptClassifier(_model, _tokenizer, definition ?? ClassificationTask.BuiltIn(taskName), prompt) { Adapter = adapter }, null);
+    /// <summary>A task by name (a folder under the tasks root) or path, from its task.json.</summary>
+    private ITaskDefinition LocateTask(string task)
+    {
+        var folder = TaskFolder.Locate(task, _options.TasksRoot
+            ?? throw new InvalidDataException($"Task '{task}': the server has no tasks folder to find its task.json in."));
+        return TaskDefinition.Load(folder.Directory, folder.Name);
+    }
+
+    private ServedTask Build(string name, ITaskDefinition task, PromptEmbedding? prompt, IModelAdapter? adapter, string method) => task switch
+    {
+        GenerationTask generation => new ServedTask(name, task, method, prompt, adapter, null,
+            new PromptGenerator(_model, _tokenizer, generation, prompt) { Adapter = adapter }),
+        ClassificationTask classification => new ServedTask(name, task, method, prompt, adapter,
+            new PromptClassifier(_model, _tokenizer, classification, prompt) { Adapter = adapter }, null),
+        _ => throw new InvalidDataException($"Task {task.Name} is a {task.Kind} task; the server answers classification and generation tasks."),
+    };
 
     /// <summary>Starts listening; returns the address (port 0 picks a free one).</summary>
     public async Task<string> StartAsync()
@@ -217,8 +230,9 @@ public sealed class PromptServer : IAsyncDisposable
             string name = task.Name;
             if (task.Classifier is null) return Problem(400, $"Task '{name}' generates text; use /api/generate.");
             if (CheckText(body, out string text) is { } bad) return bad;
+            if (InputFields(task, text, body, out var fields) is { } incomplete) return incomplete;
             double[] scores;
-            try { scores = await _batcher.ScoreAsync(task, text, http.RequestAborted); }
+            try { scores = await _batcher.ScoreAsync(task, fields, http.RequestAborted); }
             catch (ServerBusyException e) { http.Response.Headers.RetryAfter = "1"; return Problem(503, e.Message); }
             var probabilities = LabelProbabilities.FromLogProbabilities(scores);
             int best = Array.IndexOf(probabilities, probabilities.Max());
@@ -236,7 +250,8 @@ public sealed class PromptServer : IAsyncDisposable
             string name = task.Name;
             if (task.Generator is null) return Problem(400, $"Task '{name}' is a classification task; use /api/classify.");
             if (CheckText(body, out string text) is { } bad) return bad;
-            var example = new TextExample(new Dictionary<string, string> { ["word"] = text, ["pos"] = Field(body, "pos") ?? "noun", ["text"] = text });
+            if (InputFields(task, text, body, out var fields) is { } incomplete) return incomplete;
+            var example = new TextExample(fields);
             if (body.TryGetProperty("stream", out var streamField) && streamField.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
                 return Problem(400, "\"stream\" must be true or false.");
             bool stream = streamField.ValueKind == JsonValueKind.True;
@@ -367,6 +382,13 @@ public sealed class PromptServer : IAsyncDisposable
             return Problem(400, "Give \"task\": the name of a served adapter (GET /api/tasks lists them).");
         string name = field.GetString()!;
         return _tasks.TryGetValue(name, out task!) ? null : Problem(404, $"Unknown task '{name}'. GET /api/tasks lists them.");
+    }
+
+    /// <summary>The template's fields from the request (<see cref="ServedTask.InputFields"/>); a 400 naming a missing one.</summary>
+    private IResult? InputFields(ServedTask task, string text, JsonElement body, out Dictionary<string, string> fields)
+    {
+        try { fields = task.InputFields(text, field => Field(body, field)); return null; }
+        catch (ArgumentException e) { fields = new(); return Problem(400, e.Message); }
     }
 
     private IResult? CheckText(JsonElement body, out string text)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using SoftPrompt.Data.Tasks;
 using SoftPrompt.Data.Tokenizers;
 using SoftPrompt.Models;
 using SoftPrompt.Tuning.PromptTuning;
@@ -22,8 +23,14 @@ public sealed record LoadTestReport(LoadPass OneByOne, LoadPass Concurrent, int 
 /// </summary>
 public static class ServerLoadTest
 {
-    private static readonly (string Name, string Task, int PromptLength)[] Adapters =
-        { ("reviews-short", "food-reviews", 4), ("genres", "brown-genre", 12), ("reviews-long", "food-reviews", 24) };
+    // Two tasks of the load test's own (its requests are not any shipped task's texts): two labels and five.
+    private static readonly ClassificationTask Verdict = new("verdict", "Review: {text}\nWas it good?",
+        new Dictionary<string, string> { ["good"] = " yes", ["bad"] = " no" });
+    private static readonly ClassificationTask Topic = new("topic", "{text}\nTopic:",
+        new[] { "food", "news", "crime", "science", "family" }.ToDictionary(t => t, t => " " + t));
+
+    private static readonly (string Name, ClassificationTask Task, int PromptLength)[] Adapters =
+        { ("reviews-short", Verdict, 4), ("topics", Topic, 12), ("reviews-long", Verdict, 24) };
 
     private static readonly string[] Openings =
     {

@@ -23,7 +23,7 @@ public static class CompareCommand
     public static Command Build()
     {
         var model = new Option<string>("--model") { DefaultValueFactory = _ => ShippedFiles.Path("models/base-small") };
-        var task = new Option<string>("--task") { Description = "A task under --data (food-reviews, spam, brown-genre, ...) or a task folder's path (train/validation/test.jsonl, task.json)", DefaultValueFactory = _ => "food-reviews" };
+        var task = new Option<string>("--task") { Description = "A task under --data (food-reviews, spam, brown-genre, ...) or a task folder's path (train/validation/test.jsonl, task.json)", Required = true };
         var data = new Option<string>("--data") { DefaultValueFactory = _ => ShippedFiles.Path("data/tasks") };
         var methods = new Option<string?>("--methods")
         {
@@ -52,7 +52,8 @@ public static class CompareCommand
             Engine.Parallelism.Threads = parse.GetValue(threads);
             var (taskName, dir) = TaskFolder.Locate(parse.GetValue(task)!, parse.GetValue(data)!);
             string modelPath = parse.GetValue(model)!;
-            bool generation = GenerationTask.IsBuiltIn(taskName), tagging = taskName == TaggingTask.BrownPos.Name;
+            var taskDefinition = TaskDefinition.Load(dir, taskName);
+            bool generation = taskDefinition is GenerationTask, tagging = taskDefinition is TaggingTask;
             var family = ModelFamily.Of(ModelLoader.Load(modelPath).Transformer);
             if (generation && family == ModelFamilies.Encoder)
                 throw new NotSupportedException($"{taskName} is a generation task and {modelPath} is {ModelFamily.Describe(family)}, which does not generate text.");
@@ -78,9 +79,12 @@ public static class CompareCommand
             }
             var run = new ComparisonRun(modelPath, family, settings, parse.GetValue(trainSize), parse.GetValue(evalExamples), parse.GetValue(testExamples),
                 parse.GetValue(adapters), Write);
-            var table = generation ? run.Generation(GenerationTask.BuiltIn(taskName), dir, chosen)
-                : tagging ? run.Tagging(TaggingTask.BrownPos, dir, chosen)
-                : run.Classification(TaskDefinition.LoadClassification(dir, taskName), dir, chosen);
+            var table = taskDefinition switch
+            {
+                GenerationTask g => run.Generation(g, dir, chosen),
+                TaggingTask t => run.Tagging(t, dir, chosen),
+                _ => run.Classification(TaskDefinition.AsClassification(taskDefinition, Path.Combine(dir, TaskDefinition.FileName)), dir, chosen),
+            };
             Console.Write(table.Markdown());
             return 0;
         });

@@ -56,9 +56,9 @@ public static class EvalCommand
             var prompt = trained?.Prompt;
             string methodName = trained is null ? "" : trained.PeftType.ToLowerInvariant();
             loaded.Model.SetTrainable(false);
-            if (GenerationTask.IsBuiltIn(taskName))
+            var taskDefinition = TaskDefinition.Load(dir, taskName);
+            if (taskDefinition is GenerationTask generation)
             {
-                var generation = GenerationTask.BuiltIn(taskName);
                 var texts = generation.ReadSplit(Path.Combine(dir, parse.GetValue(split) + ".jsonl"));
                 texts = TaskFile.EvenSubset(texts, parse.GetValue(examples));
                 var (bleu, rouge, _) = new PromptGenerator(loaded.Model, tokenizer, generation, prompt) { Adapter = trained?.Adapter }.Evaluate(texts);
@@ -70,7 +70,7 @@ public static class EvalCommand
                 }));
                 return 0;
             }
-            var definition = TaskDefinition.LoadClassification(dir, taskName);
+            var definition = TaskDefinition.AsClassification(taskDefinition, Path.Combine(dir, TaskDefinition.FileName));
             var rows = definition.ReadSplit(Path.Combine(dir, parse.GetValue(split) + ".jsonl"));
             rows = TaskFile.EvenSubset(rows, parse.GetValue(examples));
             int k = parse.GetValue(shots);

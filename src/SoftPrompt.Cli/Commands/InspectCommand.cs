@@ -23,9 +23,9 @@ public static class InspectCommand
             var prompt = PromptAdapterFiles.Load(parse.GetValue(adapter)!, loaded.Model.Config.HiddenSize, baseFingerprint: PromptAdapterFiles.FingerprintOf(loaded.Model));
             var nearest = NearestTokens.Find(prompt.Prompt, loaded.Model.TokenEmbedding, parse.GetValue(top));
             // Lester et al. found class labels among the nearest neighbours of many prompt vectors; count them.
-            var labelTokens = parse.GetValue(task) is string given && TaskFolder.Locate(given, Path.Combine("data", "tasks")) is var (name, folder)
-                ? (PromptAdapterFiles.DefinitionOf(parse.GetValue(adapter)!, name) ?? TaskDefinition.LoadClassification(folder, name))
-                    .Verbalizer.Values.SelectMany(tokenizer.Encode).ToHashSet()
+            var labelTokens = parse.GetValue(task) is string given && TaskFolder.Locate(given, ShippedFiles.Path("data/tasks")) is var (name, folder)
+                && (PromptAdapterFiles.DefinitionOf(parse.GetValue(adapter)!, name) ?? TaskDefinition.Load(folder, name)) is ClassificationTask classification
+                ? classification.Verbalizer.Values.SelectMany(tokenizer.Encode).ToHashSet()
                 : new HashSet<int>();
             int withLabel = 0;
             for (int i = 0; i < nearest.Length; i++)

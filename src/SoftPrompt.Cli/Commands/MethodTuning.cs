@@ -25,12 +25,12 @@ internal static class MethodTuning
         if (loaded.Tokenizer is null) throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer.");
         var family = ModelFamily.Of(loaded.Transformer);
         var method = TuningMethods.Find(s.Method, family);
-        if (family != ModelFamilies.Decoder || GenerationTask.IsBuiltIn(s.TaskName))
-            throw new ArgumentException($"tune --method {s.Method} runs classification tasks on a decoder; for {s.TaskName} on " +
+        var task = TaskDefinition.Load(s.TaskDirectory, s.TaskName);
+        if (family != ModelFamilies.Decoder || task is not ClassificationTask definition)
+            throw new ArgumentException($"tune --method {s.Method} runs classification tasks on a decoder; for {s.TaskName} (a {task.Kind} task) on " +
                 $"{ModelFamily.Describe(family)}, use `softprompt compare --methods {s.Method} --save-adapters DIR`.");
         var frozen = loaded.Model;
         frozen.SetTrainable(false);
-        var definition = TaskDefinition.LoadClassification(s.TaskDirectory, s.TaskName);
         string Split(string name) => Path.Combine(s.TaskDirectory, name + ".jsonl");
         var train = definition.ReadSplit(Split("train"));
         var validation = TaskFile.EvenSubset(definition.ReadSplit(Split("validation")), s.EvalExamples);

@@ -25,7 +25,6 @@ internal static class MultiTaskTuning
         foreach (var given in s.Tasks)
         {
             var (name, folder) = TaskFolder.Locate(given, s.DataDirectory);
-            if (GenerationTask.IsBuiltIn(name)) throw new ArgumentException($"Multi-task tuning takes classification tasks; {name} is a generation task.");
             var definition = TaskDefinition.LoadClassification(folder, name);
             string Split(string split) => Path.Combine(folder, split + ".jsonl");
             var prompt = new PromptEmbedding(s.PromptLength, frozen.Config.HiddenSize, $"prompt_embeddings.{name}");

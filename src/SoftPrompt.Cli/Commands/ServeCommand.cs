@@ -22,8 +22,13 @@ public static class ServeCommand
                           "(bounds the wait of admitted requests)",
             DefaultValueFactory = _ => new ServerOptions().MaxQueuedRequests,
         };
+        var data = new Option<string>("--data")
+        {
+            Description = "Task folders, for adapters that name a task without keeping its definition (or --task of a load)",
+            DefaultValueFactory = _ => ShippedFiles.Path("data/tasks"),
+        };
         var command = new Command("serve", "Serve many task adapters over one frozen model: HTTP API and a web page.");
-        foreach (var o in new Option[] { model, adapters, host, port, allowLoading, apiKeyFile, maxQueue }) command.Options.Add(o);
+        foreach (var o in new Option[] { model, adapters, host, port, allowLoading, apiKeyFile, maxQueue, data }) command.Options.Add(o);
         command.SetAction(async (parse, cancel) =>
         {
             var loaded = ModelLoader.Load(parse.GetValue(model)!);
@@ -37,7 +42,7 @@ public static class ServeCommand
             var options = new ServerOptions
             {
                 Host = parse.GetValue(host)!, Port = parse.GetValue(port), AllowAdapterLoading = parse.GetValue(allowLoading),
-                ApiKey = apiKey, AdaptersRoot = root,
+                ApiKey = apiKey, AdaptersRoot = root, TasksRoot = parse.GetValue(data),
                 MaxQueuedRequests = queue,
             };
             if (!options.IsLoopback && apiKey is null)

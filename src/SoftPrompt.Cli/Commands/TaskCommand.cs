@@ -29,7 +29,7 @@ public static class TaskCommand
         var lines = new List<string>();
         var d = report.Definition;
         lines.Add($"Task {report.Folder.Name} ({report.Folder.Directory}): " + (d is null
-            ? "no classification definition (task.json) found; rows checked as JSON only."
+            ? (report.Kind is null ? "no readable task.json" : $"a {report.Kind} task") + "; rows checked as JSON only."
             : $"classification, label field \"{d.LabelField}\", template {Quote(d.Template)}, " +
               string.Join(", ", d.Verbalizer.Select(p => $"{p.Key} → {Quote(p.Value)}")) + "."));
         var labels = d?.Labels ?? Array.Empty<string>();

@@ -21,7 +21,7 @@ public static class TuneCommand
     public static Command Build()
     {
         var model = new Option<string>("--model") { Description = "Frozen base model directory", DefaultValueFactory = _ => ShippedFiles.Path("models/base-small") };
-        var task = new Option<string>("--task") { Description = "A task under --data (food-reviews, spam, brown-genre, ...) or a task folder's path (train/validation/test.jsonl, task.json); or classification tasks a,b,... tuned together", DefaultValueFactory = _ => "food-reviews" };
+        var task = new Option<string>("--task") { Description = "A task under --data (food-reviews, spam, brown-genre, ...) or a task folder's path (train/validation/test.jsonl, task.json); or classification tasks a,b,... tuned together", Required = true };
         var data = new Option<string>("--data") { Description = "Directory holding <task>/{train,validation,test}.jsonl", DefaultValueFactory = _ => ShippedFiles.Path("data/tasks") };
         var output = new Option<string>("--out") { Description = "Adapter output directory (default adapters/<task>)" };
         var length = new Option<int>("--prompt-length") { DefaultValueFactory = _ => 20 };
@@ -107,10 +107,10 @@ public static class TuneCommand
             var curve = new TrainingCurve(new ConsoleProgress(TimeSpan.FromSeconds(10)));
             object report;
             string summary;
-            ClassificationTask? classification = null; // kept in the adapter, so serving reads inputs as training did
-            if (GenerationTask.IsBuiltIn(taskName))
+            var taskDefinition = TaskDefinition.Load(taskDir, taskName); // kept in the adapter, so serving reads inputs as training did
+            if (taskDefinition is GenerationTask generation)
             {
-                var definition = GenerationTask.BuiltIn(taskName);
+                var definition = generation;
                 var train = definition.ReadSplit(Split("train"));
                 var validation = Take(definition.ReadSplit(Split("validation")), parse.GetValue(evalExamples));
                 var test = Take(definition.ReadSplit(Split("test")), parse.GetValue(testExamples));
@@ -138,7 +138,7 @@ public static class TuneCommand
             }
             else
             {
-                var definition = classification = TaskDefinition.LoadClassification(taskDir, taskName);
+                var definition = TaskDefinition.AsClassification(taskDefinition, Path.Combine(taskDir, TaskDefinition.FileName));
                 var train = definition.ReadSplit(Split("train"));
                 var validation = Take(definition.ReadSplit(Split("validation")), parse.GetValue(evalExamples));
                 var test = Take(definition.ReadSplit(Split("test")), parse.GetValue(testExamples));
@@ -174,7 +174,7 @@ public static class TuneCommand
                 };
             }
             curve.Save(outDir); // before the config: the config's presence marks the directory complete
-            PromptAdapterFiles.Save(outDir, prompt, new PromptAdapterFiles.Info(loaded.Source, frozen.Config.NumLayers, frozen.Config.NumHeads, initName, parse.GetValue(initText), taskName, classification,
+            PromptAdapterFiles.Save(outDir, prompt, new PromptAdapterFiles.Info(loaded.Source, frozen.Config.NumLayers, frozen.Config.NumHeads, initName, parse.GetValue(initText), taskName, taskDefinition,
                 PromptAdapterFiles.FingerprintOf(frozen)));
             Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(report));
             Console.Error.WriteLine(summary);

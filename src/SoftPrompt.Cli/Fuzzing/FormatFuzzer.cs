@@ -171,7 +171,8 @@ public sealed class FormatFuzzer
         targets.Add(new Target("tokenizer.json", SmallTokenizerJson(), "tokenizer.json", path => TokenizerLoader.Load(path), IsJson: true));
         targets.Add(new Target("unigram tokenizer.json", File.ReadAllBytes(Path.Combine(fixturesDirectory, "tokenizers", "unigram", "hand-built", "tokenizer.json")),
             "tokenizer.json", path => TokenizerLoader.Load(path).Encode("ABC the cats \u2603 <extra_id_0>\u00E9"), IsJson: true));
-        var task = ClassificationTask.BuiltIn("food-reviews");
+        var task = new ClassificationTask("reviews", "Review: {text}\nWas the food great?",
+            new Dictionary<string, string> { ["great"] = " great", ["other"] = " other" });
         targets.Add(new Target("task jsonl", Encoding.UTF8.GetBytes(
                 "{\"label\": \"great\", \"text\": \"Lovely tea, fresh and fragrant.\"}\n{\"label\": \"other\", \"text\": \"Stale and \\\"bland\\\".\"}\n"),
             "train.jsonl", path => task.ReadSplit(path), IsJson: true));

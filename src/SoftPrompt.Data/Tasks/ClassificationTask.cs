@@ -9,8 +9,10 @@ public sealed record LabeledExample(IReadOnlyDictionary<string, string> Fields, 
 /// inside the text instead, at a [MASK]: <paramref name="ClozeTemplate"/> is the template written that way.
 /// </summary>
 public sealed record ClassificationTask(string Name, string Template, IReadOnlyDictionary<string, string> Verbalizer, string LabelField = "label",
-    string? ClozeTemplate = null)
+    string? ClozeTemplate = null) : ITaskDefinition
 {
+    public string Kind => "classification";
+
     public IReadOnlyList<string> Labels => Verbalizer.Keys.ToList();
 
     /// <summary>The task as an encoder's MLM head reads it: the cloze template (or the template itself, when it already
@@ -43,18 +45,6 @@ public sealed record ClassificationTask(string Name, string Template, IReadOnlyD
         }
         return string.Concat(chosen.OrderBy(_ => rng.Next()).Select(e => Demonstration(e) + "\n\n"));
     }
-
-    /// <summary>The shipped tasks' templates and verbalizers.</summary>
-    public static ClassificationTask BuiltIn(string name) => name switch
-    {
-        "food-reviews" => new ClassificationTask(name, "Review: {text}\nWas the food great?",
-            new Dictionary<string, string> { ["great"] = " great", ["other"] = " other" }, ClozeTemplate: "Review: {text} It was [MASK]."),
-        "brown-genre" => new ClassificationTask(name, "{text}\nGenre:",
-            new[] { "news", "editorial", "reviews", "religion", "hobbies", "lore", "belles lettres", "government", "learned",
-                    "fiction", "mystery", "science fiction", "adventure", "romance", "humor" }.ToDictionary(g => g, g => " " + g),
-            ClozeTemplate: "{text} Genre: [MASK]."),
-        _ => throw new ArgumentException($"No built-in template for task '{name}' (built in: food-reviews, brown-genre)."),
-    };
 
     /// <summary>Reads a JSONL split; every row must have a label the verbalizer knows.</summary>
     public List<LabeledExample> ReadSplit(string path)

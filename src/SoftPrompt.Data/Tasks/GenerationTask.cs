@@ -7,18 +7,15 @@ public sealed record TextExample(IReadOnlyDictionary<string, string> Fields);
 /// A generation task: the input template and the target template, e.g. "{word} ({pos}):" → " {gloss}". The model
 /// learns the target as the continuation of the input; loss falls on the target tokens only.
 /// </summary>
-public sealed record GenerationTask(string Name, string Template, string TargetTemplate)
+public sealed record GenerationTask(string Name, string Template, string TargetTemplate) : ITaskDefinition
 {
+    public string Kind => "generation";
+
+    /// <summary>Values for input fields a request may leave out (e.g. the part of speech of a word to define).</summary>
+    public IReadOnlyDictionary<string, string> Defaults { get; init; } = new Dictionary<string, string>();
+
     public string Render(TextExample example) => TaskFile.Fill(Template, example.Fields);
     public string Target(TextExample example) => TaskFile.Fill(TargetTemplate, example.Fields);
-
-    public static bool IsBuiltIn(string name) => name == "wordnet-gloss";
-
-    public static GenerationTask BuiltIn(string name) => name switch
-    {
-        "wordnet-gloss" => new GenerationTask(name, "{word} ({pos}):", " {gloss}"),
-        _ => throw new ArgumentException($"No built-in generation task '{name}' (built in: wordnet-gloss)."),
-    };
 
     /// <summary>Reads a JSONL split; every row must fill both templates.</summary>
     public List<TextExample> ReadSplit(string path)

@@ -8,7 +8,8 @@ public sealed record SplitSummary(string Split, int Rows, IReadOnlyDictionary<st
 
 /// <summary>What `softprompt task check DIR` reports: every bad row by file and line, and the numbers a user needs
 /// before training (counts, label shares, the majority rate to beat, lengths, texts shared between splits).</summary>
-public sealed record TaskCheckReport(TaskFolder Folder, ClassificationTask? Definition, IReadOnlyList<SplitSummary> Splits,
+/// <param name="Kind">task.json's kind, or null when it could not be read.</param>
+public sealed record TaskCheckReport(TaskFolder Folder, string? Kind, ClassificationTask? Definition, IReadOnlyList<SplitSummary> Splits,
     IReadOnlyList<string> Problems, int TextsInTwoSplits)
 {
     /// <summary>The label most common in the training split, and its share of the test split (what "always answer
@@ -36,10 +37,14 @@ public static class TaskCheck
     {
         if (!Directory.Exists(folder.Directory)) throw new DirectoryNotFoundException($"{folder.Directory}: no such task folder.");
         var problems = new List<string>();
-        ClassificationTask? definition = null;
-        try { definition = TaskDefinition.LoadClassification(folder.Directory, folder.Name); }
+        ClassificationTask? definition = null; // rows of generation and tagging tasks are checked as JSON only
+        string? kind = null;
+        try
+        {
+            var task = TaskDefinition.Load(folder.Directory, folder.Name);
+            (kind, definition) = (task.Kind, task as ClassificationTask);
+        }
         catch (InvalidDataException e) { problems.Add(e.Message); }
-        catch (ArgumentException) { } // no task.json and no built-in classification task: rows are checked as JSON only
         var fields = definition is null ? new List<string>() : TaskFile.Slots(definition.Template).ToList();
         var splits = new List<SplitSummary>();
         var splitOfText = new Dictionary<string, string>();
@@ -94,6 +99,6 @@ public static class TaskCheck
         if (definition is not null && train is not null)
             foreach (var label in definition.Labels.Where(l => train.Labels.GetValueOrDefault(l) == 0))
                 problems.Add($"{folder.Split("train")}: no row has the label \"{label}\"; nothing teaches it.");
-        return new TaskCheckReport(folder, definition, splits, problems, shared);
+        return new TaskCheckReport(folder, kind, definition, splits, problems, shared);
     }
 }

@@ -12,16 +12,16 @@ namespace SoftPrompt.Tuning.PromptTuning;
 public static class PromptAdapterFiles
 {
     public const string ConfigFile = AdapterFiles.ConfigFile, WeightsFile = AdapterFiles.WeightsFile, TensorName = "prompt_embeddings";
-    /// <summary>Our own addition (PEFT ignores it): which built-in task the prompt was trained for, and where the prompt
-    /// sits when it is not in front of the input (PEFT's only placement).</summary>
+    /// <summary>Our own addition (PEFT ignores it): which task the prompt was trained for and its definition, the base's
+    /// fingerprint, and where the prompt sits when it is not in front of the input (PEFT's only placement).</summary>
     public const string TaskFile = "softprompt_task.json";
 
-    /// <param name="Definition">The classification task's template and verbalizer, kept so that serving and evaluating the
-    /// adapter read inputs exactly as training did.</param>
+    /// <param name="Definition">The task's definition (template and verbalizer, or templates of a generation task), kept so
+    /// that serving and evaluating the adapter read inputs exactly as training did.</param>
     /// <param name="BaseFingerprint">The frozen model's <see cref="FingerprintOf"/>, so that loading the prompt over
     /// another base of the same width is refused instead of silently meaning nothing.</param>
     public sealed record Info(string BaseModel, int NumLayers, int NumHeads, string Init, string? InitText, string? Task = null,
-        Data.Tasks.ClassificationTask? Definition = null, string? BaseFingerprint = null);
+        Data.Tasks.ITaskDefinition? Definition = null, string? BaseFingerprint = null);
 
     public static void Save(string directory, PromptEmbedding prompt, Info info)
     {
@@ -48,7 +48,7 @@ public static class PromptAdapterFiles
 
     /// <summary>softprompt_task.json for an adapter of another method (LoRA, prefix, …), so that `serve` and `eval` know
     /// the task it was trained for and the base it belongs to, as a prompt adapter's does.</summary>
-    public static void SaveTaskOf(string directory, string task, Data.Tasks.ClassificationTask definition, string baseFingerprint)
+    public static void SaveTaskOf(string directory, string task, Data.Tasks.ITaskDefinition definition, string baseFingerprint)
     {
         var ours = new JsonObject
         {
@@ -76,17 +76,17 @@ public static class PromptAdapterFiles
         _ => throw new ArgumentException($"Unknown prompt placement '{name}': use before-input or before-answer."),
     };
 
-    /// <summary>The built-in task the adapter was trained for, when it says.</summary>
+    /// <summary>The name of the task the adapter was trained for, when it says.</summary>
     public static string? TaskOf(string directory) => OwnField(directory, "task");
 
-    /// <summary>The classification task definition the adapter was trained with, when it keeps one.</summary>
-    public static Data.Tasks.ClassificationTask? DefinitionOf(string directory, string name)
+    /// <summary>The task definition the adapter was trained with, when it keeps one.</summary>
+    public static Data.Tasks.ITaskDefinition? DefinitionOf(string directory, string name)
     {
         using var doc = OwnFile(directory, out string path);
         if (doc is null || !doc.RootElement.TryGetProperty("definition", out var definition) || definition.ValueKind == JsonValueKind.Null) return null;
         return JsonNode.Parse(definition.GetRawText()) is JsonObject json
             ? Data.Tasks.TaskDefinition.FromJson(json, name, $"{path} (\"definition\")")
-            : throw new ModelFormatException(path, "\"definition\" must be an object with the task's template and verbalizer.");
+            : throw new ModelFormatException(path, "\"definition\" must be an object: the task's kind and templates (and verbalizer).");
     }
 
     /// <summary>softprompt_task.json of an adapter directory (at most 64 KiB, a JSON object), or null when there is none.</summary>

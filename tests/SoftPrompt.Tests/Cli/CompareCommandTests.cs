@@ -38,6 +38,7 @@ public class CompareCommandTests
     private static void WriteSplits(TempDirectory dir, string task, Func<int, object> row)
     {
         Directory.CreateDirectory(Path.Combine(dir.Path, "data", task));
+        File.Copy(RepositoryData.Find($"tasks/{task}/task.json"), Path.Combine(dir.Path, "data", task, "task.json")); // the shipped definition
         foreach (var split in new[] { "train", "validation", "test" })
             File.WriteAllLines(Path.Combine(dir.Path, "data", task, split + ".jsonl"), Enumerable.Range(0, 6).Select(i => JsonSerializer.Serialize(row(i))));
     }

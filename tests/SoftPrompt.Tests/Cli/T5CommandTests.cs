@@ -71,10 +71,10 @@ public class T5CommandTests
         var (code, _, stderr) = await Run("t5", "pretrain", "--objective", "lm-adaptation", "--out", dir.File("x"));
         Assert.NotEqual(0, code);
         Assert.Contains("--init-from", stderr);
-        (code, _, stderr) = await Run("t5", "compare", "--model", ShippedModelTests.RepositoryPath("models/base-tiny"), "--methods", "zero-shot");
+        (code, _, stderr) = await Run("t5", "compare", "--model", ShippedModelTests.RepositoryPath("models/base-tiny"), "--task", "food-reviews", "--methods", "zero-shot");
         Assert.NotEqual(0, code);
         Assert.Contains("needs a T5 encoder-decoder", stderr);
-        (code, _, stderr) = await Run("t5", "compare", "--methods", "lora");
+        (code, _, stderr) = await Run("t5", "compare", "--task", "food-reviews", "--methods", "lora");
         Assert.NotEqual(0, code);
         Assert.Contains("Unknown T5 method 'lora'", stderr);
         Assert.DoesNotContain("   at ", stderr);

@@ -19,6 +19,7 @@ public class KillAndResumeTests(ITestOutputHelper output)
         var rng = new Random(5);
         string[] good = { "Lovely tea, fresh and fragrant.", "The best cookies I have had.", "Great coffee, smooth and rich." };
         string[] bad = { "Stale and bland.", "The box arrived broken.", "Too sweet, would not buy again." };
+        File.Copy(RepositoryData.Find("tasks/food-reviews/task.json"), Path.Combine(dir, "food-reviews", "task.json"));
         foreach (var split in new[] { "train", "validation", "test" })
             File.WriteAllLines(Path.Combine(dir, "food-reviews", split + ".jsonl"), Enumerable.Range(0, 12).Select(i =>
                 JsonSerializer.Serialize(new { label = i % 2 == 0 ? "great" : "other", text = (i % 2 == 0 ? good : bad)[rng.Next(3)] })));

@@ -22,13 +22,15 @@ public sealed class PromptServerTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _loaded = ModelLoader.Load(SharedModels.TinyStoriesPath);
-        _server = new PromptServer(_loaded.Model, _loaded.Tokenizer!, new ServerOptions { Port = 0 });
+        _server = new PromptServer(_loaded.Model, _loaded.Tokenizer!, new ServerOptions { Port = 0, TasksRoot = RepositoryData.TasksDirectory });
         foreach (var (name, task, seed) in new[] { ("reviews", "food-reviews", 1), ("genres", "brown-genre", 2), ("glosses", "wordnet-gloss", 3) })
         {
             var prompt = new PromptEmbedding(3 + seed, _loaded.Model.Config.HiddenSize);
             prompt.InitializeUniform(seed);
             string path = Path.Combine(_dir.Path, name);
-            PromptAdapterFiles.Save(path, prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform", null, task));
+            // One adapter keeps its task's definition (as `tune` writes it); the others name their task, found under TasksRoot.
+            PromptAdapterFiles.Save(path, prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform", null, task,
+                seed == 3 ? RepositoryData.Task(task) : null));
             _server.Load(name, path);
         }
         string url = await _server.StartAsync();
@@ -76,7 +78,7 @@ public sealed class PromptServerTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, responses[i].StatusCode);
             var body = await responses[i].Content.ReadFromJsonAsync<JsonElement>();
             string adapter = i % 3 == 0 ? "genres" : "reviews";
-            var task = ClassificationTask.BuiltIn(i % 3 == 0 ? "brown-genre" : "food-reviews");
+            var task = RepositoryData.Classification(i % 3 == 0 ? "brown-genre" : "food-reviews");
             var prompt = PromptAdapterFiles.Load(Path.Combine(_dir.Path, adapter), _loaded.Model.Config.HiddenSize);
             var alone = new PromptClassifier(_loaded.Model, _loaded.Tokenizer!, task, prompt)
                 .Predict(new[] { new LabeledExample(new Dictionary<string, string> { ["text"] = texts[i] }, task.Labels[0]) })[0];
@@ -191,7 +193,7 @@ public sealed class PromptServerTests : IAsyncLifetime
     [Fact]
     public async Task A_client_that_never_finishes_its_request_is_disconnected_while_others_are_served()
     {
-        await using var server = new PromptServer(_loaded.Model, _loaded.Tokenizer!, new ServerOptions { Port = 0, HeadersTimeout = TimeSpan.FromSeconds(1) });
+        await using var server = new PromptServer(_loaded.Model, _loaded.Tokenizer!, new ServerOptions { Port = 0, TasksRoot = RepositoryData.TasksDirectory, HeadersTimeout = TimeSpan.FromSeconds(1) });
         var url = new Uri(await server.StartAsync());
         using var slow = new System.Net.Sockets.TcpClient();
         await slow.ConnectAsync(url.Host, url.Port);
@@ -235,7 +237,7 @@ public sealed class PromptServerTests : IAsyncLifetime
             var span = t.Span;
             for (int i = 0; i < span.Length; i++) span[i] = 1f + MathF.Cos(i * 0.41f) * 0.3f;
         }
-        await using var server = new PromptServer(model, _loaded.Tokenizer!, new ServerOptions { Port = 0 });
+        await using var server = new PromptServer(model, _loaded.Tokenizer!, new ServerOptions { Port = 0, TasksRoot = RepositoryData.TasksDirectory });
         server.Load("reviews", Path.Combine(_dir.Path, "reviews"));
         foreach (var (name, adapter) in adapters)
         {
@@ -248,7 +250,7 @@ public sealed class PromptServerTests : IAsyncLifetime
         var tasks = await http.GetFromJsonAsync<JsonElement>("/api/tasks");
         Assert.Contains(tasks.EnumerateArray(), t => t.GetProperty("method").GetString() == "PREFIX_TUNING");
 
-        var task = ClassificationTask.BuiltIn("food-reviews");
+        var task = RepositoryData.Classification("food-reviews");
         var names = adapters.Keys.Append("reviews").ToArray();
         var texts = Enumerable.Range(0, 8).Select(i => $"Review {i}: the tea was {(i % 2 == 0 ? "lovely" : "stale")}.").ToArray();
         var calls = texts.SelectMany(t => names.Select(n => (n, t, call: http.PostAsync("/api/classify", Json(JsonSerializer.Serialize(new { task = n, text = t })))))).ToList();
@@ -290,6 +292,33 @@ public sealed class PromptServerTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await _http.GetAsync("/api/adapters/reviews/curve")).StatusCode);
     }
 
+    [Fact]
+    public async Task A_task_of_the_users_own_fields_is_served_through_its_template()
+    {
+        // A definition no shipped task has: other field names, a second input field, labels of its own.
+        var task = new ClassificationTask("answerable", "Question: {question}\nContext: {context}\nAnswerable?",
+            new Dictionary<string, string> { ["answerable"] = " yes", ["unanswerable"] = " no" });
+        string dir = Path.Combine(_dir.Path, "answerable");
+        var prompt = new PromptEmbedding(3, _loaded.Model.Config.HiddenSize);
+        prompt.InitializeUniform(7);
+        PromptAdapterFiles.Save(dir, prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform", null, task.Name, task));
+        _server.Load("answerable", dir);
+
+        var response = await _http.PostAsync("/api/classify", Json("""{"task": "answerable", "text": "Where is the cat?", "context": "The cat sat on the mat."}"""));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var fields = new Dictionary<string, string> { ["question"] = "Where is the cat?", ["context"] = "The cat sat on the mat." };
+        var alone = new PromptClassifier(_loaded.Model, _loaded.Tokenizer!, task, prompt).Predict(new[] { new LabeledExample(fields, "answerable") })[0];
+        Assert.Equal(alone, body.GetProperty("label").GetString());
+
+        var (status, error) = await Send(_http, new HttpRequestMessage(HttpMethod.Post, "/api/classify")
+        {
+            Content = Json("""{"task": "answerable", "text": "Where is the cat?"}"""),
+        });
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("\"context\"", error);
+    }
+
     private async Task<(HttpStatusCode Status, string Error)> Send(HttpClient http, HttpRequestMessage request)
     {
         using var response = await http.SendAsync(request);
@@ -325,7 +354,7 @@ public sealed class PromptServerTests : IAsyncLifetime
     [Fact]
     public async Task With_a_key_every_api_request_must_carry_it()
     {
-        await using var server = new PromptServer(_loaded.Model, _loaded.Tokenizer!, new ServerOptions { Port = 0, ApiKey = "s3cret" });
+        await using var server = new PromptServer(_loaded.Model, _loaded.Tokenizer!, new ServerOptions { Port = 0, TasksRoot = RepositoryData.TasksDirectory, ApiKey = "s3cret" });
         server.Load("reviews", Path.Combine(_dir.Path, "reviews"));
         using var http = new HttpClient { BaseAddress = new Uri(await server.StartAsync()) };
         Assert.Equal(HttpStatusCode.Unauthorized, (await Send(http, new HttpRequestMessage(HttpMethod.Get, "/api/tasks"))).Status);
@@ -346,7 +375,7 @@ public sealed class PromptServerTests : IAsyncLifetime
         var prompt = new PromptEmbedding(4, _loaded.Model.Config.HiddenSize);
         prompt.InitializeUniform(5);
         PromptAdapterFiles.Save(inside, prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform", null, "food-reviews"));
-        await using var server = new PromptServer(_loaded.Model, _loaded.Tokenizer!, new ServerOptions { Port = 0, AllowAdapterLoading = true, AdaptersRoot = root });
+        await using var server = new PromptServer(_loaded.Model, _loaded.Tokenizer!, new ServerOptions { Port = 0, TasksRoot = RepositoryData.TasksDirectory, AllowAdapterLoading = true, AdaptersRoot = root });
         using var http = new HttpClient { BaseAddress = new Uri(await server.StartAsync()) };
         string Body(string name, string path, bool replace = false) => JsonSerializer.Serialize(new { name, path, replace });
 
@@ -395,7 +424,7 @@ public sealed class PromptServerTests : IAsyncLifetime
     [Fact]
     public async Task A_full_queue_answers_503_at_once()
     {
-        await using var server = new PromptServer(_loaded.Model, _loaded.Tokenizer!, new ServerOptions { Port = 0, MaxQueuedRequests = 1 });
+        await using var server = new PromptServer(_loaded.Model, _loaded.Tokenizer!, new ServerOptions { Port = 0, TasksRoot = RepositoryData.TasksDirectory, MaxQueuedRequests = 1 });
         server.Load("reviews", Path.Combine(_dir.Path, "reviews"));
         using var http = new HttpClient { BaseAddress = new Uri(await server.StartAsync()) };
         Task<HttpResponseMessage> first;

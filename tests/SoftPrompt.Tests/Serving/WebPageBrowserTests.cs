@@ -19,7 +19,7 @@ public class WebPageBrowserTests
     {
         using var dir = new TempDirectory();
         var loaded = ModelLoader.Load(SharedModels.TinyStoriesPath);
-        await using var server = new PromptServer(loaded.Model, loaded.Tokenizer!, new ServerOptions { Port = 0 });
+        await using var server = new PromptServer(loaded.Model, loaded.Tokenizer!, new ServerOptions { Port = 0, TasksRoot = RepositoryData.TasksDirectory });
         var prompt = new PromptEmbedding(4, loaded.Model.Config.HiddenSize);
         prompt.InitializeUniform(1);
         var curve = new SoftPrompt.Training.Progress.TrainingCurve(SoftPrompt.Training.Progress.SilentProgress.Instance);
@@ -57,7 +57,7 @@ public class WebPageBrowserTests
         // Issue 19: a curve key (any file an adapter's author writes) reached the page as HTML and ran its script.
         using var dir = new TempDirectory();
         var loaded = ModelLoader.Load(SharedModels.TinyStoriesPath);
-        await using var server = new PromptServer(loaded.Model, loaded.Tokenizer!, new ServerOptions { Port = 0 });
+        await using var server = new PromptServer(loaded.Model, loaded.Tokenizer!, new ServerOptions { Port = 0, TasksRoot = RepositoryData.TasksDirectory });
         const string payload = "<img src=x onerror=\"document.body.setAttribute('data-pwned','1')\">";
         var curve = new SoftPrompt.Training.Progress.TrainingCurve(SoftPrompt.Training.Progress.SilentProgress.Instance);
         for (int step = 1; step <= 4; step++)

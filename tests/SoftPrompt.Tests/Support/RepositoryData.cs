@@ -13,4 +13,16 @@ public static class RepositoryData
         }
         throw new FileNotFoundException($"Could not find data/{relativePath} under any ancestor of {AppContext.BaseDirectory}.");
     }
+
+    /// <summary>data/tasks: the shipped task folders.</summary>
+    public static string TasksDirectory => Path.GetDirectoryName(Path.GetDirectoryName(Find("tasks/spam/task.json")))!;
+
+    /// <summary>A shipped task's definition, read from its task.json under data/tasks.</summary>
+    public static SoftPrompt.Data.Tasks.ITaskDefinition Task(string name) =>
+        SoftPrompt.Data.Tasks.TaskDefinition.Load(Path.GetDirectoryName(Find($"tasks/{name}/task.json"))!, name);
+
+    public static SoftPrompt.Data.Tasks.ClassificationTask Classification(string name) => (SoftPrompt.Data.Tasks.ClassificationTask)Task(name);
+
+    /// <summary>The shipped part-of-speech task (the 12 universal tags).</summary>
+    public static SoftPrompt.Data.Tasks.TaggingTask BrownPos => (SoftPrompt.Data.Tasks.TaggingTask)Task("brown-pos");
 }

@@ -18,7 +18,7 @@ public class BertHeadTests
     private static readonly LabeledExample[] Examples = [.. MoodTask.Examples(), MoodTask.Example("Sue fell down.", "sad")];
 
     private static readonly List<TaggedSentence> Sentences =
-        TaggingTask.BrownPos.ReadSplit(RepositoryData.Find("tasks/brown-pos/validation.jsonl")).Take(4).ToList();
+        RepositoryData.BrownPos.ReadSplit(RepositoryData.Find("tasks/brown-pos/validation.jsonl")).Take(4).ToList();
 
     // At BERT's N(0, 0.02) init, a random two-layer encoder's [CLS] state barely depends on the text, which leaves a head
     // nothing to learn from; a wider init stands in for what pretraining gives a real [CLS].
@@ -33,7 +33,7 @@ public class BertHeadTests
         new(Model, Frozen.Value.Tokenizer, Task, adapter, head ?? HeadClassifier.NewHead(Task, Model.Config, seed: 2));
 
     private static TokenTagger Tagger(PrefixAdapter? adapter, LinearHead? head = null) =>
-        new(Model, Frozen.Value.Tokenizer, TaggingTask.BrownPos, adapter, head ?? TokenTagger.NewHead(TaggingTask.BrownPos, Model.Config, seed: 3));
+        new(Model, Frozen.Value.Tokenizer, RepositoryData.BrownPos, adapter, head ?? TokenTagger.NewHead(RepositoryData.BrownPos, Model.Config, seed: 3));
 
     [Fact]
     public void One_step_changes_the_deep_prefix_and_the_heads_only()
@@ -83,7 +83,7 @@ public class BertHeadTests
         var tagger = Tagger(DeepPrefix(seed: 9));
         var tags = tagger.Predict(Sentences);
         tagger.Save(dir.File("pos"), "bert-tiny");
-        var reloadedTagger = Tagger(PrefixAdapterFiles.Load(dir.File("pos"), config), TokenTagger.LoadHead(dir.File("pos"), TaggingTask.BrownPos, config));
+        var reloadedTagger = Tagger(PrefixAdapterFiles.Load(dir.File("pos"), config), TokenTagger.LoadHead(dir.File("pos"), RepositoryData.BrownPos, config));
         Assert.Equal(tags, reloadedTagger.Predict(Sentences));
     }
 }

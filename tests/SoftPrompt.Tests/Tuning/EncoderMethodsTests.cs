@@ -113,7 +113,7 @@ public class EncoderMethodsTests
     [Fact]
     public void The_cloze_form_of_a_task_keeps_its_labels_and_reads_them_at_the_mask()
     {
-        var cloze = ClassificationTask.BuiltIn("food-reviews").AsCloze();
+        var cloze = RepositoryData.Classification("food-reviews").AsCloze();
         Assert.Equal("Review: {text} It was [MASK].", cloze.Template);
         Assert.Equal(new[] { "great", "other" }, cloze.Labels);
         Assert.Same(cloze, cloze.AsCloze());

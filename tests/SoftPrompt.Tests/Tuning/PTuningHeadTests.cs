@@ -19,7 +19,7 @@ public class PTuningHeadTests
     private static readonly LabeledExample[] Examples = [.. MoodTask.Examples(), MoodTask.Example("Sue fell down.", "sad")];
 
     private static readonly List<TaggedSentence> Sentences =
-        TaggingTask.BrownPos.ReadSplit(RepositoryData.Find("tasks/brown-pos/validation.jsonl")).Take(6).ToList();
+        RepositoryData.BrownPos.ReadSplit(RepositoryData.Find("tasks/brown-pos/validation.jsonl")).Take(6).ToList();
 
     private static PrefixAdapter DeepPrefix(PrefixLayers? layers = null, int seed = 1) =>
         new(Loaded.Model.Config, PrefixTuningOptions.DeepPrompt(3, layers, seed));
@@ -28,7 +28,7 @@ public class PTuningHeadTests
         new(Loaded.Model, Loaded.Tokenizer!, Task, adapter, head ?? HeadClassifier.NewHead(Task, Loaded.Model.Config, seed: 2));
 
     private static TokenTagger Tagger(PrefixAdapter? adapter, LinearHead? head = null) =>
-        new(Loaded.Model, Loaded.Tokenizer!, TaggingTask.BrownPos, adapter, head ?? TokenTagger.NewHead(TaggingTask.BrownPos, Loaded.Model.Config, seed: 3));
+        new(Loaded.Model, Loaded.Tokenizer!, RepositoryData.BrownPos, adapter, head ?? TokenTagger.NewHead(RepositoryData.BrownPos, Loaded.Model.Config, seed: 3));
 
     [Fact]
     public void One_step_changes_the_deep_prefix_and_the_classification_head_only()
@@ -64,10 +64,10 @@ public class PTuningHeadTests
         var tagger = Tagger(DeepPrefix(seed: 7));
         var tags = tagger.Predict(Sentences);
         tagger.Save(dir.File("pos"), "tinystories-260k");
-        var reloadedTagger = Tagger(PrefixAdapterFiles.Load(dir.File("pos"), config), TokenTagger.LoadHead(dir.File("pos"), TaggingTask.BrownPos, config));
+        var reloadedTagger = Tagger(PrefixAdapterFiles.Load(dir.File("pos"), config), TokenTagger.LoadHead(dir.File("pos"), RepositoryData.BrownPos, config));
         Assert.Equal(tags, reloadedTagger.Predict(Sentences));
 
-        var e = Assert.Throws<ModelFormatException>(() => TokenTagger.LoadHead(dir.File("cls"), TaggingTask.BrownPos, config));
+        var e = Assert.Throws<ModelFormatException>(() => TokenTagger.LoadHead(dir.File("cls"), RepositoryData.BrownPos, config));
         Assert.Contains(TokenTagger.FileName, e.Message);
         e = Assert.Throws<ModelFormatException>(() => HeadClassifier.LoadHead(dir.File("cls"), Task with { Verbalizer = new Dictionary<string, string> { ["a"] = " a", ["b"] = " b" } }, config));
         Assert.Contains("classes", e.Message);
@@ -95,15 +95,15 @@ public class PTuningHeadTests
     [Fact]
     public void The_brown_pos_reader_checks_every_row()
     {
-        var validation = TaggingTask.BrownPos.ReadSplit(RepositoryData.Find("tasks/brown-pos/validation.jsonl"));
+        var validation = RepositoryData.BrownPos.ReadSplit(RepositoryData.Find("tasks/brown-pos/validation.jsonl"));
         Assert.Equal(1000, validation.Count);
         Assert.All(validation, s => Assert.Equal(s.Words.Count, s.Tags.Count));
         using var dir = new TempDirectory();
         File.WriteAllText(dir.File("bad.jsonl"), "{\"tokens\": [\"a\", \"b\"], \"tags\": [\"NOUN\"]}\n");
-        var e = Assert.Throws<InvalidDataException>(() => TaggingTask.BrownPos.ReadSplit(dir.File("bad.jsonl")));
+        var e = Assert.Throws<InvalidDataException>(() => RepositoryData.BrownPos.ReadSplit(dir.File("bad.jsonl")));
         Assert.Contains("line 1", e.Message);
         File.WriteAllText(dir.File("bad.jsonl"), "{\"tokens\": [\"a\"], \"tags\": [\"NN\"]}\n");
-        e = Assert.Throws<InvalidDataException>(() => TaggingTask.BrownPos.ReadSplit(dir.File("bad.jsonl")));
+        e = Assert.Throws<InvalidDataException>(() => RepositoryData.BrownPos.ReadSplit(dir.File("bad.jsonl")));
         Assert.Contains("\"NN\"", e.Message);
     }
 }
