@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using SoftPrompt.Tests.Support;
+using Xunit;
+
+namespace SoftPrompt.Tests.Cli;
+
+/// <summary>
+/// A user's own task from start to finish, as processes started in a folder outside the repository: a brand-new task
+/// (labels, template and field names no shipped task has) written there, then `task check`, `tune` (prompt tuning and
+/// LoRA) with relative paths, `eval --adapter`, and `serve` answering a classification over HTTP for both adapters.
+/// </summary>
+public class OwnTaskJourneyTests
+{
+    [Fact]
+    public async Task A_new_task_goes_from_check_to_tune_eval_and_serve_outside_the_repository()
+    {
+        using var home = new TempDirectory();
+        string task = Path.Combine(home.Path, "tickets");
+        Directory.CreateDirectory(task);
+        var rows = new[] { ("The server room is on fire, come now!", "urgent"), ("Please update my email signature when you can.", "routine") };
+        foreach (var split in new[] { "train", "validation", "test" })
+            File.WriteAllLines(Path.Combine(task, split + ".jsonl"),
+                Enumerable.Range(0, 8).Select(i => JsonSerializer.Serialize(new { subject = rows[i % 2].Item1, priority = rows[i % 2].Item2 })));
+        File.WriteAllText(Path.Combine(task, "task.json"), JsonSerializer.Serialize(new
+        {
+            kind = "classification", template = "Ticket: {subject}\nIs it urgent?", label_field = "priority",
+            verbalizer = new Dictionary<string, string> { ["urgent"] = " yes", ["routine"] = " no" },
+        }));
+        var minute = TimeSpan.FromMinutes(1);
+        string model = SharedModels.TinyStoriesPath;
+
+        string check = await CliProcess.SucceedIn(home.Path, minute, "task", "check", "./tickets");
+        Assert.Contains("Majority label", check);
+        Assert.Contains("No problems found", check);
+
+        string[] training = { "--model", model, "--task", "./tickets", "--steps", "4", "--batch", "4", "--eval-every", "2", "--threads", "1" };
+        await CliProcess.SucceedIn(home.Path, 2 * minute, ["tune", .. training, "--prompt-length", "3", "--init", "labels"]);
+        await CliProcess.SucceedIn(home.Path, 2 * minute, ["tune", .. training, "--method", "lora", "--out", "adapters/tickets-lora"]);
+        Assert.True(File.Exists(Path.Combine(home.Path, "adapters", "tickets", "adapter_model.safetensors"))); // tune's default --out, under the caller's folder
+
+        var evaluated = JsonDocument.Parse((await CliProcess.SucceedIn(home.Path, minute, "eval", "--model", model, "--task", "./tickets",
+            "--adapter", "adapters/tickets-lora")).Trim()).RootElement;
+        Assert.Equal("lora", evaluated.GetProperty("method").GetString());
+
+        using var serve = Process.Start(CliProcess.StartInfo(home.Path, "serve", "--model", model, "--port", "0"))!; // --adapters defaults to ./adapters
+        try
+        {
+            string? url = null;
+            var log = new StringBuilder();
+            while (url is null && await serve.StandardError.ReadLineAsync().WaitAsync(minute) is string line)
+            {
+                log.AppendLine(line);
+                if (line.StartsWith("serving ")) url = line[(line.IndexOf(" at ") + 4)..].Split(' ')[0];
+            }
+            Assert.True(url is not null, log.ToString());
+            Assert.Contains("loaded tickets:", log.ToString());
+            Assert.Contains("loaded tickets-lora:", log.ToString());
+            using var http = new HttpClient { BaseAddress = new Uri(url!) };
+            foreach (string adapter in new[] { "tickets", "tickets-lora" })
+            {
+                var response = await http.PostAsync("/api/classify", new StringContent(
+                    JsonSerializer.Serialize(new { task = adapter, text = "The printer is smoking." }), Encoding.UTF8, "application/json"));
+                Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+                var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+                Assert.Contains(body.GetProperty("label").GetString(), new[] { "urgent", "routine" });
+            }
+        }
+        finally { serve.Kill(entireProcessTree: true); }
+    }
+}
