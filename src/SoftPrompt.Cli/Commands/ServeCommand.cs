@@ -27,8 +27,14 @@ public static class ServeCommand
             Description = "Task folders, for adapters that name a task without keeping its definition (or --task of a load)",
             DefaultValueFactory = _ => ShippedFiles.Path("data/tasks"),
         };
+        var tasks = new Option<string[]>("--task")
+        {
+            Description = "The task of adapters that do not say (PEFT-written ones): ADAPTER=TASK for one adapter, or TASK for every " +
+                          "adapter that names none; TASK is a name under --data or a task folder's path. Repeatable.",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var command = new Command("serve", "Serve many task adapters over one frozen model: HTTP API and a web page.");
-        foreach (var o in new Option[] { model, adapters, host, port, allowLoading, apiKeyFile, maxQueue, data }) command.Options.Add(o);
+        foreach (var o in new Option[] { model, adapters, host, port, allowLoading, apiKeyFile, maxQueue, data, tasks }) command.Options.Add(o);
         command.SetAction(async (parse, cancel) =>
         {
             var loaded = ModelLoader.Load(parse.GetValue(model)!);
@@ -48,6 +54,15 @@ public static class ServeCommand
             if (!options.IsLoopback && apiKey is null)
                 Console.Error.WriteLine($"warning: serving on {options.Host} without a key: anyone who reaches this port can use the API " +
                     "(give --api-key-file, or bind to 127.0.0.1).");
+            var taskOf = new Dictionary<string, string>();
+            string? anyTask = null;
+            foreach (var given in parse.GetValue(tasks) ?? Array.Empty<string>())
+            {
+                int equals = given.IndexOf('=');
+                if (equals < 0) anyTask = anyTask is null ? given : throw new ArgumentException($"--task {given}: a second task for every adapter (the first was {anyTask}); give ADAPTER=TASK.");
+                else if (equals is 0 || equals == given.Length - 1) throw new ArgumentException($"--task {given}: expected ADAPTER=TASK.");
+                else taskOf[given[..equals]] = given[(equals + 1)..];
+            }
             await using var server = new PromptServer(loaded.Model, tokenizer, options);
             if (Directory.Exists(root))
                 foreach (var dir in Directory.GetDirectories(root).Order())
@@ -55,7 +70,8 @@ public static class ServeCommand
                     {
                         try
                         {
-                            var served = server.Load(Path.GetFileName(dir), dir);
+                            string name = Path.GetFileName(dir);
+                            var served = server.Load(name, dir, taskOf.GetValueOrDefault(name) ?? (PromptAdapterFiles.TaskOf(dir) is null ? anyTask : null));
                             Console.Error.WriteLine($"loaded {served.Name}: {served.TaskName} ({served.Kind}, {served.Method}" +
                                 (served.Prompt is null ? ")" : $", {served.Prompt.Length} prompt vectors)"));
                         }
@@ -64,6 +80,8 @@ public static class ServeCommand
                             Console.Error.WriteLine($"skipped {Path.GetFileName(dir)}: {ex.Message}");
                         }
                     }
+            foreach (var unknown in taskOf.Keys.Where(n => !server.TaskNames.Contains(n)))
+                Console.Error.WriteLine($"warning: --task {unknown}=…: no adapter named {unknown} was served.");
             string url = await server.StartAsync();
             Console.Error.WriteLine($"serving {server.TaskNames.Count} adapters over {loaded.Source} at {url} (Ctrl-C stops)");
             try { await Task.Delay(Timeout.Infinite, cancel); } catch (OperationCanceledException) { }

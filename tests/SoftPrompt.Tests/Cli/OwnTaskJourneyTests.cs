@@ -10,7 +10,8 @@ namespace SoftPrompt.Tests.Cli;
 /// <summary>
 /// A user's own task from start to finish, as processes started in a folder outside the repository: a brand-new task
 /// (labels, template and field names no shipped task has) written there, then `task check`, `tune` (prompt tuning and
-/// LoRA) with relative paths, `eval --adapter`, and `serve` answering a classification over HTTP for both adapters.
+/// LoRA) with relative paths, `eval --adapter`, and `serve` answering a classification over HTTP for both adapters and
+/// for a PEFT-written copy given its task by --task, skipping a broken folder with its reason.
 /// </summary>
 public class OwnTaskJourneyTests
 {
@@ -45,7 +46,16 @@ public class OwnTaskJourneyTests
             "--adapter", "adapters/tickets-lora")).Trim()).RootElement;
         Assert.Equal("lora", evaluated.GetProperty("method").GetString());
 
-        using var serve = Process.Start(CliProcess.StartInfo(home.Path, "serve", "--model", model, "--port", "0"))!; // --adapters defaults to ./adapters
+        // As PEFT would write them: the same LoRA without our softprompt_task.json, told its task by --task; and a
+        // folder that is no adapter at all, which serve skips with its reason while serving the rest.
+        string peft = Path.Combine(home.Path, "adapters", "peft-lora");
+        Directory.CreateDirectory(peft);
+        foreach (var file in new[] { "adapter_config.json", "adapter_model.safetensors" })
+            File.Copy(Path.Combine(home.Path, "adapters", "tickets-lora", file), Path.Combine(peft, file));
+        Directory.CreateDirectory(Path.Combine(home.Path, "adapters", "broken"));
+        File.WriteAllText(Path.Combine(home.Path, "adapters", "broken", "adapter_config.json"), "{\"peft_type\": \"LORA\"");
+        using var serve = Process.Start(CliProcess.StartInfo(home.Path, "serve", "--model", model, "--port", "0", // --adapters defaults to ./adapters
+            "--task", "peft-lora=./tickets"))!;
         try
         {
             string? url = null;
@@ -58,15 +68,20 @@ public class OwnTaskJourneyTests
             Assert.True(url is not null, log.ToString());
             Assert.Contains("loaded tickets:", log.ToString());
             Assert.Contains("loaded tickets-lora:", log.ToString());
+            Assert.Contains("loaded peft-lora: tickets", log.ToString());
+            Assert.Contains("skipped broken: ", log.ToString());
             using var http = new HttpClient { BaseAddress = new Uri(url!) };
-            foreach (string adapter in new[] { "tickets", "tickets-lora" })
+            var firstProbability = new List<string>();
+            foreach (string adapter in new[] { "tickets", "tickets-lora", "peft-lora" })
             {
                 var response = await http.PostAsync("/api/classify", new StringContent(
                     JsonSerializer.Serialize(new { task = adapter, text = "The printer is smoking." }), Encoding.UTF8, "application/json"));
                 Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
                 var body = await response.Content.ReadFromJsonAsync<JsonElement>();
                 Assert.Contains(body.GetProperty("label").GetString(), new[] { "urgent", "routine" });
+                firstProbability.Add(body.GetProperty("probabilities")[0].GetProperty("probability").GetDouble().ToString("F6"));
             }
+            Assert.Equal(firstProbability[1], firstProbability[2]); // the PEFT copy answers as the LoRA it was copied from
         }
         finally { serve.Kill(entireProcessTree: true); }
     }
