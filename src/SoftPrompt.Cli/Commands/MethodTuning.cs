@@ -3,6 +3,7 @@ using SoftPrompt.Data.Tasks;
 using SoftPrompt.Models.Formats;
 using SoftPrompt.Training.Progress;
 using SoftPrompt.Tuning;
+using SoftPrompt.Tuning.Comparison;
 using SoftPrompt.Tuning.PromptTuning;
 
 namespace SoftPrompt.Cli.Commands;
@@ -36,7 +37,7 @@ internal static class MethodTuning
         var validation = TaskFile.EvenSubset(definition.ReadSplit(Split("validation")), s.EvalExamples);
         var test = TaskFile.EvenSubset(definition.ReadSplit(Split("test")), s.TestExamples);
 
-        var run = new CompareCommand.ComparisonRun(s.ModelPath, family, s.Methods, 0, s.EvalExamples, s.TestExamples, null, _ => { });
+        var run = new ComparisonRun(s.ModelPath, family, s.Methods, 0, s.EvalExamples, s.TestExamples, null, SilentProgress.Instance, _ => { });
         var prepared = method.Prepare(run.VerbalizerContext(loaded, definition, train));
         long trainable = prepared.Trainable.Sum(t => (long)t.Length);
         Console.Error.WriteLine($"Task {s.TaskName}: {train.Count} train, {validation.Count} validation, {test.Count} test examples; " +

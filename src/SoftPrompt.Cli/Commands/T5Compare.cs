@@ -5,6 +5,7 @@ using SoftPrompt.Engine;
 using SoftPrompt.Models;
 using SoftPrompt.Models.Formats;
 using SoftPrompt.Tuning;
+using SoftPrompt.Tuning.Comparison;
 using SoftPrompt.Tuning.EncoderDecoder;
 using SoftPrompt.Tuning.PrefixTuning;
 using SoftPrompt.Tuning.PromptTuning;
@@ -119,7 +120,11 @@ public static partial class T5Command
                     [accuracy, f1, exact, labelLoss], clock.Elapsed.TotalSeconds, trainedSteps, tokensPerSecond, method.Description));
                 Console.Error.WriteLine($"{method.Name}: accuracy {accuracy:F4}, macro-F1 {f1:F4}, exact match {exact:F4}, gold-label loss {labelLoss:F3} ({clock.Elapsed.TotalSeconds:F0} s)");
                 // rewritten after every method, so a long comparison that is stopped keeps the rows it made
-                if (parse.GetValue(report) is string partial) Table().WriteReport(partial);
+                if (parse.GetValue(report) is string partial)
+                {
+                    Table().WriteReport(partial);
+                    Console.Error.WriteLine($"Wrote {partial} and its .csv and .svg.");
+                }
             }
             Console.Write(Table().Markdown());
             return 0;

@@ -6,6 +6,7 @@ using SoftPrompt.Data.Images;
 using SoftPrompt.Models;
 using SoftPrompt.Models.Formats;
 using SoftPrompt.Training.Schedules;
+using SoftPrompt.Tuning.Comparison;
 using SoftPrompt.Tuning.Heads;
 using SoftPrompt.Tuning.PromptTuning;
 using SoftPrompt.Tuning.VisualPrompts;
@@ -129,9 +130,7 @@ public static class VitCommand
             var table = new ComparisonTable(header, ["validation accuracy", "test accuracy"], backbone, rows);
             string path = parse.GetValue(output)!;
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-            File.WriteAllText(path, table.Markdown());
-            File.WriteAllText(Path.ChangeExtension(path, ".csv"), table.Csv());
-            File.WriteAllText(Path.ChangeExtension(path, ".svg"), table.Svg());
+            table.WriteReport(path);
             Console.WriteLine(table.Markdown());
             return 0;
         });

@@ -1,3 +1,5 @@
+using SoftPrompt.Tuning.PromptTuning;
+using SoftPrompt.Data.Tasks;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -75,6 +77,13 @@ public class CompareCommandTests
         Assert.Equal("100.0000", rows["ft"][2]);
         foreach (var trained in new[] { "prompt", "prefix", "lora", "ptuning", "deep-head", "hard-search" })
             Assert.True(Directory.EnumerateFiles(Path.Combine(dir.File("adapters-food-reviews"), trained)).Any(), $"{trained} saved nothing");
+        // Every saved adapter keeps its task and base, so `serve --adapters` and `eval --adapter` need nothing else.
+        foreach (var saved in Directory.GetDirectories(dir.File("adapters-food-reviews")))
+        {
+            var kept = PromptAdapterFiles.DefinitionOf(saved, "food-reviews");
+            Assert.True(kept is ClassificationTask { Template: var template } && template == RepositoryData.Classification("food-reviews").Template,
+                $"{Path.GetFileName(saved)} kept no task definition");
+        }
     }
 
     [Fact]

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 
-namespace SoftPrompt.Cli;
+namespace SoftPrompt.Tuning.Comparison;
 
 /// <param name="StoredBytes">What one task keeps on disk beyond the shared base (float32 values).</param>
 /// <param name="TokensPerSecond">Training throughput: examples per second × mean input tokens per example.</param>
@@ -23,7 +23,6 @@ public sealed record ComparisonTable(string Header, string[] MetricNames, long B
         File.WriteAllText(path, Markdown());
         File.WriteAllText(Path.ChangeExtension(path, ".csv"), Csv());
         File.WriteAllText(Path.ChangeExtension(path, ".svg"), Svg());
-        Console.Error.WriteLine($"Wrote {path} and its .csv and .svg.");
     }
 
     public string Markdown()
