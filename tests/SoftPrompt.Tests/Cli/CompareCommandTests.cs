@@ -1,9 +1,9 @@
-using SoftPrompt.Tuning.PromptTuning;
-using SoftPrompt.Data.Tasks;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using SoftPrompt.Data.Tasks;
 using SoftPrompt.Tests.Support;
+using SoftPrompt.Tuning.PromptTuning;
 using SoftPrompt.Tuning;
 using Xunit;
 
