@@ -2,7 +2,7 @@ using System.CommandLine;
 using SoftPrompt.Data.Tokenizers;
 using SoftPrompt.Models.Formats;
 using SoftPrompt.Models.Generation;
-using SoftPrompt.Tuning.PromptTuning;
+using SoftPrompt.Tuning;
 
 namespace SoftPrompt.Cli.Commands;
 
@@ -18,7 +18,7 @@ public static class GenerateCommand
         var topK = new Option<int>("--top-k") { Description = "Sample among the k most likely tokens (0 = all)" };
         var topP = new Option<float>("--top-p") { Description = "Nucleus sampling mass", DefaultValueFactory = _ => 1f };
         var seed = new Option<int>("--seed") { Description = "Sampling seed" };
-        var adapter = new Option<string?>("--adapter") { Description = "A prompt-tuning adapter whose soft prompt goes before the text" };
+        var adapter = new Option<string?>("--adapter") { Description = "An adapter directory of any method (a soft prompt goes before the text; LoRA, prefixes, (IA)³, adapters hook the layers)" };
         var beams = new Option<int>("--beams") { Description = "Beam search of this width instead of greedy/sampled decoding (0 = off)" };
         var lengthPenalty = new Option<float>("--length-penalty") { Description = "Beam search: rank by logP / length^this", DefaultValueFactory = _ => 1f };
 
@@ -29,11 +29,16 @@ public static class GenerateCommand
             var loaded = ModelLoader.Load(parse.GetValue(model)!);
             var tokenizer = loaded.Tokenizer
                 ?? throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer (tokenizer.json, or encoder.json + vocab.bpe).");
+            // The adapter is read before anything is printed, so a bad one fails with its message alone.
+            var trained = parse.GetValue(adapter) is string a ? AdapterDirectory.Load(a, loaded.Model) : null;
+            if (trained?.Adapter is not null && parse.GetValue(beams) > 0)
+                throw new ArgumentException($"--beams: beam search runs with a prompt-tuning adapter or none; {trained.PeftType} hooks the layers of one sequence (drop --beams to sample or decode greedily).");
             var options = new GenerationOptions
             {
                 MaxNewTokens = parse.GetValue(maxTokens), Temperature = parse.GetValue(temperature), TopK = parse.GetValue(topK),
                 TopP = parse.GetValue(topP), Seed = parse.GetValue(seed),
                 StopTokens = tokenizer.EosId is int eos ? new[] { eos } : Array.Empty<int>(),
+                Hooks = trained?.Adapter?.Hooks(new int[1]), // one sequence, its prompt rows (if any) from position 0
             };
             string text = parse.GetValue(prompt)!;
             var textIds = tokenizer.Encode(text).ToList();
@@ -41,8 +46,7 @@ public static class GenerateCommand
             if (tokenizer.BosId is int bos) input.Add(bos);
             input.AddRange(textIds);
 
-            // The adapter is read before anything is printed, so a bad one fails with its message alone.
-            var softPrompt = parse.GetValue(adapter) is string a ? PromptAdapterFiles.Load(a, loaded.Model.Config.HiddenSize, baseFingerprint: PromptAdapterFiles.FingerprintOf(loaded.Model)).Prompt : null;
+            var softPrompt = trained?.Prompt?.Prompt;
             Console.Write(text);
             var decoder = new IncrementalDecoder(tokenizer, textIds);
             // A beam's text is known only when the search ends, so it is written at once rather than streamed.

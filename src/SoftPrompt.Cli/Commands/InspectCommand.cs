@@ -1,17 +1,19 @@
 using System.CommandLine;
 using SoftPrompt.Data.Tasks;
 using SoftPrompt.Models.Formats;
+using SoftPrompt.Tuning;
 using SoftPrompt.Tuning.PromptTuning;
 
 namespace SoftPrompt.Cli.Commands;
 
-/// <summary>`softprompt inspect`: each prompt vector of an adapter as its nearest vocabulary tokens.</summary>
+/// <summary>`softprompt inspect`: each prompt vector of a prompt-tuning adapter as its nearest vocabulary tokens (Lester et
+/// al.'s interpretation); an adapter of another method as its tensors, their shapes and sizes.</summary>
 public static class InspectCommand
 {
     public static Command Build()
     {
         var model = new Option<string>("--model") { Description = "The frozen base model the adapter was trained on", DefaultValueFactory = _ => ShippedFiles.Path("models/base-small") };
-        var adapter = new Option<string>("--adapter") { Description = "Prompt-tuning adapter directory", Required = true };
+        var adapter = new Option<string>("--adapter") { Description = "Adapter directory of any method", Required = true };
         var top = new Option<int>("--top") { Description = "Tokens per prompt vector", DefaultValueFactory = _ => 5 };
         var task = new Option<string?>("--task") { Description = "Count how often this classification task's label words are among the nearest tokens" };
         var command = new Command("inspect", "Show each soft-prompt vector's nearest vocabulary tokens (cosine similarity).");
@@ -20,11 +22,17 @@ public static class InspectCommand
         {
             var loaded = ModelLoader.Load(parse.GetValue(model)!);
             var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer.");
-            var prompt = PromptAdapterFiles.Load(parse.GetValue(adapter)!, loaded.Model.Config.HiddenSize, baseFingerprint: PromptAdapterFiles.FingerprintOf(loaded.Model));
+            string directory = parse.GetValue(adapter)!;
+            var trained = AdapterDirectory.Load(directory, loaded.Model); // checks the base it was trained on, for every method
+            if (trained.Prompt is not { } prompt)
+            {
+                DescribeTensors(directory, trained.PeftType, loaded.Model.ParameterCount);
+                return 0;
+            }
             var nearest = NearestTokens.Find(prompt.Prompt, loaded.Model.TokenEmbedding, parse.GetValue(top));
             // Lester et al. found class labels among the nearest neighbours of many prompt vectors; count them.
             var labelTokens = parse.GetValue(task) is string given && TaskFolder.Locate(given, ShippedFiles.Path("data/tasks")) is var (name, folder)
-                && (PromptAdapterFiles.DefinitionOf(parse.GetValue(adapter)!, name) ?? TaskDefinition.Load(folder, name)) is ClassificationTask classification
+                && (PromptAdapterFiles.DefinitionOf(directory, name) ?? TaskDefinition.Load(folder, name)) is ClassificationTask classification
                 ? classification.Verbalizer.Values.SelectMany(tokenizer.Encode).ToHashSet()
                 : new HashSet<int>();
             int withLabel = 0;
@@ -40,6 +48,24 @@ public static class InspectCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The adapter's stored tensors: name, shape, values and their root mean square (how far from zero a
+    /// method's update has moved), then the total against the base's size.</summary>
+    private static void DescribeTensors(string directory, string peftType, long baseParameters)
+    {
+        var weights = AdapterFiles.OpenWeights(directory);
+        long total = 0;
+        Console.WriteLine($"{peftType} adapter: {weights.Names.Count} tensors");
+        foreach (var name in weights.Names.Order(StringComparer.Ordinal))
+        {
+            var info = weights.Info(name);
+            var values = weights.ReadFloat32(name);
+            double rms = values.Length == 0 ? 0 : Math.Sqrt(values.Sum(v => (double)v * v) / values.Length);
+            total += values.Length;
+            Console.WriteLine($"  {name,-64} [{string.Join(", ", info.Shape)}]  {values.Length,10:N0} values  rms {rms:G3}");
+        }
+        Console.WriteLine($"{total:N0} stored values, {100.0 * total / baseParameters:F3}% of the base's {baseParameters:N0} parameters.");
     }
 
     private static string Quote(string token) => "\"" + token.Replace("\n", "\\n").Replace("\t", "\\t") + "\"";

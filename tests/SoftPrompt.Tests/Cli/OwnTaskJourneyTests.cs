@@ -10,7 +10,7 @@ namespace SoftPrompt.Tests.Cli;
 /// <summary>
 /// A user's own task from start to finish, as processes started in a folder outside the repository: a brand-new task
 /// (labels, template and field names no shipped task has) written there, then `task check`, `tune` (prompt tuning and
-/// LoRA) with relative paths, `eval --adapter`, and `serve` answering a classification over HTTP for both adapters and
+/// LoRA) with relative paths, `eval --adapter`, `generate` and `inspect` with the LoRA, and `serve` answering a classification over HTTP for both adapters and
 /// for a PEFT-written copy given its task by --task, skipping a broken folder with its reason.
 /// </summary>
 public class OwnTaskJourneyTests
@@ -45,6 +45,21 @@ public class OwnTaskJourneyTests
         var evaluated = JsonDocument.Parse((await CliProcess.SucceedIn(home.Path, minute, "eval", "--model", model, "--task", "./tickets",
             "--adapter", "adapters/tickets-lora")).Trim()).RootElement;
         Assert.Equal("lora", evaluated.GetProperty("method").GetString());
+
+        // generate and inspect read every method's adapter: LoRA hooks the layers while decoding; inspect lists its tensors.
+        string story = await CliProcess.SucceedIn(home.Path, minute, "generate", "--model", model, "--prompt", "Once upon a time",
+            "--max-tokens", "4", "--adapter", "adapters/tickets-lora");
+        Assert.StartsWith("Once upon a time", story);
+        var (code, _, stderr) = await CliProcess.RunIn(home.Path, minute, "generate", "--model", model, "--prompt", "Once",
+            "--adapter", "adapters/tickets-lora", "--beams", "2");
+        Assert.NotEqual(0, code);
+        Assert.Contains("beam search runs with a prompt-tuning adapter or none", stderr);
+        string tensors = await CliProcess.SucceedIn(home.Path, minute, "inspect", "--model", model, "--adapter", "adapters/tickets-lora");
+        Assert.Contains("LORA adapter:", tensors);
+        Assert.Contains("lora_A", tensors);
+        Assert.Contains("% of the base", tensors);
+        string nearest = await CliProcess.SucceedIn(home.Path, minute, "inspect", "--model", model, "--adapter", "adapters/tickets");
+        Assert.StartsWith("P0 ", nearest);
 
         // As PEFT would write them: the same LoRA without our softprompt_task.json, told its task by --task; and a
         // folder that is no adapter at all, which serve skips with its reason while serving the rest.
