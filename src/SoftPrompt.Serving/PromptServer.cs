@@ -261,12 +261,9 @@ public sealed class PromptServer : IAsyncDisposable
                 if (limitField.ValueKind != JsonValueKind.Number || !limitField.TryGetInt32(out maxNew) || maxNew < 1 || maxNew > _options.MaxNewTokens)
                     return Problem(400, $"\"max_new_tokens\" must be a whole number from 1 to {_options.MaxNewTokens}.");
             }
+            if (stream) return await StreamGeneration(http, name, task.Generator, example, maxNew);
             await _modelLock.WaitAsync(http.RequestAborted);
-            try
-            {
-                return stream ? await StreamGeneration(http, name, task.Generator, example, maxNew)
-                    : Results.Json(new { task = name, text = task.Generator.Generate(example, maxNew) });
-            }
+            try { return Results.Json(new { task = name, text = task.Generator.Generate(example, maxNew) }); }
             finally { _modelLock.Release(); }
         });
         app.MapPost("/api/adapters", async (HttpContext http) =>
@@ -322,8 +319,20 @@ public sealed class PromptServer : IAsyncDisposable
         var ids = new List<int>();
         try
         {
-            foreach (int id in generator.GenerateTokens(example, maxNewTokens))
+            // The model is held for one token at a time (the generation keeps its own KV cache), so classification
+            // batches and other streams run between tokens instead of waiting for the whole answer, and a slow reader
+            // holds nothing while its line is written.
+            using var tokens = generator.GenerateTokens(example, maxNewTokens).GetEnumerator();
+            while (true)
             {
+                await _modelLock.WaitAsync(aborted);
+                int id;
+                try
+                {
+                    if (!tokens.MoveNext()) break;
+                    id = tokens.Current;
+                }
+                finally { _modelLock.Release(); }
                 await WriteLine(http, new { token = id, text = decoder.Add(id) });
                 ids.Add(id);
                 if (AfterStreamedToken is { } hook) await hook(ids.Count);

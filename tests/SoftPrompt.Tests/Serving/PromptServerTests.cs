@@ -191,6 +191,35 @@ public sealed class PromptServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_stream_paused_between_tokens_does_not_hold_up_classification()
+    {
+        var paused = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var resume = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _server.AfterStreamedToken = async count =>
+        {
+            if (count != 1) return;
+            paused.TrySetResult();
+            await resume.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        };
+        try
+        {
+            using var response = await _http.SendAsync(StreamRequest("cat"), HttpCompletionOption.ResponseHeadersRead);
+            await paused.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            // The stream is between its first and second token (a slow reader, say): the model is free meanwhile.
+            var classified = await _http.PostAsync("/api/classify", Json("{\"task\": \"reviews\", \"text\": \"Tasty soup.\"}"))
+                .WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.Equal(HttpStatusCode.OK, classified.StatusCode);
+            resume.SetResult();
+            Assert.Contains("\"done\":true", await response.Content.ReadAsStringAsync());
+        }
+        finally
+        {
+            _server.AfterStreamedToken = null;
+            resume.TrySetResult();
+        }
+    }
+
+    [Fact]
     public async Task A_client_that_never_finishes_its_request_is_disconnected_while_others_are_served()
     {
         await using var server = new PromptServer(_loaded.Model, _loaded.Tokenizer!, new ServerOptions { Port = 0, TasksRoot = RepositoryData.TasksDirectory, HeadersTimeout = TimeSpan.FromSeconds(1) });
