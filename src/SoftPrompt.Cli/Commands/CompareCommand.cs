@@ -23,9 +23,9 @@ public static class CompareCommand
 {
     public static Command Build()
     {
-        var model = new Option<string>("--model") { DefaultValueFactory = _ => ShippedFiles.Path("models/base-small") };
+        var model = CommonOptions.Model();
         var task = new Option<string>("--task") { Description = "A task under --data (food-reviews, spam, brown-genre, ...) or a task folder's path (train/validation/test.jsonl, task.json)", Required = true };
-        var data = new Option<string>("--data") { DefaultValueFactory = _ => ShippedFiles.Path("data/tasks") };
+        var data = CommonOptions.Data();
         var methods = new Option<string?>("--methods")
         {
             Description = $"Comma-separated, from: {string.Join(", ", TuningMethods.All.Select(m => m.Name))}. Default: " +
@@ -40,10 +40,10 @@ public static class CompareCommand
         var trainSize = new Option<int>("--train-size") { Description = "Train on this many examples (low-data mode; 0 = all)", DefaultValueFactory = _ => 0 };
         var evalExamples = new Option<int>("--eval-examples") { DefaultValueFactory = _ => 200 };
         var testExamples = new Option<int>("--test-examples") { Description = "0 = the whole test split", DefaultValueFactory = _ => 0 };
-        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
+        var seed = CommonOptions.Seed();
         var report = new Option<string?>("--report") { Description = "Write the table to this Markdown file, with .csv and .svg beside it" };
         var adapters = new Option<string?>("--save-adapters") { Description = "Keep each method's adapter directory under this folder" };
-        var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount };
+        var threads = CommonOptions.Threads();
         var loss = new Option<string>("--loss") { Description = "Classification loss of every method scored by label words: labels (softmax over the labels' tokens where they part, as PET), vocabulary (over every token, as Lester et al.) or auto (labels where the labels part at one token)", DefaultValueFactory = _ => "auto" };
         var command = new Command("compare", "Compare prompt design, prompt methods and fine-tuning baselines on one task.");
         foreach (var o in new Option[] { model, task, data, methods, steps, batch, promptLength, topLayers, shots, trainSize, evalExamples, testExamples, seed, report, adapters, threads, loss })

@@ -12,7 +12,7 @@ public static class InspectCommand
 {
     public static Command Build()
     {
-        var model = new Option<string>("--model") { Description = "The frozen base model the adapter was trained on", DefaultValueFactory = _ => ShippedFiles.Path("models/base-small") };
+        var model = CommonOptions.Model("The frozen base model the adapter was trained on");
         var adapter = new Option<string>("--adapter") { Description = "Adapter directory of any method", Required = true };
         var top = new Option<int>("--top") { Description = "Tokens per prompt vector", DefaultValueFactory = _ => 5 };
         var task = new Option<string?>("--task") { Description = "Count how often this classification task's label words are among the nearest tokens" };

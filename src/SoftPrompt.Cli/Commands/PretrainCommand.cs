@@ -44,8 +44,8 @@ public static class PretrainCommand
         var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 100 };
         var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 200 };
         var checkpointEvery = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => 100 };
-        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
-        var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount };
+        var seed = CommonOptions.Seed();
+        var threads = CommonOptions.Threads();
         var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint in --out" };
         var initFrom = new Option<string?>("--init-from") { Description = "Continue pretraining this model directory (its weights and tokenizer; --preset is ignored)" };
         var taskText = new Option<string?>("--task-text") { Description = "Also train on the text of this task file's rows (a training split, JSONL): task-adaptive pretraining" };

@@ -10,7 +10,7 @@ public static class ServeCommand
 {
     public static Command Build()
     {
-        var model = new Option<string>("--model") { DefaultValueFactory = _ => ShippedFiles.Path("models/base-small") };
+        var model = CommonOptions.Model();
         var adapters = new Option<string>("--adapters") { Description = "Directory whose subdirectories are adapters (name = subdirectory)", DefaultValueFactory = _ => "adapters" };
         var host = new Option<string>("--host") { Description = "Address to bind (loopback unless told otherwise)", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { DefaultValueFactory = _ => 8080 };
@@ -22,11 +22,7 @@ public static class ServeCommand
                           "(bounds the wait of admitted requests)",
             DefaultValueFactory = _ => new ServerOptions().MaxQueuedRequests,
         };
-        var data = new Option<string>("--data")
-        {
-            Description = "Task folders, for adapters that name a task without keeping its definition (or --task of a load)",
-            DefaultValueFactory = _ => ShippedFiles.Path("data/tasks"),
-        };
+        var data = CommonOptions.Data("Task folders, for adapters that name a task without keeping its definition (or --task of a load)");
         var tasks = new Option<string[]>("--task")
         {
             Description = "The task of adapters that do not say (PEFT-written ones): ADAPTER=TASK for one adapter, or TASK for every " +

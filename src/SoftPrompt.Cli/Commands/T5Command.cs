@@ -132,7 +132,7 @@ public static partial class T5Command
 
     private static Command BuildGenerate()
     {
-        var model = new Option<string>("--model") { Description = "T5 model directory (ours, or a Hugging Face t5 / flan-t5 folder)", DefaultValueFactory = _ => ShippedFiles.Path("models/t5-small-lm") };
+        var model = CommonOptions.Model("T5 model directory (ours, or a Hugging Face t5 / flan-t5 folder)", "models/t5-small-lm");
         var prompt = new Option<string>("--prompt") { Description = "The encoder's input text", Required = true };
         var maxTokens = Int("--max-tokens", "New tokens at most", 40);
         var command = new Command("generate", "Encode a text and write the decoder's greedy answer, token by token.");

@@ -53,9 +53,9 @@ public static partial class T5Command
 
     private static Command BuildCompare()
     {
-        var model = new Option<string>("--model") { Description = "T5 model directory", DefaultValueFactory = _ => ShippedFiles.Path("models/t5-small-lm") };
+        var model = CommonOptions.Model("T5 model directory", "models/t5-small-lm");
         var task = new Option<string>("--task") { Description = "A task under --data (food-reviews, spam, brown-genre, ...) or a task folder's path (train/validation/test.jsonl, task.json)", Required = true };
-        var data = new Option<string>("--data") { DefaultValueFactory = _ => ShippedFiles.Path("data/tasks") };
+        var data = CommonOptions.Data();
         var methods = new Option<string>("--methods") { Description = $"Comma-separated, from: {string.Join(", ", Methods.Select(m => m.Name))}", DefaultValueFactory = _ => string.Join(",", Methods.Select(m => m.Name)) };
         var steps = Int("--steps", "Training steps per method", 300);
         var batch = Int("--batch", "Examples per step", 8);

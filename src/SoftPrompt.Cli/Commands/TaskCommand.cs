@@ -9,7 +9,7 @@ public static class TaskCommand
     public static Command Build()
     {
         var folder = new Argument<string>("task") { Description = "A task folder (train/validation/test.jsonl, optional task.json) or a name under --data" };
-        var data = new Option<string>("--data") { DefaultValueFactory = _ => ShippedFiles.Path("data/tasks") };
+        var data = CommonOptions.Data();
         var check = new Command("check", "Read every row of a task: counts, label shares, the majority rate to beat, lengths, and each bad row by file and line.");
         check.Arguments.Add(folder);
         check.Options.Add(data);

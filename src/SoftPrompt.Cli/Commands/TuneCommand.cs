@@ -20,9 +20,9 @@ public static class TuneCommand
 {
     public static Command Build()
     {
-        var model = new Option<string>("--model") { Description = "Frozen base model directory", DefaultValueFactory = _ => ShippedFiles.Path("models/base-small") };
+        var model = CommonOptions.Model("Frozen base model directory");
         var task = new Option<string>("--task") { Description = "A task under --data (food-reviews, spam, brown-genre, ...) or a task folder's path (train/validation/test.jsonl, task.json); or classification tasks a,b,... tuned together", Required = true };
-        var data = new Option<string>("--data") { Description = "Directory holding <task>/{train,validation,test}.jsonl", DefaultValueFactory = _ => ShippedFiles.Path("data/tasks") };
+        var data = CommonOptions.Data();
         var output = new Option<string>("--out") { Description = "Adapter output directory (default adapters/<task>)" };
         var length = new Option<int>("--prompt-length") { DefaultValueFactory = _ => 20 };
         var init = new Option<string>("--init") { Description = "uniform, vocab, labels or text", DefaultValueFactory = _ => "vocab" };
@@ -45,8 +45,8 @@ public static class TuneCommand
         var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 50 };
         var evalExamples = new Option<int>("--eval-examples") { Description = "Validation examples per evaluation", DefaultValueFactory = _ => 200 };
         var testExamples = new Option<int>("--test-examples") { Description = "Test examples scored at the end (0 = all)", DefaultValueFactory = _ => 0 };
-        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
-        var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount };
+        var seed = CommonOptions.Seed();
+        var threads = CommonOptions.Threads();
 
         var command = new Command("tune", "Prompt-tune a frozen model on a classification task and save the prompt as a PEFT adapter.");
         foreach (var o in new Option[] { onNan, model, task, data, output, method, loss, perToken, checkpointEvery, length, init, initText, placement, steps, batch, lr, optimizerName, schedule, warmup, accumulate, patience, resume, evalEvery, evalExamples, testExamples, seed, threads })

@@ -81,7 +81,7 @@ public static class VitCommand
 
     private static Command BuildCompare()
     {
-        var modelPath = new Option<string>("--model") { Description = "Pretrained ViT directory", DefaultValueFactory = _ => ShippedFiles.Path("models/vit-glyphs") };
+        var modelPath = CommonOptions.Model("Pretrained ViT directory", "models/vit-glyphs");
         var task = new Option<string>("--task") { Description = "Image task to adapt to", DefaultValueFactory = _ => ShippedFiles.Path("data/glyphs/lowercase") };
         var methods = new Option<string>("--methods") { Description = "Comma-separated: " + string.Join(", ", VisualTuningMethod.All.Select(m => m.Name)), DefaultValueFactory = _ => string.Join(",", VisualTuningMethod.All.Select(m => m.Name)) };
         var tokens = Int("--tokens", "VPT prompt tokens per layer", 8);

@@ -1,0 +1,27 @@
+using System.CommandLine;
+
+namespace SoftPrompt.Cli;
+
+/// <summary>
+/// The options most commands share, declared once: the same name, default and meaning everywhere. A command passes
+/// its own description where the option means something more specific there.
+/// </summary>
+internal static class CommonOptions
+{
+    /// <summary>The shipped decoder every decoder command uses unless told otherwise: the LM-adapted base, whose last
+    /// position has learned to read its input (models/base-adapted/MODEL_CARD.md).</summary>
+    public const string DefaultBase = "models/base-adapted";
+
+    public static Option<string> Model(string description = "Model directory (Hugging Face layout, with its tokenizer) or a TinyStories .bin",
+        string shipped = DefaultBase) =>
+        new("--model") { Description = $"{description} (default: the shipped {shipped})", DefaultValueFactory = _ => ShippedFiles.Path(shipped) };
+
+    public static Option<string> Data(string description = "Folder holding the task folders (each with task.json and train/validation/test.jsonl)") =>
+        new("--data") { Description = description, DefaultValueFactory = _ => ShippedFiles.Path("data/tasks") };
+
+    public static Option<int> Seed(string description = "Random seed (initialisation, batch order, sampling)") =>
+        new("--seed") { Description = description, DefaultValueFactory = _ => 1 };
+
+    public static Option<int> Threads() =>
+        new("--threads") { Description = "Worker threads (default: every core)", DefaultValueFactory = _ => Environment.ProcessorCount };
+}
