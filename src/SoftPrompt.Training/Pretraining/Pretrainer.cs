@@ -1,9 +1,7 @@
-using System.Diagnostics;
 using SoftPrompt.Engine;
 using SoftPrompt.Engine.Autograd;
 using SoftPrompt.Engine.Optim;
 using SoftPrompt.Models;
-using SoftPrompt.Training.Checkpoints;
 using SoftPrompt.Training.Progress;
 using SoftPrompt.Training.Schedules;
 
@@ -29,9 +27,8 @@ public interface IPretrainingObjective
 
 /// <summary>
 /// Pretraining of every weight of a model — next-token for a causal LM, masked tokens for an encoder, or any
-/// <see cref="IPretrainingObjective"/> (T5's span corruption): AdamW (weight decay on matrices only), warm-up and decay of
-/// the learning rate, global-norm clipping, periodic validation, checkpoints that a resume continues from exactly
-/// (each step's batch depends only on the seed and the step number).
+/// <see cref="IPretrainingObjective"/> (T5's span corruption): AdamW (weight decay on matrices only) with warm-up and
+/// decay of the learning rate, run by the one <see cref="Trainer"/> (clipping, validation, exact resume, cancel).
 /// </summary>
 public sealed class Pretrainer
 {
@@ -85,84 +82,28 @@ public sealed class Pretrainer
         return Run(new LanguageModelObjective(model, _options, train, validation), checkpointDirectory, resume, onBest, cancel);
     }
 
-    /// <summary>As the corpus overload, for any objective.</summary>
+    /// <summary>As the corpus overload, for any objective, through the one <see cref="Trainer"/>.</summary>
     public PretrainResult Run(IPretrainingObjective objective, string checkpointDirectory, bool resume,
         Action<int, float>? onBest = null, CancellationToken cancel = default)
     {
-        var optimizers = new IOptimizer[] { _decayed, _undecayed };
-        var state = new TrainingState { Seed = _options.Seed, Fingerprint = _options.Fingerprint };
-        var search = resume ? TrainingCheckpoint.Find(checkpointDirectory) : null;
-        if (search is { Whole: null, Rejected.Count: 0 })
-            _progress.Message($"Asked to resume, but {checkpointDirectory} holds no checkpoint yet; starting at step 0.");
-        else if (search is not null) // a damaged copy and no whole one: Load refuses, naming the files
-        {
-            var saved = TrainingCheckpoint.Load(search, checkpointDirectory, _trained, optimizers);
-            if (saved.Fingerprint != state.Fingerprint)
-                throw new InvalidOperationException(
-                    $"The checkpoint in {checkpointDirectory} was made with different options ({saved.Fingerprint}); now: {state.Fingerprint}. Start a new output directory or use the same options.");
-            state = saved;
-            _progress.Message($"Resumed from step {state.Step} ({state.TokensSeen:N0} tokens seen, best validation loss {state.BestValidationLoss:F4}).");
-        }
-
-        var schedule = new LearningRateSchedule(_options.PeakLearningRate, _options.WarmupSteps, _options.Steps, _options.Schedule, _options.MinLearningRateRatio);
-        var tape = new Tape { ReleaseGradientsEagerly = true }; // only parameter gradients are read
-        var clock = Stopwatch.StartNew();
-        int firstStep = state.Step;
-        long tokensThisRun = 0;
-        float lastLoss = float.NaN;
-        while (state.Step < _options.Steps)
-        {
-            if (cancel.IsCancellationRequested)
+        var trainer = new Trainer(_trained, _trained, new IOptimizer[] { _decayed, _undecayed },
+            new LearningRateSchedule(_options.PeakLearningRate, _options.WarmupSteps, _options.Steps, _options.Schedule, _options.MinLearningRateRatio),
+            new TrainerOptions
             {
-                // Stopping (Ctrl-C, SIGTERM) keeps everything done so far: the resume point is exactly here.
-                TrainingCheckpoint.Save(checkpointDirectory, _trained, optimizers, state);
-                _progress.Message($"Stopped at step {state.Step} of {_options.Steps}; continue with --resume.");
-                tape.Reset();
-                return new PretrainResult(state.Step, state.TokensSeen, state.BestValidationLoss, state.BestStep, lastLoss, Stopped: true);
-            }
-            int step = state.Step;
-            tape.Reset();
-            var (loss, tokens) = objective.TrainingLoss(tape, BatchRandom.For(_options.Seed, step));
-            lastLoss = loss[0];
-            tape.Backward(loss);
-            if (NonFiniteGuard.Problem(step + 1, lastLoss, _trained) is string problem)
-            {
-                if (_options.OnNonFinite == NonFinitePolicy.Stop)
-                    throw new InvalidOperationException($"{problem}; stopping rather than training on it (try a lower --lr, or --on-nan skip).");
-                _progress.Message($"{problem}; skipping this update.");
-                foreach (var o in optimizers) o.ZeroGrad();
-                state = state with { Step = step + 1 };
-                continue;
-            }
-            float norm = AdamW.ClipGradNorm(_trained, _options.ClipNorm);
-            float rate = schedule.At(step);
-            foreach (var o in optimizers) { o.LearningRate = rate; o.Update(); o.ZeroGrad(); }
-            state = state with { Step = step + 1, TokensSeen = state.TokensSeen + tokens };
-            tokensThisRun += tokens;
+                Steps = _options.Steps, ClipNorm = _options.ClipNorm, EvaluateEvery = _options.EvaluateEvery, CheckpointEvery = _options.CheckpointEvery,
+                Seed = _options.Seed, OnNonFinite = _options.OnNonFinite, Fingerprint = _options.Fingerprint,
+                LossIsPerToken = objective.ValidationLossIsPerToken, Description = "pretraining",
+            }, _progress);
+        var result = trainer.Run(new Adapted(objective), checkpointDirectory, resume,
+            onBest is null ? null : (step, loss) => onBest(step, (float)loss), cancel);
+        return new PretrainResult(result.Steps, result.Seen, (float)result.BestValue, result.BestStep, result.LastLoss, result.Stopped);
+    }
 
-            double elapsed = clock.Elapsed.TotalSeconds;
-            int done = state.Step - firstStep;
-            double tokensPerSecond = tokensThisRun / Math.Max(elapsed, 1e-9);
-            var remaining = TimeSpan.FromSeconds(elapsed / done * (_options.Steps - state.Step));
-            _progress.Step(new StepReport(state.Step, _options.Steps, lastLoss, rate, norm, state.TokensSeen, tokensPerSecond, remaining));
-
-            bool last = state.Step == _options.Steps;
-            if (state.Step % _options.EvaluateEvery == 0 || last)
-            {
-                float validationLoss = objective.ValidationLoss();
-                bool best = validationLoss < state.BestValidationLoss;
-                if (best)
-                {
-                    state = state with { BestValidationLoss = validationLoss, BestStep = state.Step };
-                    onBest?.Invoke(state.Step, validationLoss);
-                }
-                _progress.Evaluated(new EvaluationReport(state.Step, validationLoss, best, LossIsPerToken: objective.ValidationLossIsPerToken));
-            }
-            if (state.Step % _options.CheckpointEvery == 0 || last)
-                TrainingCheckpoint.Save(checkpointDirectory, _trained, optimizers, state);
-        }
-        tape.Reset();
-        return new PretrainResult(state.Step, state.TokensSeen, state.BestValidationLoss, state.BestStep, lastLoss);
+    /// <summary>A pretraining objective as the trainer sees it: its batches, and its validation loss.</summary>
+    private sealed class Adapted(IPretrainingObjective objective) : ITrainingObjective
+    {
+        public (Tensor Loss, long Seen) Loss(Tape tape, Random random) => objective.TrainingLoss(tape, random);
+        public double Evaluate() => objective.ValidationLoss();
     }
 
     /// <summary>Mean loss of a single-stack model's objective over the corpus's fixed evaluation windows.</summary>

@@ -1,9 +1,7 @@
-using System.Diagnostics;
 using SoftPrompt.Data.Tasks;
 using SoftPrompt.Engine;
 using SoftPrompt.Engine.Optim;
 using SoftPrompt.Training;
-using SoftPrompt.Training.Checkpoints;
 using SoftPrompt.Training.Progress;
 using SoftPrompt.Training.Schedules;
 
@@ -46,13 +44,14 @@ public sealed record PromptTuningOptions
 }
 
 /// <param name="BestScore">Best validation score (accuracy, or ROUGE-L for generation).</param>
-public sealed record PromptTuningResult(int Steps, double BestScore, int BestStep, bool StoppedEarly);
+/// <param name="Stopped">Cancelled before the last step: the checkpoint holds the resume point.</param>
+public sealed record PromptTuningResult(int Steps, double BestScore, int BestStep, bool StoppedEarly, bool Stopped = false);
 
 /// <summary>
-/// Trains only the soft prompt (Lester et al.): Adafactor or AdamW at a prompt-sized learning rate with a schedule,
-/// gradient accumulation and clipping, a validation score (accuracy, ROUGE-L) every few steps with the best prompt
-/// kept, optional early stopping, and checkpoints a resume continues from exactly (each micro-batch depends only on
-/// the seed and the step).
+/// Trains only the soft prompt (Lester et al.) — or the tensors a baseline names — through the one <see cref="Trainer"/>:
+/// Adafactor or AdamW at a prompt-sized learning rate with a schedule, gradient accumulation and clipping, a validation
+/// score (accuracy, ROUGE-L) every few steps with the best weights kept (in the checkpoint too) and restored at the end,
+/// optional early stopping, and checkpoints a resume continues from exactly.
 /// </summary>
 public sealed class PromptTuner<TExample>
 {
@@ -83,84 +82,31 @@ public sealed class PromptTuner<TExample>
             : new Adafactor(weights, _options.LearningRate, weightDecay: _options.WeightDecay);
         // The best weights so far are part of the checkpoint, so a resumed run still returns the best ones.
         var best = weights.Select(w => Tensor.FromArray(w.ToArray(), w.Shape, name: "best." + w.Name)).ToArray();
-        var saved = weights.Concat(best).ToArray();
-        var state = new TrainingState { Seed = _options.Seed, Fingerprint = _options.Fingerprint };
-        var search = resume && checkpointDirectory is not null ? TrainingCheckpoint.Find(checkpointDirectory) : null;
-        if (search is { Whole: null, Rejected.Count: 0 })
-            _progress.Message($"Asked to resume, but {checkpointDirectory} holds no checkpoint yet; starting at step 0.");
-        else if (search is not null) // a damaged copy and no whole one: Load refuses, naming the files
-        {
-            var loaded = TrainingCheckpoint.Load(search, checkpointDirectory!, saved, new[] { optimizer });
-            if (loaded.Fingerprint != state.Fingerprint)
-                throw new InvalidOperationException($"The checkpoint in {checkpointDirectory} was made with other options ({loaded.Fingerprint}); now: {state.Fingerprint}.");
-            state = loaded;
-            _progress.Message($"Resumed prompt tuning at step {state.Step} (best validation {_objective.ScoreName} {state.BestScore:F4} at step {state.BestStep}).");
-        }
-
-        var schedule = new LearningRateSchedule(_options.LearningRate, _options.WarmupSteps, _options.Steps, _options.Schedule);
-        var tape = new Tape { ReleaseGradientsEagerly = true }; // only parameter gradients are read
-        var clock = Stopwatch.StartNew();
-        int firstStep = state.Step;
-        bool stoppedEarly = false;
-        while (state.Step < _options.Steps)
-        {
-            cancel.ThrowIfCancellationRequested();
-            int step = state.Step;
-            float loss = 0;
-            for (int micro = 0; micro < _options.AccumulationSteps; micro++)
+        var trainer = new Trainer(weights, weights.Concat(best).ToArray(), new[] { optimizer },
+            new LearningRateSchedule(_options.LearningRate, _options.WarmupSteps, _options.Steps, _options.Schedule), new TrainerOptions
             {
-                var rng = BatchRandom.For(_options.Seed, step, micro, _options.AccumulationSteps);
-                var batch = Enumerable.Range(0, _options.BatchSize).Select(_ => train[rng.Next(train.Count)]).ToList();
-                tape.Reset();
-                var l = _objective.Loss(tape, batch);
-                loss += l[0] / _options.AccumulationSteps;
-                tape.Backward(l, new[] { 1f / _options.AccumulationSteps });
-            }
-            if (NonFiniteGuard.Problem(step + 1, loss, weights) is string problem)
-            {
-                if (_options.OnNonFinite == NonFinitePolicy.Stop)
-                    throw new InvalidOperationException($"{problem}; stopping rather than training on it (try a lower --lr, or --on-nan skip).");
-                _progress.Message($"{problem}; skipping this update.");
-                optimizer.ZeroGrad();
-                state = state with { Step = step + 1 };
-                continue;
-            }
-            float norm = _options.ClipNorm > 0 ? AdamW.ClipGradNorm(optimizer.Parameters, _options.ClipNorm) : 0f;
-            optimizer.LearningRate = schedule.At(step);
-            optimizer.Update();
-            optimizer.ZeroGrad();
-            state = state with { Step = step + 1, TokensSeen = state.TokensSeen + _options.BatchSize * _options.AccumulationSteps };
-            double elapsed = clock.Elapsed.TotalSeconds;
-            int done = state.Step - firstStep;
-            _progress.Step(new StepReport(state.Step, _options.Steps, loss, optimizer.LearningRate, norm, state.TokensSeen,
-                done * (double)_options.BatchSize * _options.AccumulationSteps / Math.Max(elapsed, 1e-9),
-                TimeSpan.FromSeconds(elapsed / done * (_options.Steps - state.Step)), Unit: "examples"));
-
-            bool last = state.Step == _options.Steps;
-            if (state.Step % _options.EvaluateEvery == 0 || last)
-            {
-                tape.Reset();
-                double score = _objective.Score(validation);
-                bool improved = score > state.BestScore;
-                if (improved)
-                {
-                    state = state with { BestScore = score, BestStep = state.Step, EvaluationsWithoutImprovement = 0 };
-                    for (int i = 0; i < weights.Count; i++) weights[i].ReadOnlySpan.CopyTo(best[i].Span);
-                }
-                else state = state with { EvaluationsWithoutImprovement = state.EvaluationsWithoutImprovement + 1 };
-                _progress.Evaluated(new EvaluationReport(state.Step, float.NaN, improved, new Dictionary<string, double> { [_objective.ScoreName] = score }));
-                stoppedEarly = _options.Patience > 0 && state.EvaluationsWithoutImprovement >= _options.Patience;
-            }
-            if (checkpointDirectory is not null && (state.Step % _options.CheckpointEvery == 0 || last || stoppedEarly))
-                TrainingCheckpoint.Save(checkpointDirectory, saved, new[] { optimizer }, state);
-            if (stoppedEarly)
-            {
-                _progress.Message($"Stopping early at step {state.Step}: no better validation score in {_options.Patience} evaluations.");
-                break;
-            }
-        }
-        tape.Reset();
+                Steps = _options.Steps, AccumulationSteps = _options.AccumulationSteps, ClipNorm = _options.ClipNorm,
+                EvaluateEvery = _options.EvaluateEvery, CheckpointEvery = _options.CheckpointEvery, Patience = _options.Patience,
+                Seed = _options.Seed, OnNonFinite = _options.OnNonFinite, Fingerprint = _options.Fingerprint,
+                HigherIsBetter = true, MetricName = _objective.ScoreName, Unit = "examples", Description = "prompt tuning",
+            }, _progress);
+        var result = trainer.Run(new BatchesOf(_objective, train, validation, _options.BatchSize), checkpointDirectory, resume,
+            (_, _) => { for (int i = 0; i < weights.Count; i++) weights[i].ReadOnlySpan.CopyTo(best[i].Span); }, cancel);
         for (int i = 0; i < weights.Count; i++) best[i].ReadOnlySpan.CopyTo(weights[i].Span);
-        return new PromptTuningResult(state.Step, state.BestScore, state.BestStep, stoppedEarly);
+        return new PromptTuningResult(result.Steps, result.BestValue, result.BestStep, result.StoppedEarly, result.Stopped);
+    }
+
+    /// <summary>The objective as the trainer sees it: each micro-batch <c>batchSize</c> training examples drawn with
+    /// replacement from the step's stream; the score over the validation examples.</summary>
+    private sealed class BatchesOf(IPromptObjective<TExample> objective, IReadOnlyList<TExample> train, IReadOnlyList<TExample> validation, int batchSize)
+        : ITrainingObjective
+    {
+        public (Tensor Loss, long Seen) Loss(Tape tape, Random random)
+        {
+            var batch = Enumerable.Range(0, batchSize).Select(_ => train[random.Next(train.Count)]).ToList();
+            return (objective.Loss(tape, batch), batch.Count);
+        }
+
+        public double Evaluate() => objective.Score(validation);
     }
 }
