@@ -9,7 +9,7 @@ public static class ModelCard
 {
     public static void Write(string path, TransformerModel model, PretrainResult result, int plannedSteps, float validationLoss,
         long trainTokens, long validationTokens, TimeSpan elapsed, string reproduce, string corpusDir, string? continuedFrom = null,
-        string? mixture = null, bool resumed = false)
+        string? mixture = null, bool resumed = false, string? givenTokenizer = null, long? corpusTokensSeen = null)
     {
         var c = model.Config;
         bool encoder = !model.IsCausal;
@@ -46,10 +46,12 @@ public static class ModelCard
             | parameters | {model.ParameterCount:N0} |
             | layers × width | {shape} |
             | context | {c.MaxPositions} tokens |
-            | tokenizer | {tokenizer}, {c.VocabSize} tokens, trained on the training corpus (`tokenizer.json`) |
+            | tokenizer | {tokenizer}, {c.VocabSize} tokens, {(givenTokenizer is null ? "trained on the training corpus" : $"given (`{givenTokenizer}`, copied)")} (`tokenizer.json`) |
             {objective}| training corpus | {trainTokens:N0} tokens |
             | steps | {result.Steps:N0} of {plannedSteps:N0} planned{(result.Stopped ? " (stopped early; `--resume` continues the schedule)" : "")}; best validation at step {result.BestStep:N0} |
-            | tokens seen | {result.TokensSeen:N0} ({result.TokensSeen / (double)trainTokens:F1} epochs) |
+            | tokens seen | {(corpusTokensSeen is long corpusSeen
+                ? $"{result.TokensSeen:N0} positions: {corpusSeen:N0} corpus tokens ({corpusSeen / (double)trainTokens:F1} epochs) and {result.TokensSeen - corpusSeen:N0} of packed questions"
+                : $"{result.TokensSeen:N0} ({result.TokensSeen / (double)trainTokens:F1} epochs)")} |
             | validation loss | {loss} |
             | validation perplexity | {perplexity} |
             | weights | `model.safetensors`, bfloat16 |

@@ -185,13 +185,16 @@ public static class PretrainCommand
             float validationLoss = Pretrainer.MeanLoss(saved, validation, EvalSettings.Batch, options.Context, int.MaxValue, options.Masking);
             string reproduce = $"softprompt pretrain {(masked ? "--objective mlm " : "")}--corpus {corpusDir} --out {outDir} " +
                                (initial is null ? $"--preset {presetName}" : $"--init-from {parse.GetValue(initFrom)}") +
+                               (initial is null && parse.GetValue(tokenizerPath) is string givenTokenizer ? $" --tokenizer {givenTokenizer}" : "") +
                                (options.MixtureRows > 0 ? $" --mixture-rows {options.MixtureRows}" : "") +
                                (taskFile is null ? "" : $" --task-text {taskFile} --task-field {parse.GetValue(taskField)} --task-repeats {parse.GetValue(taskRepeats)}") +
-                               $" --steps {options.Steps} --batch {options.BatchSize} --lr {options.PeakLearningRate} --warmup {options.WarmupSteps} --seed {options.Seed}";
+                               $" --steps {options.Steps} --batch {options.BatchSize} --lr {options.PeakLearningRate} --warmup {options.WarmupSteps} --seed {options.Seed}" +
+                               $" --eval-every {options.EvaluateEvery}";
             ModelCard.Write(Path.Combine(outDir, "MODEL_CARD.md"), saved, result, options.Steps, validationLoss, train.Length, validation.Length, clock.Elapsed, reproduce, corpusDir,
                 continuedFrom: parse.GetValue(initFrom), mixture: options.MixtureRows > 0
                     ? $"{options.MixtureRows} rows of packed questions from `{corpusDir}/mixture-train.jsonl` (sha256 {Sha256Of(Path.Combine(corpusDir, "mixture-train.jsonl"))[..16]}…)"
-                    : null, resumed: parse.GetValue(resume));
+                    : null, resumed: parse.GetValue(resume), givenTokenizer: initial is null ? parse.GetValue(tokenizerPath) : null,
+                corpusTokensSeen: options.MixtureRows > 0 ? (long)result.Steps * options.BatchSize * options.Context : null);
             progress.Message($"Done in {clock.Elapsed}: best step {result.BestStep}, validation {(masked ? "masked-token " : "")}loss {validationLoss:F4} (perplexity {Math.Exp(validationLoss):F2}) → {outDir}");
             return 0;
         });
