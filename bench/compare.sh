@@ -1,23 +1,38 @@
 #!/usr/bin/env bash
-# Runs softprompt's bench and PyTorch's (bench/pytorch_bench.py) on the same cases, one after the other on an
-# otherwise idle machine, and prints ours, PyTorch's, the ratio and the FLOP floor per case.
+# Runs softprompt's bench and PyTorch's (bench/pytorch_bench.py, fp32 and bf16 autocast) on the same cases, one after
+# the other, on an otherwise idle machine (nothing else running: helpers, builds and tests beside it spoil the figures).
+# Prints per case: ours, PyTorch fp32 and bf16, the ratios, and the case's floor — its FLOPs at this host's fp32 FMA
+# peak, measured in the same run (hosts differ from day to day) — and which BLAS PyTorch used.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! /usr/bin/python3 -c "import torch" 2> /dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch > /dev/null
 fi
+# Debian's torch calls libblas.so.3: without an optimised BLAS that is the reference one, ~25x slower — no anchor at all.
+if ! dpkg -s libopenblas0-openmp > /dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libopenblas0-openmp > /dev/null
+fi
 repeats="${REPEATS:-5}"
+threads="${THREADS:-2}"
 dotnet build src/SoftPrompt.Cli -c Release -v quiet -nologo > /dev/null
-ours=$(dotnet src/SoftPrompt.Cli/bin/Release/net10.0/softprompt.dll bench --cases prompt,ft,forward,decode --repeats "$repeats")
-theirs=$(/usr/bin/python3 bench/pytorch_bench.py --repeats "$repeats")
-/usr/bin/python3 - "$ours" "$theirs" <<'PY'
+ours=$(dotnet src/SoftPrompt.Cli/bin/Release/net10.0/softprompt.dll bench --cases peak,prompt,ft,forward,decode --repeats "$repeats" --threads "$threads")
+fp32=$(/usr/bin/python3 bench/pytorch_bench.py --repeats "$repeats" --threads "$threads")
+bf16=$(/usr/bin/python3 bench/pytorch_bench.py --repeats "$repeats" --threads "$threads" --dtype bfloat16)
+/usr/bin/python3 - "$ours" "$fp32" "$bf16" <<'PY'
 import json, sys
-ours = {r["case"]: r for r in map(json.loads, sys.argv[1].splitlines())}
-theirs = {r["case"]: r for r in map(json.loads, sys.argv[2].splitlines())}
-floors = {"prompt_tuning_step": 720, "full_finetune_step": 970, "inference_forward": 320, "decode_token_batch1": 14}
-print(f"{'case':<22}{'softprompt ms':>15}{'PyTorch ms':>12}{'ratio':>8}{'floor ms':>10}{'ours/floor':>12}{'RSS MB ours/torch':>20}")
-for case, floor in floors.items():
-    o, t = ours[case], theirs[case]
-    print(f"{case:<22}{o['median_ms']:>15.1f}{t['median_ms']:>12.1f}{o['median_ms'] / t['median_ms']:>8.2f}{floor:>10}"
-          f"{o['median_ms'] / floor:>12.2f}{str(o.get('peak_rss_mb')) + ' / ' + str(t['peak_rss_mb']):>20}")
+ours, fp32, bf16 = ({r["case"]: r for r in map(json.loads, arg.splitlines())} for arg in sys.argv[1:4])
+peak = ours["fma_peak"]["gflops"]
+print(f"fp32 FMA peak measured now: {peak:.0f} GFLOP/s on {ours['fma_peak']['threads']} threads ({ours['fma_peak']['vector_bits']}-bit vectors)")
+print(f"PyTorch {fp32['blas']['torch']}, BLAS: {fp32['blas']['library']}")
+print(f"{'case':<22}{'ours ms':>9}{'torch fp32':>12}{'torch bf16':>12}{'ours/fp32':>11}{'ours/bf16':>11}{'floor ms':>10}{'ours/floor':>12}"
+      f"{'RSS MB ours/fp32/bf16':>24}")
+for case in ["prompt_tuning_step", "full_finetune_step", "inference_forward", "decode_token_batch1"]:
+    o, t, b = ours[case], fp32[case], bf16[case]
+    # decode at batch 1 is bound by memory traffic, not FLOPs: no FLOP floor for it
+    floor = o["gflop"] / peak * 1000 if o.get("gflop") else None
+    floor_text = f"{floor:.0f}" if floor else "–"
+    versus_floor = f"{o['median_ms'] / floor:.2f}" if floor else "–"
+    rss = f"{o.get('peak_rss_mb')} / {t['peak_rss_mb']} / {b['peak_rss_mb']}"
+    print(f"{case:<22}{o['median_ms']:>9.1f}{t['median_ms']:>12.1f}{b['median_ms']:>12.1f}{o['median_ms'] / t['median_ms']:>11.2f}"
+          f"{o['median_ms'] / b['median_ms']:>11.2f}{floor_text:>10}{versus_floor:>12}{rss:>24}")
 PY

@@ -3,12 +3,17 @@
 
 GPT-2-small shape (12 layers, 768 wide, 12 heads, vocab 50257), batch 4 x 128 tokens, 20 soft-prompt positions,
 2 threads: prompt-tuning step (frozen model, prompt trainable, AdamW), full fine-tuning step, inference forward,
-decode ms/token at batch 1 with a KV cache. Prints one JSON line per case (median of the timed runs) and the peak RSS.
+decode ms/token at batch 1 with a KV cache. Prints one JSON line per case (median of the timed runs) and the peak RSS,
+after a first line naming the BLAS library the process loaded (Debian's torch calls whatever libblas.so.3 the
+alternatives system points at: the reference BLAS unless an optimised one such as libopenblas0-openmp is installed).
+`--dtype bfloat16` runs every case under CPU autocast to bf16 (the matrices in bf16, master weights fp32).
 The model is written here (not taken from a library) so both sides run the same arithmetic.
 """
+import contextlib
 import argparse
 import json
 import math
+import os
 import resource
 import statistics
 import time
@@ -76,7 +81,9 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--cases", default="prompt,ft,forward,decode")
+    ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     a = ap.parse_args()
+    autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if a.dtype == "bfloat16" else contextlib.nullcontext
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     batch, tokens, prompt_tokens, vocab = 4, 128, 20, 50257
@@ -84,8 +91,11 @@ def main():
     ids = torch.randint(vocab, (batch, tokens))
     targets = torch.cat([ids[:, 1:], torch.full((batch, 1), -100)], 1)
 
+    torch.ones(64, 64) @ torch.ones(64, 64)  # loads the BLAS
+    print(json.dumps({"case": "blas", "library": blas_library(), "torch": torch.__version__, "dtype": a.dtype}), flush=True)
+
     def emit(case, result):
-        print(json.dumps({"case": case, "median_ms": round(result[0], 1), "min_ms": round(result[1], 1),
+        print(json.dumps({"case": case, "median_ms": round(result[0], 1), "min_ms": round(result[1], 1), "dtype": a.dtype,
                           "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, "threads": a.threads}), flush=True)
 
     for case in a.cases.split(","):
@@ -95,9 +105,10 @@ def main():
             opt = torch.optim.AdamW([prompt], lr=0.3, weight_decay=0)
 
             def step():
-                x = torch.cat([prompt.expand(batch, -1, -1), model.wte(ids)], 1)
-                h = model.hidden(x)[:, prompt_tokens:]
-                loss = F.cross_entropy(model.logits(h).reshape(-1, vocab), targets.reshape(-1), ignore_index=-100)
+                with autocast():
+                    x = torch.cat([prompt.expand(batch, -1, -1), model.wte(ids)], 1)
+                    h = model.hidden(x)[:, prompt_tokens:]
+                    loss = F.cross_entropy(model.logits(h).reshape(-1, vocab).float(), targets.reshape(-1), ignore_index=-100)
                 loss.backward()
                 opt.step()
                 opt.zero_grad()
@@ -107,20 +118,22 @@ def main():
             opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
 
             def step():
-                loss = F.cross_entropy(model.logits(model.hidden(model.wte(ids))).reshape(-1, vocab), targets.reshape(-1), ignore_index=-100)
+                with autocast():
+                    logits = model.logits(model.hidden(model.wte(ids))).reshape(-1, vocab).float()
+                    loss = F.cross_entropy(logits, targets.reshape(-1), ignore_index=-100)
                 loss.backward()
                 opt.step()
                 opt.zero_grad()
             emit("full_finetune_step", timed(step, a.repeats))
             model.requires_grad_(False)
         elif case == "forward":
-            with torch.no_grad():
+            with torch.no_grad(), autocast():
                 emit("inference_forward", timed(lambda: model.logits(model.hidden(model.wte(ids))), a.repeats))
         elif case == "decode":
             prompt_ids = torch.arange(16).unsqueeze(0) * 7919 % vocab
 
             def run():
-                with torch.no_grad():
+                with torch.no_grad(), autocast():
                     caches = [dict() for _ in model.blocks]
                     h = model.hidden(model.wte(prompt_ids), 0, caches)
                     nxt = model.logits(h[:, -1:]).argmax(-1)
@@ -132,6 +145,13 @@ def main():
             run()
             per_token = [run() for _ in range(a.repeats)]
             emit("decode_token_batch1", (statistics.median(per_token), min(per_token)))
+
+
+def blas_library():
+    """The BLAS shared object this process has mapped (after a matrix product), resolved through its links."""
+    with open("/proc/self/maps") as maps:
+        paths = {line.split()[-1] for line in maps if "blas" in line.lower() and "/" in line}
+    return ", ".join(sorted(os.path.realpath(p) for p in paths)) or "none mapped (torch's own kernels)"
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using SoftPrompt.Cli.Bench;
 using System.Text.Json;
 using SoftPrompt.Engine;
 using SoftPrompt.Engine.Autograd;
@@ -22,7 +23,7 @@ public static class BenchCommand
 {
     public static Command Build()
     {
-        var cases = new Option<string>("--cases") { Description = "Comma-separated: sgemm,prompt,ft,forward,decode (random GPT-2-sized model); generate,serve (--model)", DefaultValueFactory = _ => "sgemm,prompt,ft,forward,decode" };
+        var cases = new Option<string>("--cases") { Description = "Comma-separated: peak (fp32 FMA GFLOP/s of this host), sgemm,prompt,ft,forward,decode (random GPT-2-sized model); generate,serve (--model)", DefaultValueFactory = _ => "peak,sgemm,prompt,ft,forward,decode" };
         var threads = new Option<int>("--threads") { Description = "Worker threads", DefaultValueFactory = _ => 2 };
         var repeats = new Option<int>("--repeats") { Description = "Timed runs per case (median reported)", DefaultValueFactory = _ => 5 };
         var layers = new Option<int>("--layers") { Description = "Transformer layers (GPT-2 small: 12)", DefaultValueFactory = _ => 12 };
@@ -75,6 +76,10 @@ public static class BenchCommand
         {
             switch (name)
             {
+                case "peak":
+                    Emit(new { @case = "fma_peak", threads = Parallelism.Threads, gflops = Math.Round(FmaPeak.Gflops(Parallelism.Threads), 1),
+                        vector_bits = FmaPeak.VectorBits });
+                    break;
                 case "sgemm":
                     foreach (var (m, n, k, ta, tb, label) in new[]
                     {
@@ -83,9 +88,9 @@ public static class BenchCommand
                     })
                         Emit(new { @case = "sgemm", shape = $"{m}x{n}x{k}", transA = ta, transB = tb, label, threads = Parallelism.Threads, gflops = Math.Round(SgemmBenchmark.Gflops(m, n, k, ta, tb, s.Repeats * 4), 1) });
                     break;
-                case "prompt": Emit(Case("prompt_tuning_step", s, PromptTuningStep(Model(), s))); break;
-                case "ft": Emit(Case("full_finetune_step", s, FullFineTuneStep(Model(), s))); break;
-                case "forward": Emit(Case("inference_forward", s, InferenceForward(Model(), s))); break;
+                case "prompt": Emit(Case("prompt_tuning_step", s, PromptTuningStep(Model(), s), StepFlops.PromptTuning(config, s.Batch, s.PromptTokens, s.Tokens))); break;
+                case "ft": Emit(Case("full_finetune_step", s, FullFineTuneStep(Model(), s), StepFlops.FullFineTuning(config, s.Batch, s.Tokens))); break;
+                case "forward": Emit(Case("inference_forward", s, InferenceForward(Model(), s), StepFlops.Forward(config, s.Batch, s.Tokens))); break;
                 case "decode": Emit(Case("decode_token_batch1", s, DecodeToken(Model(), s))); break;
                 case "generate":
                     foreach (int rows in new[] { 1, 8 }) Emit(GreedyGeneration(Real(), rows, s));
@@ -96,14 +101,16 @@ public static class BenchCommand
                     Emit(new { @case = "serve_classify", model = s.ModelPath, threads = Parallelism.Threads, one_by_one = report.OneByOne,
                         concurrent = report.Concurrent, wrong = report.Wrong, largest_batch = report.LargestBatch });
                     break;
-                default: throw new ArgumentException($"Unknown bench case '{name}' (known: sgemm, prompt, ft, forward, decode, generate, serve).");
+                default: throw new ArgumentException($"Unknown bench case '{name}' (known: peak, sgemm, prompt, ft, forward, decode, generate, serve).");
             }
         }
     }
 
-    private static object Case(string name, BenchSettings s, (double MedianMs, double MinMs, long Allocations) r) => new
+    /// <param name="flops">The step's multiply-add work (<see cref="StepFlops"/>): with the host's FMA peak, its floor.</param>
+    private static object Case(string name, BenchSettings s, (double MedianMs, double MinMs, long Allocations) r, double? flops = null) => new
     {
         @case = name, batch = s.Batch, tokens = s.Tokens, prompt_tokens = s.PromptTokens, threads = Parallelism.Threads,
+        gflop = flops is double f ? Math.Round(f / 1e9, 2) : (double?)null,
         median_ms = Math.Round(r.MedianMs, 1), min_ms = Math.Round(r.MinMs, 1), pool_allocations_after_warmup = r.Allocations,
         peak_rss_mb = Process.GetCurrentProcess().PeakWorkingSet64 / (1 << 20),
     };
