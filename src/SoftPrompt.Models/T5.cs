@@ -145,6 +145,71 @@ public sealed class T5 : ParameterizedModel
         return Fn.RmsNorm(tape, h, _decoderNorm, Config.NormEps);
     }
 
+    /// <summary>One generation's decoder state: per layer, the self-attention keys and values of the positions written so
+    /// far (B, n, D) and the cross-attention keys and values of the encoder output (made at the first step). Its
+    /// tensors are the state's own, not the tape's, so a tape handing its memory back between steps leaves them.</summary>
+    public sealed class DecoderState
+    {
+        internal readonly Tensor?[] Keys, Values, CrossKeys, CrossValues;
+        /// <summary>Positions decoded so far.</summary>
+        public int Length { get; internal set; }
+
+        internal DecoderState(int layers) => (Keys, Values, CrossKeys, CrossValues) = (new Tensor?[layers], new Tensor?[layers], new Tensor?[layers], new Tensor?[layers]);
+    }
+
+    public DecoderState StartDecoding() => new(_decoder.Length);
+
+    /// <summary>
+    /// The decoder's final-norm output (B, 1, D) at the next position of every row — <paramref name="tokens"/> (one per
+    /// row) at position <c>state.Length</c> — attending to the positions before it through the state's keys and values:
+    /// what <see cref="Decode"/> gives at the last position of the whole sequence, for one position's work instead of
+    /// all of them. No hooks: an adapter's hooks see whole sequences, so generation through them uses <see cref="Decode"/>.
+    /// </summary>
+    public Tensor DecodeNext(Tape tape, int[] tokens, Tensor encoded, bool[]? encoderPadding, DecoderState state)
+    {
+        int batch = tokens.Length, position = state.Length;
+        if (encoded.Rank != 3 || encoded.Dim(0) != batch || encoded.Dim(2) != Config.HiddenSize)
+            throw new ArgumentException($"T5 decoder: encoder output has shape [{string.Join(", ", encoded.Shape)}], expected [{batch}, S, {Config.HiddenSize}].");
+        var h = Fn.Embedding(tape, _shared, tokens, batch, 1);
+        // the one query row of the full causal bias: keys 0..position, seen from position
+        var bias = Fn.RelativePositionBias(tape, _decoderBias, 1, position + 1, position, bidirectional: false, Config.RelativeAttentionMaxDistance);
+        for (int i = 0; i < _decoder.Length; i++)
+        {
+            var w = _decoder[i];
+            var a = Fn.RmsNorm(tape, h, w.SelfNorm, Config.NormEps);
+            var q = Fn.Linear(tape, a, w.Self.Query);
+            state.Keys[i] = Appended(state.Keys[i], Fn.Linear(tape, a, w.Self.Key));
+            state.Values[i] = Appended(state.Values[i], Fn.Linear(tape, a, w.Self.Value));
+            var attended = Fn.Attention(tape, q, state.Keys[i]!, state.Values[i]!, Config.NumHeads, Config.NumHeads, causal: false, null, bias, scoreScale: 1f);
+            h = Fn.Add(tape, h, Fn.Linear(tape, attended, w.Self.Output));
+
+            var c = Fn.RmsNorm(tape, h, w.CrossNorm!, Config.NormEps);
+            state.CrossKeys[i] ??= Owned(Fn.Linear(tape, encoded, w.Cross!.Key));
+            state.CrossValues[i] ??= Owned(Fn.Linear(tape, encoded, w.Cross!.Value));
+            var crossed = Fn.Attention(tape, Fn.Linear(tape, c, w.Cross!.Query), state.CrossKeys[i]!, state.CrossValues[i]!, Config.NumHeads, Config.NumHeads,
+                causal: false, encoderPadding, scoreScale: 1f);
+            h = Fn.Add(tape, h, Fn.Linear(tape, crossed, w.Cross.Output));
+            h = Fn.Add(tape, h, FeedForward(tape, Config.NumLayers + i, h, w, hooks: null));
+        }
+        state.Length = position + 1;
+        return Fn.RmsNorm(tape, h, _decoderNorm, Config.NormEps);
+    }
+
+    // (B, n, D) + (B, 1, D) → (B, n + 1, D), a tensor of the state's own
+    private static Tensor Appended(Tensor? cached, Tensor next)
+    {
+        int batch = next.Dim(0), d = next.Dim(2), n = cached?.Dim(1) ?? 0;
+        var data = new float[batch * (n + 1) * d];
+        for (int b = 0; b < batch; b++)
+        {
+            if (cached is not null) cached.ReadOnlySpan.Slice(b * n * d, n * d).CopyTo(data.AsSpan(b * (n + 1) * d));
+            next.ReadOnlySpan.Slice(b * d, d).CopyTo(data.AsSpan((b * (n + 1) + n) * d));
+        }
+        return Tensor.FromArray(data, new[] { batch, n + 1, d });
+    }
+
+    private static Tensor Owned(Tensor made) => Tensor.FromArray(made.ToArray(), made.Shape.ToArray());
+
     // x + attn(x) without the residual: T5's self-attention over [extra rows; x], scores unscaled plus the stack's
     // relative-position bias (zero for the extra rows, which have no position).
     private Tensor SelfAttention(Tape tape, int layer, Tensor x, AttentionWeights w, ForwardInput input, PositionBiases biases, bool causal)

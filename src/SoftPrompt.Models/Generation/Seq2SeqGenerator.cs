@@ -4,9 +4,10 @@ using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 namespace SoftPrompt.Models.Generation;
 
 /// <summary>
-/// Greedy decoding with a T5: the input is encoded once; each step runs the decoder over everything written so far
-/// and appends each row's most likely next token. The decoder is re-run rather than cached, which costs O(n²) decoder
-/// positions: cheap for the short answers these models give, and it keeps one code path for scoring and writing.
+/// Greedy decoding with a T5: the input is encoded once; each step decodes one position per row against the keys and
+/// values kept from the earlier ones (<see cref="T5.DecodeNext"/>) and appends each row's most likely next token.
+/// Through an adapter's hooks, which see whole sequences, each step re-runs the decoder over everything written so far
+/// (O(n²) decoder positions; the cached path is checked against it).
 /// </summary>
 public static class Seq2SeqGenerator
 {
@@ -34,6 +35,28 @@ public static class Seq2SeqGenerator
         int batch = encoded.Dim(0), vocab = model.Config.VocabSize;
         var written = Enumerable.Range(0, batch).Select(_ => new List<int>()).ToArray();
         var stopped = new bool[batch];
+        if (hooks is null)
+        {
+            var state = model.StartDecoding();
+            var next = Enumerable.Repeat(model.DecoderStartId, batch).ToArray();
+            for (int step = 0; step < maxNewTokens && stopped.Contains(false); step++)
+            {
+                int made = tape.OwnedCount;
+                var logits = model.Logits(tape, model.DecodeNext(tape, next, encoded, encoderPadding, state)).ReadOnlySpan;
+                for (int r = 0; r < batch; r++)
+                {
+                    // a stopped row is fed the end token (or 0), which no other row can see, as the recomputing path does
+                    int best = TensorPrimitives.IndexOfMax(logits.Slice(r * vocab, vocab));
+                    if (!stopped[r] && best == endOfSequence) stopped[r] = true;
+                    if (stopped[r]) { next[r] = endOfSequence ?? 0; continue; }
+                    written[r].Add(best);
+                    next[r] = best;
+                    if (r == 0) onFirstRowToken?.Invoke(best);
+                }
+                tape.ReturnMadeSince(made, keep: encoded);
+            }
+            return written;
+        }
         for (int step = 0; step < maxNewTokens && stopped.Contains(false); step++)
         {
             // [start; tokens so far] per row; a stopped row keeps its last token, which no other row can see

@@ -149,6 +149,37 @@ public class T5TuningTests
         Assert.Equal(written.Take(firstAt), SoftPrompt.Models.Generation.Seq2SeqGenerator.Greedy(model, input, 6, endOfSequence: end));
     }
 
+    private sealed class NoHooks : ILayerHooks { }
+
+    [Fact]
+    public void Cached_decoding_gives_the_full_decoders_outputs_position_by_position()
+    {
+        var (model, _) = TinyT5(seed: 12);
+        // two rows, the second's input padded at the end: the padding must stay hidden from cross-attention
+        int[] inputs = [5, 9, 14, 3, 7, 8, 2, 6, 0, 0];
+        bool[] padding = [false, false, false, false, false, false, false, false, true, true];
+        int[][] rows = [[11, 4, 19, 3, 8, 1], [7, 7, 2, 15, 6, 9]];
+        var tape = new Tape(recording: false);
+        var encoded = model.Encode(tape, new ForwardInput { Batch = 2, Length = 5, TokenIds = inputs, Padding = padding });
+        int length = rows[0].Length, d = model.Config.HiddenSize;
+        var full = model.Decode(tape, new ForwardInput { Batch = 2, Length = length, TokenIds = [.. rows[0], .. rows[1]] }, encoded, padding).ToArray();
+        var state = model.StartDecoding();
+        for (int t = 0; t < length; t++)
+        {
+            var step = model.DecodeNext(tape, [rows[0][t], rows[1][t]], encoded, padding, state).ToArray();
+            for (int r = 0; r < 2; r++)
+                for (int j = 0; j < d; j++)
+                    Assert.Equal(full[(r * length + t) * d + j], step[r * d + j], 4);
+        }
+        Assert.Equal(length, state.Length);
+
+        // Greedy decoding through the cache writes what the recomputing path (taken whenever hooks are given) writes.
+        var cached = SoftPrompt.Models.Generation.Seq2SeqGenerator.Greedy(model, tape, encoded, padding, null, 8, endOfSequence: 3);
+        var recomputed = SoftPrompt.Models.Generation.Seq2SeqGenerator.Greedy(model, tape, encoded, padding, new NoHooks(), 8, endOfSequence: 3);
+        Assert.Equal(recomputed.Select(r => string.Join(",", r)), cached.Select(r => string.Join(",", r)));
+        tape.Reset();
+    }
+
     [Fact]
     public void Prompt_tuning_lowers_the_label_loss()
     {
