@@ -125,10 +125,17 @@ public sealed class LoraAdapter : ITrainableAdapter, ILayerHooks
         if (config.TryGetProperty("bias", out var bias) && bias.ValueKind == JsonValueKind.String && bias.GetString() != "none")
             throw new ModelFormatException(configPath, $"bias \"{bias.GetString()}\" is not supported: only \"none\".");
         int rank = AdapterFiles.RequiredInt(config, directory, "r");
-        float alpha = config.TryGetProperty("lora_alpha", out var a) && a.ValueKind == JsonValueKind.Number ? a.GetSingle() : 8f; // PEFT's default
+        float alpha = !config.TryGetProperty("lora_alpha", out var a) || a.ValueKind == JsonValueKind.Null ? 8f // PEFT's default
+            : a.ValueKind == JsonValueKind.Number && a.TryGetSingle(out float given) && float.IsFinite(given) ? given
+            : throw new ModelFormatException(configPath, $"\"lora_alpha\" must be a number (got {a.GetRawText()}).");
 
         var file = AdapterFiles.OpenWeights(directory);
         var modules = AdapterFiles.Modules(file, ".lora_A.weight", model, "LoRA");
+        // every update needs both halves: a module with only one of them would be skipped or half-read silently
+        var withB = AdapterFiles.Modules(file, ".lora_B.weight", model, "LoRA");
+        if (modules.Except(withB).Concat(withB.Except(modules)).FirstOrDefault() is string unpaired)
+            throw new ModelFormatException(file.SourcePath, $"{unpaired} has {(modules.Contains(unpaired) ? "lora_A but no lora_B" : "lora_B but no lora_A")}; " +
+                "a LoRA update needs both.");
         var adapter = new LoraAdapter(model, new LoraOptions
         {
             Rank = rank,

@@ -3,6 +3,7 @@ using SoftPrompt.Engine;
 using SoftPrompt.Engine.IO;
 using SoftPrompt.Models;
 using SoftPrompt.Tests.Support;
+using SoftPrompt.Tuning;
 using SoftPrompt.Tuning.Lora;
 using Xunit;
 using static SoftPrompt.Tests.Tuning.LayerAdapterKit;
@@ -103,9 +104,34 @@ public class LoraTests
         File.WriteAllText(dir.File("adapter_config.json"), config.ToJsonString());
         Assert.Contains("DoRA", Assert.Throws<ModelFormatException>(() => LoraAdapter.Load(dir.Path, model)).Message);
         config["use_dora"] = false;
+        config["lora_alpha"] = "x"; // not silently PEFT's default 8
+        File.WriteAllText(dir.File("adapter_config.json"), config.ToJsonString());
+        Assert.Contains("\"lora_alpha\" must be a number", Assert.Throws<ModelFormatException>(() => LoraAdapter.Load(dir.Path, model)).Message);
+        config["lora_alpha"] = 16;
         config["peft_type"] = "PROMPT_TUNING";
         File.WriteAllText(dir.File("adapter_config.json"), config.ToJsonString());
         Assert.Throws<ModelFormatException>(() => LoraAdapter.Load(dir.Path, model));
+    }
+
+    [Fact]
+    public void A_module_with_only_one_half_of_its_update_is_refused()
+    {
+        var model = FreshTinyStories().Model;
+        using var dir = new TempDirectory();
+        new LoraAdapter(model, new LoraOptions { Rank = 2 }).Save(dir.Path, "m");
+        // drop one lora_A: its module would otherwise be skipped without a word
+        var kept = new List<(string Name, int[] Shape, ReadOnlyMemory<float> Data)>();
+        string? dropped = null;
+        var file = SafeTensorsFile.Open(dir.File("adapter_model.safetensors"));
+        foreach (var name in file.Names.Order(StringComparer.Ordinal))
+        {
+            if (dropped is null && name.EndsWith(".lora_A.weight")) { dropped = name; continue; }
+            kept.Add((name, file.Info(name).Shape, file.ReadFloat32(name)));
+        }
+        SafeTensorsWriter.Write(dir.File("adapter_model.safetensors"), kept);
+        var error = Assert.Throws<ModelFormatException>(() => LoraAdapter.Load(dir.Path, model)).Message;
+        Assert.Contains("lora_B but no lora_A", error);
+        Assert.Contains(dropped![AdapterFiles.PeftPrefix.Length..^".lora_A.weight".Length], error);
     }
 
     [Theory]
