@@ -29,31 +29,31 @@ public sealed class Bert : TransformerModel
     {
         if (config.Architecture != Architecture.Bert) throw new ArgumentException($"A {config.Architecture} config is not a BERT config.");
         int d = config.HiddenSize, f = config.IntermediateSize;
-        _wordEmbeddings = Add("bert.embeddings.word_embeddings.weight", config.VocabSize, d);
-        _positionEmbeddings = Add("bert.embeddings.position_embeddings.weight", config.MaxPositions, d);
-        _tokenTypeEmbeddings = Add("bert.embeddings.token_type_embeddings.weight", config.TypeVocabSize, d);
-        _embeddingNormGain = Add("bert.embeddings.LayerNorm.weight", d);
-        _embeddingNormBias = Add("bert.embeddings.LayerNorm.bias", d);
+        _wordEmbeddings = Add("bert.embeddings.word_embeddings.weight", ParameterRole.TokenEmbedding, null, config.VocabSize, d);
+        _positionEmbeddings = Add("bert.embeddings.position_embeddings.weight", ParameterRole.OtherEmbedding, null, config.MaxPositions, d);
+        _tokenTypeEmbeddings = Add("bert.embeddings.token_type_embeddings.weight", ParameterRole.OtherEmbedding, null, config.TypeVocabSize, d);
+        _embeddingNormGain = Add("bert.embeddings.LayerNorm.weight", ParameterRole.Norm, null, d);
+        _embeddingNormBias = Add("bert.embeddings.LayerNorm.bias", ParameterRole.Norm | ParameterRole.Bias, null, d);
         _blocks = new BlockWeights[config.NumLayers];
         for (int i = 0; i < config.NumLayers; i++)
         {
             string p = $"bert.encoder.layer.{i}.";
             _blocks[i] = new BlockWeights(
-                Add(p + "attention.self.query.weight", d, d), Add(p + "attention.self.query.bias", d),
-                Add(p + "attention.self.key.weight", d, d), Add(p + "attention.self.key.bias", d),
-                Add(p + "attention.self.value.weight", d, d), Add(p + "attention.self.value.bias", d),
-                Add(p + "attention.output.dense.weight", d, d), Add(p + "attention.output.dense.bias", d),
-                Add(p + "attention.output.LayerNorm.weight", d), Add(p + "attention.output.LayerNorm.bias", d),
-                Add(p + "intermediate.dense.weight", f, d), Add(p + "intermediate.dense.bias", f),
-                Add(p + "output.dense.weight", d, f), Add(p + "output.dense.bias", d),
-                Add(p + "output.LayerNorm.weight", d), Add(p + "output.LayerNorm.bias", d));
+                Add(p + "attention.self.query.weight", ParameterRole.Query, i, d, d), Add(p + "attention.self.query.bias", ParameterRole.Query | ParameterRole.Bias, i, d),
+                Add(p + "attention.self.key.weight", ParameterRole.Key, i, d, d), Add(p + "attention.self.key.bias", ParameterRole.Key | ParameterRole.Bias, i, d),
+                Add(p + "attention.self.value.weight", ParameterRole.Value, i, d, d), Add(p + "attention.self.value.bias", ParameterRole.Value | ParameterRole.Bias, i, d),
+                Add(p + "attention.output.dense.weight", ParameterRole.AttentionOutput, i, d, d), Add(p + "attention.output.dense.bias", ParameterRole.AttentionOutput | ParameterRole.Bias, i, d),
+                Add(p + "attention.output.LayerNorm.weight", ParameterRole.Norm, i, d), Add(p + "attention.output.LayerNorm.bias", ParameterRole.Norm | ParameterRole.Bias, i, d),
+                Add(p + "intermediate.dense.weight", ParameterRole.MlpUp, i, f, d), Add(p + "intermediate.dense.bias", ParameterRole.MlpUp | ParameterRole.Bias, i, f),
+                Add(p + "output.dense.weight", ParameterRole.MlpDown, i, d, f), Add(p + "output.dense.bias", ParameterRole.MlpDown | ParameterRole.Bias, i, d),
+                Add(p + "output.LayerNorm.weight", ParameterRole.Norm, i, d), Add(p + "output.LayerNorm.bias", ParameterRole.Norm | ParameterRole.Bias, i, d));
         }
-        _transform = Add("cls.predictions.transform.dense.weight", d, d);
-        _transformBias = Add("cls.predictions.transform.dense.bias", d);
-        _transformNormGain = Add("cls.predictions.transform.LayerNorm.weight", d);
-        _transformNormBias = Add("cls.predictions.transform.LayerNorm.bias", d);
-        _decoder = config.TieWordEmbeddings ? _wordEmbeddings : Add(DecoderWeightName, config.VocabSize, d);
-        _decoderBias = Add("cls.predictions.bias", config.VocabSize);
+        _transform = Add("cls.predictions.transform.dense.weight", ParameterRole.HeadTransform, null, d, d);
+        _transformBias = Add("cls.predictions.transform.dense.bias", ParameterRole.HeadTransform | ParameterRole.Bias, null, d);
+        _transformNormGain = Add("cls.predictions.transform.LayerNorm.weight", ParameterRole.HeadTransform, null, d);
+        _transformNormBias = Add("cls.predictions.transform.LayerNorm.bias", ParameterRole.HeadTransform | ParameterRole.Bias, null, d);
+        _decoder = config.TieWordEmbeddings ? _wordEmbeddings : Add(DecoderWeightName, ParameterRole.LanguageModelHead, null, config.VocabSize, d);
+        _decoderBias = Add("cls.predictions.bias", ParameterRole.HeadTransform | ParameterRole.Bias, null, config.VocabSize);
         _exactGelu = (config.HiddenAct ?? "gelu") == "gelu";
     }
 

@@ -27,20 +27,21 @@ public sealed class Gemma3 : CausalLanguageModel
     {
         if (config.Architecture != Architecture.Gemma3) throw new ArgumentException($"A {config.Architecture} config is not a Gemma 3 config.");
         int d = config.HiddenSize, f = config.IntermediateSize, hd = config.HeadDim;
-        _embed = Add("model.embed_tokens.weight", config.VocabSize, d);
+        _embed = Add("model.embed_tokens.weight", ParameterRole.TokenEmbedding, null, config.VocabSize, d);
         _blocks = new BlockWeights[config.NumLayers];
         for (int i = 0; i < config.NumLayers; i++)
         {
             string p = $"model.layers.{i}.";
             _blocks[i] = new BlockWeights(
-                Add(p + "input_layernorm.weight", d), Add(p + "post_attention_layernorm.weight", d),
-                Add(p + "pre_feedforward_layernorm.weight", d), Add(p + "post_feedforward_layernorm.weight", d),
-                Add(p + "self_attn.q_proj.weight", config.QueryWidth, d), Add(p + "self_attn.k_proj.weight", config.KvWidth, d),
-                Add(p + "self_attn.v_proj.weight", config.KvWidth, d), Add(p + "self_attn.o_proj.weight", d, config.QueryWidth),
-                Add(p + "self_attn.q_norm.weight", hd), Add(p + "self_attn.k_norm.weight", hd),
-                Add(p + "mlp.gate_proj.weight", f, d), Add(p + "mlp.up_proj.weight", f, d), Add(p + "mlp.down_proj.weight", d, f));
+                Add(p + "input_layernorm.weight", ParameterRole.Norm, i, d), Add(p + "post_attention_layernorm.weight", ParameterRole.Norm, i, d),
+                Add(p + "pre_feedforward_layernorm.weight", ParameterRole.Norm, i, d), Add(p + "post_feedforward_layernorm.weight", ParameterRole.Norm, i, d),
+                Add(p + "self_attn.q_proj.weight", ParameterRole.Query, i, config.QueryWidth, d), Add(p + "self_attn.k_proj.weight", ParameterRole.Key, i, config.KvWidth, d),
+                Add(p + "self_attn.v_proj.weight", ParameterRole.Value, i, config.KvWidth, d), Add(p + "self_attn.o_proj.weight", ParameterRole.AttentionOutput, i, d, config.QueryWidth),
+                Add(p + "self_attn.q_norm.weight", ParameterRole.Norm, i, hd), Add(p + "self_attn.k_norm.weight", ParameterRole.Norm, i, hd),
+                Add(p + "mlp.gate_proj.weight", ParameterRole.MlpGate, i, f, d), Add(p + "mlp.up_proj.weight", ParameterRole.MlpUp, i, f, d),
+                Add(p + "mlp.down_proj.weight", ParameterRole.MlpDown, i, d, f));
         }
-        _norm = Add("model.norm.weight", d);
+        _norm = Add("model.norm.weight", ParameterRole.FinalNorm, null, d);
     }
 
     public override Tensor TokenEmbedding => _embed;

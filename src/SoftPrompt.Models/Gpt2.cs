@@ -25,22 +25,22 @@ public sealed class Gpt2 : CausalLanguageModel
     public Gpt2(ModelConfig config) : base(config)
     {
         int d = config.HiddenSize, f = config.IntermediateSize;
-        _wte = Add("transformer.wte.weight", config.VocabSize, d);
-        _wpe = Add("transformer.wpe.weight", config.MaxPositions, d);
+        _wte = Add("transformer.wte.weight", ParameterRole.TokenEmbedding, null, config.VocabSize, d);
+        _wpe = Add("transformer.wpe.weight", ParameterRole.OtherEmbedding, null, config.MaxPositions, d);
         _blocks = new BlockWeights[config.NumLayers];
         for (int i = 0; i < config.NumLayers; i++)
         {
             string p = $"transformer.h.{i}.";
             _blocks[i] = new BlockWeights(
-                Add(p + "ln_1.weight", d), Add(p + "ln_1.bias", d),
-                Add(p + "attn.c_attn.weight", 3 * d, d), Add(p + "attn.c_attn.bias", 3 * d),
-                Add(p + "attn.c_proj.weight", d, d), Add(p + "attn.c_proj.bias", d),
-                Add(p + "ln_2.weight", d), Add(p + "ln_2.bias", d),
-                Add(p + "mlp.c_fc.weight", f, d), Add(p + "mlp.c_fc.bias", f),
-                Add(p + "mlp.c_proj.weight", d, f), Add(p + "mlp.c_proj.bias", d));
+                Add(p + "ln_1.weight", ParameterRole.Norm, i, d), Add(p + "ln_1.bias", ParameterRole.Norm | ParameterRole.Bias, i, d),
+                Add(p + "attn.c_attn.weight", Qkv, i, 3 * d, d), Add(p + "attn.c_attn.bias", Qkv | ParameterRole.Bias, i, 3 * d),
+                Add(p + "attn.c_proj.weight", ParameterRole.AttentionOutput, i, d, d), Add(p + "attn.c_proj.bias", ParameterRole.AttentionOutput | ParameterRole.Bias, i, d),
+                Add(p + "ln_2.weight", ParameterRole.Norm, i, d), Add(p + "ln_2.bias", ParameterRole.Norm | ParameterRole.Bias, i, d),
+                Add(p + "mlp.c_fc.weight", ParameterRole.MlpUp, i, f, d), Add(p + "mlp.c_fc.bias", ParameterRole.MlpUp | ParameterRole.Bias, i, f),
+                Add(p + "mlp.c_proj.weight", ParameterRole.MlpDown, i, d, f), Add(p + "mlp.c_proj.bias", ParameterRole.MlpDown | ParameterRole.Bias, i, d));
         }
-        _lnFGain = Add("transformer.ln_f.weight", d);
-        _lnFBias = Add("transformer.ln_f.bias", d);
+        _lnFGain = Add("transformer.ln_f.weight", ParameterRole.FinalNorm, null, d);
+        _lnFBias = Add("transformer.ln_f.bias", ParameterRole.FinalNorm | ParameterRole.Bias, null, d);
         _exactGelu = config.HiddenAct == "gelu";
     }
 

@@ -27,22 +27,22 @@ public sealed class GptNeoX : CausalLanguageModel
     {
         if (config.Architecture != Architecture.GptNeoX) throw new ArgumentException($"A {config.Architecture} config is not a GPT-NeoX config.");
         int d = config.HiddenSize, f = config.IntermediateSize;
-        _embed = Add("gpt_neox.embed_in.weight", config.VocabSize, d);
+        _embed = Add("gpt_neox.embed_in.weight", ParameterRole.TokenEmbedding, null, config.VocabSize, d);
         _blocks = new BlockWeights[config.NumLayers];
         for (int i = 0; i < config.NumLayers; i++)
         {
             string p = $"gpt_neox.layers.{i}.";
             _blocks[i] = new BlockWeights(
-                Add(p + "input_layernorm.weight", d), Add(p + "input_layernorm.bias", d),
-                Add(p + "post_attention_layernorm.weight", d), Add(p + "post_attention_layernorm.bias", d),
-                Add(p + "attention.query_key_value.weight", 3 * d, d), Add(p + "attention.query_key_value.bias", 3 * d),
-                Add(p + "attention.dense.weight", d, d), Add(p + "attention.dense.bias", d),
-                Add(p + "mlp.dense_h_to_4h.weight", f, d), Add(p + "mlp.dense_h_to_4h.bias", f),
-                Add(p + "mlp.dense_4h_to_h.weight", d, f), Add(p + "mlp.dense_4h_to_h.bias", d));
+                Add(p + "input_layernorm.weight", ParameterRole.Norm, i, d), Add(p + "input_layernorm.bias", ParameterRole.Norm | ParameterRole.Bias, i, d),
+                Add(p + "post_attention_layernorm.weight", ParameterRole.Norm, i, d), Add(p + "post_attention_layernorm.bias", ParameterRole.Norm | ParameterRole.Bias, i, d),
+                Add(p + "attention.query_key_value.weight", Qkv, i, 3 * d, d), Add(p + "attention.query_key_value.bias", Qkv | ParameterRole.Bias, i, 3 * d),
+                Add(p + "attention.dense.weight", ParameterRole.AttentionOutput, i, d, d), Add(p + "attention.dense.bias", ParameterRole.AttentionOutput | ParameterRole.Bias, i, d),
+                Add(p + "mlp.dense_h_to_4h.weight", ParameterRole.MlpUp, i, f, d), Add(p + "mlp.dense_h_to_4h.bias", ParameterRole.MlpUp | ParameterRole.Bias, i, f),
+                Add(p + "mlp.dense_4h_to_h.weight", ParameterRole.MlpDown, i, d, f), Add(p + "mlp.dense_4h_to_h.bias", ParameterRole.MlpDown | ParameterRole.Bias, i, d));
         }
-        _finalGain = Add("gpt_neox.final_layer_norm.weight", d);
-        _finalBias = Add("gpt_neox.final_layer_norm.bias", d);
-        _head = config.TieWordEmbeddings ? _embed : Add("embed_out.weight", config.VocabSize, d);
+        _finalGain = Add("gpt_neox.final_layer_norm.weight", ParameterRole.FinalNorm, null, d);
+        _finalBias = Add("gpt_neox.final_layer_norm.bias", ParameterRole.FinalNorm | ParameterRole.Bias, null, d);
+        _head = config.TieWordEmbeddings ? _embed : Add("embed_out.weight", ParameterRole.LanguageModelHead, null, config.VocabSize, d);
         _rotaryDims = config.RotaryDims;
         _exactGelu = (config.HiddenAct ?? "gelu") == "gelu";
     }

@@ -29,30 +29,31 @@ public sealed class Llama : CausalLanguageModel
     public Llama(ModelConfig config) : base(config)
     {
         int d = config.HiddenSize, f = config.IntermediateSize, kv = config.KvWidth, qw = config.QueryWidth, hd = config.HeadDim;
-        _embed = Add("model.embed_tokens.weight", config.VocabSize, d);
+        _embed = Add("model.embed_tokens.weight", ParameterRole.TokenEmbedding, null, config.VocabSize, d);
         _blocks = new BlockWeights[config.NumLayers];
         for (int i = 0; i < config.NumLayers; i++)
         {
             string p = $"model.layers.{i}.";
             bool fused = config.FusedProjections;
-            var attnNorm = Add(p + "input_layernorm.weight", d); // registered first: the order files and checkpoints list
-            var wq = fused ? Add(p + "self_attn.qkv_proj.weight", qw + 2 * kv, d) : Add(p + "self_attn.q_proj.weight", qw, d);
-            var wk = fused ? wq : Add(p + "self_attn.k_proj.weight", kv, d);
-            var wv = fused ? wq : Add(p + "self_attn.v_proj.weight", kv, d);
-            var wo = Add(p + "self_attn.o_proj.weight", d, qw);
+            var attnNorm = Add(p + "input_layernorm.weight", ParameterRole.Norm, i, d); // registered first: the order files and checkpoints list
+            var wq = fused ? Add(p + "self_attn.qkv_proj.weight", Qkv, i, qw + 2 * kv, d) : Add(p + "self_attn.q_proj.weight", ParameterRole.Query, i, qw, d);
+            var wk = fused ? wq : Add(p + "self_attn.k_proj.weight", ParameterRole.Key, i, kv, d);
+            var wv = fused ? wq : Add(p + "self_attn.v_proj.weight", ParameterRole.Value, i, kv, d);
+            var wo = Add(p + "self_attn.o_proj.weight", ParameterRole.AttentionOutput, i, d, qw);
             bool bias = config.QkvBias, norm = config.QkNorm;
             _blocks[i] = new BlockWeights(
                 attnNorm, wq, wk, wv, wo,
-                bias ? Add(p + "self_attn.q_proj.bias", qw) : null, bias ? Add(p + "self_attn.k_proj.bias", kv) : null,
-                bias ? Add(p + "self_attn.v_proj.bias", kv) : null,
-                norm ? Add(p + "self_attn.q_norm.weight", hd) : null, norm ? Add(p + "self_attn.k_norm.weight", hd) : null,
-                Add(p + "post_attention_layernorm.weight", d),
-                fused ? Add(p + "mlp.gate_up_proj.weight", 2 * f, d) : Add(p + "mlp.gate_proj.weight", f, d),
-                fused ? null : Add(p + "mlp.up_proj.weight", f, d),
-                Add(p + "mlp.down_proj.weight", d, f));
+                bias ? Add(p + "self_attn.q_proj.bias", ParameterRole.Query | ParameterRole.Bias, i, qw) : null,
+                bias ? Add(p + "self_attn.k_proj.bias", ParameterRole.Key | ParameterRole.Bias, i, kv) : null,
+                bias ? Add(p + "self_attn.v_proj.bias", ParameterRole.Value | ParameterRole.Bias, i, kv) : null,
+                norm ? Add(p + "self_attn.q_norm.weight", ParameterRole.Norm, i, hd) : null, norm ? Add(p + "self_attn.k_norm.weight", ParameterRole.Norm, i, hd) : null,
+                Add(p + "post_attention_layernorm.weight", ParameterRole.Norm, i, d),
+                fused ? Add(p + "mlp.gate_up_proj.weight", ParameterRole.MlpGate | ParameterRole.MlpUp, i, 2 * f, d) : Add(p + "mlp.gate_proj.weight", ParameterRole.MlpGate, i, f, d),
+                fused ? null : Add(p + "mlp.up_proj.weight", ParameterRole.MlpUp, i, f, d),
+                Add(p + "mlp.down_proj.weight", ParameterRole.MlpDown, i, d, f));
         }
-        _norm = Add("model.norm.weight", d);
-        _lmHead = config.TieWordEmbeddings ? _embed : Add("lm_head.weight", config.VocabSize, d);
+        _norm = Add("model.norm.weight", ParameterRole.FinalNorm, null, d);
+        _lmHead = config.TieWordEmbeddings ? _embed : Add("lm_head.weight", ParameterRole.LanguageModelHead, null, config.VocabSize, d);
         _rope = config.RotaryPairing == RotaryPairing.Interleaved ? RopeStyle.Interleaved : RopeStyle.RotateHalf;
     }
 

@@ -24,10 +24,16 @@ public abstract class ParameterizedModel
         _parameters.FirstOrDefault(p => p.Name == name)?.Tensor
         ?? throw new KeyNotFoundException($"The model has no parameter named '{name}'.");
 
-    protected Tensor Add(string name, params int[] shape)
+    /// <summary>One matrix for queries, keys and values (GPT-2's c_attn, GPT-NeoX's query_key_value, Phi-3's qkv_proj).</summary>
+    protected const ParameterRole Qkv = ParameterRole.Query | ParameterRole.Key | ParameterRole.Value;
+
+    protected Tensor Add(string name, params int[] shape) => Add(name, ParameterRole.None, null, shape);
+
+    /// <summary>Registers a parameter with its role and block (<see cref="NamedParameter"/>).</summary>
+    protected Tensor Add(string name, ParameterRole role, int? layer, params int[] shape)
     {
         var t = Tensor.Parameter(shape, trainable: false, name);
-        _parameters.Add(new NamedParameter(name, t));
+        _parameters.Add(new NamedParameter(name, t, role, layer));
         return t;
     }
 

@@ -187,7 +187,41 @@ public abstract class TransformerModel : ParameterizedModel
     };
 }
 
-public sealed record NamedParameter(string Name, Tensor Tensor);
+/// <summary>A parameter under its Hugging Face name, with what it is in the model (<see cref="ParameterRole"/>) and the
+/// block it belongs to (null outside the blocks): methods choose parameters by these, never by parsing names.</summary>
+public sealed record NamedParameter(string Name, Tensor Tensor, ParameterRole Role = ParameterRole.None, int? Layer = null)
+{
+    public bool Is(ParameterRole role) => (Role & role) != 0;
+}
+
+/// <summary>
+/// What a parameter is, as each model file declares it when it registers the parameter; flags, since a fused matrix
+/// is several things (GPT-2's c_attn is Query | Key | Value) and a bias can belong to a norm or a head.
+/// </summary>
+[Flags]
+public enum ParameterRole
+{
+    None = 0,
+    TokenEmbedding = 1 << 0,
+    /// <summary>Position and token-type embeddings.</summary>
+    OtherEmbedding = 1 << 1,
+    /// <summary>A norm inside or before the blocks (its gain; its bias also carries <see cref="Bias"/>).</summary>
+    Norm = 1 << 2,
+    /// <summary>The norm after the last block.</summary>
+    FinalNorm = 1 << 3,
+    Bias = 1 << 4,
+    Query = 1 << 5,
+    Key = 1 << 6,
+    Value = 1 << 7,
+    AttentionOutput = 1 << 8,
+    MlpUp = 1 << 9,
+    MlpGate = 1 << 10,
+    MlpDown = 1 << 11,
+    /// <summary>Between the last block and the vocabulary: a BERT's MLM transform and output bias.</summary>
+    HeadTransform = 1 << 12,
+    /// <summary>An untied output projection to the vocabulary.</summary>
+    LanguageModelHead = 1 << 13,
+}
 
 /// <summary>Per-forward facts every layer needs.</summary>
 /// <param name="KeyPadding">Padding of [cached rows; this call's rows], B·(Past+T), or null when none is padded.</param>

@@ -18,16 +18,16 @@ public sealed record WeightSubset(string Method, IReadOnlyList<NamedParameter> P
     /// </summary>
     public static WeightSubset Select(TransformerModel model, string method, int topLayers = 2, bool readsLanguageModelHead = true)
     {
-        var all = model.Parameters.Where(p => readsLanguageModelHead || !ModelLayout.IsLanguageModelHead(p.Name)).ToList();
+        var all = model.Parameters.Where(p => readsLanguageModelHead || !ModelLayout.IsLanguageModelHead(p)).ToList();
         int layers = model.Config.NumLayers;
         WeightSubset subset = method switch
         {
             "full" => new WeightSubset("full fine-tuning", all),
             "top-k" => new WeightSubset($"fine-tune top {topLayers} layers",
-                all.Where(p => ModelLayout.LayerOf(p.Name) is int l ? l >= layers - topLayers : IsFinalNorm(p.Name) || IsMlmTransform(p.Name)).ToList()),
-            "bitfit" => all.Any(p => p.Name.EndsWith(".bias"))
-                ? new WeightSubset("BitFit (biases)", all.Where(p => p.Name.EndsWith(".bias")).ToList())
-                : new WeightSubset("BitFit (norm gains)", all.Where(p => p.Name.EndsWith("norm.weight") || p.Name.Contains(".ln_")).ToList(),
+                all.Where(p => p.Layer is int l ? l >= layers - topLayers : p.Is(ParameterRole.FinalNorm | ParameterRole.HeadTransform)).ToList()),
+            "bitfit" => all.Any(p => p.Is(ParameterRole.Bias))
+                ? new WeightSubset("BitFit (biases)", all.Where(p => p.Is(ParameterRole.Bias)).ToList())
+                : new WeightSubset("BitFit (norm gains)", all.Where(p => p.Is(ParameterRole.Norm | ParameterRole.FinalNorm)).ToList(),
                     "the model has no biases (LLaMA-style), so BitFit trains the RMSNorm gains instead"),
             _ => throw new ArgumentException($"Unknown fine-tuning baseline '{method}': use full, top-k or bitfit."),
         };
@@ -36,10 +36,4 @@ public sealed record WeightSubset(string Method, IReadOnlyList<NamedParameter> P
         model.SetTrainable(chosen.Contains);
         return subset;
     }
-
-    // A BERT's MLM transform and output bias sit above its blocks as a decoder's final norm does; its decoder weight,
-    // like a decoder's LM head, does not count as a top layer.
-    private static bool IsMlmTransform(string name) => name.StartsWith("cls.predictions.transform.", StringComparison.Ordinal) || name == "cls.predictions.bias";
-
-    private static bool IsFinalNorm(string name) => name is "model.norm.weight" or "transformer.ln_f.weight" or "transformer.ln_f.bias";
 }

@@ -23,19 +23,27 @@ public sealed class Ia3Adapter : ITrainableAdapter, ILayerHooks
     private readonly Dictionary<Tensor, Scale> _byWeight = new(ReferenceEqualityComparer.Instance);
     private readonly IReadOnlyList<string> _targets, _feedForward;
     private readonly bool _gpt2;
+    private readonly TransformerModel _model;
 
-    /// <param name="targets">Module names or their last dotted parts, as PEFT's target_modules; null means PEFT's
-    /// defaults for the family (keys, values and the MLP's output projection).</param>
+    /// <param name="targets">Module names or their last dotted parts, as PEFT's target_modules; null means the paper's
+    /// choice (Liu et al. 2022): the projections the model declares as keys and values (a fused q/k/v matrix included)
+    /// and its MLP's output projection, rescaled on its input.</param>
     /// <param name="feedForward">Which of them rescale their input instead of their output (feedforward_modules).</param>
     public Ia3Adapter(TransformerModel model, IReadOnlyList<string>? targets = null, IReadOnlyList<string>? feedForward = null)
     {
         model.SetTrainable(false);
         _gpt2 = model.Config.Architecture == Architecture.Gpt2;
-        (_targets, _feedForward) = targets is null ? DefaultsFor(model.Config) : (targets, feedForward ?? Array.Empty<string>());
-        var scales = new List<Scale>();
-        foreach (var p in model.Parameters)
+        _model = model;
+        if (targets is null)
         {
-            if (ModelLayout.LayerOf(p.Name) is null || p.Tensor.Rank != 2 || !p.Name.EndsWith(".weight")) continue;
+            var feedForwardModules = ModelLayout.Modules(model, ParameterRole.MlpDown);
+            targets = ModelLayout.Modules(model, ParameterRole.Key | ParameterRole.Value).Concat(feedForwardModules).ToList();
+            feedForward = feedForwardModules;
+        }
+        (_targets, _feedForward) = (targets, feedForward ?? Array.Empty<string>());
+        var scales = new List<Scale>();
+        foreach (var p in ModelLayout.BlockMatrices(model))
+        {
             string module = p.Name[..^".weight".Length];
             if (!Matches(module, _targets)) continue;
             bool ff = Matches(module, _feedForward);
@@ -52,16 +60,6 @@ public sealed class Ia3Adapter : ITrainableAdapter, ILayerHooks
     }
 
     private static bool Matches(string module, IEnumerable<string> names) => names.Any(t => module == t || module.EndsWith("." + t));
-
-    /// <summary>PEFT's defaults per family: keys, values and the MLP's output projection, the last rescaled on its input.</summary>
-    public static (IReadOnlyList<string> Targets, IReadOnlyList<string> FeedForward) DefaultsFor(ModelConfig config) => config.Architecture switch
-    {
-        Architecture.Gpt2 => (["c_attn", "mlp.c_proj"], ["mlp.c_proj"]),
-        Architecture.Bert => (["key", "value", "output.dense"], ["output.dense"]),
-        Architecture.GptNeoX => (["query_key_value", "dense_4h_to_h"], ["dense_4h_to_h"]),
-        _ when config.FusedProjections => (["qkv_proj", "down_proj"], ["down_proj"]),
-        _ => (["k_proj", "v_proj", "down_proj"], ["down_proj"]),
-    };
 
     public IReadOnlyList<Scale> Scales { get; }
     public string Method => "ia3";
@@ -82,8 +80,9 @@ public sealed class Ia3Adapter : ITrainableAdapter, ILayerHooks
     public void Save(string directory, string baseModel)
     {
         var config = AdapterFiles.Config(PeftType, baseModel);
-        config["target_modules"] = new JsonArray(_targets.Select(t => (JsonNode)t).ToArray());
-        config["feedforward_modules"] = new JsonArray(_feedForward.Select(t => (JsonNode)t).ToArray());
+        config["target_modules"] = new JsonArray(ModelLayout.TargetNames(_model, Scales.Select(s => s.Module).ToList()).Select(t => (JsonNode)t).ToArray());
+        config["feedforward_modules"] = new JsonArray(ModelLayout.TargetNames(_model, Scales.Where(s => s.FeedForward).Select(s => s.Module).ToList())
+            .Select(t => (JsonNode)t).ToArray());
         config["fan_in_fan_out"] = _gpt2; // Hugging Face's GPT-2 keeps Conv1D weights [in, out]; the vectors' shapes do not change
         config["init_ia3_weights"] = true;
         config["modules_to_save"] = null;

@@ -22,7 +22,7 @@ public sealed class LlamaAdapter : ITrainableAdapter, ILayerHooks
     public sealed record AdaptionPrompt(int Layer, Tensor Prompt, Tensor Gate);
 
     private readonly Dictionary<int, AdaptionPrompt> _byLayer = new();
-    private readonly Architecture _architecture;
+    private readonly string _attentionName; // the attention module's own name ("self_attn", GPT-2's "attn"): PEFT's target_modules
     // The gate's index into itself for every value element: Embedding broadcasts it and sums its gradient back.
     private readonly int[] _gateBroadcast;
 
@@ -34,12 +34,12 @@ public sealed class LlamaAdapter : ITrainableAdapter, ILayerHooks
         if (options.Length < 1) throw new ArgumentException($"An adaption prompt needs at least one row (got {options.Length}).");
         if (layers < 1 || layers > total) throw new ArgumentException($"LLaMA-Adapter layers must be between 1 and the model's {total} (got {layers}).");
         Options = options with { Layers = layers };
-        _architecture = model.Config.Architecture;
+        _attentionName = ModelLayout.AttentionModule(model, 0).Split('.')[^1];
         model.SetTrainable(false);
         var rng = new Random(options.Seed);
         for (int layer = total - layers; layer < total; layer++)
         {
-            string module = AdapterFiles.PeftPrefix + ModelLayout.AttentionModule(_architecture, layer);
+            string module = AdapterFiles.PeftPrefix + ModelLayout.AttentionModule(model, layer);
             var prompt = Tensor.Parameter([1, options.Length, width], trainable: true, module + ".adaption_prompt");
             RandomInit.Normal(prompt, rng, 1f);
             _byLayer.Add(layer, new AdaptionPrompt(layer, prompt, Tensor.Parameter([1], trainable: true, module + ".adaption_gate")));
@@ -82,7 +82,7 @@ public sealed class LlamaAdapter : ITrainableAdapter, ILayerHooks
         var config = AdapterFiles.Config(PeftType, baseModel);
         config["adapter_len"] = Options.Length;
         config["adapter_layers"] = Options.Layers;
-        config["target_modules"] = _architecture == Architecture.Gpt2 ? "attn" : "self_attn";
+        config["target_modules"] = _attentionName;
         AdapterFiles.Write(directory, config, AdapterFiles.Named(Trainable.Select(t => (t.Name!, t))));
     }
 

@@ -30,14 +30,14 @@ public sealed class LoraAdapter : ITrainableAdapter, ILayerHooks
         _model = model;
         Options = options;
         model.SetTrainable(false);
-        var targets = options.TargetsFor(model.Config);
+        var targets = options.TargetModules;
+        var chosen = targets is null ? ModelLayout.Modules(model, ParameterRole.Query | ParameterRole.Value).ToHashSet() : null;
         var rng = new Random(options.Seed);
         var updates = new List<Update>();
-        foreach (var p in model.Parameters)
+        foreach (var p in ModelLayout.BlockMatrices(model))
         {
-            if (ModelLayout.LayerOf(p.Name) is null || p.Tensor.Rank != 2 || !p.Name.EndsWith(".weight")) continue;
             string module = p.Name[..^".weight".Length];
-            if (!targets.Any(t => module == t || module.EndsWith("." + t))) continue;
+            if (chosen is not null ? !chosen.Contains(module) : !targets!.Any(t => module == t || module.EndsWith("." + t))) continue;
             int outputs = p.Tensor.Dim(0), inputs = p.Tensor.Dim(1);
             var a = Tensor.Parameter([options.Rank, inputs], trainable: true, TensorName(module, "lora_A"));
             var b = Tensor.Parameter([outputs, options.Rank], trainable: true, TensorName(module, "lora_B"));
@@ -47,8 +47,8 @@ public sealed class LoraAdapter : ITrainableAdapter, ILayerHooks
             _byWeight.Add(p.Tensor, update);
         }
         if (updates.Count == 0)
-            throw new ArgumentException($"LoRA target modules [{string.Join(", ", targets)}] match no projection of the model's layers " +
-                $"(e.g. {string.Join(", ", model.Parameters.Where(p => ModelLayout.LayerOf(p.Name) == 0 && p.Tensor.Rank == 2).Select(p => p.Name[..^".weight".Length]))}).");
+            throw new ArgumentException($"LoRA target modules [{string.Join(", ", targets ?? ["queries and values"])}] match no projection of the model's layers " +
+                $"(e.g. {string.Join(", ", ModelLayout.BlockMatrices(model).Where(p => p.Layer == 0).Select(p => p.Name[..^".weight".Length]))}).");
         Updates = updates;
         Trainable = updates.SelectMany(u => new[] { u.A, u.B }).ToList();
     }
@@ -101,7 +101,7 @@ public sealed class LoraAdapter : ITrainableAdapter, ILayerHooks
         config["r"] = Options.Rank;
         config["lora_alpha"] = Options.Alpha;
         config["use_rslora"] = Options.RankStabilized;
-        config["target_modules"] = new JsonArray(Options.TargetsFor(_model.Config).Select(t => (JsonNode)t).ToArray());
+        config["target_modules"] = new JsonArray(ModelLayout.TargetNames(_model, Updates.Select(u => u.Module).ToList()).Select(t => (JsonNode)t).ToArray());
         config["lora_dropout"] = 0.0;
         config["bias"] = "none";
         // Hugging Face's GPT-2 stores its projections as Conv1D [in, out]; PEFT records that, though A and B keep their shapes.

@@ -14,21 +14,11 @@ public sealed record LoraOptions
     public bool RankStabilized { get; init; }
 
     /// <summary>Module names as PEFT matches them: a module's full name or its last dotted parts. Null means the
-    /// paper's choice, queries and values: q_proj and v_proj, BERT's query and value, or GPT-2's c_attn and GPT-NeoX's
-    /// query_key_value, where q, k and v share one matrix.</summary>
+    /// paper's choice, queries and values: the projections the model declares as such (a fused q/k/v matrix such as
+    /// GPT-2's c_attn included).</summary>
     public IReadOnlyList<string>? TargetModules { get; init; }
 
     public int Seed { get; init; } = 1;
-
-    public IReadOnlyList<string> TargetsFor(ModelConfig config)
-        => TargetModules ?? config.Architecture switch
-        {
-            Architecture.Gpt2 => ["c_attn"],
-            Architecture.GptNeoX => ["query_key_value"],
-            Architecture.Bert => ["query", "value"],
-            _ when config.FusedProjections => ["qkv_proj"], // Phi-3
-            _ => ["q_proj", "v_proj"],
-        };
 
     public float Scaling => RankStabilized ? Alpha / MathF.Sqrt(Rank) : Alpha / Rank;
 }
