@@ -12,10 +12,22 @@ public static class CliErrors
         }
         catch (Exception e) when (IsUserError(e))
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine($"error: {(e is Engine.OptionException option ? $"{FlagOf(option.Option)} {option.Problem}" : e.Message)}");
             return 1;
         }
     }
+
+    // The library names settings by property; the user typed flags.
+    private static readonly Dictionary<string, string> Flags = new()
+    {
+        ["Steps"] = "--steps", ["BatchSize"] = "--batch", ["AccumulationSteps"] = "--accumulate", ["EvaluateEvery"] = "--eval-every",
+        ["CheckpointEvery"] = "--checkpoint-every", ["LearningRate"] = "--lr", ["PeakLearningRate"] = "--lr", ["Optimizer"] = "--optimizer",
+        ["WarmupSteps"] = "--warmup", ["Context"] = "--context", ["MixtureRows"] = "--mixture-rows", ["TopLayers"] = "--top-layers",
+        ["Init"] = "--init", ["InitText"] = "--init-text", ["Loss"] = "--loss", ["OnNonFinite"] = "--on-nan", ["MaxNewTokens"] = "--max-tokens",
+        ["Host"] = "--host",
+    };
+
+    public static string FlagOf(string option) => Flags.GetValueOrDefault(option, option);
 
     /// <summary>
     /// Files (IOException covers missing files and our ModelFormatException) and JSON are the user's; so are

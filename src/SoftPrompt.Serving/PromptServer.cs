@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using SoftPrompt.Data.Tasks;
 using SoftPrompt.Data.Tokenizers;
+using SoftPrompt.Engine;
 using SoftPrompt.Models;
 using SoftPrompt.Tuning;
 using SoftPrompt.Tuning.PromptTuning;
@@ -208,7 +209,7 @@ public sealed class PromptServer : IAsyncDisposable
     private static System.Net.IPAddress ListenAddress(string host) =>
         host == "localhost" ? System.Net.IPAddress.Loopback
         : System.Net.IPAddress.TryParse(host, out var address) ? address
-        : throw new ArgumentException($"--host {host} is not an IP address (give 127.0.0.1, ::1, 0.0.0.0 or one of this machine's addresses).");
+        : throw new OptionException("Host", $"{host} is not an IP address (give 127.0.0.1, ::1, 0.0.0.0 or one of this machine's addresses).");
 
     private void MapRoutes(WebApplication app)
     {

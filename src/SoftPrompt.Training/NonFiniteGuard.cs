@@ -1,5 +1,5 @@
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using SoftPrompt.Engine;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace SoftPrompt.Training;
 
@@ -36,6 +36,6 @@ public static class NonFiniteGuard
     {
         "stop" => NonFinitePolicy.Stop,
         "skip" => NonFinitePolicy.Skip,
-        _ => throw new ArgumentException($"Unknown --on-nan '{name}': use stop or skip."),
+        _ => throw new OptionException("OnNonFinite", $"'{name}' is not known: use stop or skip."),
     };
 }

@@ -31,7 +31,7 @@ public static class Seq2SeqGenerator
     public static List<int>[] Greedy(T5 model, Tape tape, Tensor encoded, bool[]? encoderPadding, ILayerHooks? hooks,
         int maxNewTokens, int? endOfSequence, Action<int>? onFirstRowToken = null)
     {
-        if (maxNewTokens < 1) throw new ArgumentException($"--max-tokens must be at least 1 (got {maxNewTokens}).");
+        if (maxNewTokens < 1) throw new OptionException("MaxNewTokens", $"must be at least 1 (got {maxNewTokens}).");
         int batch = encoded.Dim(0), vocab = model.Config.VocabSize;
         var written = Enumerable.Range(0, batch).Select(_ => new List<int>()).ToArray();
         var stopped = new bool[batch];

@@ -1,3 +1,4 @@
+using SoftPrompt.Engine;
 using SoftPrompt.Training.Schedules;
 
 namespace SoftPrompt.Training.Pretraining;
@@ -34,16 +35,17 @@ public sealed record PretrainOptions
 
     public void Validate()
     {
-        if (BatchSize < 1) throw new ArgumentException($"--batch must be at least 1 (got {BatchSize}).");
-        if (Context < 2) throw new ArgumentException($"--context must be at least 2 (got {Context}).");
-        if (Steps < 1) throw new ArgumentException($"--steps must be at least 1 (got {Steps}).");
-        if (WarmupSteps < 0 || WarmupSteps > Steps) throw new ArgumentException($"--warmup must be between 0 and --steps ({Steps}); got {WarmupSteps}.");
-        if (!(PeakLearningRate > 0)) throw new ArgumentException($"--lr must be positive (got {PeakLearningRate}).");
+        if (BatchSize < 1) throw new OptionException(nameof(BatchSize), $"must be at least 1 (got {BatchSize}).");
+        if (Context < 2) throw new OptionException(nameof(Context), $"must be at least 2 (got {Context}).");
+        if (Steps < 1) throw new OptionException(nameof(Steps), $"must be at least 1 (got {Steps}).");
+        if (WarmupSteps < 0 || WarmupSteps > Steps) throw new OptionException(nameof(WarmupSteps), $"must be between 0 and the number of steps ({Steps}); got {WarmupSteps}.");
+        if (!(PeakLearningRate > 0)) throw new OptionException(nameof(PeakLearningRate), $"must be positive (got {PeakLearningRate}).");
         if (Objective == PretrainObjective.MaskedTokens && Masking is null)
             throw new ArgumentException("Masked-token pretraining needs the tokenizer's [MASK] token.");
-        if (MixtureRows < 0) throw new ArgumentException($"--mixture-rows must be 0 or more (got {MixtureRows}).");
+        if (MixtureRows < 0) throw new OptionException(nameof(MixtureRows), $"must be 0 or more (got {MixtureRows}).");
         if (MixtureRows > 0 && Objective != PretrainObjective.NextToken)
-            throw new ArgumentException("--mixture-rows needs next-token pretraining (the questions are answered left to right).");
-        if (EvaluateEvery < 1 || CheckpointEvery < 1) throw new ArgumentException("--eval-every and --checkpoint-every must be at least 1.");
+            throw new OptionException(nameof(MixtureRows), "needs next-token pretraining (the questions are answered left to right).");
+        if (EvaluateEvery < 1) throw new OptionException(nameof(EvaluateEvery), $"must be at least 1 (got {EvaluateEvery}).");
+        if (CheckpointEvery < 1) throw new OptionException(nameof(CheckpointEvery), $"must be at least 1 (got {CheckpointEvery}).");
     }
 }

@@ -47,7 +47,7 @@ public sealed class Pretrainer
                 ? "Masked-token pretraining needs an encoder (BERT); this model is causal."
                 : "Next-token pretraining needs a causal model; an encoder sees the token it would predict (use the masked-token objective).");
         if (options.Context > model.Config.MaxPositions)
-            throw new ArgumentException($"--context {options.Context} exceeds the model's {model.Config.MaxPositions} positions.");
+            throw new OptionException(nameof(options.Context), $"{options.Context} exceeds the model's {model.Config.MaxPositions} positions.");
         _model = model;
         (_options, _progress, _trained, _decayed, _undecayed) = Setup(model, options, progress);
     }

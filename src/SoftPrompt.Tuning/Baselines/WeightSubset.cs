@@ -31,7 +31,7 @@ public sealed record WeightSubset(string Method, IReadOnlyList<NamedParameter> P
                     "the model has no biases (LLaMA-style), so BitFit trains the RMSNorm gains instead"),
             _ => throw new ArgumentException($"Unknown fine-tuning baseline '{method}': use full, top-k or bitfit."),
         };
-        if (topLayers < 1 || topLayers > layers) throw new ArgumentException($"--top-layers must be between 1 and {layers}.");
+        if (topLayers < 1 || topLayers > layers) throw new OptionException("TopLayers", $"must be between 1 and the model's {layers} layers (got {topLayers}).");
         var chosen = subset.Parameters.Select(p => p.Name).ToHashSet();
         model.SetTrainable(chosen.Contains);
         return subset;

@@ -27,7 +27,7 @@ public static class ClassificationLosses
         "vocabulary" or "vocab" => ClassificationLoss.Vocabulary,
         "labels" or "label-choice" => ClassificationLoss.LabelChoice,
         "auto" => ClassificationLoss.Auto,
-        _ => throw new ArgumentException($"Unknown --loss '{name}': use auto, labels (a softmax over the labels' first tokens) or vocabulary (over all tokens, as Lester et al.)."),
+        _ => throw new OptionException("Loss", $"'{name}' is not known: use auto, labels (a softmax over the labels' first tokens) or vocabulary (over all tokens, as Lester et al.)."),
     };
 }
 

@@ -14,7 +14,7 @@ public static class PromptInit
         "vocab" or "sampled" => PromptInitKind.Vocab,
         "labels" or "class" => PromptInitKind.Labels,
         "text" => PromptInitKind.Text,
-        _ => throw new ArgumentException($"Unknown --init '{name}': use uniform, vocab, labels or text."),
+        _ => throw new OptionException("Init", $"'{name}' is not known: use uniform, vocab, labels or text."),
     };
 
     /// <summary>The most frequent token ids in a body of text (most frequent first), for sampled-vocabulary init.</summary>
@@ -53,7 +53,7 @@ public static class PromptInit
         }
         if (kind == PromptInitKind.Text)
         {
-            if (initText is not { Length: > 0 }) throw new ArgumentException("Text initialisation needs a non-empty --init-text.");
+            if (initText is not { Length: > 0 }) throw new OptionException("InitText", "must be a non-empty text for text initialisation.");
             for (; filled < p; filled++) table.Slice(initText[filled % initText.Length] * d, d).CopyTo(rows.Slice(filled * d, d));
         }
         for (; filled < p; filled++)

@@ -35,11 +35,12 @@ public sealed record PromptTuningOptions
 
     public void Validate()
     {
-        if (Steps < 1 || BatchSize < 1 || AccumulationSteps < 1 || EvaluateEvery < 1 || CheckpointEvery < 1)
-            throw new ArgumentException("--steps, --batch, --accumulate, --eval-every and --checkpoint-every must be at least 1.");
-        if (!(LearningRate > 0)) throw new ArgumentException($"--lr must be positive (got {LearningRate}).");
-        if (Optimizer is not ("adafactor" or "adamw")) throw new ArgumentException($"Unknown --optimizer '{Optimizer}': use adafactor or adamw.");
-        if (WarmupSteps < 0 || WarmupSteps > Steps) throw new ArgumentException($"--warmup must be between 0 and --steps ({Steps}).");
+        foreach (var (name, value) in new[] { (nameof(Steps), Steps), (nameof(BatchSize), BatchSize), (nameof(AccumulationSteps), AccumulationSteps),
+                     (nameof(EvaluateEvery), EvaluateEvery), (nameof(CheckpointEvery), CheckpointEvery) })
+            if (value < 1) throw new OptionException(name, $"must be at least 1 (got {value}).");
+        if (!(LearningRate > 0)) throw new OptionException(nameof(LearningRate), $"must be positive (got {LearningRate}).");
+        if (Optimizer is not ("adafactor" or "adamw")) throw new OptionException(nameof(Optimizer), $"'{Optimizer}' is not known: use adafactor or adamw.");
+        if (WarmupSteps < 0 || WarmupSteps > Steps) throw new OptionException(nameof(WarmupSteps), $"must be between 0 and the number of steps ({Steps}); got {WarmupSteps}.");
     }
 }
 

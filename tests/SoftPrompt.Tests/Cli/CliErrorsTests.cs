@@ -1,5 +1,6 @@
 using SoftPrompt.Cli;
 using SoftPrompt.Data.Tasks;
+using SoftPrompt.Tests.Support;
 using Xunit;
 
 namespace SoftPrompt.Tests.Cli;
@@ -24,6 +25,17 @@ public class CliErrorsTests
         Assert.False(CliErrors.IsUserError(Caught(() => _ = Array.Empty<int>().First())));
         var one = new int[1];
         Assert.False(CliErrors.IsUserError(Caught(() => _ = one[one.Length])));
+    }
+
+    [Fact]
+    public async Task A_setting_the_library_refuses_by_property_is_shown_under_the_flag_the_user_typed()
+    {
+        var options = new SoftPrompt.Tuning.PromptTuning.PromptTuningOptions { Steps = 0 };
+        Assert.Equal("Steps", Assert.Throws<SoftPrompt.Engine.OptionException>(options.Validate).Option);
+        var (code, _, stderr) = await CliProcess.Run(TimeSpan.FromMinutes(1), "tune", "--model", SharedModels.TinyStoriesPath, "--task", "food-reviews",
+            "--data", RepositoryData.TasksDirectory, "--steps", "0");
+        Assert.NotEqual(0, code);
+        Assert.Contains("error: --steps must be at least 1 (got 0).", stderr);
     }
 
     [Fact]

@@ -90,7 +90,7 @@ public class QuestionMixtureTests
     public void Options_refuse_a_mixture_on_masked_token_pretraining()
     {
         var options = new PretrainOptions { MixtureRows = 2, Objective = PretrainObjective.MaskedTokens, Masking = new TokenMasking(1, 10, new HashSet<int>()) };
-        Assert.Contains("--mixture-rows", Assert.Throws<ArgumentException>(options.Validate).Message);
+        Assert.Equal("MixtureRows", Assert.Throws<SoftPrompt.Engine.OptionException>(options.Validate).Option); // the CLI shows it as --mixture-rows
         Assert.Contains("mixture-rows=2", new PretrainOptions { MixtureRows = 2 }.Fingerprint);
         Assert.DoesNotContain("mixture", new PretrainOptions().Fingerprint);
     }
