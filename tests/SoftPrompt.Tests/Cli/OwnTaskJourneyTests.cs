@@ -11,7 +11,7 @@ namespace SoftPrompt.Tests.Cli;
 /// A user's own task from start to finish, as processes started in a folder outside the repository: a brand-new task
 /// (labels, template and field names no shipped task has) written there, then `task check`, `tune` (prompt tuning and
 /// LoRA) with relative paths, `eval --adapter`, `generate` and `inspect` with the LoRA, and `serve` answering a classification over HTTP for both adapters and
-/// for a PEFT-written copy given its task by --task, skipping a broken folder with its reason.
+/// for PEFT-written copies (a LoRA and a prompt) given their task by --task, skipping a broken folder with its reason.
 /// </summary>
 public class OwnTaskJourneyTests
 {
@@ -63,14 +63,17 @@ public class OwnTaskJourneyTests
 
         // As PEFT would write them: the same LoRA without our softprompt_task.json, told its task by --task; and a
         // folder that is no adapter at all, which serve skips with its reason while serving the rest.
-        string peft = Path.Combine(home.Path, "adapters", "peft-lora");
-        Directory.CreateDirectory(peft);
-        foreach (var file in new[] { "adapter_config.json", "adapter_model.safetensors" })
-            File.Copy(Path.Combine(home.Path, "adapters", "tickets-lora", file), Path.Combine(peft, file));
+        foreach (var (copy, of) in new[] { ("peft-lora", "tickets-lora"), ("peft-prompt", "tickets") })
+        {
+            string peft = Path.Combine(home.Path, "adapters", copy);
+            Directory.CreateDirectory(peft);
+            foreach (var file in new[] { "adapter_config.json", "adapter_model.safetensors" })
+                File.Copy(Path.Combine(home.Path, "adapters", of, file), Path.Combine(peft, file));
+        }
         Directory.CreateDirectory(Path.Combine(home.Path, "adapters", "broken"));
         File.WriteAllText(Path.Combine(home.Path, "adapters", "broken", "adapter_config.json"), "{\"peft_type\": \"LORA\"");
         using var serve = Process.Start(CliProcess.StartInfo(home.Path, "serve", "--model", model, "--port", "0", // --adapters defaults to ./adapters
-            "--task", "peft-lora=./tickets"))!;
+            "--task", "peft-lora=./tickets", "--task", "./tickets"))!; // one adapter named, then every adapter that names none
         try
         {
             string? url = null;
@@ -84,10 +87,11 @@ public class OwnTaskJourneyTests
             Assert.Contains("loaded tickets:", log.ToString());
             Assert.Contains("loaded tickets-lora:", log.ToString());
             Assert.Contains("loaded peft-lora: tickets", log.ToString());
+            Assert.Contains("loaded peft-prompt: tickets (classification, PROMPT_TUNING", log.ToString());
             Assert.Contains("skipped broken: ", log.ToString());
             using var http = new HttpClient { BaseAddress = new Uri(url!) };
             var firstProbability = new List<string>();
-            foreach (string adapter in new[] { "tickets", "tickets-lora", "peft-lora" })
+            foreach (string adapter in new[] { "tickets", "tickets-lora", "peft-lora", "peft-prompt" })
             {
                 var response = await http.PostAsync("/api/classify", new StringContent(
                     JsonSerializer.Serialize(new { task = adapter, text = "The printer is smoking." }), Encoding.UTF8, "application/json"));
@@ -96,7 +100,8 @@ public class OwnTaskJourneyTests
                 Assert.Contains(body.GetProperty("label").GetString(), new[] { "urgent", "routine" });
                 firstProbability.Add(body.GetProperty("probabilities")[0].GetProperty("probability").GetDouble().ToString("F6"));
             }
-            Assert.Equal(firstProbability[1], firstProbability[2]); // the PEFT copy answers as the LoRA it was copied from
+            Assert.Equal(firstProbability[1], firstProbability[2]); // each PEFT copy answers as the adapter it was copied from
+            Assert.Equal(firstProbability[0], firstProbability[3]);
         }
         finally { serve.Kill(entireProcessTree: true); }
     }
