@@ -14,49 +14,12 @@ namespace SoftPrompt.Cli.Commands;
 
 public static partial class T5Command
 {
-    /// <summary>A method of the T5 comparison: what it trains on a fresh copy of the base, and how.</summary>
-    /// <param name="Prepare">Null for a baseline that uses no model (bow): it is fitted on the task's texts alone.</param>
-    private sealed record T5Method(string Name, string Description, Func<T5, ClassificationTask, Data.Tokenizers.ITokenizer, MethodSettings, T5Setup>? Prepare);
-
-    /// <param name="Trainable">What the optimizer updates; empty for prompt design.</param>
-    /// <param name="StoredValues">What one task keeps beside the shared base.</param>
-    private sealed record T5Setup(T5Classifier Classifier, IReadOnlyList<Tensor> Trainable, long StoredValues, PromptTuningOptions? Training);
-
-    private static readonly T5Method[] Methods =
-    [
-        new("bow", new Tuning.BagOfWords.BagOfWordsMethod().Summary, null),
-        new("zero-shot", "prompt design: the template alone, labels ranked by the decoder",
-            (model, task, tokenizer, s) => new T5Setup(new T5Classifier(model, tokenizer, task, null), [], 0, null)),
-        new("prompt", "prompt tuning on the encoder input: [P; x] (Lester et al.), uniform init, Adafactor 0.3",
-            (model, task, tokenizer, s) =>
-            {
-                var prompt = new PromptEmbedding(s.PromptLength, model.Config.HiddenSize);
-                prompt.InitializeUniform(s.Seed);
-                return new T5Setup(new T5Classifier(model, tokenizer, task, prompt), [prompt.Prompt], prompt.Prompt.Length, s.Training);
-            }),
-        new("prefix", "prefix tuning in encoder and decoder self-attention ([prefix; x], [prefix'; y]) from an MLP, AdamW 5e-3",
-            (model, task, tokenizer, s) =>
-            {
-                var adapter = new PrefixAdapter(model.AdapterConfig, new PrefixTuningOptions(s.PromptLength, Reparameterize: true, Seed: s.Seed));
-                return new T5Setup(new T5Classifier(model, tokenizer, task, null) { Adapter = adapter }, adapter.Trainable, adapter.StoredValueCount,
-                    s.Training with { Optimizer = "adamw", LearningRate = 5e-3f, WeightDecay = 0f });
-            }),
-        new("ft", "full fine-tuning of every weight, AdamW 3e-4",
-            (model, task, tokenizer, s) =>
-            {
-                model.SetTrainable(true);
-                var weights = model.Parameters.Select(p => p.Tensor).Distinct().ToArray();
-                return new T5Setup(new T5Classifier(model, tokenizer, task, null), weights, model.ParameterCount,
-                    s.Training with { Optimizer = "adamw", LearningRate = 3e-4f, WeightDecay = 0f });
-            }),
-    ];
-
     private static Command BuildCompare()
     {
         var model = CommonOptions.Model("T5 model directory", "models/t5-small-lm");
         var task = new Option<string>("--task") { Description = "A task under --data (food-reviews, spam, brown-genre, ...) or a task folder's path (train/validation/test.jsonl, task.json)", Required = true };
         var data = CommonOptions.Data();
-        var methods = new Option<string>("--methods") { Description = $"Comma-separated, from: {string.Join(", ", Methods.Select(m => m.Name))}", DefaultValueFactory = _ => string.Join(",", Methods.Select(m => m.Name)) };
+        var methods = new Option<string>("--methods") { Description = $"Comma-separated, from: {string.Join(", ", T5Methods.All.Select(m => m.Name))}", DefaultValueFactory = _ => string.Join(",", T5Methods.All.Select(m => m.Name)) };
         var steps = Int("--steps", "Training steps per method", 300);
         var batch = Int("--batch", "Examples per step", 8);
         var promptLength = Int("--prompt-length", "Soft prompt / prefix length", 20);
@@ -73,8 +36,8 @@ public static partial class T5Command
             string modelPath = parse.GetValue(model)!;
             var (taskName, dir) = TaskFolder.Locate(parse.GetValue(task)!, parse.GetValue(data)!);
             var chosen = parse.GetValue(methods)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-                .Select(name => Methods.FirstOrDefault(m => m.Name == name)
-                    ?? throw new ArgumentException($"Unknown T5 method '{name}' (known: {string.Join(", ", Methods.Select(m => m.Name))}).")).ToList();
+                .Select(name => T5Methods.All.FirstOrDefault(m => m.Name == name)
+                    ?? throw new ArgumentException($"Unknown T5 method '{name}' (known: {string.Join(", ", T5Methods.All.Select(m => m.Name))}).")).ToList();
             ModelLoader.LoadT5(modelPath); // a wrong model fails here, before minutes of reading and training
             var classification = TaskDefinition.LoadClassification(dir, taskName);
             int stepCount = parse.GetValue(steps);
