@@ -19,25 +19,12 @@ namespace SoftPrompt.Cli.Commands;
 /// </summary>
 public static class PretrainCommand
 {
-    private sealed record Preset(int Vocab, int Width, int Layers, int Heads, int KvHeads, int Ffn, int Context);
-
-    private static readonly Dictionary<string, Preset> Presets = new()
-    {
-        ["tiny"] = new Preset(2048, 64, 2, 4, 2, 172, 128),
-        // mini and compact share small's vocabulary and context: with small they are the rungs of the scale ladder
-        // (reports/promptable-base), three sizes trained by one recipe on one tokenizer.
-        ["mini"] = new Preset(8192, 128, 4, 4, 2, 344, 256),
-        ["compact"] = new Preset(8192, 192, 5, 6, 3, 512, 256),
-        ["small"] = new Preset(8192, 256, 6, 8, 4, 688, 256),
-        ["medium"] = new Preset(8192, 384, 8, 8, 4, 1024, 256),
-    };
-
     public static Command Build()
     {
         var corpus = new Option<string>("--corpus") { Description = "Directory with train.txt and validation.txt", DefaultValueFactory = _ => ShippedFiles.Path("data/corpus") };
         var output = new Option<string>("--out") { Description = "Output model directory", Required = true };
         var tokenizerPath = new Option<string?>("--tokenizer") { Description = "Use this tokenizer.json instead of training one" };
-        var preset = new Option<string>("--preset") { Description = "Model size: tiny, mini, compact, small or medium", DefaultValueFactory = _ => "small" };
+        var preset = new Option<string>("--preset") { Description = $"Model size: {string.Join(", ", ModelPresets.All.Keys)}", DefaultValueFactory = _ => "small" };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 2000 };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 16 };
         var lr = new Option<float>("--lr") { DefaultValueFactory = _ => 2e-3f };
@@ -67,8 +54,7 @@ public static class PretrainCommand
             Parallelism.Threads = parse.GetValue(threads);
             string outDir = parse.GetValue(output)!, corpusDir = parse.GetValue(corpus)!;
             string presetName = parse.GetValue(preset)!;
-            var size = Presets.GetValueOrDefault(presetName)
-                       ?? throw new ArgumentException($"Unknown --preset '{presetName}' (known: {string.Join(", ", Presets.Keys)}).");
+            var size = ModelPresets.Find(presetName);
             bool resuming = parse.GetValue(resume);
             bool masked = parse.GetValue(objective) switch
             {
