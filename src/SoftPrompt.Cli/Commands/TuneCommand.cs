@@ -89,7 +89,7 @@ public static class TuneCommand
                 OnNonFinite = NonFiniteGuard.ParsePolicy(parse.GetValue(onNan)!),
             };
             if (taskName.Contains(','))
-                return MultiTaskTuning.Run(frozen, tokenizer, loaded.Source, new MultiTaskTuning.Settings(
+                return MultiTaskTuning.Run(frozen, tokenizer, loaded.Source, new MultiTaskPromptTuning.MultiTaskSettings(
                     taskName.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), parse.GetValue(data)!,
                     parse.GetValue(output) ?? "adapters", parse.GetValue(length), initName, parse.GetValue(initText), parse.GetValue(seed), options,
                     parse.GetValue(evalExamples), parse.GetValue(testExamples), parse.GetValue(resume), parse.GetValue(perToken),
