@@ -8,6 +8,7 @@ using SoftPrompt.Training.Progress;
 using SoftPrompt.Training.Schedules;
 using SoftPrompt.Tuning.PromptTuning;
 using SoftPrompt.Tuning;
+using SoftPrompt.Tuning.Comparison;
 
 namespace SoftPrompt.Cli.Commands;
 
@@ -56,7 +57,7 @@ public static class TuneCommand
             Parallelism.Threads = parse.GetValue(threads);
             var (taskName, taskDir) = TaskFolder.Locate(parse.GetValue(task)!, parse.GetValue(data)!);
             if (parse.GetValue(method) is not ("prompt-tuning" or "prompt_tuning" or "prompt") and string other)
-                return MethodTuning.Run(new MethodTuning.Settings(other, parse.GetValue(model)!, taskName, taskDir,
+                return MethodTuning.Run(new SingleMethodRun.Settings(other, parse.GetValue(model)!, taskName, taskDir,
                     parse.GetValue(output) ?? Path.Combine("adapters", taskName),
                     new MethodSettings
                     {
