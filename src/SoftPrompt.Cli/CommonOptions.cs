@@ -14,7 +14,12 @@ internal static class CommonOptions
 
     public static Option<string> Model(string description = "Model directory (Hugging Face layout, with its tokenizer) or a TinyStories .bin",
         string shipped = DefaultBase) =>
-        new("--model") { Description = $"{description} (default: the shipped {shipped})", DefaultValueFactory = _ => ShippedFiles.Path(shipped) };
+        new("--model")
+        {
+            Description = $"{description}, or a shipped model's name (base-small, …) (default: the shipped {shipped})",
+            DefaultValueFactory = _ => ShippedFiles.Path(shipped),
+            CustomParser = result => result.Tokens.Count == 0 ? ShippedFiles.Path(shipped) : ShippedFiles.Model(result.Tokens[^1].Value),
+        };
 
     public static Option<string> Data(string description = "Folder holding the task folders (each with task.json and train/validation/test.jsonl)") =>
         new("--data") { Description = description, DefaultValueFactory = _ => ShippedFiles.Path("data/tasks") };

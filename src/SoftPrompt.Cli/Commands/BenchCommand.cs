@@ -33,7 +33,7 @@ public static class BenchCommand
         var batch = new Option<int>("--batch") { Description = "Batch rows", DefaultValueFactory = _ => 4 };
         var tokens = new Option<int>("--tokens") { Description = "Text tokens per row", DefaultValueFactory = _ => 128 };
         var promptLength = new Option<int>("--prompt-tokens") { Description = "Soft-prompt positions", DefaultValueFactory = _ => 20 };
-        var modelPath = new Option<string>("--model") { Description = "Model for the generate and serve cases", DefaultValueFactory = _ => ShippedFiles.Path("models/base-small") };
+        var modelPath = CommonOptions.Model("Model for the generate and serve cases", "models/base-small");
         var requests = new Option<int>("--requests") { Description = "serve: requests sent (one by one, then concurrently)", DefaultValueFactory = _ => 512 };
         var clients = new Option<int>("--clients") { Description = "serve: concurrent clients", DefaultValueFactory = _ => 64 };
 

@@ -54,6 +54,9 @@ public class OwnTaskJourneyTests
             "--adapter", "adapters/tickets-lora", "--beams", "2");
         Assert.NotEqual(0, code);
         Assert.Contains("beam search runs with a prompt-tuning adapter or none", stderr);
+        // A shipped model by its name, or by its repository path, from a folder that holds neither.
+        foreach (string shipped in new[] { "base-small", "models/base-small" })
+            Assert.StartsWith("Once", await CliProcess.SucceedIn(home.Path, minute, "generate", "--model", shipped, "--prompt", "Once", "--max-tokens", "2"));
         string tensors = await CliProcess.SucceedIn(home.Path, minute, "inspect", "--model", model, "--adapter", "adapters/tickets-lora");
         Assert.Contains("LORA adapter:", tensors);
         Assert.Contains("lora_A", tensors);
