@@ -20,7 +20,7 @@ tune() { # NAME, then tune options
   local name="$1"; shift
   if grep -q "\"run\":\"$name\"" "$runs"; then return; fi
   local line
-  line=$("${cli[@]}" tune --model "$model" --task "$task" --data "$data" --steps "$steps" --test-examples "$test_examples" --out "$out/adapters/$name" "$@" 2> "$out/adapters/$name.log")
+  line=$("${cli[@]}" tune --model "$model" --task "$task" --data "$data" --steps "$steps" --test-examples "$test_examples" --out "$out/adapters/$name" --json "$@" 2> "$out/adapters/$name.log")
   echo "{\"run\":\"$name\",\"options\":\"$*\",\"result\":$line}" >> "$runs"
   echo "$name: $line" >&2
 }
@@ -32,7 +32,7 @@ for length in 1 5 100; do tune "length-$length" --init labels --seed 1 --prompt-
 for seed in 4 5; do tune "init-labels-seed$seed" --init labels --seed "$seed"; done
 if ! grep -q '"run":"ensemble"' "$runs"; then
   members=$(printf "$out/adapters/init-labels-seed%s," 1 2 3 4 5)
-  line=$("${cli[@]}" eval --model "$model" --task "$task" --data "$data" --split test --examples "$test_examples" --ensemble "${members%,}" 2> "$out/ensemble.log")
+  line=$("${cli[@]}" eval --model "$model" --task "$task" --data "$data" --split test --examples "$test_examples" --ensemble "${members%,}" --json 2> "$out/ensemble.log")
   echo "{\"run\":\"ensemble\",\"options\":\"5 class-label prompts, seeds 1-5\",\"result\":$line}" >> "$runs"
 fi
 python3 "$repo/tools/prompt_tuning_report.py" "$runs" "$model" "$task" "$steps" > "$out/README.md"

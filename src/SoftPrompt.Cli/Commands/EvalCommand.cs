@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using SoftPrompt.Data.Tasks;
 using SoftPrompt.Models.Formats;
 using SoftPrompt.Training.Corpus;
@@ -29,8 +28,9 @@ public static class EvalCommand
         var examples = new Option<int>("--examples") { Description = "Examples scored (0: the whole split)", DefaultValueFactory = _ => 0 };
         var perToken = new Option<bool>("--per-token") { Description = "Score labels by mean log-probability per token" };
         var seed = CommonOptions.Seed();
+        var json = ResultOutput.Json();
         var command = new Command("eval", "Evaluate a model: perplexity on a corpus, or accuracy on a task (zero-shot, few-shot, or with an adapter).");
-        foreach (var o in new Option[] { model, perplexity, context, task, data, split, shots, adapter, ensemble, examples, perToken, seed }) command.Options.Add(o);
+        foreach (var o in new Option[] { model, perplexity, context, task, data, split, shots, adapter, ensemble, examples, perToken, seed, json }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var loaded = ModelLoader.Load(parse.GetValue(model)!);
@@ -41,11 +41,12 @@ public static class EvalCommand
                 int window = parse.GetValue(context) ?? Math.Min(loaded.Model.Config.MaxPositions, 256);
                 var corpus = TokenCorpus.FromDocuments(TextCorpus.ReadDocuments(file), tokenizer.Encode, separator);
                 float loss = Pretrainer.MeanLoss(loaded.Model, corpus, EvalSettings.Batch, window, int.MaxValue);
-                Console.WriteLine(JsonSerializer.Serialize(new
+                ResultOutput.Print(parse, json, new
                 {
                     model = loaded.Source, file, tokens = corpus.Length, context = window,
                     loss = Math.Round(loss, 4), perplexity = Math.Round(Math.Exp(loss), 2),
-                }));
+                }, $"Perplexity {Math.Exp(loss):F2} (mean loss {loss:F4} a token) of {loaded.Source} on the {corpus.Length:N0} tokens of {file}, " +
+                   $"in windows of {window} tokens.");
                 return 0;
             }
             var (taskName, dir) = TaskFolder.Locate(parse.GetValue(task) ?? throw new ArgumentException("Give --perplexity FILE or --task NAME."),
@@ -62,12 +63,13 @@ public static class EvalCommand
                 var texts = generation.ReadSplit(Path.Combine(dir, parse.GetValue(split) + ".jsonl"));
                 texts = TaskFile.EvenSubset(texts, parse.GetValue(examples));
                 var (bleu, rouge, _) = new PromptGenerator(loaded.Model, tokenizer, generation, prompt) { Adapter = trained?.Adapter }.Evaluate(texts);
-                Console.WriteLine(JsonSerializer.Serialize(new
+                string generating = trained is not null ? methodName : "zero-shot";
+                ResultOutput.Print(parse, json, new
                 {
                     model = loaded.Source, task = taskName, split = parse.GetValue(split), examples = texts.Count,
-                    method = trained is not null ? methodName : "zero-shot", adapter = parse.GetValue(adapter),
+                    method = generating, adapter = parse.GetValue(adapter),
                     bleu = Math.Round(bleu, 4), rouge_l = Math.Round(rouge, 4),
-                }));
+                }, $"{generating}: ROUGE-L {rouge:F3} (BLEU {bleu:F3}) on {texts.Count:N0} {taskName} {parse.GetValue(split)} examples.");
                 return 0;
             }
             var definition = TaskDefinition.AsClassification(taskDefinition, Path.Combine(dir, TaskDefinition.FileName));
@@ -83,24 +85,28 @@ public static class EvalCommand
                 var members = paths.Select(p => PromptAdapterFiles.Load(p, loaded.Model.Config.HiddenSize, baseFingerprint: baseFingerprint)).ToList();
                 var (perMember, vote, mean) = new PromptEnsemble(loaded.Model, tokenizer, definition, members).Predict(rows);
                 double Accuracy(string[] predicted) => Math.Round(rows.Where((e, i) => e.Label == predicted[i]).Count() / (double)rows.Count, 4);
-                Console.WriteLine(JsonSerializer.Serialize(new
+                ResultOutput.Print(parse, json, new
                 {
                     model = loaded.Source, task = taskName, split = parse.GetValue(split), examples = rows.Count, method = "prompt_ensemble",
                     members = paths.Select((p, i) => new { adapter = p, accuracy = Accuracy(perMember[i]) }).ToArray(),
                     majority_vote_accuracy = Accuracy(vote), mean_probability_accuracy = Accuracy(mean),
                     majority_class = majority, majority_accuracy = majorityRate,
-                }));
+                }, $"An ensemble of {paths.Length} prompts: {Accuracy(vote):P1} accuracy by majority vote, {Accuracy(mean):P1} by mean probability, " +
+                   $"on {rows.Count:N0} {taskName} {parse.GetValue(split)} examples (members {string.Join(", ", perMember.Select(m => Accuracy(m).ToString("P1")))}); " +
+                   $"always answering \"{majority}\" {majorityRate:P1}.");
                 return 0;
             }
             var classifier = new PromptClassifier(loaded.Model, tokenizer, definition, prompt, prefix) { Adapter = trained?.Adapter };
             var (accuracy, macroF1) = classifier.Evaluate(rows, parse.GetValue(perToken));
-            Console.WriteLine(JsonSerializer.Serialize(new
+            string scoring = trained is not null ? methodName : k > 0 ? $"{k}-shot" : "zero-shot";
+            ResultOutput.Print(parse, json, new
             {
                 model = loaded.Source, task = taskName, split = parse.GetValue(split), examples = rows.Count,
-                method = trained is not null ? methodName : k > 0 ? $"{k}-shot" : "zero-shot", adapter = parse.GetValue(adapter),
+                method = scoring, adapter = parse.GetValue(adapter),
                 accuracy = Math.Round(accuracy, 4), macro_f1 = Math.Round(macroF1, 4), majority_class = majority,
                 majority_accuracy = majorityRate,
-            }));
+            }, $"{scoring}: {accuracy:P1} accuracy (macro-F1 {macroF1:F3}) on {rows.Count:N0} {taskName} {parse.GetValue(split)} examples; " +
+               $"always answering \"{majority}\" {majorityRate:P1}.");
             return 0;
         });
         return command;

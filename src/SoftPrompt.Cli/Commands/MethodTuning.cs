@@ -9,12 +9,12 @@ namespace SoftPrompt.Cli.Commands;
 /// </summary>
 internal static class MethodTuning
 {
-    public static int Run(SingleMethodRun.Settings settings)
+    public static int Run(SingleMethodRun.Settings settings, bool asJson)
     {
         var clock = Stopwatch.StartNew();
         var o = SingleMethodRun.Run(settings, new ConsoleProgress(TimeSpan.FromSeconds(10)), Console.Error.WriteLine);
         double percent = 100.0 * o.TrainableParameters / o.BaseParameters;
-        Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new
+        var record = new
         {
             task = settings.TaskName, method = o.Method, note = o.Note, trainable_params = o.TrainableParameters,
             percent_of_base = Math.Round(percent, 4), steps = o.Steps, test_examples = o.TestExamples,
@@ -22,11 +22,12 @@ internal static class MethodTuning
             zero_shot_accuracy = Math.Round(o.ZeroShotAccuracy, 4), zero_shot_macro_f1 = Math.Round(o.ZeroShotMacroF1, 4),
             majority_class = o.MajorityClass, majority_accuracy = Math.Round(o.MajorityAccuracy, 4), majority_macro_f1 = Math.Round(o.MajorityMacroF1, 4),
             seconds = Math.Round(clock.Elapsed.TotalSeconds, 1), adapter = o.AdapterDirectory,
-        }));
-        Console.Error.WriteLine($"{o.Method}: {o.Accuracy:P1} test accuracy (macro-F1 {o.MacroF1:F3}) on {o.TestExamples:N0} {settings.TaskName} test examples; " +
+        };
+        string sentence = $"{o.Method}: {o.Accuracy:P1} test accuracy (macro-F1 {o.MacroF1:F3}) on {o.TestExamples:N0} {settings.TaskName} test examples; " +
                                 $"the untuned template {o.ZeroShotAccuracy:P1} (macro-F1 {o.ZeroShotMacroF1:F3}); always answering \"{o.MajorityClass}\" " +
                                 $"{o.MajorityAccuracy:P1} (macro-F1 {o.MajorityMacroF1:F3}). {o.TrainableParameters:N0} trained values ({percent:F3}% of the base)" +
-                                (o.AdapterDirectory is null ? "; nothing to save." : $"; adapter in {o.AdapterDirectory}."));
+                                (o.AdapterDirectory is null ? "; nothing to save." : $"; adapter in {o.AdapterDirectory}.");
+        Console.WriteLine(asJson ? System.Text.Json.JsonSerializer.Serialize(record) : sentence);
         return 0;
     }
 }

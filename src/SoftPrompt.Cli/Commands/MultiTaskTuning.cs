@@ -11,12 +11,13 @@ namespace SoftPrompt.Cli.Commands;
 /// </summary>
 internal static class MultiTaskTuning
 {
-    public static int Run(CausalLanguageModel frozen, ITokenizer tokenizer, string modelSource, MultiTaskPromptTuning.MultiTaskSettings settings)
+    public static int Run(CausalLanguageModel frozen, ITokenizer tokenizer, string modelSource, MultiTaskPromptTuning.MultiTaskSettings settings,
+        bool asJson)
     {
         var clock = Stopwatch.StartNew();
         var outcome = MultiTaskPromptTuning.Run(frozen, tokenizer, modelSource, settings, new ConsoleProgress(TimeSpan.FromSeconds(10)),
             Console.Error.WriteLine);
-        Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new
+        var record = new
         {
             tasks = settings.Tasks, method = "prompt_tuning_multi_task", prompt_length = settings.PromptLength, init = settings.Init,
             steps = outcome.Steps, best_validation_step = outcome.BestStep, best_validation_mean_accuracy = Math.Round(outcome.BestMeanAccuracy, 4),
@@ -27,7 +28,11 @@ internal static class MultiTaskTuning
                 adapter = t.AdapterDirectory,
             }),
             seconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
-        }));
+        };
+        Console.WriteLine(asJson ? System.Text.Json.JsonSerializer.Serialize(record)
+            : $"{settings.Tasks.Count} prompts tuned together for {outcome.Steps} steps (best mean validation accuracy " +
+              $"{outcome.BestMeanAccuracy:P1} at step {outcome.BestStep}):\n" + string.Join("\n", outcome.PerTask.Select(t =>
+                  $"  {t.Task}: {t.Accuracy:P1} test accuracy (macro-F1 {t.MacroF1:F3}) on {t.TestExamples:N0} examples; adapter in {t.AdapterDirectory}")));
         return 0;
     }
 }

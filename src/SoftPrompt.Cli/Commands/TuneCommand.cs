@@ -48,9 +48,10 @@ public static class TuneCommand
         var testExamples = new Option<int>("--test-examples") { Description = "Test examples scored at the end (0 = all)", DefaultValueFactory = _ => 0 };
         var seed = CommonOptions.Seed();
         var threads = CommonOptions.Threads();
+        var json = ResultOutput.Json();
 
         var command = new Command("tune", "Prompt-tune a frozen model on a classification task and save the prompt as a PEFT adapter.");
-        foreach (var o in new Option[] { onNan, model, task, data, output, method, loss, perToken, checkpointEvery, length, init, initText, placement, steps, batch, lr, optimizerName, schedule, warmup, accumulate, patience, resume, evalEvery, evalExamples, testExamples, seed, threads })
+        foreach (var o in new Option[] { onNan, model, task, data, output, method, loss, perToken, checkpointEvery, length, init, initText, placement, steps, batch, lr, optimizerName, schedule, warmup, accumulate, patience, resume, evalEvery, evalExamples, testExamples, seed, threads, json })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -69,7 +70,7 @@ public static class TuneCommand
                             CheckpointEvery = parse.GetValue(checkpointEvery), OnNonFinite = NonFiniteGuard.ParsePolicy(parse.GetValue(onNan)!),
                         },
                     },
-                    parse.GetValue(evalExamples), parse.GetValue(testExamples), parse.GetValue(resume)));
+                    parse.GetValue(evalExamples), parse.GetValue(testExamples), parse.GetValue(resume)), parse.GetValue(json));
             var loaded = ModelLoader.Load(parse.GetValue(model)!);
             var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer.");
             var frozen = loaded.Model;
@@ -94,7 +95,7 @@ public static class TuneCommand
                     taskName.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), parse.GetValue(data)!,
                     parse.GetValue(output) ?? "adapters", parse.GetValue(length), initName, parse.GetValue(initText), parse.GetValue(seed), options,
                     parse.GetValue(evalExamples), parse.GetValue(testExamples), parse.GetValue(resume), parse.GetValue(perToken),
-                    ClassificationLosses.Parse(parse.GetValue(loss)!)));
+                    ClassificationLosses.Parse(parse.GetValue(loss)!)), parse.GetValue(json));
             string Split(string name) => Path.Combine(taskDir, name + ".jsonl");
             void Initialize(IEnumerable<int[]> trainInputs, IReadOnlyList<int[]> labelTokens) =>
                 PromptInit.Apply(prompt, PromptInit.Parse(initName), frozen.TokenEmbedding, parse.GetValue(seed),
@@ -177,8 +178,7 @@ public static class TuneCommand
             curve.Save(outDir); // before the config: the config's presence marks the directory complete
             PromptAdapterFiles.Save(outDir, prompt, new PromptAdapterFiles.Info(loaded.Source, frozen.Config.NumLayers, frozen.Config.NumHeads, initName, parse.GetValue(initText), taskName, taskDefinition,
                 PromptAdapterFiles.FingerprintOf(frozen)));
-            Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(report));
-            Console.Error.WriteLine(summary);
+            ResultOutput.Print(parse, json, report, summary);
             return 0;
         });
         return command;

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using SoftPrompt.Data.Images;
 using SoftPrompt.Models;
 using SoftPrompt.Models.Formats;
@@ -43,8 +42,9 @@ public static class VitCommand
         var batch = Int("--batch", "Images per step", 64);
         var lr = new Option<float>("--lr") { Description = "Peak AdamW learning rate (cosine decay)", DefaultValueFactory = _ => 2e-3f };
         var seed = Int("--seed", "Initialisation and sampling seed", 1);
+        var json = ResultOutput.Json();
         var command = new Command("pretrain", "Train a ViT from scratch on an image classification task and save it as a Hugging Face folder.");
-        foreach (var o in new Option[] { task, output, patch, hidden, layers, heads, mlp, steps, batch, lr, seed }) command.Options.Add(o);
+        foreach (var o in new Option[] { task, output, patch, hidden, layers, heads, mlp, steps, batch, lr, seed, json }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var data = ImageTask.Load(parse.GetValue(task)!);
@@ -68,12 +68,14 @@ public static class VitCommand
             var result = new PromptTuner<LabelledImage>(objective, options, new ConsoleProgress(TimeSpan.FromSeconds(30)),
                 model.Parameters.Select(p => p.Tensor).ToList()).Run(data.Train, data.Validation);
             VitFiles.Save(model, parse.GetValue(output)!);
-            Console.WriteLine(JsonSerializer.Serialize(new
+            double testAccuracy = objective.Score(data.Test);
+            ResultOutput.Print(parse, json, new
             {
                 model = parse.GetValue(output), task = data.Name, parameters = model.ParameterCount, steps = result.Steps,
                 best_step = result.BestStep, validation_accuracy = Math.Round(result.BestScore, 4),
-                test_accuracy = Math.Round(objective.Score(data.Test), 4), seconds = Math.Round(clock.Elapsed.TotalSeconds),
-            }));
+                test_accuracy = Math.Round(testAccuracy, 4), seconds = Math.Round(clock.Elapsed.TotalSeconds),
+            }, $"A ViT of {model.ParameterCount:N0} parameters trained on {data.Name} for {result.Steps} steps: {testAccuracy:P1} test accuracy " +
+               $"(best validation {result.BestScore:P1} at step {result.BestStep}); saved in {parse.GetValue(output)}.");
             return 0;
         });
         return command;

@@ -28,7 +28,7 @@ public class MultiTaskTuneCommandTests
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "softprompt.dll"), "tune", "--model", SharedModels.TinyStoriesPath,
                      "--task", "food-reviews,brown-genre", "--data", Path.Combine(dir.Path, "data"), "--out", dir.File("out"), "--steps", "4",
-                     "--batch", "4", "--eval-every", "2", "--prompt-length", "3", "--init", "uniform", "--threads", "1" })
+                     "--batch", "4", "--eval-every", "2", "--prompt-length", "3", "--init", "uniform", "--threads", "1", "--json" })
             start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();

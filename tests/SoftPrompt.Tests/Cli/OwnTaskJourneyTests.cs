@@ -38,12 +38,14 @@ public class OwnTaskJourneyTests
         Assert.Contains("No problems found", check);
 
         string[] training = { "--model", model, "--task", "./tickets", "--steps", "4", "--batch", "4", "--eval-every", "2", "--threads", "1" };
-        await CliProcess.SucceedIn(home.Path, 2 * minute, ["tune", .. training, "--prompt-length", "3", "--init", "labels"]);
+        string tuned = await CliProcess.SucceedIn(home.Path, 2 * minute, ["tune", .. training, "--prompt-length", "3", "--init", "labels"]);
+        Assert.StartsWith("Tuned prompt: ", tuned.Trim()); // words for a person unless --json asks for the record
+        Assert.Contains("always answering", tuned);
         await CliProcess.SucceedIn(home.Path, 2 * minute, ["tune", .. training, "--method", "lora", "--out", "adapters/tickets-lora"]);
         Assert.True(File.Exists(Path.Combine(home.Path, "adapters", "tickets", "adapter_model.safetensors"))); // tune's default --out, under the caller's folder
 
         var evaluated = JsonDocument.Parse((await CliProcess.SucceedIn(home.Path, minute, "eval", "--model", model, "--task", "./tickets",
-            "--adapter", "adapters/tickets-lora")).Trim()).RootElement;
+            "--adapter", "adapters/tickets-lora", "--json")).Trim()).RootElement;
         Assert.Equal("lora", evaluated.GetProperty("method").GetString());
 
         // generate and inspect read every method's adapter: LoRA hooks the layers while decoding; inspect lists its tensors.

@@ -35,7 +35,7 @@ public class TuneMethodCommandTests
         using var dir = new TempDirectory();
         string task = WriteMoodTask(dir), adapter = dir.File("adapter-" + method);
         string stdout = await CliProcess.Succeed(TimeSpan.FromMinutes(2), "tune", "--model", SharedModels.TinyStoriesPath, "--task", task,
-            "--method", method, "--steps", "6", "--batch", "4", "--eval-every", "3", "--out", adapter, "--threads", "1");
+            "--method", method, "--steps", "6", "--batch", "4", "--eval-every", "3", "--out", adapter, "--threads", "1", "--json");
         var report = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
         Assert.Equal(method, report.GetProperty("method").GetString());
         Assert.Equal(6, report.GetProperty("steps").GetInt32());
@@ -44,7 +44,7 @@ public class TuneMethodCommandTests
         Assert.Contains("\"feeling\"", File.ReadAllText(Path.Combine(adapter, "softprompt_task.json"))); // the task travels with it
 
         var evaluated = JsonDocument.Parse((await CliProcess.Succeed(TimeSpan.FromMinutes(1), "eval", "--model", SharedModels.TinyStoriesPath,
-            "--task", task, "--adapter", adapter)).Trim()).RootElement;
+            "--task", task, "--adapter", adapter, "--json")).Trim()).RootElement;
         Assert.Equal(peftType.ToLowerInvariant(), evaluated.GetProperty("method").GetString());
         Assert.Equal(report.GetProperty("test_accuracy").GetDouble(), evaluated.GetProperty("accuracy").GetDouble(), 4);
 

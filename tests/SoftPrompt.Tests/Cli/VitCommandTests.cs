@@ -47,7 +47,7 @@ public class VitCommandTests
         string adaptation = WriteTask(dir.Path, "rows", ["w", "x", "y", "z"]);
 
         string pretrained = await Run("vit", "pretrain", "--task", pretraining, "--out", dir.File("vit"), "--patch", "4",
-            "--hidden", "16", "--layers", "2", "--heads", "2", "--mlp", "32", "--steps", "6", "--batch", "4");
+            "--hidden", "16", "--layers", "2", "--heads", "2", "--mlp", "32", "--steps", "6", "--batch", "4", "--json");
         var summary = JsonDocument.Parse(pretrained.Trim().Split('\n')[^1]).RootElement;
         Assert.Equal(6, summary.GetProperty("steps").GetInt32());
         var model = VitFiles.Load(dir.File("vit"));
