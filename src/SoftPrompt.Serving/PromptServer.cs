@@ -225,13 +225,10 @@ public sealed class PromptServer : IAsyncDisposable
         })));
         app.MapPost("/api/classify", async (HttpContext http) =>
         {
-            var (body, error) = await ReadBody(http);
+            var (request, task, error) = await ReadTaskRequest(http);
             if (error is not null) return error;
-            if (TaskOf(body, out var task) is { } missing) return missing;
-            string name = task.Name;
-            if (task.Classifier is null) return Problem(400, $"Task '{name}' generates text; use /api/generate.");
-            if (CheckText(body, out string text) is { } bad) return bad;
-            if (InputFields(task, text, body, out var fields) is { } incomplete) return incomplete;
+            if (task!.Classifier is null) return Problem(400, $"Task '{task.Name}' generates text; use /api/generate.");
+            if (InputFields(task, request!, out var fields) is { } incomplete) return incomplete;
             double[] scores;
             try { scores = await _batcher.ScoreAsync(task, fields, http.RequestAborted); }
             catch (ServerBusyException e) { http.Response.Headers.RetryAfter = "1"; return Problem(503, e.Message); }
@@ -239,32 +236,21 @@ public sealed class PromptServer : IAsyncDisposable
             int best = Array.IndexOf(probabilities, probabilities.Max());
             return Results.Json(new
             {
-                task = name, label = task.Labels[best],
+                task = task.Name, label = task.Labels[best],
                 probabilities = task.Labels.Select((l, i) => new { label = l, probability = Math.Round(probabilities[i], 6) }),
             });
         });
         app.MapPost("/api/generate", async (HttpContext http) =>
         {
-            var (body, error) = await ReadBody(http);
+            var (request, task, error) = await ReadTaskRequest(http);
             if (error is not null) return error;
-            if (TaskOf(body, out var task) is { } missing) return missing;
-            string name = task.Name;
-            if (task.Generator is null) return Problem(400, $"Task '{name}' is a classification task; use /api/classify.");
-            if (CheckText(body, out string text) is { } bad) return bad;
-            if (InputFields(task, text, body, out var fields) is { } incomplete) return incomplete;
+            if (task!.Generator is null) return Problem(400, $"Task '{task.Name}' is a classification task; use /api/classify.");
+            if (InputFields(task, request!, out var fields) is { } incomplete) return incomplete;
             var example = new TextExample(fields);
-            if (body.TryGetProperty("stream", out var streamField) && streamField.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
-                return Problem(400, "\"stream\" must be true or false.");
-            bool stream = streamField.ValueKind == JsonValueKind.True;
-            int maxNew = _options.MaxNewTokens;
-            if (body.TryGetProperty("max_new_tokens", out var limitField))
-            {
-                if (limitField.ValueKind != JsonValueKind.Number || !limitField.TryGetInt32(out maxNew) || maxNew < 1 || maxNew > _options.MaxNewTokens)
-                    return Problem(400, $"\"max_new_tokens\" must be a whole number from 1 to {_options.MaxNewTokens}.");
-            }
-            if (stream) return await StreamGeneration(http, name, task.Generator, example, maxNew);
+            int maxNew = request!.MaxNewTokens ?? _options.MaxNewTokens;
+            if (request.Stream) return await StreamGeneration(http, task.Name, task.Generator, example, maxNew);
             await _modelLock.WaitAsync(http.RequestAborted);
-            try { return Results.Json(new { task = name, text = task.Generator.Generate(example, maxNew) }); }
+            try { return Results.Json(new { task = task.Name, text = task.Generator.Generate(example, maxNew) }); }
             finally { _modelLock.Release(); }
         });
         app.MapPost("/api/adapters", async (HttpContext http) =>
@@ -272,15 +258,14 @@ public sealed class PromptServer : IAsyncDisposable
             if (!_options.AllowAdapterLoading) return Problem(403, "Loading adapters over HTTP is off; start the server with --allow-adapter-loading.");
             var (body, error) = await ReadBody(http);
             if (error is not null) return error;
-            if (Field(body, "name") is not string name || Field(body, "path") is not string path)
-                return Problem(400, "Give \"name\" and \"path\" of the adapter directory.");
-            bool replace = body.TryGetProperty("replace", out var replaceField) && replaceField.ValueKind == JsonValueKind.True;
-            if (ConfinedPath(path) is not string directory)
+            var (request, problem) = AdapterLoadRequest.Read(body);
+            if (problem is not null) return Problem(problem.Status, problem.Message);
+            if (ConfinedPath(request!.Path) is not string directory)
                 return Problem(403, "Adapters are loaded only from inside the server's adapters root.");
             try
             {
-                var served = Load(name, directory, Field(body, "task"), replace);
-                return Results.Json(new { name, task = served.TaskName, kind = served.Kind });
+                var served = Load(request.Name, directory, request.Task, request.Replace);
+                return Results.Json(new { name = request.Name, task = served.TaskName, kind = served.Kind });
             }
             catch (AdapterNameTakenException e) { return Problem(409, e.Message); }
             catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or KeyNotFoundException)
@@ -385,28 +370,27 @@ public sealed class PromptServer : IAsyncDisposable
         return current;
     }
 
-    private IResult? TaskOf(JsonElement body, out ServedTask task)
+    /// <summary>The body of a classify or generate request, the served task it names and its text checked against
+    /// the server's limit; or the error to answer with.</summary>
+    private async Task<(TaskRequest? Request, ServedTask? Task, IResult? Error)> ReadTaskRequest(HttpContext http)
     {
-        task = null!;
-        if (!body.TryGetProperty("task", out var field) || field.ValueKind != JsonValueKind.String || field.GetString()!.Length == 0)
-            return Problem(400, "Give \"task\": the name of a served adapter (GET /api/tasks lists them).");
-        string name = field.GetString()!;
-        return _tasks.TryGetValue(name, out task!) ? null : Problem(404, $"Unknown task '{name}'. GET /api/tasks lists them.");
+        var (body, error) = await ReadBody(http);
+        if (error is not null) return (null, null, error);
+        var (request, problem) = TaskRequest.Read(body, _options.MaxNewTokens);
+        if (problem is not null) return (null, null, Problem(problem.Status, problem.Message));
+        if (!_tasks.TryGetValue(request!.Task, out var task))
+            return (null, null, Problem(404, $"Unknown task '{request.Task}'. GET /api/tasks lists them."));
+        if (request.Text.Length == 0) return (null, null, Problem(400, "Give a non-empty \"text\"."));
+        if (request.Text.Length > _options.MaxInputCharacters)
+            return (null, null, Problem(413, $"\"text\" has {request.Text.Length} characters; the limit is {_options.MaxInputCharacters}."));
+        return (request, task, null);
     }
 
     /// <summary>The template's fields from the request (<see cref="ServedTask.InputFields"/>); a 400 naming a missing one.</summary>
-    private IResult? InputFields(ServedTask task, string text, JsonElement body, out Dictionary<string, string> fields)
+    private static IResult? InputFields(ServedTask task, TaskRequest request, out Dictionary<string, string> fields)
     {
-        try { fields = task.InputFields(text, field => Field(body, field)); return null; }
+        try { fields = task.InputFields(request.Text, request.Fields.GetValueOrDefault); return null; }
         catch (ArgumentException e) { fields = new(); return Problem(400, e.Message); }
-    }
-
-    private IResult? CheckText(JsonElement body, out string text)
-    {
-        text = Field(body, "text") ?? "";
-        if (text.Length == 0) return Problem(400, "Give a non-empty \"text\".");
-        if (text.Length > _options.MaxInputCharacters) return Problem(413, $"\"text\" has {text.Length} characters; the limit is {_options.MaxInputCharacters}.");
-        return null;
     }
 
     private static async Task<(JsonElement Body, IResult? Error)> ReadBody(HttpContext http)
@@ -429,9 +413,6 @@ public sealed class PromptServer : IAsyncDisposable
         try { value.GetString(); return true; }
         catch (InvalidOperationException) { return false; }
     }
-
-    private static string? Field(JsonElement body, string name) =>
-        body.ValueKind == JsonValueKind.Object && body.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
     private static IResult Problem(int status, string message) => Results.Json(new { error = message }, statusCode: status);
 
