@@ -47,9 +47,11 @@ public sealed class Gemma3 : CausalLanguageModel
     public override Tensor TokenEmbedding => _embed;
     protected override Tensor LmHead => _embed;
 
-    // The √D scale is part of the embedding, so soft prompts (rows of the same table's scale) are scaled with the text.
-    // PEFT puts Gemma's prompts after its scaled embedding module instead, so a PEFT-written Gemma prompt is √D times
-    // ours: converting prompt adapter files for this family is still to do (issue 18).
+    // The √D scale is part of the embedding layer, so soft prompts (rows of the same table's scale) are scaled with the
+    // text. Hugging Face's Gemma 3 scales inside its embedding module (Gemma3TextScaledWordEmbedding), after which PEFT
+    // concatenates the prompt unscaled: a PEFT-written Gemma 3 prompt is √D times ours, and the files say so.
+    public override float PeftPromptScale => MathF.Sqrt(Config.HiddenSize);
+
     protected override Tensor EmbeddingLayer(Tape tape, Tensor tokenEmbeddings, int[] positions, ForwardInput input)
         => Fn.Scale(tape, tokenEmbeddings, MathF.Sqrt(Config.HiddenSize));
 

@@ -20,6 +20,14 @@ public abstract class TransformerModel : ParameterizedModel
     public ModelConfig Config { get; }
 
     public abstract Tensor TokenEmbedding { get; }
+
+    /// <summary>
+    /// How many times larger an input prompt vector is in PEFT's adapter files than in this model. We put prompt rows
+    /// among the token rows before the model's embedding layer, so whatever that layer does to text it does to prompts;
+    /// PEFT concatenates them after the embedding module, so where that module scales rows (Gemma 3's ×√D) the prompt
+    /// PEFT trains and saves is the scaled one. Prompt adapter files are converted by this factor both ways.
+    /// </summary>
+    public virtual float PeftPromptScale => 1f;
     protected abstract Tensor LmHead { get; }
 
     /// <summary>Logits (B, T, V) for every input position.</summary>

@@ -28,7 +28,8 @@ public static class AdapterDirectory
         return type switch
         {
             // The base was checked above, for every method: the prompt's own load need not read it again.
-            "PROMPT_TUNING" => new(type, PromptAdapterFiles.Load(directory, model.Config.HiddenSize, maxRows: model.Config.MaxPositions - 1), null),
+            "PROMPT_TUNING" => new(type, PromptAdapterFiles.Load(directory, model.Config.HiddenSize, maxRows: model.Config.MaxPositions - 1,
+                peftScale: model.PeftPromptScale), null),
             "PREFIX_TUNING" => new(type, null, PrefixAdapterFiles.Load(directory, model.Config).ForInference(model.Config)),
             Lora.LoraAdapter.PeftType => new(type, null, Lora.LoraAdapter.Load(directory, model)),
             LlamaAdapter.LlamaAdapter.PeftType => new(type, null, LlamaAdapter.LlamaAdapter.Load(directory, model)),

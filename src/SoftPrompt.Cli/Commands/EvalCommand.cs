@@ -82,7 +82,8 @@ public static class EvalCommand
             if (parse.GetValue(ensemble) is string list)
             {
                 var paths = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-                var members = paths.Select(p => PromptAdapterFiles.Load(p, loaded.Model.Config.HiddenSize, baseFingerprint: baseFingerprint)).ToList();
+                var members = paths.Select(p => PromptAdapterFiles.Load(p, loaded.Model.Config.HiddenSize, baseFingerprint: baseFingerprint,
+                    peftScale: loaded.Model.PeftPromptScale)).ToList();
                 var (perMember, vote, mean) = new PromptEnsemble(loaded.Model, tokenizer, definition, members).Predict(rows);
                 double Accuracy(string[] predicted) => Math.Round(rows.Where((e, i) => e.Label == predicted[i]).Count() / (double)rows.Count, 4);
                 ResultOutput.Print(parse, json, new

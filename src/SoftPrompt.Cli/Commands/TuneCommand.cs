@@ -176,8 +176,7 @@ public static class TuneCommand
                 };
             }
             curve.Save(outDir); // before the config: the config's presence marks the directory complete
-            PromptAdapterFiles.Save(outDir, prompt, new PromptAdapterFiles.Info(loaded.Source, frozen.Config.NumLayers, frozen.Config.NumHeads, initName, parse.GetValue(initText), taskName, taskDefinition,
-                PromptAdapterFiles.FingerprintOf(frozen)));
+            PromptAdapterFiles.Save(outDir, prompt, PromptAdapterFiles.Info.For(frozen, loaded.Source, initName, parse.GetValue(initText), taskName, taskDefinition));
             ResultOutput.Print(parse, json, report, summary);
             return 0;
         });

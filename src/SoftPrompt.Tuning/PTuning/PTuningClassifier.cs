@@ -81,7 +81,7 @@ public sealed class PTuningClassifier : IPTuningClassifier
 
     /// <summary>PEFT's P_TUNING directory with our template and encoder beside it (see <see cref="PTuningFiles"/>).</summary>
     public void Save(string directory, string baseModel) =>
-        PTuningFiles.Save(directory, baseModel, "CAUSAL_LM", _model.Config, Task.Name, Template, Encoder);
+        PTuningFiles.Save(directory, baseModel, "CAUSAL_LM", _model.Config, Task.Name, Template, Encoder, _model.PeftPromptScale);
 
     /// <summary>Loads what <see cref="Save"/> wrote (the encoder, so predictions are exactly the trained ones).</summary>
     public static PTuningClassifier Load(string directory, CausalLanguageModel model, ITokenizer tokenizer, ClassificationTask task)

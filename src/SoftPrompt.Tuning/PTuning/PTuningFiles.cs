@@ -17,7 +17,10 @@ public static class PTuningFiles
     public const string TemplateFile = "softprompt_ptuning.json", EncoderFile = "softprompt_prompt_encoder.safetensors";
 
     /// <param name="taskType">PEFT's task_type; null where PEFT has none for the setting (a masked-LM cloze).</param>
-    public static void Save(string directory, string baseModel, string? taskType, ModelConfig model, string taskName, PTuningTemplate template, PromptEncoder encoder)
+    /// <param name="peftScale">The base's <see cref="TransformerModel.PeftPromptScale"/>: prompt_embeddings, which PEFT
+    /// reads, hold the encoder's output times this.</param>
+    public static void Save(string directory, string baseModel, string? taskType, ModelConfig model, string taskName, PTuningTemplate template,
+        PromptEncoder encoder, float peftScale = 1f)
     {
         var config = AdapterFiles.Config("P_TUNING", baseModel);
         config["task_type"] = taskType;
@@ -34,7 +37,9 @@ public static class PTuningFiles
         SafeTensorsWriter.Write(Path.Combine(directory, EncoderFile), AdapterFiles.Named(encoder.Tensors.Select(t => (t.Name!, t))));
         var tape = new Tape(recording: false);
         var vectors = encoder.Forward(tape);
-        AdapterFiles.Write(directory, config, new[] { (PromptAdapterFiles.TensorName, vectors.Shape, (ReadOnlyMemory<float>)vectors.ToArray()) });
+        var stored = vectors.ToArray();
+        if (peftScale != 1f) System.Numerics.Tensors.TensorPrimitives.Multiply(stored, peftScale, stored);
+        AdapterFiles.Write(directory, config, new[] { (PromptAdapterFiles.TensorName, vectors.Shape, (ReadOnlyMemory<float>)stored) });
         tape.Reset();
     }
 

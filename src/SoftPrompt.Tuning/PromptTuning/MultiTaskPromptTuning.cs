@@ -58,8 +58,8 @@ public static class MultiTaskPromptTuning
         {
             var (accuracy, macroF1) = classifier.Evaluate(test, s.PerToken);
             string adapter = Path.Combine(s.OutDirectory, name);
-            PromptAdapterFiles.Save(adapter, classifier.Prompt!, new PromptAdapterFiles.Info(modelSource, frozen.Config.NumLayers,
-                frozen.Config.NumHeads, s.Init, s.InitText, name, classifier.Task, PromptAdapterFiles.FingerprintOf(frozen)));
+            PromptAdapterFiles.Save(adapter, classifier.Prompt!, PromptAdapterFiles.Info.For(frozen, modelSource, s.Init, s.InitText, name,
+                classifier.Task));
             perTask.Add(new TaskOutcome(name, test.Count, accuracy, macroF1, adapter));
         }
         return new Outcome(result.Steps, result.BestStep, result.BestScore, result.StoppedEarly, perTask);

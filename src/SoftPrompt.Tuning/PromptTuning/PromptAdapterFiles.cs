@@ -20,8 +20,16 @@ public static class PromptAdapterFiles
     /// that serving and evaluating the adapter read inputs exactly as training did.</param>
     /// <param name="BaseFingerprint">The frozen model's <see cref="FingerprintOf"/>, so that loading the prompt over
     /// another base of the same width is refused instead of silently meaning nothing.</param>
+    /// <param name="PeftScale">The base's <see cref="Models.TransformerModel.PeftPromptScale"/>: the file holds the prompt
+    /// times this, as PEFT would have trained it.</param>
     public sealed record Info(string BaseModel, int NumLayers, int NumHeads, string Init, string? InitText, string? Task = null,
-        Data.Tasks.ITaskDefinition? Definition = null, string? BaseFingerprint = null);
+        Data.Tasks.ITaskDefinition? Definition = null, string? BaseFingerprint = null, float PeftScale = 1f)
+    {
+        /// <summary>What a prompt trained over <paramref name="model"/> records: its shape, fingerprint and PEFT scale.</summary>
+        public static Info For(Models.TransformerModel model, string baseModel, string init, string? initText, string? task = null,
+            Data.Tasks.ITaskDefinition? definition = null) =>
+            new(baseModel, model.Config.NumLayers, model.Config.NumHeads, init, initText, task, definition, FingerprintOf(model), model.PeftPromptScale);
+    }
 
     public static void Save(string directory, PromptEmbedding prompt, Info info)
     {
@@ -43,7 +51,9 @@ public static class PromptAdapterFiles
         if (info.Definition is not null) ours["definition"] = Data.Tasks.TaskDefinition.ToJson(info.Definition);
         if (prompt.Placement != PromptPlacement.BeforeInput) ours["placement"] = PlacementName(prompt.Placement);
         File.WriteAllText(Path.Combine(directory, TaskFile), ours.ToJsonString());
-        AdapterFiles.Write(directory, config, AdapterFiles.Named(new[] { (TensorName, prompt.Prompt) }));
+        var stored = prompt.Prompt.ToArray();
+        if (info.PeftScale != 1f) System.Numerics.Tensors.TensorPrimitives.Multiply(stored, info.PeftScale, stored);
+        AdapterFiles.Write(directory, config, new[] { (TensorName, prompt.Prompt.Shape, (ReadOnlyMemory<float>)stored) });
     }
 
     /// <summary>softprompt_task.json for an adapter of another method (LoRA, prefix, …), so that `serve` and `eval` know
@@ -112,7 +122,10 @@ public static class PromptAdapterFiles
     /// checked before anything is allocated, so a header claiming a million rows costs nothing.</param>
     /// <param name="baseFingerprint">The <see cref="FingerprintOf"/> of the model it will run on: an adapter that
     /// recorded another base is refused.</param>
-    public static PromptEmbedding Load(string directory, int modelWidth, int maxRows = int.MaxValue, string? baseFingerprint = null)
+    /// <param name="peftScale">That model's <see cref="Models.TransformerModel.PeftPromptScale"/>: the file's prompt is
+    /// divided by it.</param>
+    public static PromptEmbedding Load(string directory, int modelWidth, int maxRows = int.MaxValue, string? baseFingerprint = null,
+        float peftScale = 1f)
     {
         var config = AdapterFiles.ReadConfig(directory, "PROMPT_TUNING");
         var file = AdapterFiles.OpenWeights(directory);
@@ -131,6 +144,7 @@ public static class PromptAdapterFiles
         int bad = FirstNonFinite(prompt.Prompt.Span);
         if (bad >= 0)
             throw new ModelFormatException(weights, $"{TensorName} holds a value that is not finite ({prompt.Prompt.Span[bad]}) at element {bad}.");
+        if (peftScale != 1f) System.Numerics.Tensors.TensorPrimitives.Divide(prompt.Prompt.Span, peftScale, prompt.Prompt.Span);
         if (OwnField(directory, "placement") is string placement)
         {
             try { prompt.Placement = ParsePlacement(placement); }

@@ -25,8 +25,7 @@ public sealed class PromptTuningMethod(string name, PromptPlacement placement) :
         string note = $"{prompt.Length} vectors {(placement == PromptPlacement.BeforeInput ? "before" : "after")} the input, " +
                       $"{(init == PromptInitKind.Labels ? "class-label" : "sampled-vocabulary")} init, Adafactor lr {learningRate:G2}";
         return new(context.Objective(prompt, null, ""), new[] { prompt.Prompt }, prompt.Prompt.Length, training, note,
-            directory => PromptAdapterFiles.Save(directory, prompt, new PromptAdapterFiles.Info(context.BaseModel, model.Config.NumLayers, model.Config.NumHeads,
-                init == PromptInitKind.Labels ? "labels" : "vocab", null, context.LabeledTask?.Name, context.LabeledTask,
-                PromptAdapterFiles.FingerprintOf(model))));
+            directory => PromptAdapterFiles.Save(directory, prompt, PromptAdapterFiles.Info.For(model, context.BaseModel,
+                init == PromptInitKind.Labels ? "labels" : "vocab", null, context.LabeledTask?.Name, context.LabeledTask)));
     }
 }

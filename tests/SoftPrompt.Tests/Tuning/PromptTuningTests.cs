@@ -140,6 +140,25 @@ public class PromptTuningTests
         Assert.Contains("LORA", e.Message);
     }
 
+    [Theory]
+    [InlineData("gemma3_text", 4f)] // width 16: Hugging Face's Gemma 3 embedding module scales rows by √16 before PEFT's prompt joins them
+    [InlineData("llama", 1f)]
+    public void A_prompt_file_holds_the_prompt_as_peft_would_train_it_for_the_family(string family, float scale)
+    {
+        using var dir = new TempDirectory();
+        var model = LayerAdapterKit.TinyRandom(family);
+        Assert.Equal(scale, model.PeftPromptScale);
+        var prompt = new PromptEmbedding(3, model.Config.HiddenSize);
+        prompt.InitializeUniform(5);
+        PromptAdapterFiles.Save(dir.Path, prompt, PromptAdapterFiles.Info.For(model, "tiny", "uniform", null));
+
+        var stored = SoftPrompt.Engine.IO.SafeTensorsFile.Open(Path.Combine(dir.Path, PromptAdapterFiles.WeightsFile)).ReadFloat32(PromptAdapterFiles.TensorName);
+        var ours = prompt.Prompt.ToArray();
+        for (int i = 0; i < ours.Length; i++) Assert.Equal(ours[i] * scale, stored[i], 6);
+        var loaded = SoftPrompt.Tuning.AdapterDirectory.Load(dir.Path, model).Prompt!;
+        for (int i = 0; i < ours.Length; i++) Assert.Equal(ours[i], loaded.Prompt.Span[i], 6);
+    }
+
     [Fact]
     public void Adapter_files_say_what_was_trained_on_what_and_a_prompt_over_another_base_is_refused()
     {
