@@ -52,7 +52,7 @@ public sealed class MethodContext<TExample>
     /// <summary>A classification head's objective over the model with this adapter (P-tuning v2's head instead of a
     /// verbalizer); null where the task has no labels.</summary>
     public Func<ITrainableAdapter?, Heads.HeadObjective<TExample>>? WithHead { get; init; }
-    /// <summary>P-tuning v1's classifier for a template with [P] slots and the encoder that fills them: the causal
+    /// <summary>P-tuning v1's classifier for a template with {soft} slots and the encoder that fills them: the causal
     /// verbalizer's on a decoder, the cloze one on an encoder; null where the task has no labels.</summary>
     public Func<PTuning.PTuningTemplate, PTuning.PromptEncoder, PTuning.IPTuningClassifier>? PTuning { get; init; }
     /// <summary>k labelled demonstrations as text, for the few-shot baseline; null where the task has none.</summary>

@@ -23,7 +23,7 @@ public sealed class ClozeClassifier : IPromptObjective<LabeledExample>, ILabelPr
     {
         var plain = PTuningTemplate.Plain(template ?? task.Template);
         if (plain.PseudoTokens > 0)
-            throw new ArgumentException($"Template \"{plain.Text}\" has [P] pseudo tokens; those need a {nameof(ClozePTuningClassifier)}.");
+            throw new ArgumentException($"Template \"{plain.Text}\" has {{soft}} slots for trained vectors; those need a {nameof(ClozePTuningClassifier)}.");
         _scorer = new ClozeScorer(model, tokenizer, task, plain);
         Task = task;
         Template = plain.Text;

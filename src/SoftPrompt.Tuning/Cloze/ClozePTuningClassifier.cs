@@ -9,7 +9,7 @@ namespace SoftPrompt.Tuning.Cloze;
 
 /// <summary>
 /// Cloze classification with a frozen BERT and P-tuning v1 (Liu et al. 2021, the masked-LM setting of the paper):
-/// "[CLS] [P…] Review: {text} [P…] The food was [MASK]. [SEP]", pseudo-token vectors from a prompt encoder at the [P]
+/// "[CLS] {soft*k} Review: {text} {soft*k} The food was [MASK]. [SEP]", pseudo-token vectors from a prompt encoder at the {soft}
 /// slots, each label scored by the MLM head at the [MASK] (see <see cref="ClozeScorer"/>). Only the prompt encoder trains.
 /// </summary>
 public sealed class ClozePTuningClassifier : IPTuningClassifier

@@ -9,7 +9,7 @@ namespace SoftPrompt.Tuning.Cloze;
 
 /// <summary>
 /// What every cloze classifier on a BERT does: "[CLS] template [SEP]" with the example filled in, pseudo-token vectors
-/// (if the template has [P] slots) put in place of their placeholder embeddings, and each label scored by the MLM head's
+/// (if the template has {soft} slots) put in place of their placeholder embeddings, and each label scored by the MLM head's
 /// logit for its verbalizer word at the [MASK] — one token per label, because one [MASK] hides one token. An adapter
 /// inside the layers (LoRA, bottleneck adapters, deep prompts) adds its hooks to the forward pass.
 /// </summary>
@@ -58,7 +58,7 @@ internal sealed class ClozeScorer
     }
 
     /// <summary>Label scores (B, C): the MLM logits of the verbalizer words at each row's [MASK].</summary>
-    /// <param name="pseudoTokens">The template's [P] vectors (p, D); null when it has none.</param>
+    /// <param name="pseudoTokens">The template's {soft} vectors (p, D); null when it has none.</param>
     /// <param name="adapter">An adapter inside the model's layers, or null for the frozen model as it is.</param>
     public Tensor Logits(Tape tape, IReadOnlyList<LabeledExample> batch, Tensor? pseudoTokens, IModelAdapter? adapter = null)
     {

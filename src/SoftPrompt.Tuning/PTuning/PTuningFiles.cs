@@ -53,7 +53,7 @@ public static class PTuningFiles
         using var doc = JsonFile.Load(templatePath, maxBytes: 1 << 16);
         string text = doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("template", out var t) && t.ValueKind == JsonValueKind.String
             ? t.GetString()!
-            : throw new ModelFormatException(templatePath, "expected {\"template\": \"…[P]…\"}.");
+            : throw new ModelFormatException(templatePath, "expected {\"template\": \"…{soft}…\"}.");
         PTuningTemplate template;
         try { template = new PTuningTemplate(text); }
         catch (ArgumentException e) { throw new ModelFormatException(templatePath, e.Message); }

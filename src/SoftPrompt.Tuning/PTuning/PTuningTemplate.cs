@@ -5,8 +5,10 @@ using SoftPrompt.Data.Tokenizers;
 namespace SoftPrompt.Tuning.PTuning;
 
 /// <summary>
-/// A P-tuning template: the task's text with pseudo tokens anywhere, written [P] (one) or [P*k] (k in a row), e.g.
-/// "[P*3]Review: {text}[P*3] Was the food great?" — the words left in it are P-tuning's anchor tokens.
+/// A P-tuning template: the task's text with trained vectors anywhere, in the task templates' own brace syntax:
+/// {field} is a field of the row, {soft} one trained vector and {soft*k} k in a row (OpenPrompt's soft tokens), e.g.
+/// "{soft*3}Review: {text}{soft*3} Was the food great?" — the words left in it are P-tuning's anchor tokens. Templates
+/// saved before this syntax wrote [P] and [P*k]; those still read.
 /// </summary>
 public sealed partial class PTuningTemplate
 {
@@ -21,17 +23,19 @@ public sealed partial class PTuningTemplate
         foreach (Match m in Marker().Matches(template))
         {
             if (m.Index > at) _pieces.Add((template[at..m.Index], 0));
-            int count = m.Groups[1].Success ? int.Parse(m.Groups[1].Value) : 1;
-            if (count is < 1 or > 512) throw new ArgumentException($"P-tuning template \"{template}\": [P*{m.Groups[1].Value}] must ask for 1 to 512 pseudo tokens.");
+            string digits = m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value;
+            int count = digits.Length == 0 ? 1 : digits.Length > 4 ? int.MaxValue : int.Parse(digits);
+            if (count is < 1 or > 512) throw new ArgumentException($"P-tuning template \"{template}\": {m.Value} must ask for 1 to 512 soft tokens.");
             _pieces.Add((null, count));
             at = m.Index + m.Length;
         }
         if (at < template.Length) _pieces.Add((template[at..], 0));
         PseudoTokens = _pieces.Sum(p => p.PseudoTokens);
-        if (requirePseudoTokens && PseudoTokens == 0) throw new ArgumentException($"P-tuning template \"{template}\" has no [P] pseudo token.");
+        if (requirePseudoTokens && PseudoTokens == 0) throw new ArgumentException($"P-tuning template \"{template}\" has no {{soft}} slot for a trained vector.");
     }
 
-    /// <summary>A template that may have no [P] at all: plain prompt design, the zero-shot baseline P-tuning improves on.</summary>
+    /// <summary>A template that may have no {soft} slot at all: plain prompt design, the zero-shot baseline P-tuning
+    /// improves on.</summary>
     public static PTuningTemplate Plain(string template) => new(template, requirePseudoTokens: false);
 
     public string Text { get; }
@@ -42,7 +46,7 @@ public sealed partial class PTuningTemplate
     {
         if (pseudoTokens < 1) throw new ArgumentException($"P-tuning needs at least one pseudo token (got {pseudoTokens}).");
         int before = pseudoTokens / 2, after = pseudoTokens - before;
-        return new PTuningTemplate((before > 0 ? $"[P*{before}]" : "") + taskTemplate + $"[P*{after}]");
+        return new PTuningTemplate((before > 0 ? $"{{soft*{before}}}" : "") + taskTemplate + $"{{soft*{after}}}");
     }
 
     /// <summary>
@@ -74,6 +78,7 @@ public sealed partial class PTuningTemplate
         return (tokens.ToArray(), slots.ToArray());
     }
 
-    [GeneratedRegex(@"\[P(?:\*(\d+))?\]")]
+    // {soft} or {soft*k}; the older [P] or [P*k].
+    [GeneratedRegex(@"\{soft(?:\*(\d+))?\}|\[P(?:\*(\d+))?\]")]
     private static partial Regex Marker();
 }

@@ -97,7 +97,7 @@ public class ClozePTuningTests
             for (int l = 0; l < labelTokens.Length; l++) Assert.Equal(logits[mask * v + labelTokens[l]], scores[e][l], 4);
         }
         Assert.Equal(scores.Select(s => Task.Labels[Array.IndexOf(s, s.Max())]), classifier.Predict(Examples));
-        Assert.Throws<ArgumentException>(() => new ClozeClassifier(model, tokenizer, Task, "[P] {text} It was [MASK]."));
+        Assert.Throws<ArgumentException>(() => new ClozeClassifier(model, tokenizer, Task, "{soft} {text} It was [MASK]."));
         Assert.Throws<ArgumentException>(() => new ClozeClassifier(model, tokenizer, Task, "{text} It was great."));
     }
 }

@@ -18,7 +18,7 @@ public class MixedPrefixBatchTests
     {
         var rows = RowsWithoutPTuning();
         // A P-tuning row: its encoder's vectors in the template's pseudo-token slots (before the text and before the answer).
-        var template = new SoftPrompt.Tuning.PTuning.PTuningTemplate("[P*2]Story: {text}[P*3] The mood was");
+        var template = new SoftPrompt.Tuning.PTuning.PTuningTemplate("{soft*2}Story: {text}{soft*3} The mood was");
         var encoder = new SoftPrompt.Tuning.PTuning.PromptEncoder(5, Loaded.Model.Config.HiddenSize, SoftPrompt.Tuning.PTuning.PromptEncoderKind.Mlp, 16, seed: 8);
         var (tokens, slots) = template.Encode(Loaded.Tokenizer!, new Dictionary<string, string> { ["text"] = "A cat slept in the sun." }, 200, 0);
         var vectors = encoder.Forward(new Tape(recording: false)).ToArray();

@@ -20,7 +20,7 @@ public class PTuningTests
     private static PTuningClassifier Classifier(PromptEncoderKind kind = PromptEncoderKind.Lstm, int seed = 3)
     {
         int width = Loaded.Model.Config.HiddenSize;
-        return new PTuningClassifier(Loaded.Model, Loaded.Tokenizer!, Task, new PTuningTemplate("[P*2]Story: {text}[P] The mood[P] was"),
+        return new PTuningClassifier(Loaded.Model, Loaded.Tokenizer!, Task, new PTuningTemplate("{soft*2}Story: {text}{soft} The mood{soft} was"),
             new PromptEncoder(4, width, kind, 16, seed));
     }
 
@@ -37,7 +37,7 @@ public class PTuningTests
     [Fact]
     public void Template_puts_pseudo_tokens_where_it_says_and_keeps_them_when_the_input_is_cut()
     {
-        var template = new PTuningTemplate("[P*2]Story: {text}[P] The mood[P] was");
+        var template = new PTuningTemplate("{soft*2}Story: {text}{soft} The mood{soft} was");
         Assert.Equal(4, template.PseudoTokens);
         var tokenizer = Loaded.Tokenizer!;
         var fields = new Dictionary<string, string> { ["text"] = "Tom cried." };
@@ -52,6 +52,18 @@ public class PTuningTests
         Assert.Equal(50, cut.Length);
         Assert.Equal(4, cutSlots.Count(s => cut[s] == -1));
         Assert.Throws<ArgumentException>(() => new PTuningTemplate("no pseudo tokens {text}"));
+        Assert.Contains("1 to 512", Assert.Throws<ArgumentException>(() => new PTuningTemplate("{soft*99999999999}{text}")).Message);
+
+        // Templates saved before the brace syntax wrote [P] and [P*k]: they read as the same template.
+        var legacy = new PTuningTemplate("[P*2]Story: {text}[P] The mood[P] was");
+        Assert.Equal((tokens, slots), legacy.Encode(tokenizer, fields, 200, placeholderId: -1), new EncodingComparer());
+        Assert.StartsWith("{soft*", PTuningTemplate.Around("Story: {text}", 3).Text);
+    }
+
+    private sealed class EncodingComparer : IEqualityComparer<(int[] Tokens, int[] Slots)>
+    {
+        public bool Equals((int[] Tokens, int[] Slots) a, (int[] Tokens, int[] Slots) b) => a.Tokens.SequenceEqual(b.Tokens) && a.Slots.SequenceEqual(b.Slots);
+        public int GetHashCode((int[] Tokens, int[] Slots) value) => value.Tokens.Length;
     }
 
     [Fact]
