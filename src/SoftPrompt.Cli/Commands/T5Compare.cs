@@ -35,10 +35,8 @@ public static partial class T5Command
             Parallelism.Threads = parse.GetValue(threads);
             string modelPath = parse.GetValue(model)!;
             var (taskName, dir) = TaskFolder.Locate(parse.GetValue(task)!, parse.GetValue(data)!);
-            var chosen = parse.GetValue(methods)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-                .Select(name => T5Methods.All.FirstOrDefault(m => m.Name == name)
-                    ?? throw new ArgumentException($"Unknown T5 method '{name}' (known: {string.Join(", ", T5Methods.All.Select(m => m.Name))}).")).ToList();
-            ModelLoader.LoadT5(modelPath); // a wrong model fails here, before minutes of reading and training
+            var chosen = T5ComparisonRun.Find(parse.GetValue(methods)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
+            ModelLoader.LoadT5(modelPath); // a wrong model fails here, before the task is read
             var classification = TaskDefinition.LoadClassification(dir, taskName);
             int stepCount = parse.GetValue(steps);
             var settings = new MethodSettings
@@ -49,69 +47,17 @@ public static partial class T5Command
             var train = classification.ReadSplit(Path.Combine(dir, "train.jsonl"));
             var validation = TaskFile.EvenSubset(classification.ReadSplit(Path.Combine(dir, "validation.jsonl")), parse.GetValue(evalExamples));
             var test = TaskFile.EvenSubset(classification.ReadSplit(Path.Combine(dir, "test.jsonl")), parse.GetValue(testExamples));
-            string majority = test.GroupBy(e => e.Label).OrderByDescending(g => g.Count()).First().Key;
-
-            var rows = new List<ComparisonRow>();
-            long baseSize = 0;
-            foreach (var method in chosen)
-            {
-                if (method.Prepare is null)
+            string? reportPath = parse.GetValue(report);
+            var run = new T5ComparisonRun(modelPath, classification, settings, new ConsoleProgress(TimeSpan.FromSeconds(30)), Console.Error.WriteLine,
+                table =>
                 {
-                    rows.Add(ModelFreeRow(method, classification, train, validation, test));
-                    continue;
-                }
-                var loaded = ModelLoader.LoadT5(modelPath); // every method from the same untouched base
-                var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException($"The model at {modelPath} has no tokenizer.json.");
-                var frozen = loaded.Model;
-                frozen.SetTrainable(false);
-                baseSize = frozen.ParameterCount;
-                var setup = method.Prepare!(frozen, classification, tokenizer, settings);
-                var clock = Stopwatch.StartNew();
-                int trainedSteps = 0;
-                double tokensPerSecond = 0;
-                if (setup.Training is { } training)
-                {
-                    Console.Error.WriteLine($"{method.Name}: {method.Description}");
-                    var result = new PromptTuner<LabeledExample>(setup.Classifier, training, new ConsoleProgress(TimeSpan.FromSeconds(30)), setup.Trainable).Run(train, validation);
-                    trainedSteps = result.Steps;
-                    double meanTokens = train.Take(200).Average(e => setup.Classifier.InputTokens(e).Length);
-                    tokensPerSecond = trainedSteps * training.BatchSize * meanTokens / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
-                }
-                var (accuracy, f1, labelLoss) = setup.Classifier.Metrics(test);
-                double exact = setup.Classifier.ExactMatch(test);
-                rows.Add(new ComparisonRow(method.Name, setup.Trainable.Sum(t => (long)t.Length), setup.StoredValues * sizeof(float),
-                    [accuracy, f1, exact, labelLoss], clock.Elapsed.TotalSeconds, trainedSteps, tokensPerSecond, method.Description));
-                Console.Error.WriteLine($"{method.Name}: accuracy {accuracy:F4}, macro-F1 {f1:F4}, exact match {exact:F4}, gold-label loss {labelLoss:F3} ({clock.Elapsed.TotalSeconds:F0} s)");
-                // rewritten after every method, so a long comparison that is stopped keeps the rows it made
-                if (parse.GetValue(report) is string partial)
-                {
-                    Table().WriteReport(partial);
-                    Console.Error.WriteLine($"Wrote {partial} and its .csv and .svg.");
-                }
-            }
-            Console.Write(Table().Markdown());
+                    if (reportPath is null) return;
+                    table.WriteReport(reportPath); // after every method, so a long comparison that is stopped keeps its rows
+                    Console.Error.WriteLine($"Wrote {reportPath} and its .csv and .svg.");
+                });
+            Console.Write(run.Run(chosen, train, validation, test).Markdown());
             return 0;
-
-            ComparisonTable Table() => new(
-                $"Task {taskName}: {train.Count} train, {test.Count} test examples; majority class \"{majority}\" " +
-                $"{test.Count(e => e.Label == majority) / (double)test.Count:P1}. Accuracy ranks the labels by the decoder's log-probability; " +
-                $"exact match is greedy decoding producing the gold label word then </s>; label loss is −log Pr(gold label, </s>) per token " +
-                $"(lower is better). Base: {modelPath} ({baseSize:N0} parameters).",
-                ["accuracy", "macro-F1", "exact match", "label loss"], baseSize, rows);
         });
         return command;
-    }
-
-    /// <summary>The bag-of-words baseline's row: accuracy and macro-F1; exact match and label loss need a decoder (–).</summary>
-    private static ComparisonRow ModelFreeRow(T5Method method, ClassificationTask task, List<LabeledExample> train, List<LabeledExample> validation,
-        List<LabeledExample> test)
-    {
-        var clock = Stopwatch.StartNew();
-        var bow = new Tuning.BagOfWords.BagOfWordsClassifier(task);
-        bow.Fit(train, validation);
-        var (accuracy, f1) = LabelPredictorExtensions.Score(test, test.Select(bow.Predict).ToArray(), task.Labels);
-        Console.Error.WriteLine($"{method.Name}: accuracy {accuracy:F4}, macro-F1 {f1:F4} ({clock.Elapsed.TotalSeconds:F0} s)");
-        return new ComparisonRow(method.Name, bow.ParameterCount, 0, [accuracy, f1, double.NaN, double.NaN], clock.Elapsed.TotalSeconds, 0, 0,
-            $"{method.Description}; {bow.FeatureCount:N0} n-grams");
     }
 }

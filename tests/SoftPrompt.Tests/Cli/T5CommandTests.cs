@@ -76,7 +76,7 @@ public class T5CommandTests
         Assert.Contains("needs a T5 encoder-decoder", stderr);
         (code, _, stderr) = await Run("t5", "compare", "--task", "food-reviews", "--methods", "lora");
         Assert.NotEqual(0, code);
-        Assert.Contains("Unknown T5 method 'lora'", stderr);
+        Assert.Contains("--methods has no T5 method 'lora' (known: bow, zero-shot, prompt, prefix, ft)", stderr);
         Assert.DoesNotContain("   at ", stderr);
     }
 }
