@@ -101,27 +101,12 @@ public static class VitCommand
             var chosen = parse.GetValue(methods)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(VisualTuningMethod.Named).ToList();
             var seedList = parse.GetValue(seeds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(text => int.Parse(text, CultureInfo.InvariantCulture)).ToArray();
-            var rows = new List<ComparisonRow>();
-            long backbone = 0;
-            foreach (var method in chosen)
-            {
-                var runs = seedList.Select(seed =>
-                {
-                    var model = VitFiles.Load(source); // every run starts from the same untouched weights
-                    backbone = model.Backbone.Sum(p => (long)p.Tensor.Length);
-                    var run = Adapt(model, method, data, parse.GetValue(tokens), parse.GetValue(steps), parse.GetValue(batch), seed);
-                    if (parse.GetValue(adapters) is string root && !method.TrainsBackbone)
-                        run.Objective.SaveAdapter(Path.Combine(root, $"{method.Name}-seed{seed}"));
-                    return run;
-                }).ToList();
-                double seconds = runs.Sum(r => r.Seconds);
-                int totalSteps = runs.Sum(r => r.Steps);
-                string perSeed = seedList.Length > 1 ? $"; test per seed {string.Join(", ", runs.Select(r => r.Test.ToString("F3", CultureInfo.InvariantCulture)))}" : "";
-                rows.Add(new ComparisonRow(method.Name, runs[0].Trainable, runs[0].Trainable * sizeof(float),
-                    [runs.Average(r => r.Validation), runs.Average(r => r.Test)], seconds, totalSteps / runs.Count,
-                    totalSteps * parse.GetValue(batch) * runs[0].Sequence / Math.Max(seconds, 1e-9), method.Description + perSeed));
-            }
+                .Select(text => int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int seed) ? seed
+                    : throw new Engine.OptionException("Seeds", $"takes whole numbers separated by commas; '{text}' is not one.")).ToArray();
+            var run = new VisualComparisonRun(source, data, parse.GetValue(tokens), parse.GetValue(steps), parse.GetValue(batch),
+                parse.GetValue(adapters), new ConsoleProgress(TimeSpan.FromSeconds(30)), Console.Error.WriteLine);
+            var rows = run.Run(chosen, seedList);
+            long backbone = run.BackboneParameters;
             string header = string.Create(CultureInfo.InvariantCulture,
                 $"# Visual prompt tuning vs linear probing and full fine-tuning\n\nTask: {data.Name} ({data.Classes.Count} classes; " +
                 $"{data.Train.Count} training, {data.Validation.Count} validation, {data.Test.Count} test images). Base: {source} " +
@@ -129,7 +114,7 @@ public static class VitCommand
                 $"of {parse.GetValue(batch)} images, the best validation checkpoint tested; VPT with {parse.GetValue(tokens)} prompt tokens per " +
                 $"prompted layer; accuracies are means over seeds {string.Join(", ", seedList)}, times sums. \"train tokens/s\" counts patch, CLS and prompt tokens.\n\n" +
                 $"Made by: `softprompt vit compare {string.Join(' ', Environment.GetCommandLineArgs().Skip(3))}`");
-            var table = new ComparisonTable(header, ["validation accuracy", "test accuracy"], backbone, rows);
+            var table = new ComparisonTable(header, VisualComparisonRun.MetricNames, backbone, rows);
             string path = parse.GetValue(output)!;
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
             table.WriteReport(path);
@@ -137,28 +122,5 @@ public static class VitCommand
             return 0;
         });
         return command;
-    }
-
-    private sealed record AdaptationRun(ImageClassification Objective, long Trainable, int Sequence, int Steps, double Validation, double Test, double Seconds);
-
-    /// <summary>One method, one seed: train on the task's training split, keep the best validation step, test it.</summary>
-    private static AdaptationRun Adapt(Vit model, VisualTuningMethod method, ImageTask data, int tokens, int steps, int batch, int seed)
-    {
-        var objective = method.Build(model, data.Classes, tokens, seed);
-        var trainable = method.Trainable(objective);
-        var options = new PromptTuningOptions
-        {
-            Steps = steps, BatchSize = batch, Optimizer = "adamw", LearningRate = method.LearningRate,
-            Schedule = ScheduleShape.Cosine, WarmupSteps = steps / 10, WeightDecay = 0f, EvaluateEvery = Math.Max(1, steps / 12), Seed = seed,
-        };
-        Console.Error.WriteLine($"{method.Name} (seed {seed}): {method.Description}");
-        var clock = Stopwatch.StartNew();
-        var result = new PromptTuner<LabelledImage>(objective, options, new ConsoleProgress(TimeSpan.FromSeconds(30)), trainable)
-            .Run(data.Train, data.Validation);
-        double seconds = clock.Elapsed.TotalSeconds;
-        double test = objective.Score(data.Test);
-        Console.Error.WriteLine($"{method.Name} (seed {seed}): validation {result.BestScore:F4} (step {result.BestStep}), test {test:F4} ({seconds:F0} s)");
-        return new AdaptationRun(objective, trainable.Sum(t => (long)t.Length), model.Config.Patches + 1 + (objective.VisualPrompts?.Tokens ?? 0),
-            result.Steps, result.BestScore, test, seconds);
     }
 }

@@ -68,5 +68,11 @@ public class VitCommandTests
             Assert.InRange(loaded.Score(task.Test), 0, 1);
         }
         Assert.False(Directory.Exists(Path.Combine(dir.File("adapters"), "full-seed1")));
+
+        var (code, _, stderr) = await CliProcess.Run(TimeSpan.FromMinutes(1), "vit", "compare", "--model", dir.File("vit"), "--task", adaptation,
+            "--seeds", "1,x", "--out", dir.File("report/bad.md"));
+        Assert.NotEqual(0, code);
+        Assert.Contains("--seeds takes whole numbers separated by commas; 'x' is not one.", stderr);
+        Assert.DoesNotContain("   at ", stderr);
     }
 }
