@@ -75,10 +75,7 @@ public static class TuneCommand
             var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer.");
             var frozen = loaded.Model;
             frozen.SetTrainable(false);
-            var prompt = new PromptEmbedding(parse.GetValue(length), frozen.Config.HiddenSize)
-            {
-                Placement = PromptAdapterFiles.ParsePlacement(parse.GetValue(placement)!),
-            };
+            var promptPlacement = PromptAdapterFiles.ParsePlacement(parse.GetValue(placement)!);
             string initName = parse.GetValue(init)!;
             string outDir = parse.GetValue(output) ?? Path.Combine("adapters", taskName);
             var options = new PromptTuningOptions
@@ -96,92 +93,53 @@ public static class TuneCommand
                     parse.GetValue(output) ?? "adapters", parse.GetValue(length), initName, parse.GetValue(initText), parse.GetValue(seed), options,
                     parse.GetValue(evalExamples), parse.GetValue(testExamples), parse.GetValue(resume), parse.GetValue(perToken),
                     ClassificationLosses.Parse(parse.GetValue(loss)!)), parse.GetValue(json));
-            string Split(string name) => Path.Combine(taskDir, name + ".jsonl");
-            void Initialize(IEnumerable<int[]> trainInputs, IReadOnlyList<int[]> labelTokens) =>
-                PromptInit.Apply(prompt, PromptInit.Parse(initName), frozen.TokenEmbedding, parse.GetValue(seed),
-                    PromptInit.MostFrequentTokens(trainInputs, 5000), labelTokens,
-                    parse.GetValue(initText) is string text ? tokenizer.Encode(text) : null);
-            void Describe(int train, int validation, int test) =>
-                Console.Error.WriteLine($"Task {taskName}: {train} train, {validation} validation, {test} test examples; " +
-                    $"{prompt.Length} × {prompt.Prompt.Dim(1)} = {prompt.Prompt.Length:N0} trainable values " +
-                    $"({100.0 * prompt.Prompt.Length / frozen.ParameterCount:F3}% of the frozen {frozen.ParameterCount:N0}).");
-            var clock = Stopwatch.StartNew();
-            var curve = new TrainingCurve(new ConsoleProgress(TimeSpan.FromSeconds(10)));
-            object report;
-            string summary;
-            var taskDefinition = TaskDefinition.Load(taskDir, taskName); // kept in the adapter, so serving reads inputs as training did
-            if (taskDefinition is GenerationTask generation)
-            {
-                var definition = generation;
-                var train = definition.ReadSplit(Split("train"));
-                var validation = Take(definition.ReadSplit(Split("validation")), parse.GetValue(evalExamples));
-                var test = Take(definition.ReadSplit(Split("test")), parse.GetValue(testExamples));
-                var generator = new PromptGenerator(frozen, tokenizer, definition, prompt);
-                Initialize(train.Select(generator.InputTokens), Array.Empty<int[]>());
-                Describe(train.Count, validation.Count, test.Count);
-                var result = new PromptTuner<TextExample>(generator, options, curve)
-                    .Run(train, validation, Path.Combine(outDir, "checkpoint"), parse.GetValue(resume));
-                var (bleu, rouge, outputs) = generator.Evaluate(test);
-                var (baseBleu, baseRouge, _) = new PromptGenerator(frozen, tokenizer, definition, prompt: null).Evaluate(test);
-                summary = $"Tuned prompt: ROUGE-L {rouge:F3} (BLEU {bleu:F3}) on {test.Count:N0} {taskName} test examples; the untuned " +
-                          $"prompt ROUGE-L {baseRouge:F3} (BLEU {baseBleu:F3}). {prompt.Prompt.Length:N0} trained values; adapter in {outDir}.";
-                for (int i = 0; i < Math.Min(3, test.Count); i++)
-                    Console.Error.WriteLine($"  {definition.Render(test[i])}{definition.Target(test[i])}\n    → {outputs[i]}");
-                report = new
-                {
-                    task = taskName, method = "prompt_tuning", prompt_length = prompt.Length, init = initName,
-                    trainable_params = prompt.Prompt.Length, percent_of_base = Math.Round(100.0 * prompt.Prompt.Length / frozen.ParameterCount, 4),
-                    best_validation_step = result.BestStep, best_validation_rouge_l = Math.Round(result.BestScore, 4), steps = result.Steps,
-                    stopped_early = result.StoppedEarly, test_examples = test.Count,
-                    test_bleu = Math.Round(bleu, 4), test_rouge_l = Math.Round(rouge, 4),
-                    zero_shot_bleu = Math.Round(baseBleu, 4), zero_shot_rouge_l = Math.Round(baseRouge, 4),
-                    seconds = Math.Round(clock.Elapsed.TotalSeconds, 1), adapter = outDir,
-                };
-            }
-            else
-            {
-                var definition = TaskDefinition.AsClassification(taskDefinition, Path.Combine(taskDir, TaskDefinition.FileName));
-                var train = definition.ReadSplit(Split("train"));
-                var validation = Take(definition.ReadSplit(Split("validation")), parse.GetValue(evalExamples));
-                var test = Take(definition.ReadSplit(Split("test")), parse.GetValue(testExamples));
-                var classifier = new PromptClassifier(frozen, tokenizer, definition, prompt)
-                {
-                    LengthNormalized = parse.GetValue(perToken), TrainingLoss = ClassificationLosses.Parse(parse.GetValue(loss)!),
-                };
-                Initialize(train.Select(classifier.InputTokens), definition.Labels.Select(l => classifier.LabelTokens[l]).ToList());
-                if (classifier.TrainingLoss == ClassificationLoss.Auto && classifier.EffectiveLoss == ClassificationLoss.Vocabulary)
-                    Console.Error.WriteLine($"Training with the loss over the whole vocabulary (--loss auto): {classifier.LabelChoiceProblem}");
-                Describe(train.Count, validation.Count, test.Count);
-                var result = new PromptTuner<LabeledExample>(classifier, options, curve)
-                    .Run(train, validation, Path.Combine(outDir, "checkpoint"), parse.GetValue(resume));
-                var (tuned, tunedF1) = classifier.Evaluate(test, parse.GetValue(perToken));
-                var (baseline, baselineF1) = new PromptClassifier(frozen, tokenizer, definition, prompt: null).Evaluate(test, parse.GetValue(perToken));
-                string majority = test.GroupBy(e => e.Label).OrderByDescending(g => g.Count()).First().Key;
-                var (majorityAccuracy, majorityF1) = LabelPredictorExtensions.Score(test, test.Select(_ => majority).ToArray(), definition.Labels);
-                summary = $"Tuned prompt: {tuned:P1} test accuracy (macro-F1 {tunedF1:F3}) on {test.Count:N0} {taskName} test examples; " +
-                          $"the untuned prompt {baseline:P1} (macro-F1 {baselineF1:F3}); always answering \"{majority}\" {majorityAccuracy:P1} " +
-                          $"(macro-F1 {majorityF1:F3}). {prompt.Prompt.Length:N0} trained values " +
-                          $"({100.0 * prompt.Prompt.Length / frozen.ParameterCount:F3}% of the base); adapter in {outDir}.";
-                report = new
-                {
-                    task = taskName, method = "prompt_tuning", prompt_length = prompt.Length, init = initName, placement = parse.GetValue(placement),
-                    loss = classifier.EffectiveLoss == ClassificationLoss.LabelChoice ? "labels" : "vocabulary", learning_rate = options.LearningRate,
-                    trainable_params = prompt.Prompt.Length, percent_of_base = Math.Round(100.0 * prompt.Prompt.Length / frozen.ParameterCount, 4),
-                    best_validation_step = result.BestStep, best_validation_accuracy = Math.Round(result.BestScore, 4), steps = result.Steps,
-                    stopped_early = result.StoppedEarly, test_examples = test.Count,
-                    test_accuracy = Math.Round(tuned, 4), test_macro_f1 = Math.Round(tunedF1, 4),
-                    zero_shot_accuracy = Math.Round(baseline, 4), zero_shot_macro_f1 = Math.Round(baselineF1, 4),
-                    majority_class = majority, majority_accuracy = Math.Round(majorityAccuracy, 4), majority_macro_f1 = Math.Round(majorityF1, 4),
-                    seconds = Math.Round(clock.Elapsed.TotalSeconds, 1), adapter = outDir,
-                };
-            }
-            curve.Save(outDir); // before the config: the config's presence marks the directory complete
-            PromptAdapterFiles.Save(outDir, prompt, PromptAdapterFiles.Info.For(frozen, loaded.Source, initName, parse.GetValue(initText), taskName, taskDefinition));
+            var outcome = PromptTuningRun.Run(frozen, tokenizer, loaded.Source, new PromptTuningRun.Settings(taskName, taskDir, outDir,
+                parse.GetValue(length), promptPlacement, initName, parse.GetValue(initText), parse.GetValue(seed), options,
+                parse.GetValue(evalExamples), parse.GetValue(testExamples), parse.GetValue(resume), parse.GetValue(perToken),
+                ClassificationLosses.Parse(parse.GetValue(loss)!)), new ConsoleProgress(TimeSpan.FromSeconds(10)), Console.Error.WriteLine);
+            var (report, summary) = Describe(outcome, initName, parse.GetValue(placement)!, options.LearningRate);
             ResultOutput.Print(parse, json, report, summary);
             return 0;
         });
         return command;
     }
 
-    private static List<T> Take<T>(List<T> examples, int count) => TaskFile.EvenSubset(examples, count);
+    /// <summary>The run's figures as the JSON record (--json) and the sentences a person reads.</summary>
+    private static (object Record, string Summary) Describe(PromptTuningRun.Outcome outcome, string init, string placement, float learningRate)
+    {
+        double percent = 100.0 * outcome.TrainableParameters / outcome.BaseParameters;
+        switch (outcome)
+        {
+            case PromptTuningRun.GenerationOutcome g:
+                return (new
+                {
+                    task = g.Task, method = "prompt_tuning", prompt_length = g.PromptLength, init,
+                    trainable_params = g.TrainableParameters, percent_of_base = Math.Round(percent, 4),
+                    best_validation_step = g.BestStep, best_validation_rouge_l = Math.Round(g.BestValidationScore, 4), steps = g.Steps,
+                    stopped_early = g.StoppedEarly, test_examples = g.TestExamples,
+                    test_bleu = Math.Round(g.Bleu, 4), test_rouge_l = Math.Round(g.RougeL, 4),
+                    zero_shot_bleu = Math.Round(g.ZeroShotBleu, 4), zero_shot_rouge_l = Math.Round(g.ZeroShotRougeL, 4),
+                    seconds = Math.Round(g.Seconds, 1), adapter = g.AdapterDirectory,
+                }, $"Tuned prompt: ROUGE-L {g.RougeL:F3} (BLEU {g.Bleu:F3}) on {g.TestExamples:N0} {g.Task} test examples; the untuned " +
+                   $"prompt ROUGE-L {g.ZeroShotRougeL:F3} (BLEU {g.ZeroShotBleu:F3}). {g.TrainableParameters:N0} trained values; adapter in {g.AdapterDirectory}.");
+            case PromptTuningRun.ClassificationOutcome c:
+                return (new
+                {
+                    task = c.Task, method = "prompt_tuning", prompt_length = c.PromptLength, init, placement,
+                    loss = c.EffectiveLoss == ClassificationLoss.LabelChoice ? "labels" : "vocabulary", learning_rate = learningRate,
+                    trainable_params = c.TrainableParameters, percent_of_base = Math.Round(percent, 4),
+                    best_validation_step = c.BestStep, best_validation_accuracy = Math.Round(c.BestValidationScore, 4), steps = c.Steps,
+                    stopped_early = c.StoppedEarly, test_examples = c.TestExamples,
+                    test_accuracy = Math.Round(c.Accuracy, 4), test_macro_f1 = Math.Round(c.MacroF1, 4),
+                    zero_shot_accuracy = Math.Round(c.ZeroShotAccuracy, 4), zero_shot_macro_f1 = Math.Round(c.ZeroShotMacroF1, 4),
+                    majority_class = c.MajorityClass, majority_accuracy = Math.Round(c.MajorityAccuracy, 4), majority_macro_f1 = Math.Round(c.MajorityMacroF1, 4),
+                    seconds = Math.Round(c.Seconds, 1), adapter = c.AdapterDirectory,
+                }, $"Tuned prompt: {c.Accuracy:P1} test accuracy (macro-F1 {c.MacroF1:F3}) on {c.TestExamples:N0} {c.Task} test examples; " +
+                   $"the untuned prompt {c.ZeroShotAccuracy:P1} (macro-F1 {c.ZeroShotMacroF1:F3}); always answering \"{c.MajorityClass}\" " +
+                   $"{c.MajorityAccuracy:P1} (macro-F1 {c.MajorityMacroF1:F3}). {c.TrainableParameters:N0} trained values ({percent:F3}% of the base); " +
+                   $"adapter in {c.AdapterDirectory}.");
+            default:
+                throw new InvalidOperationException($"No description for {outcome.GetType().Name}.");
+        }
+    }
 }
