@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """The same bench cases as `softprompt bench`, in PyTorch (Debian python3-torch 1.13), for a side-by-side ratio.
 
-GPT-2-small shape (12 layers, 768 wide, 12 heads, vocab 50257), batch 4 x 128 tokens, 20 soft-prompt positions,
-2 threads: prompt-tuning step (frozen model, prompt trainable, AdamW), full fine-tuning step, inference forward,
+GPT-2-small shape by default (12 layers, 768 wide, 12 heads, vocab 50257; --layers, --width, --heads, --vocab, --batch,
+--tokens and --prompt-tokens as `softprompt bench` takes them), batch 4 x 128 tokens, 20 soft-prompt positions, 2 threads: prompt-tuning step (frozen model, prompt trainable, AdamW), full fine-tuning step, inference forward,
 decode ms/token at batch 1 with a KV cache. Prints one JSON line per case (median of the timed runs) and the peak RSS,
 after a first line naming the BLAS library the process loaded (Debian's torch calls whatever libblas.so.3 the
 alternatives system points at: the reference BLAS unless an optimised one such as libopenblas0-openmp is installed).
@@ -82,12 +82,20 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--cases", default="prompt,ft,forward,decode")
     ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    # the model's shape, as `softprompt bench` takes it (GPT-2 small by default)
+    ap.add_argument("--layers", type=int, default=12)
+    ap.add_argument("--width", type=int, default=768)
+    ap.add_argument("--heads", type=int, default=12)
+    ap.add_argument("--vocab", type=int, default=50257)
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--tokens", type=int, default=128)
+    ap.add_argument("--prompt-tokens", type=int, default=20)
     a = ap.parse_args()
     autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if a.dtype == "bfloat16" else contextlib.nullcontext
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    batch, tokens, prompt_tokens, vocab = 4, 128, 20, 50257
-    model = Gpt2()
+    batch, tokens, prompt_tokens, vocab = a.batch, a.tokens, a.prompt_tokens, a.vocab
+    model = Gpt2(a.layers, a.width, a.heads, vocab)
     ids = torch.randint(vocab, (batch, tokens))
     targets = torch.cat([ids[:, 1:], torch.full((batch, 1), -100)], 1)
 
@@ -101,7 +109,7 @@ def main():
     for case in a.cases.split(","):
         if case == "prompt":
             model.requires_grad_(False)
-            prompt = nn.Parameter(torch.empty(prompt_tokens, 768).uniform_(-0.5, 0.5))
+            prompt = nn.Parameter(torch.empty(prompt_tokens, a.width).uniform_(-0.5, 0.5))
             opt = torch.optim.AdamW([prompt], lr=0.3, weight_decay=0)
 
             def step():
