@@ -23,19 +23,52 @@ public static class BenchCommand
 {
     public static Command Build()
     {
-        var cases = new Option<string>("--cases") { Description = "Comma-separated: peak (fp32 FMA GFLOP/s of this host), sgemm,prompt,ft,forward,decode (random GPT-2-sized model); generate,serve (--model)", DefaultValueFactory = _ => "peak,sgemm,prompt,ft,forward,decode" };
+        var cases = new Option<string>("--cases")
+        {
+            Description = "Comma-separated: peak (fp32 FMA GFLOP/s of this host), sgemm,prompt,ft,forward,decode (random "
+                + "GPT-2-sized model); generate,serve (--model)",
+            DefaultValueFactory = _ => "peak,sgemm,prompt,ft,forward,decode",
+        };
         var threads = new Option<int>("--threads") { Description = "Worker threads", DefaultValueFactory = _ => 2 };
-        var repeats = new Option<int>("--repeats") { Description = "Timed runs per case (median reported)", DefaultValueFactory = _ => 5 };
-        var layers = new Option<int>("--layers") { Description = "Transformer layers (GPT-2 small: 12)", DefaultValueFactory = _ => 12 };
-        var width = new Option<int>("--width") { Description = "Hidden width (GPT-2 small: 768)", DefaultValueFactory = _ => 768 };
+        var repeats = new Option<int>("--repeats")
+        {
+            Description = "Timed runs per case (median reported)",
+            DefaultValueFactory = _ => 5,
+        };
+        var layers = new Option<int>("--layers")
+        {
+            Description = "Transformer layers (GPT-2 small: 12)",
+            DefaultValueFactory = _ => 12,
+        };
+        var width = new Option<int>("--width")
+        {
+            Description = "Hidden width (GPT-2 small: 768)",
+            DefaultValueFactory = _ => 768,
+        };
         var heads = new Option<int>("--heads") { Description = "Attention heads", DefaultValueFactory = _ => 12 };
         var vocab = new Option<int>("--vocab") { Description = "Vocabulary size", DefaultValueFactory = _ => 50257 };
         var batch = new Option<int>("--batch") { Description = "Batch rows", DefaultValueFactory = _ => 4 };
-        var tokens = new Option<int>("--tokens") { Description = "Text tokens per row", DefaultValueFactory = _ => 128 };
-        var promptLength = new Option<int>("--prompt-tokens") { Description = "Soft-prompt positions", DefaultValueFactory = _ => 20 };
+        var tokens = new Option<int>("--tokens")
+        {
+            Description = "Text tokens per row",
+            DefaultValueFactory = _ => 128,
+        };
+        var promptLength = new Option<int>("--prompt-tokens")
+        {
+            Description = "Soft-prompt positions",
+            DefaultValueFactory = _ => 20,
+        };
         var modelPath = CommonOptions.Model("Model for the generate and serve cases", "models/base-small");
-        var requests = new Option<int>("--requests") { Description = "serve: requests sent (one by one, then concurrently)", DefaultValueFactory = _ => 512 };
-        var clients = new Option<int>("--clients") { Description = "serve: concurrent clients", DefaultValueFactory = _ => 64 };
+        var requests = new Option<int>("--requests")
+        {
+            Description = "serve: requests sent (one by one, then concurrently)",
+            DefaultValueFactory = _ => 512,
+        };
+        var clients = new Option<int>("--clients")
+        {
+            Description = "serve: concurrent clients",
+            DefaultValueFactory = _ => 64,
+        };
 
         var command = new Command("bench", "Measure kernel and training-step speed (JSON lines on stdout).");
         foreach (var o in new Option[] { cases, threads, repeats, layers, width, heads, vocab, batch, tokens, promptLength, modelPath, requests, clients }) command.Options.Add(o);

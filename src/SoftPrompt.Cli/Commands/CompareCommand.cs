@@ -24,7 +24,12 @@ public static class CompareCommand
     public static Command Build()
     {
         var model = CommonOptions.Model();
-        var task = new Option<string>("--task") { Description = "A task under --data (food-reviews, spam, brown-genre, ...) or a task folder's path (train/validation/test.jsonl, task.json)", Required = true };
+        var task = new Option<string>("--task")
+        {
+            Description = "A task under --data (food-reviews, spam, brown-genre, ...) or a task folder's path "
+                + "(train/validation/test.jsonl, task.json)",
+            Required = true,
+        };
         var data = CommonOptions.Data();
         var methods = new Option<string?>("--methods")
         {
@@ -37,14 +42,34 @@ public static class CompareCommand
         var promptLength = new Option<int>("--prompt-length") { DefaultValueFactory = _ => 20 };
         var topLayers = new Option<int>("--top-layers") { DefaultValueFactory = _ => 2 };
         var shots = new Option<int>("--shots") { DefaultValueFactory = _ => 4 };
-        var trainSize = new Option<int>("--train-size") { Description = "Train on this many examples (low-data mode; 0 = all)", DefaultValueFactory = _ => 0 };
+        var trainSize = new Option<int>("--train-size")
+        {
+            Description = "Train on this many examples (low-data mode; 0 = all)",
+            DefaultValueFactory = _ => 0,
+        };
         var evalExamples = new Option<int>("--eval-examples") { DefaultValueFactory = _ => 200 };
-        var testExamples = new Option<int>("--test-examples") { Description = "0 = the whole test split", DefaultValueFactory = _ => 0 };
+        var testExamples = new Option<int>("--test-examples")
+        {
+            Description = "0 = the whole test split",
+            DefaultValueFactory = _ => 0,
+        };
         var seed = CommonOptions.Seed();
-        var report = new Option<string?>("--report") { Description = "Write the table to this Markdown file, with .csv and .svg beside it" };
-        var adapters = new Option<string?>("--save-adapters") { Description = "Keep each method's adapter directory under this folder" };
+        var report = new Option<string?>("--report")
+        {
+            Description = "Write the table to this Markdown file, with .csv and .svg beside it",
+        };
+        var adapters = new Option<string?>("--save-adapters")
+        {
+            Description = "Keep each method's adapter directory under this folder",
+        };
         var threads = CommonOptions.Threads();
-        var loss = new Option<string>("--loss") { Description = "Classification loss of every method scored by label words: labels (softmax over the labels' tokens where they part, as PET), vocabulary (over every token, as Lester et al.) or auto (labels where the labels part at one token)", DefaultValueFactory = _ => "auto" };
+        var loss = new Option<string>("--loss")
+        {
+            Description = "Classification loss of every method scored by label words: labels (softmax over the labels' tokens "
+                + "where they part, as PET), vocabulary (over every token, as Lester et al.) or auto (labels where the "
+                + "labels part at one token)",
+            DefaultValueFactory = _ => "auto",
+        };
         var command = new Command("compare", "Compare prompt design, prompt methods and fine-tuning baselines on one task.");
         foreach (var o in new Option[] { model, task, data, methods, steps, batch, promptLength, topLayers, shots, trainSize, evalExamples, testExamples, seed, report, adapters, threads, loss })
             command.Options.Add(o);

@@ -17,16 +17,43 @@ public static class EvalCommand
     public static Command Build()
     {
         var model = CommonOptions.Model();
-        var perplexity = new Option<string?>("--perplexity") { Description = "Text file (documents separated by blank lines) to measure perplexity on" };
-        var context = new Option<int?>("--context") { Description = "Perplexity window (default: the model's context, at most 256)" };
-        var task = new Option<string?>("--task") { Description = "Task to evaluate on, under --data or a task folder's path: classification (accuracy, macro-F1) or wordnet-gloss (BLEU, ROUGE-L)" };
+        var perplexity = new Option<string?>("--perplexity")
+        {
+            Description = "Text file (documents separated by blank lines) to measure perplexity on",
+        };
+        var context = new Option<int?>("--context")
+        {
+            Description = "Perplexity window (default: the model's context, at most 256)",
+        };
+        var task = new Option<string?>("--task")
+        {
+            Description = "Task to evaluate on, under --data or a task folder's path: classification (accuracy, macro-F1) or "
+                + "wordnet-gloss (BLEU, ROUGE-L)",
+        };
         var data = CommonOptions.Data();
         var split = new Option<string>("--split") { DefaultValueFactory = _ => "test" };
-        var shots = new Option<int>("--shots") { Description = "In-context examples from the training split (0: zero-shot)", DefaultValueFactory = _ => 0 };
-        var adapter = new Option<string?>("--adapter") { Description = "An adapter directory to evaluate: prompt tuning, prefix, LoRA, LLaMA-Adapter or bottleneck adapters" };
-        var ensemble = new Option<string?>("--ensemble") { Description = "Comma-separated adapter directories scored together as an ensemble" };
-        var examples = new Option<int>("--examples") { Description = "Examples scored (0: the whole split)", DefaultValueFactory = _ => 0 };
-        var perToken = new Option<bool>("--per-token") { Description = "Score labels by mean log-probability per token" };
+        var shots = new Option<int>("--shots")
+        {
+            Description = "In-context examples from the training split (0: zero-shot)",
+            DefaultValueFactory = _ => 0,
+        };
+        var adapter = new Option<string?>("--adapter")
+        {
+            Description = "An adapter directory to evaluate: prompt tuning, prefix, LoRA, LLaMA-Adapter or bottleneck adapters",
+        };
+        var ensemble = new Option<string?>("--ensemble")
+        {
+            Description = "Comma-separated adapter directories scored together as an ensemble",
+        };
+        var examples = new Option<int>("--examples")
+        {
+            Description = "Examples scored (0: the whole split)",
+            DefaultValueFactory = _ => 0,
+        };
+        var perToken = new Option<bool>("--per-token")
+        {
+            Description = "Score labels by mean log-probability per token",
+        };
         var seed = CommonOptions.Seed();
         var json = ResultOutput.Json();
         var command = new Command("eval", "Evaluate a model: perplexity on a corpus, or accuracy on a task (zero-shot, few-shot, or with an adapter).");

@@ -8,10 +8,22 @@ public static class FuzzCommand
 {
     public static Command Build()
     {
-        var cases = new Option<int>("--cases") { Description = "Mutated files per format", DefaultValueFactory = _ => 1000 };
+        var cases = new Option<int>("--cases")
+        {
+            Description = "Mutated files per format",
+            DefaultValueFactory = _ => 1000,
+        };
         var seed = CommonOptions.Seed();
-        var fixtures = new Option<string>("--fixtures") { Description = "The repository's tests/fixtures", DefaultValueFactory = _ => "tests/fixtures" };
-        var tinyStories = new Option<string?>("--tinystories") { Description = "A TinyStories model.bin to fuzz as well", DefaultValueFactory = _ => "../shared/models/tinystories-260k/model.bin" };
+        var fixtures = new Option<string>("--fixtures")
+        {
+            Description = "The repository's tests/fixtures",
+            DefaultValueFactory = _ => "tests/fixtures",
+        };
+        var tinyStories = new Option<string?>("--tinystories")
+        {
+            Description = "A TinyStories model.bin to fuzz as well",
+            DefaultValueFactory = _ => "../shared/models/tinystories-260k/model.bin",
+        };
         var command = new Command("fuzz", "Fuzz every file format softprompt reads; exit 1 if any input crashes or over-allocates.");
         foreach (var o in new Option[] { cases, seed, fixtures, tinyStories }) command.Options.Add(o);
         command.SetAction(parse =>

@@ -12,15 +12,42 @@ public static class GenerateCommand
     public static Command Build()
     {
         var model = CommonOptions.Model();
-        var prompt = new Option<string>("--prompt") { Description = "The text to continue", DefaultValueFactory = _ => "Once upon a time" };
-        var maxTokens = new Option<int>("--max-tokens") { Description = "New tokens at most", DefaultValueFactory = _ => 64 };
-        var temperature = new Option<float>("--temperature") { Description = "0 = greedy", DefaultValueFactory = _ => 0f };
+        var prompt = new Option<string>("--prompt")
+        {
+            Description = "The text to continue",
+            DefaultValueFactory = _ => "Once upon a time",
+        };
+        var maxTokens = new Option<int>("--max-tokens")
+        {
+            Description = "New tokens at most",
+            DefaultValueFactory = _ => 64,
+        };
+        var temperature = new Option<float>("--temperature")
+        {
+            Description = "0 = greedy",
+            DefaultValueFactory = _ => 0f,
+        };
         var topK = new Option<int>("--top-k") { Description = "Sample among the k most likely tokens (0 = all)" };
-        var topP = new Option<float>("--top-p") { Description = "Nucleus sampling mass", DefaultValueFactory = _ => 1f };
+        var topP = new Option<float>("--top-p")
+        {
+            Description = "Nucleus sampling mass",
+            DefaultValueFactory = _ => 1f,
+        };
         var seed = CommonOptions.Seed("Sampling seed");
-        var adapter = new Option<string?>("--adapter") { Description = "An adapter directory of any method (a soft prompt goes before the text; LoRA, prefixes, (IA)³, adapters hook the layers)" };
-        var beams = new Option<int>("--beams") { Description = "Beam search of this width instead of greedy/sampled decoding (0 = off)" };
-        var lengthPenalty = new Option<float>("--length-penalty") { Description = "Beam search: rank by logP / length^this", DefaultValueFactory = _ => 1f };
+        var adapter = new Option<string?>("--adapter")
+        {
+            Description = "An adapter directory of any method (a soft prompt goes before the text; LoRA, prefixes, (IA)³, "
+                + "adapters hook the layers)",
+        };
+        var beams = new Option<int>("--beams")
+        {
+            Description = "Beam search of this width instead of greedy/sampled decoding (0 = off)",
+        };
+        var lengthPenalty = new Option<float>("--length-penalty")
+        {
+            Description = "Beam search: rank by logP / length^this",
+            DefaultValueFactory = _ => 1f,
+        };
 
         var command = new Command("generate", "Continue a prompt with a model (greedy or sampled).");
         foreach (var o in new Option[] { model, prompt, maxTokens, temperature, topK, topP, seed, adapter, beams, lengthPenalty }) command.Options.Add(o);

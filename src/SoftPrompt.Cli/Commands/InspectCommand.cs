@@ -13,9 +13,16 @@ public static class InspectCommand
     public static Command Build()
     {
         var model = CommonOptions.Model("The frozen base model the adapter was trained on");
-        var adapter = new Option<string>("--adapter") { Description = "Adapter directory of any method", Required = true };
+        var adapter = new Option<string>("--adapter")
+        {
+            Description = "Adapter directory of any method",
+            Required = true,
+        };
         var top = new Option<int>("--top") { Description = "Tokens per prompt vector", DefaultValueFactory = _ => 5 };
-        var task = new Option<string?>("--task") { Description = "Count how often this classification task's label words are among the nearest tokens" };
+        var task = new Option<string?>("--task")
+        {
+            Description = "Count how often this classification task's label words are among the nearest tokens",
+        };
         var command = new Command("inspect", "Show each soft-prompt vector's nearest vocabulary tokens (cosine similarity).");
         foreach (var o in new Option[] { model, adapter, top, task }) command.Options.Add(o);
         command.SetAction(parse =>

@@ -21,9 +21,16 @@ public static class PretrainCommand
 {
     public static Command Build()
     {
-        var corpus = new Option<string>("--corpus") { Description = "Directory with train.txt and validation.txt", DefaultValueFactory = _ => ShippedFiles.Path("data/corpus") };
+        var corpus = new Option<string>("--corpus")
+        {
+            Description = "Directory with train.txt and validation.txt",
+            DefaultValueFactory = _ => ShippedFiles.Path("data/corpus"),
+        };
         var output = new Option<string>("--out") { Description = "Output model directory", Required = true };
-        var tokenizerPath = new Option<string?>("--tokenizer") { Description = "Use this tokenizer.json instead of training one" };
+        var tokenizerPath = new Option<string?>("--tokenizer")
+        {
+            Description = "Use this tokenizer.json instead of training one",
+        };
         var preset = new Option<string>("--preset") { Description = $"Model size: {string.Join(", ", ModelPresets.All.Keys)}", DefaultValueFactory = _ => "small" };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 2000 };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 16 };
@@ -34,17 +41,40 @@ public static class PretrainCommand
         var seed = CommonOptions.Seed();
         var threads = CommonOptions.Threads();
         var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint in --out" };
-        var initFrom = new Option<string?>("--init-from") { Description = "Continue pretraining this model directory (its weights and tokenizer; --preset is ignored)" };
-        var taskText = new Option<string?>("--task-text") { Description = "Also train on the text of this task file's rows (a training split, JSONL): task-adaptive pretraining" };
-        var taskField = new Option<string>("--task-field") { Description = "The field of --task-text rows that holds the text", DefaultValueFactory = _ => "text" };
-        var taskRepeats = new Option<int>("--task-repeats") { Description = "How many copies of the --task-text documents join the corpus", DefaultValueFactory = _ => 1 };
-        var objective = new Option<string>("--objective") { Description = "next-token (a LLaMA-style decoder, BPE tokenizer) or mlm (a BERT encoder, WordPiece tokenizer, masked tokens)", DefaultValueFactory = _ => "next-token" };
+        var initFrom = new Option<string?>("--init-from")
+        {
+            Description = "Continue pretraining this model directory (its weights and tokenizer; --preset is ignored)",
+        };
+        var taskText = new Option<string?>("--task-text")
+        {
+            Description = "Also train on the text of this task file's rows (a training split, JSONL): task-adaptive pretraining",
+        };
+        var taskField = new Option<string>("--task-field")
+        {
+            Description = "The field of --task-text rows that holds the text",
+            DefaultValueFactory = _ => "text",
+        };
+        var taskRepeats = new Option<int>("--task-repeats")
+        {
+            Description = "How many copies of the --task-text documents join the corpus",
+            DefaultValueFactory = _ => 1,
+        };
+        var objective = new Option<string>("--objective")
+        {
+            Description = "next-token (a LLaMA-style decoder, BPE tokenizer) or mlm (a BERT encoder, WordPiece tokenizer, "
+                + "masked tokens)",
+            DefaultValueFactory = _ => "next-token",
+        };
         var mixtureRows = new Option<int>("--mixture-rows")
         {
             Description = "Also train, in every step, this many rows of packed questions from the corpus folder's mixture-train.jsonl (answers scored only; tools/make_mixture.py): LM adaptation toward a promptable base",
             DefaultValueFactory = _ => 0,
         };
-        var onNan = new Option<string>("--on-nan") { Description = "NaN/Inf in loss or gradients: stop or skip the update", DefaultValueFactory = _ => "stop" };
+        var onNan = new Option<string>("--on-nan")
+        {
+            Description = "NaN/Inf in loss or gradients: stop or skip the update",
+            DefaultValueFactory = _ => "stop",
+        };
 
         var command = new Command("pretrain", "Pretrain a LLaMA-style base model (and its tokenizer) on a text corpus.");
         foreach (var o in new Option[] { objective, onNan, mixtureRows, corpus, output, tokenizerPath, preset, steps, batch, lr, warmup, evalEvery, checkpointEvery, seed, threads, resume, initFrom, taskText, taskField, taskRepeats })

@@ -11,11 +11,26 @@ public static class ServeCommand
     public static Command Build()
     {
         var model = CommonOptions.Model();
-        var adapters = new Option<string>("--adapters") { Description = "Directory whose subdirectories are adapters (name = subdirectory)", DefaultValueFactory = _ => "adapters" };
-        var host = new Option<string>("--host") { Description = "Address to bind (loopback unless told otherwise)", DefaultValueFactory = _ => "127.0.0.1" };
+        var adapters = new Option<string>("--adapters")
+        {
+            Description = "Directory whose subdirectories are adapters (name = subdirectory)",
+            DefaultValueFactory = _ => "adapters",
+        };
+        var host = new Option<string>("--host")
+        {
+            Description = "Address to bind (loopback unless told otherwise)",
+            DefaultValueFactory = _ => "127.0.0.1",
+        };
         var port = new Option<int>("--port") { DefaultValueFactory = _ => 8080 };
-        var allowLoading = new Option<bool>("--allow-adapter-loading") { Description = "Allow POST /api/adapters and DELETE /api/adapters/NAME (paths inside --adapters only)" };
-        var apiKeyFile = new Option<string?>("--api-key-file") { Description = "A file whose first line is a key every /api/ request must send as `Authorization: Bearer KEY` (also read from $SOFTPROMPT_API_KEY)" };
+        var allowLoading = new Option<bool>("--allow-adapter-loading")
+        {
+            Description = "Allow POST /api/adapters and DELETE /api/adapters/NAME (paths inside --adapters only)",
+        };
+        var apiKeyFile = new Option<string?>("--api-key-file")
+        {
+            Description = "A file whose first line is a key every /api/ request must send as `Authorization: Bearer KEY` (also "
+                + "read from $SOFTPROMPT_API_KEY)",
+        };
         var maxQueue = new Option<int>("--max-queue")
         {
             Description = "Classification requests that may wait for the model; more are answered 503 with Retry-After at once " +

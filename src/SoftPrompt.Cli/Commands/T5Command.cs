@@ -34,11 +34,26 @@ public static partial class T5Command
 
     private static Command BuildPretrain()
     {
-        var corpus = new Option<string>("--corpus") { Description = "Directory with train.txt and validation.txt", DefaultValueFactory = _ => ShippedFiles.Path("data/corpus") };
+        var corpus = new Option<string>("--corpus")
+        {
+            Description = "Directory with train.txt and validation.txt",
+            DefaultValueFactory = _ => ShippedFiles.Path("data/corpus"),
+        };
         var output = new Option<string>("--out") { Description = "Model directory to write", Required = true };
-        var objective = new Option<string>("--objective") { Description = "span-corruption (from scratch) or lm-adaptation (prefix LM, continuing --init-from)", DefaultValueFactory = _ => "span-corruption" };
-        var initFrom = new Option<string?>("--init-from") { Description = "Continue this T5 directory (its weights and tokenizer)" };
-        var tokenizerPath = new Option<string>("--tokenizer") { Description = "Byte-level BPE tokenizer.json to extend with <pad> and sentinels (new models)", DefaultValueFactory = _ => ShippedFiles.Path("models/base-small/tokenizer.json") };
+        var objective = new Option<string>("--objective")
+        {
+            Description = "span-corruption (from scratch) or lm-adaptation (prefix LM, continuing --init-from)",
+            DefaultValueFactory = _ => "span-corruption",
+        };
+        var initFrom = new Option<string?>("--init-from")
+        {
+            Description = "Continue this T5 directory (its weights and tokenizer)",
+        };
+        var tokenizerPath = new Option<string>("--tokenizer")
+        {
+            Description = "Byte-level BPE tokenizer.json to extend with <pad> and sentinels (new models)",
+            DefaultValueFactory = _ => ShippedFiles.Path("models/base-small/tokenizer.json"),
+        };
         var width = Int("--width", "d_model", 256);
         var layers = Int("--layers", "Encoder and decoder blocks each", 4);
         var heads = Int("--heads", "Attention heads", 4);
@@ -46,7 +61,11 @@ public static partial class T5Command
         var window = Int("--window", "Tokens per span-corruption window / prefix-LM example", 128);
         var steps = Int("--steps", "Optimizer steps", 3000);
         var batch = Int("--batch", "Examples per step", 16);
-        var lr = new Option<float>("--lr") { Description = "Peak AdamW learning rate (cosine decay)", DefaultValueFactory = _ => 1e-3f };
+        var lr = new Option<float>("--lr")
+        {
+            Description = "Peak AdamW learning rate (cosine decay)",
+            DefaultValueFactory = _ => 1e-3f,
+        };
         var warmup = Int("--warmup", "Warm-up steps", 100);
         var evalEvery = Int("--eval-every", "Validate every N steps", 250);
         var checkpointEvery = Int("--checkpoint-every", "Checkpoint every N steps", 100);

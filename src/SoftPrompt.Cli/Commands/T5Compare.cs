@@ -17,7 +17,12 @@ public static partial class T5Command
     private static Command BuildCompare()
     {
         var model = CommonOptions.Model("T5 model directory", "models/t5-small-lm");
-        var task = new Option<string>("--task") { Description = "A task under --data (food-reviews, spam, brown-genre, ...) or a task folder's path (train/validation/test.jsonl, task.json)", Required = true };
+        var task = new Option<string>("--task")
+        {
+            Description = "A task under --data (food-reviews, spam, brown-genre, ...) or a task folder's path "
+                + "(train/validation/test.jsonl, task.json)",
+            Required = true,
+        };
         var data = CommonOptions.Data();
         var methods = new Option<string>("--methods") { Description = $"Comma-separated, from: {string.Join(", ", T5Methods.All.Select(m => m.Name))}", DefaultValueFactory = _ => string.Join(",", T5Methods.All.Select(m => m.Name)) };
         var steps = Int("--steps", "Training steps per method", 300);
@@ -27,7 +32,10 @@ public static partial class T5Command
         var testExamples = Int("--test-examples", "0 = the whole test split", 0);
         var seed = Int("--seed", "Initialisation and sampling seed", 1);
         var threads = Int("--threads", "Threads", Environment.ProcessorCount);
-        var report = new Option<string?>("--report") { Description = "Write the table to this Markdown file, with .csv and .svg beside it" };
+        var report = new Option<string?>("--report")
+        {
+            Description = "Write the table to this Markdown file, with .csv and .svg beside it",
+        };
         var command = new Command("compare", "Prompt design, prompt tuning, prefix tuning and fine-tuning of a T5 on a classification task, side by side.");
         foreach (var o in new Option[] { model, task, data, methods, steps, batch, promptLength, evalExamples, testExamples, seed, threads, report }) command.Options.Add(o);
         command.SetAction(parse =>

@@ -22,30 +22,92 @@ public static class TuneCommand
     public static Command Build()
     {
         var model = CommonOptions.Model("Frozen base model directory");
-        var task = new Option<string>("--task") { Description = "A task under --data (food-reviews, spam, brown-genre, ...) or a task folder's path (train/validation/test.jsonl, task.json); or classification tasks a,b,... tuned together", Required = true };
+        var task = new Option<string>("--task")
+        {
+            Description = "A task under --data (food-reviews, spam, brown-genre, ...) or a task folder's path "
+                + "(train/validation/test.jsonl, task.json); or classification tasks a,b,... tuned together",
+            Required = true,
+        };
         var data = CommonOptions.Data();
         var output = new Option<string>("--out") { Description = "Adapter output directory (default adapters/<task>)" };
         var length = new Option<int>("--prompt-length") { DefaultValueFactory = _ => 20 };
-        var init = new Option<string>("--init") { Description = "uniform, vocab, labels or text", DefaultValueFactory = _ => "vocab" };
+        var init = new Option<string>("--init")
+        {
+            Description = "uniform, vocab, labels or text",
+            DefaultValueFactory = _ => "vocab",
+        };
         var initText = new Option<string?>("--init-text") { Description = "Text for --init text" };
-        var placement = new Option<string>("--placement") { Description = "before-input (Lester et al.) or before-answer (after the input; classification only)", DefaultValueFactory = _ => "before-input" };
+        var placement = new Option<string>("--placement")
+        {
+            Description = "before-input (Lester et al.) or before-answer (after the input; classification only)",
+            DefaultValueFactory = _ => "before-input",
+        };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 200 };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8 };
-        var lr = new Option<float?>("--lr") { Description = "Learning rate (default: 4 % of the RMS of the model's token embeddings, e.g. 0.003; a step moves each prompt value by about this much)" };
-        var optimizerName = new Option<string>("--optimizer") { Description = "adafactor (Lester et al.) or adamw", DefaultValueFactory = _ => "adafactor" };
-        var schedule = new Option<string>("--schedule") { Description = "constant, linear or cosine", DefaultValueFactory = _ => "constant" };
+        var lr = new Option<float?>("--lr")
+        {
+            Description = "Learning rate (default: 4 % of the RMS of the model's token embeddings, e.g. 0.003; a step moves "
+                + "each prompt value by about this much)",
+        };
+        var optimizerName = new Option<string>("--optimizer")
+        {
+            Description = "adafactor (Lester et al.) or adamw",
+            DefaultValueFactory = _ => "adafactor",
+        };
+        var schedule = new Option<string>("--schedule")
+        {
+            Description = "constant, linear or cosine",
+            DefaultValueFactory = _ => "constant",
+        };
         var warmup = new Option<int>("--warmup") { Description = "Linear warm-up steps", DefaultValueFactory = _ => 0 };
-        var accumulate = new Option<int>("--accumulate") { Description = "Micro-batches per update", DefaultValueFactory = _ => 1 };
-        var patience = new Option<int>("--patience") { Description = "Stop after this many evaluations without improvement (0: never)", DefaultValueFactory = _ => 0 };
+        var accumulate = new Option<int>("--accumulate")
+        {
+            Description = "Micro-batches per update",
+            DefaultValueFactory = _ => 1,
+        };
+        var patience = new Option<int>("--patience")
+        {
+            Description = "Stop after this many evaluations without improvement (0: never)",
+            DefaultValueFactory = _ => 0,
+        };
         var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint in --out" };
-        var onNan = new Option<string>("--on-nan") { Description = "NaN/Inf in loss or gradients: stop or skip the update", DefaultValueFactory = _ => "stop" };
-        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints", DefaultValueFactory = _ => 50 };
-        var method = new Option<string>("--method") { Description = "prompt-tuning, or any method of `compare --methods` (lora, prefix, deep, adapter, bitfit, ft, …) at its own optimizer and learning rate; those train classification tasks on a decoder", DefaultValueFactory = _ => "prompt-tuning" };
-        var loss = new Option<string>("--loss") { Description = "Classification loss: labels (softmax over the labels' tokens where they part, as PET), vocabulary (over every token, as Lester et al.) or auto (labels where the labels part at one token)", DefaultValueFactory = _ => "auto" };
-        var perToken = new Option<bool>("--per-token") { Description = "Score labels by mean log-probability per token (length-normalised)" };
+        var onNan = new Option<string>("--on-nan")
+        {
+            Description = "NaN/Inf in loss or gradients: stop or skip the update",
+            DefaultValueFactory = _ => "stop",
+        };
+        var checkpointEvery = new Option<int>("--checkpoint-every")
+        {
+            Description = "Steps between checkpoints",
+            DefaultValueFactory = _ => 50,
+        };
+        var method = new Option<string>("--method")
+        {
+            Description = "prompt-tuning, or any method of `compare --methods` (lora, prefix, deep, adapter, bitfit, ft, …) at "
+                + "its own optimizer and learning rate; those train classification tasks on a decoder",
+            DefaultValueFactory = _ => "prompt-tuning",
+        };
+        var loss = new Option<string>("--loss")
+        {
+            Description = "Classification loss: labels (softmax over the labels' tokens where they part, as PET), vocabulary "
+                + "(over every token, as Lester et al.) or auto (labels where the labels part at one token)",
+            DefaultValueFactory = _ => "auto",
+        };
+        var perToken = new Option<bool>("--per-token")
+        {
+            Description = "Score labels by mean log-probability per token (length-normalised)",
+        };
         var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 50 };
-        var evalExamples = new Option<int>("--eval-examples") { Description = "Validation examples per evaluation", DefaultValueFactory = _ => 200 };
-        var testExamples = new Option<int>("--test-examples") { Description = "Test examples scored at the end (0 = all)", DefaultValueFactory = _ => 0 };
+        var evalExamples = new Option<int>("--eval-examples")
+        {
+            Description = "Validation examples per evaluation",
+            DefaultValueFactory = _ => 200,
+        };
+        var testExamples = new Option<int>("--test-examples")
+        {
+            Description = "Test examples scored at the end (0 = all)",
+            DefaultValueFactory = _ => 0,
+        };
         var seed = CommonOptions.Seed();
         var threads = CommonOptions.Threads();
         var json = ResultOutput.Json();

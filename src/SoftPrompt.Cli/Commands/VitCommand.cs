@@ -31,7 +31,11 @@ public static class VitCommand
 
     private static Command BuildPretrain()
     {
-        var task = new Option<string>("--task") { Description = "Image task directory (index.json + split files)", DefaultValueFactory = _ => ShippedFiles.Path("data/glyphs/characters") };
+        var task = new Option<string>("--task")
+        {
+            Description = "Image task directory (index.json + split files)",
+            DefaultValueFactory = _ => ShippedFiles.Path("data/glyphs/characters"),
+        };
         var output = new Option<string>("--out") { Description = "Model directory to write", Required = true };
         var patch = Int("--patch", "Patch side in pixels", 4);
         var hidden = Int("--hidden", "Hidden size", 64);
@@ -40,7 +44,11 @@ public static class VitCommand
         var mlp = Int("--mlp", "MLP width", 128);
         var steps = Int("--steps", "Training steps", 3000);
         var batch = Int("--batch", "Images per step", 64);
-        var lr = new Option<float>("--lr") { Description = "Peak AdamW learning rate (cosine decay)", DefaultValueFactory = _ => 2e-3f };
+        var lr = new Option<float>("--lr")
+        {
+            Description = "Peak AdamW learning rate (cosine decay)",
+            DefaultValueFactory = _ => 2e-3f,
+        };
         var seed = Int("--seed", "Initialisation and sampling seed", 1);
         var json = ResultOutput.Json();
         var command = new Command("pretrain", "Train a ViT from scratch on an image classification task and save it as a Hugging Face folder.");
@@ -84,14 +92,34 @@ public static class VitCommand
     private static Command BuildCompare()
     {
         var modelPath = CommonOptions.Model("Pretrained ViT directory", "models/vit-glyphs");
-        var task = new Option<string>("--task") { Description = "Image task to adapt to", DefaultValueFactory = _ => ShippedFiles.Path("data/glyphs/lowercase") };
-        var methods = new Option<string>("--methods") { Description = "Comma-separated: " + string.Join(", ", VisualTuningMethod.All.Select(m => m.Name)), DefaultValueFactory = _ => string.Join(",", VisualTuningMethod.All.Select(m => m.Name)) };
+        var task = new Option<string>("--task")
+        {
+            Description = "Image task to adapt to",
+            DefaultValueFactory = _ => ShippedFiles.Path("data/glyphs/lowercase"),
+        };
+        var methods = new Option<string>("--methods")
+        {
+            Description = "Comma-separated: " + string.Join(", ", VisualTuningMethod.All.Select(m => m.Name)),
+            DefaultValueFactory = _ => string.Join(",", VisualTuningMethod.All.Select(m => m.Name)),
+        };
         var tokens = Int("--tokens", "VPT prompt tokens per layer", 8);
         var steps = Int("--steps", "Training steps per method", 600);
         var batch = Int("--batch", "Images per step", 32);
-        var seeds = new Option<string>("--seeds") { Description = "Comma-separated seeds (new head, prompts, sampling); each method runs once per seed and the table shows the mean", DefaultValueFactory = _ => "1" };
-        var output = new Option<string>("--out") { Description = "Markdown report (a .csv and .svg are written beside it)", DefaultValueFactory = _ => "reports/vpt.md" };
-        var adapters = new Option<string?>("--adapters") { Description = "Directory to save each frozen-backbone method's head (+ prompts) in" };
+        var seeds = new Option<string>("--seeds")
+        {
+            Description = "Comma-separated seeds (new head, prompts, sampling); each method runs once per seed and the table "
+                + "shows the mean",
+            DefaultValueFactory = _ => "1",
+        };
+        var output = new Option<string>("--out")
+        {
+            Description = "Markdown report (a .csv and .svg are written beside it)",
+            DefaultValueFactory = _ => "reports/vpt.md",
+        };
+        var adapters = new Option<string?>("--adapters")
+        {
+            Description = "Directory to save each frozen-backbone method's head (+ prompts) in",
+        };
         var command = new Command("compare", "Adapt a pretrained ViT to a new image task by linear probing, VPT-shallow, VPT-deep and full fine-tuning; write a table.");
         foreach (var o in new Option[] { modelPath, task, methods, tokens, steps, batch, seeds, output, adapters }) command.Options.Add(o);
         command.SetAction(parse =>
