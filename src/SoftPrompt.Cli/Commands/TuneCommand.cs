@@ -30,17 +30,20 @@ public static class TuneCommand
         };
         var data = CommonOptions.Data();
         var output = new Option<string>("--out") { Description = "Adapter output directory (default adapters/<task>)" };
-        var length = new Option<int>("--prompt-length") { DefaultValueFactory = _ => 20 };
+        var length = new Option<int?>("--prompt-length")
+        {
+            Description = "Soft prompt vectors (default: k of the task template's {soft*k}, else 20)",
+        };
         var init = new Option<string>("--init")
         {
             Description = "uniform, vocab, labels or text",
             DefaultValueFactory = _ => "vocab",
         };
         var initText = new Option<string?>("--init-text") { Description = "Text for --init text" };
-        var placement = new Option<string>("--placement")
+        var placement = new Option<string?>("--placement")
         {
-            Description = "before-input (Lester et al.) or before-answer (after the input; classification only)",
-            DefaultValueFactory = _ => "before-input",
+            Description = "before-input (Lester et al.) or before-answer (after the input; classification only). Default: where "
+                + "the task template puts its {soft} slot (at its start or end), else before-input",
         };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 200 };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8 };
@@ -124,7 +127,7 @@ public static class TuneCommand
                     parse.GetValue(output) ?? Path.Combine("adapters", taskName),
                     new MethodSettings
                     {
-                        PromptLength = parse.GetValue(length), Seed = parse.GetValue(seed), Loss = ClassificationLosses.Parse(parse.GetValue(loss)!),
+                        PromptLength = parse.GetValue(length) ?? PromptTuningRun.DefaultPromptLength, Seed = parse.GetValue(seed), Loss = ClassificationLosses.Parse(parse.GetValue(loss)!),
                         Training = new PromptTuningOptions
                         {
                             Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), AccumulationSteps = parse.GetValue(accumulate),
@@ -137,7 +140,7 @@ public static class TuneCommand
             var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer.");
             var frozen = loaded.Model;
             frozen.SetTrainable(false);
-            var promptPlacement = PromptAdapterFiles.ParsePlacement(parse.GetValue(placement)!);
+            var promptPlacement = parse.GetValue(placement) is string where ? PromptAdapterFiles.ParsePlacement(where) : (PromptPlacement?)null;
             string initName = parse.GetValue(init)!;
             string outDir = parse.GetValue(output) ?? Path.Combine("adapters", taskName);
             var options = new PromptTuningOptions
@@ -152,14 +155,14 @@ public static class TuneCommand
             if (taskName.Contains(','))
                 return MultiTaskTuning.Run(frozen, tokenizer, loaded.Source, new MultiTaskPromptTuning.MultiTaskSettings(
                     taskName.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), parse.GetValue(data)!,
-                    parse.GetValue(output) ?? "adapters", parse.GetValue(length), initName, parse.GetValue(initText), parse.GetValue(seed), options,
+                    parse.GetValue(output) ?? "adapters", parse.GetValue(length) ?? PromptTuningRun.DefaultPromptLength, initName, parse.GetValue(initText), parse.GetValue(seed), options,
                     parse.GetValue(evalExamples), parse.GetValue(testExamples), parse.GetValue(resume), parse.GetValue(perToken),
                     ClassificationLosses.Parse(parse.GetValue(loss)!)), parse.GetValue(json));
             var outcome = PromptTuningRun.Run(frozen, tokenizer, loaded.Source, new PromptTuningRun.Settings(taskName, taskDir, outDir,
                 parse.GetValue(length), promptPlacement, initName, parse.GetValue(initText), parse.GetValue(seed), options,
                 parse.GetValue(evalExamples), parse.GetValue(testExamples), parse.GetValue(resume), parse.GetValue(perToken),
                 ClassificationLosses.Parse(parse.GetValue(loss)!)), new ConsoleProgress(TimeSpan.FromSeconds(10)), Console.Error.WriteLine);
-            var (report, summary) = Describe(outcome, initName, parse.GetValue(placement)!, options.LearningRate);
+            var (report, summary) = Describe(outcome, initName, options.LearningRate);
             ResultOutput.Print(parse, json, report, summary);
             return 0;
         });
@@ -167,7 +170,7 @@ public static class TuneCommand
     }
 
     /// <summary>The run's figures as the JSON record (--json) and the sentences a person reads.</summary>
-    private static (object Record, string Summary) Describe(PromptTuningRun.Outcome outcome, string init, string placement, float learningRate)
+    private static (object Record, string Summary) Describe(PromptTuningRun.Outcome outcome, string init, float learningRate)
     {
         double percent = 100.0 * outcome.TrainableParameters / outcome.BaseParameters;
         switch (outcome)
@@ -187,7 +190,7 @@ public static class TuneCommand
             case PromptTuningRun.ClassificationOutcome c:
                 return (new
                 {
-                    task = c.Task, method = "prompt_tuning", prompt_length = c.PromptLength, init, placement,
+                    task = c.Task, method = "prompt_tuning", prompt_length = c.PromptLength, init, placement = PromptAdapterFiles.PlacementName(c.Placement),
                     loss = c.EffectiveLoss == ClassificationLoss.LabelChoice ? "labels" : "vocabulary", learning_rate = learningRate,
                     trainable_params = c.TrainableParameters, percent_of_base = Math.Round(percent, 4),
                     best_validation_step = c.BestStep, best_validation_accuracy = Math.Round(c.BestValidationScore, 4), steps = c.Steps,

@@ -13,6 +13,10 @@ public sealed record ClassificationTask(string Name, string Template, IReadOnlyD
 {
     public string Kind => "classification";
 
+    /// <summary>The {soft} slot the task's template.json wrote at its start or end (kept apart from
+    /// <see cref="Template"/>, which every method renders): where prompt tuning puts its vectors, and how many.</summary>
+    public SoftSlot? Soft { get; init; }
+
     public IReadOnlyList<string> Labels => Verbalizer.Keys.ToList();
 
     /// <summary>The task as an encoder's MLM head reads it: the cloze template (or the template itself, when it already

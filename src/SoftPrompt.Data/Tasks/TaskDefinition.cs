@@ -83,13 +83,16 @@ public static class TaskDefinition
         {
             case "classification":
             {
-                string template = Template("template");
+                var (template, soft) = SoftSlot.Split(Text("template", required: true)!, $"{source}: \"template\"");
+                json = (JsonObject)json.DeepClone();
+                json["template"] = template;
+                template = Template("template");
                 var verbalizer = Strings("verbalizer", required: true, allowEmpty: false, "map each label (at least two) to the text that writes it");
                 if (verbalizer.Values.Distinct().Count() != verbalizer.Count)
                     throw new InvalidDataException($"{source}: two labels are written the same way in the verbalizer; answers could not be told apart.");
                 string? cloze = Text("cloze_template", required: false);
                 if (cloze is not null && !cloze.Contains("[MASK]")) throw new InvalidDataException($"{source}: \"cloze_template\" needs a [MASK] where the label word goes.");
-                return new ClassificationTask(name, template, verbalizer, Text("label_field", required: false) ?? "label", cloze);
+                return new ClassificationTask(name, template, verbalizer, Text("label_field", required: false) ?? "label", cloze) { Soft = soft };
             }
             case "generation":
                 return new GenerationTask(name, Template("template"), Template("target_template"))
@@ -126,7 +129,7 @@ public static class TaskDefinition
         switch (task)
         {
             case ClassificationTask c:
-                json["template"] = c.Template;
+                json["template"] = c.Soft is { } slot ? slot.Attach(c.Template) : c.Template;
                 json["verbalizer"] = Map(c.Verbalizer);
                 json["label_field"] = c.LabelField;
                 if (c.ClozeTemplate is not null) json["cloze_template"] = c.ClozeTemplate;

@@ -14,26 +14,30 @@ namespace SoftPrompt.Tuning.PromptTuning;
 /// </summary>
 public static class PromptTuningRun
 {
-    public sealed record Settings(string TaskName, string TaskDirectory, string OutDirectory, int PromptLength, PromptPlacement Placement,
+    /// <param name="PromptLength">Null: the task template's {soft*k}, else <see cref="DefaultPromptLength"/>.</param>
+    /// <param name="Placement">Null: where the task template's {soft} slot is, else before the input.</param>
+    public sealed record Settings(string TaskName, string TaskDirectory, string OutDirectory, int? PromptLength, PromptPlacement? Placement,
         string Init, string? InitText, int Seed, PromptTuningOptions Options, int EvalExamples, int TestExamples, bool Resume,
         bool PerToken, ClassificationLoss Loss);
 
+    public const int DefaultPromptLength = 20;
+
     /// <summary>What every run reports: the prompt's size against the base, training, and where the adapter went.</summary>
-    public abstract record Outcome(string Task, int PromptLength, long TrainableParameters, long BaseParameters, int Steps, int BestStep,
+    public abstract record Outcome(string Task, int PromptLength, PromptPlacement Placement, long TrainableParameters, long BaseParameters, int Steps, int BestStep,
         double BestValidationScore, bool StoppedEarly, int TestExamples, string AdapterDirectory, double Seconds);
 
     /// <param name="EffectiveLoss">The loss the classifier trained with (auto resolved).</param>
-    public sealed record ClassificationOutcome(string Task, int PromptLength, long TrainableParameters, long BaseParameters, int Steps, int BestStep,
+    public sealed record ClassificationOutcome(string Task, int PromptLength, PromptPlacement Placement, long TrainableParameters, long BaseParameters, int Steps, int BestStep,
         double BestValidationScore, bool StoppedEarly, int TestExamples, string AdapterDirectory, double Seconds, ClassificationLoss EffectiveLoss,
         double Accuracy, double MacroF1, double ZeroShotAccuracy, double ZeroShotMacroF1, string MajorityClass, double MajorityAccuracy,
         double MajorityMacroF1)
-        : Outcome(Task, PromptLength, TrainableParameters, BaseParameters, Steps, BestStep, BestValidationScore, StoppedEarly, TestExamples,
+        : Outcome(Task, PromptLength, Placement, TrainableParameters, BaseParameters, Steps, BestStep, BestValidationScore, StoppedEarly, TestExamples,
             AdapterDirectory, Seconds);
 
-    public sealed record GenerationOutcome(string Task, int PromptLength, long TrainableParameters, long BaseParameters, int Steps, int BestStep,
+    public sealed record GenerationOutcome(string Task, int PromptLength, PromptPlacement Placement, long TrainableParameters, long BaseParameters, int Steps, int BestStep,
         double BestValidationScore, bool StoppedEarly, int TestExamples, string AdapterDirectory, double Seconds, double Bleu, double RougeL,
         double ZeroShotBleu, double ZeroShotRougeL)
-        : Outcome(Task, PromptLength, TrainableParameters, BaseParameters, Steps, BestStep, BestValidationScore, StoppedEarly, TestExamples,
+        : Outcome(Task, PromptLength, Placement, TrainableParameters, BaseParameters, Steps, BestStep, BestValidationScore, StoppedEarly, TestExamples,
             AdapterDirectory, Seconds);
 
     /// <param name="modelSource">Where the frozen model came from, recorded in the adapter's config.</param>
@@ -43,7 +47,12 @@ public static class PromptTuningRun
         Action<string> log)
     {
         var clock = Stopwatch.StartNew();
-        var prompt = new PromptEmbedding(s.PromptLength, frozen.Config.HiddenSize) { Placement = s.Placement };
+        var taskDefinition = TaskDefinition.Load(s.TaskDirectory, s.TaskName); // kept in the adapter, so serving reads inputs as training did
+        var slot = (taskDefinition as ClassificationTask)?.Soft;
+        var prompt = new PromptEmbedding(s.PromptLength ?? slot?.Count ?? DefaultPromptLength, frozen.Config.HiddenSize)
+        {
+            Placement = s.Placement ?? (slot?.Position == SoftSlotPosition.End ? PromptPlacement.BeforeAnswer : PromptPlacement.BeforeInput),
+        };
         string Split(string name) => Path.Combine(s.TaskDirectory, name + ".jsonl");
         void Initialize(IEnumerable<int[]> trainInputs, IReadOnlyList<int[]> labelTokens) =>
             PromptInit.Apply(prompt, PromptInit.Parse(s.Init), frozen.TokenEmbedding, s.Seed, PromptInit.MostFrequentTokens(trainInputs, 5000),
@@ -53,7 +62,6 @@ public static class PromptTuningRun
                 $"{prompt.Length} × {prompt.Prompt.Dim(1)} = {prompt.Prompt.Length:N0} trainable values " +
                 $"({100.0 * prompt.Prompt.Length / frozen.ParameterCount:F3}% of the frozen {frozen.ParameterCount:N0}).");
         var curve = new TrainingCurve(progress);
-        var taskDefinition = TaskDefinition.Load(s.TaskDirectory, s.TaskName); // kept in the adapter, so serving reads inputs as training did
         Outcome outcome;
         if (taskDefinition is GenerationTask generation)
         {
@@ -68,7 +76,7 @@ public static class PromptTuningRun
             var (baseBleu, baseRouge, _) = new PromptGenerator(frozen, tokenizer, generation, prompt: null).Evaluate(test);
             for (int i = 0; i < Math.Min(3, test.Count); i++)
                 log($"  {generation.Render(test[i])}{generation.Target(test[i])}\n    → {outputs[i]}");
-            outcome = new GenerationOutcome(s.TaskName, prompt.Length, prompt.Prompt.Length, frozen.ParameterCount, result.Steps, result.BestStep,
+            outcome = new GenerationOutcome(s.TaskName, prompt.Length, prompt.Placement, prompt.Prompt.Length, frozen.ParameterCount, result.Steps, result.BestStep,
                 result.BestScore, result.StoppedEarly, test.Count, s.OutDirectory, 0, bleu, rouge, baseBleu, baseRouge);
         }
         else
@@ -87,7 +95,7 @@ public static class PromptTuningRun
             var (baseline, baselineF1) = new PromptClassifier(frozen, tokenizer, definition, prompt: null).Evaluate(test, s.PerToken);
             string majority = test.GroupBy(e => e.Label).OrderByDescending(g => g.Count()).First().Key;
             var (majorityAccuracy, majorityF1) = LabelPredictorExtensions.Score(test, test.Select(_ => majority).ToArray(), definition.Labels);
-            outcome = new ClassificationOutcome(s.TaskName, prompt.Length, prompt.Prompt.Length, frozen.ParameterCount, result.Steps, result.BestStep,
+            outcome = new ClassificationOutcome(s.TaskName, prompt.Length, prompt.Placement, prompt.Prompt.Length, frozen.ParameterCount, result.Steps, result.BestStep,
                 result.BestScore, result.StoppedEarly, test.Count, s.OutDirectory, 0, classifier.EffectiveLoss, tuned, tunedF1, baseline, baselineF1,
                 majority, majorityAccuracy, majorityF1);
         }

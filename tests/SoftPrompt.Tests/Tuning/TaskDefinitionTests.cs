@@ -101,6 +101,34 @@ public class TaskDefinitionTests
         Assert.Contains(TaskDefinition.FileName, error.Message);
     }
 
+    [Theory]
+    [InlineData("{soft*3}Mail: {body}\nSpam?", "Start", 3)]
+    [InlineData("Mail: {body}\nSpam?{soft}", "End", null)]
+    public void A_soft_slot_at_the_template_s_start_or_end_says_where_the_prompt_goes(string template, string position, int? count)
+    {
+        string dir = Folder(System.Text.Json.JsonSerializer.Serialize(new { template, verbalizer = new { spam = " yes", ham = " no" } }));
+        var task = TaskDefinition.LoadClassification(dir, "mail");
+        Assert.Equal(new SoftSlot(Enum.Parse<SoftSlotPosition>(position), count), task.Soft);
+        Assert.Equal("Mail: {body}\nSpam?", task.Template); // what every method renders: no slot in it
+        var example = new LabeledExample(new Dictionary<string, string> { ["body"] = "Win now" }, "spam");
+        Assert.Equal("Mail: Win now\nSpam?", task.Render(example));
+        var again = Assert.IsType<ClassificationTask>(TaskDefinition.FromJson(TaskDefinition.ToJson(task), "mail", "copy"));
+        Assert.Equal(task.Soft, again.Soft); // the copy an adapter keeps writes the slot back
+        Assert.Equal(template, TaskDefinition.ToJson(task)["template"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("Mail: {soft} {body}", "at the template's start")]
+    [InlineData("{soft}Mail: {body}{soft}", "once")]
+    [InlineData("{soft*0}Mail: {body}", "1 to 512 soft tokens")]
+    public void A_soft_slot_inside_the_text_is_refused_as_p_tuning_s(string template, string expected)
+    {
+        string dir = Folder(System.Text.Json.JsonSerializer.Serialize(new { template, verbalizer = new { spam = " yes", ham = " no" } }));
+        var error = Assert.Throws<InvalidDataException>(() => TaskDefinition.LoadClassification(dir, "mail"));
+        Assert.Contains(expected, error.Message);
+        Assert.Contains("\"template\"", error.Message);
+    }
+
     [Fact]
     public void A_prompt_adapter_keeps_the_definition_it_was_trained_with()
     {
