@@ -24,7 +24,7 @@ public static class CliErrors
         ["CheckpointEvery"] = "--checkpoint-every", ["LearningRate"] = "--lr", ["PeakLearningRate"] = "--lr", ["Optimizer"] = "--optimizer",
         ["WarmupSteps"] = "--warmup", ["Context"] = "--context", ["MixtureRows"] = "--mixture-rows", ["TopLayers"] = "--top-layers",
         ["Init"] = "--init", ["InitText"] = "--init-text", ["Loss"] = "--loss", ["OnNonFinite"] = "--on-nan", ["MaxNewTokens"] = "--max-tokens",
-        ["Host"] = "--host", ["Preset"] = "--preset", ["Method"] = "--method", ["Methods"] = "--methods", ["Seeds"] = "--seeds",
+        ["Host"] = "--host", ["Preset"] = "--preset", ["Method"] = "--method", ["Methods"] = "--methods", ["Seeds"] = "--seeds", ["Weights"] = "--weights",
     };
 
     public static string FlagOf(string option) => Flags.GetValueOrDefault(option, option);

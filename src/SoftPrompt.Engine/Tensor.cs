@@ -8,6 +8,7 @@ namespace SoftPrompt.Engine;
 public sealed class Tensor
 {
     private float[] _data;
+    private ushort[]? _bf16; // a frozen weight held as bfloat16 (see StoreAsBf16); _data is empty then
     private float[]? _grad;
     private readonly Tensor? _base; // set for views: storage and gradient live in the base tensor
 
@@ -16,8 +17,18 @@ public sealed class Tensor
     public int Offset { get; }
     public string? Name { get; set; }
 
-    /// <summary>True when a gradient must flow into this tensor during backward.</summary>
-    public bool RequiresGrad { get; set; }
+    /// <summary>True when a gradient must flow into this tensor during backward. A weight held in bfloat16 is widened
+    /// to float32 storage first: what trains is float32.</summary>
+    public bool RequiresGrad
+    {
+        get => _requiresGrad;
+        set
+        {
+            if (value && _bf16 is not null) WidenStorage();
+            _requiresGrad = value;
+        }
+    }
+    private bool _requiresGrad;
 
     /// <summary>Parameters keep their gradient buffer between steps; activation gradients are pooled.</summary>
     public bool IsParameter { get; }
@@ -75,7 +86,39 @@ public sealed class Tensor
     /// <summary>Everything but the last dimension, flattened.</summary>
     public int Rows => Shape.Length == 0 ? 1 : Length / Math.Max(1, Shape[^1]);
 
-    public float[] RawData => _base?.RawData ?? _data;
+    public float[] RawData => _base?.RawData ?? (_bf16 is null ? _data
+        : throw new InvalidOperationException($"{Name ?? "This tensor"} is a frozen weight held in bfloat16; read it through {nameof(IsBf16)}/{nameof(WidenTo)}."));
+
+    /// <summary>Whether this frozen weight is held as bfloat16 (half the memory); ops that read weights widen it as they
+    /// go (<see cref="WidenTo"/>), everything else must not touch <see cref="RawData"/>.</summary>
+    public bool IsBf16 => _base is null ? _bf16 is not null : _base.IsBf16;
+
+    /// <summary>Holds this frozen parameter as the given bfloat16 values from now on, dropping its float32 storage.</summary>
+    public void StoreAsBf16(ReadOnlySpan<ushort> values)
+    {
+        if (!IsParameter || _base is not null || RequiresGrad)
+            throw new InvalidOperationException($"Only a frozen parameter that is not a view can be held in bfloat16 ({Name}).");
+        if (values.Length != Length) throw new ArgumentException($"{values.Length} bfloat16 values cannot fill {Name} [{string.Join(", ", Shape)}].");
+        _bf16 = values.ToArray();
+        _data = Array.Empty<float>();
+    }
+
+    /// <summary>The values as float32 (exact: every bfloat16 is a float32), whichever way they are held.</summary>
+    public void WidenTo(Span<float> destination)
+    {
+        if (destination.Length != Length) throw new ArgumentException($"{Name}: {Length} values do not fit {destination.Length}.");
+        var root = _base ?? this;
+        if (root._bf16 is { } half) IO.ReducedPrecision.Bf16ToSingle(half.AsSpan(Offset - root.Offset, Length), destination);
+        else ReadOnlySpan.CopyTo(destination);
+    }
+
+    private void WidenStorage()
+    {
+        var wide = new float[Length];
+        IO.ReducedPrecision.Bf16ToSingle(_bf16, wide);
+        _data = wide;
+        _bf16 = null;
+    }
     public Span<float> Span => RawData.AsSpan(Offset, Length);
     public ReadOnlySpan<float> ReadOnlySpan => RawData.AsSpan(Offset, Length);
 

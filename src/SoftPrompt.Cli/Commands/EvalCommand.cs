@@ -17,6 +17,7 @@ public static class EvalCommand
     public static Command Build()
     {
         var model = CommonOptions.Model();
+        var weights = CommonOptions.Weights();
         var perplexity = new Option<string?>("--perplexity")
         {
             Description = "Text file (documents separated by blank lines) to measure perplexity on",
@@ -57,10 +58,10 @@ public static class EvalCommand
         var seed = CommonOptions.Seed();
         var json = ResultOutput.Json();
         var command = new Command("eval", "Evaluate a model: perplexity on a corpus, or accuracy on a task (zero-shot, few-shot, or with an adapter).");
-        foreach (var o in new Option[] { model, perplexity, context, task, data, split, shots, adapter, ensemble, examples, perToken, seed, json }) command.Options.Add(o);
+        foreach (var o in new Option[] { model, perplexity, context, task, data, split, shots, adapter, ensemble, examples, perToken, seed, json, weights }) command.Options.Add(o);
         command.SetAction(parse =>
         {
-            var loaded = ModelLoader.Load(parse.GetValue(model)!);
+            var loaded = ModelLoader.Load(parse.GetValue(model)!, CommonOptions.Bf16(parse, weights));
             var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer.");
             if (parse.GetValue(perplexity) is string file)
             {

@@ -12,6 +12,7 @@ public static class GenerateCommand
     public static Command Build()
     {
         var model = CommonOptions.Model();
+        var weights = CommonOptions.Weights();
         var prompt = new Option<string>("--prompt")
         {
             Description = "The text to continue",
@@ -50,10 +51,10 @@ public static class GenerateCommand
         };
 
         var command = new Command("generate", "Continue a prompt with a model (greedy or sampled).");
-        foreach (var o in new Option[] { model, prompt, maxTokens, temperature, topK, topP, seed, adapter, beams, lengthPenalty }) command.Options.Add(o);
+        foreach (var o in new Option[] { model, prompt, maxTokens, temperature, topK, topP, seed, adapter, beams, lengthPenalty, weights }) command.Options.Add(o);
         command.SetAction(parse =>
         {
-            var loaded = ModelLoader.Load(parse.GetValue(model)!);
+            var loaded = ModelLoader.Load(parse.GetValue(model)!, CommonOptions.Bf16(parse, weights));
             var tokenizer = loaded.Tokenizer
                 ?? throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer (tokenizer.json, or encoder.json + vocab.bpe).");
             // The adapter is read before anything is printed, so a bad one fails with its message alone.

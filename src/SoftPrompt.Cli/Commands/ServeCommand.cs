@@ -11,6 +11,7 @@ public static class ServeCommand
     public static Command Build()
     {
         var model = CommonOptions.Model();
+        var weights = CommonOptions.Weights();
         var adapters = new Option<string>("--adapters")
         {
             Description = "Directory whose subdirectories are adapters (name = subdirectory)",
@@ -45,10 +46,10 @@ public static class ServeCommand
             AllowMultipleArgumentsPerToken = false,
         };
         var command = new Command("serve", "Serve many task adapters over one frozen model: HTTP API and a web page.");
-        foreach (var o in new Option[] { model, adapters, host, port, allowLoading, apiKeyFile, maxQueue, data, tasks }) command.Options.Add(o);
+        foreach (var o in new Option[] { model, adapters, host, port, allowLoading, apiKeyFile, maxQueue, data, tasks, weights }) command.Options.Add(o);
         command.SetAction(async (parse, cancel) =>
         {
-            var loaded = ModelLoader.Load(parse.GetValue(model)!);
+            var loaded = ModelLoader.Load(parse.GetValue(model)!, CommonOptions.Bf16(parse, weights));
             var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer.");
             string root = parse.GetValue(adapters)!;
             int queue = parse.GetValue(maxQueue);

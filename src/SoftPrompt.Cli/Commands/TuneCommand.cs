@@ -22,6 +22,7 @@ public static class TuneCommand
     public static Command Build()
     {
         var model = CommonOptions.Model("Frozen base model directory");
+        var weights = CommonOptions.Weights();
         var task = new Option<string>("--task")
         {
             Description = "A task under --data (food-reviews, spam, brown-genre, ...) or a task folder's path "
@@ -116,7 +117,7 @@ public static class TuneCommand
         var json = ResultOutput.Json();
 
         var command = new Command("tune", "Prompt-tune a frozen model on a classification task and save the prompt as a PEFT adapter.");
-        foreach (var o in new Option[] { onNan, model, task, data, output, method, loss, perToken, checkpointEvery, length, init, initText, placement, steps, batch, lr, optimizerName, schedule, warmup, accumulate, patience, resume, evalEvery, evalExamples, testExamples, seed, threads, json })
+        foreach (var o in new Option[] { onNan, model, task, data, output, method, loss, perToken, checkpointEvery, length, init, initText, placement, steps, batch, lr, optimizerName, schedule, warmup, accumulate, patience, resume, evalEvery, evalExamples, testExamples, seed, threads, json, weights })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -136,7 +137,7 @@ public static class TuneCommand
                         },
                     },
                     parse.GetValue(evalExamples), parse.GetValue(testExamples), parse.GetValue(resume)), parse.GetValue(json));
-            var loaded = ModelLoader.Load(parse.GetValue(model)!);
+            var loaded = ModelLoader.Load(parse.GetValue(model)!, CommonOptions.Bf16(parse, weights));
             var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer.");
             var frozen = loaded.Model;
             frozen.SetTrainable(false);

@@ -19,17 +19,50 @@ public static partial class Fn
         shape[^1] = outF;
         bool needs = tape.NeedsGrad(x, w, b);
         var y = tape.NewTensor(shape, needs);
-        Ops.Linear.Forward(y.Span, x.ReadOnlySpan, w.ReadOnlySpan, b is null ? default : b.ReadOnlySpan, n, inF, outF);
+        using (var weight = WeightValues.Of(w))
+            Ops.Linear.Forward(y.Span, x.ReadOnlySpan, weight.Span, b is null ? default : b.ReadOnlySpan, n, inF, outF);
         if (needs)
             tape.Record(() =>
             {
                 if (!y.HasGrad) return;
+                using var weight = WeightValues.Of(w);
                 Ops.Linear.Backward(
                     x.RequiresGrad ? x.Grad : default,
                     w.RequiresGrad ? w.Grad : default,
                     b is not null && b.RequiresGrad ? b.Grad : default,
-                    y.Grad, x.ReadOnlySpan, w.ReadOnlySpan, n, inF, outF);
+                    y.Grad, x.ReadOnlySpan, weight.Span, n, inF, outF);
             });
         return y;
+    }
+
+    /// <summary>
+    /// A weight's values as float32 for one product: its own storage, or — for a frozen weight held in bfloat16 — a
+    /// widened copy in a pooled buffer, returned when disposed. Widening is exact, so the product is the one float32
+    /// storage would give; it costs one pass over the weight per product, small beside the product itself at any
+    /// batch of tokens, and it halves the weights' resident memory.
+    /// </summary>
+    private readonly ref struct WeightValues
+    {
+        private readonly float[]? _rented;
+        public ReadOnlySpan<float> Span { get; }
+
+        private WeightValues(ReadOnlySpan<float> span, float[]? rented)
+        {
+            Span = span;
+            _rented = rented;
+        }
+
+        public static WeightValues Of(Tensor w)
+        {
+            if (!w.IsBf16) return new WeightValues(w.ReadOnlySpan, null);
+            var rented = System.Buffers.ArrayPool<float>.Shared.Rent(w.Length);
+            w.WidenTo(rented.AsSpan(0, w.Length));
+            return new WeightValues(rented.AsSpan(0, w.Length), rented);
+        }
+
+        public void Dispose()
+        {
+            if (_rented is not null) System.Buffers.ArrayPool<float>.Shared.Return(_rented);
+        }
     }
 }

@@ -120,6 +120,20 @@ public sealed class SafeTensorsFile : ITensorSource
         }
     }
 
+    public void ReadBf16(string name, Span<ushort> destination, int[]? expectedShape = null)
+    {
+        var info = Find(name);
+        CheckShape(SourcePath, info, expectedShape);
+        if (info.DType != SafeTensorsDType.BF16)
+            throw new ModelFormatException(SourcePath, $"tensor {Quote(name)} has dtype {info.DType}; only a BF16 tensor can be kept in bfloat16 as it is.");
+        if (destination.Length != info.ElementCount)
+            throw new ArgumentException($"Tensor {Quote(name)} of {SourcePath} has {info.ElementCount} elements; the destination holds {destination.Length}.", nameof(destination));
+        using var handle = OpenForReading(SourcePath);
+        if (RandomAccess.GetLength(handle) != _fileLength)
+            throw new ModelFormatException(SourcePath, $"the file changed size since its header was read ({_fileLength} bytes then, {RandomAccess.GetLength(handle)} now).");
+        ReadExactly(SourcePath, handle, MemoryMarshal.AsBytes(destination), _dataStart + info.Begin);
+    }
+
     private delegate void Converter<TSource>(ReadOnlySpan<TSource> source, Span<float> destination);
 
     /// <summary>Streams the stored elements through a fixed buffer, so conversion never holds a second full copy.</summary>

@@ -40,6 +40,7 @@ public sealed class SafeTensorsIndex : ITensorSource
     public TensorInfo Info(string name) => Shard(name).Info(name);
     public float[] ReadFloat32(string name, int[]? expectedShape = null) => Shard(name).ReadFloat32(name, expectedShape);
     public void ReadFloat32(string name, Span<float> destination, int[]? expectedShape = null) => Shard(name).ReadFloat32(name, destination, expectedShape);
+    public void ReadBf16(string name, Span<ushort> destination, int[]? expectedShape = null) => Shard(name).ReadBf16(name, destination, expectedShape);
 
     /// <summary>The safetensors file that holds a tensor.</summary>
     public SafeTensorsFile Shard(string name)

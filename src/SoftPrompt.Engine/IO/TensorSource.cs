@@ -53,6 +53,9 @@ public interface ITensorSource
 
     /// <summary>As <see cref="ReadFloat32(string, int[])"/>, into existing storage of exactly the tensor's length.</summary>
     void ReadFloat32(string name, Span<float> destination, int[]? expectedShape = null);
+
+    /// <summary>A BF16 tensor's stored values as they are (no conversion), into storage of exactly its length.</summary>
+    void ReadBf16(string name, Span<ushort> destination, int[]? expectedShape = null);
 }
 
 /// <summary>Wording shared by every tensor source, so errors read the same whichever file they come from.</summary>

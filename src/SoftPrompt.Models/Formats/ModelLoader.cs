@@ -10,16 +10,19 @@ namespace SoftPrompt.Models.Formats;
 /// </summary>
 public static class ModelLoader
 {
-    public static LoadedModel Load(string path)
+    /// <param name="bf16Weights">Keep the blocks' weight matrices that the checkpoint stores in BF16 as bfloat16 in memory
+    /// (half of float32; ops widen them as they read them, exactly). For a frozen base: a matrix that is later made
+    /// trainable is widened to float32 then. Embeddings, norms and biases stay float32.</param>
+    public static LoadedModel Load(string path, bool bf16Weights = false)
     {
         if (File.Exists(path) && path.EndsWith(".bin", StringComparison.OrdinalIgnoreCase)) return LoadTinyStories(path);
-        if (Directory.Exists(path)) return LoadHuggingFace(path);
+        if (Directory.Exists(path)) return LoadHuggingFace(path, bf16Weights);
         if (File.Exists(path))
             throw new ModelFormatException(path, "expected a model directory (config.json + model.safetensors) or a TinyStories .bin file.");
         throw new FileNotFoundException($"No model at '{path}': it is neither a directory nor a file.", path);
     }
 
-    private static LoadedModel LoadHuggingFace(string directory)
+    private static LoadedModel LoadHuggingFace(string directory, bool bf16Weights)
     {
         string configPath = Path.Combine(directory, "config.json");
         if (!File.Exists(configPath))
@@ -28,7 +31,7 @@ public static class ModelLoader
         if (config.Architecture == Architecture.T5)
             throw new ModelFormatException(directory, "is a T5 encoder-decoder; it runs through the `softprompt t5` commands (ModelLoader.LoadT5), not as a single stack.");
         var model = TransformerModel.Create(config);
-        ReadParameters(model, directory);
+        ReadParameters(model, directory, bf16Weights);
         return new LoadedModel(model, directory) { Tokenizer = TokenizerLoader.TryLoad(directory) };
     }
 
@@ -48,14 +51,26 @@ public static class ModelLoader
         return new LoadedT5(model, directory, TokenizerLoader.TryLoad(directory));
     }
 
-    private static void ReadParameters(ParameterizedModel model, string directory)
+    private static void ReadParameters(ParameterizedModel model, string directory, bool bf16Weights = false)
     {
         var source = SafeTensorsIndex.OpenCheckpoint(directory);
         foreach (var p in model.Parameters)
         {
             string fileName = FileTensorName(source, "", p.Name);
             var shape = p.Tensor.Shape;
-            if (IsConv1D(p.Name))
+            if (bf16Weights && p.Layer is not null && shape.Length == 2 && source.Info(fileName).DType == SafeTensorsDType.BF16)
+            {
+                var half = new ushort[p.Tensor.Length];
+                if (IsConv1D(p.Name))
+                {
+                    source.ReadBf16(fileName, half, new[] { shape[1], shape[0] });
+                    half = Transpose(half, shape[1], shape[0]);
+                }
+                else source.ReadBf16(fileName, half, shape);
+                p.Tensor.RequiresGrad = false; // a frozen weight; making it trainable again widens it to float32
+                p.Tensor.StoreAsBf16(half);
+            }
+            else if (IsConv1D(p.Name))
             {
                 var stored = source.ReadFloat32(fileName, new[] { shape[1], shape[0] });
                 Transpose(stored, shape[1], shape[0]).CopyTo(p.Tensor.Span);
@@ -136,9 +151,9 @@ public static class ModelLoader
         (name.EndsWith("attn.c_attn.weight") || name.EndsWith("attn.c_proj.weight") || name.EndsWith("mlp.c_fc.weight") || name.EndsWith("mlp.c_proj.weight"));
 
     /// <summary>A row-major (rows, cols) matrix as (cols, rows).</summary>
-    public static float[] Transpose(float[] source, int rows, int cols)
+    public static T[] Transpose<T>(T[] source, int rows, int cols)
     {
-        var result = new float[source.Length];
+        var result = new T[source.Length];
         for (int r = 0; r < rows; r++)
             for (int c = 0; c < cols; c++)
                 result[c * rows + r] = source[r * cols + c];
