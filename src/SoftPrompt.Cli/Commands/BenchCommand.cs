@@ -4,6 +4,7 @@ using SoftPrompt.Cli.Bench;
 using System.Text.Json;
 using SoftPrompt.Engine;
 using SoftPrompt.Engine.Autograd;
+using SoftPrompt.Engine.IO;
 using SoftPrompt.Engine.Kernels;
 using SoftPrompt.Engine.Optim;
 using SoftPrompt.Models;
@@ -58,6 +59,14 @@ public static class BenchCommand
             Description = "Soft-prompt positions",
             DefaultValueFactory = _ => 20,
         };
+        var family = new Option<string>("--family")
+        {
+            Description = "write-random: the model_type of the random checkpoint (gpt2, llama, qwen2, qwen3, …)",
+            DefaultValueFactory = _ => "qwen2",
+        };
+        var kvHeads = new Option<int?>("--kv-heads") { Description = "write-random: key/value heads (default: --heads)" };
+        var mlp = new Option<int?>("--mlp") { Description = "write-random: MLP width (default: 4 × --width)" };
+        var weights = CommonOptions.Weights();
         var modelPath = CommonOptions.Model("Model for the generate and serve cases", "models/base-small");
         var requests = new Option<int>("--requests")
         {
@@ -71,27 +80,38 @@ public static class BenchCommand
         };
 
         var command = new Command("bench", "Measure kernel and training-step speed (JSON lines on stdout).");
-        foreach (var o in new Option[] { cases, threads, repeats, layers, width, heads, vocab, batch, tokens, promptLength, modelPath, requests, clients }) command.Options.Add(o);
+        foreach (var o in new Option[] { cases, threads, repeats, layers, width, heads, vocab, batch, tokens, promptLength, modelPath, requests, clients, family, kvHeads, mlp, weights }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             Parallelism.Threads = parse.GetValue(threads);
             var settings = new BenchSettings(parse.GetValue(repeats), parse.GetValue(batch), parse.GetValue(tokens), parse.GetValue(promptLength),
-                parse.GetValue(modelPath)!, parse.GetValue(requests), parse.GetValue(clients));
+                parse.GetValue(modelPath)!, parse.GetValue(requests), parse.GetValue(clients), CommonOptions.Bf16(parse, weights));
+            string modelType = parse.GetValue(family)!;
+            var randomCheckpoint = new ModelConfig
+            {
+                Architecture = modelType == "gpt2" ? Architecture.Gpt2 : Architecture.Llama, ModelType = modelType,
+                VocabSize = parse.GetValue(vocab), HiddenSize = parse.GetValue(width), NumLayers = parse.GetValue(layers),
+                NumHeads = parse.GetValue(heads), NumKvHeads = modelType == "gpt2" ? 0 : parse.GetValue(kvHeads) ?? parse.GetValue(heads),
+                IntermediateSize = parse.GetValue(mlp) ?? 4 * parse.GetValue(width), MaxPositions = 1024,
+                QkvBias = modelType == "qwen2", QkNorm = modelType == "qwen3", RopeTheta = 1_000_000f, NormEps = 1e-6f,
+            };
             var config = new ModelConfig
             {
                 Architecture = Architecture.Gpt2, VocabSize = parse.GetValue(vocab), HiddenSize = parse.GetValue(width),
                 NumLayers = parse.GetValue(layers), NumHeads = parse.GetValue(heads), IntermediateSize = 4 * parse.GetValue(width),
                 MaxPositions = 1024,
             };
-            Run(parse.GetValue(cases)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), config, settings);
+            Run(parse.GetValue(cases)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), config, settings,
+                randomCheckpoint);
             return 0;
         });
         return command;
     }
 
-    private sealed record BenchSettings(int Repeats, int Batch, int Tokens, int PromptTokens, string ModelPath, int Requests, int Clients);
+    private sealed record BenchSettings(int Repeats, int Batch, int Tokens, int PromptTokens, string ModelPath, int Requests, int Clients,
+        bool Bf16Weights);
 
-    private static void Run(string[] cases, ModelConfig config, BenchSettings s)
+    private static void Run(string[] cases, ModelConfig config, BenchSettings s, ModelConfig randomCheckpoint)
     {
         CausalLanguageModel? model = null;
         CausalLanguageModel Model()
@@ -103,7 +123,7 @@ public static class BenchCommand
         }
 
         LoadedModel? real = null;
-        LoadedModel Real() => real ??= ModelLoader.Load(s.ModelPath);
+        LoadedModel Real() => real ??= ModelLoader.Load(s.ModelPath, s.Bf16Weights);
 
         foreach (var name in cases)
         {
@@ -134,7 +154,39 @@ public static class BenchCommand
                     Emit(new { @case = "serve_classify", model = s.ModelPath, threads = Parallelism.Threads, one_by_one = report.OneByOne,
                         concurrent = report.Concurrent, wrong = report.Wrong, largest_batch = report.LargestBatch });
                     break;
-                default: throw new ArgumentException($"Unknown bench case '{name}' (known: peak, sgemm, prompt, ft, forward, decode, generate, serve).");
+                case "write-random":
+                {
+                    // A random checkpoint of any size in bf16, for the load and step of a big model (--model is where it goes).
+                    var clock = Stopwatch.StartNew();
+                    var written = CausalLanguageModel.Create(randomCheckpoint);
+                    written.InitializeRandom(seed: 1, std: 0.02f);
+                    ModelLoader.Save(written, s.ModelPath, SafeTensorsDType.BF16);
+                    Emit(new { @case = "write_random", model = s.ModelPath, family = randomCheckpoint.ModelType, parameters = written.ParameterCount,
+                        file_mb = CheckpointBytes(s.ModelPath) / (1 << 20), seconds = Math.Round(clock.Elapsed.TotalSeconds, 1) });
+                    break;
+                }
+                case "model-step":
+                {
+                    // The real --model: load it (--weights says how), its resident memory against its files, one prompt-tuning step.
+                    var clock = Stopwatch.StartNew();
+                    var big = Real();
+                    double loadSeconds = clock.Elapsed.TotalSeconds;
+                    GC.Collect();
+                    var (rss, peak) = ResidentMemory();
+                    long fileBytes = CheckpointBytes(s.ModelPath);
+                    var step = PromptTuningStep(big.Model, s);
+                    Emit(new
+                    {
+                        @case = "model_prompt_step", model = s.ModelPath, weights = s.Bf16Weights ? "bf16" : "fp32", parameters = big.Model.ParameterCount,
+                        file_mb = fileBytes / (1 << 20), load_seconds = Math.Round(loadSeconds, 1), rss_after_load_mb = rss / (1 << 20),
+                        peak_rss_during_load_mb = peak / (1 << 20), rss_over_file = Math.Round((double)rss / fileBytes, 3),
+                        peak_over_file = Math.Round((double)peak / fileBytes, 3), batch = s.Batch, tokens = s.Tokens, prompt_tokens = s.PromptTokens,
+                        median_ms = Math.Round(step.Item1, 1), min_ms = Math.Round(step.Item2, 1),
+                        peak_rss_after_step_mb = ResidentMemory().Peak / (1 << 20),
+                    });
+                    break;
+                }
+                default: throw new ArgumentException($"Unknown bench case '{name}' (known: peak, sgemm, prompt, ft, forward, decode, generate, serve, write-random, model-step).");
             }
         }
     }
@@ -147,6 +199,18 @@ public static class BenchCommand
         median_ms = Math.Round(r.MedianMs, 1), min_ms = Math.Round(r.MinMs, 1), pool_allocations_after_warmup = r.Allocations,
         peak_rss_mb = Process.GetCurrentProcess().PeakWorkingSet64 / (1 << 20),
     };
+
+    private static long CheckpointBytes(string directory) =>
+        Directory.EnumerateFiles(directory, "*.safetensors").Sum(f => new FileInfo(f).Length);
+
+    /// <summary>This process's resident memory now (VmRSS) and its peak so far (VmHWM), from /proc; zeros elsewhere.</summary>
+    private static (long Rss, long Peak) ResidentMemory()
+    {
+        if (!File.Exists("/proc/self/status")) return (0, 0);
+        long Field(string name) => File.ReadLines("/proc/self/status").Where(l => l.StartsWith(name + ":"))
+            .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024).FirstOrDefault();
+        return (Field("VmRSS"), Field("VmHWM"));
+    }
 
     private static void Emit(object record)
     {
