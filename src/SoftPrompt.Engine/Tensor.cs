@@ -93,13 +93,14 @@ public sealed class Tensor
     /// go (<see cref="WidenTo"/>), everything else must not touch <see cref="RawData"/>.</summary>
     public bool IsBf16 => _base is null ? _bf16 is not null : _base.IsBf16;
 
-    /// <summary>Holds this frozen parameter as the given bfloat16 values from now on, dropping its float32 storage.</summary>
-    public void StoreAsBf16(ReadOnlySpan<ushort> values)
+    /// <summary>Holds this frozen parameter as the given bfloat16 values from now on (taking the array, not copying it:
+    /// a big checkpoint must not pass through two copies), dropping its float32 storage.</summary>
+    public void StoreAsBf16(ushort[] values)
     {
         if (!IsParameter || _base is not null || RequiresGrad)
             throw new InvalidOperationException($"Only a frozen parameter that is not a view can be held in bfloat16 ({Name}).");
         if (values.Length != Length) throw new ArgumentException($"{values.Length} bfloat16 values cannot fill {Name} [{string.Join(", ", Shape)}].");
-        _bf16 = values.ToArray();
+        _bf16 = values;
         _data = Array.Empty<float>();
     }
 
