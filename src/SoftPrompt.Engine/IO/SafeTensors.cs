@@ -93,15 +93,9 @@ public sealed class SafeTensorsFile : ITensorSource
     public void ReadFloat32(string name, Span<float> destination, int[]? expectedShape = null)
     {
         var info = Find(name);
-        CheckShape(SourcePath, info, expectedShape);
         if (!info.DType.IsReadableAsFloat32())
             throw new ModelFormatException(SourcePath, $"tensor {Quote(name)} has dtype {info.DType}, which cannot be read as float32 (F32, F16, BF16 or F64 can).");
-        if (destination.Length != info.ElementCount)
-            throw new ArgumentException($"Tensor {Quote(name)} of {SourcePath} has {info.ElementCount} elements; the destination holds {destination.Length}.", nameof(destination));
-
-        using var handle = OpenForReading(SourcePath);
-        if (RandomAccess.GetLength(handle) != _fileLength)
-            throw new ModelFormatException(SourcePath, $"the file changed size since its header was read ({_fileLength} bytes then, {RandomAccess.GetLength(handle)} now).");
+        using var handle = OpenTensor(name, info, expectedShape, destination.Length);
         long offset = _dataStart + info.Begin;
         switch (info.DType)
         {
@@ -123,15 +117,27 @@ public sealed class SafeTensorsFile : ITensorSource
     public void ReadBf16(string name, Span<ushort> destination, int[]? expectedShape = null)
     {
         var info = Find(name);
-        CheckShape(SourcePath, info, expectedShape);
         if (info.DType != SafeTensorsDType.BF16)
             throw new ModelFormatException(SourcePath, $"tensor {Quote(name)} has dtype {info.DType}; only a BF16 tensor can be kept in bfloat16 as it is.");
-        if (destination.Length != info.ElementCount)
-            throw new ArgumentException($"Tensor {Quote(name)} of {SourcePath} has {info.ElementCount} elements; the destination holds {destination.Length}.", nameof(destination));
-        using var handle = OpenForReading(SourcePath);
-        if (RandomAccess.GetLength(handle) != _fileLength)
-            throw new ModelFormatException(SourcePath, $"the file changed size since its header was read ({_fileLength} bytes then, {RandomAccess.GetLength(handle)} now).");
+        using var handle = OpenTensor(name, info, expectedShape, destination.Length);
         ReadExactly(SourcePath, handle, MemoryMarshal.AsBytes(destination), _dataStart + info.Begin);
+    }
+
+    /// <summary>The file opened to read one tensor, once its shape (if one is expected), the destination's length and the
+    /// file's size (unchanged since the header was read) are checked.</summary>
+    private SafeFileHandle OpenTensor(string name, TensorInfo info, int[]? expectedShape, int destinationLength)
+    {
+        CheckShape(SourcePath, info, expectedShape);
+        if (destinationLength != info.ElementCount)
+            throw new ArgumentException($"Tensor {Quote(name)} of {SourcePath} has {info.ElementCount} elements; the destination holds {destinationLength}.", "destination");
+        var handle = OpenForReading(SourcePath);
+        if (RandomAccess.GetLength(handle) != _fileLength)
+        {
+            long now = RandomAccess.GetLength(handle);
+            handle.Dispose();
+            throw new ModelFormatException(SourcePath, $"the file changed size since its header was read ({_fileLength} bytes then, {now} now).");
+        }
+        return handle;
     }
 
     private delegate void Converter<TSource>(ReadOnlySpan<TSource> source, Span<float> destination);
