@@ -28,6 +28,7 @@ public class ShippedModelTests(ITestOutputHelper output)
     [InlineData("models/base-adapted", 3.5)]
     [InlineData("models/base-tiny", 1.5)]
     [InlineData("models/ladder-mini", 3.0)]
+    [InlineData("models/ladder-compact", 3.0)]
     public void Shipped_base_model_predicts_held_out_prose(string path, double nats)
     {
         var loaded = ModelLoader.Load(RepositoryPath(path));
