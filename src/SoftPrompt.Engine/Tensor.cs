@@ -120,6 +120,7 @@ public sealed class Tensor
         _data = wide;
         _bf16 = null;
     }
+
     public Span<float> Span => RawData.AsSpan(Offset, Length);
     public ReadOnlySpan<float> ReadOnlySpan => RawData.AsSpan(Offset, Length);
 
