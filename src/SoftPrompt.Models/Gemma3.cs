@@ -50,10 +50,12 @@ public sealed class Gemma3 : CausalLanguageModel
     // The √D scale is part of the embedding layer, so soft prompts (rows of the same table's scale) are scaled with the
     // text. Hugging Face's Gemma 3 scales inside its embedding module (Gemma3TextScaledWordEmbedding), after which PEFT
     // concatenates the prompt unscaled: a PEFT-written Gemma 3 prompt is √D times ours, and the files say so.
-    public override float PeftPromptScale => MathF.Sqrt(Config.HiddenSize);
+    public override float PeftPromptScale => EmbeddingScale;
+
+    private float EmbeddingScale => MathF.Sqrt(Config.HiddenSize);
 
     protected override Tensor EmbeddingLayer(Tape tape, Tensor tokenEmbeddings, int[] positions, ForwardInput input)
-        => Fn.Scale(tape, tokenEmbeddings, MathF.Sqrt(Config.HiddenSize));
+        => Fn.Scale(tape, tokenEmbeddings, EmbeddingScale);
 
     protected override Tensor Block(Tape tape, int layer, Tensor h, LayerContext context)
     {

@@ -15,6 +15,15 @@ public static class LabelPredictorExtensions
     public static (double Accuracy, double MacroF1) Evaluate(this ILabelPredictor predictor, IReadOnlyList<LabeledExample> examples)
         => Score(examples, predictor.Predict(examples), predictor.Task.Labels);
 
+    /// <summary>The most common label among the examples (the first seen of tied ones), and what always answering it
+    /// scores: the baseline every classification figure is read against.</summary>
+    public static (string Label, double Accuracy, double MacroF1) Majority(IReadOnlyList<LabeledExample> examples, IReadOnlyList<string> labels)
+    {
+        string majority = examples.GroupBy(e => e.Label).OrderByDescending(g => g.Count()).First().Key;
+        var (accuracy, macroF1) = Score(examples, examples.Select(_ => majority).ToArray(), labels);
+        return (majority, accuracy, macroF1);
+    }
+
     /// <summary>Accuracy and macro-F1 of predicted labels against the examples' own.</summary>
     public static (double Accuracy, double MacroF1) Score(IReadOnlyList<LabeledExample> examples, string[] predicted, IReadOnlyList<string> labels)
     {

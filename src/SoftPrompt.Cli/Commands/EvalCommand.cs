@@ -105,8 +105,8 @@ public static class EvalCommand
             rows = TaskFile.EvenSubset(rows, parse.GetValue(examples));
             int k = parse.GetValue(shots);
             string prefix = k > 0 ? definition.FewShotPrefix(definition.ReadSplit(Path.Combine(dir, "train.jsonl")), k, parse.GetValue(seed)) : "";
-            string majority = rows.GroupBy(e => e.Label).OrderByDescending(g => g.Count()).First().Key;
-            double majorityRate = Math.Round(rows.Count(e => e.Label == majority) / (double)rows.Count, 4);
+            var (majority, majorityAccuracy, _) = LabelPredictorExtensions.Majority(rows, definition.Labels);
+            double majorityRate = Math.Round(majorityAccuracy, 4);
             if (parse.GetValue(ensemble) is string list)
             {
                 var paths = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

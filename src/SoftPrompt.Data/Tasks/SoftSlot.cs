@@ -17,6 +17,18 @@ public enum SoftSlotPosition
 /// </summary>
 public sealed partial record SoftSlot(SoftSlotPosition Position, int? Count)
 {
+    /// <summary>A soft slot as a regular expression, {soft} or {soft*k} with k in group 1: shared with P-tuning's
+    /// templates, which take slots anywhere.</summary>
+    public const string Syntax = @"\{soft(?:\*(\d+))?\}";
+
+    /// <summary>The most vectors one slot may ask for.</summary>
+    public const int MaxCount = 512;
+
+    /// <summary>The k of {soft*k} from its digits (none, for a bare {soft}: 1); null when it is not 1 to
+    /// <see cref="MaxCount"/>.</summary>
+    public static int? CountOf(string digits) =>
+        digits.Length == 0 ? 1 : digits.Length <= 4 && int.Parse(digits) is >= 1 and <= MaxCount and var k ? k : null;
+
     /// <summary>The marker as a template writes it.</summary>
     public string Marker => Count is int k ? $"{{soft*{k}}}" : "{soft}";
 
@@ -34,17 +46,13 @@ public sealed partial record SoftSlot(SoftSlotPosition Position, int? Count)
         if (found.Count > 1 || !atStart && !atEnd)
             throw new InvalidDataException($"{where}: a {{soft}} slot goes at the template's start (the prompt before the input, Lester et al.) " +
                 "or its end (after the input, before the answer), once; soft tokens inside the text are P-tuning's (`compare --methods ptuning`).");
-        int? count = null;
-        if (m.Groups[1].Success)
-        {
-            if (m.Groups[1].Value.Length > 4 || int.Parse(m.Groups[1].Value) is < 1 or > 512)
-                throw new InvalidDataException($"{where}: {m.Value} must ask for 1 to 512 soft tokens.");
-            count = int.Parse(m.Groups[1].Value);
-        }
+        int? count = m.Groups[1].Success
+            ? CountOf(m.Groups[1].Value) ?? throw new InvalidDataException($"{where}: {m.Value} must ask for 1 to {MaxCount} soft tokens.")
+            : null; // a bare {soft}: the length is the command's to choose
         string rest = atStart ? template[m.Length..] : template[..m.Index];
         return (rest, new SoftSlot(atStart ? SoftSlotPosition.Start : SoftSlotPosition.End, count));
     }
 
-    [GeneratedRegex(@"\{soft(?:\*(\d+))?\}")]
+    [GeneratedRegex(Syntax)]
     private static partial Regex MarkerPattern();
 }

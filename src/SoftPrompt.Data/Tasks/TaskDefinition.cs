@@ -57,9 +57,10 @@ public static class TaskDefinition
             if (node is null) return required ? throw new InvalidDataException($"{source}: no \"{field}\".") : null;
             return node is JsonValue v && v.TryGetValue<string>(out var s) ? s : throw new InvalidDataException($"{source}: \"{field}\" must be a string.");
         }
-        string Template(string field)
+        string Template(string field) => Checked(field, Text(field, required: true)!);
+        // A template's text (a classification template's with its {soft} slot taken out) must show a field of the rows.
+        string Checked(string field, string template)
         {
-            string template = Text(field, required: true)!;
             try
             {
                 if (!TaskFile.Slots(template).Any()) throw new InvalidDataException($"{source}: the {field} \"{template}\" shows no {{field}} of the rows.");
@@ -83,10 +84,8 @@ public static class TaskDefinition
         {
             case "classification":
             {
-                var (template, soft) = SoftSlot.Split(Text("template", required: true)!, $"{source}: \"template\"");
-                json = (JsonObject)json.DeepClone();
-                json["template"] = template;
-                template = Template("template");
+                var (written, soft) = SoftSlot.Split(Text("template", required: true)!, $"{source}: \"template\"");
+                string template = Checked("template", written);
                 var verbalizer = Strings("verbalizer", required: true, allowEmpty: false, "map each label (at least two) to the text that writes it");
                 if (verbalizer.Values.Distinct().Count() != verbalizer.Count)
                     throw new InvalidDataException($"{source}: two labels are written the same way in the verbalizer; answers could not be told apart.");

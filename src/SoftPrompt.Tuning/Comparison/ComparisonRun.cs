@@ -25,9 +25,9 @@ public sealed class ComparisonRun(string modelPath, ModelFamilies family, Method
     public ComparisonTable Classification(ClassificationTask task, string dir, IReadOnlyList<TuningMethod> methods)
     {
         var (train, validation, test) = Splits(task.ReadSplit, dir);
-        string majority = test.GroupBy(e => e.Label).OrderByDescending(g => g.Count()).First().Key;
+        var (majority, majorityRate, _) = LabelPredictorExtensions.Majority(test, task.Labels);
         string header = $"Task {task.Name}: {train.Count} train, {test.Count} test examples; majority class \"{majority}\" " +
-                        $"{test.Count(e => e.Label == majority) / (double)test.Count:P1}." +
+                        $"{majorityRate:P1}." +
                         (family == ModelFamilies.Encoder ? $" Verbalizer read by the MLM head at the [MASK] of \"{task.AsCloze().Template}\"; heads read [CLS]." : "");
         return Run(task, methods, header, new[] { "accuracy", "macro-F1" }, train, validation, test,
             (loaded, frozen) => family == ModelFamilies.Encoder ? ClozeContext(loaded, task, train) : VerbalizerContext(loaded, task, train),

@@ -53,8 +53,7 @@ public static class SingleMethodRun
 
         var (tuned, tunedF1) = ((ILabelPredictor)prepared.Objective).Evaluate(test);
         var (baseline, baselineF1) = new PromptClassifier(frozen, loaded.Tokenizer, definition, prompt: null).Evaluate(test);
-        string majority = test.GroupBy(e => e.Label).OrderByDescending(g => g.Count()).First().Key;
-        var (majorityAccuracy, majorityF1) = LabelPredictorExtensions.Score(test, test.Select(_ => majority).ToArray(), definition.Labels);
+        var (majority, majorityAccuracy, majorityF1) = LabelPredictorExtensions.Majority(test, definition.Labels);
         if (prepared.Save is { } save)
         {
             save(s.OutDirectory);

@@ -29,11 +29,11 @@ public sealed class T5ComparisonRun(string modelPath, ClassificationTask task, M
     public ComparisonTable Run(IReadOnlyList<T5Method> methods, List<LabeledExample> train, List<LabeledExample> validation,
         List<LabeledExample> test)
     {
-        string majority = test.GroupBy(e => e.Label).OrderByDescending(g => g.Count()).First().Key;
+        var (majority, majorityRate, _) = LabelPredictorExtensions.Majority(test, task.Labels);
         var rows = new List<ComparisonRow>();
         ComparisonTable Table() => new(
             $"Task {task.Name}: {train.Count} train, {test.Count} test examples; majority class \"{majority}\" " +
-            $"{test.Count(e => e.Label == majority) / (double)test.Count:P1}. Accuracy ranks the labels by the decoder's log-probability; " +
+            $"{majorityRate:P1}. Accuracy ranks the labels by the decoder's log-probability; " +
             $"exact match is greedy decoding producing the gold label word then </s>; label loss is −log Pr(gold label, </s>) per token " +
             $"(lower is better). Base: {modelPath} ({_baseSize:N0} parameters).",
             MetricNames, _baseSize, rows);

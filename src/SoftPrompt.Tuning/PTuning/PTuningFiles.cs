@@ -37,9 +37,8 @@ public static class PTuningFiles
         SafeTensorsWriter.Write(Path.Combine(directory, EncoderFile), AdapterFiles.Named(encoder.Tensors.Select(t => (t.Name!, t))));
         var tape = new Tape(recording: false);
         var vectors = encoder.Forward(tape);
-        var stored = vectors.ToArray();
-        if (peftScale != 1f) System.Numerics.Tensors.TensorPrimitives.Multiply(stored, peftScale, stored);
-        AdapterFiles.Write(directory, config, new[] { (PromptAdapterFiles.TensorName, vectors.Shape, (ReadOnlyMemory<float>)stored) });
+        AdapterFiles.Write(directory, config,
+            new[] { (PromptAdapterFiles.TensorName, vectors.Shape, (ReadOnlyMemory<float>)PromptAdapterFiles.InPeftScale(vectors, peftScale)) });
         tape.Reset();
     }
 

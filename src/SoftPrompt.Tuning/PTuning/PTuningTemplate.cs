@@ -24,8 +24,8 @@ public sealed partial class PTuningTemplate
         {
             if (m.Index > at) _pieces.Add((template[at..m.Index], 0));
             string digits = m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value;
-            int count = digits.Length == 0 ? 1 : digits.Length > 4 ? int.MaxValue : int.Parse(digits);
-            if (count is < 1 or > 512) throw new ArgumentException($"P-tuning template \"{template}\": {m.Value} must ask for 1 to 512 soft tokens.");
+            int count = SoftSlot.CountOf(digits)
+                ?? throw new ArgumentException($"P-tuning template \"{template}\": {m.Value} must ask for 1 to {SoftSlot.MaxCount} soft tokens.");
             _pieces.Add((null, count));
             at = m.Index + m.Length;
         }
@@ -79,6 +79,6 @@ public sealed partial class PTuningTemplate
     }
 
     // {soft} or {soft*k}; the older [P] or [P*k].
-    [GeneratedRegex(@"\{soft(?:\*(\d+))?\}|\[P(?:\*(\d+))?\]")]
+    [GeneratedRegex(SoftSlot.Syntax + @"|\[P(?:\*(\d+))?\]")]
     private static partial Regex Marker();
 }

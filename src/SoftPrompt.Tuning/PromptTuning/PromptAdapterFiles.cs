@@ -51,9 +51,16 @@ public static class PromptAdapterFiles
         if (info.Definition is not null) ours["definition"] = Data.Tasks.TaskDefinition.ToJson(info.Definition);
         if (prompt.Placement != PromptPlacement.BeforeInput) ours["placement"] = PlacementName(prompt.Placement);
         File.WriteAllText(Path.Combine(directory, TaskFile), ours.ToJsonString());
-        var stored = prompt.Prompt.ToArray();
-        if (info.PeftScale != 1f) System.Numerics.Tensors.TensorPrimitives.Multiply(stored, info.PeftScale, stored);
-        AdapterFiles.Write(directory, config, new[] { (TensorName, prompt.Prompt.Shape, (ReadOnlyMemory<float>)stored) });
+        AdapterFiles.Write(directory, config, new[] { (TensorName, prompt.Prompt.Shape, (ReadOnlyMemory<float>)InPeftScale(prompt.Prompt, info.PeftScale)) });
+    }
+
+    /// <summary>Input prompt vectors as PEFT's prompt_embeddings hold them: ours times the base's
+    /// <see cref="Models.TransformerModel.PeftPromptScale"/> (<see cref="Load"/> divides it back out).</summary>
+    internal static float[] InPeftScale(Tensor vectors, float peftScale)
+    {
+        var stored = vectors.ToArray();
+        if (peftScale != 1f) System.Numerics.Tensors.TensorPrimitives.Multiply(stored, peftScale, stored);
+        return stored;
     }
 
     /// <summary>softprompt_task.json for an adapter of another method (LoRA, prefix, …), so that `serve` and `eval` know

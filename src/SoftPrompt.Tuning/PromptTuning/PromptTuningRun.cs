@@ -93,8 +93,7 @@ public static class PromptTuningRun
             var result = new PromptTuner<LabeledExample>(classifier, s.Options, curve).Run(train, validation, Path.Combine(s.OutDirectory, "checkpoint"), s.Resume);
             var (tuned, tunedF1) = classifier.Evaluate(test, s.PerToken);
             var (baseline, baselineF1) = new PromptClassifier(frozen, tokenizer, definition, prompt: null).Evaluate(test, s.PerToken);
-            string majority = test.GroupBy(e => e.Label).OrderByDescending(g => g.Count()).First().Key;
-            var (majorityAccuracy, majorityF1) = LabelPredictorExtensions.Score(test, test.Select(_ => majority).ToArray(), definition.Labels);
+            var (majority, majorityAccuracy, majorityF1) = LabelPredictorExtensions.Majority(test, definition.Labels);
             outcome = new ClassificationOutcome(s.TaskName, prompt.Length, prompt.Placement, prompt.Prompt.Length, frozen.ParameterCount, result.Steps, result.BestStep,
                 result.BestScore, result.StoppedEarly, test.Count, s.OutDirectory, 0, classifier.EffectiveLoss, tuned, tunedF1, baseline, baselineF1,
                 majority, majorityAccuracy, majorityF1);
