@@ -13,5 +13,8 @@ internal static class ResultOutput
         new("--json") { Description = "Print the result as one JSON line (for scripts) instead of sentences" };
 
     public static void Print(ParseResult parse, Option<bool> json, object record, string sentence) =>
-        Console.WriteLine(parse.GetValue(json) ? JsonSerializer.Serialize(record) : sentence);
+        Print(parse.GetValue(json), record, sentence);
+
+    public static void Print(bool asJson, object record, string sentence) =>
+        Console.WriteLine(asJson ? JsonSerializer.Serialize(record) : sentence);
 }

@@ -207,7 +207,8 @@ public static class BenchCommand
     private static (long Rss, long Peak) ResidentMemory()
     {
         if (!File.Exists("/proc/self/status")) return (0, 0);
-        long Field(string name) => File.ReadLines("/proc/self/status").Where(l => l.StartsWith(name + ":"))
+        var status = File.ReadAllLines("/proc/self/status"); // one snapshot for both figures
+        long Field(string name) => status.Where(l => l.StartsWith(name + ":"))
             .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024).FirstOrDefault();
         return (Field("VmRSS"), Field("VmHWM"));
     }

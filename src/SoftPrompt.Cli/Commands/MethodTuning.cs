@@ -27,7 +27,7 @@ internal static class MethodTuning
                                 $"the untuned template {o.ZeroShotAccuracy:P1} (macro-F1 {o.ZeroShotMacroF1:F3}); always answering \"{o.MajorityClass}\" " +
                                 $"{o.MajorityAccuracy:P1} (macro-F1 {o.MajorityMacroF1:F3}). {o.TrainableParameters:N0} trained values ({percent:F3}% of the base)" +
                                 (o.AdapterDirectory is null ? "; nothing to save." : $"; adapter in {o.AdapterDirectory}.");
-        Console.WriteLine(asJson ? System.Text.Json.JsonSerializer.Serialize(record) : sentence);
+        ResultOutput.Print(asJson, record, sentence);
         return 0;
     }
 }

@@ -29,8 +29,8 @@ internal static class MultiTaskTuning
             }),
             seconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
         };
-        Console.WriteLine(asJson ? System.Text.Json.JsonSerializer.Serialize(record)
-            : $"{settings.Tasks.Count} prompts tuned together for {outcome.Steps} steps (best mean validation accuracy " +
+        ResultOutput.Print(asJson, record,
+            $"{settings.Tasks.Count} prompts tuned together for {outcome.Steps} steps (best mean validation accuracy " +
               $"{outcome.BestMeanAccuracy:P1} at step {outcome.BestStep}):\n" + string.Join("\n", outcome.PerTask.Select(t =>
                   $"  {t.Task}: {t.Accuracy:P1} test accuracy (macro-F1 {t.MacroF1:F3}) on {t.TestExamples:N0} examples; adapter in {t.AdapterDirectory}")));
         return 0;
