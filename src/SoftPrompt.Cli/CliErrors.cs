@@ -4,7 +4,10 @@ namespace SoftPrompt.Cli;
 /// instead of a stack trace. Anything else is a bug and keeps its trace.</summary>
 public static class CliErrors
 {
-    public static int Run(Func<int> body)
+    public static int Run(Func<int> body) => Run(body, Console.Error);
+
+    /// <summary>As <see cref="Run(Func{int})"/>, with the error line written to <paramref name="errors"/>.</summary>
+    public static int Run(Func<int> body, TextWriter errors)
     {
         try
         {
@@ -12,7 +15,7 @@ public static class CliErrors
         }
         catch (Exception e) when (IsUserError(e))
         {
-            Console.Error.WriteLine($"error: {(e is Engine.OptionException option ? $"{FlagOf(option.Option)} {option.Problem}" : e.Message)}");
+            errors.WriteLine($"error: {(e is Engine.OptionException option ? $"{FlagOf(option.Option)} {option.Problem}" : e.Message)}");
             return 1;
         }
     }

@@ -35,8 +35,15 @@ public static unsafe class Sgemm
     [ThreadStatic] private static float[]? _packedA;
     [ThreadStatic] private static float[]? _packedB;
 
-    /// <summary>The inner loop in use; defaults to the widest the CPU supports. Tests set it to check the others.</summary>
-    internal static SgemmKernel Kernel { get; set; } = SgemmMicroKernels.Best;
+    [ThreadStatic] private static SgemmKernel? _kernelOnThisThread;
+
+    /// <summary>The inner loop in use: the widest the CPU supports. Tests set a narrower one to check it, for the calling
+    /// thread only, so products computed beside them in other tests keep their bits.</summary>
+    internal static SgemmKernel Kernel
+    {
+        get => _kernelOnThisThread ?? SgemmMicroKernels.Best;
+        set => _kernelOnThisThread = value;
+    }
 
     public static void Multiply(bool transA, bool transB, int m, int n, int k,
         float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate)

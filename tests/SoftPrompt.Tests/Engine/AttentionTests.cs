@@ -188,19 +188,14 @@ public class AttentionTests
         int batch = 4, T = 48, S = 48, heads = 4, d = 32;
         (float[] Output, float[] DQ, float[] DBias) Run(int threads)
         {
-            int saved = Parallelism.Threads;
-            try
-            {
-                Parallelism.Threads = threads;
-                var (q, k, v) = Inputs(batch, T, S, heads, heads, d, seed: 60);
-                var bias = GradCheck.Random(63, 1f, heads, T, S);
-                q.RequiresGrad = bias.RequiresGrad = true;
-                var tape = new Tape();
-                var y = Fn.Attention(tape, q, k, v, heads, heads, causal: false, scoreBias: bias, scoreScale: 1f);
-                tape.Backward(y, GradCheck.Random(64, 1f, y.Shape).ToArray());
-                return (y.ToArray(), q.Grad.ToArray(), bias.Grad.ToArray());
-            }
-            finally { Parallelism.Threads = saved; }
+            using var scope = Parallelism.OnThisThread(threads);
+            var (q, k, v) = Inputs(batch, T, S, heads, heads, d, seed: 60);
+            var bias = GradCheck.Random(63, 1f, heads, T, S);
+            q.RequiresGrad = bias.RequiresGrad = true;
+            var tape = new Tape();
+            var y = Fn.Attention(tape, q, k, v, heads, heads, causal: false, scoreBias: bias, scoreScale: 1f);
+            tape.Backward(y, GradCheck.Random(64, 1f, y.Shape).ToArray());
+            return (y.ToArray(), q.Grad.ToArray(), bias.Grad.ToArray());
         }
         var one = Run(1);
         var three = Run(3);

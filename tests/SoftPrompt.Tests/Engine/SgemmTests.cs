@@ -4,7 +4,7 @@ using Xunit;
 
 namespace SoftPrompt.Tests.Engine;
 
-[Collection("Sgemm kernel selection")] // tests switch the process-wide kernel choice
+[Collection("Sgemm kernel selection")] // tests switch the kernel (for their own thread only)
 public unsafe class SgemmTests
 {
     public static TheoryData<int, int, int> Shapes => new()
@@ -128,20 +128,13 @@ public unsafe class SgemmTests
     [Fact]
     public void Single_threaded_and_parallel_results_are_identical()
     {
-        int saved = Parallelism.Threads;
-        try
-        {
-            var a = Random(4, 96 * 300);
-            var b = Random(5, 300 * 700);
-            var one = new float[96 * 700];
-            var two = new float[96 * 700];
-            Parallelism.Threads = 1;
-            Sgemm.Multiply(false, false, 96, 700, 300, a, b, one, accumulate: false);
-            Parallelism.Threads = 2;
-            Sgemm.Multiply(false, false, 96, 700, 300, a, b, two, accumulate: false);
-            Assert.Equal(one, two);
-        }
-        finally { Parallelism.Threads = saved; }
+        var a = Random(4, 96 * 300);
+        var b = Random(5, 300 * 700);
+        var one = new float[96 * 700];
+        var two = new float[96 * 700];
+        using (Parallelism.OnThisThread(1)) Sgemm.Multiply(false, false, 96, 700, 300, a, b, one, accumulate: false);
+        using (Parallelism.OnThisThread(2)) Sgemm.Multiply(false, false, 96, 700, 300, a, b, two, accumulate: false);
+        Assert.Equal(one, two);
     }
 
     [Fact]
@@ -149,13 +142,8 @@ public unsafe class SgemmTests
     {
         // Each body runs its own product: the inner calls go serial (nested region) while the two bodies may run
         // at once, so both share-packing work claiming and the shared packing buffer are exercised.
-        int saved = Parallelism.Threads;
-        try
-        {
-            Parallelism.Threads = 2;
-            Parallelism.For(2, t => CheckCase(t == 1, t == 0, 150, 700, 90 + t, accumulate: t == 1, pad: t));
-        }
-        finally { Parallelism.Threads = saved; }
+        using var scope = Parallelism.OnThisThread(2);
+        Parallelism.For(2, t => CheckCase(t == 1, t == 0, 150, 700, 90 + t, accumulate: t == 1, pad: t));
     }
 
     [Fact]

@@ -461,7 +461,7 @@ public sealed class PromptServerTests : IAsyncLifetime
         try
         {
             first = http.PostAsync("/api/classify", Json("{\"task\": \"reviews\", \"text\": \"One.\"}"));
-            for (int i = 0; i < 100 && server.Batcher.Queued == 0; i++) await Task.Delay(20);
+            for (int i = 0; i < 500 && server.Batcher.Queued == 0; i++) await Task.Delay(20);
             var (status, error) = await Send(http, Post("/api/classify", "{\"task\": \"reviews\", \"text\": \"Two.\"}"));
             Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
             Assert.Contains("already waiting", error);
