@@ -15,7 +15,9 @@ public static class CliErrors
         }
         catch (Exception e) when (IsUserError(e))
         {
-            errors.WriteLine($"error: {(e is Engine.OptionException option ? $"{FlagOf(option.Option)} {option.Problem}" : e.Message)}");
+            string message = e is Engine.OptionException option ? $"{FlagOf(option.Option)} {option.Problem}"
+                : e.Message;
+            errors.WriteLine($"error: {message}");
             return 1;
         }
     }
@@ -23,11 +25,16 @@ public static class CliErrors
     // The library names settings by property; the user typed flags.
     private static readonly Dictionary<string, string> Flags = new()
     {
-        ["Steps"] = "--steps", ["BatchSize"] = "--batch", ["AccumulationSteps"] = "--accumulate", ["EvaluateEvery"] = "--eval-every",
-        ["CheckpointEvery"] = "--checkpoint-every", ["LearningRate"] = "--lr", ["PeakLearningRate"] = "--lr", ["Optimizer"] = "--optimizer",
-        ["WarmupSteps"] = "--warmup", ["Context"] = "--context", ["MixtureRows"] = "--mixture-rows", ["TopLayers"] = "--top-layers",
-        ["Init"] = "--init", ["InitText"] = "--init-text", ["Loss"] = "--loss", ["OnNonFinite"] = "--on-nan", ["MaxNewTokens"] = "--max-tokens",
-        ["Host"] = "--host", ["Preset"] = "--preset", ["Method"] = "--method", ["Methods"] = "--methods", ["Seeds"] = "--seeds", ["Weights"] = "--weights",
+        ["Steps"] = "--steps", ["BatchSize"] = "--batch", ["AccumulationSteps"] = "--accumulate",
+        ["EvaluateEvery"] = "--eval-every",
+        ["CheckpointEvery"] = "--checkpoint-every", ["LearningRate"] = "--lr", ["PeakLearningRate"] = "--lr",
+        ["Optimizer"] = "--optimizer",
+        ["WarmupSteps"] = "--warmup", ["Context"] = "--context", ["MixtureRows"] = "--mixture-rows",
+        ["TopLayers"] = "--top-layers",
+        ["Init"] = "--init", ["InitText"] = "--init-text", ["Loss"] = "--loss", ["OnNonFinite"] = "--on-nan",
+        ["MaxNewTokens"] = "--max-tokens",
+        ["Host"] = "--host", ["Preset"] = "--preset", ["Method"] = "--method", ["Methods"] = "--methods",
+        ["Seeds"] = "--seeds", ["Weights"] = "--weights",
     };
 
     public static string FlagOf(string option) => Flags.GetValueOrDefault(option, option);
@@ -40,7 +47,8 @@ public static class CliErrors
     /// </summary>
     public static bool IsUserError(Exception e) =>
         e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException
-        || e is InvalidDataException or ArgumentException or KeyNotFoundException or NotSupportedException or InvalidOperationException
+        || e is InvalidDataException or ArgumentException or KeyNotFoundException or NotSupportedException
+            or InvalidOperationException
             && ThrownByOurCode(e);
 
     private static bool ThrownByOurCode(Exception e) =>

@@ -12,35 +12,42 @@ internal static class CommonOptions
     /// position has learned to read its input (models/base-adapted/MODEL_CARD.md).</summary>
     public const string DefaultBase = "models/base-adapted";
 
-    public static Option<string> Model(string description = "Model directory (Hugging Face layout, with its tokenizer) or a TinyStories .bin",
+    public static Option<string> Model(string description =
+        "Model directory (Hugging Face layout, with its tokenizer) or a TinyStories .bin",
         string shipped = DefaultBase) =>
         new("--model")
         {
             Description = $"{description}, or a shipped model's name (base-small, …) (default: the shipped {shipped})",
             DefaultValueFactory = _ => ShippedFiles.Path(shipped),
-            CustomParser = result => result.Tokens.Count == 0 ? ShippedFiles.Path(shipped) : ShippedFiles.Model(result.Tokens[^1].Value),
+            CustomParser = result => result.Tokens.Count == 0 ? ShippedFiles.Path(shipped) : ShippedFiles.Model(
+                result.Tokens[^1].Value),
         };
 
-    public static Option<string> Data(string description = "Folder holding the task folders (each with task.json and train/validation/test.jsonl)") =>
+    public static Option<string> Data(string description =
+        "Folder holding the task folders (each with task.json and train/validation/test.jsonl)") =>
         new("--data") { Description = description, DefaultValueFactory = _ => ShippedFiles.Path("data/tasks") };
 
     public static Option<int> Seed(string description = "Random seed (initialisation, batch order, sampling)") =>
         new("--seed") { Description = description, DefaultValueFactory = _ => 1 };
 
-    /// <summary>--weights fp32|bf16: how a frozen base's block matrices are held in memory (bf16 only where the checkpoint
-    /// stores them so; the results are the same to the bit).</summary>
+    /// <summary>--weights fp32|bf16: how a frozen base's block matrices are held in memory (bf16 only where the
+    /// checkpoint stores them so; the results are the same to the bit).</summary>
     public static Option<string> Weights() =>
         new("--weights")
         {
-            Description = "fp32, or bf16: keep the base's weight matrices that the checkpoint stores in bfloat16 as bfloat16 in memory "
+            Description =
+                "fp32, or bf16: keep the base's weight matrices that the checkpoint stores in bfloat16 as bfloat16 " +
+                "in memory "
                 + "(half the memory; widened exactly as each product reads them, so every figure is the same)",
             DefaultValueFactory = _ => "fp32",
-            CustomParser = result => result.Tokens.Count == 0 ? "fp32" : result.Tokens[^1].Value is "fp32" or "bf16" ? result.Tokens[^1].Value
+            CustomParser = result => result.Tokens.Count == 0 ? "fp32" : result.Tokens[^1].Value is "fp32" or "bf16"
+                ? result.Tokens[^1].Value
                 : throw new Engine.OptionException("Weights", $"is fp32 or bf16, not '{result.Tokens[^1].Value}'."),
         };
 
     public static bool Bf16(ParseResult parse, Option<string> weights) => parse.GetValue(weights) == "bf16";
 
     public static Option<int> Threads() =>
-        new("--threads") { Description = "Worker threads (default: every core)", DefaultValueFactory = _ => Environment.ProcessorCount };
+        new("--threads") { Description = "Worker threads (default: every core)", DefaultValueFactory = _ =>
+            Environment.ProcessorCount };
 }

@@ -2,7 +2,9 @@ using System.CommandLine;
 using SoftPrompt.Cli;
 using SoftPrompt.Cli.Commands;
 
-var root = new RootCommand("softprompt: parameter-efficient adaptation of frozen transformer language models through learned prompts.");
+var root =
+    new RootCommand(
+    "softprompt: parameter-efficient adaptation of frozen transformer language models through learned prompts.");
 root.Subcommands.Add(BenchCommand.Build());
 root.Subcommands.Add(GenerateCommand.Build());
 root.Subcommands.Add(PretrainCommand.Build());

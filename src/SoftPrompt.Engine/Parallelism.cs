@@ -1,6 +1,7 @@
 namespace SoftPrompt.Engine;
 
-/// <summary>How many threads the engine's kernels use. Nested parallel regions run serially, so 2 cores never see 4 threads.</summary>
+/// <summary>How many threads the engine's kernels use. Nested parallel regions run serially, so 2 cores never see 4
+/// threads.</summary>
 public static class Parallelism
 {
     private static int _threads = Math.Max(1, Environment.ProcessorCount);
@@ -16,9 +17,9 @@ public static class Parallelism
     }
 
     /// <summary>
-    /// Work started on the calling thread uses <paramref name="threads"/> until the scope is disposed; other threads keep
-    /// the process-wide count. Setting <see cref="Threads"/> instead would change the sums of every computation running
-    /// beside it (tests run in parallel, and a reduction's order follows its thread count).
+    /// Work started on the calling thread uses <paramref name="threads"/> until the scope is disposed; other threads
+    /// keep the process-wide count. Setting <see cref="Threads"/> instead would change the sums of every computation
+    /// running beside it (tests run in parallel, and a reduction's order follows its thread count).
     /// </summary>
     public static ThreadCountScope OnThisThread(int threads) => new(threads);
 

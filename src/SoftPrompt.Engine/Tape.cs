@@ -34,7 +34,8 @@ public sealed class Tape
     /// <summary>True when an op with these inputs must record a backward step.</summary>
     public bool NeedsGrad(Tensor a) => IsRecording && a.RequiresGrad;
     public bool NeedsGrad(Tensor a, Tensor? b) => IsRecording && (a.RequiresGrad || (b?.RequiresGrad ?? false));
-    public bool NeedsGrad(Tensor a, Tensor? b, Tensor? c) => IsRecording && (a.RequiresGrad || (b?.RequiresGrad ?? false) || (c?.RequiresGrad ?? false));
+    public bool NeedsGrad(Tensor a, Tensor? b, Tensor? c) => IsRecording
+        && (a.RequiresGrad || (b?.RequiresGrad ?? false) || (c?.RequiresGrad ?? false));
     public bool NeedsGrad(ReadOnlySpan<Tensor?> inputs)
     {
         if (!IsRecording) return false;
@@ -52,7 +53,8 @@ public sealed class Tape
         return t;
     }
 
-    public Tensor NewLike(Tensor like, bool requiresGrad = false, bool zero = false) => NewTensor((int[])like.Shape.Clone(), requiresGrad, zero);
+    public Tensor NewLike(Tensor like, bool requiresGrad = false, bool zero = false) =>
+        NewTensor((int[])like.Shape.Clone(), requiresGrad, zero);
 
     /// <summary>Hands a scratch tensor back to the pool before <see cref="Reset"/>, when nothing will read it again
     /// (attention's probabilities in a pass that records no backward). Reset skips it afterwards.</summary>
@@ -69,7 +71,9 @@ public sealed class Tape
     /// <paramref name="keep"/> (and what it views) to the pool: the caller knows nothing else will be read.</summary>
     public void ReturnMadeSince(int mark, Tensor keep)
     {
-        if (IsRecording) throw new InvalidOperationException("ReturnMadeSince: a recording tape's backward steps still need these activations.");
+        if (IsRecording)
+            throw new InvalidOperationException(
+                "ReturnMadeSince: a recording tape's backward steps still need these activations.");
         for (int i = mark; i < _owned.Count; i++)
             if (!keep.SharesStorageWith(_owned[i])) _owned[i].ReleaseTo(this);
     }
@@ -88,7 +92,9 @@ public sealed class Tape
     /// <summary>Seeds d(output) = 1 for a scalar and runs the recorded backward steps in reverse.</summary>
     public void Backward(Tensor output)
     {
-        if (output.Length != 1) throw new ArgumentException($"Backward() without a seed needs a scalar output, got shape [{string.Join(", ", output.Shape)}].");
+        if (output.Length != 1)
+            throw new ArgumentException(
+                $"Backward() without a seed needs a scalar output, got shape [{string.Join(", ", output.Shape)}].");
         output.Grad[0] += 1f;
         RunBackward();
     }
@@ -96,7 +102,8 @@ public sealed class Tape
     /// <summary>Seeds d(output) with <paramref name="seed"/> and runs the recorded backward steps in reverse.</summary>
     public void Backward(Tensor output, ReadOnlySpan<float> seed)
     {
-        if (seed.Length != output.Length) throw new ArgumentException("Seed gradient length does not match the output.");
+        if (seed.Length != output.Length)
+            throw new ArgumentException("Seed gradient length does not match the output.");
         var g = output.Grad;
         for (int i = 0; i < g.Length; i++) g[i] += seed[i];
         RunBackward();
@@ -112,7 +119,8 @@ public sealed class Tape
             if (!ReleaseGradientsEagerly) continue;
             // The activations made since the previous recorded step are this op's outputs (and scratch): their
             // gradients were complete before this step and are consumed now.
-            for (int j = i == 0 ? 0 : _ownedWhenRecorded[i - 1]; j < _ownedWhenRecorded[i]; j++) _owned[j].ReleaseGrad(this);
+            for (int j = i == 0 ? 0 : _ownedWhenRecorded[i - 1]; j < _ownedWhenRecorded[i]; j++) _owned[j].ReleaseGrad(
+                this);
         }
         _backward.Clear();
         _ownedWhenRecorded.Clear();

@@ -35,11 +35,14 @@ public sealed class Tensor
 
     internal Tape? Owner { get; }
 
-    internal Tensor(float[] data, int offset, int[] shape, bool requiresGrad, bool isParameter, Tape? owner, Tensor? baseTensor)
+    internal Tensor(float[] data, int offset, int[] shape, bool requiresGrad, bool isParameter, Tape? owner,
+        Tensor? baseTensor)
     {
         int length = ShapeLength(shape);
         if (offset < 0 || offset + length > data.Length)
-            throw new ArgumentException($"A tensor of shape [{string.Join(", ", shape)}] at offset {offset} does not fit in {data.Length} floats.");
+            throw new ArgumentException(
+                $"A tensor of shape [{string.Join(", ", shape)}] at offset {offset} does not fit in {data.Length} " +
+                $"floats.");
         _data = data;
         Offset = offset;
         Shape = shape;
@@ -52,14 +55,16 @@ public sealed class Tensor
 
     /// <summary>A tensor that owns its storage (weights, prompts, constants).</summary>
     public static Tensor Parameter(int[] shape, bool trainable, string? name = null)
-        => new(new float[ShapeLength(shape)], 0, (int[])shape.Clone(), trainable, isParameter: true, owner: null, baseTensor: null) { Name = name };
+        => new(new float[ShapeLength(shape)], 0, (int[])shape.Clone(), trainable, isParameter: true, owner: null,
+            baseTensor: null) { Name = name };
 
     /// <summary>A tensor that takes ownership of <paramref name="data"/> (no copy).</summary>
     public static Tensor FromArray(float[] data, int[] shape, bool trainable = false, string? name = null)
     {
         if (ShapeLength(shape) != data.Length)
             throw new ArgumentException($"{data.Length} values cannot fill shape [{string.Join(", ", shape)}].");
-        return new Tensor(data, 0, (int[])shape.Clone(), trainable, isParameter: true, owner: null, baseTensor: null) { Name = name };
+        return new Tensor(data, 0, (int[])shape.Clone(), trainable, isParameter: true, owner: null,
+            baseTensor: null) { Name = name };
     }
 
     /// <summary>A frozen, non-owning view of existing storage (caches, memory kept elsewhere).</summary>
@@ -73,7 +78,9 @@ public sealed class Tensor
         {
             if (d < 0) throw new ArgumentException($"Negative dimension {d} in shape.");
             n *= d;
-            if (n > Array.MaxLength) throw new ArgumentException($"Shape [{string.Join(", ", shape.ToArray())}] has more elements than an array can hold.");
+            if (n > Array.MaxLength)
+                throw new ArgumentException(
+                    $"Shape [{string.Join(", ", shape.ToArray())}] has more elements than an array can hold.");
         }
         return (int)n;
     }
@@ -87,10 +94,12 @@ public sealed class Tensor
     public int Rows => Shape.Length == 0 ? 1 : Length / Math.Max(1, Shape[^1]);
 
     public float[] RawData => _base?.RawData ?? (_bf16 is null ? _data
-        : throw new InvalidOperationException($"{Name ?? "This tensor"} is a frozen weight held in bfloat16; read it through {nameof(IsBf16)}/{nameof(WidenTo)}."));
+        : throw new InvalidOperationException(
+            $"{Name ?? "This tensor"} is a frozen weight held in bfloat16; read it through " +
+            $"{nameof(IsBf16)}/{nameof(WidenTo)}."));
 
-    /// <summary>Whether this frozen weight is held as bfloat16 (half the memory); ops that read weights widen it as they
-    /// go (<see cref="WidenTo"/>), everything else must not touch <see cref="RawData"/>.</summary>
+    /// <summary>Whether this frozen weight is held as bfloat16 (half the memory); ops that read weights widen it as
+    /// they go (<see cref="WidenTo"/>), everything else must not touch <see cref="RawData"/>.</summary>
     public bool IsBf16 => _base is null ? _bf16 is not null : _base.IsBf16;
 
     /// <summary>Holds this frozen parameter as the given bfloat16 values from now on (taking the array, not copying it:
@@ -98,8 +107,11 @@ public sealed class Tensor
     public void StoreAsBf16(ushort[] values)
     {
         if (!IsParameter || _base is not null || RequiresGrad)
-            throw new InvalidOperationException($"Only a frozen parameter that is not a view can be held in bfloat16 ({Name}).");
-        if (values.Length != Length) throw new ArgumentException($"{values.Length} bfloat16 values cannot fill {Name} [{string.Join(", ", Shape)}].");
+            throw new InvalidOperationException(
+                $"Only a frozen parameter that is not a view can be held in bfloat16 ({Name}).");
+        if (values.Length != Length)
+            throw new ArgumentException(
+                $"{values.Length} bfloat16 values cannot fill {Name} [{string.Join(", ", Shape)}].");
         _bf16 = values;
         _data = Array.Empty<float>();
     }
@@ -107,9 +119,11 @@ public sealed class Tensor
     /// <summary>The values as float32 (exact: every bfloat16 is a float32), whichever way they are held.</summary>
     public void WidenTo(Span<float> destination)
     {
-        if (destination.Length != Length) throw new ArgumentException($"{Name}: {Length} values do not fit {destination.Length}.");
+        if (destination.Length != Length)
+            throw new ArgumentException($"{Name}: {Length} values do not fit {destination.Length}.");
         var root = _base ?? this;
-        if (root._bf16 is { } half) IO.ReducedPrecision.Bf16ToSingle(half.AsSpan(Offset - root.Offset, Length), destination);
+        if (root._bf16 is { } half) IO.ReducedPrecision.Bf16ToSingle(half.AsSpan(Offset - root.Offset, Length),
+            destination);
         else ReadOnlySpan.CopyTo(destination);
     }
 
@@ -160,7 +174,8 @@ public sealed class Tensor
             shape[infer] = known == 0 ? 0 : Length / known;
         }
         if (ShapeLength(shape) != Length)
-            throw new ArgumentException($"Cannot view a tensor of shape [{string.Join(", ", Shape)}] as [{string.Join(", ", shape)}].");
+            throw new ArgumentException(
+                $"Cannot view a tensor of shape [{string.Join(", ", Shape)}] as [{string.Join(", ", shape)}].");
         return new Tensor(RawData, Offset, shape, RequiresGrad, IsParameter, Owner, Root) { Name = Name };
     }
 
@@ -174,9 +189,12 @@ public sealed class Tensor
 
     public float[] ToArray() => Span.ToArray();
 
-    public override string ToString() => $"Tensor{(Name is null ? "" : " " + Name)} [{string.Join(", ", Shape)}]{(RequiresGrad ? " requires_grad" : "")}";
+    public override string ToString() =>
+        $"Tensor{(Name is null ? "" : " " + Name)} " +
+            $"[{string.Join(", ", Shape)}]{(RequiresGrad ? " requires_grad" : "")}";
 
-    /// <summary>Returns an activation's gradient to its tape's pool mid-step (see <see cref="Tape.ReleaseGradientsEagerly"/>).</summary>
+    /// <summary>Returns an activation's gradient to its tape's pool mid-step (see
+    /// <see cref="Tape.ReleaseGradientsEagerly"/>).</summary>
     internal void ReleaseGrad(Tape tape)
     {
         if (_base is not null || IsParameter || _grad is null || Owner != tape) return;

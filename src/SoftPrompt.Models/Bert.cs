@@ -20,18 +20,23 @@ public sealed class Bert : TransformerModel
         Tensor Output, Tensor OutputBias,             // (D, F), (D)
         Tensor OutputNormGain, Tensor OutputNormBias); // (D)
 
-    private readonly Tensor _wordEmbeddings, _positionEmbeddings, _tokenTypeEmbeddings, _embeddingNormGain, _embeddingNormBias;
+    private readonly Tensor _wordEmbeddings, _positionEmbeddings, _tokenTypeEmbeddings, _embeddingNormGain,
+        _embeddingNormBias;
     private readonly BlockWeights[] _blocks;
     private readonly Tensor _transform, _transformBias, _transformNormGain, _transformNormBias, _decoder, _decoderBias;
     private readonly bool _exactGelu;
 
     public Bert(ModelConfig config) : base(config)
     {
-        if (config.Architecture != Architecture.Bert) throw new ArgumentException($"A {config.Architecture} config is not a BERT config.");
+        if (config.Architecture != Architecture.Bert)
+            throw new ArgumentException($"A {config.Architecture} config is not a BERT config.");
         int d = config.HiddenSize, f = config.IntermediateSize;
-        _wordEmbeddings = Add("bert.embeddings.word_embeddings.weight", ParameterRole.TokenEmbedding, null, config.VocabSize, d);
-        _positionEmbeddings = Add("bert.embeddings.position_embeddings.weight", ParameterRole.OtherEmbedding, null, config.MaxPositions, d);
-        _tokenTypeEmbeddings = Add("bert.embeddings.token_type_embeddings.weight", ParameterRole.OtherEmbedding, null, config.TypeVocabSize, d);
+        _wordEmbeddings = Add("bert.embeddings.word_embeddings.weight", ParameterRole.TokenEmbedding, null,
+            config.VocabSize, d);
+        _positionEmbeddings = Add("bert.embeddings.position_embeddings.weight", ParameterRole.OtherEmbedding, null,
+            config.MaxPositions, d);
+        _tokenTypeEmbeddings = Add("bert.embeddings.token_type_embeddings.weight", ParameterRole.OtherEmbedding, null,
+            config.TypeVocabSize, d);
         _embeddingNormGain = Add("bert.embeddings.LayerNorm.weight", ParameterRole.Norm, null, d);
         _embeddingNormBias = Add("bert.embeddings.LayerNorm.bias", ParameterRole.Norm | ParameterRole.Bias, null, d);
         _blocks = new BlockWeights[config.NumLayers];
@@ -39,21 +44,33 @@ public sealed class Bert : TransformerModel
         {
             string p = $"bert.encoder.layer.{i}.";
             _blocks[i] = new BlockWeights(
-                Add(p + "attention.self.query.weight", ParameterRole.Query, i, d, d), Add(p + "attention.self.query.bias", ParameterRole.Query | ParameterRole.Bias, i, d),
-                Add(p + "attention.self.key.weight", ParameterRole.Key, i, d, d), Add(p + "attention.self.key.bias", ParameterRole.Key | ParameterRole.Bias, i, d),
-                Add(p + "attention.self.value.weight", ParameterRole.Value, i, d, d), Add(p + "attention.self.value.bias", ParameterRole.Value | ParameterRole.Bias, i, d),
-                Add(p + "attention.output.dense.weight", ParameterRole.AttentionOutput, i, d, d), Add(p + "attention.output.dense.bias", ParameterRole.AttentionOutput | ParameterRole.Bias, i, d),
-                Add(p + "attention.output.LayerNorm.weight", ParameterRole.Norm, i, d), Add(p + "attention.output.LayerNorm.bias", ParameterRole.Norm | ParameterRole.Bias, i, d),
-                Add(p + "intermediate.dense.weight", ParameterRole.MlpUp, i, f, d), Add(p + "intermediate.dense.bias", ParameterRole.MlpUp | ParameterRole.Bias, i, f),
-                Add(p + "output.dense.weight", ParameterRole.MlpDown, i, d, f), Add(p + "output.dense.bias", ParameterRole.MlpDown | ParameterRole.Bias, i, d),
-                Add(p + "output.LayerNorm.weight", ParameterRole.Norm, i, d), Add(p + "output.LayerNorm.bias", ParameterRole.Norm | ParameterRole.Bias, i, d));
+                Add(p + "attention.self.query.weight", ParameterRole.Query, i, d, d),
+                Add(p + "attention.self.query.bias", ParameterRole.Query | ParameterRole.Bias, i, d),
+                Add(p + "attention.self.key.weight", ParameterRole.Key, i, d, d), Add(p + "attention.self.key.bias",
+                    ParameterRole.Key | ParameterRole.Bias, i, d),
+                Add(p + "attention.self.value.weight", ParameterRole.Value, i, d, d),
+                Add(p + "attention.self.value.bias", ParameterRole.Value | ParameterRole.Bias, i, d),
+                Add(p + "attention.output.dense.weight", ParameterRole.AttentionOutput, i, d, d),
+                Add(p + "attention.output.dense.bias", ParameterRole.AttentionOutput | ParameterRole.Bias, i, d),
+                Add(p + "attention.output.LayerNorm.weight", ParameterRole.Norm, i, d),
+                Add(p + "attention.output.LayerNorm.bias", ParameterRole.Norm | ParameterRole.Bias, i, d),
+                Add(p + "intermediate.dense.weight", ParameterRole.MlpUp, i, f, d), Add(p + "intermediate.dense.bias",
+                    ParameterRole.MlpUp | ParameterRole.Bias, i, f),
+                Add(p + "output.dense.weight", ParameterRole.MlpDown, i, d, f), Add(p + "output.dense.bias",
+                    ParameterRole.MlpDown | ParameterRole.Bias, i, d),
+                Add(p + "output.LayerNorm.weight", ParameterRole.Norm, i, d), Add(p + "output.LayerNorm.bias",
+                    ParameterRole.Norm | ParameterRole.Bias, i, d));
         }
         _transform = Add("cls.predictions.transform.dense.weight", ParameterRole.HeadTransform, null, d, d);
-        _transformBias = Add("cls.predictions.transform.dense.bias", ParameterRole.HeadTransform | ParameterRole.Bias, null, d);
+        _transformBias = Add("cls.predictions.transform.dense.bias", ParameterRole.HeadTransform | ParameterRole.Bias,
+            null, d);
         _transformNormGain = Add("cls.predictions.transform.LayerNorm.weight", ParameterRole.HeadTransform, null, d);
-        _transformNormBias = Add("cls.predictions.transform.LayerNorm.bias", ParameterRole.HeadTransform | ParameterRole.Bias, null, d);
-        _decoder = config.TieWordEmbeddings ? _wordEmbeddings : Add(DecoderWeightName, ParameterRole.LanguageModelHead, null, config.VocabSize, d);
-        _decoderBias = Add("cls.predictions.bias", ParameterRole.HeadTransform | ParameterRole.Bias, null, config.VocabSize);
+        _transformNormBias = Add("cls.predictions.transform.LayerNorm.bias",
+            ParameterRole.HeadTransform | ParameterRole.Bias, null, d);
+        _decoder = config.TieWordEmbeddings ? _wordEmbeddings : Add(DecoderWeightName, ParameterRole.LanguageModelHead,
+            null, config.VocabSize, d);
+        _decoderBias = Add("cls.predictions.bias", ParameterRole.HeadTransform | ParameterRole.Bias, null,
+            config.VocabSize);
         _exactGelu = (config.HiddenAct ?? "gelu") == "gelu";
     }
 
@@ -83,18 +100,21 @@ public sealed class Bert : TransformerModel
         var q = Project(tape, context, layer, h, w.Query, w.QueryBias);
         var (k, v) = KeyValues(tape, layer, h, context);
         var attended = Project(tape, context, layer, Attend(tape, layer, q, k, v, context), w.AttnOut, w.AttnOutBias);
-        h = Fn.LayerNorm(tape, Fn.Add(tape, h, SublayerOutput(tape, context, layer, Sublayer.Attention, attended)), w.AttnNormGain, w.AttnNormBias, eps);
+        h = Fn.LayerNorm(tape, Fn.Add(tape, h, SublayerOutput(tape, context, layer, Sublayer.Attention, attended)),
+            w.AttnNormGain, w.AttnNormBias, eps);
 
         // h = LayerNorm(h + output(gelu(intermediate(h))))
         var m = Activation(tape, Project(tape, context, layer, h, w.Intermediate, w.IntermediateBias));
         m = Project(tape, context, layer, m, w.Output, w.OutputBias);
-        return Fn.LayerNorm(tape, Fn.Add(tape, h, SublayerOutput(tape, context, layer, Sublayer.FeedForward, m)), w.OutputNormGain, w.OutputNormBias, eps);
+        return Fn.LayerNorm(tape, Fn.Add(tape, h, SublayerOutput(tape, context, layer, Sublayer.FeedForward, m)),
+            w.OutputNormGain, w.OutputNormBias, eps);
     }
 
     protected override (Tensor Keys, Tensor Values) KeyValues(Tape tape, int layer, Tensor x, LayerContext context)
     {
         var w = _blocks[layer];
-        return (Project(tape, context, layer, x, w.Key, w.KeyBias), Project(tape, context, layer, x, w.Value, w.ValueBias));
+        return (Project(tape, context, layer, x, w.Key, w.KeyBias), Project(tape, context, layer, x, w.Value,
+            w.ValueBias));
     }
 
     // Post-LayerNorm blocks end normalised; there is no final norm.
@@ -119,7 +139,8 @@ public sealed class Bert : TransformerModel
             throw new ArgumentException($"MLM loss: {targets.Length} targets for {flat.Dim(0)} positions.");
         var scored = Enumerable.Range(0, targets.Length).Where(i => targets[i] != -100).ToArray();
         if (scored.Length == 0) throw new ArgumentException("MLM loss: no position has a target.");
-        // Gathering rows is an embedding lookup with the hidden states as the table (backward scatters the gradient back).
+        // Gathering rows is an embedding lookup with the hidden states as the table (backward scatters the gradient
+        // back).
         var logits = Logits(tape, Fn.Embedding(tape, flat, scored));
         return Fn.CrossEntropy(tape, logits, scored.Select(i => targets[i]).ToArray());
     }

@@ -21,7 +21,8 @@ public sealed class ForwardInput
     /// <summary>Position of each input row, B·T. Default: cache length + t.</summary>
     public int[]? Positions { get; init; }
 
-    /// <summary>BERT's segment of each position (token_type_ids), B·T; default all 0. Only models with token types take it.</summary>
+    /// <summary>BERT's segment of each position (token_type_ids), B·T; default all 0. Only models with token types take
+    /// it.</summary>
     public int[]? TokenTypes { get; init; }
 
     /// <summary>B·T flags, true where an input position is padding: no query attends to it.</summary>
@@ -34,18 +35,24 @@ public sealed class ForwardInput
 
     internal void Validate(ModelConfig config)
     {
-        if (Batch <= 0 || Length <= 0) throw new ArgumentException($"Forward: batch {Batch} and length {Length} must be positive.");
-        if ((TokenIds is null) == (Embeddings is null)) throw new ArgumentException("Forward: give exactly one of token ids or input embeddings.");
+        if (Batch <= 0 || Length <= 0)
+            throw new ArgumentException($"Forward: batch {Batch} and length {Length} must be positive.");
+        if ((TokenIds is null) == (Embeddings is null))
+            throw new ArgumentException("Forward: give exactly one of token ids or input embeddings.");
         if (TokenIds is not null && TokenIds.Length != Batch * Length)
             throw new ArgumentException($"Forward: {TokenIds.Length} token ids for a batch of {Batch}×{Length}.");
-        if (Embeddings is not null && (Embeddings.Rank != 3 || Embeddings.Dim(0) != Batch || Embeddings.Dim(1) != Length || Embeddings.Dim(2) != config.HiddenSize))
-            throw new ArgumentException($"Forward: input embeddings have shape [{string.Join(", ", Embeddings.Shape)}], expected [{Batch}, {Length}, {config.HiddenSize}].");
+        if (Embeddings is not null && (Embeddings.Rank != 3 || Embeddings.Dim(0) != Batch || Embeddings.Dim(1) != Length
+            || Embeddings.Dim(2) != config.HiddenSize))
+            throw new ArgumentException(
+                $"Forward: input embeddings have shape [{string.Join(", ", Embeddings.Shape)}], expected [{Batch}, " +
+                $"{Length}, {config.HiddenSize}].");
         if (Positions is not null && Positions.Length != Batch * Length)
             throw new ArgumentException($"Forward: {Positions.Length} positions for a batch of {Batch}×{Length}.");
         if (TokenTypes is not null && TokenTypes.Length != Batch * Length)
             throw new ArgumentException($"Forward: {TokenTypes.Length} token types for a batch of {Batch}×{Length}.");
         if (TokenTypes is not null && TokenTypes.Any(type => type < 0 || type >= config.TypeVocabSize))
-            throw new ArgumentException($"Forward: token types must lie in [0, {config.TypeVocabSize}) for this model.");
+            throw new ArgumentException(
+                $"Forward: token types must lie in [0, {config.TypeVocabSize}) for this model.");
         if (Padding is not null && Padding.Length != Batch * Length)
             throw new ArgumentException($"Forward: {Padding.Length} padding flags for a batch of {Batch}×{Length}.");
         if (Cache is not null && Cache.Batch != Batch)
@@ -65,7 +72,8 @@ public interface ILayerHooks
     /// Padding (B·P, true = ignore) lets rows of a mixed batch carry prefixes of different lengths.</summary>
     ExtraKeyValues? ExtraKeyValues(Tape tape, int layer, int batch) => null;
 
-    /// <summary>The hidden state (B, T, D) entering <paramref name="layer"/>; return it unchanged or a replacement.</summary>
+    /// <summary>The hidden state (B, T, D) entering <paramref name="layer"/>; return it unchanged or a
+    /// replacement.</summary>
     Tensor LayerInput(Tape tape, int layer, Tensor hidden) => hidden;
 
     /// <summary>The output (…, Out) of one of the layer's linear maps, x·Wᵀ + b; return it or a replacement.
@@ -77,7 +85,8 @@ public interface ILayerHooks
     /// replacement.</summary>
     Tensor SublayerOutput(Tape tape, int layer, Sublayer sublayer, Tensor output) => output;
 
-    /// <summary>Attention output (B, T, H·d) added to the layer's own before its output projection; null for none.</summary>
+    /// <summary>Attention output (B, T, H·d) added to the layer's own before its output projection; null for
+    /// none.</summary>
     Tensor? ExtraAttention(Tape tape, int layer, LayerAttention attention) => null;
 }
 
@@ -89,4 +98,5 @@ public enum Sublayer { Attention, FeedForward }
 /// A layer's attention as an adapter may extend it: the position-encoded queries (B, T, H·d) and the layer's own
 /// key/value projections (…, D) → (…, kvWidth) each, without positions, for rows the adapter brings.
 /// </summary>
-public sealed record LayerAttention(Tensor Queries, int NumHeads, int KvHeads, Func<Tensor, (Tensor Keys, Tensor Values)> KeyValues);
+public sealed record LayerAttention(Tensor Queries, int NumHeads, int KvHeads, Func<Tensor,
+    (Tensor Keys, Tensor Values)> KeyValues);

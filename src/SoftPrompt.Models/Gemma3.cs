@@ -16,16 +16,17 @@ public sealed class Gemma3 : CausalLanguageModel
 {
     private sealed record BlockWeights(
         Tensor InputNorm, Tensor PostAttentionNorm, Tensor PreMlpNorm, Tensor PostMlpNorm, // (D) each, gain 1 + w
-        Tensor Wq, Tensor Wk, Tensor Wv, Tensor Wo,                                        // (H·d, D), (KV·d, D) ×2, (D, H·d)
-        Tensor QNorm, Tensor KNorm,                                                        // (d) each, gain 1 + w
-        Tensor Gate, Tensor Up, Tensor Down);                                              // (F, D), (F, D), (D, F)
+        Tensor Wq, Tensor Wk, Tensor Wv, Tensor Wo,                      // (H·d, D), (KV·d, D) ×2, (D, H·d)
+        Tensor QNorm, Tensor KNorm,                                      // (d) each, gain 1 + w
+        Tensor Gate, Tensor Up, Tensor Down);                            // (F, D), (F, D), (D, F)
 
     private readonly Tensor _embed, _norm;
     private readonly BlockWeights[] _blocks;
 
     public Gemma3(ModelConfig config) : base(config)
     {
-        if (config.Architecture != Architecture.Gemma3) throw new ArgumentException($"A {config.Architecture} config is not a Gemma 3 config.");
+        if (config.Architecture != Architecture.Gemma3)
+            throw new ArgumentException($"A {config.Architecture} config is not a Gemma 3 config.");
         int d = config.HiddenSize, f = config.IntermediateSize, hd = config.HeadDim;
         _embed = Add("model.embed_tokens.weight", ParameterRole.TokenEmbedding, null, config.VocabSize, d);
         _blocks = new BlockWeights[config.NumLayers];
@@ -33,12 +34,18 @@ public sealed class Gemma3 : CausalLanguageModel
         {
             string p = $"model.layers.{i}.";
             _blocks[i] = new BlockWeights(
-                Add(p + "input_layernorm.weight", ParameterRole.Norm, i, d), Add(p + "post_attention_layernorm.weight", ParameterRole.Norm, i, d),
-                Add(p + "pre_feedforward_layernorm.weight", ParameterRole.Norm, i, d), Add(p + "post_feedforward_layernorm.weight", ParameterRole.Norm, i, d),
-                Add(p + "self_attn.q_proj.weight", ParameterRole.Query, i, config.QueryWidth, d), Add(p + "self_attn.k_proj.weight", ParameterRole.Key, i, config.KvWidth, d),
-                Add(p + "self_attn.v_proj.weight", ParameterRole.Value, i, config.KvWidth, d), Add(p + "self_attn.o_proj.weight", ParameterRole.AttentionOutput, i, d, config.QueryWidth),
-                Add(p + "self_attn.q_norm.weight", ParameterRole.Norm, i, hd), Add(p + "self_attn.k_norm.weight", ParameterRole.Norm, i, hd),
-                Add(p + "mlp.gate_proj.weight", ParameterRole.MlpGate, i, f, d), Add(p + "mlp.up_proj.weight", ParameterRole.MlpUp, i, f, d),
+                Add(p + "input_layernorm.weight", ParameterRole.Norm, i, d), Add(p + "post_attention_layernorm.weight",
+                    ParameterRole.Norm, i, d),
+                Add(p + "pre_feedforward_layernorm.weight", ParameterRole.Norm, i, d),
+                Add(p + "post_feedforward_layernorm.weight", ParameterRole.Norm, i, d),
+                Add(p + "self_attn.q_proj.weight", ParameterRole.Query, i, config.QueryWidth, d),
+                Add(p + "self_attn.k_proj.weight", ParameterRole.Key, i, config.KvWidth, d),
+                Add(p + "self_attn.v_proj.weight", ParameterRole.Value, i, config.KvWidth, d),
+                Add(p + "self_attn.o_proj.weight", ParameterRole.AttentionOutput, i, d, config.QueryWidth),
+                Add(p + "self_attn.q_norm.weight", ParameterRole.Norm, i, hd), Add(p + "self_attn.k_norm.weight",
+                    ParameterRole.Norm, i, hd),
+                Add(p + "mlp.gate_proj.weight", ParameterRole.MlpGate, i, f, d), Add(p + "mlp.up_proj.weight",
+                    ParameterRole.MlpUp, i, f, d),
                 Add(p + "mlp.down_proj.weight", ParameterRole.MlpDown, i, d, f));
         }
         _norm = Add("model.norm.weight", ParameterRole.FinalNorm, null, d);
@@ -70,12 +77,14 @@ public sealed class Gemma3 : CausalLanguageModel
         q = Fn.Rope(tape, q, Config.NumHeads, context.Positions, RopeStyle.RotateHalf, theta, scaling);
         var (k, v) = KeyValues(tape, layer, a, context);
         k = Fn.Rope(tape, k, Config.KvHeads, context.Positions, RopeStyle.RotateHalf, theta, scaling);
-        var attended = Norm(tape, Project(tape, context, layer, Attend(tape, layer, q, k, v, context), w.Wo), w.PostAttentionNorm);
+        var attended = Norm(tape, Project(tape, context, layer, Attend(tape, layer, q, k, v, context), w.Wo),
+            w.PostAttentionNorm);
         h = Fn.Add(tape, h, SublayerOutput(tape, context, layer, Sublayer.Attention, attended));
 
         // h = h + post(down(gelu_tanh(gate(x)) ⊙ up(x))), x = pre(h)
         var m = Norm(tape, h, w.PreMlpNorm);
-        m = Fn.Mul(tape, Fn.Gelu(tape, Project(tape, context, layer, m, w.Gate)), Project(tape, context, layer, m, w.Up));
+        m = Fn.Mul(tape, Fn.Gelu(tape, Project(tape, context, layer, m, w.Gate)), Project(tape, context, layer, m,
+            w.Up));
         m = Norm(tape, Project(tape, context, layer, m, w.Down), w.PostMlpNorm);
         return Fn.Add(tape, h, SublayerOutput(tape, context, layer, Sublayer.FeedForward, m));
     }
@@ -83,17 +92,21 @@ public sealed class Gemma3 : CausalLanguageModel
     protected override (Tensor Keys, Tensor Values) KeyValues(Tape tape, int layer, Tensor x, LayerContext context)
     {
         var w = _blocks[layer];
-        return (HeadNorm(tape, Project(tape, context, layer, x, w.Wk), w.KNorm), Project(tape, context, layer, x, w.Wv));
+        return (HeadNorm(tape, Project(tape, context, layer, x, w.Wk), w.KNorm), Project(tape, context, layer, x,
+            w.Wv));
     }
 
     protected override Tensor FinalNorm(Tape tape, Tensor h) => Norm(tape, h, _norm);
 
     // Gemma's RMSNorm: x / rms(x) · (1 + w), so a zero weight is the identity gain.
-    private Tensor Norm(Tape tape, Tensor x, Tensor weight) => Fn.RmsNorm(tape, x, Fn.Add(tape, weight, ConstantTensors.Filled(1f, weight.Shape)), Config.NormEps);
+    private Tensor Norm(Tape tape, Tensor x, Tensor weight) => Fn.RmsNorm(tape, x,
+        Fn.Add(tape, weight, ConstantTensors.Filled(1f, weight.Shape)), Config.NormEps);
 
-    private Tensor HeadNorm(Tape tape, Tensor x, Tensor weight) => Norm(tape, x.Reshape(-1, Config.HeadDim), weight).Reshape(x.Shape);
+    private Tensor HeadNorm(Tape tape, Tensor x, Tensor weight) => Norm(tape, x.Reshape(-1, Config.HeadDim), weight)
+        .Reshape(x.Shape);
 
     // The stored norm weights are offsets from a gain of 1, so random init leaves them near 0 rather than at 1.
     protected override bool IsNormGain(string name) => false;
-    protected override bool IsResidualProjection(string name) => name.EndsWith("o_proj.weight") || name.EndsWith("down_proj.weight");
+    protected override bool IsResidualProjection(string name) => name.EndsWith("o_proj.weight")
+        || name.EndsWith("down_proj.weight");
 }

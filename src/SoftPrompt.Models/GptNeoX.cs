@@ -25,7 +25,8 @@ public sealed class GptNeoX : CausalLanguageModel
 
     public GptNeoX(ModelConfig config) : base(config)
     {
-        if (config.Architecture != Architecture.GptNeoX) throw new ArgumentException($"A {config.Architecture} config is not a GPT-NeoX config.");
+        if (config.Architecture != Architecture.GptNeoX)
+            throw new ArgumentException($"A {config.Architecture} config is not a GPT-NeoX config.");
         int d = config.HiddenSize, f = config.IntermediateSize;
         _embed = Add("gpt_neox.embed_in.weight", ParameterRole.TokenEmbedding, null, config.VocabSize, d);
         _blocks = new BlockWeights[config.NumLayers];
@@ -33,16 +34,23 @@ public sealed class GptNeoX : CausalLanguageModel
         {
             string p = $"gpt_neox.layers.{i}.";
             _blocks[i] = new BlockWeights(
-                Add(p + "input_layernorm.weight", ParameterRole.Norm, i, d), Add(p + "input_layernorm.bias", ParameterRole.Norm | ParameterRole.Bias, i, d),
-                Add(p + "post_attention_layernorm.weight", ParameterRole.Norm, i, d), Add(p + "post_attention_layernorm.bias", ParameterRole.Norm | ParameterRole.Bias, i, d),
-                Add(p + "attention.query_key_value.weight", Qkv, i, 3 * d, d), Add(p + "attention.query_key_value.bias", Qkv | ParameterRole.Bias, i, 3 * d),
-                Add(p + "attention.dense.weight", ParameterRole.AttentionOutput, i, d, d), Add(p + "attention.dense.bias", ParameterRole.AttentionOutput | ParameterRole.Bias, i, d),
-                Add(p + "mlp.dense_h_to_4h.weight", ParameterRole.MlpUp, i, f, d), Add(p + "mlp.dense_h_to_4h.bias", ParameterRole.MlpUp | ParameterRole.Bias, i, f),
-                Add(p + "mlp.dense_4h_to_h.weight", ParameterRole.MlpDown, i, d, f), Add(p + "mlp.dense_4h_to_h.bias", ParameterRole.MlpDown | ParameterRole.Bias, i, d));
+                Add(p + "input_layernorm.weight", ParameterRole.Norm, i, d), Add(p + "input_layernorm.bias",
+                    ParameterRole.Norm | ParameterRole.Bias, i, d),
+                Add(p + "post_attention_layernorm.weight", ParameterRole.Norm, i, d),
+                Add(p + "post_attention_layernorm.bias", ParameterRole.Norm | ParameterRole.Bias, i, d),
+                Add(p + "attention.query_key_value.weight", Qkv, i, 3 * d, d), Add(p + "attention.query_key_value.bias",
+                    Qkv | ParameterRole.Bias, i, 3 * d),
+                Add(p + "attention.dense.weight", ParameterRole.AttentionOutput, i, d, d),
+                Add(p + "attention.dense.bias", ParameterRole.AttentionOutput | ParameterRole.Bias, i, d),
+                Add(p + "mlp.dense_h_to_4h.weight", ParameterRole.MlpUp, i, f, d), Add(p + "mlp.dense_h_to_4h.bias",
+                    ParameterRole.MlpUp | ParameterRole.Bias, i, f),
+                Add(p + "mlp.dense_4h_to_h.weight", ParameterRole.MlpDown, i, d, f), Add(p + "mlp.dense_4h_to_h.bias",
+                    ParameterRole.MlpDown | ParameterRole.Bias, i, d));
         }
         _finalGain = Add("gpt_neox.final_layer_norm.weight", ParameterRole.FinalNorm, null, d);
         _finalBias = Add("gpt_neox.final_layer_norm.bias", ParameterRole.FinalNorm | ParameterRole.Bias, null, d);
-        _head = config.TieWordEmbeddings ? _embed : Add("embed_out.weight", ParameterRole.LanguageModelHead, null, config.VocabSize, d);
+        _head = config.TieWordEmbeddings ? _embed : Add("embed_out.weight", ParameterRole.LanguageModelHead, null,
+            config.VocabSize, d);
         _rotaryDims = config.RotaryDims;
         _exactGelu = (config.HiddenAct ?? "gelu") == "gelu";
     }
@@ -67,7 +75,8 @@ public sealed class GptNeoX : CausalLanguageModel
         var input = Config.ParallelResidual ? h : Fn.Add(tape, h, attended);
         var m = Fn.LayerNorm(tape, input, w.Ln2Gain, w.Ln2Bias, eps);
         m = Activation(tape, Project(tape, context, layer, m, w.Up, w.UpBias));
-        m = SublayerOutput(tape, context, layer, Sublayer.FeedForward, Project(tape, context, layer, m, w.Down, w.DownBias));
+        m = SublayerOutput(tape, context, layer, Sublayer.FeedForward, Project(tape, context, layer, m, w.Down,
+            w.DownBias));
         return Config.ParallelResidual ? Fn.Add(tape, Fn.Add(tape, h, attended), m) : Fn.Add(tape, input, m);
     }
 
@@ -88,21 +97,26 @@ public sealed class GptNeoX : CausalLanguageModel
         return (k, v);
     }
 
-    // x (B, T, H·hd): each head's first rotary dims turned (rotate_half pairing, frequencies over those dims), the rest kept.
+    // x (B, T, H·hd): each head's first rotary dims turned (rotate_half pairing, frequencies over those dims), the rest
+    // kept.
     private Tensor RotatePart(Tape tape, Tensor x, int[] positions)
     {
         int heads = Config.NumHeads, hd = Config.HeadDim;
         if (_rotaryDims == hd) return Fn.Rope(tape, x, heads, positions, RopeStyle.RotateHalf, Config.RopeTheta);
         var shape = x.Shape;
         var parts = Fn.Split(tape, x.Reshape(-1, hd), 1, _rotaryDims, hd - _rotaryDims); // (B·T·H, r), (B·T·H, hd − r)
-        var turned = Fn.Rope(tape, parts[0].Reshape(-1, heads * _rotaryDims), heads, positions, RopeStyle.RotateHalf, Config.RopeTheta);
+        var turned = Fn.Rope(tape, parts[0].Reshape(-1, heads * _rotaryDims), heads, positions, RopeStyle.RotateHalf,
+            Config.RopeTheta);
         return Fn.Concat(tape, 1, turned.Reshape(-1, _rotaryDims), parts[1]).Reshape(shape);
     }
 
     private Tensor Activation(Tape tape, Tensor x) => _exactGelu ? Fn.GeluErf(tape, x) : Fn.Gelu(tape, x);
 
-    protected override Tensor FinalNorm(Tape tape, Tensor h) => Fn.LayerNorm(tape, h, _finalGain, _finalBias, Config.NormEps);
+    protected override Tensor FinalNorm(Tape tape, Tensor h) => Fn.LayerNorm(tape, h, _finalGain, _finalBias,
+        Config.NormEps);
 
-    protected override bool IsNormGain(string name) => name.EndsWith("layernorm.weight") || name.EndsWith("final_layer_norm.weight");
-    protected override bool IsResidualProjection(string name) => name.EndsWith("attention.dense.weight") || name.EndsWith("dense_4h_to_h.weight");
+    protected override bool IsNormGain(string name) => name.EndsWith("layernorm.weight")
+        || name.EndsWith("final_layer_norm.weight");
+    protected override bool IsResidualProjection(string name) => name.EndsWith("attention.dense.weight")
+        || name.EndsWith("dense_4h_to_h.weight");
 }

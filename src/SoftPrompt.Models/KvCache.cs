@@ -18,7 +18,8 @@ public sealed class KvCache
     public int KvWidth { get; }
     public int Count { get; private set; }
 
-    public KvCache(ModelConfig config, int batch, int capacity) : this(config.NumLayers, batch, capacity, config.KvWidth) { }
+    public KvCache(ModelConfig config, int batch, int capacity) : this(config.NumLayers, batch, capacity,
+        config.KvWidth) { }
 
     private KvCache(int layers, int batch, int capacity, int kvWidth)
     {
@@ -55,7 +56,8 @@ public sealed class KvCache
     /// hypothesis's history when beams are pruned and duplicated.</summary>
     public void Reorder(ReadOnlySpan<int> sourceRows)
     {
-        if (sourceRows.Length != Batch) throw new ArgumentException($"Reorder needs one source row per row ({Batch}), got {sourceRows.Length}.");
+        if (sourceRows.Length != Batch)
+            throw new ArgumentException($"Reorder needs one source row per row ({Batch}), got {sourceRows.Length}.");
         // Gathered into a spare buffer that then takes the layer's place: no copy back, no allocation per step.
         foreach (var stores in new[] { _keys, _values })
             for (int l = 0; l < stores.Length; l++)
@@ -76,7 +78,8 @@ public sealed class KvCache
         for (int b = 0; b < sourceRows.Length; b++)
         {
             int source = sourceRows[b];
-            if ((uint)source >= (uint)Batch) throw new ArgumentOutOfRangeException(nameof(sourceRows), $"Row {source} is outside the cache's {Batch} rows.");
+            if ((uint)source >= (uint)Batch) throw new ArgumentOutOfRangeException(nameof(sourceRows),
+                $"Row {source} is outside the cache's {Batch} rows.");
             from.AsSpan(source * row, used).CopyTo(to.AsSpan(b * row, used));
         }
     }
@@ -87,8 +90,9 @@ public sealed class KvCache
             from.AsSpan(sourceRows[b] * Capacity, Count).CopyTo(to.AsSpan(b * Capacity, Count));
     }
 
-    /// <summary>Appends this layer's new rows (B, T, kvWidth) and returns all keys and values so far (B, Count+T, kvWidth).
-    /// Called once per layer per forward; <see cref="Advance"/> commits the length after the last layer.</summary>
+    /// <summary>Appends this layer's new rows (B, T, kvWidth) and returns all keys and values so far (B, Count+T,
+    /// kvWidth). Called once per layer per forward; <see cref="Advance"/> commits the length after the last
+    /// layer.</summary>
     internal (Tensor Keys, Tensor Values) Append(Tape tape, int layer, Tensor keys, Tensor values)
     {
         int t = keys.Dim(1);
@@ -106,7 +110,8 @@ public sealed class KvCache
                 _padding[b * Capacity + Count + i] = padding is not null && padding[b * t + i];
     }
 
-    /// <summary>Padding flags of the cached rows followed by the new ones, B·(Count+t), or null when nothing is padded.</summary>
+    /// <summary>Padding flags of the cached rows followed by the new ones, B·(Count+t), or null when nothing is
+    /// padded.</summary>
     internal bool[]? PaddingWith(int t)
     {
         bool any = false;
@@ -122,7 +127,8 @@ public sealed class KvCache
     private void EnsureRoom(int t)
     {
         if (Count + t > Capacity)
-            throw new InvalidOperationException($"KV cache full: {Count} + {t} positions exceed its capacity of {Capacity}.");
+            throw new InvalidOperationException(
+                $"KV cache full: {Count} + {t} positions exceed its capacity of {Capacity}.");
     }
 
     private void CopyIn(float[] store, Tensor rows, int t)
@@ -138,7 +144,8 @@ public sealed class KvCache
         var packed = tape.NewTensor(new[] { Batch, length, KvWidth });
         var dst = packed.Span;
         for (int b = 0; b < Batch; b++)
-            store.AsSpan(b * Capacity * KvWidth, length * KvWidth).CopyTo(dst.Slice(b * length * KvWidth, length * KvWidth));
+            store.AsSpan(b * Capacity * KvWidth, length * KvWidth).CopyTo(dst.Slice(b * length * KvWidth,
+                length * KvWidth));
         return packed;
     }
 }

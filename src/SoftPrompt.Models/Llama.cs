@@ -28,15 +28,18 @@ public sealed class Llama : CausalLanguageModel
 
     public Llama(ModelConfig config) : base(config)
     {
-        int d = config.HiddenSize, f = config.IntermediateSize, kv = config.KvWidth, qw = config.QueryWidth, hd = config.HeadDim;
+        int d = config.HiddenSize, f = config.IntermediateSize, kv = config.KvWidth, qw = config.QueryWidth,
+            hd = config.HeadDim;
         _embed = Add("model.embed_tokens.weight", ParameterRole.TokenEmbedding, null, config.VocabSize, d);
         _blocks = new BlockWeights[config.NumLayers];
         for (int i = 0; i < config.NumLayers; i++)
         {
             string p = $"model.layers.{i}.";
             bool fused = config.FusedProjections;
-            var attnNorm = Add(p + "input_layernorm.weight", ParameterRole.Norm, i, d); // registered first: the order files and checkpoints list
-            var wq = fused ? Add(p + "self_attn.qkv_proj.weight", Qkv, i, qw + 2 * kv, d) : Add(p + "self_attn.q_proj.weight", ParameterRole.Query, i, qw, d);
+            // registered first: the order files and checkpoints list
+            var attnNorm = Add(p + "input_layernorm.weight", ParameterRole.Norm, i, d);
+            var wq = fused ? Add(p + "self_attn.qkv_proj.weight", Qkv, i, qw + 2 * kv, d)
+                : Add(p + "self_attn.q_proj.weight", ParameterRole.Query, i, qw, d);
             var wk = fused ? wq : Add(p + "self_attn.k_proj.weight", ParameterRole.Key, i, kv, d);
             var wv = fused ? wq : Add(p + "self_attn.v_proj.weight", ParameterRole.Value, i, kv, d);
             var wo = Add(p + "self_attn.o_proj.weight", ParameterRole.AttentionOutput, i, d, qw);
@@ -46,14 +49,17 @@ public sealed class Llama : CausalLanguageModel
                 bias ? Add(p + "self_attn.q_proj.bias", ParameterRole.Query | ParameterRole.Bias, i, qw) : null,
                 bias ? Add(p + "self_attn.k_proj.bias", ParameterRole.Key | ParameterRole.Bias, i, kv) : null,
                 bias ? Add(p + "self_attn.v_proj.bias", ParameterRole.Value | ParameterRole.Bias, i, kv) : null,
-                norm ? Add(p + "self_attn.q_norm.weight", ParameterRole.Norm, i, hd) : null, norm ? Add(p + "self_attn.k_norm.weight", ParameterRole.Norm, i, hd) : null,
+                norm ? Add(p + "self_attn.q_norm.weight", ParameterRole.Norm, i, hd) : null,
+                norm ? Add(p + "self_attn.k_norm.weight", ParameterRole.Norm, i, hd) : null,
                 Add(p + "post_attention_layernorm.weight", ParameterRole.Norm, i, d),
-                fused ? Add(p + "mlp.gate_up_proj.weight", ParameterRole.MlpGate | ParameterRole.MlpUp, i, 2 * f, d) : Add(p + "mlp.gate_proj.weight", ParameterRole.MlpGate, i, f, d),
+                fused ? Add(p + "mlp.gate_up_proj.weight", ParameterRole.MlpGate | ParameterRole.MlpUp, i, 2 * f, d)
+                    : Add(p + "mlp.gate_proj.weight", ParameterRole.MlpGate, i, f, d),
                 fused ? null : Add(p + "mlp.up_proj.weight", ParameterRole.MlpUp, i, f, d),
                 Add(p + "mlp.down_proj.weight", ParameterRole.MlpDown, i, d, f));
         }
         _norm = Add("model.norm.weight", ParameterRole.FinalNorm, null, d);
-        _lmHead = config.TieWordEmbeddings ? _embed : Add("lm_head.weight", ParameterRole.LanguageModelHead, null, config.VocabSize, d);
+        _lmHead = config.TieWordEmbeddings ? _embed : Add("lm_head.weight", ParameterRole.LanguageModelHead, null,
+            config.VocabSize, d);
         _rope = config.RotaryPairing == RotaryPairing.Interleaved ? RopeStyle.Interleaved : RopeStyle.RotateHalf;
     }
 
@@ -77,20 +83,24 @@ public sealed class Llama : CausalLanguageModel
         var m = Fn.RmsNorm(tape, h, w.MlpNorm, eps);
         if (w.Up is null)
         {
-            var gateUp = Fn.Split(tape, Project(tape, context, layer, m, w.Gate), -1, Config.IntermediateSize, Config.IntermediateSize);
+            var gateUp = Fn.Split(tape, Project(tape, context, layer, m, w.Gate), -1, Config.IntermediateSize,
+                Config.IntermediateSize);
             m = Fn.SwiGlu(tape, gateUp[0], gateUp[1]);
         }
         else m = Fn.SwiGlu(tape, Project(tape, context, layer, m, w.Gate), Project(tape, context, layer, m, w.Up));
-        return Fn.Add(tape, h, SublayerOutput(tape, context, layer, Sublayer.FeedForward, Project(tape, context, layer, m, w.Down)));
+        return Fn.Add(tape, h, SublayerOutput(tape, context, layer, Sublayer.FeedForward, Project(tape, context, layer,
+            m, w.Down)));
     }
 
-    /// <summary>Queries, keys and values of x (…, D), normed where the family norms them, before the rotation.</summary>
+    /// <summary>Queries, keys and values of x (…, D), normed where the family norms them, before the
+    /// rotation.</summary>
     private (Tensor Q, Tensor K, Tensor V) QueriesKeysValues(Tape tape, int layer, Tensor x, LayerContext context)
     {
         var w = _blocks[layer];
         if (Config.FusedProjections)
         {
-            var qkv = Fn.Split(tape, Project(tape, context, layer, x, w.Wq), -1, Config.QueryWidth, Config.KvWidth, Config.KvWidth);
+            var qkv = Fn.Split(tape, Project(tape, context, layer, x, w.Wq), -1, Config.QueryWidth, Config.KvWidth,
+                Config.KvWidth);
             return (qkv[0], qkv[1], qkv[2]);
         }
         var (k, v) = KeyValues(tape, layer, x, context);
@@ -105,7 +115,8 @@ public sealed class Llama : CausalLanguageModel
             var (_, k, v) = QueriesKeysValues(tape, layer, x, context);
             return (k, v);
         }
-        return (HeadNorm(tape, Project(tape, context, layer, x, w.Wk, w.Bk), w.KNorm), Project(tape, context, layer, x, w.Wv, w.Bv));
+        return (HeadNorm(tape, Project(tape, context, layer, x, w.Wk, w.Bk), w.KNorm), Project(tape, context, layer, x,
+            w.Wv, w.Bv));
     }
 
     // Qwen3: x (…, heads·d) normalised head by head with one gain (d); other families have no gain and pass x through.
@@ -115,5 +126,6 @@ public sealed class Llama : CausalLanguageModel
     protected override Tensor FinalNorm(Tape tape, Tensor h) => Fn.RmsNorm(tape, h, _norm, Config.NormEps);
 
     protected override bool IsNormGain(string name) => name.EndsWith("norm.weight");
-    protected override bool IsResidualProjection(string name) => name.EndsWith("o_proj.weight") || name.EndsWith("down_proj.weight");
+    protected override bool IsResidualProjection(string name) => name.EndsWith("o_proj.weight")
+        || name.EndsWith("down_proj.weight");
 }

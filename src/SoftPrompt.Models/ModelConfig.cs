@@ -22,7 +22,8 @@ public sealed record ModelConfig
     public float NormEps { get; init; } = 1e-5f;
     public float RopeTheta { get; init; } = 10000f;
     public RotaryPairing RotaryPairing { get; init; } = RotaryPairing.RotateHalf;
-    /// <summary>config.json's rope_scaling (Llama 3.1+: "llama3"; "linear"); null for plain rotary frequencies.</summary>
+    /// <summary>config.json's rope_scaling (Llama 3.1+: "llama3"; "linear"); null for plain rotary
+    /// frequencies.</summary>
     public SoftPrompt.Engine.Ops.RopeScaling? RopeScaling { get; init; }
     public bool TieWordEmbeddings { get; init; } = true;
     /// <summary>BERT's segment embeddings (type_vocab_size); 0 for models without them.</summary>
@@ -51,19 +52,24 @@ public sealed record ModelConfig
     public int? HeadDimension { get; init; }
     /// <summary>Qwen2: biases on the query, key and value projections (not on the output projection).</summary>
     public bool QkvBias { get; init; }
-    /// <summary>Qwen3: an RMSNorm over each head's query and key (q_norm, k_norm) before the rotary embedding.</summary>
+    /// <summary>Qwen3: an RMSNorm over each head's query and key (q_norm, k_norm) before the rotary
+    /// embedding.</summary>
     public bool QkNorm { get; init; }
     /// <summary>Phi-3: q, k and v in one matrix (qkv_proj, rows q then k then v) and gate and up in another
     /// (gate_up_proj, gate rows first).</summary>
     public bool FusedProjections { get; init; }
-    /// <summary>config.json's model_type for a LLaMA-shaped family ("llama", "qwen2", "qwen3"), written back as read.</summary>
+    /// <summary>config.json's model_type for a LLaMA-shaped family ("llama", "qwen2", "qwen3"), written back as
+    /// read.</summary>
     public string? ModelType { get; init; }
 
-    /// <summary>Gemma 3: one letter per layer, 'S' for a local (sliding-window) layer and 'F' for a global one.</summary>
+    /// <summary>Gemma 3: one letter per layer, 'S' for a local (sliding-window) layer and 'F' for a global
+    /// one.</summary>
     public string? LayerKinds { get; init; }
-    /// <summary>Gemma 3: the rotary base of the local layers (rope_local_base_freq); the global ones use RopeTheta.</summary>
+    /// <summary>Gemma 3: the rotary base of the local layers (rope_local_base_freq); the global ones use
+    /// RopeTheta.</summary>
     public float? LocalRopeTheta { get; init; }
-    /// <summary>The factor attention scores are multiplied by (Gemma 3: query_pre_attn_scalar^−½); null means 1/√head_dim.</summary>
+    /// <summary>The factor attention scores are multiplied by (Gemma 3: query_pre_attn_scalar^−½); null means
+    /// 1/√head_dim.</summary>
     public float? AttentionScale { get; init; }
     /// <summary>GPT-NeoX: the share of each head's dimensions that rotary embeddings turn (rotary_pct).</summary>
     public float RotaryFraction { get; init; } = 1f;
@@ -71,9 +77,11 @@ public sealed record ModelConfig
     public bool ParallelResidual { get; init; }
 
     public int HeadDim => HeadDimension ?? HiddenSize / NumHeads;
-    /// <summary>Dimensions of a head that rotary embeddings turn: int(head_dim · rotary_pct), as transformers rounds it.</summary>
+    /// <summary>Dimensions of a head that rotary embeddings turn: int(head_dim · rotary_pct), as transformers rounds
+    /// it.</summary>
     public int RotaryDims => (int)(HeadDim * RotaryFraction);
-    /// <summary>Width of all query heads together (hidden_size unless <see cref="HeadDimension"/> says otherwise).</summary>
+    /// <summary>Width of all query heads together (hidden_size unless <see cref="HeadDimension"/> says
+    /// otherwise).</summary>
     public int QueryWidth => NumHeads * HeadDim;
     public int KvHeads => NumKvHeads > 0 ? NumKvHeads : NumHeads;
     public int KvWidth => KvHeads * HeadDim;
@@ -85,23 +93,30 @@ public sealed record ModelConfig
         Need(VocabSize > 0, $"vocab_size must be positive (got {VocabSize}).");
         Need(HiddenSize > 0, $"hidden size must be positive (got {HiddenSize}).");
         Need(NumLayers > 0, $"number of layers must be positive (got {NumLayers}).");
-        Need(NumHeads > 0 && (HeadDimension is not null || HiddenSize % NumHeads == 0), $"hidden size {HiddenSize} is not divisible by {NumHeads} attention heads.");
+        Need(NumHeads > 0 && (HeadDimension is not null || HiddenSize % NumHeads == 0),
+            $"hidden size {HiddenSize} is not divisible by {NumHeads} attention heads.");
         Need(HeadDimension is null or > 0, $"head_dim must be positive (got {HeadDimension}).");
-        Need(KvHeads > 0 && NumHeads % KvHeads == 0, $"{NumHeads} attention heads are not a multiple of {KvHeads} key/value heads.");
+        Need(KvHeads > 0 && NumHeads % KvHeads == 0,
+            $"{NumHeads} attention heads are not a multiple of {KvHeads} key/value heads.");
         Need(IntermediateSize > 0, $"intermediate size must be positive (got {IntermediateSize}).");
-        Need(TypeVocabSize >= 0 && (Architecture != Architecture.Bert || TypeVocabSize > 0), $"BERT needs at least one token type (got {TypeVocabSize}).");
+        Need(TypeVocabSize >= 0 && (Architecture != Architecture.Bert || TypeVocabSize > 0),
+            $"BERT needs at least one token type (got {TypeVocabSize}).");
         Need(MaxPositions > 0, $"max positions must be positive (got {MaxPositions}).");
-        Need(Architecture != Architecture.Llama || HeadDim % 2 == 0, $"rotary embeddings need an even head dimension (got {HeadDim}).");
+        Need(Architecture != Architecture.Llama || HeadDim % 2 == 0,
+            $"rotary embeddings need an even head dimension (got {HeadDim}).");
         Need(LayerKinds is null || (LayerKinds.Length == NumLayers && LayerKinds.All(c => c is 'S' or 'F')),
             $"layer kinds \"{LayerKinds}\" must give S (sliding) or F (full) for each of the {NumLayers} layers.");
         Need(Architecture != Architecture.GptNeoX || (RotaryDims > 0 && RotaryDims % 2 == 0),
-            $"rotary_pct {RotaryFraction} of head dimension {HeadDim} gives {RotaryDims} rotary dimensions; they must be a positive even number.");
+            $"rotary_pct {RotaryFraction} of head dimension {HeadDim} gives {RotaryDims} rotary dimensions; they " +
+                $"must be a positive even number.");
         if (Architecture == Architecture.T5)
         {
             Need(DecoderLayers > 0, $"an encoder-decoder needs decoder layers (got {DecoderLayers}).");
-            Need(RelativeAttentionBuckets >= 4, $"relative attention needs at least 4 buckets (got {RelativeAttentionBuckets}).");
+            Need(RelativeAttentionBuckets >= 4,
+                $"relative attention needs at least 4 buckets (got {RelativeAttentionBuckets}).");
             Need(RelativeAttentionMaxDistance > RelativeAttentionBuckets / 2,
-                $"relative_attention_max_distance {RelativeAttentionMaxDistance} must exceed half the {RelativeAttentionBuckets} buckets.");
+                $"relative_attention_max_distance {RelativeAttentionMaxDistance} must exceed half the " +
+                    $"{RelativeAttentionBuckets} buckets.");
         }
     }
 }

@@ -12,7 +12,8 @@ public abstract class ParameterizedModel
 
     public long ParameterCount => _parameters.Sum(p => (long)p.Tensor.Length);
 
-    /// <summary>Freezes everything, or makes everything trainable. Frozen weights get no gradient work at all.</summary>
+    /// <summary>Freezes everything, or makes everything trainable. Frozen weights get no gradient work at
+    /// all.</summary>
     public void SetTrainable(bool trainable) => SetTrainable(_ => trainable);
 
     public void SetTrainable(Func<string, bool> isTrainable)
@@ -24,7 +25,8 @@ public abstract class ParameterizedModel
         _parameters.FirstOrDefault(p => p.Name == name)?.Tensor
         ?? throw new KeyNotFoundException($"The model has no parameter named '{name}'.");
 
-    /// <summary>One matrix for queries, keys and values (GPT-2's c_attn, GPT-NeoX's query_key_value, Phi-3's qkv_proj).</summary>
+    /// <summary>One matrix for queries, keys and values (GPT-2's c_attn, GPT-NeoX's query_key_value, Phi-3's
+    /// qkv_proj).</summary>
     protected const ParameterRole Qkv = ParameterRole.Query | ParameterRole.Key | ParameterRole.Value;
 
     protected Tensor Add(string name, params int[] shape) => Add(name, ParameterRole.None, null, shape);

@@ -14,8 +14,10 @@ namespace SoftPrompt.Models;
 /// </summary>
 public sealed class T5 : ParameterizedModel
 {
-    private sealed record AttentionWeights(Tensor Query, Tensor Key, Tensor Value, Tensor Output); // (D, D) each
-    private sealed record FeedForwardWeights(Tensor In, Tensor? Gate, Tensor Out);                // (F, D), (F, D)?, (D, F)
+    // (D, D) each
+    private sealed record AttentionWeights(Tensor Query, Tensor Key, Tensor Value, Tensor Output);
+    // (F, D), (F, D)?, (D, F)
+    private sealed record FeedForwardWeights(Tensor In, Tensor? Gate, Tensor Out);
     private sealed record BlockWeights(
         Tensor SelfNorm, AttentionWeights Self,          // (D)
         Tensor? CrossNorm, AttentionWeights? Cross,      // decoder only
@@ -26,7 +28,8 @@ public sealed class T5 : ParameterizedModel
 
     public T5(ModelConfig config)
     {
-        if (config.Architecture != Architecture.T5) throw new ArgumentException($"A {config.Architecture} config is not a T5 config.");
+        if (config.Architecture != Architecture.T5)
+            throw new ArgumentException($"A {config.Architecture} config is not a T5 config.");
         config.Validate("model config");
         Config = config;
         int d = config.HiddenSize;
@@ -38,7 +41,8 @@ public sealed class T5 : ParameterizedModel
             _encoder[i] = new BlockWeights(Add(p + "0.layer_norm.weight", d), AddAttention(p + "0.SelfAttention."),
                 null, null, Add(p + "1.layer_norm.weight", d), AddFeedForward(p + "1.DenseReluDense."));
         }
-        _encoderBias = Add("encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", config.RelativeAttentionBuckets, config.NumHeads);
+        _encoderBias = Add("encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
+            config.RelativeAttentionBuckets, config.NumHeads);
         _encoderNorm = Add("encoder.final_layer_norm.weight", d);
         _decoder = new BlockWeights[config.DecoderLayers];
         for (int i = 0; i < config.DecoderLayers; i++)
@@ -48,7 +52,8 @@ public sealed class T5 : ParameterizedModel
                 Add(p + "1.layer_norm.weight", d), AddAttention(p + "1.EncDecAttention."),
                 Add(p + "2.layer_norm.weight", d), AddFeedForward(p + "2.DenseReluDense."));
         }
-        _decoderBias = Add("decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", config.RelativeAttentionBuckets, config.NumHeads);
+        _decoderBias = Add("decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
+            config.RelativeAttentionBuckets, config.NumHeads);
         _decoderNorm = Add("decoder.final_layer_norm.weight", d);
         _lmHead = config.TieWordEmbeddings ? _shared : Add("lm_head.weight", config.VocabSize, d);
     }
@@ -56,14 +61,16 @@ public sealed class T5 : ParameterizedModel
     private AttentionWeights AddAttention(string p)
     {
         int d = Config.HiddenSize;
-        return new AttentionWeights(Add(p + "q.weight", d, d), Add(p + "k.weight", d, d), Add(p + "v.weight", d, d), Add(p + "o.weight", d, d));
+        return new AttentionWeights(Add(p + "q.weight", d, d), Add(p + "k.weight", d, d), Add(p + "v.weight", d, d),
+            Add(p + "o.weight", d, d));
     }
 
     private FeedForwardWeights AddFeedForward(string p)
     {
         int d = Config.HiddenSize, f = Config.IntermediateSize;
         return Config.GatedFeedForward
-            ? new FeedForwardWeights(Add(p + "wi_0.weight", f, d), Add(p + "wi_1.weight", f, d), Add(p + "wo.weight", d, f))
+            ? new FeedForwardWeights(Add(p + "wi_0.weight", f, d), Add(p + "wi_1.weight", f, d),
+                Add(p + "wo.weight", d, f))
             : new FeedForwardWeights(Add(p + "wi.weight", f, d), null, Add(p + "wo.weight", d, f));
     }
 
@@ -90,9 +97,11 @@ public sealed class T5 : ParameterizedModel
     {
         input.Validate(Config);
         if (input.Cache is not null || input.Positions is not null)
-            throw new ArgumentException("T5 encoder: relative positions come from the row; no cache or positions are taken.");
+            throw new ArgumentException(
+                "T5 encoder: relative positions come from the row; no cache or positions are taken.");
         var h = input.Embeddings ?? Fn.Embedding(tape, _shared, input.TokenIds!, input.Batch, input.Length);
-        var biases = new PositionBiases(tape, _encoderBias, input.Length, input.Length, bidirectional: true, Config.RelativeAttentionMaxDistance);
+        var biases = new PositionBiases(tape, _encoderBias, input.Length, input.Length, bidirectional: true,
+            Config.RelativeAttentionMaxDistance);
         for (int layer = 0; layer < _encoder.Length; layer++)
         {
             int madeBefore = tape.OwnedCount;
@@ -116,13 +125,19 @@ public sealed class T5 : ParameterizedModel
     {
         input.Validate(Config);
         if (input.Cache is not null || input.Positions is not null)
-            throw new ArgumentException("T5 decoder: this pass recomputes every position; no cache or positions are taken.");
+            throw new ArgumentException(
+                "T5 decoder: this pass recomputes every position; no cache or positions are taken.");
         if (encoded.Rank != 3 || encoded.Dim(0) != input.Batch || encoded.Dim(2) != Config.HiddenSize)
-            throw new ArgumentException($"T5 decoder: encoder output has shape [{string.Join(", ", encoded.Shape)}], expected [{input.Batch}, S, {Config.HiddenSize}].");
+            throw new ArgumentException(
+                $"T5 decoder: encoder output has shape [{string.Join(", ", encoded.Shape)}], expected " +
+                $"[{input.Batch}, S, {Config.HiddenSize}].");
         if (encoderPadding is not null && encoderPadding.Length != input.Batch * encoded.Dim(1))
-            throw new ArgumentException($"T5 decoder: {encoderPadding.Length} encoder padding flags for {input.Batch}×{encoded.Dim(1)} encoder positions.");
+            throw new ArgumentException(
+                $"T5 decoder: {encoderPadding.Length} encoder padding flags for {input.Batch}×{encoded.Dim(1)} " +
+                $"encoder positions.");
         var h = input.Embeddings ?? Fn.Embedding(tape, _shared, input.TokenIds!, input.Batch, input.Length);
-        var biases = new PositionBiases(tape, _decoderBias, input.Length, input.Length, bidirectional: false, Config.RelativeAttentionMaxDistance);
+        var biases = new PositionBiases(tape, _decoderBias, input.Length, input.Length, bidirectional: false,
+            Config.RelativeAttentionMaxDistance);
         for (int i = 0; i < _decoder.Length; i++)
         {
             int layer = Config.NumLayers + i, madeBefore = tape.OwnedCount;
@@ -136,7 +151,8 @@ public sealed class T5 : ParameterizedModel
             var q = Project(tape, input.Hooks, layer, c, w.Cross!.Query);
             var k = Project(tape, input.Hooks, layer, encoded, w.Cross.Key);
             var v = Project(tape, input.Hooks, layer, encoded, w.Cross.Value);
-            var attended = Fn.Attention(tape, q, k, v, Config.NumHeads, Config.NumHeads, causal: false, encoderPadding, scoreScale: 1f);
+            var attended = Fn.Attention(tape, q, k, v, Config.NumHeads, Config.NumHeads, causal: false, encoderPadding,
+                scoreScale: 1f);
             h = Fn.Add(tape, h, Project(tape, input.Hooks, layer, attended, w.Cross.Output));
 
             h = Fn.Add(tape, h, FeedForward(tape, layer, h, w, input.Hooks));
@@ -145,16 +161,18 @@ public sealed class T5 : ParameterizedModel
         return Fn.RmsNorm(tape, h, _decoderNorm, Config.NormEps);
     }
 
-    /// <summary>One generation's decoder state: per layer, the self-attention keys and values of the positions written so
-    /// far (B, n, D) and the cross-attention keys and values of the encoder output (made at the first step). Its
-    /// tensors are the state's own, not the tape's, so a tape handing its memory back between steps leaves them.</summary>
+    /// <summary>One generation's decoder state: per layer, the self-attention keys and values of the positions written
+    /// so far (B, n, D) and the cross-attention keys and values of the encoder output (made at the first step). Its
+    /// tensors are the state's own, not the tape's, so a tape handing its memory back between steps leaves
+    /// them.</summary>
     public sealed class DecoderState
     {
         internal readonly Tensor?[] Keys, Values, CrossKeys, CrossValues;
         /// <summary>Positions decoded so far.</summary>
         public int Length { get; internal set; }
 
-        internal DecoderState(int layers) => (Keys, Values, CrossKeys, CrossValues) = (new Tensor?[layers], new Tensor?[layers], new Tensor?[layers], new Tensor?[layers]);
+        internal DecoderState(int layers) => (Keys, Values, CrossKeys, CrossValues) = (new Tensor?[layers],
+            new Tensor?[layers], new Tensor?[layers], new Tensor?[layers]);
     }
 
     public DecoderState StartDecoding() => new(_decoder.Length);
@@ -163,16 +181,20 @@ public sealed class T5 : ParameterizedModel
     /// The decoder's final-norm output (B, 1, D) at the next position of every row — <paramref name="tokens"/> (one per
     /// row) at position <c>state.Length</c> — attending to the positions before it through the state's keys and values:
     /// what <see cref="Decode"/> gives at the last position of the whole sequence, for one position's work instead of
-    /// all of them. No hooks: an adapter's hooks see whole sequences, so generation through them uses <see cref="Decode"/>.
+    /// all of them. No hooks: an adapter's hooks see whole sequences, so generation through them uses
+    /// <see cref="Decode"/>.
     /// </summary>
     public Tensor DecodeNext(Tape tape, int[] tokens, Tensor encoded, bool[]? encoderPadding, DecoderState state)
     {
         int batch = tokens.Length, position = state.Length;
         if (encoded.Rank != 3 || encoded.Dim(0) != batch || encoded.Dim(2) != Config.HiddenSize)
-            throw new ArgumentException($"T5 decoder: encoder output has shape [{string.Join(", ", encoded.Shape)}], expected [{batch}, S, {Config.HiddenSize}].");
+            throw new ArgumentException(
+                $"T5 decoder: encoder output has shape [{string.Join(", ", encoded.Shape)}], expected [{batch}, S, " +
+                $"{Config.HiddenSize}].");
         var h = Fn.Embedding(tape, _shared, tokens, batch, 1);
         // the one query row of the full causal bias: keys 0..position, seen from position
-        var bias = Fn.RelativePositionBias(tape, _decoderBias, 1, position + 1, position, bidirectional: false, Config.RelativeAttentionMaxDistance);
+        var bias = Fn.RelativePositionBias(tape, _decoderBias, 1, position + 1, position, bidirectional: false,
+            Config.RelativeAttentionMaxDistance);
         for (int i = 0; i < _decoder.Length; i++)
         {
             var w = _decoder[i];
@@ -180,13 +202,15 @@ public sealed class T5 : ParameterizedModel
             var q = Fn.Linear(tape, a, w.Self.Query);
             state.Keys[i] = Appended(state.Keys[i], Fn.Linear(tape, a, w.Self.Key));
             state.Values[i] = Appended(state.Values[i], Fn.Linear(tape, a, w.Self.Value));
-            var attended = Fn.Attention(tape, q, state.Keys[i]!, state.Values[i]!, Config.NumHeads, Config.NumHeads, causal: false, null, bias, scoreScale: 1f);
+            var attended = Fn.Attention(tape, q, state.Keys[i]!, state.Values[i]!, Config.NumHeads, Config.NumHeads,
+                causal: false, null, bias, scoreScale: 1f);
             h = Fn.Add(tape, h, Fn.Linear(tape, attended, w.Self.Output));
 
             var c = Fn.RmsNorm(tape, h, w.CrossNorm!, Config.NormEps);
             state.CrossKeys[i] ??= Owned(Fn.Linear(tape, encoded, w.Cross!.Key));
             state.CrossValues[i] ??= Owned(Fn.Linear(tape, encoded, w.Cross!.Value));
-            var crossed = Fn.Attention(tape, Fn.Linear(tape, c, w.Cross!.Query), state.CrossKeys[i]!, state.CrossValues[i]!, Config.NumHeads, Config.NumHeads,
+            var crossed = Fn.Attention(tape, Fn.Linear(tape, c, w.Cross!.Query), state.CrossKeys[i]!,
+                state.CrossValues[i]!, Config.NumHeads, Config.NumHeads,
                 causal: false, encoderPadding, scoreScale: 1f);
             h = Fn.Add(tape, h, Fn.Linear(tape, crossed, w.Cross.Output));
             h = Fn.Add(tape, h, FeedForward(tape, Config.NumLayers + i, h, w, hooks: null));
@@ -212,7 +236,8 @@ public sealed class T5 : ParameterizedModel
 
     // x + attn(x) without the residual: T5's self-attention over [extra rows; x], scores unscaled plus the stack's
     // relative-position bias (zero for the extra rows, which have no position).
-    private Tensor SelfAttention(Tape tape, int layer, Tensor x, AttentionWeights w, ForwardInput input, PositionBiases biases, bool causal)
+    private Tensor SelfAttention(Tape tape, int layer, Tensor x, AttentionWeights w, ForwardInput input,
+        PositionBiases biases, bool causal)
     {
         var hooks = input.Hooks;
         var q = Project(tape, hooks, layer, x, w.Query);
@@ -227,7 +252,8 @@ public sealed class T5 : ParameterizedModel
             v = Fn.Concat(tape, 1, extra.Values, v);
             padding = TransformerModel.PrependPadding(extra.Padding, extraRows, padding, input.Length, input.Batch);
         }
-        var attended = Fn.Attention(tape, q, k, v, Config.NumHeads, Config.NumHeads, causal, padding, biases.For(extraRows), scoreScale: 1f);
+        var attended = Fn.Attention(tape, q, k, v, Config.NumHeads, Config.NumHeads, causal, padding,
+            biases.For(extraRows), scoreScale: 1f);
         var output = Project(tape, hooks, layer, attended, w.Output);
         return hooks?.SublayerOutput(tape, layer, Sublayer.Attention, output) ?? output;
     }
@@ -258,7 +284,8 @@ public sealed class T5 : ParameterizedModel
         return hooks?.Projection(tape, layer, weight, x, y) ?? y;
     }
 
-    /// <summary>Logits (…, V) of decoder outputs; a tied head reads them scaled by d^−½ (Mesh TensorFlow's convention).</summary>
+    /// <summary>Logits (…, V) of decoder outputs; a tied head reads them scaled by d^−½ (Mesh TensorFlow's
+    /// convention).</summary>
     public Tensor Logits(Tape tape, Tensor decoded) => Fn.Linear(tape, HeadInput(tape, decoded), _lmHead);
 
     /// <summary>Mean cross-entropy of decoder outputs (…, D) against one target per position (−100 to skip), through
@@ -275,7 +302,8 @@ public sealed class T5 : ParameterizedModel
     /// </summary>
     public int[] ShiftRight(int[] targets, int batch, int length)
     {
-        if (targets.Length != batch * length) throw new ArgumentException($"ShiftRight: {targets.Length} targets for {batch}×{length}.");
+        if (targets.Length != batch * length)
+            throw new ArgumentException($"ShiftRight: {targets.Length} targets for {batch}×{length}.");
         int pad = Config.PadTokenId ?? 0;
         var inputs = new int[targets.Length];
         for (int r = 0; r < batch; r++)
@@ -325,14 +353,16 @@ public sealed class T5 : ParameterizedModel
 
         public PositionBiases(Tape tape, Tensor table, int queryLen, int keyLen, bool bidirectional, int maxDistance)
         {
-            (this.tape, this.table, this.queryLen, this.keyLen, this.bidirectional, this.maxDistance) = (tape, table, queryLen, keyLen, bidirectional, maxDistance);
+            (this.tape, this.table, this.queryLen, this.keyLen, this.bidirectional, this.maxDistance) = (tape, table,
+                queryLen, keyLen, bidirectional, maxDistance);
             For(0);
         }
 
         public Tensor For(int extraRows)
         {
             if (!_byExtraRows.TryGetValue(extraRows, out var bias))
-                _byExtraRows[extraRows] = bias = Fn.RelativePositionBias(tape, table, queryLen, keyLen, 0, bidirectional, maxDistance, extraRows);
+                _byExtraRows[extraRows] = bias = Fn.RelativePositionBias(tape, table, queryLen, keyLen, 0,
+                    bidirectional, maxDistance, extraRows);
             return bias;
         }
     }

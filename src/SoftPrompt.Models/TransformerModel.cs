@@ -6,8 +6,9 @@ namespace SoftPrompt.Models;
 /// <summary>
 /// What GPT-2, LLaMA and BERT share: token embedding → N blocks → final norm → LM head, the key/value bookkeeping of
 /// attention (extra prefix rows, the cache, padding) and the adapter hooks; the named parameter list that loading,
-/// saving and freezing go through comes from <see cref="ParameterizedModel"/>, which the ViT shares. Each architecture supplies only its own embedding layer, blocks and head (see
-/// Gpt2.cs, Llama.cs, Bert.cs); whether attention looks ahead is the one difference between the two families.
+/// saving and freezing go through comes from <see cref="ParameterizedModel"/>, which the ViT shares. Each architecture
+/// supplies only its own embedding layer, blocks and head (see Gpt2.cs, Llama.cs, Bert.cs); whether attention looks
+/// ahead is the one difference between the two families.
 /// </summary>
 public abstract class TransformerModel : ParameterizedModel
 {
@@ -38,13 +39,15 @@ public abstract class TransformerModel : ParameterizedModel
     {
         input.Validate(Config);
         if (!IsCausal && input.Cache is not null)
-            throw new ArgumentException("Forward: an encoder has no key/value cache; every position sees the whole input at once.");
+            throw new ArgumentException(
+                "Forward: an encoder has no key/value cache; every position sees the whole input at once.");
         int b = input.Batch, t = input.Length;
         int past = input.Cache?.Count ?? 0;
         var positions = input.Positions ?? DefaultPositions(b, t, past);
         foreach (int p in positions)
             if (p < 0 || (UsesLearnedPositions && p >= Config.MaxPositions))
-                throw new ArgumentException($"Forward: position {p} is outside the model's {Config.MaxPositions} positions.");
+                throw new ArgumentException(
+                    $"Forward: position {p} is outside the model's {Config.MaxPositions} positions.");
 
         var h = input.Embeddings ?? Fn.Embedding(tape, TokenEmbedding, input.TokenIds!, b, t);
         h = EmbeddingLayer(tape, h, positions, input);
@@ -73,18 +76,22 @@ public abstract class TransformerModel : ParameterizedModel
 
     /// <summary>
     /// Mean cross-entropy of final hidden states (..., D) against targets (one per position, −100 to skip): the next
-    /// token for a causal model, the hidden token for a masked one. Through the LM head without materialising the logits.
+    /// token for a causal model, the hidden token for a masked one. Through the LM head without materialising the
+    /// logits.
     /// </summary>
     public virtual Tensor LanguageModelLoss(Tape tape, Tensor hidden, int[] targets) =>
         Fn.LinearCrossEntropy(tape, hidden.Reshape(-1, Config.HiddenSize), LmHead, targets);
 
-    /// <summary>True when a position attends only to itself and earlier ones (GPT-2, LLaMA); false for an encoder.</summary>
+    /// <summary>True when a position attends only to itself and earlier ones (GPT-2, LLaMA); false for an
+    /// encoder.</summary>
     public abstract bool IsCausal { get; }
 
     protected virtual bool UsesLearnedPositions => false;
 
-    /// <summary>Token embeddings (B, T, D) → the first layer's input: positions added, for architectures that add them.</summary>
-    protected virtual Tensor EmbeddingLayer(Tape tape, Tensor tokenEmbeddings, int[] positions, ForwardInput input) => tokenEmbeddings;
+    /// <summary>Token embeddings (B, T, D) → the first layer's input: positions added, for architectures that add
+    /// them.</summary>
+    protected virtual Tensor EmbeddingLayer(Tape tape, Tensor tokenEmbeddings, int[] positions, ForwardInput input) =>
+        tokenEmbeddings;
     protected abstract Tensor Block(Tape tape, int layer, Tensor hidden, LayerContext context);
     protected abstract Tensor FinalNorm(Tape tape, Tensor hidden);
 
@@ -107,18 +114,23 @@ public abstract class TransformerModel : ParameterizedModel
             v = Fn.Concat(tape, 1, extra.Values, v);
             padding = PrependPadding(extra.Padding, p, padding, cached + t, b);
         }
-        var attended = Fn.Attention(tape, q, k, v, Config.NumHeads, Config.KvHeads, causal: IsCausal, keyPadding: padding,
+        var attended = Fn.Attention(tape, q, k, v, Config.NumHeads, Config.KvHeads, causal: IsCausal,
+            keyPadding: padding,
             scoreScale: Config.AttentionScale);
         return input.Hooks is null ? attended : WithExtraAttention(tape, layer, q, attended, input.Hooks, context);
     }
 
     // Its own method so that the closure over the layer is only made when an adapter is present.
-    private Tensor WithExtraAttention(Tape tape, int layer, Tensor q, Tensor attended, ILayerHooks hooks, LayerContext context)
+    private Tensor WithExtraAttention(Tape tape, int layer, Tensor q, Tensor attended, ILayerHooks hooks,
+        LayerContext context)
     {
-        var extra = hooks.ExtraAttention(tape, layer, new LayerAttention(q, Config.NumHeads, Config.KvHeads, x => KeyValues(tape, layer, x, context)));
+        var extra = hooks.ExtraAttention(tape, layer, new LayerAttention(q, Config.NumHeads, Config.KvHeads,
+            x => KeyValues(tape, layer, x, context)));
         if (extra is null) return attended;
         if (!extra.Shape.AsSpan().SequenceEqual(attended.Shape))
-            throw new ArgumentException($"Layer {layer}: extra attention output has shape [{string.Join(", ", extra.Shape)}], expected [{string.Join(", ", attended.Shape)}].");
+            throw new ArgumentException(
+                $"Layer {layer}: extra attention output has shape [{string.Join(", ", extra.Shape)}], expected " +
+                $"[{string.Join(", ", attended.Shape)}].");
         return Fn.Add(tape, attended, extra);
     }
 
@@ -126,33 +138,42 @@ public abstract class TransformerModel : ParameterizedModel
     protected abstract (Tensor Keys, Tensor Values) KeyValues(Tape tape, int layer, Tensor x, LayerContext context);
 
     /// <summary>x·Wᵀ (+ b), through the adapter's projection hook (LoRA) when there is one.</summary>
-    protected static Tensor Project(Tape tape, LayerContext context, int layer, Tensor x, Tensor weight, Tensor? bias = null)
+    protected static Tensor Project(Tape tape, LayerContext context, int layer, Tensor x, Tensor weight,
+        Tensor? bias = null)
     {
         var y = Fn.Linear(tape, x, weight, bias);
         return context.Input.Hooks?.Projection(tape, layer, weight, x, y) ?? y;
     }
 
-    /// <summary>A sublayer's output before the residual add, through the adapter's hook (bottleneck adapters).</summary>
+    /// <summary>A sublayer's output before the residual add, through the adapter's hook (bottleneck
+    /// adapters).</summary>
     protected static Tensor SublayerOutput(Tape tape, LayerContext context, int layer, Sublayer sublayer, Tensor output)
         => context.Input.Hooks?.SublayerOutput(tape, layer, sublayer, output) ?? output;
 
-    /// <summary>The count P of an adapter's extra key/value rows, after checking they are (B, P, kvWidth) each.</summary>
+    /// <summary>The count P of an adapter's extra key/value rows, after checking they are (B, P, kvWidth)
+    /// each.</summary>
     internal static int CheckExtraRows(ExtraKeyValues extra, int layer, int batch, int kvWidth)
     {
-        if (extra.Keys.Rank != 3 || extra.Keys.Dim(0) != batch || extra.Keys.Dim(2) != kvWidth || extra.Values.Length != extra.Keys.Length)
-            throw new ArgumentException($"Layer {layer}: extra key/value rows have shape [{string.Join(", ", extra.Keys.Shape)}], expected [{batch}, P, {kvWidth}].");
+        if (extra.Keys.Rank != 3 || extra.Keys.Dim(0) != batch || extra.Keys.Dim(2) != kvWidth
+            || extra.Values.Length != extra.Keys.Length)
+            throw new ArgumentException(
+                $"Layer {layer}: extra key/value rows have shape [{string.Join(", ", extra.Keys.Shape)}], expected " +
+                $"[{batch}, P, {kvWidth}].");
         return extra.Keys.Dim(1);
     }
 
-    /// <summary>Key padding of [p extra rows; restLength rows] per batch row (T5's self-attention uses it too).</summary>
+    /// <summary>Key padding of [p extra rows; restLength rows] per batch row (T5's self-attention uses it
+    /// too).</summary>
     internal static bool[]? PrependPadding(bool[]? extraPadding, int p, bool[]? rest, int restLength, int batch)
     {
         if (extraPadding is null && rest is null) return null;
         var mask = new bool[batch * (p + restLength)];
         for (int r = 0; r < batch; r++)
         {
-            for (int i = 0; i < p; i++) mask[r * (p + restLength) + i] = extraPadding is not null && extraPadding[r * p + i];
-            for (int i = 0; i < restLength; i++) mask[r * (p + restLength) + p + i] = rest is not null && rest[r * restLength + i];
+            for (int i = 0; i < p; i++) mask[r * (p + restLength) + i] = extraPadding is not null
+                && extraPadding[r * p + i];
+            for (int i = 0; i < restLength; i++) mask[r * (p + restLength) + p + i] = rest is not null
+                && rest[r * restLength + i];
         }
         return mask;
     }
@@ -197,7 +218,8 @@ public abstract class TransformerModel : ParameterizedModel
 
 /// <summary>A parameter under its Hugging Face name, with what it is in the model (<see cref="ParameterRole"/>) and the
 /// block it belongs to (null outside the blocks): methods choose parameters by these, never by parsing names.</summary>
-public sealed record NamedParameter(string Name, Tensor Tensor, ParameterRole Role = ParameterRole.None, int? Layer = null)
+public sealed record NamedParameter(string Name, Tensor Tensor, ParameterRole Role = ParameterRole.None,
+    int? Layer = null)
 {
     public bool Is(ParameterRole role) => (Role & role) != 0;
 }
@@ -232,5 +254,6 @@ public enum ParameterRole
 }
 
 /// <summary>Per-forward facts every layer needs.</summary>
-/// <param name="KeyPadding">Padding of [cached rows; this call's rows], B·(Past+T), or null when none is padded.</param>
+/// <param name="KeyPadding">Padding of [cached rows; this call's rows], B·(Past+T), or null when none is
+/// padded.</param>
 public sealed record LayerContext(ForwardInput Input, int[] Positions, int Past, bool[]? KeyPadding);

@@ -23,7 +23,8 @@ public sealed record VitConfig
     public int PatchWidth => Channels * PatchSize * PatchSize;
     public int PixelsPerImage => Channels * ImageSize * ImageSize;
 
-    /// <summary>Values in all parameters, computed without allocating any, so a loader can check a file can hold them.</summary>
+    /// <summary>Values in all parameters, computed without allocating any, so a loader can check a file can hold
+    /// them.</summary>
     public long ParameterCount
     {
         get
@@ -47,7 +48,8 @@ public sealed record VitConfig
         Need(HiddenSize is > 0 and <= 16384 && NumHeads > 0 && HiddenSize % NumHeads == 0,
             $"hidden size {HiddenSize} (at most 16,384) is not divisible by {NumHeads} attention heads.");
         Need(NumLayers is > 0 and <= 1024, $"number of layers must be within 1..1024 (got {NumLayers}).");
-        Need(IntermediateSize is > 0 and <= 65536, $"intermediate size must be within 1..65,536 (got {IntermediateSize}).");
+        Need(IntermediateSize is > 0 and <= 65536,
+            $"intermediate size must be within 1..65,536 (got {IntermediateSize}).");
         Need(Labels.Count is >= 2 and <= 65536, $"a classifier needs 2..65,536 labels (got {Labels.Count}).");
     }
 }
@@ -70,7 +72,9 @@ public sealed class Vit : ParameterizedModel
 {
     private sealed record BlockWeights(
         Tensor LnBeforeGain, Tensor LnBeforeBias,
-        Tensor QueryWeight, Tensor QueryBias, Tensor KeyWeight, Tensor KeyBias, Tensor ValueWeight, Tensor ValueBias, // (D, D), (D)
+        Tensor QueryWeight, Tensor QueryBias, // (D, D), (D)
+        Tensor KeyWeight, Tensor KeyBias,     // (D, D), (D)
+        Tensor ValueWeight, Tensor ValueBias, // (D, D), (D)
         Tensor AttnOutWeight, Tensor AttnOutBias, // (D, D), (D)
         Tensor LnAfterGain, Tensor LnAfterBias,
         Tensor FcWeight, Tensor FcBias,           // (F, D), (F)
@@ -86,7 +90,8 @@ public sealed class Vit : ParameterizedModel
         int d = config.HiddenSize, f = config.IntermediateSize;
         _clsToken = Add("vit.embeddings.cls_token", 1, 1, d);
         _positions = Add("vit.embeddings.position_embeddings", 1, config.Patches + 1, d);
-        _patchWeight = Add("vit.embeddings.patch_embeddings.projection.weight", d, config.Channels, config.PatchSize, config.PatchSize);
+        _patchWeight = Add("vit.embeddings.patch_embeddings.projection.weight", d, config.Channels, config.PatchSize,
+            config.PatchSize);
         _patchBias = Add("vit.embeddings.patch_embeddings.projection.bias", d);
         _blocks = new BlockWeights[config.NumLayers];
         for (int i = 0; i < config.NumLayers; i++)
@@ -160,7 +165,9 @@ public sealed class Vit : ParameterizedModel
     {
         var c = Config;
         if (pixels.Length != batch * c.PixelsPerImage)
-            throw new ArgumentException($"ViT: {pixels.Length} pixel values are not {batch} images of {c.Channels}×{c.ImageSize}×{c.ImageSize}.");
+            throw new ArgumentException(
+                $"ViT: {pixels.Length} pixel values are not {batch} images of " +
+                    $"{c.Channels}×{c.ImageSize}×{c.ImageSize}.");
         var patches = new float[pixels.Length];
         int p = c.PatchSize, side = c.PatchesPerSide, o = 0;
         for (int b = 0; b < batch; b++)
@@ -183,7 +190,8 @@ public sealed class Vit : ParameterizedModel
         // h = h + attention(layernorm_before(h)); every token sees every other (no causal mask).
         var a = Fn.LayerNorm(tape, h, w.LnBeforeGain, w.LnBeforeBias, eps);
         var attended = Fn.Attention(tape,
-            Fn.Linear(tape, a, w.QueryWeight, w.QueryBias), Fn.Linear(tape, a, w.KeyWeight, w.KeyBias), Fn.Linear(tape, a, w.ValueWeight, w.ValueBias),
+            Fn.Linear(tape, a, w.QueryWeight, w.QueryBias), Fn.Linear(tape, a, w.KeyWeight, w.KeyBias),
+            Fn.Linear(tape, a, w.ValueWeight, w.ValueBias),
             Config.NumHeads, Config.NumHeads, causal: false);
         h = Fn.Add(tape, h, Fn.Linear(tape, attended, w.AttnOutWeight, w.AttnOutBias));
 
@@ -193,7 +201,8 @@ public sealed class Vit : ParameterizedModel
         return Fn.Add(tape, h, Fn.Linear(tape, m, w.ProjWeight, w.ProjBias));
     }
 
-    /// <summary>HF's ViT init: Normal(0, 0.02) for weights and the CLS and position embeddings, zero biases, unit norm gains.</summary>
+    /// <summary>HF's ViT init: Normal(0, 0.02) for weights and the CLS and position embeddings, zero biases, unit norm
+    /// gains.</summary>
     public void InitializeRandom(int seed, float std = 0.02f)
     {
         var rng = new Random(seed);

@@ -17,12 +17,14 @@ public sealed class ClassificationBatcher : IAsyncDisposable
     private readonly Task _worker;
     private readonly int _maxRequests;
 
-    private sealed record Pending(ServedTask Task, IReadOnlyDictionary<string, string> Fields, TaskCompletionSource<double[]> Result, CancellationToken Cancel);
+    private sealed record Pending(ServedTask Task, IReadOnlyDictionary<string, string> Fields,
+        TaskCompletionSource<double[]> Result, CancellationToken Cancel);
 
     private readonly int _maxQueued;
     private int _queued;
 
-    public ClassificationBatcher(CausalLanguageModel model, SemaphoreSlim modelLock, int maxRequestsPerBatch = 32, int maxQueued = int.MaxValue)
+    public ClassificationBatcher(CausalLanguageModel model, SemaphoreSlim modelLock, int maxRequestsPerBatch = 32,
+        int maxQueued = int.MaxValue)
     {
         _model = model;
         _modelLock = modelLock;
@@ -37,14 +39,17 @@ public sealed class ClassificationBatcher : IAsyncDisposable
     /// <summary>Label log-probabilities for the input (the template's fields) under the task's prompt. Throws
     /// <see cref="ServerBusyException"/> when the queue is full (<paramref name="bypassLimit"/>: the server's own trial
     /// requests).</summary>
-    public Task<double[]> ScoreAsync(ServedTask task, IReadOnlyDictionary<string, string> fields, CancellationToken cancel, bool bypassLimit = false)
+    public Task<double[]> ScoreAsync(ServedTask task, IReadOnlyDictionary<string, string> fields,
+        CancellationToken cancel, bool bypassLimit = false)
     {
         if (Interlocked.Increment(ref _queued) > _maxQueued && !bypassLimit)
         {
             Interlocked.Decrement(ref _queued);
-            throw new ServerBusyException($"{_maxQueued} requests are already waiting for the model; try again shortly.");
+            throw new ServerBusyException(
+                $"{_maxQueued} requests are already waiting for the model; try again shortly.");
         }
-        var pending = new Pending(task, fields, new TaskCompletionSource<double[]>(TaskCreationOptions.RunContinuationsAsynchronously), cancel);
+        var pending = new Pending(task, fields,
+            new TaskCompletionSource<double[]>(TaskCreationOptions.RunContinuationsAsynchronously), cancel);
         if (!_queue.Writer.TryWrite(pending))
         {
             Interlocked.Decrement(ref _queued);
@@ -75,7 +80,8 @@ public sealed class ClassificationBatcher : IAsyncDisposable
             await _modelLock.WaitAsync();
             try
             {
-                var scores = MixedScoring.LabelScores(_model, batch.Select(p => (p.Task.Classifier!, p.Task.Example(p.Fields))).ToList(),
+                var scores = MixedScoring.LabelScores(_model,
+                    batch.Select(p => (p.Task.Classifier!, p.Task.Example(p.Fields))).ToList(),
                     tape: _tape);
                 for (int i = 0; i < batch.Count; i++) batch[i].Result.TrySetResult(scores[i]);
             }

@@ -28,15 +28,19 @@ public sealed record ServerOptions
     public TimeSpan HeadersTimeout { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>When set, every /api/ request must carry `Authorization: Bearer KEY`.</summary>
     public string? ApiKey { get; init; }
-    /// <summary>When set, POST /api/adapters loads only directories inside it (symbolic links resolved first).</summary>
+    /// <summary>When set, POST /api/adapters loads only directories inside it (symbolic links resolved
+    /// first).</summary>
     public string? AdaptersRoot { get; init; }
-    /// <summary>Where a task named by an adapter (or by a load request) is looked up: its folder, with task.json.</summary>
+    /// <summary>Where a task named by an adapter (or by a load request) is looked up: its folder, with
+    /// task.json.</summary>
     public string? TasksRoot { get; init; }
     /// <summary>Classification requests waiting for the model beyond this are answered 503 at once.</summary>
     public int MaxQueuedRequests { get; init; } = 256;
 
-    /// <summary>Bound to a loopback address only: then the Host header must name loopback too (no DNS rebinding).</summary>
-    public bool IsLoopback => Host is "localhost" || System.Net.IPAddress.TryParse(Host, out var ip) && System.Net.IPAddress.IsLoopback(ip);
+    /// <summary>Bound to a loopback address only: then the Host header must name loopback too (no DNS
+    /// rebinding).</summary>
+    public bool IsLoopback => Host is "localhost" || System.Net.IPAddress.TryParse(Host, out var ip)
+        && System.Net.IPAddress.IsLoopback(ip);
 }
 
 /// <summary>An adapter name already served, loaded again without asking to replace it.</summary>
@@ -84,11 +88,14 @@ public sealed class PromptServer : IAsyncDisposable
     {
         CheckName(name);
         RefuseLinks(directory);
-        // The task the request names (a PEFT-written adapter knows none), else the definition the adapter keeps, else the
-        // task folder of the name it records.
+        // The task the request names (a PEFT-written adapter knows none), else the definition the adapter keeps, else
+        // the task folder of the name it records.
         taskName ??= PromptAdapterFiles.TaskOf(directory)
-                     ?? throw new InvalidDataException($"{directory}: no {PromptAdapterFiles.TaskFile} says which task the adapter is for; give the task.");
-        var definition = PromptAdapterFiles.DefinitionOf(directory, taskName) is { } kept && kept.Name == taskName ? kept : LocateTask(taskName);
+                     ?? throw new InvalidDataException(
+                         $"{directory}: no {PromptAdapterFiles.TaskFile} says which task the adapter is for; give " +
+                         $"the task.");
+        var definition = PromptAdapterFiles.DefinitionOf(directory, taskName) is { } kept && kept.Name == taskName
+            ? kept : LocateTask(taskName);
         var loaded = AdapterDirectory.Load(directory, _model);
         var served = Build(name, definition, loaded.Prompt, loaded.Adapter, loaded.PeftType);
         string curvePath = Path.Combine(directory, Training.Progress.TrainingCurve.FileName);
@@ -96,15 +103,19 @@ public sealed class PromptServer : IAsyncDisposable
         {
             using var curve = Engine.IO.JsonFile.Load(curvePath, maxBytes: 16 << 20);
             if (curve.RootElement.ValueKind != JsonValueKind.Object)
-                throw new Engine.IO.ModelFormatException(curvePath, "expected a JSON object with \"steps\" and \"loss\" arrays.");
+                throw new Engine.IO.ModelFormatException(curvePath,
+                    "expected a JSON object with \"steps\" and \"loss\" arrays.");
             served = served with { Curve = curve.RootElement.Clone() };
         }
         if (served.Classifier is not null)
         {
             const string trial = "A short trial text.";
-            var scores = _batcher.ScoreAsync(served, served.InputFields(trial, _ => trial), CancellationToken.None, bypassLimit: true).GetAwaiter().GetResult();
+            var scores = _batcher.ScoreAsync(served, served.InputFields(trial, _ => trial), CancellationToken.None,
+                bypassLimit: true).GetAwaiter().GetResult();
             if (scores.Any(v => !double.IsFinite(v)))
-                throw new InvalidDataException($"{directory}: a trial request scored NaN or infinity with this adapter (weights that are not finite, or a scale " +
+                throw new InvalidDataException(
+                    $"{directory}: a trial request scored NaN or infinity with this adapter (weights that are not " +
+                    $"finite, or a scale " +
                     "such as lora_alpha far too large); not served.");
         }
         if (replace) _tasks[name] = served;
@@ -115,23 +126,30 @@ public sealed class PromptServer : IAsyncDisposable
     /// <summary>Adapter names are path-free and short: they appear in URLs and on the web page.</summary>
     public static void CheckName(string name)
     {
-        if (name.Length is 0 or > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') || name is "." or "..")
-            throw new ArgumentException($"Adapter name '{(name.Length > 64 ? name[..64] + "…" : name)}' is not allowed: use 1–64 letters, digits, '-', '_' or '.'.");
+        if (name.Length is 0 or > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')
+            || name is "." or "..")
+            throw new ArgumentException(
+                $"Adapter name '{(name.Length > 64 ? name[..64] + "…" : name)}' is not allowed: use 1–64 letters, " +
+                $"digits, '-', '_' or '.'.");
     }
 
     // An adapter's files are read as regular files of its own directory: a symbolic link could make the server read
     // (and echo parts of) any file on the machine.
     private static void RefuseLinks(string directory)
     {
-        if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"{directory}: no such adapter directory.");
+        if (!Directory.Exists(directory))
+            throw new DirectoryNotFoundException($"{directory}: no such adapter directory.");
         foreach (var entry in new DirectoryInfo(directory).EnumerateFileSystemInfos())
             if (entry.LinkTarget is not null)
-                throw new InvalidDataException($"{directory}: {entry.Name} is a symbolic link; adapters are read from regular files only.");
+                throw new InvalidDataException(
+                    $"{directory}: {entry.Name} is a symbolic link; adapters are read from regular files only.");
     }
 
     /// <summary>Serves a prompt and/or layer adapter for a task under a name (replacing any adapter of that name).
-    /// Requests of tasks with soft prompts or prefixes share batches row by row; other layer adapters batch per task.</summary>
-    public ServedTask Serve(string name, ITaskDefinition task, PromptEmbedding? prompt, IModelAdapter? adapter = null, string method = "PROMPT_TUNING")
+    /// Requests of tasks with soft prompts or prefixes share batches row by row; other layer adapters batch per
+    /// task.</summary>
+    public ServedTask Serve(string name, ITaskDefinition task, PromptEmbedding? prompt, IModelAdapter? adapter = null,
+        string method = "PROMPT_TUNING")
     {
         CheckName(name);
         var served = Build(name, task, prompt, adapter, method);
@@ -143,17 +161,20 @@ public sealed class PromptServer : IAsyncDisposable
     private ITaskDefinition LocateTask(string task)
     {
         var folder = TaskFolder.Locate(task, _options.TasksRoot
-            ?? throw new InvalidDataException($"Task '{task}': the server has no tasks folder to find its task.json in."));
+            ?? throw new InvalidDataException(
+                $"Task '{task}': the server has no tasks folder to find its task.json in."));
         return TaskDefinition.Load(folder.Directory, folder.Name);
     }
 
-    private ServedTask Build(string name, ITaskDefinition task, PromptEmbedding? prompt, IModelAdapter? adapter, string method) => task switch
+    private ServedTask Build(string name, ITaskDefinition task, PromptEmbedding? prompt, IModelAdapter? adapter,
+        string method) => task switch
     {
         GenerationTask generation => new ServedTask(name, task, method, prompt, adapter, null,
             new PromptGenerator(_model, _tokenizer, generation, prompt) { Adapter = adapter }),
         ClassificationTask classification => new ServedTask(name, task, method, prompt, adapter,
             new PromptClassifier(_model, _tokenizer, classification, prompt) { Adapter = adapter }, null),
-        _ => throw new InvalidDataException($"Task {task.Name} is a {task.Kind} task; the server answers classification and generation tasks."),
+        _ => throw new InvalidDataException(
+            $"Task {task.Name} is a {task.Kind} task; the server answers classification and generation tasks."),
     };
 
     /// <summary>Starts listening; returns the address (port 0 picks a free one).</summary>
@@ -176,8 +197,10 @@ public sealed class PromptServer : IAsyncDisposable
             {
                 // A bug, not a bad request: its stack goes to the log under an id the client is given.
                 string id = Guid.NewGuid().ToString("N")[..12];
-                Console.Error.WriteLine($"[{DateTime.UtcNow:O}] request {id} {http.Request.Method} {http.Request.Path} failed: {e}");
-                await Problem(500, $"Internal error (request id {id}); the server log has the details.").ExecuteAsync(http);
+                Console.Error.WriteLine(
+                    $"[{DateTime.UtcNow:O}] request {id} {http.Request.Method} {http.Request.Path} failed: {e}");
+                await Problem(500, $"Internal error (request id {id}); the server log has the details.").ExecuteAsync(
+                    http);
             }
         });
         MapRoutes(app);
@@ -198,10 +221,12 @@ public sealed class PromptServer : IAsyncDisposable
         {
             string given = request.Headers.Authorization.ToString();
             var expected = System.Text.Encoding.UTF8.GetBytes("Bearer " + key);
-            if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(given), expected))
+            if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+                System.Text.Encoding.UTF8.GetBytes(given), expected))
                 return Problem(401, "Send the server's key as `Authorization: Bearer KEY`.");
         }
-        if (HttpMethods.IsPost(request.Method) && request.ContentType?.Split(';')[0].Trim().Equals("application/json", StringComparison.OrdinalIgnoreCase) != true)
+        if (HttpMethods.IsPost(request.Method) && request.ContentType?.Split(';')[0].Trim().Equals("application/json",
+            StringComparison.OrdinalIgnoreCase) != true)
             return Problem(415, "POST bodies must be JSON with `Content-Type: application/json`.");
         return null;
     }
@@ -209,7 +234,8 @@ public sealed class PromptServer : IAsyncDisposable
     private static System.Net.IPAddress ListenAddress(string host) =>
         host == "localhost" ? System.Net.IPAddress.Loopback
         : System.Net.IPAddress.TryParse(host, out var address) ? address
-        : throw new OptionException("Host", $"{host} is not an IP address (give 127.0.0.1, ::1, 0.0.0.0 or one of this machine's addresses).");
+        : throw new OptionException("Host",
+            $"{host} is not an IP address (give 127.0.0.1, ::1, 0.0.0.0 or one of this machine's addresses).");
 
     private void MapRoutes(WebApplication app)
     {
@@ -221,7 +247,8 @@ public sealed class PromptServer : IAsyncDisposable
         });
         app.MapGet("/api/tasks", () => Results.Json(_tasks.Values.OrderBy(t => t.Name).Select(t => new
         {
-            name = t.Name, task = t.TaskName, kind = t.Kind, labels = t.Labels, method = t.Method, prompt_length = t.Prompt?.Length ?? 0,
+            name = t.Name, task = t.TaskName, kind = t.Kind, labels = t.Labels, method = t.Method,
+            prompt_length = t.Prompt?.Length ?? 0,
         })));
         app.MapPost("/api/classify", async (HttpContext http) =>
         {
@@ -237,14 +264,16 @@ public sealed class PromptServer : IAsyncDisposable
             return Results.Json(new
             {
                 task = task.Name, label = task.Labels[best],
-                probabilities = task.Labels.Select((l, i) => new { label = l, probability = Math.Round(probabilities[i], 6) }),
+                probabilities = task.Labels.Select((l, i) => new { label = l, probability = Math.Round(probabilities[i],
+                    6) }),
             });
         });
         app.MapPost("/api/generate", async (HttpContext http) =>
         {
             var (request, task, error) = await ReadTaskRequest(http);
             if (error is not null) return error;
-            if (task!.Generator is null) return Problem(400, $"Task '{task.Name}' is a classification task; use /api/classify.");
+            if (task!.Generator is null)
+                return Problem(400, $"Task '{task.Name}' is a classification task; use /api/classify.");
             if (InputFields(task, request!, out var fields) is { } incomplete) return incomplete;
             var example = new TextExample(fields);
             int maxNew = request!.MaxNewTokens ?? _options.MaxNewTokens;
@@ -255,7 +284,9 @@ public sealed class PromptServer : IAsyncDisposable
         });
         app.MapPost("/api/adapters", async (HttpContext http) =>
         {
-            if (!_options.AllowAdapterLoading) return Problem(403, "Loading adapters over HTTP is off; start the server with --allow-adapter-loading.");
+            if (!_options.AllowAdapterLoading)
+                return Problem(403,
+                    "Loading adapters over HTTP is off; start the server with --allow-adapter-loading.");
             var (body, error) = await ReadBody(http);
             if (error is not null) return error;
             var (request, problem) = AdapterLoadRequest.Read(body);
@@ -268,14 +299,17 @@ public sealed class PromptServer : IAsyncDisposable
                 return Results.Json(new { name = request.Name, task = served.TaskName, kind = served.Kind });
             }
             catch (AdapterNameTakenException e) { return Problem(409, e.Message); }
-            catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or KeyNotFoundException)
+            catch (Exception e) when (
+                e is IOException or InvalidDataException or ArgumentException or KeyNotFoundException)
             {
                 return Problem(400, e.Message);
             }
         });
         app.MapDelete("/api/adapters/{name}", (string name) =>
-            !_options.AllowAdapterLoading ? Problem(403, "Unloading adapters over HTTP is off; start the server with --allow-adapter-loading.")
-            : _tasks.TryRemove(name, out _) ? Results.Json(new { unloaded = name }) : Problem(404, $"No adapter named '{name}'."));
+            !_options.AllowAdapterLoading ? Problem(403,
+                "Unloading adapters over HTTP is off; start the server with --allow-adapter-loading.")
+            : _tasks.TryRemove(name, out _) ? Results.Json(new { unloaded = name }) : Problem(404,
+                $"No adapter named '{name}'."));
         app.MapGet("/api/adapters/{name}/curve", (string name) =>
             !_tasks.TryGetValue(name, out var task) ? Problem(404, $"No adapter named '{name}'.")
             : task.Curve is { } curve ? Results.Json(curve)
@@ -283,21 +317,25 @@ public sealed class PromptServer : IAsyncDisposable
         app.MapGet("/api/adapters/{name}/nearest", (string name) =>
         {
             if (!_tasks.TryGetValue(name, out var task)) return Problem(404, $"No adapter named '{name}'.");
-            if (task.Prompt is null) return Problem(404, $"Adapter '{name}' ({task.Method}) has no input prompt vectors to show as tokens.");
+            if (task.Prompt is null)
+                return Problem(404, $"Adapter '{name}' ({task.Method}) has no input prompt vectors to show as tokens.");
             var nearest = NearestTokens.Find(task.Prompt.Prompt, _model.TokenEmbedding, 5);
             return Results.Json(nearest.Select((n, i) => new
             {
-                vector = i, tokens = n.Select(t => new { token = _tokenizer.TokenText(t.TokenId), cosine = Math.Round(t.Cosine, 3) }),
+                vector = i, tokens = n.Select(t => new { token = _tokenizer.TokenText(t.TokenId),
+                    cosine = Math.Round(t.Cosine, 3) }),
             }));
         });
     }
 
     /// <summary>
-    /// Streams a generation as NDJSON: one line {"token", "text"} per token as soon as it is decoded ("text" is what the
-    /// token adds, possibly empty inside a multi-byte character), then {"done": true, "task", "text", "tokens"} with the
-    /// whole output as the non-streaming answer gives it. A client that goes away stops the generation at the next token.
+    /// Streams a generation as NDJSON: one line {"token", "text"} per token as soon as it is decoded ("text" is what
+    /// the token adds, possibly empty inside a multi-byte character), then {"done": true, "task", "text", "tokens"}
+    /// with the whole output as the non-streaming answer gives it. A client that goes away stops the generation at the
+    /// next token.
     /// </summary>
-    private async Task<IResult> StreamGeneration(HttpContext http, string name, PromptGenerator generator, TextExample example, int maxNewTokens)
+    private async Task<IResult> StreamGeneration(HttpContext http, string name, PromptGenerator generator,
+        TextExample example, int maxNewTokens)
     {
         var aborted = http.RequestAborted;
         http.Response.ContentType = "application/x-ndjson; charset=utf-8";
@@ -324,7 +362,8 @@ public sealed class PromptServer : IAsyncDisposable
                 if (AfterStreamedToken is { } hook) await hook(ids.Count);
                 aborted.ThrowIfCancellationRequested();
             }
-            await WriteLine(http, new { done = true, task = name, text = _tokenizer.Decode(ids).Trim(), tokens = ids.Count });
+            await WriteLine(http, new { done = true, task = name, text = _tokenizer.Decode(ids).Trim(),
+                tokens = ids.Count });
         }
         catch (Exception e) when (aborted.IsCancellationRequested && e is OperationCanceledException or IOException)
         {
@@ -347,7 +386,8 @@ public sealed class PromptServer : IAsyncDisposable
         if (_options.AdaptersRoot is null) return path;
         try
         {
-            string root = Path.TrimEndingDirectorySeparator(Canonical(_options.AdaptersRoot, 0)) + Path.DirectorySeparatorChar;
+            string root = Path.TrimEndingDirectorySeparator(Canonical(_options.AdaptersRoot, 0))
+                + Path.DirectorySeparatorChar;
             string full = Canonical(Path.IsPathRooted(path) ? path : Path.Combine(_options.AdaptersRoot, path), 0);
             return full.StartsWith(root, StringComparison.Ordinal) ? full : null;
         }
@@ -360,12 +400,14 @@ public sealed class PromptServer : IAsyncDisposable
     {
         if (depth > 32) throw new IOException($"{path}: too many symbolic links.");
         string full = Path.GetFullPath(path), current = Path.GetPathRoot(full)!;
-        foreach (var part in full[current.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+        foreach (var part in full[current.Length..].Split(Path.DirectorySeparatorChar,
+            StringSplitOptions.RemoveEmptyEntries))
         {
             current = Path.Combine(current, part);
             var info = new FileInfo(current);
             if (info.LinkTarget is string target)
-                current = Canonical(Path.IsPathRooted(target) ? target : Path.Combine(Path.GetDirectoryName(current)!, target), depth + 1);
+                current = Canonical(Path.IsPathRooted(target) ? target : Path.Combine(Path.GetDirectoryName(current)!,
+                    target), depth + 1);
         }
         return current;
     }
@@ -382,11 +424,14 @@ public sealed class PromptServer : IAsyncDisposable
             return (null, null, Problem(404, $"Unknown task '{request.Task}'. GET /api/tasks lists them."));
         if (request.Text.Length == 0) return (null, null, Problem(400, "Give a non-empty \"text\"."));
         if (request.Text.Length > _options.MaxInputCharacters)
-            return (null, null, Problem(413, $"\"text\" has {request.Text.Length} characters; the limit is {_options.MaxInputCharacters}."));
+            return (null, null,
+                Problem(413,
+                $"\"text\" has {request.Text.Length} characters; the limit is {_options.MaxInputCharacters}."));
         return (request, task, null);
     }
 
-    /// <summary>The template's fields from the request (<see cref="ServedTask.InputFields"/>); a 400 naming a missing one.</summary>
+    /// <summary>The template's fields from the request (<see cref="ServedTask.InputFields"/>); a 400 naming a missing
+    /// one.</summary>
     private static IResult? InputFields(ServedTask task, TaskRequest request, out Dictionary<string, string> fields)
     {
         try { fields = task.InputFields(request.Text, request.Fields.GetValueOrDefault); return null; }
@@ -398,10 +443,13 @@ public sealed class PromptServer : IAsyncDisposable
         try
         {
             using var doc = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted);
-            if (doc.RootElement.ValueKind != JsonValueKind.Object) return (default, Problem(400, "The body must be a JSON object."));
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                return (default, Problem(400, "The body must be a JSON object."));
             foreach (var field in doc.RootElement.EnumerateObject())
                 if (field.Value.ValueKind == JsonValueKind.String && !IsText(field.Value))
-                    return (default, Problem(400, $"\"{field.Name}\" is not valid Unicode text (a lone surrogate or invalid UTF-8)."));
+                    return (default,
+                        Problem(400,
+                        $"\"{field.Name}\" is not valid Unicode text (a lone surrogate or invalid UTF-8)."));
             return (doc.RootElement.Clone(), null);
         }
         catch (JsonException e) { return (default, Problem(400, $"The body is not valid JSON: {e.Message}")); }
@@ -414,7 +462,8 @@ public sealed class PromptServer : IAsyncDisposable
         catch (InvalidOperationException) { return false; }
     }
 
-    private static IResult Problem(int status, string message) => Results.Json(new { error = message }, statusCode: status);
+    private static IResult Problem(int status, string message) => Results.Json(new { error = message },
+        statusCode: status);
 
     public async ValueTask DisposeAsync()
     {

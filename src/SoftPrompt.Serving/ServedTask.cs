@@ -6,7 +6,8 @@ namespace SoftPrompt.Serving;
 
 /// <summary>One adapter the server holds: its name, its task's definition, its method (a soft prompt, layer hooks) and
 /// the classifier or generator built over the shared model.</summary>
-public sealed record ServedTask(string Name, ITaskDefinition Definition, string Method, PromptEmbedding? Prompt, IModelAdapter? Adapter,
+public sealed record ServedTask(string Name, ITaskDefinition Definition, string Method, PromptEmbedding? Prompt,
+    IModelAdapter? Adapter,
     PromptClassifier? Classifier, PromptGenerator? Generator)
 {
     /// <summary>The training curve the adapter directory recorded (softprompt_training_curve.json), if any.</summary>
@@ -35,9 +36,11 @@ public sealed record ServedTask(string Name, ITaskDefinition Definition, string 
         var slots = TaskFile.Slots(Template).ToList();
         foreach (var slot in slots)
             fields[slot] = requestField(slot) ?? (slot == slots[0] ? text : null) ?? defaults?.GetValueOrDefault(slot)
-                ?? throw new ArgumentException($"Task {TaskName}'s template needs \"{slot}\" (a string field of the request) besides \"text\".");
+                ?? throw new ArgumentException(
+                    $"Task {TaskName}'s template needs \"{slot}\" (a string field of the request) besides \"text\".");
         return fields;
     }
 
-    public LabeledExample Example(IReadOnlyDictionary<string, string> fields) => new(fields, Classifier!.Task.Labels[0]);
+    public LabeledExample Example(IReadOnlyDictionary<string, string> fields) =>
+        new(fields, Classifier!.Task.Labels[0]);
 }

@@ -9,7 +9,8 @@ using SoftPrompt.Tuning.PromptTuning;
 namespace SoftPrompt.Serving;
 
 /// <summary>Throughput and client-side latency of one pass over the requests.</summary>
-public sealed record LoadPass(int Clients, int Requests, int Failed, double Seconds, double RequestsPerSecond, double P50Ms, double P95Ms);
+public sealed record LoadPass(int Clients, int Requests, int Failed, double Seconds, double RequestsPerSecond,
+    double P50Ms, double P95Ms);
 
 /// <param name="Wrong">Concurrent answers that differ from the same request's answer alone (another label, or a
 /// probability off by more than 1e-4).</param>
@@ -34,11 +35,13 @@ public static class ServerLoadTest
 
     private static readonly string[] Openings =
     {
-        "The soup was", "Our waiter brought", "In the senate today", "The detective opened", "My grandmother's recipe for",
+        "The soup was", "Our waiter brought", "In the senate today", "The detective opened",
+        "My grandmother's recipe for",
         "The new telescope showed", "After the storm the village", "This restaurant serves",
     };
 
-    public static async Task<LoadTestReport> RunAsync(CausalLanguageModel model, ITokenizer tokenizer, int requests, int clients, int seed = 1)
+    public static async Task<LoadTestReport> RunAsync(CausalLanguageModel model, ITokenizer tokenizer, int requests,
+        int clients, int seed = 1)
     {
         await using var server = new PromptServer(model, tokenizer, new ServerOptions { Port = 0 });
         foreach (var (name, task, length) in Adapters)
@@ -47,15 +50,18 @@ public static class ServerLoadTest
             prompt.InitializeUniform(seed + length, range: 0.3f);
             server.Serve(name, task, prompt);
         }
-        using var http = new HttpClient { BaseAddress = new Uri(await server.StartAsync()), Timeout = TimeSpan.FromMinutes(5) };
+        using var http = new HttpClient { BaseAddress = new Uri(await server.StartAsync()),
+            Timeout = TimeSpan.FromMinutes(5) };
         var bodies = Requests(requests, seed);
         var (reference, oneByOne) = await Pass(http, bodies, clients: 1);
         var (answers, concurrent) = await Pass(http, bodies, clients);
-        int wrong = answers.Where((a, i) => a is not null && reference[i] is not null && !SameAnswer(a, reference[i]!)).Count();
+        int wrong = answers.Where((a, i) => a is not null && reference[i] is not null && !SameAnswer(a, reference[i]!))
+            .Count();
         return new LoadTestReport(oneByOne, concurrent, wrong, server.Batcher.LargestBatch);
     }
 
-    /// <summary>Classification requests over the three adapters, texts of 1 to 6 clauses so rows differ in length.</summary>
+    /// <summary>Classification requests over the three adapters, texts of 1 to 6 clauses so rows differ in
+    /// length.</summary>
     private static string[] Requests(int count, int seed)
     {
         var rng = new Random(seed);
@@ -63,12 +69,15 @@ public static class ServerLoadTest
         {
             var text = new StringBuilder();
             for (int clause = rng.Next(1, 7); clause > 0; clause--)
-                text.Append(Openings[rng.Next(Openings.Length)]).Append(" something ").Append(rng.Next(1000)).Append(". ");
-            return JsonSerializer.Serialize(new { task = Adapters[i % Adapters.Length].Name, text = text.ToString().Trim() });
+                text.Append(Openings[rng.Next(Openings.Length)]).Append(" something ").Append(rng.Next(1000))
+                    .Append(". ");
+            return JsonSerializer.Serialize(new { task = Adapters[i % Adapters.Length].Name,
+                text = text.ToString().Trim() });
         }).ToArray();
     }
 
-    /// <summary>Sends every request once with <paramref name="clients"/> in flight; a failed request's answer is null.</summary>
+    /// <summary>Sends every request once with <paramref name="clients"/> in flight; a failed request's answer is
+    /// null.</summary>
     private static async Task<(string?[] Answers, LoadPass Pass)> Pass(HttpClient http, string[] bodies, int clients)
     {
         var answers = new string?[bodies.Length];
@@ -82,30 +91,37 @@ public static class ServerLoadTest
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    using var response = await http.PostAsync("/api/classify", new StringContent(bodies[i], Encoding.UTF8, "application/json"));
+                    using var response = await http.PostAsync("/api/classify", new StringContent(bodies[i],
+                        Encoding.UTF8, "application/json"));
                     string body = await response.Content.ReadAsStringAsync();
                     if (response.IsSuccessStatusCode) answers[i] = body;
                     else Interlocked.Increment(ref failed);
                 }
-                catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { Interlocked.Increment(ref failed); }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { Interlocked.Increment(
+                    ref failed); }
                 latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             }
         })));
         double seconds = clock.Elapsed.TotalSeconds;
         Array.Sort(latencies);
-        return (answers, new LoadPass(clients, bodies.Length, failed, Math.Round(seconds, 2), Math.Round(bodies.Length / seconds, 1),
+        return (answers, new LoadPass(clients, bodies.Length, failed, Math.Round(seconds, 2),
+            Math.Round(bodies.Length / seconds, 1),
             Math.Round(Percentile(latencies, 0.50), 1), Math.Round(Percentile(latencies, 0.95), 1)));
     }
 
-    private static double Percentile(double[] sorted, double q) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
+    private static double Percentile(double[] sorted, double q) =>
+        sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
 
     private static bool SameAnswer(string a, string b)
     {
         using var x = JsonDocument.Parse(a);
         using var y = JsonDocument.Parse(b);
-        if (x.RootElement.GetProperty("label").GetString() != y.RootElement.GetProperty("label").GetString()) return false;
-        var p = x.RootElement.GetProperty("probabilities").EnumerateArray().Select(e => e.GetProperty("probability").GetDouble()).ToArray();
-        var q = y.RootElement.GetProperty("probabilities").EnumerateArray().Select(e => e.GetProperty("probability").GetDouble()).ToArray();
+        if (x.RootElement.GetProperty("label").GetString() != y.RootElement.GetProperty("label").GetString())
+            return false;
+        var p = x.RootElement.GetProperty("probabilities").EnumerateArray().Select(e => e.GetProperty("probability")
+            .GetDouble()).ToArray();
+        var q = y.RootElement.GetProperty("probabilities").EnumerateArray().Select(e => e.GetProperty("probability")
+            .GetDouble()).ToArray();
         return p.Length == q.Length && p.Zip(q).All(pair => Math.Abs(pair.First - pair.Second) <= 1e-4);
     }
 }

@@ -6,10 +6,12 @@ namespace SoftPrompt.Training;
 /// <summary>What to do when a step's loss or a gradient is NaN or infinite.</summary>
 public enum NonFinitePolicy { Stop, Skip }
 
-/// <summary>Finds NaN/Inf in a step's loss and gradients and names where, so a run never silently trains on them.</summary>
+/// <summary>Finds NaN/Inf in a step's loss and gradients and names where, so a run never silently trains on
+/// them.</summary>
 public static class NonFiniteGuard
 {
-    /// <summary>Null when the loss and every gradient are finite; else what is wrong, naming the step and the tensor.</summary>
+    /// <summary>Null when the loss and every gradient are finite; else what is wrong, naming the step and the
+    /// tensor.</summary>
     public static string? Problem(int step, float loss, IEnumerable<Tensor> trained)
     {
         if (!float.IsFinite(loss)) return $"step {step}: the loss is {loss}";
@@ -17,10 +19,12 @@ public static class NonFiniteGuard
         {
             if (!t.HasGrad) continue;
             var g = t.Grad;
-            float sum = TensorPrimitives.Sum(g); // NaN or ±Inf anywhere makes the sum non-finite (or overflow says as much)
+            // NaN or ±Inf anywhere makes the sum non-finite (or overflow says as much)
+            float sum = TensorPrimitives.Sum(g);
             if (float.IsFinite(sum)) continue;
             int index = FirstNonFinite(g);
-            return $"step {step}: the gradient of {t.Name ?? "an unnamed tensor"} is {(index >= 0 ? g[index].ToString() : "too large")}" +
+            return $"step {step}: the gradient of {t.Name ?? "an unnamed tensor"} is " +
+                $"{(index >= 0 ? g[index].ToString() : "too large")}" +
                    (index >= 0 ? $" at element {index}" : "");
         }
         return null;

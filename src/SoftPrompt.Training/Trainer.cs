@@ -8,11 +8,13 @@ using SoftPrompt.Training.Schedules;
 
 namespace SoftPrompt.Training;
 
-/// <summary>What a run optimises: the loss of one micro-batch it draws itself, and the number it is selected by.</summary>
+/// <summary>What a run optimises: the loss of one micro-batch it draws itself, and the number it is selected
+/// by.</summary>
 public interface ITrainingObjective
 {
-    /// <summary>Draws a micro-batch from <paramref name="random"/> (the step's own stream, so a resumed run draws the same
-    /// batches) and returns its mean loss, a scalar on the tape, and how many examples or tokens it trained on.</summary>
+    /// <summary>Draws a micro-batch from <paramref name="random"/> (the step's own stream, so a resumed run draws the
+    /// same batches) and returns its mean loss, a scalar on the tape, and how many examples or tokens it trained
+    /// on.</summary>
     (Tensor Loss, long Seen) Loss(Tape tape, Random random);
 
     /// <summary>The validation figure: a score (accuracy, ROUGE-L; higher is better) or a loss (lower is better), as
@@ -40,7 +42,8 @@ public sealed record TrainerOptions
     public bool HigherIsBetter { get; init; }
     /// <summary>What a score is called in progress reports ("accuracy", "rouge_l"); unused for a loss.</summary>
     public string MetricName { get; init; } = "score";
-    /// <summary>False when the validation loss adds several per-token losses (no perplexity can be read from it).</summary>
+    /// <summary>False when the validation loss adds several per-token losses (no perplexity can be read from
+    /// it).</summary>
     public bool LossIsPerToken { get; init; } = true;
     /// <summary>What <see cref="ITrainingObjective.Loss"/> counts: "tokens" or "examples".</summary>
     public string Unit { get; init; } = "tokens";
@@ -49,7 +52,8 @@ public sealed record TrainerOptions
 }
 
 /// <param name="Stopped">True when the run was cancelled before its last step (a checkpoint was written first).</param>
-public sealed record TrainerResult(int Steps, long Seen, double BestValue, int BestStep, float LastLoss, bool StoppedEarly, bool Stopped);
+public sealed record TrainerResult(int Steps, long Seen, double BestValue, int BestStep, float LastLoss,
+    bool StoppedEarly, bool Stopped);
 
 /// <summary>
 /// The one training loop of every method: pretraining, prompt tuning and every baseline, ViT and T5. Per step: the
@@ -62,7 +66,8 @@ public sealed record TrainerResult(int Steps, long Seen, double BestValue, int B
 /// <param name="trained">The tensors the optimizers update (their gradients are checked and clipped).</param>
 /// <param name="checkpointed">Everything a checkpoint keeps: <paramref name="trained"/> and any state beside it (a copy
 /// of the best weights so far, say).</param>
-public sealed class Trainer(IReadOnlyList<Tensor> trained, IReadOnlyList<Tensor> checkpointed, IReadOnlyList<IOptimizer> optimizers,
+public sealed class Trainer(IReadOnlyList<Tensor> trained, IReadOnlyList<Tensor> checkpointed,
+    IReadOnlyList<IOptimizer> optimizers,
     LearningRateSchedule schedule, TrainerOptions options, ITrainingProgress? progress = null)
 {
     private readonly ITrainingProgress _progress = progress ?? SilentProgress.Instance;
@@ -72,20 +77,26 @@ public sealed class Trainer(IReadOnlyList<Tensor> trained, IReadOnlyList<Tensor>
     public TrainerResult Run(ITrainingObjective objective, string? checkpointDirectory, bool resume,
         Action<int, double>? improved = null, CancellationToken cancel = default)
     {
-        if (trained.Count == 0) throw new ArgumentException("Nothing to train: the list of trainable tensors is empty.");
+        if (trained.Count == 0)
+            throw new ArgumentException("Nothing to train: the list of trainable tensors is empty.");
         var state = new TrainingState { Seed = options.Seed, Fingerprint = options.Fingerprint };
         var search = resume && checkpointDirectory is not null ? TrainingCheckpoint.Find(checkpointDirectory) : null;
         if (search is { Whole: null, Rejected.Count: 0 })
-            _progress.Message($"Asked to resume, but {checkpointDirectory} holds no checkpoint yet; starting at step 0.");
+            _progress.Message(
+                $"Asked to resume, but {checkpointDirectory} holds no checkpoint yet; starting at step 0.");
         else if (search is not null) // a damaged copy and no whole one: Load refuses, naming the files
         {
             var saved = TrainingCheckpoint.Load(search, checkpointDirectory!, checkpointed, optimizers);
             if (saved.Fingerprint != state.Fingerprint)
-                throw new InvalidOperationException($"The checkpoint in {checkpointDirectory} was made with different options ({saved.Fingerprint}); " +
+                throw new InvalidOperationException(
+                    $"The checkpoint in {checkpointDirectory} was made with different options ({saved.Fingerprint}); " +
                     $"now: {state.Fingerprint}. Start a new output directory or use the same options.");
             state = saved;
-            _progress.Message($"Resumed {options.Description} at step {state.Step} ({state.TokensSeen:N0} {options.Unit} seen, best validation " +
-                              $"{(options.HigherIsBetter ? options.MetricName : "loss")} {Best(state):F4} at step {state.BestStep}).");
+            _progress.Message(
+                $"Resumed {options.Description} at step {state.Step} ({state.TokensSeen:N0} {options.Unit} seen, " +
+                $"best validation " +
+                              $"{(options.HigherIsBetter ? options.MetricName : "loss")} {Best(state):F4} at step " +
+                                  $"{state.BestStep}).");
         }
 
         var tape = new Tape { ReleaseGradientsEagerly = true }; // only parameter gradients are read
@@ -99,7 +110,8 @@ public sealed class Trainer(IReadOnlyList<Tensor> trained, IReadOnlyList<Tensor>
             if (cancel.IsCancellationRequested)
             {
                 // Stopping (Ctrl-C, SIGTERM) keeps everything done so far: the resume point is exactly here.
-                if (checkpointDirectory is not null) TrainingCheckpoint.Save(checkpointDirectory, checkpointed, optimizers, state);
+                if (checkpointDirectory is not null) TrainingCheckpoint.Save(checkpointDirectory, checkpointed,
+                    optimizers, state);
                 _progress.Message($"Stopped at step {state.Step} of {options.Steps}; continue with --resume.");
                 tape.Reset();
                 return Result(state, lastLoss, stoppedEarly: false, stopped: true);
@@ -110,7 +122,8 @@ public sealed class Trainer(IReadOnlyList<Tensor> trained, IReadOnlyList<Tensor>
             for (int micro = 0; micro < options.AccumulationSteps; micro++)
             {
                 tape.Reset();
-                var (l, count) = objective.Loss(tape, BatchRandom.For(options.Seed, step, micro, options.AccumulationSteps));
+                var (l, count) = objective.Loss(tape, BatchRandom.For(options.Seed, step, micro,
+                    options.AccumulationSteps));
                 loss += l[0] / options.AccumulationSteps;
                 seen += count;
                 tape.Backward(l, new[] { 1f / options.AccumulationSteps });
@@ -119,7 +132,8 @@ public sealed class Trainer(IReadOnlyList<Tensor> trained, IReadOnlyList<Tensor>
             if (NonFiniteGuard.Problem(step + 1, loss, trained) is string problem)
             {
                 if (options.OnNonFinite == NonFinitePolicy.Stop)
-                    throw new InvalidOperationException($"{problem}; stopping rather than training on it (try a lower --lr, or --on-nan skip).");
+                    throw new InvalidOperationException(
+                        $"{problem}; stopping rather than training on it (try a lower --lr, or --on-nan skip).");
                 _progress.Message($"{problem}; skipping this update.");
                 foreach (var o in optimizers) o.ZeroGrad();
                 state = state with { Step = step + 1 };
@@ -133,7 +147,8 @@ public sealed class Trainer(IReadOnlyList<Tensor> trained, IReadOnlyList<Tensor>
 
             double elapsed = clock.Elapsed.TotalSeconds;
             int done = state.Step - firstStep;
-            _progress.Step(new StepReport(state.Step, options.Steps, loss, rate, norm, state.TokensSeen, seenThisRun / Math.Max(elapsed, 1e-9),
+            _progress.Step(new StepReport(state.Step, options.Steps, loss, rate, norm, state.TokensSeen,
+                seenThisRun / Math.Max(elapsed, 1e-9),
                 TimeSpan.FromSeconds(elapsed / done * (options.Steps - state.Step)), options.Unit));
 
             bool last = state.Step == options.Steps;
@@ -143,12 +158,14 @@ public sealed class Trainer(IReadOnlyList<Tensor> trained, IReadOnlyList<Tensor>
                 double figure = objective.Evaluate();
                 bool better = options.HigherIsBetter ? figure > state.BestScore : figure < state.BestValidationLoss;
                 state = better
-                    ? (options.HigherIsBetter ? state with { BestScore = figure } : state with { BestValidationLoss = (float)figure })
+                    ? (options.HigherIsBetter ? state with { BestScore = figure } : state with { BestValidationLoss =
+                        (float)figure })
                       with { BestStep = state.Step, EvaluationsWithoutImprovement = 0 }
                     : state with { EvaluationsWithoutImprovement = state.EvaluationsWithoutImprovement + 1 };
                 if (better) improved?.Invoke(state.Step, figure);
                 _progress.Evaluated(options.HigherIsBetter
-                    ? new EvaluationReport(state.Step, float.NaN, better, new Dictionary<string, double> { [options.MetricName] = figure })
+                    ? new EvaluationReport(state.Step, float.NaN, better, new Dictionary<string,
+                        double> { [options.MetricName] = figure })
                     : new EvaluationReport(state.Step, (float)figure, better, LossIsPerToken: options.LossIsPerToken));
                 stoppedEarly = options.Patience > 0 && state.EvaluationsWithoutImprovement >= options.Patience;
             }
@@ -156,7 +173,9 @@ public sealed class Trainer(IReadOnlyList<Tensor> trained, IReadOnlyList<Tensor>
                 TrainingCheckpoint.Save(checkpointDirectory, checkpointed, optimizers, state);
             if (stoppedEarly)
             {
-                _progress.Message($"Stopping early at step {state.Step}: no better validation {(options.HigherIsBetter ? options.MetricName : "loss")} in {options.Patience} evaluations.");
+                _progress.Message(
+                    $"Stopping early at step {state.Step}: no better validation " +
+                    $"{(options.HigherIsBetter ? options.MetricName : "loss")} in {options.Patience} evaluations.");
                 break;
             }
         }

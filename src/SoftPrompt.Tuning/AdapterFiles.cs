@@ -16,7 +16,8 @@ public static class AdapterFiles
     /// objects costs about 1 GB).</summary>
     public const long MaxConfigBytes = 1 << 20;
 
-    /// <summary>PEFT saves a wrapped model's tensors under this prefix: the PeftModel's base_model, then its model.</summary>
+    /// <summary>PEFT saves a wrapped model's tensors under this prefix: the PeftModel's base_model, then its
+    /// model.</summary>
     public const string PeftPrefix = "base_model.model.";
 
     /// <summary>The fields every PEFT config carries, for a causal LM; methods add their own.</summary>
@@ -29,10 +30,12 @@ public static class AdapterFiles
         ["revision"] = null,
     };
 
-    public static void Write(string directory, JsonObject config, IEnumerable<(string Name, int[] Shape, ReadOnlyMemory<float> Data)> tensors)
+    public static void Write(string directory, JsonObject config, IEnumerable<(string Name, int[] Shape,
+        ReadOnlyMemory<float> Data)> tensors)
     {
         Directory.CreateDirectory(directory);
-        SafeTensorsWriter.Write(Path.Combine(directory, WeightsFile), tensors, metadata: new Dictionary<string, string> { ["format"] = "pt" });
+        SafeTensorsWriter.Write(Path.Combine(directory, WeightsFile), tensors, metadata: new Dictionary<string,
+            string> { ["format"] = "pt" });
         WriteConfig(directory, config);
     }
 
@@ -46,17 +49,21 @@ public static class AdapterFiles
     }
 
     /// <summary>Tensors under their own names, as <see cref="Write"/> takes them.</summary>
-    public static IEnumerable<(string Name, int[] Shape, ReadOnlyMemory<float> Data)> Named(IEnumerable<(string Name, Tensor Tensor)> tensors)
+    public static IEnumerable<(string Name, int[] Shape, ReadOnlyMemory<float> Data)> Named(IEnumerable<(string Name,
+        Tensor Tensor)> tensors)
         => tensors.Select(t => (t.Name, t.Tensor.Shape, (ReadOnlyMemory<float>)t.Tensor.ToArray()));
 
-    /// <summary>The config's root object, after checking that it is of the expected <paramref name="peftType"/>.</summary>
+    /// <summary>The config's root object, after checking that it is of the expected
+    /// <paramref name="peftType"/>.</summary>
     public static JsonElement ReadConfig(string directory, string peftType)
     {
         string path = Path.Combine(directory, ConfigFile);
         using var doc = JsonFile.Load(path, maxBytes: MaxConfigBytes);
         var root = doc.RootElement;
-        if (root.ValueKind != JsonValueKind.Object) throw new ModelFormatException(path, $"expected a JSON object, found {JsonFile.Describe(root)}.");
-        string type = root.TryGetProperty("peft_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "";
+        if (root.ValueKind != JsonValueKind.Object) throw new ModelFormatException(path,
+            $"expected a JSON object, found {JsonFile.Describe(root)}.");
+        string type = root.TryGetProperty("peft_type", out var t) && t.ValueKind == JsonValueKind.String
+            ? t.GetString()! : "";
         if (type != peftType) throw new ModelFormatException(path, $"peft_type is \"{type}\", not {peftType}.");
         return root.Clone();
     }
@@ -66,19 +73,23 @@ public static class AdapterFiles
             ? n
             : throw new ModelFormatException(Path.Combine(directory, ConfigFile), $"\"{field}\" must be an integer.");
 
-    public static SafeTensorsFile OpenWeights(string directory) => SafeTensorsFile.Open(Path.Combine(directory, WeightsFile));
+    public static SafeTensorsFile OpenWeights(string directory) => SafeTensorsFile.Open(Path.Combine(directory,
+        WeightsFile));
 
-    /// <summary>The modules a weights file holds "base_model.model.&lt;module&gt;&lt;suffix&gt;" tensors for, in order; refused
-    /// when there are none or one names a projection <paramref name="model"/> does not have.</summary>
-    public static List<string> Modules(SafeTensorsFile file, string suffix, Models.TransformerModel model, string method)
+    /// <summary>The modules a weights file holds "base_model.model.&lt;module&gt;&lt;suffix&gt;" tensors for, in order;
+    /// refused when there are none or one names a projection <paramref name="model"/> does not have.</summary>
+    public static List<string> Modules(SafeTensorsFile file, string suffix, Models.TransformerModel model,
+        string method)
     {
         var modules = file.Names.Where(n => n.StartsWith(PeftPrefix) && n.EndsWith(suffix))
             .Select(n => n[PeftPrefix.Length..^suffix.Length]).Order(StringComparer.Ordinal).ToList();
-        if (modules.Count == 0) throw new ModelFormatException(file.SourcePath, $"no {PeftPrefix}<module>{suffix} tensors.");
+        if (modules.Count == 0) throw new ModelFormatException(file.SourcePath,
+            $"no {PeftPrefix}<module>{suffix} tensors.");
         var known = model.Parameters.Select(p => p.Name).ToHashSet();
         foreach (var module in modules)
             if (!known.Contains(module + ".weight"))
-                throw new ModelFormatException(file.SourcePath, $"{method} tensors for {module}, which the model does not have.");
+                throw new ModelFormatException(file.SourcePath,
+                    $"{method} tensors for {module}, which the model does not have.");
         return modules;
     }
 }

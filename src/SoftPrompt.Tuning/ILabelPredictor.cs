@@ -12,12 +12,14 @@ public interface ILabelPredictor
 public static class LabelPredictorExtensions
 {
     /// <summary>Accuracy and macro-F1 of the predictor on labelled examples.</summary>
-    public static (double Accuracy, double MacroF1) Evaluate(this ILabelPredictor predictor, IReadOnlyList<LabeledExample> examples)
+    public static (double Accuracy, double MacroF1) Evaluate(this ILabelPredictor predictor,
+        IReadOnlyList<LabeledExample> examples)
         => Score(examples, predictor.Predict(examples), predictor.Task.Labels);
 
     /// <summary>The most common label among the examples (the first seen of tied ones), and what always answering it
     /// scores: the baseline every classification figure is read against.</summary>
-    public static (string Label, double Accuracy, double MacroF1) Majority(IReadOnlyList<LabeledExample> examples, IReadOnlyList<string> labels)
+    public static (string Label, double Accuracy, double MacroF1) Majority(IReadOnlyList<LabeledExample> examples,
+        IReadOnlyList<string> labels)
     {
         string majority = examples.GroupBy(e => e.Label).OrderByDescending(g => g.Count()).First().Key;
         var (accuracy, macroF1) = Score(examples, examples.Select(_ => majority).ToArray(), labels);
@@ -25,7 +27,8 @@ public static class LabelPredictorExtensions
     }
 
     /// <summary>Accuracy and macro-F1 of predicted labels against the examples' own.</summary>
-    public static (double Accuracy, double MacroF1) Score(IReadOnlyList<LabeledExample> examples, string[] predicted, IReadOnlyList<string> labels)
+    public static (double Accuracy, double MacroF1) Score(IReadOnlyList<LabeledExample> examples, string[] predicted,
+        IReadOnlyList<string> labels)
     {
         var gold = examples.Select(e => e.Label).ToArray();
         return (gold.Where((g, i) => g == predicted[i]).Count() / (double)gold.Length,

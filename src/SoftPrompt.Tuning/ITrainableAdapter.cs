@@ -11,7 +11,8 @@ public interface ITrainableAdapter : IModelAdapter
     /// <summary>Method name as `compare --methods` spells it, e.g. "prefix", "lora".</summary>
     string Method { get; }
 
-    /// <summary>What the optimizer updates; may hold more than is stored (prefix tuning's reparameterisation MLP).</summary>
+    /// <summary>What the optimizer updates; may hold more than is stored (prefix tuning's reparameterisation
+    /// MLP).</summary>
     IReadOnlyList<Tensor> Trainable { get; }
 
     /// <summary>Values a task keeps after training (the trainable-parameter figure of the report).</summary>

@@ -8,7 +8,8 @@ namespace SoftPrompt.Tuning;
 /// trained beside the adapter (P-tuning v2's alternative to a verbalizer). Adapters that only use the generic layer
 /// hooks run on encoders too, where the verbalizer is read at the cloze template's [MASK].
 /// </summary>
-public sealed class LayerAdapterMethod(string name, string summary, Func<TransformerModel, MethodSettings, ITrainableAdapter> create,
+public sealed class LayerAdapterMethod(string name, string summary, Func<TransformerModel, MethodSettings,
+    ITrainableAdapter> create,
     float learningRate, ModelFamilies families, bool withHead = false) : TuningMethod
 {
     public override string Name => name;
@@ -20,12 +21,15 @@ public sealed class LayerAdapterMethod(string name, string summary, Func<Transfo
     protected override PreparedMethod<T> PrepareFor<T>(MethodContext<T> context)
     {
         var adapter = create(context.Model, context.Settings);
-        var training = context.Settings.Training with { Optimizer = "adamw", LearningRate = learningRate, WeightDecay = 0f };
+        var training = context.Settings.Training with { Optimizer = "adamw", LearningRate = learningRate,
+            WeightDecay = 0f };
         string note = $"{summary}; AdamW lr {learningRate}";
         if (!withHead && !context.RequiresHead)
-            return new(context.Objective(null, adapter, ""), adapter.Trainable, adapter.StoredValueCount, training, note,
+            return new(context.Objective(null, adapter, ""), adapter.Trainable, adapter.StoredValueCount, training,
+                note,
                 directory => adapter.Save(directory, context.BaseModel));
-        var headed = (context.WithHead ?? throw new ArgumentException($"{name} needs a classification task for its head."))(adapter);
+        var headed = (context.WithHead ?? throw new ArgumentException(
+            $"{name} needs a classification task for its head."))(adapter);
         return new(headed, headed.Trainable, headed.StoredValueCount, training, note + "; linear head",
             directory => headed.Save(directory, context.BaseModel));
     }

@@ -14,7 +14,8 @@ public enum ModelFamilies
 
 public static class ModelFamily
 {
-    public static ModelFamilies Of(TransformerModel model) => model.IsCausal ? ModelFamilies.Decoder : ModelFamilies.Encoder;
+    public static ModelFamilies Of(TransformerModel model) => model.IsCausal ? ModelFamilies.Decoder
+        : ModelFamilies.Encoder;
 
     /// <summary>"a causal language model (GPT-2, LLaMA)" or "a BERT encoder", as error messages say it.</summary>
     public static string Describe(ModelFamilies family) => family switch

@@ -11,7 +11,8 @@ internal static class RandomInit
         for (int i = 0; i < s.Length; i++) s[i] = (float)((rng.NextDouble() * 2 - 1) * bound);
     }
 
-    /// <summary>Normal(0, std), redrawn beyond <paramref name="truncateAt"/> standard deviations (Houlsby et al.).</summary>
+    /// <summary>Normal(0, std), redrawn beyond <paramref name="truncateAt"/> standard deviations (Houlsby et
+    /// al.).</summary>
     public static void Normal(Tensor t, Random rng, float std, double truncateAt = double.PositiveInfinity)
     {
         var s = t.Span;

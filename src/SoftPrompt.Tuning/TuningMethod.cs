@@ -8,14 +8,16 @@ namespace SoftPrompt.Tuning;
 /// <summary>Knobs that several methods share; each method reads the ones it has.</summary>
 public sealed record MethodSettings
 {
-    /// <summary>Virtual tokens of the prompt methods (prompt tuning, P-tuning, prefix, deep prompts, LLaMA-Adapter).</summary>
+    /// <summary>Virtual tokens of the prompt methods (prompt tuning, P-tuning, prefix, deep prompts,
+    /// LLaMA-Adapter).</summary>
     public int PromptLength { get; init; } = 20;
     /// <summary>Layers that top-k fine-tuning (and methods limited to the top layers) train.</summary>
     public int TopLayers { get; init; } = 2;
     /// <summary>In-context demonstrations of the few-shot baseline.</summary>
     public int Shots { get; init; } = 4;
     public int Seed { get; init; } = 1;
-    /// <summary>Training steps and batch every trained method uses; learning rates and optimizers are per method.</summary>
+    /// <summary>Training steps and batch every trained method uses; learning rates and optimizers are per
+    /// method.</summary>
     public PromptTuningOptions Training { get; init; } = new();
     /// <summary>What a classifier scored by label words minimises, for every method that trains one.</summary>
     public ClassificationLoss Loss { get; init; } = ClassificationLoss.Auto;
@@ -23,15 +25,19 @@ public sealed record MethodSettings
 
 /// <summary>
 /// What a method is given for one task: the frozen model, the training examples, and how the task turns a prompt,
-/// an adapter and a text prefix into an objective (a classifier or a generator) — so methods need not know the task type.
+/// an adapter and a text prefix into an objective (a classifier or a generator) — so methods need not know the task
+/// type.
 /// </summary>
 public sealed class MethodContext<TExample>
 {
-    /// <summary>The frozen base: a decoder or an encoder (<see cref="TuningMethod.Families"/> says which a method takes).</summary>
+    /// <summary>The frozen base: a decoder or an encoder (<see cref="TuningMethod.Families"/> says which a method
+    /// takes).</summary>
     public required TransformerModel Model { get; init; }
     /// <summary>The base as a causal language model, for methods that only run on one.</summary>
     public CausalLanguageModel Decoder => Model as CausalLanguageModel
-        ?? throw new NotSupportedException($"This method needs {ModelFamily.Describe(ModelFamilies.Decoder)}; the base is {ModelFamily.Describe(ModelFamily.Of(Model))}.");
+        ?? throw new NotSupportedException(
+            $"This method needs {ModelFamily.Describe(ModelFamilies.Decoder)}; the base is " +
+            $"{ModelFamily.Describe(ModelFamily.Of(Model))}.");
     /// <summary>Where the base came from, for the adapter files' base_model_name_or_path.</summary>
     public string BaseModel { get; init; } = "";
     public required ITokenizer Tokenizer { get; init; }
@@ -41,8 +47,9 @@ public sealed class MethodContext<TExample>
     public required Func<PromptEmbedding?, IModelAdapter?, string, IPromptObjective<TExample>> Objective { get; init; }
     /// <summary>The tokens of an example's rendered input (for frequency-sampled prompt inits).</summary>
     public required Func<TExample, int[]> InputTokens { get; init; }
-    /// <summary>The task, when it is a classification task (methods with their own objective need it), with the template
-    /// its verbalizer is read through: the task's own on a decoder, its cloze form ("… It was [MASK].") on an encoder.</summary>
+    /// <summary>The task, when it is a classification task (methods with their own objective need it), with the
+    /// template its verbalizer is read through: the task's own on a decoder, its cloze form ("… It was [MASK].") on an
+    /// encoder.</summary>
     public Data.Tasks.ClassificationTask? LabeledTask { get; init; }
     /// <summary>Each label's verbalizer tokens; empty for generation.</summary>
     public IReadOnlyList<int[]> LabelTokens { get; init; } = Array.Empty<int[]>();
@@ -64,7 +71,8 @@ public sealed class MethodContext<TExample>
 /// <param name="Save">Writes the task's adapter directory; null where there is nothing to keep.</param>
 /// <param name="Search">For methods that do not train by gradient steps (discrete prompt search): runs on (train,
 /// validation) and returns the steps taken and the final note.</param>
-public sealed record PreparedMethod<TExample>(IPromptObjective<TExample> Objective, IReadOnlyList<Tensor> Trainable, long StoredValues,
+public sealed record PreparedMethod<TExample>(IPromptObjective<TExample> Objective, IReadOnlyList<Tensor> Trainable,
+    long StoredValues,
     PromptTuningOptions? Training, string Note, Action<string>? Save = null,
     Func<IReadOnlyList<TExample>, IReadOnlyList<TExample>, (int Steps, string Note)>? Search = null);
 
@@ -77,7 +85,8 @@ public abstract class TuningMethod
     /// <summary>As `--methods` spells it.</summary>
     public abstract string Name { get; }
     public abstract string Summary { get; }
-    /// <summary>False for methods that only make sense with labels (few-shot demonstrations, answer-side prompts).</summary>
+    /// <summary>False for methods that only make sense with labels (few-shot demonstrations, answer-side
+    /// prompts).</summary>
     public virtual bool SupportsGeneration => true;
     /// <summary>Whether the method can train a head beside its own tensors (tasks without a verbalizer).</summary>
     public virtual bool SupportsHeads => false;

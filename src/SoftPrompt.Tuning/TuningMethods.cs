@@ -20,17 +20,24 @@ public static class TuningMethods
         new PTuning.PTuningMethod("ptuning", PTuning.PromptEncoderKind.Lstm),
         new PTuning.PTuningMethod("ptuning-mlp", PTuning.PromptEncoderKind.Mlp),
         new LayerAdapterMethod("prefix", "prefix tuning: key/value rows at every layer from an MLP (Li & Liang)",
-            (model, s) => new PrefixAdapter(model.Config, new PrefixTuningOptions(s.PromptLength, Reparameterize: true, Seed: s.Seed)), 5e-3f, ModelFamilies.Both),
-        new LayerAdapterMethod("deep", "deep prompt tuning: key/value rows at every layer, trained directly (P-tuning v2)",
-            (model, s) => new PrefixAdapter(model.Config, PrefixTuningOptions.DeepPrompt(s.PromptLength, seed: s.Seed)), 1e-2f, ModelFamilies.Both),
+            (model, s) => new PrefixAdapter(model.Config, new PrefixTuningOptions(s.PromptLength, Reparameterize: true,
+                Seed: s.Seed)), 5e-3f, ModelFamilies.Both),
+        new LayerAdapterMethod("deep",
+            "deep prompt tuning: key/value rows at every layer, trained directly (P-tuning v2)",
+            (model, s) => new PrefixAdapter(model.Config, PrefixTuningOptions.DeepPrompt(s.PromptLength, seed: s.Seed)),
+            1e-2f, ModelFamilies.Both),
         new LayerAdapterMethod("deep-head", "deep prompt tuning with a classification head (P-tuning v2)",
-            (model, s) => new PrefixAdapter(model.Config, PrefixTuningOptions.DeepPrompt(s.PromptLength, seed: s.Seed)), 1e-2f, ModelFamilies.Both, withHead: true),
+            (model, s) => new PrefixAdapter(model.Config, PrefixTuningOptions.DeepPrompt(s.PromptLength, seed: s.Seed)),
+            1e-2f, ModelFamilies.Both, withHead: true),
         new LayerAdapterMethod("llama-adapter", "LLaMA-Adapter: zero-gated prompts in the top layers",
             // Decoders only: Prepare refuses an encoder before this runs.
-            (model, s) => new LlamaAdapter.LlamaAdapter((CausalLanguageModel)model, new LlamaAdapter.LlamaAdapterOptions { Length = s.PromptLength, Layers = s.TopLayers, Seed = s.Seed }), 1e-2f,
+            (model, s) => new LlamaAdapter.LlamaAdapter((CausalLanguageModel)model,
+                new LlamaAdapter.LlamaAdapterOptions { Length = s.PromptLength, Layers = s.TopLayers, Seed = s.Seed }),
+                1e-2f,
             ModelFamilies.Decoder),
         new LayerAdapterMethod("adapter", "bottleneck adapters after each feed-forward sublayer (Houlsby), 16 wide",
-            (model, s) => new BottleneckAdapter(model, new BottleneckOptions { Seed = s.Seed }), 1e-3f, ModelFamilies.Both),
+            (model, s) => new BottleneckAdapter(model, new BottleneckOptions { Seed = s.Seed }), 1e-3f,
+            ModelFamilies.Both),
         new LayerAdapterMethod("lora", "LoRA r=8, α=16 on queries and values",
             (model, s) => new LoraAdapter(model, new LoraOptions { Seed = s.Seed }), 1e-3f, ModelFamilies.Both),
         new LayerAdapterMethod("ia3", "(IA)³: learned vectors rescaling keys, values and the feed-forward activation",
@@ -58,16 +65,21 @@ public static class TuningMethods
         if (layered.Success && int.Parse(layered.Groups[3].Value) is int k and > 0)
         {
             bool top = layered.Groups[2].Value == "top";
-            if (layered.Groups[1].Value == "ft" && top) return new WeightSubsetMethod(canonical, "top-k", 1e-3f, topLayers: k);
+            if (layered.Groups[1].Value == "ft" && top) return new WeightSubsetMethod(canonical, "top-k", 1e-3f,
+                topLayers: k);
             if (layered.Groups[1].Value == "deep")
-                return new LayerAdapterMethod(canonical, $"deep prompts in the {(top ? "top" : "bottom")} {k} layers only (P-tuning v2)",
+                return new LayerAdapterMethod(canonical,
+                    $"deep prompts in the {(top ? "top" : "bottom")} {k} layers only (P-tuning v2)",
                     (model, s) => new PrefixAdapter(model.Config, PrefixTuningOptions.DeepPrompt(s.PromptLength,
                         top ? PrefixLayers.Top(k) : PrefixLayers.Bottom(k), s.Seed)), 1e-2f, ModelFamilies.Both);
         }
-        throw new ArgumentException($"Unknown method '{name}' (known: {string.Join(", ", All.Select(m => m.Name))}, deep-topK, deep-bottomK, ft-topK).");
+        throw new ArgumentException(
+            $"Unknown method '{name}' (known: {string.Join(", ", All.Select(m => m.Name))}, deep-topK, deep-bottomK, " +
+            $"ft-topK).");
     }
 
-    /// <summary>A method by name that runs on <paramref name="family"/>; one that does not is refused with the ones that do.</summary>
+    /// <summary>A method by name that runs on <paramref name="family"/>; one that does not is refused with the ones
+    /// that do.</summary>
     public static TuningMethod Find(string name, ModelFamilies family)
     {
         var method = Find(name);
@@ -82,6 +94,8 @@ public static class TuningMethods
 
     /// <summary>The one-line refusal of a method on a model family it does not support.</summary>
     public static string Unsupported(TuningMethod method, ModelFamilies family) =>
-        $"Method '{method.Name}' does not run on {ModelFamily.Describe(family)}: it needs {ModelFamily.Describe(method.Families)}. " +
-        $"Methods for {ModelFamily.Describe(family)}: {string.Join(", ", All.Where(m => m.Supports(family)).Select(m => m.Name))}.";
+        $"Method '{method.Name}' does not run on {ModelFamily.Describe(family)}: it needs " +
+            $"{ModelFamily.Describe(method.Families)}. " +
+        $"Methods for {ModelFamily.Describe(family)}: " +
+            $"{string.Join(", ", All.Where(m => m.Supports(family)).Select(m => m.Name))}.";
 }

@@ -15,10 +15,12 @@ public static class StepFlops
     private static (double Blocks, double Attention) Body(ModelConfig c, int batch, int length)
     {
         double d = c.HiddenSize;
-        return (2.0 * batch * length * c.NumLayers * 12 * d * d, 4.0 * batch * length * (double)length * d * c.NumLayers);
+        return (2.0 * batch * length * c.NumLayers * 12 * d * d,
+            4.0 * batch * length * (double)length * d * c.NumLayers);
     }
 
-    private static double Head(ModelConfig c, int batch, int scored) => 2.0 * batch * scored * c.HiddenSize * c.VocabSize;
+    private static double Head(ModelConfig c, int batch, int scored) =>
+        2.0 * batch * scored * c.HiddenSize * c.VocabSize;
 
     /// <summary>Forward with logits at every position (inference).</summary>
     public static double Forward(ModelConfig c, int batch, int tokens)

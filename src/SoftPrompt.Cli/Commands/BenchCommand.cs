@@ -18,7 +18,8 @@ namespace SoftPrompt.Cli.Commands;
 /// `softprompt bench`: one JSON line per case. sgemm GFLOP/s on the GPT-2 MLP shapes, then a GPT-2-small-sized model
 /// (random weights) timed on a prompt-tuning step, a full fine-tuning step, an inference forward and batch-1 decoding.
 /// Each case warms up first and reports the median of its timed runs. Two cases run the real --model instead:
-/// generate (greedy tokens/s at batch 1 and 8) and serve (the server under concurrent load, <see cref="ServerLoadTest"/>).
+/// generate (greedy tokens/s at batch 1 and 8) and serve (the server under concurrent load,
+/// <see cref="ServerLoadTest"/>).
 /// </summary>
 public static class BenchCommand
 {
@@ -26,7 +27,8 @@ public static class BenchCommand
     {
         var cases = new Option<string>("--cases")
         {
-            Description = "Comma-separated: peak (fp32 FMA GFLOP/s of this host), sgemm,prompt,ft,forward,decode (random "
+            Description =
+                "Comma-separated: peak (fp32 FMA GFLOP/s of this host), sgemm,prompt,ft,forward,decode (random "
                 + "GPT-2-sized model); generate,serve (--model)",
             DefaultValueFactory = _ => "peak,sgemm,prompt,ft,forward,decode",
         };
@@ -64,7 +66,8 @@ public static class BenchCommand
             Description = "write-random: the model_type of the random checkpoint (gpt2, llama, qwen2, qwen3, …)",
             DefaultValueFactory = _ => "qwen2",
         };
-        var kvHeads = new Option<int?>("--kv-heads") { Description = "write-random: key/value heads (default: --heads)" };
+        var kvHeads = new Option<int?>("--kv-heads") { Description =
+            "write-random: key/value heads (default: --heads)" };
         var mlp = new Option<int?>("--mlp") { Description = "write-random: MLP width (default: 4 × --width)" };
         var weights = CommonOptions.Weights();
         var modelPath = CommonOptions.Model("Model for the generate and serve cases", "models/base-small");
@@ -80,35 +83,43 @@ public static class BenchCommand
         };
 
         var command = new Command("bench", "Measure kernel and training-step speed (JSON lines on stdout).");
-        foreach (var o in new Option[] { cases, threads, repeats, layers, width, heads, vocab, batch, tokens, promptLength, modelPath, requests, clients, family, kvHeads, mlp, weights }) command.Options.Add(o);
+        foreach (var o in new Option[] { cases, threads, repeats, layers, width, heads, vocab, batch, tokens,
+            promptLength, modelPath, requests, clients, family, kvHeads, mlp, weights }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             Parallelism.Threads = parse.GetValue(threads);
-            var settings = new BenchSettings(parse.GetValue(repeats), parse.GetValue(batch), parse.GetValue(tokens), parse.GetValue(promptLength),
-                parse.GetValue(modelPath)!, parse.GetValue(requests), parse.GetValue(clients), CommonOptions.Bf16(parse, weights));
+            var settings = new BenchSettings(parse.GetValue(repeats), parse.GetValue(batch), parse.GetValue(tokens),
+                parse.GetValue(promptLength),
+                parse.GetValue(modelPath)!, parse.GetValue(requests), parse.GetValue(clients), CommonOptions.Bf16(parse,
+                    weights));
             string modelType = parse.GetValue(family)!;
             var randomCheckpoint = new ModelConfig
             {
                 Architecture = modelType == "gpt2" ? Architecture.Gpt2 : Architecture.Llama, ModelType = modelType,
-                VocabSize = parse.GetValue(vocab), HiddenSize = parse.GetValue(width), NumLayers = parse.GetValue(layers),
-                NumHeads = parse.GetValue(heads), NumKvHeads = modelType == "gpt2" ? 0 : parse.GetValue(kvHeads) ?? parse.GetValue(heads),
+                VocabSize = parse.GetValue(vocab), HiddenSize = parse.GetValue(width),
+                NumLayers = parse.GetValue(layers),
+                NumHeads = parse.GetValue(heads), NumKvHeads = modelType == "gpt2" ? 0 : parse.GetValue(kvHeads)
+                    ?? parse.GetValue(heads),
                 IntermediateSize = parse.GetValue(mlp) ?? 4 * parse.GetValue(width), MaxPositions = 1024,
                 QkvBias = modelType == "qwen2", QkNorm = modelType == "qwen3", RopeTheta = 1_000_000f, NormEps = 1e-6f,
             };
             var config = new ModelConfig
             {
                 Architecture = Architecture.Gpt2, VocabSize = parse.GetValue(vocab), HiddenSize = parse.GetValue(width),
-                NumLayers = parse.GetValue(layers), NumHeads = parse.GetValue(heads), IntermediateSize = 4 * parse.GetValue(width),
+                NumLayers = parse.GetValue(layers), NumHeads = parse.GetValue(heads),
+                IntermediateSize = 4 * parse.GetValue(width),
                 MaxPositions = 1024,
             };
-            Run(parse.GetValue(cases)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), config, settings,
+            Run(parse.GetValue(cases)!.Split(',',
+                StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), config, settings,
                 randomCheckpoint);
             return 0;
         });
         return command;
     }
 
-    private sealed record BenchSettings(int Repeats, int Batch, int Tokens, int PromptTokens, string ModelPath, int Requests, int Clients,
+    private sealed record BenchSettings(int Repeats, int Batch, int Tokens, int PromptTokens, string ModelPath,
+        int Requests, int Clients,
         bool Bf16Weights);
 
     private static void Run(string[] cases, ModelConfig config, BenchSettings s, ModelConfig randomCheckpoint)
@@ -130,7 +141,8 @@ public static class BenchCommand
             switch (name)
             {
                 case "peak":
-                    Emit(new { @case = "fma_peak", threads = Parallelism.Threads, gflops = Math.Round(FmaPeak.Gflops(Parallelism.Threads), 1),
+                    Emit(new { @case = "fma_peak", threads = Parallelism.Threads,
+                        gflops = Math.Round(FmaPeak.Gflops(Parallelism.Threads), 1),
                         vector_bits = FmaPeak.VectorBits });
                     break;
                 case "sgemm":
@@ -139,35 +151,46 @@ public static class BenchCommand
                         (512, 3072, 768, false, true, "forward x·Wᵀ"), (512, 768, 3072, false, false, "backward dy·W"),
                         (768, 3072, 512, true, false, "weight grad dyᵀ·x"),
                     })
-                        Emit(new { @case = "sgemm", shape = $"{m}x{n}x{k}", transA = ta, transB = tb, label, threads = Parallelism.Threads, gflops = Math.Round(SgemmBenchmark.Gflops(m, n, k, ta, tb, s.Repeats * 4), 1) });
+                        Emit(new { @case = "sgemm", shape = $"{m}x{n}x{k}", transA = ta, transB = tb, label,
+                            threads = Parallelism.Threads, gflops = Math.Round(SgemmBenchmark.Gflops(m, n, k, ta, tb,
+                            s.Repeats * 4), 1) });
                     break;
-                case "prompt": Emit(Case("prompt_tuning_step", s, PromptTuningStep(Model(), s), StepFlops.PromptTuning(config, s.Batch, s.PromptTokens, s.Tokens))); break;
-                case "ft": Emit(Case("full_finetune_step", s, FullFineTuneStep(Model(), s), StepFlops.FullFineTuning(config, s.Batch, s.Tokens))); break;
-                case "forward": Emit(Case("inference_forward", s, InferenceForward(Model(), s), StepFlops.Forward(config, s.Batch, s.Tokens))); break;
+                case "prompt": Emit(Case("prompt_tuning_step", s, PromptTuningStep(Model(), s),
+                    StepFlops.PromptTuning(config, s.Batch, s.PromptTokens, s.Tokens))); break;
+                case "ft": Emit(Case("full_finetune_step", s, FullFineTuneStep(Model(), s),
+                    StepFlops.FullFineTuning(config, s.Batch, s.Tokens))); break;
+                case "forward": Emit(Case("inference_forward", s, InferenceForward(Model(), s),
+                    StepFlops.Forward(config, s.Batch, s.Tokens))); break;
                 case "decode": Emit(Case("decode_token_batch1", s, DecodeToken(Model(), s))); break;
                 case "generate":
                     foreach (int rows in new[] { 1, 8 }) Emit(GreedyGeneration(Real(), rows, s));
                     break;
                 case "serve":
                     var loaded = Real();
-                    var report = ServerLoadTest.RunAsync(loaded.Model, loaded.Tokenizer!, s.Requests, s.Clients).GetAwaiter().GetResult();
-                    Emit(new { @case = "serve_classify", model = s.ModelPath, threads = Parallelism.Threads, one_by_one = report.OneByOne,
+                    var report = ServerLoadTest.RunAsync(loaded.Model, loaded.Tokenizer!, s.Requests, s.Clients)
+                        .GetAwaiter().GetResult();
+                    Emit(new { @case = "serve_classify", model = s.ModelPath, threads = Parallelism.Threads,
+                        one_by_one = report.OneByOne,
                         concurrent = report.Concurrent, wrong = report.Wrong, largest_batch = report.LargestBatch });
                     break;
                 case "write-random":
                 {
-                    // A random checkpoint of any size in bf16, for the load and step of a big model (--model is where it goes).
+                    // A random checkpoint of any size in bf16, for the load and step of a big model (--model is where
+                    // it goes).
                     var clock = Stopwatch.StartNew();
                     var written = CausalLanguageModel.Create(randomCheckpoint);
                     written.InitializeRandom(seed: 1, std: 0.02f);
                     ModelLoader.Save(written, s.ModelPath, SafeTensorsDType.BF16);
-                    Emit(new { @case = "write_random", model = s.ModelPath, family = randomCheckpoint.ModelType, parameters = written.ParameterCount,
-                        file_mb = CheckpointBytes(s.ModelPath) / (1 << 20), seconds = Math.Round(clock.Elapsed.TotalSeconds, 1) });
+                    Emit(new { @case = "write_random", model = s.ModelPath, family = randomCheckpoint.ModelType,
+                        parameters = written.ParameterCount,
+                        file_mb = CheckpointBytes(s.ModelPath) / (1 << 20),
+                            seconds = Math.Round(clock.Elapsed.TotalSeconds, 1) });
                     break;
                 }
                 case "model-step":
                 {
-                    // The real --model: load it (--weights says how), its resident memory against its files, one prompt-tuning step.
+                    // The real --model: load it (--weights says how), its resident memory against its files, one
+                    // prompt-tuning step.
                     var clock = Stopwatch.StartNew();
                     var big = Real();
                     double loadSeconds = clock.Elapsed.TotalSeconds;
@@ -177,33 +200,43 @@ public static class BenchCommand
                     var step = PromptTuningStep(big.Model, s);
                     Emit(new
                     {
-                        @case = "model_prompt_step", model = s.ModelPath, weights = s.Bf16Weights ? "bf16" : "fp32", parameters = big.Model.ParameterCount,
-                        file_mb = fileBytes / (1 << 20), load_seconds = Math.Round(loadSeconds, 1), rss_after_load_mb = rss / (1 << 20),
-                        peak_rss_during_load_mb = peak / (1 << 20), rss_over_file = Math.Round((double)rss / fileBytes, 3),
-                        peak_over_file = Math.Round((double)peak / fileBytes, 3), batch = s.Batch, tokens = s.Tokens, prompt_tokens = s.PromptTokens,
+                        @case = "model_prompt_step", model = s.ModelPath, weights = s.Bf16Weights ? "bf16" : "fp32",
+                        parameters = big.Model.ParameterCount,
+                        file_mb = fileBytes / (1 << 20), load_seconds = Math.Round(loadSeconds, 1),
+                        rss_after_load_mb = rss / (1 << 20),
+                        peak_rss_during_load_mb = peak / (1 << 20), rss_over_file = Math.Round((double)rss / fileBytes,
+                            3),
+                        peak_over_file = Math.Round((double)peak / fileBytes, 3), batch = s.Batch, tokens = s.Tokens,
+                        prompt_tokens = s.PromptTokens,
                         median_ms = Math.Round(step.Item1, 1), min_ms = Math.Round(step.Item2, 1),
                         peak_rss_after_step_mb = ResidentMemory().Peak / (1 << 20),
                     });
                     break;
                 }
-                default: throw new ArgumentException($"Unknown bench case '{name}' (known: peak, sgemm, prompt, ft, forward, decode, generate, serve, write-random, model-step).");
+                default: throw new ArgumentException(
+                    $"Unknown bench case '{name}' (known: peak, sgemm, prompt, ft, forward, decode, generate, serve, " +
+                    $"write-random, model-step).");
             }
         }
     }
 
-    /// <param name="flops">The step's multiply-add work (<see cref="StepFlops"/>): with the host's FMA peak, its floor.</param>
-    private static object Case(string name, BenchSettings s, (double MedianMs, double MinMs, long Allocations) r, double? flops = null) => new
+    /// <param name="flops">The step's multiply-add work (<see cref="StepFlops"/>): with the host's FMA peak, its
+    /// floor.</param>
+    private static object Case(string name, BenchSettings s, (double MedianMs, double MinMs, long Allocations) r,
+        double? flops = null) => new
     {
         @case = name, batch = s.Batch, tokens = s.Tokens, prompt_tokens = s.PromptTokens, threads = Parallelism.Threads,
         gflop = flops is double f ? Math.Round(f / 1e9, 2) : (double?)null,
-        median_ms = Math.Round(r.MedianMs, 1), min_ms = Math.Round(r.MinMs, 1), pool_allocations_after_warmup = r.Allocations,
+        median_ms = Math.Round(r.MedianMs, 1), min_ms = Math.Round(r.MinMs, 1), pool_allocations_after_warmup =
+            r.Allocations,
         peak_rss_mb = Process.GetCurrentProcess().PeakWorkingSet64 / (1 << 20),
     };
 
     private static long CheckpointBytes(string directory) =>
         Directory.EnumerateFiles(directory, "*.safetensors").Sum(f => new FileInfo(f).Length);
 
-    /// <summary>This process's resident memory now (VmRSS) and its peak so far (VmHWM), from /proc; zeros elsewhere.</summary>
+    /// <summary>This process's resident memory now (VmRSS) and its peak so far (VmHWM), from /proc; zeros
+    /// elsewhere.</summary>
     private static (long Rss, long Peak) ResidentMemory()
     {
         if (!File.Exists("/proc/self/status")) return (0, 0);
@@ -219,11 +252,13 @@ public static class BenchCommand
         if (!OpProfile.Enabled) return;
         // SOFTPROMPT_PROFILE=1: the timed runs' time per op (forward = since the previous op recorded)
         foreach (var (op, forward, backward, calls) in OpProfile.Snapshot())
-            Console.Error.WriteLine($"  {op,-16} forward {forward,9:F1} ms  backward {backward,9:F1} ms  ({calls} calls)");
+            Console.Error.WriteLine(
+                $"  {op,-16} forward {forward,9:F1} ms  backward {backward,9:F1} ms  ({calls} calls)");
         OpProfile.Reset();
     }
 
-    /// <summary>Times <paramref name="step"/> after one warm-up; returns median, min and pool growth after warm-up.</summary>
+    /// <summary>Times <paramref name="step"/> after one warm-up; returns median, min and pool growth after
+    /// warm-up.</summary>
     private static (double, double, long) Time(Tape tape, int repeats, Action step)
     {
         step();
@@ -284,7 +319,8 @@ public static class BenchCommand
             return Time(tape, s.Repeats, () =>
             {
                 tape.Reset();
-                var hidden = model.Hidden(tape, new ForwardInput { Batch = s.Batch, Length = s.Tokens, TokenIds = ids });
+                var hidden = model.Hidden(tape, new ForwardInput { Batch = s.Batch, Length = s.Tokens,
+                    TokenIds = ids });
                 var loss = model.LanguageModelLoss(tape, hidden, targets);
                 tape.Backward(loss);
                 optimizer.Update();
@@ -322,14 +358,16 @@ public static class BenchCommand
         {
             cache.Clear();
             tape.Reset();
-            var logits = model.Forward(tape, new ForwardInput { Batch = 1, Length = promptLength, TokenIds = prompt, Cache = cache });
+            var logits = model.Forward(tape, new ForwardInput { Batch = 1, Length = promptLength, TokenIds = prompt,
+                Cache = cache });
             int next = ArgMaxLast(logits);
             if (run == 1) before = tape.Allocations;
             var sw = Stopwatch.StartNew();
             for (int step = 0; step < decodeSteps; step++)
             {
                 tape.Reset();
-                logits = model.Forward(tape, new ForwardInput { Batch = 1, Length = 1, TokenIds = new[] { next }, Cache = cache });
+                logits = model.Forward(tape, new ForwardInput { Batch = 1, Length = 1, TokenIds = new[] { next },
+                    Cache = cache });
                 next = ArgMaxLast(logits);
             }
             if (run > 0) perToken.Add(sw.Elapsed.TotalMilliseconds / decodeSteps); // run 0 is the warm-up
@@ -359,10 +397,12 @@ public static class BenchCommand
             for (int step = 0; step < newTokens; step++)
             {
                 tape.Reset();
-                var logits = model.Forward(tape, new ForwardInput { Batch = rows, Length = input.Length / rows, TokenIds = input, Cache = cache });
+                var logits = model.Forward(tape, new ForwardInput { Batch = rows, Length = input.Length / rows,
+                    TokenIds = input, Cache = cache });
                 int v = model.Config.VocabSize, length = input.Length / rows;
                 for (int r = 0; r < rows; r++)
-                    next[r] = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits.ReadOnlySpan.Slice(((r + 1) * length - 1) * v, v));
+                    next[r] = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits.ReadOnlySpan.Slice(
+                        ((r + 1) * length - 1) * v, v));
                 input = (int[])next.Clone();
             }
             if (run > 0) seconds.Add(sw.Elapsed.TotalSeconds); // run 0 is the warm-up
@@ -371,8 +411,10 @@ public static class BenchCommand
         double median = seconds[seconds.Count / 2];
         return new
         {
-            @case = "greedy_generation", model = s.ModelPath, batch = rows, prompt_tokens = promptLength, new_tokens = newTokens,
-            threads = Parallelism.Threads, median_ms = Math.Round(median * 1000, 1), tokens_per_s = Math.Round(rows * newTokens / median, 1),
+            @case = "greedy_generation", model = s.ModelPath, batch = rows, prompt_tokens = promptLength,
+            new_tokens = newTokens,
+            threads = Parallelism.Threads, median_ms = Math.Round(median * 1000, 1),
+            tokens_per_s = Math.Round(rows * newTokens / median, 1),
         };
     }
 

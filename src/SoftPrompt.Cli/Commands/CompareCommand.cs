@@ -33,8 +33,10 @@ public static class CompareCommand
         var data = CommonOptions.Data();
         var methods = new Option<string?>("--methods")
         {
-            Description = $"Comma-separated, from: {string.Join(", ", TuningMethods.All.Select(m => m.Name))}. Default: " +
-                          $"{string.Join(",", TuningMethods.Defaults(ModelFamilies.Decoder).Select(m => m.Name))} on a decoder, every method that runs on an encoder on a BERT " +
+            Description =
+                $"Comma-separated, from: {string.Join(", ", TuningMethods.All.Select(m => m.Name))}. Default: " +
+                          $"{string.Join(",", TuningMethods.Defaults(ModelFamilies.Decoder).Select(m => m.Name))} on " +
+                              $"a decoder, every method that runs on an encoder on a BERT " +
                           "(those that fit the task)",
         };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 200 };
@@ -65,13 +67,16 @@ public static class CompareCommand
         var threads = CommonOptions.Threads();
         var loss = new Option<string>("--loss")
         {
-            Description = "Classification loss of every method scored by label words: labels (softmax over the labels' tokens "
+            Description =
+                "Classification loss of every method scored by label words: labels (softmax over the labels' tokens "
                 + "where they part, as PET), vocabulary (over every token, as Lester et al.) or auto (labels where the "
                 + "labels part at one token)",
             DefaultValueFactory = _ => "auto",
         };
-        var command = new Command("compare", "Compare prompt design, prompt methods and fine-tuning baselines on one task.");
-        foreach (var o in new Option[] { model, task, data, methods, steps, batch, promptLength, topLayers, shots, trainSize, evalExamples, testExamples, seed, report, adapters, threads, loss })
+        var command = new Command("compare",
+            "Compare prompt design, prompt methods and fine-tuning baselines on one task.");
+        foreach (var o in new Option[] { model, task, data, methods, steps, batch, promptLength, topLayers, shots,
+            trainSize, evalExamples, testExamples, seed, report, adapters, threads, loss })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -82,19 +87,25 @@ public static class CompareCommand
             bool generation = taskDefinition is GenerationTask, tagging = taskDefinition is TaggingTask;
             var family = ModelFamily.Of(ModelLoader.Load(modelPath).Transformer);
             if (generation && family == ModelFamilies.Encoder)
-                throw new NotSupportedException($"{taskName} is a generation task and {modelPath} is {ModelFamily.Describe(family)}, which does not generate text.");
+                throw new NotSupportedException(
+                    $"{taskName} is a generation task and {modelPath} is {ModelFamily.Describe(family)}, which does " +
+                    $"not generate text.");
             // Named methods must run on the model (one that does not is refused by name); the defaults are the family's
             // methods that fit the task.
             var chosen = parse.GetValue(methods) is string names
-                ? names.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(n => TuningMethods.Find(n, family)).ToList()
-                : TuningMethods.Defaults(family).Where(m => tagging ? m.SupportsHeads : !generation || m.SupportsGeneration).ToList();
+                ? names.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(n =>
+                    TuningMethods.Find(n, family)).ToList()
+                : TuningMethods.Defaults(family).Where(m => tagging ? m.SupportsHeads : !generation
+                    || m.SupportsGeneration).ToList();
             var settings = new MethodSettings
             {
-                PromptLength = parse.GetValue(promptLength), TopLayers = parse.GetValue(topLayers), Shots = parse.GetValue(shots), Seed = parse.GetValue(seed),
+                PromptLength = parse.GetValue(promptLength), TopLayers = parse.GetValue(topLayers),
+                Shots = parse.GetValue(shots), Seed = parse.GetValue(seed),
                 Loss = ClassificationLosses.Parse(parse.GetValue(loss)!),
                 Training = new PromptTuningOptions
                 {
-                    Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), EvaluateEvery = Math.Max(1, parse.GetValue(steps) / 4), Seed = parse.GetValue(seed),
+                    Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), EvaluateEvery = Math.Max(1,
+                        parse.GetValue(steps) / 4), Seed = parse.GetValue(seed),
                 },
             };
             string? path = parse.GetValue(report);
@@ -105,13 +116,15 @@ public static class CompareCommand
                 table.WriteReport(path);
                 Console.Error.WriteLine($"Wrote {path} and its .csv and .svg.");
             }
-            var run = new ComparisonRun(modelPath, family, settings, parse.GetValue(trainSize), parse.GetValue(evalExamples), parse.GetValue(testExamples),
+            var run = new ComparisonRun(modelPath, family, settings, parse.GetValue(trainSize),
+                parse.GetValue(evalExamples), parse.GetValue(testExamples),
                 parse.GetValue(adapters), new ConsoleProgress(TimeSpan.FromSeconds(30)), Write);
             var table = taskDefinition switch
             {
                 GenerationTask g => run.Generation(g, dir, chosen),
                 TaggingTask t => run.Tagging(t, dir, chosen),
-                _ => run.Classification(TaskDefinition.AsClassification(taskDefinition, Path.Combine(dir, TaskDefinition.FileName)), dir, chosen),
+                _ => run.Classification(TaskDefinition.AsClassification(taskDefinition,
+                    Path.Combine(dir, TaskDefinition.FileName)), dir, chosen),
             };
             Console.Write(table.Markdown());
             return 0;

@@ -28,7 +28,8 @@ public static class EvalCommand
         };
         var task = new Option<string?>("--task")
         {
-            Description = "Task to evaluate on, under --data or a task folder's path: classification (accuracy, macro-F1) or "
+            Description =
+                "Task to evaluate on, under --data or a task folder's path: classification (accuracy, macro-F1) or "
                 + "wordnet-gloss (BLEU, ROUGE-L)",
         };
         var data = CommonOptions.Data();
@@ -40,7 +41,8 @@ public static class EvalCommand
         };
         var adapter = new Option<string?>("--adapter")
         {
-            Description = "An adapter directory to evaluate: prompt tuning, prefix, LoRA, LLaMA-Adapter or bottleneck adapters",
+            Description =
+                "An adapter directory to evaluate: prompt tuning, prefix, LoRA, LLaMA-Adapter or bottleneck adapters",
         };
         var ensemble = new Option<string?>("--ensemble")
         {
@@ -57,15 +59,20 @@ public static class EvalCommand
         };
         var seed = CommonOptions.Seed();
         var json = ResultOutput.Json();
-        var command = new Command("eval", "Evaluate a model: perplexity on a corpus, or accuracy on a task (zero-shot, few-shot, or with an adapter).");
-        foreach (var o in new Option[] { model, perplexity, context, task, data, split, shots, adapter, ensemble, examples, perToken, seed, json, weights }) command.Options.Add(o);
+        var command = new Command("eval",
+            "Evaluate a model: perplexity on a corpus, or accuracy on a task (zero-shot, few-shot, or with an " +
+                "adapter).");
+        foreach (var o in new Option[] { model, perplexity, context, task, data, split, shots, adapter, ensemble,
+            examples, perToken, seed, json, weights }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var loaded = ModelLoader.Load(parse.GetValue(model)!, CommonOptions.Bf16(parse, weights));
-            var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer.");
+            var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException(
+                $"The model at {loaded.Source} has no tokenizer.");
             if (parse.GetValue(perplexity) is string file)
             {
-                int separator = tokenizer.EosId ?? throw new InvalidDataException($"The tokenizer of {loaded.Source} has no end-of-text token.");
+                int separator = tokenizer.EosId ?? throw new InvalidDataException(
+                    $"The tokenizer of {loaded.Source} has no end-of-text token.");
                 int window = parse.GetValue(context) ?? Math.Min(loaded.Model.Config.MaxPositions, 256);
                 var corpus = TokenCorpus.FromDocuments(TextCorpus.ReadDocuments(file), tokenizer.Encode, separator);
                 float loss = Pretrainer.MeanLoss(loaded.Model, corpus, EvalSettings.Batch, window, int.MaxValue);
@@ -73,11 +80,13 @@ public static class EvalCommand
                 {
                     model = loaded.Source, file, tokens = corpus.Length, context = window,
                     loss = Math.Round(loss, 4), perplexity = Math.Round(Math.Exp(loss), 2),
-                }, $"Perplexity {Math.Exp(loss):F2} (mean loss {loss:F4} a token) of {loaded.Source} on the {corpus.Length:N0} tokens of {file}, " +
+                }, $"Perplexity {Math.Exp(loss):F2} (mean loss {loss:F4} a token) of {loaded.Source} on the " +
+                    $"{corpus.Length:N0} tokens of {file}, " +
                    $"in windows of {window} tokens.");
                 return 0;
             }
-            var (taskName, dir) = TaskFolder.Locate(parse.GetValue(task) ?? throw new ArgumentException("Give --perplexity FILE or --task NAME."),
+            var (taskName, dir) = TaskFolder.Locate(parse.GetValue(task) ?? throw new ArgumentException(
+                "Give --perplexity FILE or --task NAME."),
                 parse.GetValue(data)!);
             string baseFingerprint = PromptAdapterFiles.FingerprintOf(loaded.Model);
             // Any method's adapter: a soft prompt, layer hooks (LoRA, prefix, adapters, LLaMA-Adapter), or none.
@@ -90,42 +99,53 @@ public static class EvalCommand
             {
                 var texts = generation.ReadSplit(Path.Combine(dir, parse.GetValue(split) + ".jsonl"));
                 texts = TaskFile.EvenSubset(texts, parse.GetValue(examples));
-                var (bleu, rouge, _) = new PromptGenerator(loaded.Model, tokenizer, generation, prompt) { Adapter = trained?.Adapter }.Evaluate(texts);
+                var (bleu, rouge, _) = new PromptGenerator(loaded.Model, tokenizer, generation,
+                    prompt) { Adapter = trained?.Adapter }.Evaluate(texts);
                 string generating = trained is not null ? methodName : "zero-shot";
                 ResultOutput.Print(parse, json, new
                 {
                     model = loaded.Source, task = taskName, split = parse.GetValue(split), examples = texts.Count,
                     method = generating, adapter = parse.GetValue(adapter),
                     bleu = Math.Round(bleu, 4), rouge_l = Math.Round(rouge, 4),
-                }, $"{generating}: ROUGE-L {rouge:F3} (BLEU {bleu:F3}) on {texts.Count:N0} {taskName} {parse.GetValue(split)} examples.");
+                }, $"{generating}: ROUGE-L {rouge:F3} (BLEU {bleu:F3}) on {texts.Count:N0} {taskName} " +
+                    $"{parse.GetValue(split)} examples.");
                 return 0;
             }
-            var definition = TaskDefinition.AsClassification(taskDefinition, Path.Combine(dir, TaskDefinition.FileName));
+            var definition = TaskDefinition.AsClassification(taskDefinition,
+                Path.Combine(dir, TaskDefinition.FileName));
             var rows = definition.ReadSplit(Path.Combine(dir, parse.GetValue(split) + ".jsonl"));
             rows = TaskFile.EvenSubset(rows, parse.GetValue(examples));
             int k = parse.GetValue(shots);
-            string prefix = k > 0 ? definition.FewShotPrefix(definition.ReadSplit(Path.Combine(dir, "train.jsonl")), k, parse.GetValue(seed)) : "";
+            string prefix = k > 0 ? definition.FewShotPrefix(definition.ReadSplit(Path.Combine(dir, "train.jsonl")), k,
+                parse.GetValue(seed)) : "";
             var (majority, majorityAccuracy, _) = LabelPredictorExtensions.Majority(rows, definition.Labels);
             double majorityRate = Math.Round(majorityAccuracy, 4);
             if (parse.GetValue(ensemble) is string list)
             {
                 var paths = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-                var members = paths.Select(p => PromptAdapterFiles.Load(p, loaded.Model.Config.HiddenSize, baseFingerprint: baseFingerprint,
+                var members = paths.Select(p => PromptAdapterFiles.Load(p, loaded.Model.Config.HiddenSize,
+                    baseFingerprint: baseFingerprint,
                     peftScale: loaded.Model.PeftPromptScale)).ToList();
-                var (perMember, vote, mean) = new PromptEnsemble(loaded.Model, tokenizer, definition, members).Predict(rows);
-                double Accuracy(string[] predicted) => Math.Round(rows.Where((e, i) => e.Label == predicted[i]).Count() / (double)rows.Count, 4);
+                var (perMember, vote, mean) = new PromptEnsemble(loaded.Model, tokenizer, definition, members)
+                    .Predict(rows);
+                double Accuracy(string[] predicted) => Math.Round(rows.Where((e, i) => e.Label == predicted[i])
+                    .Count() / (double)rows.Count, 4);
                 ResultOutput.Print(parse, json, new
                 {
-                    model = loaded.Source, task = taskName, split = parse.GetValue(split), examples = rows.Count, method = "prompt_ensemble",
+                    model = loaded.Source, task = taskName, split = parse.GetValue(split), examples = rows.Count,
+                    method = "prompt_ensemble",
                     members = paths.Select((p, i) => new { adapter = p, accuracy = Accuracy(perMember[i]) }).ToArray(),
                     majority_vote_accuracy = Accuracy(vote), mean_probability_accuracy = Accuracy(mean),
                     majority_class = majority, majority_accuracy = majorityRate,
-                }, $"An ensemble of {paths.Length} prompts: {Accuracy(vote):P1} accuracy by majority vote, {Accuracy(mean):P1} by mean probability, " +
-                   $"on {rows.Count:N0} {taskName} {parse.GetValue(split)} examples (members {string.Join(", ", perMember.Select(m => Accuracy(m).ToString("P1")))}); " +
+                }, $"An ensemble of {paths.Length} prompts: {Accuracy(vote):P1} accuracy by majority vote, " +
+                    $"{Accuracy(mean):P1} by mean probability, " +
+                   $"on {rows.Count:N0} {taskName} {parse.GetValue(split)} examples (members " +
+                       $"{string.Join(", ", perMember.Select(m => Accuracy(m).ToString("P1")))}); " +
                    $"always answering \"{majority}\" {majorityRate:P1}.");
                 return 0;
             }
-            var classifier = new PromptClassifier(loaded.Model, tokenizer, definition, prompt, prefix) { Adapter = trained?.Adapter };
+            var classifier = new PromptClassifier(loaded.Model, tokenizer, definition, prompt,
+                prefix) { Adapter = trained?.Adapter };
             var (accuracy, macroF1) = classifier.Evaluate(rows, parse.GetValue(perToken));
             string scoring = trained is not null ? methodName : k > 0 ? $"{k}-shot" : "zero-shot";
             ResultOutput.Print(parse, json, new
@@ -134,7 +154,8 @@ public static class EvalCommand
                 method = scoring, adapter = parse.GetValue(adapter),
                 accuracy = Math.Round(accuracy, 4), macro_f1 = Math.Round(macroF1, 4), majority_class = majority,
                 majority_accuracy = majorityRate,
-            }, $"{scoring}: {accuracy:P1} accuracy (macro-F1 {macroF1:F3}) on {rows.Count:N0} {taskName} {parse.GetValue(split)} examples; " +
+            }, $"{scoring}: {accuracy:P1} accuracy (macro-F1 {macroF1:F3}) on {rows.Count:N0} {taskName} " +
+                $"{parse.GetValue(split)} examples; " +
                $"always answering \"{majority}\" {majorityRate:P1}.");
             return 0;
         });

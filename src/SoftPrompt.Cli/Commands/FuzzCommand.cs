@@ -3,7 +3,8 @@ using SoftPrompt.Cli.Fuzzing;
 
 namespace SoftPrompt.Cli.Commands;
 
-/// <summary>`softprompt fuzz`: long fuzzing runs over every file format we read; prints counts per format and outcome.</summary>
+/// <summary>`softprompt fuzz`: long fuzzing runs over every file format we read; prints counts per format and
+/// outcome.</summary>
 public static class FuzzCommand
 {
     public static Command Build()
@@ -24,7 +25,8 @@ public static class FuzzCommand
             Description = "A TinyStories model.bin to fuzz as well",
             DefaultValueFactory = _ => "../shared/models/tinystories-260k/model.bin",
         };
-        var command = new Command("fuzz", "Fuzz every file format softprompt reads; exit 1 if any input crashes or over-allocates.");
+        var command = new Command("fuzz",
+            "Fuzz every file format softprompt reads; exit 1 if any input crashes or over-allocates.");
         foreach (var o in new Option[] { cases, seed, fixtures, tinyStories }) command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -33,13 +35,18 @@ public static class FuzzCommand
             int failures = 0;
             try
             {
-                foreach (var target in FormatFuzzer.StandardTargets(parse.GetValue(fixtures)!, parse.GetValue(tinyStories)))
+                foreach (var target in FormatFuzzer.StandardTargets(parse.GetValue(fixtures)!,
+                    parse.GetValue(tinyStories)))
                 {
                     var results = fuzzer.Run(target, parse.GetValue(cases)).ToList();
-                    var bad = results.Where(r => r.Outcome is FuzzOutcome.Crashed or FuzzOutcome.Overallocated).ToList();
+                    var bad = results.Where(r => r.Outcome is FuzzOutcome.Crashed or FuzzOutcome.Overallocated)
+                        .ToList();
                     failures += bad.Count;
-                    Console.WriteLine($"{target.Format,-16} {results.Count,6} cases: {results.Count(r => r.Outcome == FuzzOutcome.Loaded),6} loaded, " +
-                                      $"{results.Count(r => r.Outcome == FuzzOutcome.Rejected),6} rejected with a clear error, {bad.Count} failures");
+                    Console.WriteLine(
+                        $"{target.Format,-16} {results.Count,6} cases: " +
+                        $"{results.Count(r => r.Outcome == FuzzOutcome.Loaded),6} loaded, " +
+                                      $"{results.Count(r => r.Outcome == FuzzOutcome.Rejected),6} rejected with a " +
+                                          $"clear error, {bad.Count} failures");
                     foreach (var b in bad.Take(5)) Console.WriteLine($"    {b.Mutation}: {b.Outcome}: {b.Message}");
                 }
             }

@@ -37,7 +37,8 @@ public static class GenerateCommand
         var seed = CommonOptions.Seed("Sampling seed");
         var adapter = new Option<string?>("--adapter")
         {
-            Description = "An adapter directory of any method (a soft prompt goes before the text; LoRA, prefixes, (IA)³, "
+            Description =
+                "An adapter directory of any method (a soft prompt goes before the text; LoRA, prefixes, (IA)³, "
                 + "adapters hook the layers)",
         };
         var beams = new Option<int>("--beams")
@@ -51,19 +52,24 @@ public static class GenerateCommand
         };
 
         var command = new Command("generate", "Continue a prompt with a model (greedy or sampled).");
-        foreach (var o in new Option[] { model, prompt, maxTokens, temperature, topK, topP, seed, adapter, beams, lengthPenalty, weights }) command.Options.Add(o);
+        foreach (var o in new Option[] { model, prompt, maxTokens, temperature, topK, topP, seed, adapter, beams,
+            lengthPenalty, weights }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var loaded = ModelLoader.Load(parse.GetValue(model)!, CommonOptions.Bf16(parse, weights));
             var tokenizer = loaded.Tokenizer
-                ?? throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer (tokenizer.json, or encoder.json + vocab.bpe).");
+                ?? throw new FileNotFoundException(
+                    $"The model at {loaded.Source} has no tokenizer (tokenizer.json, or encoder.json + vocab.bpe).");
             // The adapter is read before anything is printed, so a bad one fails with its message alone.
             var trained = parse.GetValue(adapter) is string a ? AdapterDirectory.Load(a, loaded.Model) : null;
             if (trained?.Adapter is not null && parse.GetValue(beams) > 0)
-                throw new ArgumentException($"--beams: beam search runs with a prompt-tuning adapter or none; {trained.PeftType} hooks the layers of one sequence (drop --beams to sample or decode greedily).");
+                throw new ArgumentException(
+                    $"--beams: beam search runs with a prompt-tuning adapter or none; {trained.PeftType} hooks the " +
+                    $"layers of one sequence (drop --beams to sample or decode greedily).");
             var options = new GenerationOptions
             {
-                MaxNewTokens = parse.GetValue(maxTokens), Temperature = parse.GetValue(temperature), TopK = parse.GetValue(topK),
+                MaxNewTokens = parse.GetValue(maxTokens), Temperature = parse.GetValue(temperature),
+                TopK = parse.GetValue(topK),
                 TopP = parse.GetValue(topP), Seed = parse.GetValue(seed),
                 StopTokens = tokenizer.EosId is int eos ? new[] { eos } : Array.Empty<int>(),
                 Hooks = trained?.Adapter?.Hooks(new int[1]), // one sequence, its prompt rows (if any) from position 0
@@ -79,7 +85,8 @@ public static class GenerateCommand
             var decoder = new IncrementalDecoder(tokenizer, textIds);
             // A beam's text is known only when the search ends, so it is written at once rather than streamed.
             var tokens = parse.GetValue(beams) is int width and > 0
-                ? Generator.BeamSearch(loaded.Model, input, options, new BeamSearchOptions { Width = width, LengthPenalty = parse.GetValue(lengthPenalty) }, softPrompt)[0].Tokens
+                ? Generator.BeamSearch(loaded.Model, input, options, new BeamSearchOptions { Width = width,
+                    LengthPenalty = parse.GetValue(lengthPenalty) }, softPrompt)[0].Tokens
                 : Generator.Generate(loaded.Model, input, options, softPrompt);
             foreach (int id in tokens)
             {

@@ -6,8 +6,8 @@ using SoftPrompt.Tuning.PromptTuning;
 
 namespace SoftPrompt.Cli.Commands;
 
-/// <summary>`softprompt inspect`: each prompt vector of a prompt-tuning adapter as its nearest vocabulary tokens (Lester et
-/// al.'s interpretation); an adapter of another method as its tensors, their shapes and sizes.</summary>
+/// <summary>`softprompt inspect`: each prompt vector of a prompt-tuning adapter as its nearest vocabulary tokens
+/// (Lester et al.'s interpretation); an adapter of another method as its tensors, their shapes and sizes.</summary>
 public static class InspectCommand
 {
     public static Command Build()
@@ -23,14 +23,17 @@ public static class InspectCommand
         {
             Description = "Count how often this classification task's label words are among the nearest tokens",
         };
-        var command = new Command("inspect", "Show each soft-prompt vector's nearest vocabulary tokens (cosine similarity).");
+        var command = new Command("inspect",
+            "Show each soft-prompt vector's nearest vocabulary tokens (cosine similarity).");
         foreach (var o in new Option[] { model, adapter, top, task }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var loaded = ModelLoader.Load(parse.GetValue(model)!);
-            var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer.");
+            var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException(
+                $"The model at {loaded.Source} has no tokenizer.");
             string directory = parse.GetValue(adapter)!;
-            var trained = AdapterDirectory.Load(directory, loaded.Model); // checks the base it was trained on, for every method
+            // checks the base it was trained on, for every method
+            var trained = AdapterDirectory.Load(directory, loaded.Model);
             if (trained.Prompt is not { } prompt)
             {
                 DescribeTensors(directory, trained.PeftType, loaded.Model.ParameterCount);
@@ -38,8 +41,10 @@ public static class InspectCommand
             }
             var nearest = NearestTokens.Find(prompt.Prompt, loaded.Model.TokenEmbedding, parse.GetValue(top));
             // Lester et al. found class labels among the nearest neighbours of many prompt vectors; count them.
-            var labelTokens = parse.GetValue(task) is string given && TaskFolder.Locate(given, ShippedFiles.Path("data/tasks")) is var (name, folder)
-                && (PromptAdapterFiles.DefinitionOf(directory, name) ?? TaskDefinition.Load(folder, name)) is ClassificationTask classification
+            var labelTokens = parse.GetValue(task) is string given && TaskFolder.Locate(given,
+                ShippedFiles.Path("data/tasks")) is var (name, folder)
+                && (PromptAdapterFiles.DefinitionOf(directory, name) ?? TaskDefinition.Load(folder,
+                    name)) is ClassificationTask classification
                 ? classification.Verbalizer.Values.SelectMany(tokenizer.Encode).ToHashSet()
                 : new HashSet<int>();
             int withLabel = 0;
@@ -47,11 +52,14 @@ public static class InspectCommand
             {
                 bool hasLabel = nearest[i].Any(t => labelTokens.Contains(t.TokenId));
                 if (hasLabel) withLabel++;
-                Console.WriteLine($"P{i,-3} " + string.Join("  ", nearest[i].Select(t => $"{Quote(tokenizer.TokenText(t.TokenId))} {t.Cosine:F2}"))
+                Console.WriteLine($"P{i,-3} " + string.Join("  ",
+                    nearest[i].Select(t => $"{Quote(tokenizer.TokenText(t.TokenId))} {t.Cosine:F2}"))
                                   + (hasLabel ? "   ← label word" : ""));
             }
             if (labelTokens.Count > 0)
-                Console.WriteLine($"{withLabel} of {nearest.Length} prompt vectors have a label word among their {parse.GetValue(top)} nearest tokens.");
+                Console.WriteLine(
+                    $"{withLabel} of {nearest.Length} prompt vectors have a label word among their " +
+                    $"{parse.GetValue(top)} nearest tokens.");
             return 0;
         });
         return command;
@@ -70,9 +78,12 @@ public static class InspectCommand
             var values = weights.ReadFloat32(name);
             double rms = values.Length == 0 ? 0 : Math.Sqrt(values.Sum(v => (double)v * v) / values.Length);
             total += values.Length;
-            Console.WriteLine($"  {name,-64} [{string.Join(", ", info.Shape)}]  {values.Length,10:N0} values  rms {rms:G3}");
+            Console.WriteLine(
+                $"  {name,-64} [{string.Join(", ", info.Shape)}]  {values.Length,10:N0} values  rms {rms:G3}");
         }
-        Console.WriteLine($"{total:N0} stored values, {100.0 * total / baseParameters:F3}% of the base's {baseParameters:N0} parameters.");
+        Console.WriteLine(
+            $"{total:N0} stored values, {100.0 * total / baseParameters:F3}% of the base's {baseParameters:N0} " +
+            $"parameters.");
     }
 
     private static string Quote(string token) => "\"" + token.Replace("\n", "\\n").Replace("\t", "\\t") + "\"";

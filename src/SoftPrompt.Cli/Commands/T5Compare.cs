@@ -24,7 +24,9 @@ public static partial class T5Command
             Required = true,
         };
         var data = CommonOptions.Data();
-        var methods = new Option<string>("--methods") { Description = $"Comma-separated, from: {string.Join(", ", T5Methods.All.Select(m => m.Name))}", DefaultValueFactory = _ => string.Join(",", T5Methods.All.Select(m => m.Name)) };
+        var methods = new Option<string>("--methods") { Description =
+            $"Comma-separated, from: {string.Join(", ", T5Methods.All.Select(m => m.Name))}", DefaultValueFactory = _ =>
+            string.Join(",", T5Methods.All.Select(m => m.Name)) };
         var steps = Int("--steps", "Training steps per method", 300);
         var batch = Int("--batch", "Examples per step", 8);
         var promptLength = Int("--prompt-length", "Soft prompt / prefix length", 20);
@@ -36,31 +38,40 @@ public static partial class T5Command
         {
             Description = "Write the table to this Markdown file, with .csv and .svg beside it",
         };
-        var command = new Command("compare", "Prompt design, prompt tuning, prefix tuning and fine-tuning of a T5 on a classification task, side by side.");
-        foreach (var o in new Option[] { model, task, data, methods, steps, batch, promptLength, evalExamples, testExamples, seed, threads, report }) command.Options.Add(o);
+        var command = new Command("compare",
+            "Prompt design, prompt tuning, prefix tuning and fine-tuning of a T5 on a classification task, side by " +
+            "side.");
+        foreach (var o in new Option[] { model, task, data, methods, steps, batch, promptLength, evalExamples,
+            testExamples, seed, threads, report }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             Parallelism.Threads = parse.GetValue(threads);
             string modelPath = parse.GetValue(model)!;
             var (taskName, dir) = TaskFolder.Locate(parse.GetValue(task)!, parse.GetValue(data)!);
-            var chosen = T5ComparisonRun.Find(parse.GetValue(methods)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
+            var chosen = T5ComparisonRun.Find(parse.GetValue(methods)!.Split(',',
+                StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
             ModelLoader.LoadT5(modelPath); // a wrong model fails here, before the task is read
             var classification = TaskDefinition.LoadClassification(dir, taskName);
             int stepCount = parse.GetValue(steps);
             var settings = new MethodSettings
             {
                 PromptLength = parse.GetValue(promptLength), Seed = parse.GetValue(seed),
-                Training = new PromptTuningOptions { Steps = stepCount, BatchSize = parse.GetValue(batch), EvaluateEvery = Math.Max(1, stepCount / 4), Seed = parse.GetValue(seed) },
+                Training = new PromptTuningOptions { Steps = stepCount, BatchSize = parse.GetValue(batch),
+                    EvaluateEvery = Math.Max(1, stepCount / 4), Seed = parse.GetValue(seed) },
             };
             var train = classification.ReadSplit(Path.Combine(dir, "train.jsonl"));
-            var validation = TaskFile.EvenSubset(classification.ReadSplit(Path.Combine(dir, "validation.jsonl")), parse.GetValue(evalExamples));
-            var test = TaskFile.EvenSubset(classification.ReadSplit(Path.Combine(dir, "test.jsonl")), parse.GetValue(testExamples));
+            var validation = TaskFile.EvenSubset(classification.ReadSplit(Path.Combine(dir, "validation.jsonl")),
+                parse.GetValue(evalExamples));
+            var test = TaskFile.EvenSubset(classification.ReadSplit(Path.Combine(dir, "test.jsonl")),
+                parse.GetValue(testExamples));
             string? reportPath = parse.GetValue(report);
-            var run = new T5ComparisonRun(modelPath, classification, settings, new ConsoleProgress(TimeSpan.FromSeconds(30)), Console.Error.WriteLine,
+            var run = new T5ComparisonRun(modelPath, classification, settings,
+                new ConsoleProgress(TimeSpan.FromSeconds(30)), Console.Error.WriteLine,
                 table =>
                 {
                     if (reportPath is null) return;
-                    table.WriteReport(reportPath); // after every method, so a long comparison that is stopped keeps its rows
+                    // after every method, so a long comparison that is stopped keeps its rows
+                    table.WriteReport(reportPath);
                     Console.Error.WriteLine($"Wrote {reportPath} and its .csv and .svg.");
                 });
             Console.Write(run.Run(chosen, train, validation, test).Markdown());

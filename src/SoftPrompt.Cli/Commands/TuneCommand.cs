@@ -43,14 +43,16 @@ public static class TuneCommand
         var initText = new Option<string?>("--init-text") { Description = "Text for --init text" };
         var placement = new Option<string?>("--placement")
         {
-            Description = "before-input (Lester et al.) or before-answer (after the input; classification only). Default: where "
+            Description =
+                "before-input (Lester et al.) or before-answer (after the input; classification only). Default: where "
                 + "the task template puts its {soft} slot (at its start or end), else before-input",
         };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 200 };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8 };
         var lr = new Option<float?>("--lr")
         {
-            Description = "Learning rate (default: 4 % of the RMS of the model's token embeddings, e.g. 0.003; a step moves "
+            Description =
+                "Learning rate (default: 4 % of the RMS of the model's token embeddings, e.g. 0.003; a step moves "
                 + "each prompt value by about this much)",
         };
         var optimizerName = new Option<string>("--optimizer")
@@ -87,13 +89,15 @@ public static class TuneCommand
         };
         var method = new Option<string>("--method")
         {
-            Description = "prompt-tuning, or any method of `compare --methods` (lora, prefix, deep, adapter, bitfit, ft, …) at "
+            Description =
+                "prompt-tuning, or any method of `compare --methods` (lora, prefix, deep, adapter, bitfit, ft, …) at "
                 + "its own optimizer and learning rate; those train classification tasks on a decoder",
             DefaultValueFactory = _ => "prompt-tuning",
         };
         var loss = new Option<string>("--loss")
         {
-            Description = "Classification loss: labels (softmax over the labels' tokens where they part, as PET), vocabulary "
+            Description =
+                "Classification loss: labels (softmax over the labels' tokens where they part, as PET), vocabulary "
                 + "(over every token, as Lester et al.) or auto (labels where the labels part at one token)",
             DefaultValueFactory = _ => "auto",
         };
@@ -116,8 +120,11 @@ public static class TuneCommand
         var threads = CommonOptions.Threads();
         var json = ResultOutput.Json();
 
-        var command = new Command("tune", "Prompt-tune a frozen model on a classification task and save the prompt as a PEFT adapter.");
-        foreach (var o in new Option[] { onNan, model, task, data, output, method, loss, perToken, checkpointEvery, length, init, initText, placement, steps, batch, lr, optimizerName, schedule, warmup, accumulate, patience, resume, evalEvery, evalExamples, testExamples, seed, threads, json, weights })
+        var command = new Command("tune",
+            "Prompt-tune a frozen model on a classification task and save the prompt as a PEFT adapter.");
+        foreach (var o in new Option[] { onNan, model, task, data, output, method, loss, perToken, checkpointEvery,
+            length, init, initText, placement, steps, batch, lr, optimizerName, schedule, warmup, accumulate, patience,
+            resume, evalEvery, evalExamples, testExamples, seed, threads, json, weights })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -128,41 +135,60 @@ public static class TuneCommand
                     parse.GetValue(output) ?? Path.Combine("adapters", taskName),
                     new MethodSettings
                     {
-                        PromptLength = parse.GetValue(length) ?? PromptTuningRun.DefaultPromptLength, Seed = parse.GetValue(seed), Loss = ClassificationLosses.Parse(parse.GetValue(loss)!),
+                        PromptLength = parse.GetValue(length) ?? PromptTuningRun.DefaultPromptLength,
+                        Seed = parse.GetValue(seed), Loss = ClassificationLosses.Parse(parse.GetValue(loss)!),
                         Training = new PromptTuningOptions
                         {
-                            Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), AccumulationSteps = parse.GetValue(accumulate),
-                            EvaluateEvery = parse.GetValue(evalEvery), Patience = parse.GetValue(patience), Seed = parse.GetValue(seed),
-                            CheckpointEvery = parse.GetValue(checkpointEvery), OnNonFinite = NonFiniteGuard.ParsePolicy(parse.GetValue(onNan)!),
+                            Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch),
+                            AccumulationSteps = parse.GetValue(accumulate),
+                            EvaluateEvery = parse.GetValue(evalEvery), Patience = parse.GetValue(patience),
+                            Seed = parse.GetValue(seed),
+                            CheckpointEvery = parse.GetValue(checkpointEvery), OnNonFinite = NonFiniteGuard.ParsePolicy(
+                                parse.GetValue(onNan)!),
                         },
                     },
-                    parse.GetValue(evalExamples), parse.GetValue(testExamples), parse.GetValue(resume)), parse.GetValue(json));
+                    parse.GetValue(evalExamples), parse.GetValue(testExamples), parse.GetValue(resume)),
+                        parse.GetValue(json));
             var loaded = ModelLoader.Load(parse.GetValue(model)!, CommonOptions.Bf16(parse, weights));
-            var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer.");
+            var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException(
+                $"The model at {loaded.Source} has no tokenizer.");
             var frozen = loaded.Model;
             frozen.SetTrainable(false);
-            var promptPlacement = parse.GetValue(placement) is string where ? PromptAdapterFiles.ParsePlacement(where) : (PromptPlacement?)null;
+            var promptPlacement = parse.GetValue(placement) is string where ? PromptAdapterFiles.ParsePlacement(where)
+                : (PromptPlacement?)null;
             string initName = parse.GetValue(init)!;
             string outDir = parse.GetValue(output) ?? Path.Combine("adapters", taskName);
             var options = new PromptTuningOptions
             {
-                Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), AccumulationSteps = parse.GetValue(accumulate),
-                Optimizer = parse.GetValue(optimizerName)!.ToLowerInvariant(), LearningRate = parse.GetValue(lr) ?? PromptScale.LearningRate(frozen.TokenEmbedding),
-                Schedule = LearningRateSchedule.ParseShape(parse.GetValue(schedule)!), WarmupSteps = parse.GetValue(warmup),
-                EvaluateEvery = parse.GetValue(evalEvery), Patience = parse.GetValue(patience), Seed = parse.GetValue(seed),
+                Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch),
+                AccumulationSteps = parse.GetValue(accumulate),
+                Optimizer = parse.GetValue(optimizerName)!.ToLowerInvariant(), LearningRate = parse.GetValue(lr)
+                    ?? PromptScale.LearningRate(frozen.TokenEmbedding),
+                Schedule = LearningRateSchedule.ParseShape(parse.GetValue(schedule)!),
+                WarmupSteps = parse.GetValue(warmup),
+                EvaluateEvery = parse.GetValue(evalEvery), Patience = parse.GetValue(patience),
+                Seed = parse.GetValue(seed),
                 CheckpointEvery = parse.GetValue(checkpointEvery),
                 OnNonFinite = NonFiniteGuard.ParsePolicy(parse.GetValue(onNan)!),
             };
             if (taskName.Contains(','))
-                return MultiTaskTuning.Run(frozen, tokenizer, loaded.Source, new MultiTaskPromptTuning.MultiTaskSettings(
-                    taskName.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), parse.GetValue(data)!,
-                    parse.GetValue(output) ?? "adapters", parse.GetValue(length) ?? PromptTuningRun.DefaultPromptLength, initName, parse.GetValue(initText), parse.GetValue(seed), options,
-                    parse.GetValue(evalExamples), parse.GetValue(testExamples), parse.GetValue(resume), parse.GetValue(perToken),
+                return MultiTaskTuning.Run(frozen, tokenizer, loaded.Source,
+                    new MultiTaskPromptTuning.MultiTaskSettings(
+                    taskName.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                    parse.GetValue(data)!,
+                    parse.GetValue(output) ?? "adapters", parse.GetValue(length) ?? PromptTuningRun.DefaultPromptLength,
+                    initName, parse.GetValue(initText), parse.GetValue(seed), options,
+                    parse.GetValue(evalExamples), parse.GetValue(testExamples), parse.GetValue(resume),
+                    parse.GetValue(perToken),
                     ClassificationLosses.Parse(parse.GetValue(loss)!)), parse.GetValue(json));
-            var outcome = PromptTuningRun.Run(frozen, tokenizer, loaded.Source, new PromptTuningRun.Settings(taskName, taskDir, outDir,
-                parse.GetValue(length), promptPlacement, initName, parse.GetValue(initText), parse.GetValue(seed), options,
-                parse.GetValue(evalExamples), parse.GetValue(testExamples), parse.GetValue(resume), parse.GetValue(perToken),
-                ClassificationLosses.Parse(parse.GetValue(loss)!)), new ConsoleProgress(TimeSpan.FromSeconds(10)), Console.Error.WriteLine);
+            var outcome = PromptTuningRun.Run(frozen, tokenizer, loaded.Source, new PromptTuningRun.Settings(taskName,
+                taskDir, outDir,
+                parse.GetValue(length), promptPlacement, initName, parse.GetValue(initText), parse.GetValue(seed),
+                options,
+                parse.GetValue(evalExamples), parse.GetValue(testExamples), parse.GetValue(resume),
+                parse.GetValue(perToken),
+                ClassificationLosses.Parse(parse.GetValue(loss)!)), new ConsoleProgress(TimeSpan.FromSeconds(10)),
+                    Console.Error.WriteLine);
             var (report, summary) = Describe(outcome, initName, options.LearningRate);
             ResultOutput.Print(parse, json, report, summary);
             return 0;
@@ -171,7 +197,8 @@ public static class TuneCommand
     }
 
     /// <summary>The run's figures as the JSON record (--json) and the sentences a person reads.</summary>
-    private static (object Record, string Summary) Describe(PromptTuningRun.Outcome outcome, string init, float learningRate)
+    private static (object Record, string Summary) Describe(PromptTuningRun.Outcome outcome, string init,
+        float learningRate)
     {
         double percent = 100.0 * outcome.TrainableParameters / outcome.BaseParameters;
         switch (outcome)
@@ -181,28 +208,39 @@ public static class TuneCommand
                 {
                     task = g.Task, method = "prompt_tuning", prompt_length = g.PromptLength, init,
                     trainable_params = g.TrainableParameters, percent_of_base = Math.Round(percent, 4),
-                    best_validation_step = g.BestStep, best_validation_rouge_l = Math.Round(g.BestValidationScore, 4), steps = g.Steps,
+                    best_validation_step = g.BestStep, best_validation_rouge_l = Math.Round(g.BestValidationScore, 4),
+                    steps = g.Steps,
                     stopped_early = g.StoppedEarly, test_examples = g.TestExamples,
                     test_bleu = Math.Round(g.Bleu, 4), test_rouge_l = Math.Round(g.RougeL, 4),
                     zero_shot_bleu = Math.Round(g.ZeroShotBleu, 4), zero_shot_rouge_l = Math.Round(g.ZeroShotRougeL, 4),
                     seconds = Math.Round(g.Seconds, 1), adapter = g.AdapterDirectory,
-                }, $"Tuned prompt: ROUGE-L {g.RougeL:F3} (BLEU {g.Bleu:F3}) on {g.TestExamples:N0} {g.Task} test examples; the untuned " +
-                   $"prompt ROUGE-L {g.ZeroShotRougeL:F3} (BLEU {g.ZeroShotBleu:F3}). {g.TrainableParameters:N0} trained values; adapter in {g.AdapterDirectory}.");
+                }, $"Tuned prompt: ROUGE-L {g.RougeL:F3} (BLEU {g.Bleu:F3}) on {g.TestExamples:N0} {g.Task} test " +
+                    $"examples; the untuned " +
+                   $"prompt ROUGE-L {g.ZeroShotRougeL:F3} (BLEU {g.ZeroShotBleu:F3}). {g.TrainableParameters:N0} " +
+                       $"trained values; adapter in {g.AdapterDirectory}.");
             case PromptTuningRun.ClassificationOutcome c:
                 return (new
                 {
-                    task = c.Task, method = "prompt_tuning", prompt_length = c.PromptLength, init, placement = PromptAdapterFiles.PlacementName(c.Placement),
-                    loss = c.EffectiveLoss == ClassificationLoss.LabelChoice ? "labels" : "vocabulary", learning_rate = learningRate,
+                    task = c.Task, method = "prompt_tuning", prompt_length = c.PromptLength, init,
+                    placement = PromptAdapterFiles.PlacementName(c.Placement),
+                    loss = c.EffectiveLoss == ClassificationLoss.LabelChoice ? "labels" : "vocabulary",
+                    learning_rate = learningRate,
                     trainable_params = c.TrainableParameters, percent_of_base = Math.Round(percent, 4),
-                    best_validation_step = c.BestStep, best_validation_accuracy = Math.Round(c.BestValidationScore, 4), steps = c.Steps,
+                    best_validation_step = c.BestStep, best_validation_accuracy = Math.Round(c.BestValidationScore, 4),
+                    steps = c.Steps,
                     stopped_early = c.StoppedEarly, test_examples = c.TestExamples,
                     test_accuracy = Math.Round(c.Accuracy, 4), test_macro_f1 = Math.Round(c.MacroF1, 4),
-                    zero_shot_accuracy = Math.Round(c.ZeroShotAccuracy, 4), zero_shot_macro_f1 = Math.Round(c.ZeroShotMacroF1, 4),
-                    majority_class = c.MajorityClass, majority_accuracy = Math.Round(c.MajorityAccuracy, 4), majority_macro_f1 = Math.Round(c.MajorityMacroF1, 4),
+                    zero_shot_accuracy = Math.Round(c.ZeroShotAccuracy, 4), zero_shot_macro_f1 =
+                        Math.Round(c.ZeroShotMacroF1, 4),
+                    majority_class = c.MajorityClass, majority_accuracy = Math.Round(c.MajorityAccuracy, 4),
+                    majority_macro_f1 = Math.Round(c.MajorityMacroF1, 4),
                     seconds = Math.Round(c.Seconds, 1), adapter = c.AdapterDirectory,
-                }, $"Tuned prompt: {c.Accuracy:P1} test accuracy (macro-F1 {c.MacroF1:F3}) on {c.TestExamples:N0} {c.Task} test examples; " +
-                   $"the untuned prompt {c.ZeroShotAccuracy:P1} (macro-F1 {c.ZeroShotMacroF1:F3}); always answering \"{c.MajorityClass}\" " +
-                   $"{c.MajorityAccuracy:P1} (macro-F1 {c.MajorityMacroF1:F3}). {c.TrainableParameters:N0} trained values ({percent:F3}% of the base); " +
+                }, $"Tuned prompt: {c.Accuracy:P1} test accuracy (macro-F1 {c.MacroF1:F3}) on {c.TestExamples:N0} " +
+                    $"{c.Task} test examples; " +
+                   $"the untuned prompt {c.ZeroShotAccuracy:P1} (macro-F1 {c.ZeroShotMacroF1:F3}); always answering " +
+                       $"\"{c.MajorityClass}\" " +
+                   $"{c.MajorityAccuracy:P1} (macro-F1 {c.MajorityMacroF1:F3}). {c.TrainableParameters:N0} trained " +
+                       $"values ({percent:F3}% of the base); " +
                    $"adapter in {c.AdapterDirectory}.");
             default:
                 throw new InvalidOperationException($"No description for {outcome.GetType().Name}.");

@@ -78,12 +78,14 @@ public sealed class FormatFuzzer
 
     // Loading may allocate what a valid file of this size implies (the weights as float32: 2× a bf16 file, plus
     // parsing), never what a corrupt length field asks for.
-    private static FuzzCase Checked(Target target, string mutation, FuzzOutcome outcome, string? message, long before, long size)
+    private static FuzzCase Checked(Target target, string mutation, FuzzOutcome outcome, string? message, long before,
+        long size)
     {
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         long allowance = 64 * size + (32 << 20);
         return allocated > allowance
-            ? new FuzzCase(target.Format, mutation, FuzzOutcome.Overallocated, $"allocated {allocated:N0} bytes for a {size:N0}-byte file")
+            ? new FuzzCase(target.Format, mutation, FuzzOutcome.Overallocated,
+                $"allocated {allocated:N0} bytes for a {size:N0}-byte file")
             : new FuzzCase(target.Format, mutation, outcome, message);
     }
 
@@ -130,7 +132,8 @@ public sealed class FormatFuzzer
             case 6:
             {
                 int depth = 1000 + _rng.Next(100_000);
-                return ($"nest {depth} arrays", Encoding.ASCII.GetBytes(new string('[', depth) + new string(']', depth)));
+                return ($"nest {depth} arrays", Encoding.ASCII.GetBytes(new string('[', depth) + new string(']',
+                    depth)));
             }
             default:
             {
@@ -142,15 +145,19 @@ public sealed class FormatFuzzer
         }
     }
 
-    /// <summary>A model's config.json alone, and its weights mutated beside an intact config.json, loaded as a directory.</summary>
+    /// <summary>A model's config.json alone, and its weights mutated beside an intact config.json, loaded as a
+    /// directory.</summary>
     private static IEnumerable<Target> ModelDirectoryTargets(string prefix, string fixture, Action<string> load)
     {
-        yield return new Target(prefix + "config.json", File.ReadAllBytes(Path.Combine(fixture, "config.json")), "config.json",
+        yield return new Target(prefix + "config.json", File.ReadAllBytes(Path.Combine(fixture, "config.json")),
+            "config.json",
             path => HfConfig.Read(path), IsJson: true);
-        yield return new Target(prefix + "model directory", File.ReadAllBytes(Path.Combine(fixture, "model.safetensors")), "model.safetensors",
+        yield return new Target(prefix + "model directory",
+            File.ReadAllBytes(Path.Combine(fixture, "model.safetensors")), "model.safetensors",
             path =>
             {
-                File.Copy(Path.Combine(fixture, "config.json"), Path.Combine(Path.GetDirectoryName(path)!, "config.json"));
+                File.Copy(Path.Combine(fixture, "config.json"), Path.Combine(Path.GetDirectoryName(path)!,
+                    "config.json"));
                 load(Path.GetDirectoryName(path)!);
             }, IsJson: false);
     }
@@ -160,32 +167,40 @@ public sealed class FormatFuzzer
     {
         var targets = new List<Target>();
         string llama = Path.Combine(fixturesDirectory, "parity", "llama-tiny");
-        targets.Add(new Target("safetensors", File.ReadAllBytes(Path.Combine(llama, "model.safetensors")), "model.safetensors",
+        targets.Add(new Target("safetensors", File.ReadAllBytes(Path.Combine(llama, "model.safetensors")),
+            "model.safetensors",
             path =>
             {
                 var file = SafeTensorsFile.Open(path);
                 foreach (var name in file.Names) file.ReadFloat32(name);
             }, IsJson: false));
         targets.AddRange(ModelDirectoryTargets("", llama, directory => ModelLoader.Load(directory)));
-        targets.AddRange(ModelDirectoryTargets("t5 ", Path.Combine(fixturesDirectory, "parity", "t5-v1_1-tiny"), directory => ModelLoader.LoadT5(directory)));
-        targets.Add(new Target("tokenizer.json", SmallTokenizerJson(), "tokenizer.json", path => TokenizerLoader.Load(path), IsJson: true));
-        targets.Add(new Target("unigram tokenizer.json", File.ReadAllBytes(Path.Combine(fixturesDirectory, "tokenizers", "unigram", "hand-built", "tokenizer.json")),
-            "tokenizer.json", path => TokenizerLoader.Load(path).Encode("ABC the cats \u2603 <extra_id_0>\u00E9"), IsJson: true));
+        targets.AddRange(ModelDirectoryTargets("t5 ", Path.Combine(fixturesDirectory, "parity", "t5-v1_1-tiny"),
+            directory => ModelLoader.LoadT5(directory)));
+        targets.Add(new Target("tokenizer.json", SmallTokenizerJson(), "tokenizer.json",
+            path => TokenizerLoader.Load(path), IsJson: true));
+        targets.Add(new Target("unigram tokenizer.json", File.ReadAllBytes(Path.Combine(fixturesDirectory, "tokenizers",
+            "unigram", "hand-built", "tokenizer.json")),
+            "tokenizer.json", path => TokenizerLoader.Load(path).Encode("ABC the cats \u2603 <extra_id_0>\u00E9"),
+                IsJson: true));
         var task = new ClassificationTask("reviews", "Review: {text}\nWas the food great?",
             new Dictionary<string, string> { ["great"] = " great", ["other"] = " other" });
         targets.Add(new Target("task jsonl", Encoding.UTF8.GetBytes(
-                "{\"label\": \"great\", \"text\": \"Lovely tea, fresh and fragrant.\"}\n{\"label\": \"other\", \"text\": \"Stale and \\\"bland\\\".\"}\n"),
+                "{\"label\": \"great\", \"text\": \"Lovely tea, fresh and fragrant.\"}\n{\"label\": \"other\", " +
+                    "\"text\": \"Stale and \\\"bland\\\".\"}\n"),
             "train.jsonl", path => task.ReadSplit(path), IsJson: true));
         targets.Add(new Target("adapter", AdapterWeights(), "adapter_model.safetensors",
             path =>
             {
-                File.WriteAllText(Path.Combine(Path.GetDirectoryName(path)!, PromptAdapterFiles.ConfigFile), "{\"peft_type\": \"PROMPT_TUNING\"}");
+                File.WriteAllText(Path.Combine(Path.GetDirectoryName(path)!, PromptAdapterFiles.ConfigFile),
+                    "{\"peft_type\": \"PROMPT_TUNING\"}");
                 PromptAdapterFiles.Load(Path.GetDirectoryName(path)!, 8);
             }, IsJson: false));
         targets.AddRange(AdapterDirectoryTargets(llama));
         targets.AddRange(VisionTargets(Path.Combine(fixturesDirectory, "parity", "vit-tiny")));
         if (tinyStoriesPath is not null && File.Exists(tinyStoriesPath))
-            targets.Add(new Target("tinystories bin", File.ReadAllBytes(tinyStoriesPath), "model.bin", path => ModelLoader.Load(path), IsJson: false));
+            targets.Add(new Target("tinystories bin", File.ReadAllBytes(tinyStoriesPath), "model.bin",
+                path => ModelLoader.Load(path), IsJson: false));
         return targets;
     }
 
@@ -198,12 +213,16 @@ public sealed class FormatFuzzer
         var model = ModelLoader.Load(modelDirectory).Model;
         var methods = new (string Name, Action<string> Save, Action<string> Load)[]
         {
-            ("lora", dir => new LoraAdapter(model, new LoraOptions { Rank = 2 }).Save(dir, "fuzz"), dir => LoraAdapter.Load(dir, model)),
-            ("prefix", dir => new PrefixAdapter(model.Config, new PrefixTuningOptions(3, Reparameterize: true, MlpHiddenSize: 8)).Save(dir, "fuzz"),
+            ("lora", dir => new LoraAdapter(model, new LoraOptions { Rank = 2 }).Save(dir, "fuzz"),
+                dir => LoraAdapter.Load(dir, model)),
+            ("prefix", dir => new PrefixAdapter(model.Config, new PrefixTuningOptions(3, Reparameterize: true,
+                MlpHiddenSize: 8)).Save(dir, "fuzz"),
                 dir => PrefixAdapterFiles.Load(dir, model.Config)),
-            ("llama-adapter", dir => new LlamaAdapter(model, new LlamaAdapterOptions { Length = 3, Layers = 1 }).Save(dir, "fuzz"),
+            ("llama-adapter", dir => new LlamaAdapter(model, new LlamaAdapterOptions { Length = 3, Layers = 1 })
+                .Save(dir, "fuzz"),
                 dir => LlamaAdapter.Load(dir, model)),
-            ("bottleneck", dir => new BottleneckAdapter(model, new BottleneckOptions { Size = 4 }).Save(dir, "fuzz"), dir => BottleneckAdapter.Load(dir, model)),
+            ("bottleneck", dir => new BottleneckAdapter(model, new BottleneckOptions { Size = 4 }).Save(dir, "fuzz"),
+                dir => BottleneckAdapter.Load(dir, model)),
         };
         foreach (var (name, save, load) in methods)
             foreach (var target in DirectoryTargets(name, FilesSavedBy(name, save), load))
@@ -215,9 +234,11 @@ public sealed class FormatFuzzer
     {
         var model = VitFiles.Load(vitDirectory);
         string[] classes = ["x", "y", "z"];
-        var vitFiles = new[] { VitFiles.ConfigFile, VitFiles.WeightsFile }.ToDictionary(f => f, f => File.ReadAllBytes(Path.Combine(vitDirectory, f)));
+        var vitFiles = new[] { VitFiles.ConfigFile, VitFiles.WeightsFile }.ToDictionary(f => f,
+            f => File.ReadAllBytes(Path.Combine(vitDirectory, f)));
         var vpt = VisualTuningMethod.Named("vpt-deep");
-        var adapterFiles = FilesSavedBy("vpt", dir => vpt.Build(model, classes, promptTokens: 2, seed: 1).SaveAdapter(dir));
+        var adapterFiles = FilesSavedBy("vpt", dir => vpt.Build(model, classes, promptTokens: 2, seed: 1).SaveAdapter(
+            dir));
         return [
             .. DirectoryTargets("vit", vitFiles, dir => VitFiles.Load(dir)),
             .. DirectoryTargets("vpt", adapterFiles, dir => ImageClassification.LoadAdapter(dir, model, classes)),
@@ -232,7 +253,8 @@ public sealed class FormatFuzzer
         var splits = new Dictionary<string, object>();
         foreach (var split in new[] { "train", "validation", "test" })
         {
-            using (var gzip = new GZipStream(File.Create(Path.Combine(directory, split + ".bin.gz")), CompressionLevel.Optimal))
+            using (var gzip = new GZipStream(File.Create(Path.Combine(directory, split + ".bin.gz")),
+                CompressionLevel.Optimal))
                 for (int label = 0; label < 3; label++)
                 {
                     gzip.WriteByte((byte)label);
@@ -254,8 +276,10 @@ public sealed class FormatFuzzer
         return files;
     }
 
-    /// <summary>One target per file of a directory: that file mutated, the others left valid, the directory loaded.</summary>
-    private static IEnumerable<Target> DirectoryTargets(string name, Dictionary<string, byte[]> files, Action<string> load) =>
+    /// <summary>One target per file of a directory: that file mutated, the others left valid, the directory
+    /// loaded.</summary>
+    private static IEnumerable<Target> DirectoryTargets(string name, Dictionary<string, byte[]> files,
+        Action<string> load) =>
         files.Select(pair => new Target($"{name} {pair.Key}", pair.Value, pair.Key, path =>
         {
             string dir = Path.GetDirectoryName(path)!;
@@ -278,7 +302,8 @@ public sealed class FormatFuzzer
     private static byte[] AdapterWeights()
     {
         string path = Path.Combine(Path.GetTempPath(), $"softprompt-fuzz-adapter-{Environment.ProcessId}.safetensors");
-        SafeTensorsWriter.Write(path, new[] { (PromptAdapterFiles.TensorName, new[] { 3, 8 }, (ReadOnlyMemory<float>)new float[24]) });
+        SafeTensorsWriter.Write(path, new[] { (PromptAdapterFiles.TensorName, new[] { 3, 8 },
+            (ReadOnlyMemory<float>)new float[24]) });
         var bytes = File.ReadAllBytes(path);
         File.Delete(path);
         return bytes;

@@ -8,13 +8,15 @@ public sealed record LabeledExample(IReadOnlyDictionary<string, string> Fields, 
 /// says how each label is written), e.g. "Review: {text}\nSentiment:" and great → " great". A masked LM reads the label
 /// inside the text instead, at a [MASK]: <paramref name="ClozeTemplate"/> is the template written that way.
 /// </summary>
-public sealed record ClassificationTask(string Name, string Template, IReadOnlyDictionary<string, string> Verbalizer, string LabelField = "label",
+public sealed record ClassificationTask(string Name, string Template, IReadOnlyDictionary<string, string> Verbalizer,
+    string LabelField = "label",
     string? ClozeTemplate = null) : ITaskDefinition
 {
     public string Kind => "classification";
 
     /// <summary>The {soft} slot the task's template.json wrote at its start or end (kept apart from
-    /// <see cref="Template"/>, which every method renders): where prompt tuning puts its vectors, and how many.</summary>
+    /// <see cref="Template"/>, which every method renders): where prompt tuning puts its vectors, and how
+    /// many.</summary>
     public SoftSlot? Soft { get; init; }
 
     public IReadOnlyList<string> Labels => Verbalizer.Keys.ToList();
@@ -22,7 +24,9 @@ public sealed record ClassificationTask(string Name, string Template, IReadOnlyD
     /// <summary>The task as an encoder's MLM head reads it: the cloze template (or the template itself, when it already
     /// holds a [MASK]) in place of the template, the same labels and verbalizer words.</summary>
     public ClassificationTask AsCloze() => Template.Contains("[MASK]") ? this
-        : this with { Template = ClozeTemplate ?? throw new ArgumentException($"Task {Name} has no cloze template (one with a [MASK] for the label word), which an encoder needs to read its verbalizer.") };
+        : this with { Template = ClozeTemplate ?? throw new ArgumentException(
+            $"Task {Name} has no cloze template (one with a [MASK] for the label word), which an encoder needs to " +
+            $"read its verbalizer.") };
 
     /// <summary>The template with each {field} replaced by the example's value.</summary>
     public string Render(LabeledExample example) => TaskFile.Fill(Template, example.Fields);
@@ -38,7 +42,8 @@ public sealed record ClassificationTask(string Name, string Template, IReadOnlyD
     {
         if (k <= 0) return "";
         var rng = new Random(seed);
-        var byLabel = Labels.Select(l => pool.Where(e => e.Label == l).OrderBy(_ => rng.Next()).Take(50).OrderBy(e => Render(e).Length).ToList())
+        var byLabel = Labels.Select(l => pool.Where(e => e.Label == l).OrderBy(_ => rng.Next()).Take(50).OrderBy(e =>
+            Render(e).Length).ToList())
             .Where(list => list.Count > 0).ToList();
         var chosen = new List<LabeledExample>();
         for (int i = 0; chosen.Count < k && i < k * byLabel.Count; i++)
@@ -59,7 +64,8 @@ public sealed record ClassificationTask(string Name, string Template, IReadOnlyD
             if (!fields.TryGetValue(LabelField, out var label))
                 throw new InvalidDataException($"{path}, line {line}: no \"{LabelField}\" field.");
             if (!Verbalizer.ContainsKey(label))
-                throw new InvalidDataException($"{path}, line {line}: label \"{label}\" is not one of {string.Join(", ", Labels)}.");
+                throw new InvalidDataException(
+                    $"{path}, line {line}: label \"{label}\" is not one of {string.Join(", ", Labels)}.");
             examples.Add(new LabeledExample(fields, label));
         }
         return examples;

@@ -11,7 +11,8 @@ public sealed record GenerationTask(string Name, string Template, string TargetT
 {
     public string Kind => "generation";
 
-    /// <summary>Values for input fields a request may leave out (e.g. the part of speech of a word to define).</summary>
+    /// <summary>Values for input fields a request may leave out (e.g. the part of speech of a word to
+    /// define).</summary>
     public IReadOnlyDictionary<string, string> Defaults { get; init; } = new Dictionary<string, string>();
 
     public string Render(TextExample example) => TaskFile.Fill(Template, example.Fields);

@@ -44,10 +44,13 @@ public sealed partial record SoftSlot(SoftSlotPosition Position, int? Count)
         var m = found[0];
         bool atStart = m.Index == 0, atEnd = m.Index + m.Length == template.Length;
         if (found.Count > 1 || !atStart && !atEnd)
-            throw new InvalidDataException($"{where}: a {{soft}} slot goes at the template's start (the prompt before the input, Lester et al.) " +
-                "or its end (after the input, before the answer), once; soft tokens inside the text are P-tuning's (`compare --methods ptuning`).");
+            throw new InvalidDataException(
+                $"{where}: a {{soft}} slot goes at the template's start (the prompt before the input, Lester et al.) " +
+                "or its end (after the input, before the answer), once; soft tokens inside the text are P-tuning's " +
+                    "(`compare --methods ptuning`).");
         int? count = m.Groups[1].Success
-            ? CountOf(m.Groups[1].Value) ?? throw new InvalidDataException($"{where}: {m.Value} must ask for 1 to {MaxCount} soft tokens.")
+            ? CountOf(m.Groups[1].Value) ?? throw new InvalidDataException(
+                $"{where}: {m.Value} must ask for 1 to {MaxCount} soft tokens.")
             : null; // a bare {soft}: the length is the command's to choose
         string rest = atStart ? template[m.Length..] : template[..m.Index];
         return (rest, new SoftSlot(atStart ? SoftSlotPosition.Start : SoftSlotPosition.End, count));

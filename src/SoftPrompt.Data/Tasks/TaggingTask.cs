@@ -22,15 +22,18 @@ public sealed record TaggingTask(string Name, IReadOnlyList<string> Tags) : ITas
             string[] Strings(string field) =>
                 row.TryGetProperty(field, out var array) && array.ValueKind == JsonValueKind.Array
                     ? array.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.String ? e.GetString()!
-                        : throw new InvalidDataException($"{path}, line {line}: \"{field}\" holds a {e.ValueKind} among its strings.")).ToArray()
+                        : throw new InvalidDataException(
+                            $"{path}, line {line}: \"{field}\" holds a {e.ValueKind} among its strings.")).ToArray()
                     : throw new InvalidDataException($"{path}, line {line}: no \"{field}\" array.");
             var words = Strings(TokensField);
             var tags = Strings(TagsField);
             if (words.Length == 0) throw new InvalidDataException($"{path}, line {line}: the sentence has no tokens.");
             if (tags.Length != words.Length)
-                throw new InvalidDataException($"{path}, line {line}: {words.Length} {TokensField} but {tags.Length} {TagsField}.");
+                throw new InvalidDataException(
+                    $"{path}, line {line}: {words.Length} {TokensField} but {tags.Length} {TagsField}.");
             if (tags.FirstOrDefault(t => !known.Contains(t)) is string unknown)
-                throw new InvalidDataException($"{path}, line {line}: tag \"{unknown}\" is not one of {string.Join(" ", Tags)}.");
+                throw new InvalidDataException(
+                    $"{path}, line {line}: tag \"{unknown}\" is not one of {string.Join(" ", Tags)}.");
             return new TaggedSentence(words, tags);
         });
     }

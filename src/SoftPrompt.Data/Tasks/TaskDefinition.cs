@@ -3,8 +3,9 @@ using System.Text.Json.Nodes;
 
 namespace SoftPrompt.Data.Tasks;
 
-/// <summary>A task of any kind, as its task.json defines it: <see cref="ClassificationTask"/>, <see cref="GenerationTask"/>
-/// or <see cref="TaggingTask"/>. Commands choose what to run by the kind, never by the task's name.</summary>
+/// <summary>A task of any kind, as its task.json defines it: <see cref="ClassificationTask"/>,
+/// <see cref="GenerationTask"/> or <see cref="TaggingTask"/>. Commands choose what to run by the kind, never by the
+/// task's name.</summary>
 public interface ITaskDefinition
 {
     string Name { get; }
@@ -16,9 +17,9 @@ public interface ITaskDefinition
 /// A task's definition as data (OpenPrompt's habit: templates and verbalizers live beside the data, not in the model
 /// code): `task.json` in the task's folder, one of
 /// <code>{"kind": "classification", "template": "Review: {text}\nQuestion: …\nAnswer:",
-///   "verbalizer": {"great": " yes", "other": " no"}, "cloze_template": "Review: {text} It was [MASK].", "label_field": "label"}
-/// {"kind": "generation", "template": "{word} ({pos}):", "target_template": " {gloss}", "defaults": {"pos": "noun"}}
-/// {"kind": "tagging", "tags": ["NOUN", "VERB", …], "tokens_field": "tokens", "tags_field": "tags"}</code>
+/// "verbalizer": {"great": " yes", "other": " no"}, "cloze_template": "Review: {text} It was [MASK].", "label_field":
+/// "label"} {"kind": "generation", "template": "{word} ({pos}):", "target_template": " {gloss}", "defaults": {"pos":
+/// "noun"}} {"kind": "tagging", "tags": ["NOUN", "VERB", …], "tokens_field": "tokens", "tags_field": "tags"}</code>
 /// Every task folder needs one; the shipped tasks have theirs.
 /// </summary>
 public static class TaskDefinition
@@ -30,8 +31,10 @@ public static class TaskDefinition
     {
         string path = Path.Combine(taskDirectory, FileName);
         if (!File.Exists(path))
-            throw new InvalidDataException($"{taskDirectory}: no {FileName} says what the task is (its kind, template and labels); " +
-                                           "every task folder needs one (the README's \"Your own task\" shows the fields).");
+            throw new InvalidDataException(
+                $"{taskDirectory}: no {FileName} says what the task is (its kind, template and labels); " +
+                                           "every task folder needs one (the README's \"Your own task\" shows the " +
+                                               "fields).");
         JsonNode? root;
         try { root = JsonNode.Parse(File.ReadAllText(path)); }
         catch (JsonException e) { throw new InvalidDataException($"{path}: not valid JSON ({e.Message})."); }
@@ -39,23 +42,27 @@ public static class TaskDefinition
         return FromJson(json, name, path);
     }
 
-    /// <summary>The classification task in <paramref name="taskDirectory"/>; a task of another kind is an error.</summary>
+    /// <summary>The classification task in <paramref name="taskDirectory"/>; a task of another kind is an
+    /// error.</summary>
     public static ClassificationTask LoadClassification(string taskDirectory, string name) =>
         AsClassification(Load(taskDirectory, name), Path.Combine(taskDirectory, FileName));
 
-    /// <summary>The definition as a classification task, or an error naming <paramref name="source"/> and its kind.</summary>
+    /// <summary>The definition as a classification task, or an error naming <paramref name="source"/> and its
+    /// kind.</summary>
     public static ClassificationTask AsClassification(ITaskDefinition task, string source) => task as ClassificationTask
-        ?? throw new InvalidDataException($"{source}: task {task.Name} is a {task.Kind} task; this needs a classification task.");
+        ?? throw new InvalidDataException(
+            $"{source}: task {task.Name} is a {task.Kind} task; this needs a classification task.");
 
-    /// <summary>A definition from its JSON object (a task.json, or the copy an adapter keeps); <paramref name="source"/>
-    /// names it in errors, with the field.</summary>
+    /// <summary>A definition from its JSON object (a task.json, or the copy an adapter keeps);
+    /// <paramref name="source"/> names it in errors, with the field.</summary>
     public static ITaskDefinition FromJson(JsonObject json, string name, string source)
     {
         string? Text(string field, bool required)
         {
             var node = json[field];
             if (node is null) return required ? throw new InvalidDataException($"{source}: no \"{field}\".") : null;
-            return node is JsonValue v && v.TryGetValue<string>(out var s) ? s : throw new InvalidDataException($"{source}: \"{field}\" must be a string.");
+            return node is JsonValue v && v.TryGetValue<string>(out var s) ? s : throw new InvalidDataException(
+                $"{source}: \"{field}\" must be a string.");
         }
         string Template(string field) => Checked(field, Text(field, required: true)!);
         // A template's text (a classification template's with its {soft} slot taken out) must show a field of the rows.
@@ -63,7 +70,9 @@ public static class TaskDefinition
         {
             try
             {
-                if (!TaskFile.Slots(template).Any()) throw new InvalidDataException($"{source}: the {field} \"{template}\" shows no {{field}} of the rows.");
+                if (!TaskFile.Slots(template).Any())
+                    throw new InvalidDataException(
+                        $"{source}: the {field} \"{template}\" shows no {{field}} of the rows.");
             }
             catch (FormatException e) { throw new InvalidDataException($"{source}: \"{field}\": {e.Message}"); }
             return template;
@@ -72,10 +81,13 @@ public static class TaskDefinition
         {
             var result = new Dictionary<string, string>();
             if (json[field] is null && !required) return result;
-            if (json[field] is not JsonObject map || required && map.Count < 2) throw new InvalidDataException($"{source}: \"{field}\" must {what}.");
+            if (json[field] is not JsonObject map || required && map.Count < 2)
+                throw new InvalidDataException($"{source}: \"{field}\" must {what}.");
             foreach (var (key, node) in map)
-                result[key] = node is JsonValue v && v.TryGetValue<string>(out var s) && (allowEmpty || s.Length > 0) ? s
-                    : throw new InvalidDataException($"{source}: {field}[\"{key}\"] must be a {(allowEmpty ? "" : "non-empty ")}string.");
+                result[key] = node is JsonValue v && v.TryGetValue<string>(out var s) && (allowEmpty || s.Length > 0)
+                    ? s
+                    : throw new InvalidDataException(
+                        $"{source}: {field}[\"{key}\"] must be a {(allowEmpty ? "" : "non-empty ")}string.");
             return result;
         }
 
@@ -86,32 +98,43 @@ public static class TaskDefinition
             {
                 var (written, soft) = SoftSlot.Split(Text("template", required: true)!, $"{source}: \"template\"");
                 string template = Checked("template", written);
-                var verbalizer = Strings("verbalizer", required: true, allowEmpty: false, "map each label (at least two) to the text that writes it");
+                var verbalizer = Strings("verbalizer", required: true, allowEmpty: false,
+                    "map each label (at least two) to the text that writes it");
                 if (verbalizer.Values.Distinct().Count() != verbalizer.Count)
-                    throw new InvalidDataException($"{source}: two labels are written the same way in the verbalizer; answers could not be told apart.");
+                    throw new InvalidDataException(
+                        $"{source}: two labels are written the same way in the verbalizer; answers could not be told " +
+                        $"apart.");
                 string? cloze = Text("cloze_template", required: false);
-                if (cloze is not null && !cloze.Contains("[MASK]")) throw new InvalidDataException($"{source}: \"cloze_template\" needs a [MASK] where the label word goes.");
-                return new ClassificationTask(name, template, verbalizer, Text("label_field", required: false) ?? "label", cloze) { Soft = soft };
+                if (cloze is not null && !cloze.Contains("[MASK]"))
+                    throw new InvalidDataException(
+                        $"{source}: \"cloze_template\" needs a [MASK] where the label word goes.");
+                return new ClassificationTask(name, template, verbalizer, Text("label_field", required: false)
+                    ?? "label", cloze) { Soft = soft };
             }
             case "generation":
                 return new GenerationTask(name, Template("template"), Template("target_template"))
                 {
-                    Defaults = Strings("defaults", required: false, allowEmpty: true, "map input fields to the values a request may leave out"),
+                    Defaults = Strings("defaults", required: false, allowEmpty: true,
+                        "map input fields to the values a request may leave out"),
                 };
             case "tagging":
             {
                 if (json["tags"] is not JsonArray array || array.Count < 2)
                     throw new InvalidDataException($"{source}: \"tags\" must be an array of at least two tag strings.");
-                var tags = array.Select((node, i) => node is JsonValue v && v.TryGetValue<string>(out var s) && s.Length > 0 ? s
+                var tags = array.Select((node, i) => node is JsonValue v && v.TryGetValue<string>(out var s)
+                    && s.Length > 0 ? s
                     : throw new InvalidDataException($"{source}: tags[{i}] must be a non-empty string.")).ToList();
-                if (tags.Distinct().Count() != tags.Count) throw new InvalidDataException($"{source}: \"tags\" lists a tag twice.");
+                if (tags.Distinct().Count() != tags.Count)
+                    throw new InvalidDataException($"{source}: \"tags\" lists a tag twice.");
                 return new TaggingTask(name, tags)
                 {
-                    TokensField = Text("tokens_field", required: false) ?? "tokens", TagsField = Text("tags_field", required: false) ?? "tags",
+                    TokensField = Text("tokens_field", required: false) ?? "tokens", TagsField = Text("tags_field",
+                        required: false) ?? "tags",
                 };
             }
             default:
-                throw new InvalidDataException($"{source}: \"kind\" is \"{kind}\"; it must be classification, generation or tagging.");
+                throw new InvalidDataException(
+                    $"{source}: \"kind\" is \"{kind}\"; it must be classification, generation or tagging.");
         }
     }
 

@@ -9,10 +9,12 @@ public static class TaskFile
     public static List<(int Line, Dictionary<string, string> Fields)> ReadRows(string path) =>
         ReadJsonLines(path, (row, line) => (line, Fields(row)));
 
-    /// <summary>A row object's string and number fields as text (numbers as written); other fields are left out.</summary>
+    /// <summary>A row object's string and number fields as text (numbers as written); other fields are left
+    /// out.</summary>
     public static Dictionary<string, string> Fields(JsonElement row) => row.EnumerateObject()
         .Where(p => p.Value.ValueKind is JsonValueKind.String or JsonValueKind.Number)
-        .ToDictionary(p => p.Name, p => p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText());
+        .ToDictionary(p => p.Name, p => p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()!
+            : p.Value.GetRawText());
 
     /// <summary>Each non-blank line's JSON object, turned into a <typeparamref name="T"/> by <paramref name="parse"/>
     /// (given the object and its line number); errors name the file and line.</summary>
@@ -28,7 +30,8 @@ public static class TaskFile
             try
             {
                 using var doc = JsonDocument.Parse(line);
-                if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}, line {lineNumber}: a row must be a JSON object.");
+                if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                    throw new InvalidDataException($"{path}, line {lineNumber}: a row must be a JSON object.");
                 rows.Add(parse(doc.RootElement, lineNumber));
             }
             catch (JsonException e)
@@ -62,14 +65,16 @@ public static class TaskFile
         {
             if (!isField) { text.Append(piece); continue; }
             if (!fields.TryGetValue(piece, out var value))
-                throw new KeyNotFoundException($"Template field {{{piece}}} is not in the example (fields: {string.Join(", ", fields.Keys)}).");
+                throw new KeyNotFoundException(
+                    $"Template field {{{piece}}} is not in the example (fields: {string.Join(", ", fields.Keys)}).");
             text.Append(value);
         }
         return text.ToString();
     }
 
     /// <summary>The {field} names a template shows, each once, in order.</summary>
-    public static IEnumerable<string> Slots(string template) => Segments(template).Where(s => s.IsField).Select(s => s.Text).Distinct();
+    public static IEnumerable<string> Slots(string template) => Segments(template).Where(s => s.IsField).Select(s =>
+        s.Text).Distinct();
 
     /// <summary>A template's pieces in order: literal text, or (IsField) the name between braces.</summary>
     private static IEnumerable<(string Text, bool IsField)> Segments(string template)

@@ -9,13 +9,16 @@ public sealed record TaskFolder(string Name, string Directory)
 {
     public static TaskFolder Locate(string task, string dataDirectory)
     {
-        if (string.IsNullOrWhiteSpace(task)) throw new ArgumentException("Give a task: a name under the data directory, or a task folder's path.");
+        if (string.IsNullOrWhiteSpace(task))
+            throw new ArgumentException("Give a task: a name under the data directory, or a task folder's path.");
         bool looksLikePath = task.Contains('/') || task.Contains(Path.DirectorySeparatorChar) || task.StartsWith('.');
-        if (looksLikePath || File.Exists(Path.Combine(task, "train.jsonl")) && !System.IO.Directory.Exists(Path.Combine(dataDirectory, task)))
+        if (looksLikePath || File.Exists(Path.Combine(task, "train.jsonl")) && !System.IO.Directory.Exists(
+            Path.Combine(dataDirectory, task)))
         {
             string trimmed = Path.TrimEndingDirectorySeparator(task);
             string name = Path.GetFileName(Path.GetFullPath(trimmed));
-            if (!System.IO.Directory.Exists(trimmed)) throw new DirectoryNotFoundException($"{task}: no such task folder.");
+            if (!System.IO.Directory.Exists(trimmed))
+                throw new DirectoryNotFoundException($"{task}: no such task folder.");
             return new TaskFolder(name, trimmed);
         }
         return new TaskFolder(task, Path.Combine(dataDirectory, task));

@@ -6,7 +6,8 @@ namespace SoftPrompt.Data.Tokenizers;
 /// </summary>
 public static class BpeMerger
 {
-    /// <param name="priority">The pair's priority (lower merges first), or null when the pair may not be merged.</param>
+    /// <param name="priority">The pair's priority (lower merges first), or null when the pair may not be
+    /// merged.</param>
     public static List<string> Merge(List<string> symbols, Func<string, string, double?> priority)
     {
         while (symbols.Count > 1)

@@ -20,11 +20,14 @@ public sealed class BpeTrainer
 
     /// <param name="vocabSize">Total size: 256 byte tokens + merges + special tokens.</param>
     /// <param name="minPairCount">Pairs seen fewer times than this are never merged (training stops early).</param>
-    public ByteLevelBpeTokenizer Train(int vocabSize, IReadOnlyList<string> specialTokens, int minPairCount = 2, Action<int, int>? progress = null)
+    public ByteLevelBpeTokenizer Train(int vocabSize, IReadOnlyList<string> specialTokens, int minPairCount = 2,
+        Action<int, int>? progress = null)
     {
         int mergesWanted = vocabSize - 256 - specialTokens.Count;
         if (mergesWanted < 0)
-            throw new ArgumentException($"A vocabulary of {vocabSize} cannot hold the 256 byte tokens and {specialTokens.Count} special tokens.");
+            throw new ArgumentException(
+                $"A vocabulary of {vocabSize} cannot hold the 256 byte tokens and {specialTokens.Count} special " +
+                    $"tokens.");
 
         var tokens = Enumerable.Range(0, 256).Select(b => ByteLevelEncoding.CharOf((byte)b).ToString()).ToList();
         var words = new List<int[]>(_pieceCounts.Count);

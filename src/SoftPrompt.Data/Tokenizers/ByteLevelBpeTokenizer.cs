@@ -19,7 +19,8 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     private readonly ConcurrentDictionary<string, int[]> _cache = new();
     private const int CacheCapacity = 200_000;
 
-    public ByteLevelBpeTokenizer(IReadOnlyDictionary<string, int> vocab, IReadOnlyList<(string Left, string Right)> merges,
+    public ByteLevelBpeTokenizer(IReadOnlyDictionary<string, int> vocab, IReadOnlyList<(string Left,
+        string Right)> merges,
         IEnumerable<SpecialToken>? specialTokens = null, string source = "tokenizer")
     {
         var specials = (specialTokens ?? Array.Empty<SpecialToken>()).ToList();
@@ -34,7 +35,8 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         }
         for (int b = 0; b < 256; b++)
             if (!_vocab.ContainsKey(ByteLevelEncoding.CharOf((byte)b).ToString()))
-                throw new InvalidDataException($"{source}: the vocabulary lacks the byte-level base token for byte 0x{b:X2}.");
+                throw new InvalidDataException(
+                    $"{source}: the vocabulary lacks the byte-level base token for byte 0x{b:X2}.");
         _ranks = new Dictionary<(string, string), int>(merges.Count);
         for (int i = 0; i < merges.Count; i++) _ranks.TryAdd(merges[i], i);
         Merges = merges.ToArray();
@@ -43,7 +45,8 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         (BosId, EosId, PadId) = SpecialTokenRoles.Find(TokenId);
     }
 
-    /// <summary>The original GPT-2 files: encoder.json (token → id) and vocab.bpe (one merge per line after a version line).</summary>
+    /// <summary>The original GPT-2 files: encoder.json (token → id) and vocab.bpe (one merge per line after a version
+    /// line).</summary>
     public static ByteLevelBpeTokenizer FromGpt2Files(string encoderJsonPath, string vocabBpePath)
     {
         Dictionary<string, int> vocab;
@@ -65,10 +68,12 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
             if (line.StartsWith("#version") || line.Length == 0) continue;
             int space = line.IndexOf(' ');
             if (space <= 0 || space == line.Length - 1 || line.IndexOf(' ', space + 1) >= 0)
-                throw new InvalidDataException($"{vocabBpePath}, line {lineNumber}: expected two tokens separated by one space, got '{line}'.");
+                throw new InvalidDataException(
+                    $"{vocabBpePath}, line {lineNumber}: expected two tokens separated by one space, got '{line}'.");
             merges.Add((line[..space], line[(space + 1)..]));
         }
-        var specials = vocab.TryGetValue("<|endoftext|>", out int eot) ? new[] { new SpecialToken(eot, "<|endoftext|>") } : null;
+        var specials = vocab.TryGetValue("<|endoftext|>", out int eot) ? new[] { new SpecialToken(eot,
+            "<|endoftext|>") } : null;
         return new ByteLevelBpeTokenizer(vocab, merges, specials, encoderJsonPath);
     }
 
@@ -87,7 +92,8 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     public RegexPreTokenizer? PreTokenizer { get; init; }
     /// <summary>Text between added tokens is NFC-normalized first (Qwen).</summary>
     public bool NormalizeToNfc { get; init; }
-    /// <summary>A piece that is itself in the vocabulary is one token, whatever the merges would make of it (Llama 3).</summary>
+    /// <summary>A piece that is itself in the vocabulary is one token, whatever the merges would make of it (Llama
+    /// 3).</summary>
     public bool IgnoreMerges { get; init; }
 
     public int[] Encode(string text) => _specials.Encode(text, (piece, _) => EncodeOrdinary(piece));
@@ -132,7 +138,8 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     private string Token(int id)
     {
         if ((uint)id >= (uint)_tokens.Length || _tokens[id] is null)
-            throw new ArgumentOutOfRangeException(nameof(id), $"Token id {id} is not in the vocabulary of {_tokens.Length}.");
+            throw new ArgumentOutOfRangeException(nameof(id),
+                $"Token id {id} is not in the vocabulary of {_tokens.Length}.");
         return _tokens[id];
     }
 }

@@ -9,7 +9,8 @@ namespace SoftPrompt.Data.Tokenizers;
 public static class ByteLevelEncoding
 {
     private static readonly char[] ByteToChar = BuildByteToChar();
-    private static readonly Dictionary<char, byte> CharToByte = Enumerable.Range(0, 256).ToDictionary(b => ByteToChar[b], b => (byte)b);
+    private static readonly Dictionary<char, byte> CharToByte = Enumerable.Range(0, 256).ToDictionary(b =>
+        ByteToChar[b], b => (byte)b);
 
     private static char[] BuildByteToChar()
     {

@@ -69,7 +69,8 @@ public static class Gpt2PreTokenizer
     private static (Kind Kind, int Width) At(string text, int position)
     {
         // A lone surrogate is a code point of its own (category Cs) for the reference, so "other".
-        if (Rune.DecodeFromUtf16(text.AsSpan(position), out var rune, out int width) != System.Buffers.OperationStatus.Done)
+        if (Rune.DecodeFromUtf16(text.AsSpan(position), out var rune,
+            out int width) != System.Buffers.OperationStatus.Done)
             return (Kind.Other, 1);
         return (Classify(rune), width);
     }

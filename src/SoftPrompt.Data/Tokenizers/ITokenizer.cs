@@ -7,7 +7,8 @@ public interface ITokenizer
     int[] Encode(string text);
     /// <summary>Text of the ids; bytes that do not form valid UTF-8 become U+FFFD.</summary>
     string Decode(IReadOnlyList<int> ids);
-    /// <summary>A readable form of one token (spaces shown as they decode), for listings such as nearest tokens.</summary>
+    /// <summary>A readable form of one token (spaces shown as they decode), for listings such as nearest
+    /// tokens.</summary>
     string TokenText(int id);
     int? TokenId(string piece);
     int? BosId { get; }
@@ -15,7 +16,8 @@ public interface ITokenizer
     int? PadId { get; }
 }
 
-/// <summary>Tokens matched as whole strings before the model's own splitting (&lt;s&gt;, &lt;|endoftext|&gt;, ...).</summary>
+/// <summary>Tokens matched as whole strings before the model's own splitting (&lt;s&gt;, &lt;|endoftext|&gt;,
+/// ...).</summary>
 /// <param name="Special">False for added tokens that are ordinary text (Gemma's runs of "▁"): matched whole like the
 /// others, but decoded as their text.</param>
 public sealed record SpecialToken(int Id, string Content, bool Special = true);

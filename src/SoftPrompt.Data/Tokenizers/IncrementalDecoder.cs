@@ -11,7 +11,8 @@ public sealed class IncrementalDecoder
     private readonly List<int> _ids;
     private string _shown;
 
-    /// <param name="context">Tokens already shown (e.g. the prompt), decoded with the new ones but not returned.</param>
+    /// <param name="context">Tokens already shown (e.g. the prompt), decoded with the new ones but not
+    /// returned.</param>
     public IncrementalDecoder(ITokenizer tokenizer, IReadOnlyList<int>? context = null)
     {
         _tokenizer = tokenizer;
@@ -25,7 +26,8 @@ public sealed class IncrementalDecoder
         _ids.Add(id);
         string decoded = _tokenizer.Decode(_ids);
         // Bytes of an unfinished character decode as U+FFFD until the token that completes them arrives.
-        if (decoded.EndsWith('\uFFFD') || decoded.Length <= _shown.Length || !decoded.StartsWith(_shown, StringComparison.Ordinal)) return "";
+        if (decoded.EndsWith('\uFFFD') || decoded.Length <= _shown.Length || !decoded.StartsWith(_shown,
+            StringComparison.Ordinal)) return "";
         string piece = decoded[_shown.Length..];
         _shown = decoded;
         return piece;

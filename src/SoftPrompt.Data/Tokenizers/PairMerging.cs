@@ -7,9 +7,10 @@ namespace SoftPrompt.Data.Tokenizers;
 /// </summary>
 internal static class PairMerging
 {
-    /// <param name="merge">Makes the symbol for (left, right) and returns its id (an existing one when two merges spell the
-    /// same string).</param>
-    public static void Run(List<int[]> words, List<long> counts, int mergesWanted, int minPairCount, Func<int, int, int> merge)
+    /// <param name="merge">Makes the symbol for (left, right) and returns its id (an existing one when two merges spell
+    /// the same string).</param>
+    public static void Run(List<int[]> words, List<long> counts, int mergesWanted, int minPairCount, Func<int, int,
+        int> merge)
     {
         var pairCounts = new Dictionary<long, long>();
         var pairWords = new Dictionary<long, HashSet<int>>();

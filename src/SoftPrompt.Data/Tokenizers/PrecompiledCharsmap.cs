@@ -22,14 +22,20 @@ public sealed class PrecompiledCharsmap
         _replacements = replacements;
     }
 
-    /// <summary>Reads and checks a blob: every leaf the trie can reach must name a NUL-terminated UTF-8 string inside it.</summary>
-    /// <exception cref="InvalidDataException">The blob is malformed; the message starts with <paramref name="source"/>.</exception>
+    /// <summary>Reads and checks a blob: every leaf the trie can reach must name a NUL-terminated UTF-8 string inside
+    /// it.</summary>
+    /// <exception cref="InvalidDataException">The blob is malformed; the message starts with
+    /// <paramref name="source"/>.</exception>
     public static PrecompiledCharsmap Parse(ReadOnlySpan<byte> blob, string source)
     {
-        if (blob.Length < 4) throw new InvalidDataException($"{source}: precompiled_charsmap is {blob.Length} bytes, too short for its trie size.");
+        if (blob.Length < 4)
+            throw new InvalidDataException(
+                $"{source}: precompiled_charsmap is {blob.Length} bytes, too short for its trie size.");
         uint trieBytes = BinaryPrimitives.ReadUInt32LittleEndian(blob);
         if (trieBytes == 0 || trieBytes % 4 != 0 || trieBytes > blob.Length - 4)
-            throw new InvalidDataException($"{source}: precompiled_charsmap gives its trie {trieBytes} bytes, which is not a whole number of 4-byte units within the {blob.Length - 4} bytes that follow.");
+            throw new InvalidDataException(
+                $"{source}: precompiled_charsmap gives its trie {trieBytes} bytes, which is not a whole number of " +
+                $"4-byte units within the {blob.Length - 4} bytes that follow.");
         var units = new uint[trieBytes / 4];
         for (int i = 0; i < units.Length; i++) units[i] = BinaryPrimitives.ReadUInt32LittleEndian(blob[(4 + 4 * i)..]);
         var strings = blob[(4 + (int)trieBytes)..];
@@ -37,14 +43,15 @@ public sealed class PrecompiledCharsmap
     }
 
     // Darts-clone's unit layout: bits 0-7 the label (bit 31 too, set only on value units so they never match a
-    // label), bit 8 "a value hangs below", bits 10-31 the offset to the children, shifted left by 8 more when bit 9 is set.
+    // label), bit 8 "a value hangs below", bits 10-31 the offset to the children, shifted left by 8 more when bit 9 is
+    // set.
     private static bool HasLeaf(uint unit) => (unit >> 8 & 1) == 1;
     private static int Value(uint unit) => (int)(unit & 0x7FFF_FFFF);
     private static uint Label(uint unit) => unit & 0x8000_00FF;
     private static int Offset(uint unit) => (int)(unit >> 10 << (int)((unit & 1 << 9) >> 6));
 
-    // Walks every node reachable from the root (a malformed trie may share or loop nodes, hence the set) and decodes the
-    // replacement each leaf points at.
+    // Walks every node reachable from the root (a malformed trie may share or loop nodes, hence the set) and decodes
+    // the replacement each leaf points at.
     private static Dictionary<int, string> ReadReplacements(uint[] units, ReadOnlySpan<byte> strings, string source)
     {
         var replacements = new Dictionary<int, string>();
@@ -64,7 +71,9 @@ public sealed class PrecompiledCharsmap
                 if (HasLeaf(units[child]))
                 {
                     if ((uint)next >= (uint)units.Length)
-                        throw new InvalidDataException($"{source}: precompiled_charsmap trie has a leaf at unit {next}, past its {units.Length} units.");
+                        throw new InvalidDataException(
+                            $"{source}: precompiled_charsmap trie has a leaf at unit {next}, past its {units.Length} " +
+                            $"units.");
                     int at = Value(units[next]);
                     if (!replacements.ContainsKey(at)) replacements[at] = ReadString(strings, at, strict, source);
                 }
@@ -77,20 +86,26 @@ public sealed class PrecompiledCharsmap
     private static string ReadString(ReadOnlySpan<byte> strings, int at, UTF8Encoding strict, string source)
     {
         if (at >= strings.Length)
-            throw new InvalidDataException($"{source}: precompiled_charsmap names replacement offset {at}, past its {strings.Length} bytes of strings.");
+            throw new InvalidDataException(
+                $"{source}: precompiled_charsmap names replacement offset {at}, past its {strings.Length} bytes of " +
+                $"strings.");
         int length = strings[at..].IndexOf((byte)0);
-        if (length < 0) throw new InvalidDataException($"{source}: precompiled_charsmap replacement at offset {at} has no terminating NUL.");
+        if (length < 0)
+            throw new InvalidDataException(
+                $"{source}: precompiled_charsmap replacement at offset {at} has no terminating NUL.");
         try
         {
             return strict.GetString(strings.Slice(at, length));
         }
         catch (DecoderFallbackException)
         {
-            throw new InvalidDataException($"{source}: precompiled_charsmap replacement at offset {at} is not valid UTF-8.");
+            throw new InvalidDataException(
+                $"{source}: precompiled_charsmap replacement at offset {at} is not valid UTF-8.");
         }
     }
 
-    /// <summary>The longest key that prefixes <paramref name="text"/>: its length in bytes and its replacement; null when none does.</summary>
+    /// <summary>The longest key that prefixes <paramref name="text"/>: its length in bytes and its replacement; null
+    /// when none does.</summary>
     public (int Length, string Replacement)? LongestMatch(ReadOnlySpan<byte> text)
     {
         (int, string)? best = null;

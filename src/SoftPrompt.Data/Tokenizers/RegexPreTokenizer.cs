@@ -49,7 +49,8 @@ public sealed class RegexPreTokenizer
         for (int i = 0; i < text.Length;)
         {
             origin.Add(i);
-            if (Rune.DecodeFromUtf16(text.AsSpan(i), out var rune, out int width) != System.Buffers.OperationStatus.Done)
+            if (Rune.DecodeFromUtf16(text.AsSpan(i), out var rune,
+                out int width) != System.Buffers.OperationStatus.Done)
             {
                 matched.Append('¦'); // a lone surrogate: a code point of its own, a symbol
                 i += 1;

@@ -55,7 +55,8 @@ public sealed class SentencePieceBpeTokenizer : ITokenizer
             throw new ArgumentException($"{pieces.Length} pieces but {scores.Length} scores.");
         var specials = new[] { "<unk>", "<s>", "</s>" }
             .Select(p => Array.IndexOf(pieces, p)).Where(i => i >= 0).Select(i => new SpecialToken(i, pieces[i]));
-        return new SentencePieceBpeTokenizer(pieces, scores, null, specials, addDummyPrefix: true, unknownPiece: "<unk>", prefixEverySegment: false);
+        return new SentencePieceBpeTokenizer(pieces, scores, null, specials, addDummyPrefix: true,
+            unknownPiece: "<unk>", prefixEverySegment: false);
     }
 
     /// <summary>A tokenizer.json BPE model with byte fallback: pieces by id, merges in rank order.</summary>
@@ -76,7 +77,8 @@ public sealed class SentencePieceBpeTokenizer : ITokenizer
     private IEnumerable<int> EncodePiece(string text, bool startsText)
     {
         if (text.Length == 0) return Array.Empty<int>();
-        string normalized = ((AddDummyPrefix && (startsText || _prefixEverySegment) ? " " : "") + text).Replace(' ', SpaceMark);
+        string normalized = ((AddDummyPrefix && (startsText || _prefixEverySegment) ? " " : "") + text).Replace(' ',
+            SpaceMark);
         var symbols = new List<string>();
         for (int i = 0; i < normalized.Length;)
         {
@@ -93,7 +95,8 @@ public sealed class SentencePieceBpeTokenizer : ITokenizer
             {
                 if (_byteIds[b] >= 0) ids.Add(_byteIds[b]);
                 else if (_unknownId is int unk) ids.Add(unk);
-                else throw new InvalidOperationException($"'{s}' is not in the vocabulary, which has neither byte fallback nor an unknown token.");
+                else throw new InvalidOperationException(
+                    $"'{s}' is not in the vocabulary, which has neither byte fallback nor an unknown token.");
             }
         }
         return ids;
@@ -111,7 +114,8 @@ public sealed class SentencePieceBpeTokenizer : ITokenizer
         foreach (int id in ids)
         {
             if ((uint)id >= (uint)_pieces.Length)
-                throw new ArgumentOutOfRangeException(nameof(ids), $"Token id {id} is not in the vocabulary of {_pieces.Length}.");
+                throw new ArgumentOutOfRangeException(nameof(ids),
+                    $"Token id {id} is not in the vocabulary of {_pieces.Length}.");
             if (_specialIds.Contains(id) && !_textIds.Contains(id)) continue;
             int b = Array.IndexOf(_byteIds, id);
             if (b >= 0) bytes.Add((byte)b);
@@ -124,7 +128,8 @@ public sealed class SentencePieceBpeTokenizer : ITokenizer
     public string TokenText(int id)
     {
         if ((uint)id >= (uint)_pieces.Length)
-            throw new ArgumentOutOfRangeException(nameof(id), $"Token id {id} is not in the vocabulary of {_pieces.Length}.");
+            throw new ArgumentOutOfRangeException(nameof(id),
+                $"Token id {id} is not in the vocabulary of {_pieces.Length}.");
         return _specialIds.Contains(id) ? _pieces[id] : _pieces[id].Replace(SpaceMark, ' ');
     }
 }

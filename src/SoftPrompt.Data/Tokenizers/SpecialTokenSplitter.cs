@@ -15,7 +15,8 @@ public sealed class SpecialTokenSplitter
 
     public bool IsEmpty => _tokens.Length == 0;
 
-    /// <summary>Encodes with <paramref name="encodePiece"/> (given the piece and whether it starts the text) between specials.</summary>
+    /// <summary>Encodes with <paramref name="encodePiece"/> (given the piece and whether it starts the text) between
+    /// specials.</summary>
     public int[] Encode(string text, Func<string, bool, IEnumerable<int>> encodePiece)
     {
         if (_tokens.Length == 0) return encodePiece(text, true).ToArray();
@@ -23,7 +24,8 @@ public sealed class SpecialTokenSplitter
         int start = 0, position = 0;
         while (position < text.Length)
         {
-            var match = _tokens.FirstOrDefault(t => string.CompareOrdinal(text, position, t.Content, 0, t.Content.Length) == 0);
+            var match = _tokens.FirstOrDefault(t => string.CompareOrdinal(text, position, t.Content, 0,
+                t.Content.Length) == 0);
             if (match is null) { position++; continue; }
             if (position > start) ids.AddRange(encodePiece(text[start..position], start == 0));
             ids.Add(match.Id);

@@ -1,6 +1,7 @@
 namespace SoftPrompt.Data.Tokenizers;
 
-/// <summary>Finds and reads a tokenizer: a tokenizer.json file, or a directory with tokenizer.json or GPT-2's encoder.json + vocab.bpe.</summary>
+/// <summary>Finds and reads a tokenizer: a tokenizer.json file, or a directory with tokenizer.json or GPT-2's
+/// encoder.json + vocab.bpe.</summary>
 public static class TokenizerLoader
 {
     public static ITokenizer Load(string path) =>
@@ -23,7 +24,8 @@ public static class TokenizerLoader
         if (hasEncoder || hasMerges)
         {
             string missing = hasEncoder ? merges : encoder;
-            throw new FileNotFoundException($"'{missing}' is missing: GPT-2's tokenizer needs encoder.json and vocab.bpe together.", missing);
+            throw new FileNotFoundException(
+                $"'{missing}' is missing: GPT-2's tokenizer needs encoder.json and vocab.bpe together.", missing);
         }
         return null;
     }

@@ -4,7 +4,8 @@ using System.Text.RegularExpressions;
 
 namespace SoftPrompt.Data.Tokenizers;
 
-/// <summary>A piece of text on its way to the model, and whether it starts the text (Metaspace's "first" scheme asks).</summary>
+/// <summary>A piece of text on its way to the model, and whether it starts the text (Metaspace's "first" scheme
+/// asks).</summary>
 public readonly record struct TextSplit(string Text, bool StartsText);
 
 /// <summary>
@@ -35,23 +36,28 @@ public sealed class TokenizerPipeline
     public IReadOnlyList<int> TemplatePrefix { get; }
     public IReadOnlyList<int> TemplateSuffix { get; }
 
-    /// <summary>Normalized, pre-tokenized words of one stretch of text between special tokens; empty words are dropped.</summary>
+    /// <summary>Normalized, pre-tokenized words of one stretch of text between special tokens; empty words are
+    /// dropped.</summary>
     public List<string> Words(string text, bool startsText)
     {
         var splits = _preTokenize([new TextSplit(Normalize(text), startsText)]);
         return splits.Where(s => s.Text.Length > 0).Select(s => s.Text).ToList();
     }
 
-    /// <summary>The decoder applied to token pieces; without one, pieces are joined by spaces as Hugging Face does.</summary>
-    public string Decode(List<string> pieces) => _decode is null ? string.Join(' ', pieces) : string.Concat(_decode(pieces));
+    /// <summary>The decoder applied to token pieces; without one, pieces are joined by spaces as Hugging Face
+    /// does.</summary>
+    public string Decode(List<string> pieces) => _decode is null ? string.Join(' ', pieces)
+        : string.Concat(_decode(pieces));
 
-    private static readonly string[] Normalizers = ["Sequence", "Precompiled", "Replace", "Strip", "NFC", "NFD", "NFKC", "NFKD", "Lowercase", "Prepend", "StripAccents"];
+    private static readonly string[] Normalizers = ["Sequence", "Precompiled", "Replace", "Strip", "NFC", "NFD", "NFKC",
+        "NFKD", "Lowercase", "Prepend", "StripAccents"];
     private static readonly string[] PreTokenizers = ["Sequence", "Metaspace", "WhitespaceSplit"];
     private static readonly string[] Decoders = ["Sequence", "Metaspace", "ByteFallback", "Fuse", "Strip", "Replace"];
     private static readonly string[] PostProcessors = ["TemplateProcessing", "BertProcessing", "RobertaProcessing"];
 
     /// <summary>Reads the normalizer, pre_tokenizer, decoder and post_processor of a tokenizer.json root.</summary>
-    /// <exception cref="InvalidDataException">A stage is malformed or of a type not supported; the message names <paramref name="path"/>.</exception>
+    /// <exception cref="InvalidDataException">A stage is malformed or of a type not supported; the message names
+    /// <paramref name="path"/>.</exception>
     /// <param name="lookup">Token content → id, for template tokens given by content alone.</param>
     public static TokenizerPipeline Read(JsonNode root, string path, Func<string, int?> lookup)
     {
@@ -67,7 +73,8 @@ public sealed class TokenizerPipeline
     {
         string type = (string?)node["type"] ?? throw new InvalidDataException($"{path}: a {stage} has no \"type\".");
         if (!supported.Contains(type))
-            throw new InvalidDataException($"{path}: {stage} \"{type}\" is not supported (supported: {string.Join(", ", supported)}).");
+            throw new InvalidDataException(
+                $"{path}: {stage} \"{type}\" is not supported (supported: {string.Join(", ", supported)}).");
         return type;
     }
 
@@ -81,15 +88,18 @@ public sealed class TokenizerPipeline
         {
             case "Sequence":
             {
-                var steps = ArrayOf(node, "normalizers", "normalizer", path).Select(n => ReadNormalizer(n, path)).ToArray();
+                var steps = ArrayOf(node, "normalizers", "normalizer", path).Select(n => ReadNormalizer(n, path))
+                    .ToArray();
                 return text => steps.Aggregate(text, (t, step) => step(t));
             }
             case "Precompiled":
             {
-                string encoded = (string?)node["precompiled_charsmap"] ?? throw new InvalidDataException($"{path}: Precompiled normalizer has no precompiled_charsmap.");
+                string encoded = (string?)node["precompiled_charsmap"] ?? throw new InvalidDataException(
+                    $"{path}: Precompiled normalizer has no precompiled_charsmap.");
                 byte[] blob;
                 try { blob = Convert.FromBase64String(encoded); }
-                catch (FormatException) { throw new InvalidDataException($"{path}: Precompiled normalizer's precompiled_charsmap is not valid base64."); }
+                catch (FormatException) { throw new InvalidDataException(
+                    $"{path}: Precompiled normalizer's precompiled_charsmap is not valid base64."); }
                 return PrecompiledCharsmap.Parse(blob, path).Normalize;
             }
             case "Replace":
@@ -110,10 +120,12 @@ public sealed class TokenizerPipeline
             case "StripAccents":
                 // Hugging Face drops the non-spacing marks; with NFD or NFKD before it, that takes accents off letters.
                 return text => string.Concat(text.EnumerateRunes()
-                    .Where(r => Rune.GetUnicodeCategory(r) != System.Globalization.UnicodeCategory.NonSpacingMark).Select(r => r.ToString()));
+                    .Where(r => Rune.GetUnicodeCategory(r) != System.Globalization.UnicodeCategory.NonSpacingMark)
+                        .Select(r => r.ToString()));
             case "Prepend":
             {
-                string prepend = (string?)node["prepend"] ?? throw new InvalidDataException($"{path}: Prepend normalizer has no \"prepend\".");
+                string prepend = (string?)node["prepend"] ?? throw new InvalidDataException(
+                    $"{path}: Prepend normalizer has no \"prepend\".");
                 return text => text.Length == 0 ? text : prepend + text;
             }
             default:
@@ -135,11 +147,14 @@ public sealed class TokenizerPipeline
 
     private static Func<string, string> ReadReplace(JsonNode node, string stage, string path)
     {
-        string content = (string?)node["content"] ?? throw new InvalidDataException($"{path}: Replace {stage} has no \"content\".");
+        string content = (string?)node["content"] ?? throw new InvalidDataException(
+            $"{path}: Replace {stage} has no \"content\".");
         var pattern = node["pattern"] ?? throw new InvalidDataException($"{path}: Replace {stage} has no \"pattern\".");
         if ((string?)pattern["String"] is string literal)
-            return literal.Length == 0 ? text => text : text => text.Replace(literal, content, StringComparison.Ordinal);
-        string regex = (string?)pattern["Regex"] ?? throw new InvalidDataException($"{path}: Replace {stage} pattern is neither {{\"String\": …}} nor {{\"Regex\": …}}.");
+            return literal.Length == 0 ? text => text : text => text.Replace(literal, content,
+                StringComparison.Ordinal);
+        string regex = (string?)pattern["Regex"] ?? throw new InvalidDataException(
+            $"{path}: Replace {stage} pattern is neither {{\"String\": …}} nor {{\"Regex\": …}}.");
         Regex compiled;
         try
         {
@@ -147,14 +162,16 @@ public sealed class TokenizerPipeline
         }
         catch (ArgumentException e)
         {
-            throw new InvalidDataException($"{path}: Replace {stage} pattern /{regex}/ is not a valid regular expression ({e.Message}).", e);
+            throw new InvalidDataException(
+                $"{path}: Replace {stage} pattern /{regex}/ is not a valid regular expression ({e.Message}).", e);
         }
         // Replacement text is literal in Hugging Face's Replace: "$" must not name a group here.
         string escaped = content.Replace("$", "$$");
         return text => compiled.Replace(text, escaped);
     }
 
-    private static Func<List<TextSplit>, List<TextSplit>> ReadPreTokenizer(JsonNode? node, string path, ref char? spaceMark)
+    private static Func<List<TextSplit>, List<TextSplit>> ReadPreTokenizer(JsonNode? node, string path,
+        ref char? spaceMark)
     {
         if (node is null) return splits => splits;
         switch (TypeOf(node, "pre_tokenizer", PreTokenizers, path))
@@ -162,7 +179,8 @@ public sealed class TokenizerPipeline
             case "Sequence":
             {
                 var steps = new List<Func<List<TextSplit>, List<TextSplit>>>();
-                foreach (var n in ArrayOf(node, "pretokenizers", "pre_tokenizer", path)) steps.Add(ReadPreTokenizer(n, path, ref spaceMark));
+                foreach (var n in ArrayOf(node, "pretokenizers", "pre_tokenizer", path)) steps.Add(ReadPreTokenizer(n,
+                    path, ref spaceMark));
                 return splits => steps.Aggregate(splits, (s, step) => step(s));
             }
             case "WhitespaceSplit":
@@ -181,15 +199,18 @@ public sealed class TokenizerPipeline
 
     private static (char Mark, PrependScheme Scheme) ReadMetaspace(JsonNode node, string path)
     {
-        string replacement = (string?)node["replacement"] ?? (string?)node["str_rep"] ?? SentencePieceBpeTokenizer.SpaceMark.ToString();
-        if (replacement.Length != 1) throw new InvalidDataException($"{path}: Metaspace replacement \"{replacement}\" is not one character.");
+        string replacement = (string?)node["replacement"] ?? (string?)node["str_rep"]
+            ?? SentencePieceBpeTokenizer.SpaceMark.ToString();
+        if (replacement.Length != 1)
+            throw new InvalidDataException($"{path}: Metaspace replacement \"{replacement}\" is not one character.");
         var scheme = (string?)node["prepend_scheme"] switch
         {
             "always" => PrependScheme.Always,
             "first" => PrependScheme.First,
             "never" => PrependScheme.Never,
             null => (bool?)node["add_prefix_space"] ?? true ? PrependScheme.Always : PrependScheme.Never,
-            var other => throw new InvalidDataException($"{path}: Metaspace prepend_scheme \"{other}\" is not always, first or never."),
+            var other => throw new InvalidDataException(
+                $"{path}: Metaspace prepend_scheme \"{other}\" is not always, first or never."),
         };
         return (replacement[0], scheme);
     }
@@ -246,7 +267,8 @@ public sealed class TokenizerPipeline
                 spaceMark ??= mark;
                 // As Hugging Face does: in the first piece every mark is dropped (the prepended one is what it is for).
                 return pieces => pieces.Select((piece, i) =>
-                    i == 0 && scheme != PrependScheme.Never ? piece.Replace(mark.ToString(), "") : piece.Replace(mark, ' ')).ToList();
+                    i == 0 && scheme != PrependScheme.Never ? piece.Replace(mark.ToString(), "") : piece.Replace(mark,
+                        ' ')).ToList();
             }
             case "ByteFallback":
                 return ByteFallback;
@@ -255,9 +277,12 @@ public sealed class TokenizerPipeline
             case "Strip":
             {
                 string content = (string?)node["content"] ?? " ";
-                if (content.Length != 1) throw new InvalidDataException($"{path}: Strip decoder content \"{content}\" is not one character.");
+                if (content.Length != 1)
+                    throw new InvalidDataException(
+                        $"{path}: Strip decoder content \"{content}\" is not one character.");
                 int start = (int?)node["start"] ?? 0, stop = (int?)node["stop"] ?? 0;
-                if (start < 0 || stop < 0) throw new InvalidDataException($"{path}: Strip decoder start/stop must not be negative.");
+                if (start < 0 || stop < 0)
+                    throw new InvalidDataException($"{path}: Strip decoder start/stop must not be negative.");
                 return pieces => pieces.Select(p => StripPiece(p, content[0], start, stop)).ToList();
             }
             default:
@@ -276,7 +301,8 @@ public sealed class TokenizerPipeline
         return piece[from..to];
     }
 
-    /// <summary>Runs of &lt;0xNN&gt; pieces become the text of their bytes; bytes that are not valid UTF-8 become one U+FFFD each.</summary>
+    /// <summary>Runs of &lt;0xNN&gt; pieces become the text of their bytes; bytes that are not valid UTF-8 become one
+    /// U+FFFD each.</summary>
     private static List<string> ByteFallback(List<string> pieces)
     {
         var result = new List<string>(pieces.Count);
@@ -302,7 +328,8 @@ public sealed class TokenizerPipeline
     // The byte of a byte-fallback piece "<0xNN>", or null for any other piece.
     private static byte? ByteOfPiece(string piece) =>
         piece.Length == 6 && piece.StartsWith("<0x", StringComparison.Ordinal) && piece[5] == '>' &&
-        byte.TryParse(piece.AsSpan(3, 2), System.Globalization.NumberStyles.AllowHexSpecifier, null, out byte b) ? b : null;
+        byte.TryParse(piece.AsSpan(3, 2), System.Globalization.NumberStyles.AllowHexSpecifier, null, out byte b) ? b
+            : null;
 
     private static (int[] Prefix, int[] Suffix) ReadTemplate(JsonNode? node, string path, Func<string, int?> lookup)
     {
@@ -314,7 +341,8 @@ public sealed class TokenizerPipeline
                 : throw new InvalidDataException($"{path}: {type} has no [\"token\", id] \"{key}\".");
             return ([Token("cls")], [Token("sep")]);
         }
-        var single = node["single"] as JsonArray ?? throw new InvalidDataException($"{path}: TemplateProcessing has no \"single\" template.");
+        var single = node["single"] as JsonArray ?? throw new InvalidDataException(
+            $"{path}: TemplateProcessing has no \"single\" template.");
         var prefix = new List<int>();
         var suffix = new List<int>();
         bool seenSequence = false;
@@ -326,13 +354,19 @@ public sealed class TokenizerPipeline
                 continue;
             }
             string name = (string?)item?["SpecialToken"]?["id"]
-                          ?? throw new InvalidDataException($"{path}: TemplateProcessing item {item?.ToJsonString()} is neither a Sequence nor a SpecialToken.");
+                          ?? throw new InvalidDataException(
+                              $"{path}: TemplateProcessing item {item?.ToJsonString()} is neither a Sequence nor a " +
+                              $"SpecialToken.");
             var ids = node["special_tokens"]?[name]?["ids"] is JsonArray listed
-                ? listed.Select(id => (int?)id ?? throw new InvalidDataException($"{path}: special token \"{name}\" lists a null id.")).ToList()
-                : [lookup(name) ?? throw new InvalidDataException($"{path}: TemplateProcessing names special token \"{name}\", which is neither in special_tokens nor in the vocabulary.")];
+                ? listed.Select(id => (int?)id ?? throw new InvalidDataException(
+                    $"{path}: special token \"{name}\" lists a null id.")).ToList()
+                : [lookup(name) ?? throw new InvalidDataException(
+                    $"{path}: TemplateProcessing names special token \"{name}\", which is neither in special_tokens " +
+                    $"nor in the vocabulary.")];
             (seenSequence ? suffix : prefix).AddRange(ids);
         }
-        if (!seenSequence) throw new InvalidDataException($"{path}: TemplateProcessing's single template has no $A sequence.");
+        if (!seenSequence)
+            throw new InvalidDataException($"{path}: TemplateProcessing's single template has no $A sequence.");
         return (prefix.ToArray(), suffix.ToArray());
     }
 }

@@ -20,7 +20,8 @@ public static class UnicodeNormalization
     private static readonly Lazy<Tables> Data = new(Load);
 
     // Hangul syllables: S = SBase + (L × VCount + V) × TCount + T.
-    private const int SBase = 0xAC00, LBase = 0x1100, VBase = 0x1161, TBase = 0x11A7, LCount = 19, VCount = 21, TCount = 28;
+    private const int SBase = 0xAC00, LBase = 0x1100, VBase = 0x1161, TBase = 0x11A7, LCount = 19, VCount = 21,
+        TCount = 28;
     private const int NCount = VCount * TCount, SCount = LCount * NCount;
 
     public static string Normalize(string text, NormalizationForm form)
@@ -55,7 +56,8 @@ public static class UnicodeNormalization
             if (s % TCount != 0) output.Add(TBase + s % TCount);
             return;
         }
-        if (tables.Canonical.TryGetValue(c, out var parts) || compatibility && tables.Compatibility.TryGetValue(c, out parts))
+        if (tables.Canonical.TryGetValue(c, out var parts) || compatibility && tables.Compatibility.TryGetValue(c,
+            out parts))
         {
             foreach (int p in parts) Decompose(p, compatibility, tables, output);
             return;
@@ -72,7 +74,8 @@ public static class UnicodeNormalization
         {
             int k = ClassOf(code[i], tables);
             if (k == 0) continue;
-            for (int j = i; j > 0 && ClassOf(code[j - 1], tables) > k; j--) (code[j - 1], code[j]) = (code[j], code[j - 1]);
+            for (int j = i; j > 0 && ClassOf(code[j - 1], tables) > k; j--) (code[j - 1], code[j]) = (code[j],
+                code[j - 1]);
         }
     }
 
@@ -85,7 +88,8 @@ public static class UnicodeNormalization
         for (int i = 1; i < code.Count; i++)
         {
             int c = code[i], k = ClassOf(c, tables);
-            if (starter >= 0 && (lastClass == 0 && write - 1 == starter || lastClass < k) && Composite(code[starter], c, tables) is int composite)
+            if (starter >= 0 && (lastClass == 0 && write - 1 == starter || lastClass < k) && Composite(code[starter], c,
+                tables) is int composite)
             {
                 code[starter] = composite;
                 continue;
@@ -120,7 +124,8 @@ public static class UnicodeNormalization
         foreach (var entry in UnicodeNormalizationData.CombiningClasses.Split(';'))
         {
             int colon = entry.IndexOf(':'), dash = entry.IndexOf('-');
-            int first = Hex(entry[..(dash > 0 ? dash : colon)]), last = dash > 0 ? Hex(entry[(dash + 1)..colon]) : first;
+            int first = Hex(entry[..(dash > 0 ? dash : colon)]), last = dash > 0 ? Hex(entry[(dash + 1)..colon])
+                : first;
             byte k = byte.Parse(entry[(colon + 1)..], CultureInfo.InvariantCulture);
             for (int c = first; c <= last; c++) tables.Classes[c] = k;
         }

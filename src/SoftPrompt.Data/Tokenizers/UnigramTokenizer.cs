@@ -25,12 +25,14 @@ public sealed class UnigramTokenizer : ITokenizer
     private readonly SpecialTokenSplitter _specials;
     private readonly TokenizerPipeline _pipeline;
 
-    /// <param name="vocab">Pieces and scores by id (the model's vocab); added tokens beyond it extend the id range.</param>
+    /// <param name="vocab">Pieces and scores by id (the model's vocab); added tokens beyond it extend the id
+    /// range.</param>
     /// <param name="specialTokens">Added tokens, split out of the text whole.</param>
     /// <param name="decodeSkips">Ids that decoding leaves out (the added tokens marked special).</param>
     /// <param name="source">Named in errors.</param>
     public UnigramTokenizer(IReadOnlyList<(string Piece, double Score)> vocab, int? unknownId, bool byteFallback,
-        IEnumerable<SpecialToken> specialTokens, IEnumerable<int> decodeSkips, TokenizerPipeline pipeline, string source = "tokenizer")
+        IEnumerable<SpecialToken> specialTokens, IEnumerable<int> decodeSkips, TokenizerPipeline pipeline,
+            string source = "tokenizer")
     {
         var specials = specialTokens.ToList();
         int size = Math.Max(vocab.Count, specials.Select(s => s.Id + 1).DefaultIfEmpty(0).Max());
@@ -40,28 +42,35 @@ public sealed class UnigramTokenizer : ITokenizer
         for (int i = 0; i < vocab.Count; i++)
         {
             (_pieces[i], _scores[i]) = vocab[i];
-            if (!double.IsFinite(_scores[i])) throw new InvalidDataException($"{source}: piece {i} ('{_pieces[i]}') has score {_scores[i]}.");
+            if (!double.IsFinite(_scores[i]))
+                throw new InvalidDataException($"{source}: piece {i} ('{_pieces[i]}') has score {_scores[i]}.");
             _ids[_pieces[i]] = i; // a piece listed twice takes its last id, as in Hugging Face
             _longestPiece = Math.Max(_longestPiece, _pieces[i].Length);
         }
         foreach (var s in specials) _pieces[s.Id] ??= s.Content;
         for (int i = 0; i < size; i++)
-            if (_pieces[i] is null) throw new InvalidDataException($"{source}: no token has id {i}; ids must run 0..{size - 1} without gaps.");
+            if (_pieces[i] is null)
+                throw new InvalidDataException(
+                    $"{source}: no token has id {i}; ids must run 0..{size - 1} without gaps.");
         _idsBySpan = _ids.GetAlternateLookup<ReadOnlySpan<char>>();
         _unknownScore = _scores.DefaultIfEmpty(0).Min() - UnknownPenalty;
         if (unknownId is int unk && (uint)unk >= (uint)vocab.Count)
-            throw new InvalidDataException($"{source}: unk_id {unk} is outside the vocabulary of {vocab.Count} pieces.");
+            throw new InvalidDataException(
+                $"{source}: unk_id {unk} is outside the vocabulary of {vocab.Count} pieces.");
         UnknownId = unknownId;
         ByteFallback = byteFallback;
         _byteIds = new int[256];
-        for (int b = 0; b < 256; b++) _byteIds[b] = byteFallback && _ids.TryGetValue($"<0x{b:X2}>", out int id) ? id : -1;
+        for (int b = 0; b < 256; b++) _byteIds[b] = byteFallback && _ids.TryGetValue($"<0x{b:X2}>", out int id) ? id
+            : -1;
         _specials = new SpecialTokenSplitter(specials);
         _addedIds = new Dictionary<string, int>();
         foreach (var s in specials) _addedIds.TryAdd(s.Content, s.Id);
         _skippedInDecode = decodeSkips.ToHashSet();
         _pipeline = pipeline;
         foreach (int id in pipeline.TemplatePrefix.Concat(pipeline.TemplateSuffix))
-            if ((uint)id >= (uint)size) throw new InvalidDataException($"{source}: the post-processor's template uses id {id}, outside the vocabulary of {size}.");
+            if ((uint)id >= (uint)size)
+                throw new InvalidDataException(
+                    $"{source}: the post-processor's template uses id {id}, outside the vocabulary of {size}.");
         var (bos, eos, pad) = SpecialTokenRoles.Find(TokenId);
         // The template says what surrounds a sequence: T5's "$A </s>" has an EOS and no BOS.
         bool hasTemplate = pipeline.TemplatePrefix.Count + pipeline.TemplateSuffix.Count > 0;
@@ -81,11 +90,13 @@ public sealed class UnigramTokenizer : ITokenizer
     public IReadOnlyList<int> SequencePrefix => _pipeline.TemplatePrefix;
     public IReadOnlyList<int> SequenceSuffix => _pipeline.TemplateSuffix;
 
-    public int? TokenId(string piece) => _addedIds.TryGetValue(piece, out int id) || _ids.TryGetValue(piece, out id) ? id : null;
+    public int? TokenId(string piece) => _addedIds.TryGetValue(piece, out int id) || _ids.TryGetValue(piece, out id)
+        ? id : null;
 
     public int[] Encode(string text) => _specials.Encode(text, EncodeSegment);
 
-    /// <summary>The ids with the post-processor's special tokens around them, as Hugging Face's encode does by default.</summary>
+    /// <summary>The ids with the post-processor's special tokens around them, as Hugging Face's encode does by
+    /// default.</summary>
     public int[] EncodeSequence(string text) => [.. SequencePrefix, .. Encode(text), .. SequenceSuffix];
 
     private IEnumerable<int> EncodeSegment(string text, bool startsText)
@@ -176,10 +187,12 @@ public sealed class UnigramTokenizer : ITokenizer
     public string TokenText(int id)
     {
         string piece = _pieces[Check(id)];
-        return _skippedInDecode.Contains(id) || _pipeline.SpaceMarkUsed is not char mark ? piece : piece.Replace(mark, ' ');
+        return _skippedInDecode.Contains(id) || _pipeline.SpaceMarkUsed is not char mark ? piece : piece.Replace(mark,
+            ' ');
     }
 
     private int Check(int id) => (uint)id < (uint)_pieces.Length
         ? id
-        : throw new ArgumentOutOfRangeException(nameof(id), $"Token id {id} is not in the vocabulary of {_pieces.Length}.");
+        : throw new ArgumentOutOfRangeException(nameof(id),
+            $"Token id {id} is not in the vocabulary of {_pieces.Length}.");
 }

@@ -8,7 +8,8 @@ namespace SoftPrompt.Data.Tokenizers;
 /// CJK characters set apart, optionally lowercased with accents stripped), the BertPreTokenizer (whitespace and every
 /// punctuation character split off), then each word cut greedily into the longest vocabulary pieces, pieces after the
 /// first written with the "##" continuation prefix; a word that cannot be cut becomes [UNK] whole. Special tokens typed
-/// in the text ("[MASK]" in a cloze template) are matched before normalisation, as HF does for unnormalised added tokens.
+/// in the text ("[MASK]" in a cloze template) are matched before normalisation, as HF does for unnormalised added
+/// tokens.
 /// </summary>
 public sealed class WordPieceTokenizer : ITokenizer
 {
@@ -20,16 +21,20 @@ public sealed class WordPieceTokenizer : ITokenizer
     private readonly HashSet<int> _specialIds;
     private readonly SpecialTokenSplitter _specials;
 
-    public WordPieceTokenizer(IReadOnlyDictionary<string, int> vocab, IEnumerable<SpecialToken> specialTokens, bool lowercase = true,
+    public WordPieceTokenizer(IReadOnlyDictionary<string, int> vocab, IEnumerable<SpecialToken> specialTokens,
+        bool lowercase = true,
         string unknownToken = "[UNK]", int maxCharactersPerWord = 100)
     {
         var specials = specialTokens.ToList();
-        int size = Math.Max(vocab.Values.DefaultIfEmpty(-1).Max(), specials.Select(s => s.Id).DefaultIfEmpty(-1).Max()) + 1;
+        int size = Math.Max(vocab.Values.DefaultIfEmpty(-1).Max(), specials.Select(s => s.Id).DefaultIfEmpty(-1).Max())
+            + 1;
         _pieces = new string[size];
         foreach (var (piece, id) in vocab) _pieces[id] = piece;
         foreach (var s in specials) _pieces[s.Id] ??= s.Content;
         for (int i = 0; i < size; i++)
-            if (_pieces[i] is null) throw new ArgumentException($"WordPiece vocabulary: no token has id {i}; ids must run 0..{size - 1} without gaps.");
+            if (_pieces[i] is null)
+                throw new ArgumentException(
+                    $"WordPiece vocabulary: no token has id {i}; ids must run 0..{size - 1} without gaps.");
         _ids = new Dictionary<string, int>(size);
         for (int i = 0; i < size; i++) _ids.TryAdd(_pieces[i], i);
         _specialIds = specials.Select(s => s.Id).ToHashSet();
@@ -37,7 +42,8 @@ public sealed class WordPieceTokenizer : ITokenizer
         Lowercase = lowercase;
         MaxCharactersPerWord = maxCharactersPerWord;
         UnknownToken = unknownToken;
-        UnknownId = TokenId(unknownToken) ?? throw new ArgumentException($"WordPiece vocabulary has no unknown token \"{unknownToken}\".");
+        UnknownId = TokenId(unknownToken) ?? throw new ArgumentException(
+            $"WordPiece vocabulary has no unknown token \"{unknownToken}\".");
         PadId = TokenId("[PAD]");
         ClsId = TokenId("[CLS]");
         SepId = TokenId("[SEP]");
@@ -57,7 +63,8 @@ public sealed class WordPieceTokenizer : ITokenizer
     public int? EosId => SepId;
     public int? PadId { get; }
     public IReadOnlyList<string> Pieces => _pieces;
-    public IEnumerable<SpecialToken> SpecialTokens => _specialIds.Order().Select(id => new SpecialToken(id, _pieces[id]));
+    public IEnumerable<SpecialToken> SpecialTokens => _specialIds.Order().Select(id => new SpecialToken(id,
+        _pieces[id]));
 
     public int? TokenId(string piece) => _ids.TryGetValue(piece, out int id) ? id : null;
 
@@ -91,14 +98,16 @@ public sealed class WordPieceTokenizer : ITokenizer
         return ids;
     }
 
-    /// <summary>HF's WordPiece decoder: pieces joined by spaces, "##" pieces glued to the one before, special tokens kept.</summary>
+    /// <summary>HF's WordPiece decoder: pieces joined by spaces, "##" pieces glued to the one before, special tokens
+    /// kept.</summary>
     public string Decode(IReadOnlyList<int> ids)
     {
         var text = new StringBuilder();
         foreach (int id in ids)
         {
             string piece = TokenText(id);
-            if (piece.StartsWith(ContinuationPrefix) && text.Length > 0) text.Append(piece, ContinuationPrefix.Length, piece.Length - ContinuationPrefix.Length);
+            if (piece.StartsWith(ContinuationPrefix) && text.Length > 0) text.Append(piece, ContinuationPrefix.Length,
+                piece.Length - ContinuationPrefix.Length);
             else
             {
                 if (text.Length > 0) text.Append(' ');
@@ -109,9 +118,11 @@ public sealed class WordPieceTokenizer : ITokenizer
     }
 
     public string TokenText(int id) =>
-        (uint)id < (uint)_pieces.Length ? _pieces[id] : throw new ArgumentOutOfRangeException(nameof(id), $"Token id {id} is outside the vocabulary of {_pieces.Length}.");
+        (uint)id < (uint)_pieces.Length ? _pieces[id] : throw new ArgumentOutOfRangeException(nameof(id),
+            $"Token id {id} is outside the vocabulary of {_pieces.Length}.");
 
-    /// <summary>BertNormalizer: control characters dropped, whitespace made a space, CJK ideographs spaced apart, and with
+    /// <summary>BertNormalizer: control characters dropped, whitespace made a space, CJK ideographs spaced apart, and
+    /// with
     /// <paramref name="lowercase"/> lowercased with accents (combining marks after NFD) removed.</summary>
     public static string Normalize(string text, bool lowercase)
     {
@@ -139,10 +150,13 @@ public sealed class WordPieceTokenizer : ITokenizer
     // none). Combining marks typed on their own are dropped above; accents outside Latin stay.
     private const char AccentedFirst = '\u00C0';
     private const string AccentFree =
-        "AAAAAA.CEEEEIIII.NOOOOO..UUUUY..aaaaaa.ceeeeiiii.nooooo..uuuuy.yAaAaAaCcCcCcCcDd..EeEeEeEeEeGgGgGgGgHh..IiIiIiIiI...JjKk.LlLlLl" +
-        "....NnNnNn...OoOoOo..RrRrRrSsSsSsSsTtTt..UuUuUuUuUuUuWwYyYZzZzZz.................................Oo.............Uu..........." +
-        ".................AaIiOoUuUuUuUuUu.AaAa....GgKkOoOo..j...Gg..NnAa....AaAaEeEeIiIiOoOoRrRrUuUuSsTt..Hh......AaEeOoOoOoOoYy......" +
-        "......................";
+        "AAAAAA.CEEEEIIII.NOOOOO..UUUUY..aaaaaa.ceeeeiiii.nooooo..uuuuy.y" + // U+00C0…U+00FF
+        "AaAaAaCcCcCcCcDd..EeEeEeEeEeGgGgGgGgHh..IiIiIiIiI...JjKk.LlLlLl." + // U+0100…U+013F
+        "...NnNnNn...OoOoOo..RrRrRrSsSsSsSsTtTt..UuUuUuUuUuUuWwYyYZzZzZz." + // U+0140…U+017F
+        "................................Oo.............Uu..............." + // U+0180…U+01BF
+        ".............AaIiOoUuUuUuUuUu.AaAa....GgKkOoOo..j...Gg..NnAa...." + // U+01C0…U+01FF
+        "AaAaEeEeIiIiOoOoRrRrUuUuSsTt..Hh......AaEeOoOoOoOoYy............" + // U+0200…U+023F
+        "................"; // U+0240…U+024F
 
     /// <summary>BertPreTokenizer: words split at whitespace, every punctuation character a word of its own.</summary>
     public static IEnumerable<string> PreTokenize(string text)
@@ -168,7 +182,8 @@ public sealed class WordPieceTokenizer : ITokenizer
         int c = rune.Value;
         if (c is >= 33 and <= 47 or >= 58 and <= 64 or >= 91 and <= 96 or >= 123 and <= 126) return true;
         return Rune.GetUnicodeCategory(rune) is UnicodeCategory.ConnectorPunctuation or UnicodeCategory.DashPunctuation
-            or UnicodeCategory.OpenPunctuation or UnicodeCategory.ClosePunctuation or UnicodeCategory.InitialQuotePunctuation
+            or UnicodeCategory.OpenPunctuation or UnicodeCategory.ClosePunctuation
+                or UnicodeCategory.InitialQuotePunctuation
             or UnicodeCategory.FinalQuotePunctuation or UnicodeCategory.OtherPunctuation;
     }
 
@@ -176,6 +191,8 @@ public sealed class WordPieceTokenizer : ITokenizer
         Rune.GetUnicodeCategory(rune) is UnicodeCategory.Control or UnicodeCategory.Format;
 
     private static bool IsCjk(int c) =>
-        c is >= 0x4E00 and <= 0x9FFF or >= 0x3400 and <= 0x4DBF or >= 0x20000 and <= 0x2A6DF or >= 0x2A700 and <= 0x2B73F
-            or >= 0x2B740 and <= 0x2B81F or >= 0x2B820 and <= 0x2CEAF or >= 0xF900 and <= 0xFAFF or >= 0x2F800 and <= 0x2FA1F;
+        c is >= 0x4E00 and <= 0x9FFF or >= 0x3400 and <= 0x4DBF or >= 0x20000 and <= 0x2A6DF
+            or >= 0x2A700 and <= 0x2B73F
+            or >= 0x2B740 and <= 0x2B81F or >= 0x2B820 and <= 0x2CEAF or >= 0xF900 and <= 0xFAFF
+                or >= 0x2F800 and <= 0x2FA1F;
 }

@@ -17,7 +17,8 @@ public sealed class WordPieceTrainer(bool lowercase = true)
             _wordCounts[word] = _wordCounts.GetValueOrDefault(word) + 1;
     }
 
-    /// <param name="vocabSize">At most this many tokens: BERT's special tokens (ids 0–4), the alphabet, then merges.</param>
+    /// <param name="vocabSize">At most this many tokens: BERT's special tokens (ids 0–4), the alphabet, then
+    /// merges.</param>
     public WordPieceTokenizer Train(int vocabSize, int minPairCount = 2)
     {
         var tokens = WordPieceTokenizer.BertSpecialTokens.ToList();
@@ -43,7 +44,9 @@ public sealed class WordPieceTrainer(bool lowercase = true)
         }
         int mergesWanted = vocabSize - tokens.Count;
         if (mergesWanted < 0)
-            throw new ArgumentException($"A vocabulary of {vocabSize} cannot hold the {WordPieceTokenizer.BertSpecialTokens.Length} special tokens and the corpus's {tokens.Count - WordPieceTokenizer.BertSpecialTokens.Length} characters.");
+            throw new ArgumentException(
+                $"A vocabulary of {vocabSize} cannot hold the {WordPieceTokenizer.BertSpecialTokens.Length} special " +
+                $"tokens and the corpus's {tokens.Count - WordPieceTokenizer.BertSpecialTokens.Length} characters.");
         PairMerging.Run(words, counts, mergesWanted, minPairCount,
             (left, right) => Symbol(tokens[left] + tokens[right][WordPieceTokenizer.ContinuationPrefix.Length..]));
 
@@ -54,5 +57,6 @@ public sealed class WordPieceTrainer(bool lowercase = true)
 
     // "play" → p, ##l, ##a, ##y
     private static string[] Characters(string word) =>
-        word.EnumerateRunes().Select((r, i) => i == 0 ? r.ToString() : WordPieceTokenizer.ContinuationPrefix + r).ToArray();
+        word.EnumerateRunes().Select((r, i) => i == 0 ? r.ToString() : WordPieceTokenizer.ContinuationPrefix + r)
+            .ToArray();
 }

@@ -29,23 +29,27 @@ public static partial class Fn
         if (needs)
             tape.Record(() =>
             {
-                if (y.HasGrad) Elementwise.MultiplyBackward(GradIfNeeded(a), GradIfNeeded(b), y.Grad, a.ReadOnlySpan, b.ReadOnlySpan);
+                if (y.HasGrad) Elementwise.MultiplyBackward(GradIfNeeded(a), GradIfNeeded(b), y.Grad, a.ReadOnlySpan,
+                    b.ReadOnlySpan);
             });
         return y;
     }
 
-    /// <summary>x (…, C) · s (C): each of x's rows multiplied column by column by s ((IA)³'s learned rescaling).</summary>
+    /// <summary>x (…, C) · s (C): each of x's rows multiplied column by column by s ((IA)³'s learned
+    /// rescaling).</summary>
     public static Tensor ScaleColumns(Tape tape, Tensor x, Tensor s)
     {
         if (s.Length != x.Cols)
-            throw new ArgumentException($"ScaleColumns: {s.Length} scales ({s.Name}) for rows of width {x.Cols} ({ShapeText(x)}).");
+            throw new ArgumentException(
+                $"ScaleColumns: {s.Length} scales ({s.Name}) for rows of width {x.Cols} ({ShapeText(x)}).");
         bool needs = tape.NeedsGrad(x, s);
         var y = tape.NewLike(x, needs);
         Elementwise.ScaleColumns(y.Span, x.ReadOnlySpan, s.ReadOnlySpan);
         if (needs)
             tape.Record(() =>
             {
-                if (y.HasGrad) Elementwise.ScaleColumnsBackward(GradIfNeeded(x), GradIfNeeded(s), y.Grad, x.ReadOnlySpan, s.ReadOnlySpan);
+                if (y.HasGrad) Elementwise.ScaleColumnsBackward(GradIfNeeded(x), GradIfNeeded(s), y.Grad,
+                    x.ReadOnlySpan, s.ReadOnlySpan);
             });
         return y;
     }
@@ -70,8 +74,11 @@ public static partial class Fn
     private static void RequireSameLength(string op, Tensor a, Tensor b)
     {
         if (!a.Shape.AsSpan().SequenceEqual(b.Shape))
-            throw new ArgumentException($"{op}: shapes [{string.Join(", ", a.Shape)}] ({a.Name}) and [{string.Join(", ", b.Shape)}] ({b.Name}) differ.");
+            throw new ArgumentException(
+                $"{op}: shapes [{string.Join(", ", a.Shape)}] ({a.Name}) and [{string.Join(", ", b.Shape)}] " +
+                $"({b.Name}) differ.");
     }
 
-    private static string ShapeText(Tensor t) => $"[{string.Join(", ", t.Shape)}]" + (t.Name is null ? "" : $" ({t.Name})");
+    private static string ShapeText(Tensor t) => $"[{string.Join(", ", t.Shape)}]" + (t.Name is null ? ""
+        : $" ({t.Name})");
 }

@@ -12,8 +12,11 @@ public static partial class Fn
     public static Tensor Linear(Tape tape, Tensor x, Tensor w, Tensor? b = null)
     {
         int inF = w.Dim(1), outF = w.Dim(0);
-        if (x.Cols != inF) throw new ArgumentException($"Linear: input width {x.Cols} does not match weight [{outF}, {inF}] ({w.Name}).");
-        if (b is not null && b.Length != outF) throw new ArgumentException($"Linear: bias length {b.Length} does not match {outF} outputs ({b.Name}).");
+        if (x.Cols != inF)
+            throw new ArgumentException(
+                $"Linear: input width {x.Cols} does not match weight [{outF}, {inF}] ({w.Name}).");
+        if (b is not null && b.Length != outF)
+            throw new ArgumentException($"Linear: bias length {b.Length} does not match {outF} outputs ({b.Name}).");
         int n = x.Rows;
         var shape = (int[])x.Shape.Clone();
         shape[^1] = outF;

@@ -21,13 +21,16 @@ public static partial class Fn
     {
         int n = x.Rows, d = x.Cols, vocab = w.Dim(0);
         if (w.Rank != 2 || w.Dim(1) != d || n != targets.Length)
-            throw new ArgumentException($"LinearCrossEntropy: x {ShapeText(x)}, w {ShapeText(w)} and {targets.Length} targets do not fit (N, D), (V, D), N.");
+            throw new ArgumentException(
+                $"LinearCrossEntropy: x {ShapeText(x)}, w {ShapeText(w)} and {targets.Length} targets do not fit (N, " +
+                $"D), (V, D), N.");
         int counted = 0;
         for (int i = 0; i < n; i++)
         {
             if (targets[i] == ignoreIndex) continue;
             if ((uint)targets[i] >= (uint)vocab)
-                throw new ArgumentOutOfRangeException(nameof(targets), $"LinearCrossEntropy: target {targets[i]} at row {i} is outside the {vocab} classes.");
+                throw new ArgumentOutOfRangeException(nameof(targets),
+                    $"LinearCrossEntropy: target {targets[i]} at row {i} is outside the {vocab} classes.");
             counted++;
         }
         bool needs = tape.NeedsGrad(x, w) && counted > 0;
@@ -46,14 +49,19 @@ public static partial class Fn
             var xChunk = x.ReadOnlySpan.Slice(start * d, rows * d);
             Sgemm.Multiply(false, true, rows, vocab, d, xChunk, w.ReadOnlySpan, chunk, accumulate: false);
             var chunkTargets = targets.AsSpan(start, rows);
-            Ops.CrossEntropy.RowLosses(chunk, rows, vocab, chunkTargets, rowLosses.Span.Slice(start, rows), ignoreIndex);
+            Ops.CrossEntropy.RowLosses(chunk, rows, vocab, chunkTargets, rowLosses.Span.Slice(start, rows),
+                ignoreIndex);
             if (!needs) continue;
-            // chunk ← scale·(softmax − one-hot), zero on ignored rows: the gradient of the mean loss w.r.t. these logits
+            // chunk ← scale·(softmax − one-hot), zero on ignored rows: the gradient of the mean loss w.r.t. these
+            // logits
             var chunkGradient = gradient!.Span[..(rows * vocab)];
             chunkGradient.Clear();
-            Ops.CrossEntropy.Backward(chunkGradient, chunk, rows, vocab, chunkTargets, ignoreIndex, scale, rowLosses.Span.Slice(start, rows));
-            if (dx is not null) Sgemm.Multiply(false, false, rows, d, vocab, chunkGradient, w.ReadOnlySpan, dx.Span.Slice(start * d, rows * d), accumulate: true);
-            if (dw is not null) Sgemm.Multiply(true, false, vocab, d, rows, chunkGradient, xChunk, dw.Span, accumulate: true);
+            Ops.CrossEntropy.Backward(chunkGradient, chunk, rows, vocab, chunkTargets, ignoreIndex, scale,
+                rowLosses.Span.Slice(start, rows));
+            if (dx is not null) Sgemm.Multiply(false, false, rows, d, vocab, chunkGradient, w.ReadOnlySpan,
+                dx.Span.Slice(start * d, rows * d), accumulate: true);
+            if (dw is not null) Sgemm.Multiply(true, false, vocab, d, rows, chunkGradient, xChunk, dw.Span,
+                accumulate: true);
         }
         double total = 0;
         foreach (float l in rowLosses.ReadOnlySpan) total += l;

@@ -27,14 +27,16 @@ public static partial class Fn
     public static Tensor CrossEntropy(Tape tape, Tensor logits, int[] targets, int ignoreIndex = -100)
     {
         if (logits.Rank != 2 || logits.Dim(0) != targets.Length)
-            throw new ArgumentException($"CrossEntropy: logits {ShapeText(logits)} must be (N, V) with N = {targets.Length} targets.");
+            throw new ArgumentException(
+                $"CrossEntropy: logits {ShapeText(logits)} must be (N, V) with N = {targets.Length} targets.");
         int n = logits.Dim(0), vocab = logits.Dim(1);
         int counted = 0;
         for (int i = 0; i < n; i++)
         {
             if (targets[i] == ignoreIndex) continue;
             if ((uint)targets[i] >= (uint)vocab)
-                throw new ArgumentOutOfRangeException(nameof(targets), $"CrossEntropy: target {targets[i]} at row {i} is outside the {vocab} classes.");
+                throw new ArgumentOutOfRangeException(nameof(targets),
+                    $"CrossEntropy: target {targets[i]} at row {i} is outside the {vocab} classes.");
             counted++;
         }
         bool needs = tape.NeedsGrad(logits);
@@ -46,7 +48,8 @@ public static partial class Fn
             tape.Record(() =>
             {
                 if (loss.HasGrad)
-                    Ops.CrossEntropy.Backward(logits.Grad, logits.ReadOnlySpan, n, vocab, targets, ignoreIndex, loss.Grad[0] / counted);
+                    Ops.CrossEntropy.Backward(logits.Grad, logits.ReadOnlySpan, n, vocab, targets, ignoreIndex,
+                        loss.Grad[0] / counted);
             });
         return loss;
     }

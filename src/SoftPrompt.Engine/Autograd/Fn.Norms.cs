@@ -4,7 +4,8 @@ namespace SoftPrompt.Engine.Autograd;
 
 public static partial class Fn
 {
-    /// <summary>LayerNorm over the last dimension: (x − μ)/√(σ² + eps) · gain + bias; gain, bias (C), bias optional.</summary>
+    /// <summary>LayerNorm over the last dimension: (x − μ)/√(σ² + eps) · gain + bias; gain, bias (C), bias
+    /// optional.</summary>
     public static Tensor LayerNorm(Tape tape, Tensor x, Tensor gain, Tensor? bias, float eps)
     {
         int cols = x.Cols;
@@ -14,7 +15,8 @@ public static partial class Fn
         var y = tape.NewLike(x, needs);
         var mean = tape.Scratch(x.Rows);
         var rstd = tape.Scratch(x.Rows);
-        Norms.LayerNorm(y.Span, mean.Span, rstd.Span, x.ReadOnlySpan, gain.ReadOnlySpan, bias is null ? default : bias.ReadOnlySpan, cols, eps);
+        Norms.LayerNorm(y.Span, mean.Span, rstd.Span, x.ReadOnlySpan, gain.ReadOnlySpan, bias is null ? default
+            : bias.ReadOnlySpan, cols, eps);
         if (needs)
             tape.Record(() =>
             {
@@ -38,7 +40,8 @@ public static partial class Fn
             tape.Record(() =>
             {
                 if (!y.HasGrad) return;
-                Norms.RmsNormBackward(GradIfNeeded(x), GradIfNeeded(gain), y.Grad, x.ReadOnlySpan, gain.ReadOnlySpan, rrms.ReadOnlySpan, cols);
+                Norms.RmsNormBackward(GradIfNeeded(x), GradIfNeeded(gain), y.Grad, x.ReadOnlySpan, gain.ReadOnlySpan,
+                    rrms.ReadOnlySpan, cols);
             });
         return y;
     }
@@ -46,6 +49,7 @@ public static partial class Fn
     private static void RequireVector(string what, Tensor v, int length, Tensor x)
     {
         if (v.Length != length)
-            throw new ArgumentException($"{what} {ShapeText(v)} must have {length} entries to match input {ShapeText(x)}.");
+            throw new ArgumentException(
+                $"{what} {ShapeText(v)} must have {length} entries to match input {ShapeText(x)}.");
     }
 }

@@ -11,12 +11,15 @@ public static partial class Fn
     {
         int rows = x.Rows, cols = x.Cols;
         if (src.Cols != cols || src.Rows != rowIndices.Length)
-            throw new ArgumentException($"ReplaceRows: src [{string.Join(", ", src.Shape)}] ({src.Name}) must be ({rowIndices.Length}, {cols}) for x [{string.Join(", ", x.Shape)}] ({x.Name}).");
+            throw new ArgumentException(
+                $"ReplaceRows: src [{string.Join(", ", src.Shape)}] ({src.Name}) must be ({rowIndices.Length}, " +
+                $"{cols}) for x [{string.Join(", ", x.Shape)}] ({x.Name}).");
         Span<bool> seen = rows <= 4096 ? stackalloc bool[rows] : new bool[rows];
         foreach (int r in rowIndices)
         {
             if ((uint)r >= (uint)rows)
-                throw new ArgumentOutOfRangeException(nameof(rowIndices), $"ReplaceRows: row {r} is outside the {rows} rows of x [{string.Join(", ", x.Shape)}].");
+                throw new ArgumentOutOfRangeException(nameof(rowIndices),
+                    $"ReplaceRows: row {r} is outside the {rows} rows of x [{string.Join(", ", x.Shape)}].");
             if (seen[r]) throw new ArgumentException($"ReplaceRows: row {r} is replaced twice.", nameof(rowIndices));
             seen[r] = true;
         }

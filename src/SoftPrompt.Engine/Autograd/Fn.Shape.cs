@@ -14,10 +14,12 @@ public static partial class Fn
         int vocab = table.Dim(0), dim = table.Dim(1);
         if (outShape.Length == 0) outShape = new[] { ids.Length };
         if (Tensor.ShapeLength(outShape) != ids.Length)
-            throw new ArgumentException($"Embedding: {ids.Length} ids cannot fill shape [{string.Join(", ", outShape)}].");
+            throw new ArgumentException(
+                $"Embedding: {ids.Length} ids cannot fill shape [{string.Join(", ", outShape)}].");
         for (int i = 0; i < ids.Length; i++)
             if ((uint)ids[i] >= (uint)vocab)
-                throw new ArgumentOutOfRangeException(nameof(ids), $"Embedding: id {ids[i]} at position {i} is outside the table's {vocab} rows ({table.Name}).");
+                throw new ArgumentOutOfRangeException(nameof(ids),
+                    $"Embedding: id {ids[i]} at position {i} is outside the table's {vocab} rows ({table.Name}).");
         bool needs = tape.NeedsGrad(table);
         var y = tape.NewTensor([.. outShape, dim], needs);
         Ops.Embedding.Forward(y.Span, table.ReadOnlySpan, ids, dim);
@@ -42,7 +44,8 @@ public static partial class Fn
             bool compatible = p.Rank == first.Rank;
             for (int d = 0; compatible && d < p.Rank; d++) compatible = d == axis || p.Shape[d] == first.Shape[d];
             if (!compatible)
-                throw new ArgumentException($"Concat along axis {axis}: {ShapeText(p)} does not fit {ShapeText(first)}.");
+                throw new ArgumentException(
+                    $"Concat along axis {axis}: {ShapeText(p)} does not fit {ShapeText(first)}.");
             shape[axis] += p.Shape[axis];
         }
         var (outer, inner) = BlockCopy.Around(shape, axis);
@@ -76,7 +79,8 @@ public static partial class Fn
     {
         axis = NormalizeAxis("Slice", x, axis);
         if (start < 0 || length < 0 || start + length > x.Shape[axis])
-            throw new ArgumentOutOfRangeException(nameof(start), $"Slice: [{start}, {start + length}) is outside axis {axis} of {ShapeText(x)}.");
+            throw new ArgumentOutOfRangeException(nameof(start),
+                $"Slice: [{start}, {start + length}) is outside axis {axis} of {ShapeText(x)}.");
         var shape = (int[])x.Shape.Clone();
         shape[axis] = length;
         var (outer, inner) = BlockCopy.Around(x.Shape, axis);
@@ -87,17 +91,20 @@ public static partial class Fn
         if (needs)
             tape.Record(() =>
             {
-                if (y.HasGrad) BlockCopy.Copy(x.Grad, srcWidth, start * inner, y.Grad, width, 0, width, outer, accumulate: true);
+                if (y.HasGrad) BlockCopy.Copy(x.Grad, srcWidth, start * inner, y.Grad, width, 0, width, outer,
+                    accumulate: true);
             });
         return y;
     }
 
-    /// <summary>Consecutive pieces of <paramref name="axis"/> with the given sizes (which must add up to its length).</summary>
+    /// <summary>Consecutive pieces of <paramref name="axis"/> with the given sizes (which must add up to its
+    /// length).</summary>
     public static Tensor[] Split(Tape tape, Tensor x, int axis, params int[] sizes)
     {
         axis = NormalizeAxis("Split", x, axis);
         if (sizes.Sum() != x.Shape[axis])
-            throw new ArgumentException($"Split: sizes [{string.Join(", ", sizes)}] do not add up to axis {axis} of {ShapeText(x)}.");
+            throw new ArgumentException(
+                $"Split: sizes [{string.Join(", ", sizes)}] do not add up to axis {axis} of {ShapeText(x)}.");
         var pieces = new Tensor[sizes.Length];
         int start = 0;
         for (int i = 0; i < sizes.Length; i++)

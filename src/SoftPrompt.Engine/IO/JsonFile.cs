@@ -2,7 +2,8 @@ using System.Text.Json;
 
 namespace SoftPrompt.Engine.IO;
 
-/// <summary>Loads small JSON files (configs, checkpoint indexes) with a size bound and errors that name the file.</summary>
+/// <summary>Loads small JSON files (configs, checkpoint indexes) with a size bound and errors that name the
+/// file.</summary>
 public static class JsonFile
 {
     public const long DefaultMaxBytes = 100_000_000;
@@ -14,16 +15,19 @@ public static class JsonFile
         {
             long length = RandomAccess.GetLength(handle);
             if (length > maxBytes)
-                throw new ModelFormatException(path, $"the file is {length} bytes, more than the {maxBytes}-byte limit for a JSON file of this kind.");
+                throw new ModelFormatException(path,
+                    $"the file is {length} bytes, more than the {maxBytes}-byte limit for a JSON file of this kind.");
             bytes = new byte[length];
             ModelFiles.ReadExactly(path, handle, bytes, 0);
         }
         // The parser accepts invalid UTF-8 inside strings and fails only when a string is read, far from here.
         if (!System.Text.Unicode.Utf8.IsValid(bytes))
-            throw new ModelFormatException(path, $"not valid UTF-8 text (first bad byte at offset {FirstInvalidUtf8(bytes)}).");
+            throw new ModelFormatException(path,
+                $"not valid UTF-8 text (first bad byte at offset {FirstInvalidUtf8(bytes)}).");
         try
         {
-            return JsonDocument.Parse(bytes, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            return JsonDocument.Parse(bytes, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip,
+                AllowTrailingCommas = true });
         }
         catch (JsonException e)
         {
@@ -33,7 +37,8 @@ public static class JsonFile
 
     private static int FirstInvalidUtf8(byte[] bytes)
     {
-        System.Text.Unicode.Utf8.ToUtf16(bytes, new char[bytes.Length], out int valid, out _, replaceInvalidSequences: false);
+        System.Text.Unicode.Utf8.ToUtf16(bytes, new char[bytes.Length], out int valid, out _,
+            replaceInvalidSequences: false);
         return valid;
     }
 

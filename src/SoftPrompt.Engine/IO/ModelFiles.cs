@@ -2,7 +2,8 @@ using Microsoft.Win32.SafeHandles;
 
 namespace SoftPrompt.Engine.IO;
 
-/// <summary>File access for model readers, turning the usual failures into <see cref="ModelFormatException"/>s.</summary>
+/// <summary>File access for model readers, turning the usual failures into
+/// <see cref="ModelFormatException"/>s.</summary>
 public static class ModelFiles
 {
     public static SafeFileHandle OpenForReading(string path)
@@ -25,14 +26,17 @@ public static class ModelFiles
         }
     }
 
-    /// <summary>Fills <paramref name="destination"/> from <paramref name="offset"/>; a short file is a format error.</summary>
+    /// <summary>Fills <paramref name="destination"/> from <paramref name="offset"/>; a short file is a format
+    /// error.</summary>
     public static void ReadExactly(string path, SafeFileHandle handle, Span<byte> destination, long offset)
     {
         while (!destination.IsEmpty)
         {
             int read = RandomAccess.Read(handle, destination, offset);
             if (read == 0)
-                throw new ModelFormatException(path, $"the file ended at byte {offset}, earlier than its header implies (was it truncated while being read?).");
+                throw new ModelFormatException(path,
+                    $"the file ended at byte {offset}, earlier than its header implies (was it truncated while being " +
+                    $"read?).");
             destination = destination[read..];
             offset += read;
         }

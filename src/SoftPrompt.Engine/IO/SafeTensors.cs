@@ -17,7 +17,8 @@ namespace SoftPrompt.Engine.IO;
 /// </summary>
 public sealed class SafeTensorsFile : ITensorSource
 {
-    /// <summary>Far above any real header (GPT-2's is a few kB), low enough that a hostile length cannot exhaust memory.</summary>
+    /// <summary>Far above any real header (GPT-2's is a few kB), low enough that a hostile length cannot exhaust
+    /// memory.</summary>
     public const long MaxHeaderBytes = 100_000_000;
 
     private const string MetadataKey = "__metadata__";
@@ -62,15 +63,21 @@ public sealed class SafeTensorsFile : ITensorSource
         using var handle = OpenForReading(path);
         long fileLength = RandomAccess.GetLength(handle);
         if (fileLength < 8)
-            throw new ModelFormatException(path, $"the file is {fileLength} bytes long, too short for the 8-byte header length that starts a safetensors file.");
+            throw new ModelFormatException(path,
+                $"the file is {fileLength} bytes long, too short for the 8-byte header length that starts a " +
+                $"safetensors file.");
 
         Span<byte> lengthField = stackalloc byte[8];
         ReadExactly(path, handle, lengthField, 0);
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthField);
         if (headerLength > (ulong)(fileLength - 8))
-            throw new ModelFormatException(path, $"the header length field says {headerLength} bytes, but only {fileLength - 8} bytes follow it (truncated, or not a safetensors file).");
+            throw new ModelFormatException(path,
+                $"the header length field says {headerLength} bytes, but only {fileLength - 8} bytes follow it " +
+                $"(truncated, or not a safetensors file).");
         if (headerLength > MaxHeaderBytes)
-            throw new ModelFormatException(path, $"the header length field says {headerLength} bytes, more than the {MaxHeaderBytes / 1_000_000} MB limit for a safetensors header.");
+            throw new ModelFormatException(path,
+                $"the header length field says {headerLength} bytes, more than the {MaxHeaderBytes / 1_000_000} MB " +
+                $"limit for a safetensors header.");
 
         var header = new byte[headerLength];
         ReadExactly(path, handle, header, 8);
@@ -84,7 +91,8 @@ public sealed class SafeTensorsFile : ITensorSource
         var info = Find(name);
         CheckShape(SourcePath, info, expectedShape);
         if (info.ElementCount > Array.MaxLength)
-            throw new ModelFormatException(SourcePath, $"tensor {Quote(name)} has {info.ElementCount} elements, more than one array can hold.");
+            throw new ModelFormatException(SourcePath,
+                $"tensor {Quote(name)} has {info.ElementCount} elements, more than one array can hold.");
         var values = new float[info.ElementCount];
         ReadFloat32(name, values, expectedShape);
         return values;
@@ -94,7 +102,9 @@ public sealed class SafeTensorsFile : ITensorSource
     {
         var info = Find(name);
         if (!info.DType.IsReadableAsFloat32())
-            throw new ModelFormatException(SourcePath, $"tensor {Quote(name)} has dtype {info.DType}, which cannot be read as float32 (F32, F16, BF16 or F64 can).");
+            throw new ModelFormatException(SourcePath,
+                $"tensor {Quote(name)} has dtype {info.DType}, which cannot be read as float32 (F32, F16, BF16 or " +
+                $"F64 can).");
         using var handle = OpenTensor(name, info, expectedShape, destination.Length);
         long offset = _dataStart + info.Begin;
         switch (info.DType)
@@ -118,32 +128,38 @@ public sealed class SafeTensorsFile : ITensorSource
     {
         var info = Find(name);
         if (info.DType != SafeTensorsDType.BF16)
-            throw new ModelFormatException(SourcePath, $"tensor {Quote(name)} has dtype {info.DType}; only a BF16 tensor can be kept in bfloat16 as it is.");
+            throw new ModelFormatException(SourcePath,
+                $"tensor {Quote(name)} has dtype {info.DType}; only a BF16 tensor can be kept in bfloat16 as it is.");
         using var handle = OpenTensor(name, info, expectedShape, destination.Length);
         ReadExactly(SourcePath, handle, MemoryMarshal.AsBytes(destination), _dataStart + info.Begin);
     }
 
-    /// <summary>The file opened to read one tensor, once its shape (if one is expected), the destination's length and the
-    /// file's size (unchanged since the header was read) are checked.</summary>
+    /// <summary>The file opened to read one tensor, once its shape (if one is expected), the destination's length and
+    /// the file's size (unchanged since the header was read) are checked.</summary>
     private SafeFileHandle OpenTensor(string name, TensorInfo info, int[]? expectedShape, int destinationLength)
     {
         CheckShape(SourcePath, info, expectedShape);
         if (destinationLength != info.ElementCount)
-            throw new ArgumentException($"Tensor {Quote(name)} of {SourcePath} has {info.ElementCount} elements; the destination holds {destinationLength}.", "destination");
+            throw new ArgumentException(
+                $"Tensor {Quote(name)} of {SourcePath} has {info.ElementCount} elements; the destination holds " +
+                $"{destinationLength}.", "destination");
         var handle = OpenForReading(SourcePath);
         if (RandomAccess.GetLength(handle) != _fileLength)
         {
             long now = RandomAccess.GetLength(handle);
             handle.Dispose();
-            throw new ModelFormatException(SourcePath, $"the file changed size since its header was read ({_fileLength} bytes then, {now} now).");
+            throw new ModelFormatException(SourcePath,
+                $"the file changed size since its header was read ({_fileLength} bytes then, {now} now).");
         }
         return handle;
     }
 
     private delegate void Converter<TSource>(ReadOnlySpan<TSource> source, Span<float> destination);
 
-    /// <summary>Streams the stored elements through a fixed buffer, so conversion never holds a second full copy.</summary>
-    private void ReadConverted<TSource>(SafeFileHandle handle, long offset, Span<float> destination, Converter<TSource> convert)
+    /// <summary>Streams the stored elements through a fixed buffer, so conversion never holds a second full
+    /// copy.</summary>
+    private void ReadConverted<TSource>(SafeFileHandle handle, long offset, Span<float> destination,
+        Converter<TSource> convert)
         where TSource : unmanaged
     {
         int elementSize = System.Runtime.CompilerServices.Unsafe.SizeOf<TSource>();
@@ -166,12 +182,15 @@ public sealed class SafeTensorsFile : ITensorSource
     }
 
     private TensorInfo Find(string name)
-        => _tensors.TryGetValue(name, out var info) ? info : throw new ModelFormatException(SourcePath, NotFound(name, _names));
+        => _tensors.TryGetValue(name, out var info) ? info : throw new ModelFormatException(SourcePath,
+            NotFound(name, _names));
 
-    private static (Dictionary<string, TensorInfo>, string[], Dictionary<string, string>) ParseHeader(string path, byte[] header, long dataLength)
+    private static (Dictionary<string, TensorInfo>, string[], Dictionary<string, string>) ParseHeader(string path,
+        byte[] header, long dataLength)
     {
         if (!Utf8.IsValid(header))
-            throw new ModelFormatException(path, "the header is not valid UTF-8 text (not a safetensors file, or a corrupted one).");
+            throw new ModelFormatException(path,
+                "the header is not valid UTF-8 text (not a safetensors file, or a corrupted one).");
         JsonDocument document;
         try
         {
@@ -186,7 +205,8 @@ public sealed class SafeTensorsFile : ITensorSource
         {
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
-                throw new ModelFormatException(path, $"the header must be a JSON object of tensors, but it is {JsonFile.Describe(root)}.");
+                throw new ModelFormatException(path,
+                    $"the header must be a JSON object of tensors, but it is {JsonFile.Describe(root)}.");
 
             var tensors = new Dictionary<string, TensorInfo>(StringComparer.Ordinal);
             var names = new List<string>();
@@ -214,11 +234,14 @@ public sealed class SafeTensorsFile : ITensorSource
     private static void ParseMetadata(string path, JsonElement element, Dictionary<string, string> metadata)
     {
         if (element.ValueKind != JsonValueKind.Object)
-            throw new ModelFormatException(path, $"\"{MetadataKey}\" must be an object of strings, but it is {JsonFile.Describe(element)}.");
+            throw new ModelFormatException(path,
+                $"\"{MetadataKey}\" must be an object of strings, but it is {JsonFile.Describe(element)}.");
         foreach (var entry in element.EnumerateObject())
         {
             if (entry.Value.ValueKind != JsonValueKind.String)
-                throw new ModelFormatException(path, $"\"{MetadataKey}\" entry {Quote(entry.Name)} must be a string, but it is {JsonFile.Describe(entry.Value)}.");
+                throw new ModelFormatException(path,
+                    $"\"{MetadataKey}\" entry {Quote(entry.Name)} must be a string, but it is " +
+                    $"{JsonFile.Describe(entry.Value)}.");
             metadata[entry.Name] = entry.Value.GetString()!;
         }
     }
@@ -229,7 +252,9 @@ public sealed class SafeTensorsFile : ITensorSource
         ModelFormatException Bad(string problem) => new(path, $"{tensor} {problem}");
 
         if (entry.ValueKind != JsonValueKind.Object)
-            throw Bad($"must be described by an object with dtype, shape and data_offsets, but it is {JsonFile.Describe(entry)}.");
+            throw Bad(
+                $"must be described by an object with dtype, shape and data_offsets, but it is " +
+                $"{JsonFile.Describe(entry)}.");
         JsonElement Field(string field)
             => entry.TryGetProperty(field, out var value) ? value : throw Bad($"has no \"{field}\" field.");
 
@@ -238,7 +263,9 @@ public sealed class SafeTensorsFile : ITensorSource
             throw Bad($"has a dtype that is {JsonFile.Describe(dtypeField)}, not a string.");
         string dtypeText = dtypeField.GetString()!;
         if (!SafeTensorsDTypes.TryParse(dtypeText, out var dtype))
-            throw Bad($"has unknown dtype {Quote(dtypeText)} (known: {string.Join(", ", Enum.GetNames<SafeTensorsDType>())}).");
+            throw Bad(
+                $"has unknown dtype {Quote(dtypeText)} (known: " +
+                    $"{string.Join(", ", Enum.GetNames<SafeTensorsDType>())}).");
 
         var shapeField = Field("shape");
         if (shapeField.ValueKind != JsonValueKind.Array)
@@ -251,7 +278,8 @@ public sealed class SafeTensorsFile : ITensorSource
             if (dim.ValueKind != JsonValueKind.Number || !dim.TryGetInt64(out long size))
                 throw Bad($"has shape entry {dim.GetRawText()} that is not a whole number.");
             if (size < 0) throw Bad($"has a negative dimension {size} in its shape.");
-            if (size > int.MaxValue) throw Bad($"has dimension {size}, beyond the {int.MaxValue} we support (overflowing shape).");
+            if (size > int.MaxValue)
+                throw Bad($"has dimension {size}, beyond the {int.MaxValue} we support (overflowing shape).");
             shape[axis++] = (int)size;
             empty |= size == 0;
         }
@@ -281,7 +309,8 @@ public sealed class SafeTensorsFile : ITensorSource
         return new TensorInfo(name, dtype, shape, begin, end);
     }
 
-    /// <summary>Gaps are tolerated (some writers align tensors); shared bytes never are, as they mean a corrupt index.</summary>
+    /// <summary>Gaps are tolerated (some writers align tensors); shared bytes never are, as they mean a corrupt
+    /// index.</summary>
     private static void CheckNoOverlap(string path, IEnumerable<TensorInfo> tensors)
     {
         var byStart = tensors.Where(t => t.ByteLength > 0).OrderBy(t => t.Begin).ToArray();
@@ -290,7 +319,8 @@ public sealed class SafeTensorsFile : ITensorSource
         {
             if (furthest is not null && tensor.Begin < furthest.End)
                 throw new ModelFormatException(path,
-                    $"tensors {Quote(furthest.Name)} (data bytes {furthest.Begin}..{furthest.End}) and {Quote(tensor.Name)} (data bytes {tensor.Begin}..{tensor.End}) overlap.");
+                    $"tensors {Quote(furthest.Name)} (data bytes {furthest.Begin}..{furthest.End}) and " +
+                        $"{Quote(tensor.Name)} (data bytes {tensor.Begin}..{tensor.End}) overlap.");
             if (furthest is null || tensor.End > furthest.End) furthest = tensor;
         }
     }
@@ -305,7 +335,8 @@ public static class SafeTensorsWriter
 
     /// <summary>
     /// Writes the tensors back to back in the order given. The file appears at <paramref name="path"/> only when
-    /// complete and flushed to disk (written to path + ".tmp", then renamed), so a crash never leaves a torn checkpoint.
+    /// complete and flushed to disk (written to path + ".tmp", then renamed), so a crash never leaves a torn
+    /// checkpoint.
     /// </summary>
     public static void Write(string path, IEnumerable<(string Name, int[] Shape, ReadOnlyMemory<float> Data)> tensors,
         SafeTensorsDType dtype = SafeTensorsDType.F32, IReadOnlyDictionary<string, string>? metadata = null)
@@ -318,7 +349,8 @@ public static class SafeTensorsWriter
         string temporary = path + ".tmp";
         try
         {
-            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
+            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None,
+                bufferSize: 1 << 16))
             {
                 Span<byte> lengthField = stackalloc byte[8];
                 BinaryPrimitives.WriteUInt64LittleEndian(lengthField, (ulong)header.Length);
@@ -340,7 +372,8 @@ public static class SafeTensorsWriter
     public static void Write(string path, IEnumerable<Tensor> tensors, SafeTensorsDType dtype = SafeTensorsDType.F32,
         IReadOnlyDictionary<string, string>? metadata = null)
         => Write(path, tensors.Select(t => (
-                t.Name ?? throw new ArgumentException($"A tensor of shape {Shape(t.Shape)} has no name to save it under."),
+                t.Name ?? throw new ArgumentException(
+                    $"A tensor of shape {Shape(t.Shape)} has no name to save it under."),
                 t.Shape,
                 (ReadOnlyMemory<float>)t.RawData.AsMemory(t.Offset, t.Length))),
             dtype, metadata);
@@ -366,7 +399,8 @@ public static class SafeTensorsWriter
                     throw new ArgumentException($"{Quote(name ?? "")} cannot name a tensor in a safetensors file.");
                 if (!seen.Add(name)) throw new ArgumentException($"Tensor {Quote(name)} is given twice.");
                 if (Tensor.ShapeLength(shape) != data.Length)
-                    throw new ArgumentException($"Tensor {Quote(name)} has shape {Shape(shape)} but {data.Length} values.");
+                    throw new ArgumentException(
+                        $"Tensor {Quote(name)} has shape {Shape(shape)} but {data.Length} values.");
                 long end = offset + (long)data.Length * dtype.SizeOf();
                 writer.WriteStartObject(name);
                 writer.WriteString("dtype", dtype.ToString());

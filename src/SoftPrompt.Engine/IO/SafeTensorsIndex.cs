@@ -28,7 +28,8 @@ public sealed class SafeTensorsIndex : ITensorSource
 
     public string SourcePath { get; }
 
-    /// <summary>The index's "metadata" (e.g. total_size); values that are not JSON strings are kept as JSON text.</summary>
+    /// <summary>The index's "metadata" (e.g. total_size); values that are not JSON strings are kept as JSON
+    /// text.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
     public IReadOnlyList<string> ShardPaths { get; }
@@ -38,13 +39,17 @@ public sealed class SafeTensorsIndex : ITensorSource
 
     public bool Contains(string name) => _shardOf.ContainsKey(name);
     public TensorInfo Info(string name) => Shard(name).Info(name);
-    public float[] ReadFloat32(string name, int[]? expectedShape = null) => Shard(name).ReadFloat32(name, expectedShape);
-    public void ReadFloat32(string name, Span<float> destination, int[]? expectedShape = null) => Shard(name).ReadFloat32(name, destination, expectedShape);
-    public void ReadBf16(string name, Span<ushort> destination, int[]? expectedShape = null) => Shard(name).ReadBf16(name, destination, expectedShape);
+    public float[] ReadFloat32(string name, int[]? expectedShape = null) => Shard(name).ReadFloat32(name,
+        expectedShape);
+    public void ReadFloat32(string name, Span<float> destination, int[]? expectedShape = null) =>
+        Shard(name).ReadFloat32(name, destination, expectedShape);
+    public void ReadBf16(string name, Span<ushort> destination, int[]? expectedShape = null) =>
+        Shard(name).ReadBf16(name, destination, expectedShape);
 
     /// <summary>The safetensors file that holds a tensor.</summary>
     public SafeTensorsFile Shard(string name)
-        => _shardOf.TryGetValue(name, out var shard) ? shard : throw new ModelFormatException(SourcePath, NotFound(name, _names, "the index"));
+        => _shardOf.TryGetValue(name, out var shard) ? shard : throw new ModelFormatException(SourcePath,
+            NotFound(name, _names, "the index"));
 
     /// <summary>
     /// Opens a checkpoint however it is laid out: a folder (its index if there is one, else its model.safetensors),
@@ -68,11 +73,14 @@ public sealed class SafeTensorsIndex : ITensorSource
         using var document = JsonFile.Load(indexPath);
         var root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object)
-            throw new ModelFormatException(indexPath, $"the index must be a JSON object, but it is {JsonFile.Describe(root)}.");
+            throw new ModelFormatException(indexPath,
+                $"the index must be a JSON object, but it is {JsonFile.Describe(root)}.");
         if (!root.TryGetProperty("weight_map", out var weightMap))
             throw new ModelFormatException(indexPath, "the index has no \"weight_map\" field.");
         if (weightMap.ValueKind != JsonValueKind.Object)
-            throw new ModelFormatException(indexPath, $"\"weight_map\" must be an object of tensor name to shard file, but it is {JsonFile.Describe(weightMap)}.");
+            throw new ModelFormatException(indexPath,
+                $"\"weight_map\" must be an object of tensor name to shard file, but it is " +
+                $"{JsonFile.Describe(weightMap)}.");
 
         string folder = Path.GetDirectoryName(Path.GetFullPath(indexPath))!;
         var shardsByFile = new Dictionary<string, SafeTensorsFile>(StringComparer.Ordinal);
@@ -83,10 +91,14 @@ public sealed class SafeTensorsIndex : ITensorSource
         {
             string tensor = Quote(entry.Name);
             if (entry.Value.ValueKind != JsonValueKind.String)
-                throw new ModelFormatException(indexPath, $"weight_map entry for tensor {tensor} must be a shard file name, but it is {JsonFile.Describe(entry.Value)}.");
+                throw new ModelFormatException(indexPath,
+                    $"weight_map entry for tensor {tensor} must be a shard file name, but it is " +
+                    $"{JsonFile.Describe(entry.Value)}.");
             string file = entry.Value.GetString()!;
             if (!IsPlainFileName(file))
-                throw new ModelFormatException(indexPath, $"weight_map maps tensor {tensor} to {Quote(file)}, which is not a plain file name in the index's folder.");
+                throw new ModelFormatException(indexPath,
+                    $"weight_map maps tensor {tensor} to {Quote(file)}, which is not a plain file name in the " +
+                    $"index's folder.");
             if (shardOf.ContainsKey(entry.Name))
                 throw new ModelFormatException(indexPath, $"weight_map lists tensor {tensor} twice.");
 
@@ -94,13 +106,17 @@ public sealed class SafeTensorsIndex : ITensorSource
             {
                 string shardPath = Path.Combine(folder, file);
                 if (!File.Exists(shardPath))
-                    throw new ModelFormatException(indexPath, $"weight_map maps tensor {tensor} to shard {Quote(file)}, but there is no such file: {shardPath}.");
+                    throw new ModelFormatException(indexPath,
+                        $"weight_map maps tensor {tensor} to shard {Quote(file)}, but there is no such file: " +
+                        $"{shardPath}.");
                 shard = SafeTensorsFile.Open(shardPath);
                 shardsByFile.Add(file, shard);
                 shardPaths.Add(shardPath);
             }
             if (!shard.Contains(entry.Name))
-                throw new ModelFormatException(indexPath, $"weight_map maps tensor {tensor} to shard {Quote(file)}, but that shard lacks it: {NotFound(entry.Name, shard.Names, "the shard")}");
+                throw new ModelFormatException(indexPath,
+                    $"weight_map maps tensor {tensor} to shard {Quote(file)}, but that shard lacks it: " +
+                    $"{NotFound(entry.Name, shard.Names, "the shard")}");
             shardOf.Add(entry.Name, shard);
             names.Add(entry.Name);
         }
@@ -117,7 +133,8 @@ public sealed class SafeTensorsIndex : ITensorSource
         if (root.TryGetProperty("metadata", out var element) && element.ValueKind == JsonValueKind.Object)
         {
             foreach (var entry in element.EnumerateObject())
-                metadata[entry.Name] = entry.Value.ValueKind == JsonValueKind.String ? entry.Value.GetString()! : entry.Value.GetRawText();
+                metadata[entry.Name] = entry.Value.ValueKind == JsonValueKind.String ? entry.Value.GetString()!
+                    : entry.Value.GetRawText();
         }
         return metadata;
     }

@@ -31,7 +31,8 @@ public static class SafeTensorsDTypes
     }
 }
 
-/// <summary>Where one tensor lives: <see cref="Begin"/> and <see cref="End"/> are byte offsets into the data buffer.</summary>
+/// <summary>Where one tensor lives: <see cref="Begin"/> and <see cref="End"/> are byte offsets into the data
+/// buffer.</summary>
 public sealed record TensorInfo(string Name, SafeTensorsDType DType, int[] Shape, long Begin, long End)
 {
     public long ByteLength => End - Begin;
@@ -48,13 +49,16 @@ public interface ITensorSource
     bool Contains(string name);
     TensorInfo Info(string name);
 
-    /// <summary>Reads a tensor as float32, converting from F16, BF16 or F64; checks the shape when one is expected.</summary>
+    /// <summary>Reads a tensor as float32, converting from F16, BF16 or F64; checks the shape when one is
+    /// expected.</summary>
     float[] ReadFloat32(string name, int[]? expectedShape = null);
 
-    /// <summary>As <see cref="ReadFloat32(string, int[])"/>, into existing storage of exactly the tensor's length.</summary>
+    /// <summary>As <see cref="ReadFloat32(string, int[])"/>, into existing storage of exactly the tensor's
+    /// length.</summary>
     void ReadFloat32(string name, Span<float> destination, int[]? expectedShape = null);
 
-    /// <summary>A BF16 tensor's stored values as they are (no conversion), into storage of exactly its length.</summary>
+    /// <summary>A BF16 tensor's stored values as they are (no conversion), into storage of exactly its
+    /// length.</summary>
     void ReadBf16(string name, Span<ushort> destination, int[]? expectedShape = null);
 }
 
@@ -69,7 +73,8 @@ internal static class TensorSourceMessages
 
     public static string Shape(ReadOnlySpan<int> shape) => $"[{string.Join(", ", shape.ToArray())}]";
 
-    /// <summary>Suggests the present names that share the longest prefix with the missing one (typos, wrong prefixes).</summary>
+    /// <summary>Suggests the present names that share the longest prefix with the missing one (typos, wrong
+    /// prefixes).</summary>
     public static string NotFound(string name, IReadOnlyCollection<string> present, string holder = "the file")
     {
         if (present.Count == 0) return $"there is no tensor {Quote(name)}: {holder} holds no tensors.";
@@ -77,13 +82,15 @@ internal static class TensorSourceMessages
             .Select((candidate, order) => (candidate, order, shared: CommonPrefixLength(candidate, name)))
             .OrderByDescending(c => c.shared).ThenBy(c => c.order)
             .Take(5).Select(c => Quote(c.candidate));
-        return $"there is no tensor {Quote(name)}; {holder} holds {present.Count} tensors, e.g. {string.Join(", ", nearest)}.";
+        return $"there is no tensor {Quote(name)}; {holder} holds {present.Count} tensors, e.g. " +
+            $"{string.Join(", ", nearest)}.";
     }
 
     public static void CheckShape(string path, TensorInfo info, int[]? expected)
     {
         if (expected is null || expected.AsSpan().SequenceEqual(info.Shape)) return;
-        throw new ModelFormatException(path, $"tensor {Quote(info.Name)} has shape {Shape(info.Shape)}, expected {Shape(expected)}.");
+        throw new ModelFormatException(path,
+            $"tensor {Quote(info.Name)} has shape {Shape(info.Shape)}, expected {Shape(expected)}.");
     }
 
     private static int CommonPrefixLength(string a, string b)

@@ -2,7 +2,8 @@ using System.Runtime.CompilerServices;
 
 namespace SoftPrompt.Engine.Kernels;
 
-/// <summary>Which register-tiled inner loop <see cref="Sgemm"/> runs; tests force each one on machines that have the best.</summary>
+/// <summary>Which register-tiled inner loop <see cref="Sgemm"/> runs; tests force each one on machines that have the
+/// best.</summary>
 internal enum SgemmKernel
 {
     Scalar,
@@ -25,20 +26,26 @@ internal enum SgemmKernel
 /// </summary>
 public static unsafe class Sgemm
 {
-    private const int KC = 256;                 // depth of a packed block: a 14×256 A panel and a 256×32 B panel fit L1 together
-    private const int NC = 512;                 // columns of B packed at once (256×512 floats = 512 KB, half of L2)
-    private const int MCPanels = 8;             // A panels swept per B panel before moving on (8·14×256 floats ≈ 112 KB of L2)
-    private const int MaxPackedA = 1 << 21;     // floats of packed A held per thread (8 MB, L3); deeper products go in row chunks
-    private const long ParallelThreshold = 1 << 21; // multiply-adds below which one thread is faster than two
-    internal const int FewRows = 4;             // at most this many rows of C: no packing (memory-bound, B used m times)
+    // depth of a packed block: a 14×256 A panel and a 256×32 B panel fit L1 together
+    private const int KC = 256;
+    // columns of B packed at once (256×512 floats = 512 KB, half of L2)
+    private const int NC = 512;
+    // A panels swept per B panel before moving on (8·14×256 floats ≈ 112 KB of L2)
+    private const int MCPanels = 8;
+    // floats of packed A held per thread (8 MB, L3); deeper products go in row chunks
+    private const int MaxPackedA = 1 << 21;
+    // multiply-adds below which one thread is faster than two
+    private const long ParallelThreshold = 1 << 21;
+    // at most this many rows of C: no packing (memory-bound, B used m times)
+    internal const int FewRows = 4;
 
     [ThreadStatic] private static float[]? _packedA;
     [ThreadStatic] private static float[]? _packedB;
 
     [ThreadStatic] private static SgemmKernel? _kernelOnThisThread;
 
-    /// <summary>The inner loop in use: the widest the CPU supports. Tests set a narrower one to check it, for the calling
-    /// thread only, so products computed beside them in other tests keep their bits.</summary>
+    /// <summary>The inner loop in use: the widest the CPU supports. Tests set a narrower one to check it, for the
+    /// calling thread only, so products computed beside them in other tests keep their bits.</summary>
     internal static SgemmKernel Kernel
     {
         get => _kernelOnThisThread ?? SgemmMicroKernels.Best;
@@ -48,7 +55,8 @@ public static unsafe class Sgemm
     public static void Multiply(bool transA, bool transB, int m, int n, int k,
         float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate)
     {
-        if (m < 0 || n < 0 || k < 0) throw new ArgumentOutOfRangeException(nameof(m), $"Sgemm sizes must be non-negative (m={m}, n={n}, k={k}).");
+        if (m < 0 || n < 0 || k < 0) throw new ArgumentOutOfRangeException(nameof(m),
+            $"Sgemm sizes must be non-negative (m={m}, n={n}, k={k}).");
         if (m == 0 || n == 0) return;
         if (k == 0)
         {
@@ -56,7 +64,8 @@ public static unsafe class Sgemm
             return;
         }
         // Element (i, p) of op(A) lives at a[i·aRow + p·aCol]; (p, j) of op(B) at b[p·bRow + j·bCol].
-        var op = new Operands(a, transA ? 1 : lda, transA ? lda : 1, b, transB ? 1 : ldb, transB ? ldb : 1, c, ldc, accumulate);
+        var op = new Operands(a, transA ? 1 : lda, transA ? lda : 1, b, transB ? 1 : ldb, transB ? ldb : 1, c, ldc,
+            accumulate);
         int threads = (long)m * n * k < ParallelThreshold ? 1 : Parallelism.Threads;
 
         if (m <= FewRows)
@@ -76,7 +85,8 @@ public static unsafe class Sgemm
             for (int p = 0; p < k; p += depthChunk)
             {
                 int depth = Math.Min(depthChunk, k - p);
-                Multiply(transA, transB, m, n, depth, a + p * op.ACol, lda, b + p * op.BRow, ldb, c, ldc, accumulate || p > 0);
+                Multiply(transA, transB, m, n, depth, a + p * op.ACol, lda, b + p * op.BRow, ldb, c, ldc, accumulate
+                    || p > 0);
             }
             return;
         }
@@ -86,14 +96,16 @@ public static unsafe class Sgemm
             return;
         }
         int columnPanels = (n + nr - 1) / nr, rowPanels = (m + mr - 1) / mr;
-        if (columnPanels >= 4 * threads || columnPanels >= rowPanels) MultiplySplittingColumns(kernel, m, n, k, op, threads);
+        if (columnPanels >= 4 * threads || columnPanels >= rowPanels) MultiplySplittingColumns(kernel, m, n, k, op,
+            threads);
         else
         {
             // Few columns: B is small, so each thread packing all of it costs little; the rows are shared out.
             threads = Math.Min(threads, rowPanels);
             Parallelism.For(threads, t =>
             {
-                int first = (int)((long)rowPanels * t / threads) * mr, last = Math.Min(m, (int)((long)rowPanels * (t + 1) / threads) * mr);
+                int first = (int)((long)rowPanels * t / threads) * mr,
+                    last = Math.Min(m, (int)((long)rowPanels * (t + 1) / threads) * mr);
                 Blocked(kernel, first, last, 0, n, k, op);
             });
         }
@@ -111,7 +123,8 @@ public static unsafe class Sgemm
         // fetching A than computing. Up to 16 panels per thread, each thread gets one even chunk; wider products get
         // about four chunks per thread of 8 to 16 panels.
         int columnPanels = (n + nr - 1) / nr, panelsPerThread = (columnPanels + threads - 1) / threads;
-        int chunkPanels = panelsPerThread <= 16 ? panelsPerThread : Math.Clamp(columnPanels / (4 * threads), 8, NC / nr);
+        int chunkPanels = panelsPerThread <= 16 ? panelsPerThread : Math.Clamp(columnPanels / (4 * threads), 8,
+            NC / nr);
         int chunkWidth = chunkPanels * nr, chunks = (n + chunkWidth - 1) / chunkWidth;
         int rowChunk = RowChunk(m, k, mr);
         float[] shared = RentSharedA(Math.Min(rowChunk, (m + mr - 1) / mr * mr) * k);
@@ -127,7 +140,8 @@ public static unsafe class Sgemm
                 {
                     for (int unit; (unit = Interlocked.Increment(ref packingClaimed) - 1) < units;)
                     {
-                        PackRowPanels(packedA, rowStart, rowCount, unit * PanelsPerPackingUnit, PanelsPerPackingUnit, k, mr, op);
+                        PackRowPanels(packedA, rowStart, rowCount, unit * PanelsPerPackingUnit, PanelsPerPackingUnit, k,
+                            mr, op);
                         Interlocked.Increment(ref packed);
                     }
                     var spin = new SpinWait();
@@ -135,7 +149,8 @@ public static unsafe class Sgemm
                     for (int chunk; (chunk = Interlocked.Increment(ref chunksClaimed) - 1) < chunks;)
                     {
                         int columnStart = chunk * chunkWidth;
-                        MultiplyPackedRows(kernel, packedA, rowStart, rowCount, columnStart, Math.Min(n, columnStart + chunkWidth), k, op);
+                        MultiplyPackedRows(kernel, packedA, rowStart, rowCount, columnStart,
+                            Math.Min(n, columnStart + chunkWidth), k, op);
                     }
                 });
             }
@@ -149,13 +164,15 @@ public static unsafe class Sgemm
     private static float[] RentSharedA(int length)
     {
         var buffer = Interlocked.Exchange(ref _sharedPackedA, null);
-        return buffer is not null && buffer.Length >= length ? buffer : GC.AllocateUninitializedArray<float>(Math.Max(length, 1 << 16), pinned: true);
+        return buffer is not null && buffer.Length >= length ? buffer : GC.AllocateUninitializedArray<float>(
+            Math.Max(length, 1 << 16), pinned: true);
     }
 
     private static void ReturnSharedA(float[] buffer)
     {
         var current = Volatile.Read(ref _sharedPackedA);
-        if (current is null || current.Length < buffer.Length) Interlocked.CompareExchange(ref _sharedPackedA, buffer, current);
+        if (current is null || current.Length < buffer.Length) Interlocked.CompareExchange(ref _sharedPackedA, buffer,
+            current);
     }
 
     /// <summary>Span convenience overload with packed leading dimensions.</summary>
@@ -164,14 +181,16 @@ public static unsafe class Sgemm
     {
         long needA = (long)m * k, needB = (long)k * n, needC = (long)m * n;
         if (a.Length < needA || b.Length < needB || c.Length < needC)
-            throw new ArgumentException($"Sgemm operands too small for m={m}, n={n}, k={k}: A has {a.Length} (needs {needA}), " +
+            throw new ArgumentException(
+                $"Sgemm operands too small for m={m}, n={n}, k={k}: A has {a.Length} (needs {needA}), " +
                 $"B has {b.Length} (needs {needB}), C has {c.Length} (needs {needC}).");
         fixed (float* pa = a) fixed (float* pb = b) fixed (float* pc = c)
             Multiply(transA, transB, m, n, k, pa, transA ? m : k, pb, transB ? k : n, pc, n, accumulate);
     }
 
     // Rows [rowStart, rowEnd) × columns [columnStart, columnEnd) of C, on the calling thread.
-    private static void Blocked(SgemmKernel kernel, int rowStart, int rowEnd, int columnStart, int columnEnd, int k, in Operands op)
+    private static void Blocked(SgemmKernel kernel, int rowStart, int rowEnd, int columnStart, int columnEnd, int k,
+        in Operands op)
     {
         int mr = SgemmMicroKernels.Tile(kernel).Rows, rowChunk = RowChunk(rowEnd - rowStart, k, mr);
         for (int ic = rowStart; ic < rowEnd; ic += rowChunk)
@@ -182,7 +201,8 @@ public static unsafe class Sgemm
     }
 
     // Rows packed at once: whole MR panels, as many as keep the packed A (all of k) within MaxPackedA.
-    private static int RowChunk(int rows, int k, int mr) => Math.Max(mr, Math.Min((rows + mr - 1) / mr * mr, MaxPackedA / k / mr * mr));
+    private static int RowChunk(int rows, int k, int mr) => Math.Max(mr, Math.Min((rows + mr - 1) / mr * mr,
+        MaxPackedA / k / mr * mr));
 
     // Rows [rowStart, rowStart + rowCount) of op(A), all of k, into this thread's buffer.
     private static float* PackRows(int rowStart, int rowCount, int k, int mr, in Operands op)
@@ -197,7 +217,8 @@ public static unsafe class Sgemm
 
     // Row panels [firstPanel, firstPanel + panelCount) of the rowCount rows from rowStart, all of k. Layout: K blocks
     // one after another, block pc holding every row panel of (kc × MR) in order.
-    private static void PackRowPanels(float* packedA, int rowStart, int rowCount, int firstPanel, int panelCount, int k, int mr, in Operands op)
+    private static void PackRowPanels(float* packedA, int rowStart, int rowCount, int firstPanel, int panelCount, int k,
+        int mr, in Operands op)
     {
         int paddedRows = (rowCount + mr - 1) / mr * mr, firstRow = firstPanel * mr;
         int rows = Math.Min(panelCount * mr, rowCount - firstRow);
@@ -218,7 +239,8 @@ public static unsafe class Sgemm
         var (mr, nr) = SgemmMicroKernels.Tile(kernel);
         int paddedRows = (rowCount + mr - 1) / mr * mr;
         int bCapacity = SgemmPacking.BPanelStride(KC, nr) * ((Math.Min(NC, columnEnd - columnStart) + nr - 1) / nr);
-        if (_packedB is null || _packedB.Length < bCapacity + 16) _packedB = GC.AllocateUninitializedArray<float>(bCapacity + 16, pinned: true);
+        if (_packedB is null || _packedB.Length < bCapacity + 16) _packedB = GC.AllocateUninitializedArray<float>(
+            bCapacity + 16, pinned: true);
         // Panels start on a cache line so no full-width load of B straddles two lines.
         float* packedB = (float*)(((nint)Unsafe.AsPointer(ref _packedB[0]) + 63) & ~(nint)63);
         float* edgeTile = stackalloc float[SgemmMicroKernels.MaxTile];
@@ -244,14 +266,17 @@ public static unsafe class Sgemm
                             float* cTile = op.C + (long)(rowStart + ir) * op.Ldc + jc + jr;
                             int tileRows = Math.Min(mr, rowCount - ir);
                             if (tileRows == mr && cols == nr)
-                                SgemmMicroKernels.Run(kernel, aBlock + ir * kc, packedB + jr / nr * bPanelStride, kc, cTile, op.Ldc, overwrite);
+                                SgemmMicroKernels.Run(kernel, aBlock + ir * kc, packedB + jr / nr * bPanelStride, kc,
+                                    cTile, op.Ldc, overwrite);
                             else
                             {
                                 // Partial tile: compute the whole padded tile aside, then fold in the valid part.
-                                SgemmMicroKernels.Run(kernel, aBlock + ir * kc, packedB + jr / nr * bPanelStride, kc, edgeTile, nr, overwrite: true);
+                                SgemmMicroKernels.Run(kernel, aBlock + ir * kc, packedB + jr / nr * bPanelStride, kc,
+                                    edgeTile, nr, overwrite: true);
                                 for (int i = 0; i < tileRows; i++)
                                     for (int j = 0; j < cols; j++)
-                                        cTile[i * op.Ldc + j] = overwrite ? edgeTile[i * nr + j] : cTile[i * op.Ldc + j] + edgeTile[i * nr + j];
+                                        cTile[i * op.Ldc + j] = overwrite ? edgeTile[i * nr + j] : cTile[i * op.Ldc + j]
+                                            + edgeTile[i * nr + j];
                             }
                         }
                     }
@@ -261,8 +286,10 @@ public static unsafe class Sgemm
     }
 }
 
-/// <summary>Base pointers and strides of one product: op(A)(i,p) = A[i·ARow + p·ACol], op(B)(p,j) = B[p·BRow + j·BCol].</summary>
-internal readonly unsafe struct Operands(float* a, long aRow, long aCol, float* b, long bRow, long bCol, float* c, int ldc, bool accumulate)
+/// <summary>Base pointers and strides of one product: op(A)(i,p) = A[i·ARow + p·ACol], op(B)(p,j) = B[p·BRow +
+/// j·BCol].</summary>
+internal readonly unsafe struct Operands(float* a, long aRow, long aCol, float* b, long bRow, long bCol, float* c,
+    int ldc, bool accumulate)
 {
     public readonly float* A = a, B = b, C = c;
     public readonly long ARow = aRow, ACol = aCol, BRow = bRow, BCol = bCol;

@@ -50,7 +50,10 @@ internal static unsafe class SgemmFewRows
                     s3 = Vector256.MultiplyAddEstimate(x, Vector256.Load(b3 + p), s3);
                 }
                 float d0 = Vector256.Sum(s0), d1 = Vector256.Sum(s1), d2 = Vector256.Sum(s2), d3 = Vector256.Sum(s3);
-                for (; p < k; p++) { d0 += row[p] * b0[p]; d1 += row[p] * b1[p]; d2 += row[p] * b2[p]; d3 += row[p] * b3[p]; }
+                for (; p < k; p++)
+                {
+                    d0 += row[p] * b0[p]; d1 += row[p] * b1[p]; d2 += row[p] * b2[p]; d3 += row[p] * b3[p];
+                }
                 Write(ci + j, d0, op.Accumulate); Write(ci + j + 1, d1, op.Accumulate);
                 Write(ci + j + 2, d2, op.Accumulate); Write(ci + j + 3, d3, op.Accumulate);
             }
@@ -59,7 +62,8 @@ internal static unsafe class SgemmFewRows
                 float* bj = op.B + j * op.BCol;
                 var s0 = Vector256<float>.Zero;
                 int p = 0;
-                for (; p + 8 <= k; p += 8) s0 = Vector256.MultiplyAddEstimate(Vector256.Load(row + p), Vector256.Load(bj + p), s0);
+                for (; p + 8 <= k; p += 8) s0 = Vector256.MultiplyAddEstimate(Vector256.Load(row + p),
+                    Vector256.Load(bj + p), s0);
                 float d = Vector256.Sum(s0);
                 for (; p < k; p++) d += row[p] * bj[p];
                 Write(ci + j, d, op.Accumulate);
@@ -87,8 +91,10 @@ internal static unsafe class SgemmFewRows
                 for (; p + 4 <= k; p += 4)
                 {
                     float* b0 = op.B + p * op.BRow + j0, b1 = b0 + op.BRow, b2 = b1 + op.BRow, b3 = b2 + op.BRow;
-                    float a0 = ai[p * op.ACol], a1 = ai[(p + 1) * op.ACol], a2 = ai[(p + 2) * op.ACol], a3 = ai[(p + 3) * op.ACol];
-                    Vector256<float> x0 = Vector256.Create(a0), x1 = Vector256.Create(a1), x2 = Vector256.Create(a2), x3 = Vector256.Create(a3);
+                    float a0 = ai[p * op.ACol], a1 = ai[(p + 1) * op.ACol], a2 = ai[(p + 2) * op.ACol],
+                        a3 = ai[(p + 3) * op.ACol];
+                    Vector256<float> x0 = Vector256.Create(a0), x1 = Vector256.Create(a1), x2 = Vector256.Create(a2),
+                        x3 = Vector256.Create(a3);
                     int j = 0;
                     for (; j < vectorWidth; j += 8)
                     {
@@ -105,7 +111,8 @@ internal static unsafe class SgemmFewRows
                     float ap = ai[p * op.ACol];
                     var x = Vector256.Create(ap);
                     int j = 0;
-                    for (; j < vectorWidth; j += 8) Vector256.Store(Vector256.MultiplyAddEstimate(x, Vector256.Load(bp + j), Vector256.Load(ci + j)), ci + j);
+                    for (; j < vectorWidth; j += 8) Vector256.Store(Vector256.MultiplyAddEstimate(x,
+                        Vector256.Load(bp + j), Vector256.Load(ci + j)), ci + j);
                     for (; j < width; j++) ci[j] += ap * bp[j];
                 }
             }
@@ -116,7 +123,8 @@ internal static unsafe class SgemmFewRows
     private static float* RowOfA(int i, int k, in Operands op)
     {
         if (op.ACol == 1) return op.A + i * op.ARow;
-        if (_rowOfA is null || _rowOfA.Length < k) _rowOfA = GC.AllocateUninitializedArray<float>(Math.Max(k, 1024), pinned: true);
+        if (_rowOfA is null || _rowOfA.Length < k) _rowOfA = GC.AllocateUninitializedArray<float>(Math.Max(k, 1024),
+            pinned: true);
         float* row = (float*)Unsafe.AsPointer(ref _rowOfA[0]); // pinned array: the address is stable
         for (int p = 0; p < k; p++) row[p] = op.A[i * op.ARow + p * op.ACol];
         return row;

@@ -19,7 +19,8 @@ internal static unsafe class SgemmMicroKernels
     public const int MaxTile = Avx512Rows * Avx512Columns;
 
     public static SgemmKernel Best =>
-        Avx512F.IsSupported ? SgemmKernel.Avx512 : Avx2.IsSupported && Fma.IsSupported ? SgemmKernel.Avx2 : SgemmKernel.Scalar;
+        Avx512F.IsSupported ? SgemmKernel.Avx512 : Avx2.IsSupported && Fma.IsSupported ? SgemmKernel.Avx2
+            : SgemmKernel.Scalar;
 
     public static bool IsSupported(SgemmKernel kernel) => kernel switch
     {
@@ -56,20 +57,34 @@ internal static unsafe class SgemmMicroKernels
             var b0 = Vector512.Load(b);
             var b1 = Vector512.Load(b + 16);
             Vector512<float> x;
-            x = Vector512.Create(a[0]); c00 = Avx512F.FusedMultiplyAdd(x, b0, c00); c01 = Avx512F.FusedMultiplyAdd(x, b1, c01);
-            x = Vector512.Create(a[1]); c10 = Avx512F.FusedMultiplyAdd(x, b0, c10); c11 = Avx512F.FusedMultiplyAdd(x, b1, c11);
-            x = Vector512.Create(a[2]); c20 = Avx512F.FusedMultiplyAdd(x, b0, c20); c21 = Avx512F.FusedMultiplyAdd(x, b1, c21);
-            x = Vector512.Create(a[3]); c30 = Avx512F.FusedMultiplyAdd(x, b0, c30); c31 = Avx512F.FusedMultiplyAdd(x, b1, c31);
-            x = Vector512.Create(a[4]); c40 = Avx512F.FusedMultiplyAdd(x, b0, c40); c41 = Avx512F.FusedMultiplyAdd(x, b1, c41);
-            x = Vector512.Create(a[5]); c50 = Avx512F.FusedMultiplyAdd(x, b0, c50); c51 = Avx512F.FusedMultiplyAdd(x, b1, c51);
-            x = Vector512.Create(a[6]); c60 = Avx512F.FusedMultiplyAdd(x, b0, c60); c61 = Avx512F.FusedMultiplyAdd(x, b1, c61);
-            x = Vector512.Create(a[7]); c70 = Avx512F.FusedMultiplyAdd(x, b0, c70); c71 = Avx512F.FusedMultiplyAdd(x, b1, c71);
-            x = Vector512.Create(a[8]); c80 = Avx512F.FusedMultiplyAdd(x, b0, c80); c81 = Avx512F.FusedMultiplyAdd(x, b1, c81);
-            x = Vector512.Create(a[9]); c90 = Avx512F.FusedMultiplyAdd(x, b0, c90); c91 = Avx512F.FusedMultiplyAdd(x, b1, c91);
-            x = Vector512.Create(a[10]); cA0 = Avx512F.FusedMultiplyAdd(x, b0, cA0); cA1 = Avx512F.FusedMultiplyAdd(x, b1, cA1);
-            x = Vector512.Create(a[11]); cB0 = Avx512F.FusedMultiplyAdd(x, b0, cB0); cB1 = Avx512F.FusedMultiplyAdd(x, b1, cB1);
-            x = Vector512.Create(a[12]); cC0 = Avx512F.FusedMultiplyAdd(x, b0, cC0); cC1 = Avx512F.FusedMultiplyAdd(x, b1, cC1);
-            x = Vector512.Create(a[13]); cD0 = Avx512F.FusedMultiplyAdd(x, b0, cD0); cD1 = Avx512F.FusedMultiplyAdd(x, b1, cD1);
+            x = Vector512.Create(a[0]); c00 = Avx512F.FusedMultiplyAdd(x, b0, c00); c01 = Avx512F.FusedMultiplyAdd(x,
+                b1, c01);
+            x = Vector512.Create(a[1]); c10 = Avx512F.FusedMultiplyAdd(x, b0, c10); c11 = Avx512F.FusedMultiplyAdd(x,
+                b1, c11);
+            x = Vector512.Create(a[2]); c20 = Avx512F.FusedMultiplyAdd(x, b0, c20); c21 = Avx512F.FusedMultiplyAdd(x,
+                b1, c21);
+            x = Vector512.Create(a[3]); c30 = Avx512F.FusedMultiplyAdd(x, b0, c30); c31 = Avx512F.FusedMultiplyAdd(x,
+                b1, c31);
+            x = Vector512.Create(a[4]); c40 = Avx512F.FusedMultiplyAdd(x, b0, c40); c41 = Avx512F.FusedMultiplyAdd(x,
+                b1, c41);
+            x = Vector512.Create(a[5]); c50 = Avx512F.FusedMultiplyAdd(x, b0, c50); c51 = Avx512F.FusedMultiplyAdd(x,
+                b1, c51);
+            x = Vector512.Create(a[6]); c60 = Avx512F.FusedMultiplyAdd(x, b0, c60); c61 = Avx512F.FusedMultiplyAdd(x,
+                b1, c61);
+            x = Vector512.Create(a[7]); c70 = Avx512F.FusedMultiplyAdd(x, b0, c70); c71 = Avx512F.FusedMultiplyAdd(x,
+                b1, c71);
+            x = Vector512.Create(a[8]); c80 = Avx512F.FusedMultiplyAdd(x, b0, c80); c81 = Avx512F.FusedMultiplyAdd(x,
+                b1, c81);
+            x = Vector512.Create(a[9]); c90 = Avx512F.FusedMultiplyAdd(x, b0, c90); c91 = Avx512F.FusedMultiplyAdd(x,
+                b1, c91);
+            x = Vector512.Create(a[10]); cA0 = Avx512F.FusedMultiplyAdd(x, b0, cA0); cA1 = Avx512F.FusedMultiplyAdd(x,
+                b1, cA1);
+            x = Vector512.Create(a[11]); cB0 = Avx512F.FusedMultiplyAdd(x, b0, cB0); cB1 = Avx512F.FusedMultiplyAdd(x,
+                b1, cB1);
+            x = Vector512.Create(a[12]); cC0 = Avx512F.FusedMultiplyAdd(x, b0, cC0); cC1 = Avx512F.FusedMultiplyAdd(x,
+                b1, cC1);
+            x = Vector512.Create(a[13]); cD0 = Avx512F.FusedMultiplyAdd(x, b0, cD0); cD1 = Avx512F.FusedMultiplyAdd(x,
+                b1, cD1);
             a += Avx512Rows;
             b += Avx512Columns;
         }

@@ -68,14 +68,16 @@ internal static unsafe class SgemmPacking
     /// </summary>
     public static int BPanelStride(int kc, int nr) => kc * nr + 16;
 
-    /// <summary>op(B)(p,j) = b[p·bRow + j·bCol]; exactly one of bRow, bCol is 1. Panel q starts at q·BPanelStride.</summary>
+    /// <summary>op(B)(p,j) = b[p·bRow + j·bCol]; exactly one of bRow, bCol is 1. Panel q starts at
+    /// q·BPanelStride.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackB(float* dst, float* b, long bRow, long bCol, int kc, int nc, int nr)
     {
         if (bCol == 1) CopyRows(dst, b, bRow, kc, nc, nr);
         else
             for (int jr = 0; jr < nc; jr += nr)
-                TransposeColumns(dst + (long)(jr / nr) * BPanelStride(kc, nr), b + jr * bCol, bCol, kc, Math.Min(nr, nc - jr), nr);
+                TransposeColumns(dst + (long)(jr / nr) * BPanelStride(kc, nr), b + jr * bCol, bCol, kc,
+                    Math.Min(nr, nc - jr), nr);
     }
 
     // Stored B [k,n]: each step of a panel is a slice of one row. A few rows at a time are spread over all the

@@ -26,7 +26,8 @@ public static class Activations
             int i = 0;
             if (Vector512.IsHardwareAccelerated)
                 for (var half = Vector512.Create(0.5f); i + 16 <= n; i += 16)
-                    (half * Vector512.Create(xs.Slice(i, 16)) * (Vector512<float>.One + Vector512.Create(t.Slice(i, 16)))).CopyTo(ys.Slice(i, 16));
+                    (half * Vector512.Create(xs.Slice(i, 16)) * (Vector512<float>.One + Vector512.Create(t.Slice(i,
+                        16)))).CopyTo(ys.Slice(i, 16));
             for (; i < n; i++) ys[i] = 0.5f * xs[i] * (1f + t[i]);
         }
     }
@@ -54,13 +55,15 @@ public static class Activations
                     var xi = Vector512.Create(xs.Slice(i, 16));
                     var ti = Vector512.Create(t.Slice(i, 16));
                     var slope = half * (one + ti) + half * xi * (one - ti * ti) * scale * (one + cubic3 * xi * xi);
-                    (Vector512.Create(dxs.Slice(i, 16)) + Vector512.Create(dys.Slice(i, 16)) * slope).CopyTo(dxs.Slice(i, 16));
+                    (Vector512.Create(dxs.Slice(i, 16)) + Vector512.Create(dys.Slice(i, 16)) * slope)
+                        .CopyTo(dxs.Slice(i, 16));
                 }
             }
             for (; i < n; i++)
             {
                 float xi = xs[i], ti = t[i];
-                float slope = 0.5f * (1f + ti) + 0.5f * xi * (1f - ti * ti) * GeluScale * (1f + 3f * GeluCubic * xi * xi);
+                float slope = 0.5f * (1f + ti) + 0.5f * xi * (1f - ti * ti) * GeluScale * (
+                    1f + 3f * GeluCubic * xi * xi);
                 dxs[i] += dys[i] * slope;
             }
         }
@@ -99,12 +102,14 @@ public static class Activations
 
     private static float NormalCdf(float x) => 0.5f * (1f + Erf(x * 0.7071067811865476f));
 
-    // .NET has no erf. Abramowitz & Stegun 7.1.26: absolute error below 1.5e-7, under float32's resolution of erf near ±1.
+    // .NET has no erf. Abramowitz & Stegun 7.1.26: absolute error below 1.5e-7, under float32's resolution of erf near
+    // ±1.
     internal static float Erf(float x)
     {
         float a = MathF.Abs(x);
         float t = 1f / (1f + 0.3275911f * a);
-        float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
+        float poly =
+            t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
         float e = 1f - poly * MathF.Exp(-a * a);
         return x < 0 ? -e : e;
     }
@@ -138,7 +143,8 @@ public static class Activations
     }
 
     // dgate += dy·up·silu'(gate), dup += dy·silu(gate); either may be empty
-    public static void SwiGluBackward(Span<float> dgate, Span<float> dup, ReadOnlySpan<float> dy, ReadOnlySpan<float> gate, ReadOnlySpan<float> up)
+    public static void SwiGluBackward(Span<float> dgate, Span<float> dup, ReadOnlySpan<float> dy,
+        ReadOnlySpan<float> gate, ReadOnlySpan<float> up)
     {
         Span<float> s = stackalloc float[Chunk];
         for (int start = 0; start < gate.Length; start += Chunk)

@@ -9,7 +9,8 @@ namespace SoftPrompt.Engine.Ops;
 /// prefix or a KV cache) are visible to every query, and query t also sees key rows up to KeyLen−QueryLen+t. Without
 /// it every query sees all KeyLen rows, however few.
 /// </summary>
-public readonly record struct AttentionShape(int Batch, int QueryLen, int KeyLen, int NumHeads, int NumKvHeads, int HeadDim, bool Causal)
+public readonly record struct AttentionShape(int Batch, int QueryLen, int KeyLen, int NumHeads, int NumKvHeads,
+    int HeadDim, bool Causal)
 {
     /// <summary>The factor scores are multiplied by before the softmax; null means 1/√HeadDim. T5 uses 1 (its
     /// initialisation folds the scale into the query weights).</summary>
@@ -45,14 +46,16 @@ public static unsafe class Attention
     // output is (B, T, H*d), probs is (B, H, T, S)
     // bias is (H, T, S) or empty.
     public static void Forward(Span<float> output, Span<float> probs, ReadOnlySpan<float> q, ReadOnlySpan<float> k,
-        ReadOnlySpan<float> v, ReadOnlySpan<bool> keyPadding, in AttentionShape shape, ReadOnlySpan<float> bias = default)
+        ReadOnlySpan<float> v, ReadOnlySpan<bool> keyPadding, in AttentionShape shape, ReadOnlySpan<float> bias =
+            default)
     {
         CheckLengths(shape, q.Length, k.Length, v.Length, keyPadding.Length);
         CheckBias(shape, bias.Length);
         if (output.Length != q.Length || probs.Length != shape.ProbsLength)
             throw new ArgumentException("Attention.Forward: output or probability buffer has the wrong length.");
         if (shape.QueryLen == 0) return;
-        fixed (float* po = output) fixed (float* pp = probs) fixed (float* pq = q) fixed (float* pk = k) fixed (float* pv = v)
+        fixed (float* po = output) fixed (float* pp = probs) fixed (float* pq = q) fixed (float* pk = k) fixed (
+            float* pv = v)
         fixed (bool* pad = keyPadding) fixed (float* pb = bias)
         {
             var body = new ForwardBody
@@ -84,12 +87,15 @@ public static unsafe class Attention
     {
         CheckBias(shape, dBias.Length);
         CheckLengths(shape, q.Length, k.Length, v.Length, 0);
-        if ((!dq.IsEmpty && dq.Length != q.Length) || (!dk.IsEmpty && dk.Length != k.Length) || (!dv.IsEmpty && dv.Length != v.Length)
+        if ((!dq.IsEmpty && dq.Length != q.Length) || (!dk.IsEmpty && dk.Length != k.Length)
+            || (!dv.IsEmpty && dv.Length != v.Length)
             || dOutput.Length != q.Length || probs.Length != shape.ProbsLength)
             throw new ArgumentException("Attention.Backward: a gradient or probability buffer has the wrong length.");
         bool biasGradient = !dBias.IsEmpty;
         if (scratch.Length < BackwardScratchLength(shape, biasGradient))
-            throw new ArgumentException($"Attention.Backward: scratch has {scratch.Length} floats, needs {BackwardScratchLength(shape, biasGradient)}.");
+            throw new ArgumentException(
+                $"Attention.Backward: scratch has {scratch.Length} floats, needs " +
+                $"{BackwardScratchLength(shape, biasGradient)}.");
         if (shape.QueryLen == 0 || (dq.IsEmpty && dk.IsEmpty && dv.IsEmpty && dBias.IsEmpty)) return;
         // One work item per (batch, kv head): the query heads sharing a kv head all add into its dk/dv rows, so
         // they must run on the same thread.
@@ -98,7 +104,8 @@ public static unsafe class Attention
         var biasPartials = biasGradient ? scratch.Slice(chunks * scoresPerChunk, chunks * biasLength) : default;
         biasPartials.Clear();
         fixed (float* pdq = dq) fixed (float* pdk = dk) fixed (float* pdv = dv) fixed (float* pdo = dOutput)
-        fixed (float* pp = probs) fixed (float* pq = q) fixed (float* pk = k) fixed (float* pv = v) fixed (float* ps = scratch)
+        fixed (float* pp = probs) fixed (float* pq = q) fixed (float* pk = k) fixed (float* pv = v) fixed (float* ps =
+            scratch)
         fixed (float* pdb = biasPartials)
         {
             var body = new BackwardBody
@@ -116,7 +123,9 @@ public static unsafe class Attention
     private static void CheckBias(in AttentionShape s, int biasLength)
     {
         if (biasLength != 0 && biasLength != BiasLength(s))
-            throw new ArgumentException($"Attention: the score bias has {biasLength} floats, expected heads*queries*keys = {s.NumHeads}*{s.QueryLen}*{s.KeyLen}.");
+            throw new ArgumentException(
+                $"Attention: the score bias has {biasLength} floats, expected heads*queries*keys = " +
+                $"{s.NumHeads}*{s.QueryLen}*{s.KeyLen}.");
     }
 
     private static void CheckLengths(in AttentionShape s, int qLength, int kLength, int vLength, int paddingLength)
@@ -124,13 +133,18 @@ public static unsafe class Attention
         if (s.Batch < 0 || s.QueryLen < 0 || s.NumHeads <= 0 || s.NumKvHeads <= 0 || s.HeadDim <= 0)
             throw new ArgumentException($"Attention: invalid sizes {s}.");
         if (s.NumHeads % s.NumKvHeads != 0)
-            throw new ArgumentException($"Attention: {s.NumHeads} query heads cannot be grouped over {s.NumKvHeads} kv heads.");
+            throw new ArgumentException(
+                $"Attention: {s.NumHeads} query heads cannot be grouped over {s.NumKvHeads} kv heads.");
         if (s.Causal && s.KeyLen < s.QueryLen)
-            throw new ArgumentException($"Attention: {s.KeyLen} key rows is fewer than the {s.QueryLen} query rows of a causal mask.");
-        if (qLength != s.Batch * s.QueryLen * s.QueryWidth || kLength != s.Batch * s.KeyLen * s.KvWidth || vLength != kLength)
-            throw new ArgumentException($"Attention: q ({qLength}), k ({kLength}) or v ({vLength}) floats do not match {s}.");
+            throw new ArgumentException(
+                $"Attention: {s.KeyLen} key rows is fewer than the {s.QueryLen} query rows of a causal mask.");
+        if (qLength != s.Batch * s.QueryLen * s.QueryWidth || kLength != s.Batch * s.KeyLen * s.KvWidth
+            || vLength != kLength)
+            throw new ArgumentException(
+                $"Attention: q ({qLength}), k ({kLength}) or v ({vLength}) floats do not match {s}.");
         if (paddingLength != 0 && paddingLength != s.Batch * s.KeyLen)
-            throw new ArgumentException($"Attention: key padding has {paddingLength} entries, expected batch*keys = {s.Batch * s.KeyLen}.");
+            throw new ArgumentException(
+                $"Attention: key padding has {paddingLength} entries, expected batch*keys = {s.Batch * s.KeyLen}.");
     }
 
     // Large work is cut into a fixed number of chunks, not one per thread: the bias gradient is summed chunk by chunk,
@@ -158,7 +172,8 @@ public static unsafe class Attention
     // Kept apart from RunChunks so that the serial path allocates no closure. Parallelism.For: --threads, and serial
     // inside an outer parallel region.
     private static void RunChunksInParallel<TBody>(TBody body, int items, int chunks) where TBody : struct, IChunkBody
-        => Parallelism.For(chunks, c => body.Run(c, (int)((long)items * c / chunks), (int)((long)items * (c + 1) / chunks)));
+        => Parallelism.For(chunks, c => body.Run(c, (int)((long)items * c / chunks),
+            (int)((long)items * (c + 1) / chunks)));
 
     private struct ForwardBody : IChunkBody
     {
@@ -184,12 +199,14 @@ public static unsafe class Attention
                     int rows = Math.Min(QueryBlock, T - t0);
                     int width = s.VisibleKeys(t0 + rows - 1);
                     float* pBlock = pHead + (long)t0 * S;
-                    Sgemm.Multiply(false, true, rows, width, d, qHead + (long)t0 * qStride, qStride, kHead, kvStride, pBlock, S, accumulate: false);
+                    Sgemm.Multiply(false, true, rows, width, d, qHead + (long)t0 * qStride, qStride, kHead, kvStride,
+                        pBlock, S, accumulate: false);
                     float* biasBlock = Bias == null ? null : Bias + ((long)h * T + t0) * S;
                     for (int r = 0; r < rows; r++)
                         MaskedSoftmax(new Span<float>(pBlock + (long)r * S, S), s.VisibleKeys(t0 + r), pad, s.Scale,
                             biasBlock == null ? null : biasBlock + (long)r * S);
-                    Sgemm.Multiply(false, false, rows, d, width, pBlock, S, vHead, kvStride, oHead + (long)t0 * qStride, qStride, accumulate: false);
+                    Sgemm.Multiply(false, false, rows, d, width, pBlock, S, vHead, kvStride, oHead + (long)t0 * qStride,
+                        qStride, accumulate: false);
                 }
             }
         }
@@ -220,7 +237,8 @@ public static unsafe class Attention
         TensorPrimitives.Multiply(live, 1f / TensorPrimitives.Sum(live), live);
     }
 
-    // MaskedSoftmax of scale·score + bias; kept apart so that unbiased attention runs exactly the arithmetic it always has.
+    // MaskedSoftmax of scale·score + bias; kept apart so that unbiased attention runs exactly the arithmetic it always
+    // has.
     private static void BiasedMaskedSoftmax(Span<float> row, int visible, bool* pad, float scale, float* bias)
     {
         row.Slice(visible).Clear();
@@ -270,10 +288,12 @@ public static unsafe class Attention
                         float* dOut = DOutput + blockOffset;
                         // dV += Pᵀ·dO
                         if (DV != null)
-                            Sgemm.Multiply(true, false, width, d, rows, pBlock, S, dOut, qStride, DV + kvOffset, kvStride, accumulate: true);
+                            Sgemm.Multiply(true, false, width, d, rows, pBlock, S, dOut, qStride, DV + kvOffset,
+                                kvStride, accumulate: true);
                         if (!needScores) continue;
                         // dP = dO·Vᵀ, then through the softmax: dScore = P ⊙ (dP − Σ_j P·dP) · scale
-                        Sgemm.Multiply(false, true, rows, width, d, dOut, qStride, V + kvOffset, kvStride, dScores, width, accumulate: false);
+                        Sgemm.Multiply(false, true, rows, width, d, dOut, qStride, V + kvOffset, kvStride, dScores,
+                            width, accumulate: false);
                         for (int r = 0; r < rows; r++)
                         {
                             var p = new ReadOnlySpan<float>(pBlock + (long)r * S, width);
@@ -288,9 +308,11 @@ public static unsafe class Attention
                             TensorPrimitives.Multiply(g, s.Scale, g);
                         }
                         if (DQ != null) // dQ += dScore·K
-                            Sgemm.Multiply(false, false, rows, d, width, dScores, width, K + kvOffset, kvStride, DQ + blockOffset, qStride, accumulate: true);
+                            Sgemm.Multiply(false, false, rows, d, width, dScores, width, K + kvOffset, kvStride,
+                                DQ + blockOffset, qStride, accumulate: true);
                         if (DK != null) // dK += dScoreᵀ·Q
-                            Sgemm.Multiply(true, false, width, d, rows, dScores, width, Q + blockOffset, qStride, DK + kvOffset, kvStride, accumulate: true);
+                            Sgemm.Multiply(true, false, width, d, rows, dScores, width, Q + blockOffset, qStride,
+                                DK + kvOffset, kvStride, accumulate: true);
                     }
                 }
             }

@@ -9,7 +9,8 @@ namespace SoftPrompt.Engine.Ops;
 public static class BlockCopy
 {
     // dst[o, dstStart + j] (+)= src[o, srcStart + j] for o < outer, j < width
-    public static void Copy(Span<float> dst, int dstWidth, int dstStart, ReadOnlySpan<float> src, int srcWidth, int srcStart,
+    public static void Copy(Span<float> dst, int dstWidth, int dstStart, ReadOnlySpan<float> src, int srcWidth,
+        int srcStart,
         int width, int outer, bool accumulate)
     {
         for (int o = 0; o < outer; o++)
@@ -21,7 +22,8 @@ public static class BlockCopy
         }
     }
 
-    /// <summary>(outer, inner) around <paramref name="axis"/>: the products of the dimensions before and after it.</summary>
+    /// <summary>(outer, inner) around <paramref name="axis"/>: the products of the dimensions before and after
+    /// it.</summary>
     public static (int Outer, int Inner) Around(ReadOnlySpan<int> shape, int axis)
     {
         int outer = 1, inner = 1;

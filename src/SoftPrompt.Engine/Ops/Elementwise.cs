@@ -2,10 +2,12 @@ using System.Numerics.Tensors;
 
 namespace SoftPrompt.Engine.Ops;
 
-/// <summary>Same-shape elementwise arithmetic. Backward steps accumulate into whichever gradient is non-empty.</summary>
+/// <summary>Same-shape elementwise arithmetic. Backward steps accumulate into whichever gradient is
+/// non-empty.</summary>
 public static class Elementwise
 {
-    public static void Add(Span<float> y, ReadOnlySpan<float> a, ReadOnlySpan<float> b) => TensorPrimitives.Add(a, b, y);
+    public static void Add(Span<float> y, ReadOnlySpan<float> a, ReadOnlySpan<float> b) => TensorPrimitives.Add(a, b,
+        y);
 
     // d(a+b): both inputs receive dy unchanged
     public static void AddBackward(Span<float> da, Span<float> db, ReadOnlySpan<float> dy)
@@ -14,16 +16,19 @@ public static class Elementwise
         if (!db.IsEmpty) TensorPrimitives.Add(db, dy, db);
     }
 
-    public static void Multiply(Span<float> y, ReadOnlySpan<float> a, ReadOnlySpan<float> b) => TensorPrimitives.Multiply(a, b, y);
+    public static void Multiply(Span<float> y, ReadOnlySpan<float> a, ReadOnlySpan<float> b) =>
+        TensorPrimitives.Multiply(a, b, y);
 
     // da += dy·b, db += dy·a
-    public static void MultiplyBackward(Span<float> da, Span<float> db, ReadOnlySpan<float> dy, ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    public static void MultiplyBackward(Span<float> da, Span<float> db, ReadOnlySpan<float> dy, ReadOnlySpan<float> a,
+        ReadOnlySpan<float> b)
     {
         if (!da.IsEmpty) TensorPrimitives.FusedMultiplyAdd(dy, b, da, da);
         if (!db.IsEmpty) TensorPrimitives.FusedMultiplyAdd(dy, a, db, db);
     }
 
-    public static void Scale(Span<float> y, ReadOnlySpan<float> x, float factor) => TensorPrimitives.Multiply(x, factor, y);
+    public static void Scale(Span<float> y, ReadOnlySpan<float> x, float factor) => TensorPrimitives.Multiply(x, factor,
+        y);
 
     // dx += factor·dy
     public static void ScaleBackward(Span<float> dx, ReadOnlySpan<float> dy, float factor)
@@ -39,7 +44,8 @@ public static class Elementwise
     }
 
     // dx += dy · s (row by row), ds += Σ_rows dy · x
-    public static void ScaleColumnsBackward(Span<float> dx, Span<float> ds, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, ReadOnlySpan<float> s)
+    public static void ScaleColumnsBackward(Span<float> dx, Span<float> ds, ReadOnlySpan<float> dy,
+        ReadOnlySpan<float> x, ReadOnlySpan<float> s)
     {
         int c = s.Length;
         for (int r = 0; r < dy.Length / c; r++)

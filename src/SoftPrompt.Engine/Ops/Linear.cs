@@ -6,7 +6,8 @@ namespace SoftPrompt.Engine.Ops;
 public static class Linear
 {
     // x is (N, In), w is (Out, In), b is (Out) or empty, y is (N, Out)
-    public static void Forward(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, int n, int inF, int outF)
+    public static void Forward(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b,
+        int n, int inF, int outF)
     {
         Sgemm.Multiply(false, true, n, outF, inF, x, w, y, accumulate: false);
         if (!b.IsEmpty)

@@ -12,7 +12,8 @@ public static class LstmCell
     // x is (B, In), h and c are (B, H), wIh is (4H, In), wHh is (4H, H), bIh and bHh are (4H) or empty.
     // hOut, cOut are (B, H); gates (B, 4H) receives the activated gates [i | f | g | o] that Backward needs.
     public static void Forward(Span<float> hOut, Span<float> cOut, Span<float> gates,
-        ReadOnlySpan<float> x, ReadOnlySpan<float> h, ReadOnlySpan<float> c, ReadOnlySpan<float> wIh, ReadOnlySpan<float> wHh,
+        ReadOnlySpan<float> x, ReadOnlySpan<float> h, ReadOnlySpan<float> c, ReadOnlySpan<float> wIh,
+        ReadOnlySpan<float> wHh,
         ReadOnlySpan<float> bIh, ReadOnlySpan<float> bHh, int batch, int inF, int hidden)
     {
         int g4 = 4 * hidden;
@@ -43,7 +44,8 @@ public static class LstmCell
     // gates and cOut are Forward's outputs; gateGrads is (B, 4H) scratch.
     public static void Backward(Span<float> dx, Span<float> dh, Span<float> dc, Span<float> dwIh, Span<float> dwHh,
         Span<float> dbIh, Span<float> dbHh, ReadOnlySpan<float> dhOut, ReadOnlySpan<float> dcOut,
-        ReadOnlySpan<float> gates, ReadOnlySpan<float> cOut, ReadOnlySpan<float> x, ReadOnlySpan<float> h, ReadOnlySpan<float> c,
+        ReadOnlySpan<float> gates, ReadOnlySpan<float> cOut, ReadOnlySpan<float> x, ReadOnlySpan<float> h,
+        ReadOnlySpan<float> c,
         ReadOnlySpan<float> wIh, ReadOnlySpan<float> wHh, Span<float> gateGrads, int batch, int inF, int hidden)
     {
         int g4 = 4 * hidden;
@@ -66,10 +68,12 @@ public static class LstmCell
             }
         }
         ReadOnlySpan<float> dGates = gateGrads.Slice(0, batch * g4);
-        if (!dx.IsEmpty) Sgemm.Multiply(false, false, batch, inF, g4, dGates, wIh, dx, accumulate: true);      // (B,4H)·(4H,In)
-        if (!dh.IsEmpty) Sgemm.Multiply(false, false, batch, hidden, g4, dGates, wHh, dh, accumulate: true);   // (B,4H)·(4H,H)
-        if (!dwIh.IsEmpty) Sgemm.Multiply(true, false, g4, inF, batch, dGates, x, dwIh, accumulate: true);    // (4H,B)·(B,In)
-        if (!dwHh.IsEmpty) Sgemm.Multiply(true, false, g4, hidden, batch, dGates, h, dwHh, accumulate: true); // (4H,B)·(B,H)
+        // dx (B,In) += dGates (B,4H)·W_ih (4H,In);  dh (B,H) += dGates·W_hh (4H,H)
+        // dW_ih (4H,In) += dGatesᵀ (4H,B)·x (B,In);  dW_hh (4H,H) += dGatesᵀ·h (B,H)
+        if (!dx.IsEmpty) Sgemm.Multiply(false, false, batch, inF, g4, dGates, wIh, dx, accumulate: true);
+        if (!dh.IsEmpty) Sgemm.Multiply(false, false, batch, hidden, g4, dGates, wHh, dh, accumulate: true);
+        if (!dwIh.IsEmpty) Sgemm.Multiply(true, false, g4, inF, batch, dGates, x, dwIh, accumulate: true);
+        if (!dwHh.IsEmpty) Sgemm.Multiply(true, false, g4, hidden, batch, dGates, h, dwHh, accumulate: true);
         for (int b = 0; b < batch; b++)
         {
             var row = dGates.Slice(b * g4, g4);

@@ -53,7 +53,8 @@ public static class Norms
     }
 
     // x, y: (N, C); gain: (C); rrms: (N) = 1/√(mean(x²) + eps)
-    public static void RmsNorm(Span<float> y, Span<float> rrms, ReadOnlySpan<float> x, ReadOnlySpan<float> gain, int cols, float eps)
+    public static void RmsNorm(Span<float> y, Span<float> rrms, ReadOnlySpan<float> x, ReadOnlySpan<float> gain,
+        int cols, float eps)
     {
         int rows = x.Length / cols;
         for (int r = 0; r < rows; r++)

@@ -9,7 +9,8 @@ namespace SoftPrompt.Engine.Ops;
 public static class RelativePositionBias
 {
     /// <summary>The bucket of a key at relativePosition = keyPosition − queryPosition, as Hugging Face's
-    /// T5Attention._relative_position_bucket computes it, float32 logarithm included so buckets match at the edges.</summary>
+    /// T5Attention._relative_position_bucket computes it, float32 logarithm included so buckets match at the
+    /// edges.</summary>
     public static int Bucket(int relativePosition, bool bidirectional, int numBuckets, int maxDistance)
     {
         int bucket = 0, distance;
@@ -25,12 +26,14 @@ public static class RelativePositionBias
         }
         int maxExact = numBuckets / 2;
         if (distance < maxExact) return bucket + distance;
-        float scaled = MathF.Log(distance / (float)maxExact) / (float)Math.Log(maxDistance / (double)maxExact) * (numBuckets - maxExact);
+        float scaled = MathF.Log(distance / (float)maxExact) / (float)Math.Log(maxDistance / (double)maxExact) * (
+            numBuckets - maxExact);
         return bucket + Math.Min(maxExact + (int)scaled, numBuckets - 1);
     }
 
     /// <summary>Buckets (T, S) of queries at positions queryOffset + t and keys at positions j.</summary>
-    public static int[] Buckets(int queryLen, int keyLen, int queryOffset, bool bidirectional, int numBuckets, int maxDistance)
+    public static int[] Buckets(int queryLen, int keyLen, int queryOffset, bool bidirectional, int numBuckets,
+        int maxDistance)
     {
         var buckets = new int[queryLen * keyLen];
         for (int t = 0; t < queryLen; t++)
@@ -41,7 +44,8 @@ public static class RelativePositionBias
 
     // table is (numBuckets, H), buckets (T, S); bias (H, T, extraKeys + S): the first extraKeys columns (prefix rows,
     // which have no position) stay zero.
-    public static void Forward(Span<float> bias, ReadOnlySpan<float> table, ReadOnlySpan<int> buckets, int heads, int queryLen, int keyLen, int extraKeys)
+    public static void Forward(Span<float> bias, ReadOnlySpan<float> table, ReadOnlySpan<int> buckets, int heads,
+        int queryLen, int keyLen, int extraKeys)
     {
         int width = extraKeys + keyLen;
         bias.Clear();
@@ -55,7 +59,8 @@ public static class RelativePositionBias
     }
 
     // dTable (numBuckets, H) += the bias gradient summed over the pairs of each bucket.
-    public static void Backward(Span<float> dTable, ReadOnlySpan<float> dBias, ReadOnlySpan<int> buckets, int heads, int queryLen, int keyLen, int extraKeys)
+    public static void Backward(Span<float> dTable, ReadOnlySpan<float> dBias, ReadOnlySpan<int> buckets, int heads,
+        int queryLen, int keyLen, int extraKeys)
     {
         int width = extraKeys + keyLen;
         for (int h = 0; h < heads; h++)

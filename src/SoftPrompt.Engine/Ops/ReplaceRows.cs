@@ -9,7 +9,8 @@ namespace SoftPrompt.Engine.Ops;
 public static class ReplaceRows
 {
     // x and y are (N, C), src is (rowIndices.Length, C)
-    public static void Forward(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<int> rowIndices, ReadOnlySpan<float> src, int cols)
+    public static void Forward(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<int> rowIndices,
+        ReadOnlySpan<float> src, int cols)
     {
         x.CopyTo(y);
         for (int i = 0; i < rowIndices.Length; i++)
@@ -17,7 +18,8 @@ public static class ReplaceRows
     }
 
     // dx += dy except on replaced rows; dsrc[i] += dy[rowIndices[i]]. Either gradient may be empty (skipped).
-    public static void Backward(Span<float> dx, Span<float> dsrc, ReadOnlySpan<float> dy, ReadOnlySpan<int> rowIndices, int cols)
+    public static void Backward(Span<float> dx, Span<float> dsrc, ReadOnlySpan<float> dy, ReadOnlySpan<int> rowIndices,
+        int cols)
     {
         if (!dsrc.IsEmpty)
             for (int i = 0; i < rowIndices.Length; i++)

@@ -17,7 +17,8 @@ public enum RopeStyle
 /// original/<paramref name="LowFreqFactor"/>), keeps the high ones (below original/<paramref name="HighFreqFactor"/>)
 /// and blends linearly in between.
 /// </summary>
-public sealed record RopeScaling(string Type, float Factor, float LowFreqFactor = 1f, float HighFreqFactor = 4f, int OriginalMaxPositions = 8192)
+public sealed record RopeScaling(string Type, float Factor, float LowFreqFactor = 1f, float HighFreqFactor = 4f,
+    int OriginalMaxPositions = 8192)
 {
     public double Scale(double frequency)
     {
@@ -32,8 +33,9 @@ public sealed record RopeScaling(string Type, float Factor, float LowFreqFactor 
 }
 
 /// <summary>
-/// cos/sin of pos·theta^(−2i/d) for i &lt; d/2 (optionally rescaled), as (positions, d/2) tables. Computed in double, cached per (d, theta)
-/// and regrown (doubling) when a larger position is asked for; a table once published is never modified.
+/// cos/sin of pos·theta^(−2i/d) for i &lt; d/2 (optionally rescaled), as (positions, d/2) tables. Computed in double,
+/// cached per (d, theta) and regrown (doubling) when a larger position is asked for; a table once published is never
+/// modified.
 /// </summary>
 public sealed class RopeTable
 {
@@ -70,11 +72,13 @@ public sealed class RopeTable
     /// <summary>A table covering positions [0, positionCount).</summary>
     public static RopeTable Get(int headDim, float theta, int positionCount, RopeScaling? scaling = null)
     {
-        if (headDim <= 0 || headDim % 2 != 0) throw new ArgumentException($"RoPE head dimension must be positive and even, got {headDim}.");
+        if (headDim <= 0 || headDim % 2 != 0)
+            throw new ArgumentException($"RoPE head dimension must be positive and even, got {headDim}.");
         if (!(theta > 1f)) throw new ArgumentException($"RoPE theta must be > 1, got {theta}.");
         lock (Cache)
         {
-            if (Cache.TryGetValue((headDim, theta, scaling), out var table) && table.Positions >= positionCount) return table;
+            if (Cache.TryGetValue((headDim, theta, scaling), out var table) && table.Positions >= positionCount)
+                return table;
             int size = Math.Max(MinPositions, table is null ? 0 : table.Positions * 2);
             while (size < positionCount) size *= 2;
             table = new RopeTable(headDim, theta, scaling, size);
@@ -84,16 +88,19 @@ public sealed class RopeTable
     }
 }
 
-/// <summary>Rotary position embedding: each head's pairs rotated by the row's position times the pair's frequency.</summary>
+/// <summary>Rotary position embedding: each head's pairs rotated by the row's position times the pair's
+/// frequency.</summary>
 public static class Rope
 {
     // x and y are (rows, numHeads*headDim); positions is (rows); the table covers every position
-    public static void Forward(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<int> positions, int numHeads, int headDim,
+    public static void Forward(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<int> positions, int numHeads,
+        int headDim,
         RopeStyle style, RopeTable table)
         => Rotate(y, x, positions, numHeads, headDim, style, table, inverse: false);
 
     // The rotation is orthogonal, so dx += R(−angle)·dy
-    public static void Backward(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<int> positions, int numHeads, int headDim,
+    public static void Backward(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<int> positions, int numHeads,
+        int headDim,
         RopeStyle style, RopeTable table)
     {
         if (dx.IsEmpty) return;
@@ -101,20 +108,25 @@ public static class Rope
     }
 
     // Forward writes dst; the inverse (backward) adds into it.
-    private static void Rotate(Span<float> dst, ReadOnlySpan<float> src, ReadOnlySpan<int> positions, int numHeads, int headDim,
+    private static void Rotate(Span<float> dst, ReadOnlySpan<float> src, ReadOnlySpan<int> positions, int numHeads,
+        int headDim,
         RopeStyle style, RopeTable table, bool inverse)
     {
         int width = numHeads * headDim, half = headDim / 2;
         if (headDim % 2 != 0 || table.HeadDim != headDim)
-            throw new ArgumentException($"RoPE: head dimension {headDim} must be even and match the table ({table.HeadDim}).");
+            throw new ArgumentException(
+                $"RoPE: head dimension {headDim} must be even and match the table ({table.HeadDim}).");
         if (src.Length != positions.Length * width || dst.Length != src.Length)
-            throw new ArgumentException($"RoPE: {positions.Length} positions × {width} does not match {src.Length} inputs / {dst.Length} outputs.");
+            throw new ArgumentException(
+                $"RoPE: {positions.Length} positions × {width} does not match {src.Length} inputs / {dst.Length} " +
+                $"outputs.");
         float sinSign = inverse ? -1f : 1f;
         for (int r = 0; r < positions.Length; r++)
         {
             int pos = positions[r];
             if ((uint)pos >= (uint)table.Positions)
-                throw new ArgumentOutOfRangeException(nameof(positions), $"RoPE: position {pos} at row {r} is outside [0, {table.Positions}).");
+                throw new ArgumentOutOfRangeException(nameof(positions),
+                    $"RoPE: position {pos} at row {r} is outside [0, {table.Positions}).");
             var cos = new ReadOnlySpan<float>(table.Cos, pos * half, half);
             var sin = new ReadOnlySpan<float>(table.Sin, pos * half, half);
             for (int h = 0; h < numHeads; h++)
@@ -129,7 +141,8 @@ public static class Rope
     }
 
     // (a, b) → (a·cos − b·sin, a·sin + b·cos) with a = from[i], b = from[i + half]
-    private static void RotateHalves(Span<float> to, ReadOnlySpan<float> from, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin,
+    private static void RotateHalves(Span<float> to, ReadOnlySpan<float> from, ReadOnlySpan<float> cos,
+        ReadOnlySpan<float> sin,
         float sinSign, bool accumulate)
     {
         int half = cos.Length, i = 0;
@@ -163,7 +176,8 @@ public static class Rope
     }
 
     // (a, b) → (a·cos − b·sin, a·sin + b·cos) with a = from[2i], b = from[2i+1]
-    private static void RotatePairs(Span<float> to, ReadOnlySpan<float> from, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin,
+    private static void RotatePairs(Span<float> to, ReadOnlySpan<float> from, ReadOnlySpan<float> cos,
+        ReadOnlySpan<float> sin,
         float sinSign, bool accumulate)
     {
         for (int i = 0; i < cos.Length; i++)

@@ -2,7 +2,8 @@ using System.Numerics.Tensors;
 
 namespace SoftPrompt.Engine.Ops;
 
-/// <summary>Softmax over the last dimension, and the cross-entropy that fuses it with the negative log-likelihood.</summary>
+/// <summary>Softmax over the last dimension, and the cross-entropy that fuses it with the negative
+/// log-likelihood.</summary>
 public static class Softmax
 {
     // x, y: (N, C)
@@ -37,7 +38,8 @@ public static class CrossEntropy
     [ThreadStatic] private static float[]? _rowBuffer;
 
     // logits: (N, V); losses: (N) = logsumexp(row) − row[target], 0 for ignored rows
-    public static unsafe void RowLosses(ReadOnlySpan<float> logits, int n, int vocab, ReadOnlySpan<int> targets, Span<float> losses, int ignoreIndex)
+    public static unsafe void RowLosses(ReadOnlySpan<float> logits, int n, int vocab, ReadOnlySpan<int> targets,
+        Span<float> losses, int ignoreIndex)
     {
         fixed (float* pLogits = logits) fixed (int* pTargets = targets) fixed (float* pLosses = losses)
         {
@@ -53,11 +55,14 @@ public static class CrossEntropy
 
     // dlogits[r] += scale·(softmax(row) − onehot(target)) for rows not ignored. Given the rows' losses from RowLosses,
     // each row's log-sum-exp is loss + row[target], which saves a second pass of exponentials over the vocabulary.
-    public static unsafe void Backward(Span<float> dlogits, ReadOnlySpan<float> logits, int n, int vocab, ReadOnlySpan<int> targets,
+    public static unsafe void Backward(Span<float> dlogits, ReadOnlySpan<float> logits, int n, int vocab,
+        ReadOnlySpan<int> targets,
         int ignoreIndex, float scale, ReadOnlySpan<float> rowLosses = default)
     {
-        if (!rowLosses.IsEmpty && rowLosses.Length < n) throw new ArgumentException($"CrossEntropy.Backward: {rowLosses.Length} row losses for {n} rows.");
-        fixed (float* pd = dlogits) fixed (float* pLogits = logits) fixed (int* pTargets = targets) fixed (float* pLosses = rowLosses)
+        if (!rowLosses.IsEmpty && rowLosses.Length < n)
+            throw new ArgumentException($"CrossEntropy.Backward: {rowLosses.Length} row losses for {n} rows.");
+        fixed (float* pd = dlogits) fixed (float* pLogits = logits) fixed (int* pTargets = targets) fixed (
+            float* pLosses = rowLosses)
         {
             float* d = pd, l = pLogits, losses = pLosses; int* t = pTargets;
             ForRows(n, vocab, r =>

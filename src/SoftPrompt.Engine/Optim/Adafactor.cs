@@ -3,18 +3,20 @@ using System.Numerics.Tensors;
 namespace SoftPrompt.Engine.Optim;
 
 /// <summary>
-/// Adafactor (Shazeer &amp; Stern 2018), as Lester et al. trained prompts with it: no first moment; the second moment of
-/// a matrix kept as its row and column means (v̂ = R·Cᵀ / mean(R)), of a vector in full; decay β₂ₜ = 1 − t^decay;
+/// Adafactor (Shazeer &amp; Stern 2018), as Lester et al. trained prompts with it: no first moment; the second moment
+/// of a matrix kept as its row and column means (v̂ = R·Cᵀ / mean(R)), of a vector in full; decay β₂ₜ = 1 − t^decay;
 /// updates clipped to RMS ≤ <see cref="ClipThreshold"/>; optional parameter-scaled step (off, as Lester used it) and
 /// decoupled weight decay.
 /// </summary>
 public sealed class Adafactor : IOptimizer
 {
     private readonly Tensor[] _parameters;
-    private readonly float[][] _rows, _columns; // matrices: row means (r), column means (c); vectors: full second moment in _rows
+    // matrices: row means (r), column means (c); vectors: full second moment in _rows
+    private readonly float[][] _rows, _columns;
     private readonly float[][] _update;
 
-    public Adafactor(IEnumerable<Tensor> parameters, float learningRate = 0.3f, float decayRate = -0.8f, float epsilon = 1e-30f,
+    public Adafactor(IEnumerable<Tensor> parameters, float learningRate = 0.3f, float decayRate = -0.8f,
+        float epsilon = 1e-30f,
         float clipThreshold = 1f, float weightDecay = 1e-5f, bool scaleParameter = false)
     {
         _parameters = parameters.Where(p => p.RequiresGrad).ToArray();
@@ -22,7 +24,8 @@ public sealed class Adafactor : IOptimizer
         _columns = _parameters.Select(p => IsMatrix(p) ? new float[p.Dim(1)] : Array.Empty<float>()).ToArray();
         _update = _parameters.Select(p => new float[p.Length]).ToArray();
         LearningRate = learningRate;
-        DecayRate = decayRate; Epsilon = epsilon; ClipThreshold = clipThreshold; WeightDecay = weightDecay; ScaleParameter = scaleParameter;
+        DecayRate = decayRate; Epsilon = epsilon; ClipThreshold = clipThreshold; WeightDecay =
+            weightDecay; ScaleParameter = scaleParameter;
     }
 
     public IReadOnlyList<Tensor> Parameters => _parameters;
@@ -76,14 +79,16 @@ public sealed class Adafactor : IOptimizer
             float rms = MathF.Sqrt(TensorPrimitives.SumOfSquares(u) / u.Length);
             float clip = Math.Max(1f, rms / ClipThreshold);
             var w = p.Span;
-            float rate = LearningRate * (ScaleParameter ? Math.Max(1e-3f, MathF.Sqrt(TensorPrimitives.SumOfSquares(w) / w.Length)) : 1f);
+            float rate = LearningRate * (ScaleParameter ? Math.Max(1e-3f,
+                MathF.Sqrt(TensorPrimitives.SumOfSquares(w) / w.Length)) : 1f);
             float decay = 1f - LearningRate * WeightDecay;
             for (int j = 0; j < w.Length; j++) w[j] = w[j] * decay - rate * u[j] / clip;
         }
     }
 
     // (r × c) gradient: R ← β R + (1−β) rowmean(g² + ε), C likewise by column; u = g / √(R_i C_j / mean(R)).
-    private void FactoredUpdate(ReadOnlySpan<float> g, Span<float> u, float[] rows, float[] columns, int r, int c, float beta2)
+    private void FactoredUpdate(ReadOnlySpan<float> g, Span<float> u, float[] rows, float[] columns, int r, int c,
+        float beta2)
     {
         var columnSums = new float[c];
         for (int i = 0; i < r; i++)

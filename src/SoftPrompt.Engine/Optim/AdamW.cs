@@ -48,7 +48,8 @@ public sealed class AdamW : IOptimizer
     {
         // A full model's gradients are half a gigabyte at GPT-2 size: both threads clear.
         foreach (var p in _parameters)
-            if (p.HasGrad) Parallelism.ForParts(p.Length, ParallelFrom, (start, count) => p.Grad.Slice(start, count).Clear());
+            if (p.HasGrad) Parallelism.ForParts(p.Length, ParallelFrom, (start, count) => p.Grad.Slice(start, count)
+                .Clear());
     }
 
     public void Update()
@@ -71,17 +72,20 @@ public sealed class AdamW : IOptimizer
 
     // Memory-bound (7 floats of traffic per weight): Vector512 lanes, the tensor split between the threads when it is
     // large. Each lane does exactly the scalar arithmetic (no fused multiply-adds), so results are bit-identical.
-    private unsafe void UpdateOne(Span<float> w, ReadOnlySpan<float> g, Span<float> m, Span<float> v, float stepSize, float rootCorrection2, float decay)
+    private unsafe void UpdateOne(Span<float> w, ReadOnlySpan<float> g, Span<float> m, Span<float> v, float stepSize,
+        float rootCorrection2, float decay)
     {
         fixed (float* pw = w) fixed (float* pg = g) fixed (float* pm = m) fixed (float* pv = v)
         {
             float* ww = pw, gg = pg, mm = pm, vv = pv;
             Parallelism.ForParts(w.Length, ParallelFrom, (start, n) => UpdateRange(new Span<float>(ww + start, n),
-                new ReadOnlySpan<float>(gg + start, n), new Span<float>(mm + start, n), new Span<float>(vv + start, n), stepSize, rootCorrection2, decay));
+                new ReadOnlySpan<float>(gg + start, n), new Span<float>(mm + start, n), new Span<float>(vv + start, n),
+                    stepSize, rootCorrection2, decay));
         }
     }
 
-    private void UpdateRange(Span<float> w, ReadOnlySpan<float> g, Span<float> m, Span<float> v, float stepSize, float rootCorrection2, float decay)
+    private void UpdateRange(Span<float> w, ReadOnlySpan<float> g, Span<float> m, Span<float> v, float stepSize,
+        float rootCorrection2, float decay)
     {
         float b1 = Beta1, b2 = Beta2, eps = Epsilon;
         int j = 0;
@@ -116,7 +120,8 @@ public sealed class AdamW : IOptimizer
         }
     }
 
-    /// <summary>Scales all gradients so their global L2 norm is at most <paramref name="maxNorm"/>; returns the norm before clipping.</summary>
+    /// <summary>Scales all gradients so their global L2 norm is at most <paramref name="maxNorm"/>; returns the norm
+    /// before clipping.</summary>
     public static float ClipGradNorm(IEnumerable<Tensor> parameters, float maxNorm)
     {
         double sumSquares = 0;

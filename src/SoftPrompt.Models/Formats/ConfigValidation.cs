@@ -14,7 +14,8 @@ internal static class ConfigValidation
         catch (InvalidDataException e)
         {
             string prefix = path + ": ";
-            string problem = e.Message.StartsWith(prefix, StringComparison.Ordinal) ? e.Message[prefix.Length..] : e.Message;
+            string problem = e.Message.StartsWith(prefix, StringComparison.Ordinal) ? e.Message[prefix.Length..]
+                : e.Message;
             throw new ModelFormatException(path, $"inconsistent sizes: {problem}", e);
         }
     }

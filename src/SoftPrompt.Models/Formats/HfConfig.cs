@@ -12,8 +12,9 @@ public static class HfConfig
 {
     public const string FileName = "config.json";
 
-    /// <summary>Not an HF key: marks a LLaMA whose q/k rows are in interleaved rotary order (see <see cref="RotaryPairing"/>).
-    /// transformers ignores it, so such weights must be permuted before HF code can run them.</summary>
+    /// <summary>Not an HF key: marks a LLaMA whose q/k rows are in interleaved rotary order (see
+    /// <see cref="RotaryPairing"/>). transformers ignores it, so such weights must be permuted before HF code can run
+    /// them.</summary>
     public const string RotaryPairingKey = "softprompt_rotary_pairing";
 
     private static readonly string[] Gpt2Activations = ["gelu_new", "gelu_pytorch_tanh", "gelu"];
@@ -47,10 +48,14 @@ public static class HfConfig
             "llama" or "qwen2" or "qwen3" or "phi3" => ParseLlama(fields, modelType),
             "gpt_neox" => ParseGptNeoX(fields),
             "gemma3_text" => ParseGemma3(fields),
-            "gemma3" => throw fields.Error("model_type", "is \"gemma3\", the image-and-text model; its text model (model_type \"gemma3_text\", as the 270M and 1B checkpoints are) is supported."),
+            "gemma3" => throw fields.Error("model_type",
+                "is \"gemma3\", the image-and-text model; its text model (model_type \"gemma3_text\", as the 270M " +
+                "and 1B checkpoints are) is supported."),
             "bert" => ParseBert(fields),
             "t5" => ParseT5(fields),
-            _ => throw new ModelFormatException(path, $"model_type \"{modelType}\" is not supported (supported: gpt2, llama, qwen2, qwen3, phi3, gemma3_text, gpt_neox, bert, t5)."),
+            _ => throw new ModelFormatException(path,
+                $"model_type \"{modelType}\" is not supported (supported: gpt2, llama, qwen2, qwen3, phi3, " +
+                $"gemma3_text, gpt_neox, bert, t5)."),
         };
         config.ValidateFrom(path);
         return config;
@@ -62,7 +67,8 @@ public static class HfConfig
         int heads = f.RequiredInt("n_head");
         string activation = f.OptionalString("activation_function") ?? "gelu_new";
         if (Array.IndexOf(Gpt2Activations, activation) < 0)
-            throw f.Error("activation_function", $"is \"{activation}\"; GPT-2 models here need one of {string.Join(", ", Gpt2Activations)}.");
+            throw f.Error("activation_function",
+                $"is \"{activation}\"; GPT-2 models here need one of {string.Join(", ", Gpt2Activations)}.");
         f.Refuse("scale_attn_by_inverse_layer_idx", true, "attention scaled by layer index");
         f.Refuse("reorder_and_upcast_attn", true, "reordered, upcast attention");
         f.Refuse("scale_attn_weights", false, "attention without the 1/sqrt(head_dim) scale");
@@ -87,7 +93,8 @@ public static class HfConfig
     }
 
     /// <param name="modelType">"llama", or a family that is LLaMA with a change: "qwen2" (q/k/v biases), "qwen3"
-    /// (per-head q/k RMSNorm, head_dim apart from hidden_size / heads), "phi3" (fused qkv_proj and gate_up_proj).</param>
+    /// (per-head q/k RMSNorm, head_dim apart from hidden_size / heads), "phi3" (fused qkv_proj and
+    /// gate_up_proj).</param>
     private static ModelConfig ParseLlama(Fields f, string modelType)
     {
         int hidden = f.RequiredInt("hidden_size");
@@ -100,15 +107,19 @@ public static class HfConfig
         f.Refuse("mlp_bias", true, "MLP projections with biases");
         f.Refuse("use_sliding_window", true, "sliding-window attention");
         if (f.OptionalFloat("partial_rotary_factor") is float partial && partial != 1f)
-            throw f.Error("partial_rotary_factor", $"is {partial}; rotary embeddings on part of each head are implemented for GPT-NeoX only.");
+            throw f.Error("partial_rotary_factor",
+                $"is {partial}; rotary embeddings on part of each head are implemented for GPT-NeoX only.");
         int maxPositions = f.RequiredInt("max_position_embeddings");
         // Phi-3 attends over the last sliding_window positions only; within that many, that is full causal attention,
         // so contexts are capped there instead of computing something else beyond it.
-        if (modelType == "phi3" && f.OptionalInt("sliding_window") is int window && window > 0) maxPositions = Math.Min(maxPositions, window);
+        if (modelType == "phi3" && f.OptionalInt("sliding_window") is int window && window > 0) maxPositions =
+            Math.Min(maxPositions, window);
         // transformers' Qwen3Config defaults head_dim to 128; LlamaConfig and Qwen2Config to hidden_size / heads.
         int? headDim = f.OptionalInt("head_dim") ?? (modelType == "qwen3" ? 128 : null);
         if (modelType != "qwen3" && headDim is int d && heads > 0 && d * heads != hidden)
-            throw f.Error("head_dim", $"is {d}, but a {modelType} model here needs head_dim = hidden_size / num_attention_heads ({hidden / heads}).");
+            throw f.Error("head_dim",
+                $"is {d}, but a {modelType} model here needs head_dim = hidden_size / num_attention_heads " +
+                $"({hidden / heads}).");
         string pairing = f.OptionalString(RotaryPairingKey) ?? "rotate_half";
         return new ModelConfig
         {
@@ -145,17 +156,22 @@ public static class HfConfig
     /// "yarn", "longrope" and others change the frequencies with the length and are refused.</summary>
     private static Engine.Ops.RopeScaling? RopeScalingOf(Fields r)
     {
-        string type = r.OptionalString("rope_type") ?? r.OptionalString("type") ?? throw r.Error("rope_type", "is missing.");
+        string type = r.OptionalString("rope_type") ?? r.OptionalString("type") ?? throw r.Error("rope_type",
+            "is missing.");
         float factor = r.OptionalFloat("factor") ?? 1f;
         if (type == "default") return null;
         if (!(factor > 0)) throw r.Error("factor", $"is {factor}; it must be positive.");
         return type switch
         {
             "linear" => new Engine.Ops.RopeScaling("linear", factor),
-            "llama3" => new Engine.Ops.RopeScaling("llama3", factor, r.OptionalFloat("low_freq_factor") ?? throw r.Error("low_freq_factor", "is missing."),
+            "llama3" => new Engine.Ops.RopeScaling("llama3", factor, r.OptionalFloat("low_freq_factor")
+                ?? throw r.Error("low_freq_factor", "is missing."),
                 r.OptionalFloat("high_freq_factor") ?? throw r.Error("high_freq_factor", "is missing."),
-                r.OptionalInt("original_max_position_embeddings") ?? throw r.Error("original_max_position_embeddings", "is missing.")),
-            _ => throw r.Error("rope_type", $"is \"{type}\"; scaled rotary embeddings of that kind are not implemented (implemented: llama3, linear)."),
+                r.OptionalInt("original_max_position_embeddings") ?? throw r.Error("original_max_position_embeddings",
+                    "is missing.")),
+            _ => throw r.Error("rope_type",
+                $"is \"{type}\"; scaled rotary embeddings of that kind are not implemented (implemented: llama3, " +
+                $"linear)."),
         };
     }
 
@@ -165,8 +181,10 @@ public static class HfConfig
         int heads = f.RequiredInt("num_attention_heads");
         string activation = f.OptionalString("hidden_act") ?? "gelu";
         if (Array.IndexOf(Gpt2Activations, activation) < 0)
-            throw f.Error("hidden_act", $"is \"{activation}\"; GPT-NeoX models here need one of {string.Join(", ", Gpt2Activations)}.");
-        if (f.Has("rope_scaling")) throw f.Error("rope_scaling", "is set; scaled rotary embeddings are not implemented for GPT-NeoX.");
+            throw f.Error("hidden_act",
+                $"is \"{activation}\"; GPT-NeoX models here need one of {string.Join(", ", Gpt2Activations)}.");
+        if (f.Has("rope_scaling")) throw f.Error("rope_scaling",
+            "is set; scaled rotary embeddings are not implemented for GPT-NeoX.");
         f.Refuse("attention_bias", false, "attention projections without biases");
         float rotary = f.OptionalFloat("rotary_pct") ?? f.OptionalFloat("partial_rotary_factor") ?? 0.25f;
         if (!(rotary > 0 && rotary <= 1)) throw f.Error("rotary_pct", $"is {rotary}; it must be in (0, 1].");
@@ -220,15 +238,19 @@ public static class HfConfig
     private static ModelConfig ParseGemma3(Fields f)
     {
         int layers = f.RequiredInt("num_hidden_layers");
-        string activation = f.OptionalString("hidden_activation") ?? f.OptionalString("hidden_act") ?? "gelu_pytorch_tanh";
+        string activation = f.OptionalString("hidden_activation") ?? f.OptionalString("hidden_act")
+            ?? "gelu_pytorch_tanh";
         if (activation is not ("gelu_pytorch_tanh" or "gelu_new"))
             throw f.Error("hidden_activation", $"is \"{activation}\"; Gemma 3 models here need \"gelu_pytorch_tanh\".");
-        if (f.Has("attn_logit_softcapping")) throw f.Error("attn_logit_softcapping", "is set; soft-capped attention scores are not implemented.");
-        if (f.Has("final_logit_softcapping")) throw f.Error("final_logit_softcapping", "is set; soft-capped logits are not implemented.");
+        if (f.Has("attn_logit_softcapping")) throw f.Error("attn_logit_softcapping",
+            "is set; soft-capped attention scores are not implemented.");
+        if (f.Has("final_logit_softcapping")) throw f.Error("final_logit_softcapping",
+            "is set; soft-capped logits are not implemented.");
         string kinds;
         if (f.StringList("layer_types") is { } types)
         {
-            if (types.Count != layers) throw f.Error("layer_types", $"lists {types.Count} layers for num_hidden_layers {layers}.");
+            if (types.Count != layers) throw f.Error("layer_types",
+                $"lists {types.Count} layers for num_hidden_layers {layers}.");
             kinds = string.Concat(types.Select(t => t switch
             {
                 "sliding_attention" => 'S', "full_attention" => 'F',
@@ -282,13 +304,15 @@ public static class HfConfig
         w.WriteNumber("max_position_embeddings", c.MaxPositions);
         if (c.LayerKinds?.Contains('S') == true) w.WriteNumber("sliding_window", c.MaxPositions);
         w.WriteStartArray("layer_types");
-        foreach (char kind in c.LayerKinds ?? new string('F', c.NumLayers)) w.WriteStringValue(kind == 'S' ? "sliding_attention" : "full_attention");
+        foreach (char kind in c.LayerKinds ?? new string('F', c.NumLayers)) w.WriteStringValue(kind == 'S'
+            ? "sliding_attention" : "full_attention");
         w.WriteEndArray();
         w.WriteNumber("rms_norm_eps", c.NormEps);
         w.WriteNumber("rope_theta", c.RopeTheta);
         w.WriteNumber("rope_local_base_freq", c.LocalRopeTheta ?? c.RopeTheta);
         WriteRopeScaling(w, c);
-        w.WriteNumber("query_pre_attn_scalar", Math.Round(1.0 / ((double)c.AttentionScale!.Value * c.AttentionScale.Value), 3));
+        w.WriteNumber("query_pre_attn_scalar",
+            Math.Round(1.0 / ((double)c.AttentionScale!.Value * c.AttentionScale.Value), 3));
         w.WriteString("hidden_activation", "gelu_pytorch_tanh");
     }
 
@@ -313,10 +337,12 @@ public static class HfConfig
         int heads = f.RequiredInt("num_attention_heads");
         string activation = f.OptionalString("hidden_act") ?? "gelu";
         if (Array.IndexOf(Gpt2Activations, activation) < 0)
-            throw f.Error("hidden_act", $"is \"{activation}\"; BERT models here need one of {string.Join(", ", Gpt2Activations)}.");
+            throw f.Error("hidden_act",
+                $"is \"{activation}\"; BERT models here need one of {string.Join(", ", Gpt2Activations)}.");
         string positions = f.OptionalString("position_embedding_type") ?? "absolute";
         if (positions != "absolute")
-            throw f.Error("position_embedding_type", $"is \"{positions}\"; only learned absolute positions are implemented.");
+            throw f.Error("position_embedding_type",
+                $"is \"{positions}\"; only learned absolute positions are implemented.");
         f.Refuse("is_decoder", true, "a BERT decoder (causal attention)");
         f.Refuse("add_cross_attention", true, "cross-attention");
         return new ModelConfig
@@ -341,13 +367,16 @@ public static class HfConfig
     {
         int hidden = f.RequiredInt("d_model"), heads = f.RequiredInt("num_heads");
         if (f.OptionalInt("d_kv") is int headDim && heads > 0 && headDim * heads != hidden)
-            throw f.Error("d_kv", $"is {headDim}, but only d_kv = d_model / num_heads ({hidden / heads}) is supported.");
+            throw f.Error("d_kv",
+                $"is {headDim}, but only d_kv = d_model / num_heads ({hidden / heads}) is supported.");
         // transformers reads "gated-gelu" as gelu_new behind a gate, any other "gated-X" as X behind a gate
         string projection = f.OptionalString("feed_forward_proj") ?? "relu";
         bool gated = projection.StartsWith("gated-", StringComparison.Ordinal);
-        string activation = projection == "gated-gelu" ? "gelu_new" : gated ? projection["gated-".Length..] : projection;
+        string activation = projection == "gated-gelu" ? "gelu_new" : gated ? projection["gated-".Length..]
+            : projection;
         if (Array.IndexOf(T5Activations, activation) < 0)
-            throw f.Error("feed_forward_proj", $"is \"{projection}\"; T5 models here need relu, gelu, gelu_new or silu, gated or not.");
+            throw f.Error("feed_forward_proj",
+                $"is \"{projection}\"; T5 models here need relu, gelu, gelu_new or silu, gated or not.");
         f.Refuse("is_encoder_decoder", false, "a T5 stack without its decoder");
         int layers = f.RequiredInt("num_layers");
         return new ModelConfig
@@ -424,7 +453,8 @@ public static class HfConfig
         string modelType = c.ModelType ?? "llama";
         WriteIdentity(w, modelType switch
         {
-            "qwen2" => "Qwen2ForCausalLM", "qwen3" => "Qwen3ForCausalLM", "phi3" => "Phi3ForCausalLM", _ => "LlamaForCausalLM",
+            "qwen2" => "Qwen2ForCausalLM", "qwen3" => "Qwen3ForCausalLM", "phi3" => "Phi3ForCausalLM",
+            _ => "LlamaForCausalLM",
         }, modelType);
         if (c.HeadDimension is int headDim) w.WriteNumber("head_dim", headDim);
         WriteRopeScaling(w, c);
@@ -472,7 +502,8 @@ public static class HfConfig
         w.WriteNumber("relative_attention_max_distance", c.RelativeAttentionMaxDistance);
         w.WriteNumber("layer_norm_epsilon", c.NormEps);
         string activation = c.HiddenAct ?? "relu";
-        w.WriteString("feed_forward_proj", !c.GatedFeedForward ? activation : activation == "gelu_new" ? "gated-gelu" : "gated-" + activation);
+        w.WriteString("feed_forward_proj", !c.GatedFeedForward ? activation : activation == "gelu_new" ? "gated-gelu"
+            : "gated-" + activation);
         w.WriteNumber("pad_token_id", c.PadTokenId ?? 0);
         w.WriteNumber("decoder_start_token_id", c.DecoderStartTokenId ?? 0);
         w.WriteNumber("n_positions", c.MaxPositions);
@@ -481,10 +512,12 @@ public static class HfConfig
     /// <summary>Typed access to config fields, with errors naming the file and the field.</summary>
     private readonly struct Fields(JsonElement root, string path, string prefix = "")
     {
-        public ModelFormatException Error(string field, string problem) => new(path, $"field \"{prefix}{field}\" {problem}");
+        public ModelFormatException Error(string field, string problem) =>
+            new(path, $"field \"{prefix}{field}\" {problem}");
 
         /// <summary>Present and not null (HF writes null for "use the default").</summary>
-        public bool Has(string field) => root.TryGetProperty(field, out var value) && value.ValueKind != JsonValueKind.Null;
+        public bool Has(string field) => root.TryGetProperty(field, out var value)
+            && value.ValueKind != JsonValueKind.Null;
 
         private JsonElement? Get(string field) => Has(field) ? root.GetProperty(field) : null;
 
@@ -495,11 +528,13 @@ public static class HfConfig
             if (value.ValueKind != JsonValueKind.Array) throw WrongType(field, value, "a list of strings");
             var items = new List<string>();
             foreach (var item in value.EnumerateArray())
-                items.Add(item.ValueKind == JsonValueKind.String ? item.GetString()! : throw WrongType(field, item, "a list of strings"));
+                items.Add(item.ValueKind == JsonValueKind.String ? item.GetString()! : throw WrongType(field, item,
+                    "a list of strings"));
             return items;
         }
 
-        /// <summary>The fields of a nested object (rope_scaling), errors naming it as "outer.inner"; null when absent.</summary>
+        /// <summary>The fields of a nested object (rope_scaling), errors naming it as "outer.inner"; null when
+        /// absent.</summary>
         public Fields? Object(string field)
         {
             if (Get(field) is not JsonElement value) return null;
@@ -525,7 +560,8 @@ public static class HfConfig
             if (Get(field) is not JsonElement value) return null;
             if (value.ValueKind != JsonValueKind.Number) throw WrongType(field, value, "a number");
             double result = value.GetDouble();
-            if (!double.IsFinite(result) || Math.Abs(result) > float.MaxValue) throw Error(field, $"is {result}, out of range.");
+            if (!double.IsFinite(result) || Math.Abs(result) > float.MaxValue)
+                throw Error(field, $"is {result}, out of range.");
             return (float)result;
         }
 
@@ -545,10 +581,12 @@ public static class HfConfig
         public string? OptionalString(string field)
         {
             if (Get(field) is not JsonElement value) return null;
-            return value.ValueKind == JsonValueKind.String ? value.GetString()! : throw WrongType(field, value, "a string");
+            return value.ValueKind == JsonValueKind.String ? value.GetString()! : throw WrongType(field, value,
+                "a string");
         }
 
-        /// <summary>A token id, or the first of a list of them (newer configs list several end-of-sequence tokens).</summary>
+        /// <summary>A token id, or the first of a list of them (newer configs list several end-of-sequence
+        /// tokens).</summary>
         public int? OptionalTokenId(string field)
         {
             if (Get(field) is not JsonElement value) return null;
@@ -566,7 +604,8 @@ public static class HfConfig
         public void Refuse(string field, bool unsupported, string feature)
         {
             if (OptionalBool(field) == unsupported)
-                throw Error(field, $"is {(unsupported ? "true" : "false")}, asking for {feature}, which is not implemented.");
+                throw Error(field,
+                    $"is {(unsupported ? "true" : "false")}, asking for {feature}, which is not implemented.");
         }
 
         private static string Clip(string text) => text.Length <= 60 ? text : text[..60] + "…";

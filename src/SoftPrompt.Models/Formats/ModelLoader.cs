@@ -10,15 +10,17 @@ namespace SoftPrompt.Models.Formats;
 /// </summary>
 public static class ModelLoader
 {
-    /// <param name="bf16Weights">Keep the blocks' weight matrices that the checkpoint stores in BF16 as bfloat16 in memory
-    /// (half of float32; ops widen them as they read them, exactly). For a frozen base: a matrix that is later made
-    /// trainable is widened to float32 then. Embeddings, norms and biases stay float32.</param>
+    /// <param name="bf16Weights">Keep the blocks' weight matrices that the checkpoint stores in BF16 as bfloat16 in
+    /// memory (half of float32; ops widen them as they read them, exactly). For a frozen base: a matrix that is later
+    /// made trainable is widened to float32 then. Embeddings, norms and biases stay float32.</param>
     public static LoadedModel Load(string path, bool bf16Weights = false)
     {
-        if (File.Exists(path) && path.EndsWith(".bin", StringComparison.OrdinalIgnoreCase)) return LoadTinyStories(path);
+        if (File.Exists(path) && path.EndsWith(".bin", StringComparison.OrdinalIgnoreCase))
+            return LoadTinyStories(path);
         if (Directory.Exists(path)) return LoadHuggingFace(path, bf16Weights);
         if (File.Exists(path))
-            throw new ModelFormatException(path, "expected a model directory (config.json + model.safetensors) or a TinyStories .bin file.");
+            throw new ModelFormatException(path,
+                "expected a model directory (config.json + model.safetensors) or a TinyStories .bin file.");
         throw new FileNotFoundException($"No model at '{path}': it is neither a directory nor a file.", path);
     }
 
@@ -29,13 +31,16 @@ public static class ModelLoader
             throw new ModelFormatException(directory, "the model directory has no config.json.");
         var config = HfConfig.Read(configPath);
         if (config.Architecture == Architecture.T5)
-            throw new ModelFormatException(directory, "is a T5 encoder-decoder; it runs through the `softprompt t5` commands (ModelLoader.LoadT5), not as a single stack.");
+            throw new ModelFormatException(directory,
+                "is a T5 encoder-decoder; it runs through the `softprompt t5` commands (ModelLoader.LoadT5), not as " +
+                "a single stack.");
         var model = TransformerModel.Create(config);
         ReadParameters(model, directory, bf16Weights);
         return new LoadedModel(model, directory) { Tokenizer = TokenizerLoader.TryLoad(directory) };
     }
 
-    /// <summary>A Hugging Face t5 directory (config.json model_type t5, model.safetensors, tokenizer.json if any).</summary>
+    /// <summary>A Hugging Face t5 directory (config.json model_type t5, model.safetensors, tokenizer.json if
+    /// any).</summary>
     public static LoadedT5 LoadT5(string directory)
     {
         if (!Directory.Exists(directory))
@@ -45,7 +50,8 @@ public static class ModelLoader
             throw new ModelFormatException(directory, "the model directory has no config.json.");
         var config = HfConfig.Read(configPath);
         if (config.Architecture != Architecture.T5)
-            throw new ModelFormatException(configPath, $"is a {config.Architecture} model; this needs a T5 encoder-decoder (model_type t5).");
+            throw new ModelFormatException(configPath,
+                $"is a {config.Architecture} model; this needs a T5 encoder-decoder (model_type t5).");
         var model = new T5(config);
         ReadParameters(model, directory);
         return new LoadedT5(model, directory, TokenizerLoader.TryLoad(directory));
@@ -58,7 +64,8 @@ public static class ModelLoader
         {
             string fileName = FileTensorName(source, "", p.Name);
             var shape = p.Tensor.Shape;
-            if (bf16Weights && p.Layer is not null && shape.Length == 2 && source.Info(fileName).DType == SafeTensorsDType.BF16)
+            if (bf16Weights && p.Layer is not null && shape.Length == 2
+                && source.Info(fileName).DType == SafeTensorsDType.BF16)
             {
                 var half = new ushort[p.Tensor.Length];
                 if (IsConv1D(p.Name))
@@ -91,7 +98,9 @@ public static class ModelLoader
             if (!file.Weights.TryGetValue(p.Name, out var w))
                 throw new ModelFormatException(path, $"the file has no weights for {p.Name}.");
             if (!w.Shape.SequenceEqual(p.Tensor.Shape))
-                throw new ModelFormatException(path, $"tensor {p.Name} has shape [{string.Join(", ", w.Shape)}], expected [{string.Join(", ", p.Tensor.Shape)}].");
+                throw new ModelFormatException(path,
+                    $"tensor {p.Name} has shape [{string.Join(", ", w.Shape)}], expected " +
+                    $"[{string.Join(", ", p.Tensor.Shape)}].");
             w.Data.CopyTo(p.Tensor.Span);
         }
         return new LoadedModel(model, path)
@@ -101,7 +110,8 @@ public static class ModelLoader
         };
     }
 
-    /// <summary>Writes a model as a Hugging Face directory (config.json + model.safetensors), GPT-2 weights back in Conv1D layout.</summary>
+    /// <summary>Writes a model as a Hugging Face directory (config.json + model.safetensors), GPT-2 weights back in
+    /// Conv1D layout.</summary>
     public static void Save(TransformerModel model, string directory, SafeTensorsDType dtype = SafeTensorsDType.F32)
         => Save(model, model.Config, directory, dtype);
 
@@ -120,10 +130,12 @@ public static class ModelLoader
             {
                 var shape = p.Tensor.Shape;
                 return IsConv1D(p.Name)
-                    ? (p.Name, new[] { shape[1], shape[0] }, new ReadOnlyMemory<float>(Transpose(p.Tensor.ToArray(), shape[0], shape[1])))
+                    ? (p.Name, new[] { shape[1], shape[0] }, new ReadOnlyMemory<float>(Transpose(p.Tensor.ToArray(),
+                        shape[0], shape[1])))
                     : (p.Name, (int[])shape.Clone(), new ReadOnlyMemory<float>(p.Tensor.ToArray()));
             });
-        SafeTensorsWriter.Write(Path.Combine(directory, "model.safetensors"), tensors, dtype, new Dictionary<string, string> { ["format"] = "pt" });
+        SafeTensorsWriter.Write(Path.Combine(directory, "model.safetensors"), tensors, dtype, new Dictionary<string,
+            string> { ["format"] = "pt" });
     }
 
     /// <summary>
@@ -135,7 +147,8 @@ public static class ModelLoader
     {
         if (source.Contains(prefix + name)) return prefix + name;
         const string gpt2Prefix = "transformer.";
-        if (name.StartsWith(gpt2Prefix) && source.Contains(prefix + name[gpt2Prefix.Length..])) return prefix + name[gpt2Prefix.Length..];
+        if (name.StartsWith(gpt2Prefix) && source.Contains(prefix + name[gpt2Prefix.Length..]))
+            return prefix + name[gpt2Prefix.Length..];
         const string bertBias = "cls.predictions.bias", bertDecoderBias = "cls.predictions.decoder.bias";
         if (name == bertBias && source.Contains(prefix + bertDecoderBias)) return prefix + bertDecoderBias;
         // T5's stacks share one embedding; a checkpoint may hold it only under a stack's name
@@ -148,7 +161,8 @@ public static class ModelLoader
     /// <summary>GPT-2's Hugging Face checkpoints store these as Conv1D weights, [in, out].</summary>
     public static bool IsConv1D(string name) =>
         name.StartsWith("transformer.h.") &&
-        (name.EndsWith("attn.c_attn.weight") || name.EndsWith("attn.c_proj.weight") || name.EndsWith("mlp.c_fc.weight") || name.EndsWith("mlp.c_proj.weight"));
+        (name.EndsWith("attn.c_attn.weight") || name.EndsWith("attn.c_proj.weight") || name.EndsWith("mlp.c_fc.weight")
+            || name.EndsWith("mlp.c_proj.weight"));
 
     /// <summary>A row-major (rows, cols) matrix as (cols, rows).</summary>
     public static T[] Transpose<T>(T[] source, int rows, int cols)
@@ -169,15 +183,18 @@ public sealed record LoadedModel(TransformerModel Transformer, string Source)
 {
     /// <summary>The model as a decoder, for everything that generates or scores left to right.</summary>
     public CausalLanguageModel Model => Transformer as CausalLanguageModel
-        ?? throw new ModelFormatException(Source, $"is a {Transformer.Config.Architecture} encoder; this needs a causal language model (GPT-2, LLaMA).");
+        ?? throw new ModelFormatException(Source,
+            $"is a {Transformer.Config.Architecture} encoder; this needs a causal language model (GPT-2, LLaMA).");
 
     /// <summary>The model as a BERT encoder, for masked-token objectives and cloze prompts.</summary>
     public Bert Encoder => Transformer as Bert
-        ?? throw new ModelFormatException(Source, $"is a {Transformer.Config.Architecture} decoder; this needs a BERT encoder.");
+        ?? throw new ModelFormatException(Source,
+            $"is a {Transformer.Config.Architecture} decoder; this needs a BERT encoder.");
 
     /// <summary>The vocabulary a TinyStories .bin carries, when the model came from one.</summary>
     public TinyStoriesVocab? TinyStoriesVocab { get; init; }
 
-    /// <summary>The tokenizer that came with the model (tokenizer.json, GPT-2 files, or the .bin's vocabulary), if any.</summary>
+    /// <summary>The tokenizer that came with the model (tokenizer.json, GPT-2 files, or the .bin's vocabulary), if
+    /// any.</summary>
     public ITokenizer? Tokenizer { get; init; }
 }

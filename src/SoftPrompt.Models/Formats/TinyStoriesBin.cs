@@ -10,13 +10,16 @@ public sealed record TinyStoriesVocab(string[] Pieces, float[] Scores);
 /// <summary>A weight matrix or vector in row-major order.</summary>
 public sealed record WeightArray(int[] Shape, float[] Data);
 
-/// <summary>Weights keyed by Hugging Face LLaMA names (model.embed_tokens.weight, model.layers.{i}.self_attn.q_proj.weight, ...).</summary>
-public sealed record TinyStoriesModel(ModelConfig Config, TinyStoriesVocab Vocab, IReadOnlyDictionary<string, WeightArray> Weights);
+/// <summary>Weights keyed by Hugging Face LLaMA names (model.embed_tokens.weight,
+/// model.layers.{i}.self_attn.q_proj.weight, ...).</summary>
+public sealed record TinyStoriesModel(ModelConfig Config, TinyStoriesVocab Vocab, IReadOnlyDictionary<string,
+    WeightArray> Weights);
 
 /// <summary>
-/// Reads the single-file LLaMA format of the TinyStories-260K model (shared/models/tinystories-260k, see its FORMAT.md):
-/// a 256-byte header, the vocabulary, then float32 weights grouped by kind across layers. Weights come out in HF's
-/// [out, in] layout, but q/k rows stay in interleaved rotary order, hence <see cref="RotaryPairing.Interleaved"/>.
+/// Reads the single-file LLaMA format of the TinyStories-260K model (shared/models/tinystories-260k, see its
+/// FORMAT.md): a 256-byte header, the vocabulary, then float32 weights grouped by kind across layers. Weights come out
+/// in HF's [out, in] layout, but q/k rows stay in interleaved rotary order, hence
+/// <see cref="RotaryPairing.Interleaved"/>.
 /// </summary>
 public static class TinyStoriesBin
 {
@@ -25,14 +28,16 @@ public static class TinyStoriesBin
 
     // Generous bounds for this format family; anything beyond them is a corrupt or hostile header, and checking
     // them first keeps every later size computation far from overflow.
-    private const int MaxWidth = 1 << 16, MaxVocab = 1 << 20, MaxLayers = 1024, MaxPositions = 1 << 20, MaxPieceBytes = 4096;
+    private const int MaxWidth = 1 << 16, MaxVocab = 1 << 20, MaxLayers = 1024, MaxPositions = 1 << 20,
+        MaxPieceBytes = 4096;
 
     public static TinyStoriesModel Read(string path)
     {
         using var handle = ModelFiles.OpenForReading(path);
         long fileLength = RandomAccess.GetLength(handle);
         if (fileLength < HeaderBytes)
-            throw new ModelFormatException(path, $"the file is {fileLength} bytes, shorter than the {HeaderBytes}-byte header.");
+            throw new ModelFormatException(path,
+                $"the file is {fileLength} bytes, shorter than the {HeaderBytes}-byte header.");
         using var stream = new FileStream(handle, FileAccess.Read, bufferSize: 1 << 16);
         using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
         try
@@ -42,14 +47,19 @@ public static class TinyStoriesBin
             long weightBytes = 4 * CountWeights(path, layout);
             long smallestVocabBytes = 8L * config.VocabSize;
             if (fileLength < HeaderBytes + smallestVocabBytes + weightBytes)
-                throw new ModelFormatException(path, $"the file is {fileLength} bytes, but its header implies at least {HeaderBytes + smallestVocabBytes + weightBytes} " +
+                throw new ModelFormatException(path,
+                    $"the file is {fileLength} bytes, but its header implies at least " +
+                    $"{HeaderBytes + smallestVocabBytes + weightBytes} " +
                     $"({config.VocabSize} vocabulary entries and {weightBytes / 4} weights): it is truncated.");
 
             var vocab = ReadVocab(path, reader, config.VocabSize, fileLength, weightBytes);
             long actualWeightBytes = fileLength - stream.Position;
             if (actualWeightBytes != weightBytes)
-                throw new ModelFormatException(path, $"after the vocabulary there are {actualWeightBytes} bytes of weights, but the header implies exactly {weightBytes} " +
-                    $"({weightBytes / 4} floats): the file is {(actualWeightBytes < weightBytes ? "truncated" : "longer than expected")}.");
+                throw new ModelFormatException(path,
+                    $"after the vocabulary there are {actualWeightBytes} bytes of weights, but the header implies " +
+                    $"exactly {weightBytes} " +
+                    $"({weightBytes / 4} floats): the file is " +
+                        $"{(actualWeightBytes < weightBytes ? "truncated" : "longer than expected")}.");
 
             var weights = new Dictionary<string, WeightArray>(StringComparer.Ordinal);
             foreach (var (name, shape) in layout)
@@ -66,7 +76,8 @@ public static class TinyStoriesBin
         }
     }
 
-    /// <summary>All weights' elements; the sizes are bounded, so only one tensor exceeding an array can go wrong.</summary>
+    /// <summary>All weights' elements; the sizes are bounded, so only one tensor exceeding an array can go
+    /// wrong.</summary>
     private static long CountWeights(string path, IReadOnlyList<(string Name, int[] Shape)> layout)
     {
         long total = 0;
@@ -75,7 +86,8 @@ public static class TinyStoriesBin
             long count = 1;
             foreach (int size in shape) count *= size;
             if (count > Array.MaxLength)
-                throw new ModelFormatException(path, $"the header's sizes make {name} {count} floats, more than one array can hold.");
+                throw new ModelFormatException(path,
+                    $"the header's sizes make {name} {count} floats, more than one array can hold.");
             total += count;
         }
         return total;
@@ -138,7 +150,9 @@ public static class TinyStoriesBin
         var padding = reader.ReadBytes(HeaderBytes - used);
         int nonZero = Array.FindIndex(padding, b => b != 0);
         if (nonZero >= 0)
-            throw Bad($"header byte {used + nonZero} is {padding[nonZero]}, but the header must be zero after its fields (a newer format version?).");
+            throw Bad(
+                $"header byte {used + nonZero} is {padding[nonZero]}, but the header must be zero after its fields " +
+                $"(a newer format version?).");
 
         var config = new ModelConfig
         {
@@ -162,7 +176,8 @@ public static class TinyStoriesBin
         return (config, shared == 1);
     }
 
-    private static TinyStoriesVocab ReadVocab(string path, BinaryReader reader, int size, long fileLength, long weightBytes)
+    private static TinyStoriesVocab ReadVocab(string path, BinaryReader reader, int size, long fileLength,
+        long weightBytes)
     {
         long vocabEnd = fileLength - weightBytes;
         var strictUtf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -175,10 +190,13 @@ public static class TinyStoriesBin
             if (!float.IsFinite(score))
                 throw new ModelFormatException(path, $"vocabulary entry {i} has score {score}; scores must be finite.");
             if (length < 0 || length > MaxPieceBytes)
-                throw new ModelFormatException(path, $"vocabulary entry {i} claims {length} bytes, outside 0..{MaxPieceBytes}.");
+                throw new ModelFormatException(path,
+                    $"vocabulary entry {i} claims {length} bytes, outside 0..{MaxPieceBytes}.");
             if (reader.BaseStream.Position + length > vocabEnd)
-                throw new ModelFormatException(path, $"vocabulary entry {i} ({length} bytes) runs into the last {weightBytes} bytes, " +
-                    $"which must hold the {weightBytes / 4} floats of weights the header implies: the file is truncated or corrupt.");
+                throw new ModelFormatException(path,
+                    $"vocabulary entry {i} ({length} bytes) runs into the last {weightBytes} bytes, " +
+                    $"which must hold the {weightBytes / 4} floats of weights the header implies: the file is " +
+                        $"truncated or corrupt.");
             try
             {
                 pieces[i] = strictUtf8.GetString(reader.ReadBytes(length));

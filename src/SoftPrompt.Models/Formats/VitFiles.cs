@@ -12,7 +12,8 @@ public static class VitFiles
     public const string ConfigFile = "config.json";
     public const string WeightsFile = "model.safetensors";
 
-    /// <param name="dtype">Shipped models are stored as bfloat16 (half the bytes; loading widens them to float32).</param>
+    /// <param name="dtype">Shipped models are stored as bfloat16 (half the bytes; loading widens them to
+    /// float32).</param>
     public static void Save(Vit model, string directory, SafeTensorsDType dtype = SafeTensorsDType.BF16)
     {
         Directory.CreateDirectory(directory);
@@ -35,7 +36,8 @@ public static class VitFiles
             ["label2id"] = c.Labels.Select((label, i) => (label, i)).ToDictionary(x => x.label, x => x.i),
             ["torch_dtype"] = dtype == SafeTensorsDType.BF16 ? "bfloat16" : "float32",
         };
-        File.WriteAllText(Path.Combine(directory, ConfigFile), JsonSerializer.Serialize(config, new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        File.WriteAllText(Path.Combine(directory, ConfigFile), JsonSerializer.Serialize(config,
+            new JsonSerializerOptions { WriteIndented = true }) + "\n");
         SafeTensorsWriter.Write(Path.Combine(directory, WeightsFile), model.Parameters.Select(p => p.Tensor), dtype,
             metadata: new Dictionary<string, string> { ["format"] = "pt" });
     }
@@ -47,7 +49,9 @@ public static class VitFiles
         var file = SafeTensorsFile.Open(path);
         // Checked before the model allocates its weights: a corrupt config must not ask for more than the file holds.
         if (config.ParameterCount > file.DataLength)
-            throw new ModelFormatException(path, $"the config needs {config.ParameterCount:N0} values, but the file holds only {file.DataLength:N0} bytes of data.");
+            throw new ModelFormatException(path,
+                $"the config needs {config.ParameterCount:N0} values, but the file holds only {file.DataLength:N0} " +
+                $"bytes of data.");
         var model = new Vit(config);
         foreach (var p in model.Parameters)
         {
@@ -64,9 +68,12 @@ public static class VitFiles
         if (root.ValueKind != JsonValueKind.Object)
             throw new ModelFormatException(path, $"config must be a JSON object, but it is {JsonFile.Describe(root)}.");
         ModelFormatException Error(string field, string problem) => new(path, $"field \"{field}\" {problem}");
-        JsonElement Field(string name) => root.TryGetProperty(name, out var value) ? value : throw Error(name, "is missing.");
-        int Int(string name) => Field(name) is { ValueKind: JsonValueKind.Number } v && v.TryGetInt32(out int i) ? i : throw Error(name, "is not an integer.");
-        string? Text(string name) => root.TryGetProperty(name, out var v) ? v.ValueKind == JsonValueKind.String ? v.GetString() : throw Error(name, "is not a string.") : null;
+        JsonElement Field(string name) => root.TryGetProperty(name, out var value) ? value : throw Error(name,
+            "is missing.");
+        int Int(string name) => Field(name) is { ValueKind: JsonValueKind.Number } v && v.TryGetInt32(out int i) ? i
+            : throw Error(name, "is not an integer.");
+        string? Text(string name) => root.TryGetProperty(name, out var v) ? v.ValueKind == JsonValueKind.String
+            ? v.GetString() : throw Error(name, "is not a string.") : null;
 
         if (Text("model_type") != "vit") throw Error("model_type", "is not \"vit\".");
         if (Text("hidden_act") is string act && act != "gelu_new")
@@ -76,12 +83,16 @@ public static class VitFiles
         var labels = new string[id2label.EnumerateObject().Count()];
         foreach (var entry in id2label.EnumerateObject())
         {
-            if (!int.TryParse(entry.Name, out int id) || id < 0 || id >= labels.Length || labels[id] is not null || entry.Value.ValueKind != JsonValueKind.String)
-                throw Error("id2label", $"has an entry \"{entry.Name}\" that is not one of the label ids 0..{labels.Length - 1} once, with a name.");
+            if (!int.TryParse(entry.Name, out int id) || id < 0 || id >= labels.Length || labels[id] is not null
+                || entry.Value.ValueKind != JsonValueKind.String)
+                throw Error("id2label",
+                    $"has an entry \"{entry.Name}\" that is not one of the label ids 0..{labels.Length - 1} once, " +
+                    $"with a name.");
             labels[id] = entry.Value.GetString()!;
         }
         var eps = Field("layer_norm_eps");
-        if (eps.ValueKind != JsonValueKind.Number || !eps.TryGetSingle(out float normEps) || !(normEps > 0) || float.IsInfinity(normEps))
+        if (eps.ValueKind != JsonValueKind.Number || !eps.TryGetSingle(out float normEps) || !(normEps > 0)
+            || float.IsInfinity(normEps))
             throw Error("layer_norm_eps", "is not a positive number.");
         var config = new VitConfig
         {

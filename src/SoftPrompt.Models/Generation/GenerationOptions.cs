@@ -7,7 +7,8 @@ public sealed record GenerationOptions
     public float Temperature { get; init; }
     /// <summary>Sample only among the k most likely tokens; 0 keeps all.</summary>
     public int TopK { get; init; }
-    /// <summary>Sample only among the smallest set of tokens whose probability reaches p (nucleus); 1 keeps all.</summary>
+    /// <summary>Sample only among the smallest set of tokens whose probability reaches p (nucleus); 1 keeps
+    /// all.</summary>
     public float TopP { get; init; } = 1f;
     public int Seed { get; init; }
     /// <summary>Generation ends after any of these tokens (which is kept in the output).</summary>
@@ -19,7 +20,8 @@ public sealed record GenerationOptions
     /// markers such as "\n\n" that the tokenizer may write as several tokens.</summary>
     public IReadOnlyList<int[]> StopSequences { get; init; } = Array.Empty<int[]>();
 
-    /// <summary>Whether the output so far, whose last token is the newest, has reached a stop token or sequence.</summary>
+    /// <summary>Whether the output so far, whose last token is the newest, has reached a stop token or
+    /// sequence.</summary>
     public bool Stops(IReadOnlyList<int> generated)
     {
         if (generated.Count == 0) return false;
@@ -38,7 +40,8 @@ public sealed record GenerationOptions
     public void Validate()
     {
         if (MaxNewTokens < 0) throw new ArgumentException($"max new tokens must be ≥ 0, got {MaxNewTokens}.");
-        if (Temperature < 0 || float.IsNaN(Temperature)) throw new ArgumentException($"temperature must be ≥ 0, got {Temperature}.");
+        if (Temperature < 0 || float.IsNaN(Temperature))
+            throw new ArgumentException($"temperature must be ≥ 0, got {Temperature}.");
         if (TopK < 0) throw new ArgumentException($"top-k must be ≥ 0, got {TopK}.");
         if (!(TopP > 0 && TopP <= 1)) throw new ArgumentException($"top-p must be in (0, 1], got {TopP}.");
     }

@@ -36,7 +36,8 @@ public static partial class Generator
     /// Sampling settings of <paramref name="options"/> are ignored.
     /// </summary>
     /// <returns>Up to width hypotheses, best first.</returns>
-    public static IReadOnlyList<BeamHypothesis> BeamSearch(CausalLanguageModel model, IReadOnlyList<int> prompt, GenerationOptions options,
+    public static IReadOnlyList<BeamHypothesis> BeamSearch(CausalLanguageModel model, IReadOnlyList<int> prompt,
+        GenerationOptions options,
         BeamSearchOptions beam, Tensor? softPrompt = null)
     {
         beam.Validate();
@@ -83,17 +84,21 @@ public static partial class Generator
             if (cache is null) cache = promptCache.Gather(rows);
             else cache.Reorder(rows);
             live = next;
-            logits = model.Forward(tape, new ForwardInput { Batch = width, Length = 1, TokenIds = input, Cache = cache, Hooks = options.Hooks });
+            logits = model.Forward(tape, new ForwardInput { Batch = width, Length = 1, TokenIds = input, Cache = cache,
+                Hooks = options.Hooks });
         }
         return finished.OrderByDescending(h => h.Score).Take(width).ToList();
     }
 
-    private static BeamHypothesis Hypothesis(int[] tokens, double logProbability, BeamSearchOptions beam, bool stopped) =>
+    private static BeamHypothesis Hypothesis(int[] tokens, double logProbability, BeamSearchOptions beam,
+        bool stopped) =>
         new(tokens, logProbability, logProbability / Math.Pow(tokens.Length, beam.LengthPenalty), stopped);
 
     /// <summary>The <paramref name="count"/> most likely one-token extensions of the live beams, best first (ties keep
-    /// the lower beam and token, as greedy decoding's argmax does). Row b of <paramref name="logits"/> belongs to beam b.</summary>
-    private static Candidate[] BestExtensions(ReadOnlySpan<float> logits, IReadOnlyList<Beam> live, int count, int vocab)
+    /// the lower beam and token, as greedy decoding's argmax does). Row b of <paramref name="logits"/> belongs to beam
+    /// b.</summary>
+    private static Candidate[] BestExtensions(ReadOnlySpan<float> logits, IReadOnlyList<Beam> live, int count,
+        int vocab)
     {
         var best = new List<Candidate>(count + 1);
         for (int b = 0; b < live.Count; b++)

@@ -11,22 +11,25 @@ namespace SoftPrompt.Models.Generation;
 /// </summary>
 public static class Seq2SeqGenerator
 {
-    /// <summary>One input's answer, up to the end-of-sequence token (not included) or <paramref name="maxNewTokens"/>.</summary>
-    public static List<int> Greedy(T5 model, IReadOnlyList<int> input, int maxNewTokens, int? endOfSequence, Action<int>? onToken = null)
+    /// <summary>One input's answer, up to the end-of-sequence token (not included) or
+    /// <paramref name="maxNewTokens"/>.</summary>
+    public static List<int> Greedy(T5 model, IReadOnlyList<int> input, int maxNewTokens, int? endOfSequence,
+        Action<int>? onToken = null)
     {
         if (input.Count == 0) throw new ArgumentException("Generation needs at least one input token.");
         var tape = new Tape(recording: false);
-        var encoded = model.Encode(tape, new ForwardInput { Batch = 1, Length = input.Count, TokenIds = input.ToArray() });
+        var encoded = model.Encode(tape, new ForwardInput { Batch = 1, Length = input.Count,
+            TokenIds = input.ToArray() });
         var written = Greedy(model, tape, encoded, null, null, maxNewTokens, endOfSequence, onToken)[0];
         tape.Reset();
         return written;
     }
 
     /// <summary>
-    /// The answers (B rows) to an encoder output already on <paramref name="tape"/>, through the adapter's hooks if any.
-    /// A row that writes <paramref name="endOfSequence"/> stops there (the token is not kept); decoding ends when every
-    /// row has stopped or after <paramref name="maxNewTokens"/>. <paramref name="onFirstRowToken"/> sees row 0's tokens
-    /// as they are written.
+    /// The answers (B rows) to an encoder output already on <paramref name="tape"/>, through the adapter's hooks if
+    /// any. A row that writes <paramref name="endOfSequence"/> stops there (the token is not kept); decoding ends when
+    /// every row has stopped or after <paramref name="maxNewTokens"/>. <paramref name="onFirstRowToken"/> sees row 0's
+    /// tokens as they are written.
     /// </summary>
     public static List<int>[] Greedy(T5 model, Tape tape, Tensor encoded, bool[]? encoderPadding, ILayerHooks? hooks,
         int maxNewTokens, int? endOfSequence, Action<int>? onFirstRowToken = null)
@@ -42,10 +45,12 @@ public static class Seq2SeqGenerator
             for (int step = 0; step < maxNewTokens && stopped.Contains(false); step++)
             {
                 int made = tape.OwnedCount;
-                var logits = model.Logits(tape, model.DecodeNext(tape, next, encoded, encoderPadding, state)).ReadOnlySpan;
+                var logits = model.Logits(tape, model.DecodeNext(tape, next, encoded, encoderPadding,
+                    state)).ReadOnlySpan;
                 for (int r = 0; r < batch; r++)
                 {
-                    // a stopped row is fed the end token (or 0), which no other row can see, as the recomputing path does
+                    // a stopped row is fed the end token (or 0), which no other row can see, as the recomputing path
+                    // does
                     int best = TensorPrimitives.IndexOfMax(logits.Slice(r * vocab, vocab));
                     if (!stopped[r] && best == endOfSequence) stopped[r] = true;
                     if (stopped[r]) { next[r] = endOfSequence ?? 0; continue; }
@@ -65,9 +70,11 @@ public static class Seq2SeqGenerator
             for (int r = 0; r < batch; r++)
             {
                 inputs[r * length] = model.DecoderStartId;
-                for (int t = 0; t < step; t++) inputs[r * length + t + 1] = t < written[r].Count ? written[r][t] : endOfSequence ?? 0;
+                for (int t = 0; t < step; t++) inputs[r * length + t + 1] = t < written[r].Count ? written[r][t]
+                    : endOfSequence ?? 0;
             }
-            var decoded = model.Decode(tape, new ForwardInput { Batch = batch, Length = length, TokenIds = inputs, Hooks = hooks }, encoded, encoderPadding);
+            var decoded = model.Decode(tape, new ForwardInput { Batch = batch, Length = length, TokenIds = inputs,
+                Hooks = hooks }, encoded, encoderPadding);
             var logits = model.Logits(tape, decoded).ReadOnlySpan;
             for (int r = 0; r < batch; r++)
             {

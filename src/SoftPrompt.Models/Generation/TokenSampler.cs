@@ -1,6 +1,7 @@
 namespace SoftPrompt.Models.Generation;
 
-/// <summary>Turns one row of logits into a token id: greedy, or temperature sampling restricted by top-k / top-p.</summary>
+/// <summary>Turns one row of logits into a token id: greedy, or temperature sampling restricted by top-k /
+/// top-p.</summary>
 public sealed class TokenSampler
 {
     private readonly GenerationOptions _options;

@@ -18,11 +18,13 @@ public sealed record TrainingState
     public int Seed { get; init; }
     /// <summary>The options the run was started with, so a resume can refuse a changed setup.</summary>
     public string Fingerprint { get; init; } = "";
-    /// <summary>SHA-256 of each tensor file, written last (in state.json): a checkpoint is whole when they match.</summary>
+    /// <summary>SHA-256 of each tensor file, written last (in state.json): a checkpoint is whole when they
+    /// match.</summary>
     public Dictionary<string, string>? Checksums { get; init; }
 }
 
-/// <summary>The newest whole checkpoint of a directory (null when there is none), and why other copies were passed over.</summary>
+/// <summary>The newest whole checkpoint of a directory (null when there is none), and why other copies were passed
+/// over.</summary>
 public sealed record CheckpointSearch(string? Whole, TrainingState? State, IReadOnlyList<string> Rejected);
 
 /// <summary>
@@ -34,7 +36,8 @@ public sealed record CheckpointSearch(string? Whole, TrainingState? State, IRead
 /// </summary>
 public static class TrainingCheckpoint
 {
-    private const string TensorsFile = "tensors.safetensors", OptimizerFile = "optimizer.safetensors", StateFile = "state.json";
+    private const string TensorsFile = "tensors.safetensors", OptimizerFile = "optimizer.safetensors",
+        StateFile = "state.json";
 
     public static bool Exists(string directory) => Find(directory).Whole is not null;
 
@@ -66,8 +69,11 @@ public static class TrainingCheckpoint
         {
             string path = Path.Combine(candidate, file);
             if (!File.Exists(path)) return (null, $"{path}: missing (the copy is incomplete).");
-            if (state.Checksums is { } sums && (!sums.TryGetValue(file, out var expected) || expected != Checksum(path)))
-                return (null, $"{path}: its SHA-256 does not match the one state.json recorded (the file is damaged or incomplete).");
+            if (state.Checksums is { } sums && (!sums.TryGetValue(file, out var expected)
+                || expected != Checksum(path)))
+                return (null,
+                    $"{path}: its SHA-256 does not match the one state.json recorded (the file is damaged or " +
+                    $"incomplete).");
         }
         return (state, null);
     }
@@ -75,8 +81,10 @@ public static class TrainingCheckpoint
     private static TrainingState ReadState(string statePath)
     {
         using var doc = JsonFile.Load(statePath);
-        try { return doc.Deserialize<TrainingState>(JsonOptions) ?? throw new ModelFormatException(statePath, "the state is empty."); }
-        catch (JsonException e) { throw new ModelFormatException(statePath, $"not a training state ({e.Message}).", e); }
+        try { return doc.Deserialize<TrainingState>(JsonOptions) ?? throw new ModelFormatException(statePath,
+            "the state is empty."); }
+        catch (JsonException e) { throw new ModelFormatException(statePath, $"not a training state ({e.Message}).",
+            e); }
     }
 
     private static string Checksum(string path)
@@ -85,7 +93,8 @@ public static class TrainingCheckpoint
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
     }
 
-    public static void Save(string directory, IReadOnlyList<Tensor> tensors, IReadOnlyList<IOptimizer> optimizers, TrainingState state)
+    public static void Save(string directory, IReadOnlyList<Tensor> tensors, IReadOnlyList<IOptimizer> optimizers,
+        TrainingState state)
     {
         string incoming = directory + ".new", outgoing = directory + ".old";
         FinishInterruptedSwap(directory);
@@ -95,9 +104,11 @@ public static class TrainingCheckpoint
         SafeTensorsWriter.Write(Path.Combine(incoming, OptimizerFile), OptimizerTensors(optimizers));
         var checksums = new Dictionary<string, string>
         {
-            [TensorsFile] = Checksum(Path.Combine(incoming, TensorsFile)), [OptimizerFile] = Checksum(Path.Combine(incoming, OptimizerFile)),
+            [TensorsFile] = Checksum(Path.Combine(incoming, TensorsFile)),
+            [OptimizerFile] = Checksum(Path.Combine(incoming, OptimizerFile)),
         };
-        WriteDurably(Path.Combine(incoming, StateFile), JsonSerializer.SerializeToUtf8Bytes(state with { Checksums = checksums }, JsonOptions));
+        WriteDurably(Path.Combine(incoming, StateFile),
+            JsonSerializer.SerializeToUtf8Bytes(state with { Checksums = checksums }, JsonOptions));
 
         // The new checkpoint is whole before anything old is touched; each step below leaves a loadable state.
         if (Directory.Exists(directory))
@@ -124,19 +135,24 @@ public static class TrainingCheckpoint
         Directory.Move(incoming, directory);
     }
 
-    /// <summary>Restores tensors (by name) and optimizer moments from the newest whole copy, and returns the saved state.
-    /// Values that are not finite are refused with the file named: resuming from them could only give NaN.</summary>
-    public static TrainingState Load(string directory, IReadOnlyList<Tensor> tensors, IReadOnlyList<IOptimizer> optimizers) =>
+    /// <summary>Restores tensors (by name) and optimizer moments from the newest whole copy, and returns the saved
+    /// state. Values that are not finite are refused with the file named: resuming from them could only give
+    /// NaN.</summary>
+    public static TrainingState Load(string directory, IReadOnlyList<Tensor> tensors,
+        IReadOnlyList<IOptimizer> optimizers) =>
         Load(Find(directory), directory, tensors, optimizers);
 
     /// <summary>As above, from a <see cref="Find"/> the caller already made (the files are hashed once).</summary>
-    public static TrainingState Load(CheckpointSearch found, string directory, IReadOnlyList<Tensor> tensors, IReadOnlyList<IOptimizer> optimizers)
+    public static TrainingState Load(CheckpointSearch found, string directory, IReadOnlyList<Tensor> tensors,
+        IReadOnlyList<IOptimizer> optimizers)
     {
         if (found.Whole is null)
-            throw new FileNotFoundException($"No whole checkpoint in {directory}" + (found.Rejected.Count == 0 ? "." : ": " + string.Join(" ", found.Rejected)));
+            throw new FileNotFoundException($"No whole checkpoint in {directory}" + (found.Rejected.Count == 0 ? "."
+                : ": " + string.Join(" ", found.Rejected)));
         directory = found.Whole;
         var state = found.State!;
-        string tensorsPath = Path.Combine(directory, TensorsFile), optimizerPath = Path.Combine(directory, OptimizerFile);
+        string tensorsPath = Path.Combine(directory, TensorsFile), optimizerPath = Path.Combine(directory,
+            OptimizerFile);
         var saved = SafeTensorsFile.Open(tensorsPath);
         foreach (var t in tensors)
         {
@@ -160,17 +176,20 @@ public static class TrainingCheckpoint
     {
         for (int i = 0; i < values.Length; i++)
             if (!float.IsFinite(values[i]))
-                throw new ModelFormatException(path, $"tensor \"{name}\" holds {values[i]} at element {i}; a run cannot continue from it.");
+                throw new ModelFormatException(path,
+                    $"tensor \"{name}\" holds {values[i]} at element {i}; a run cannot continue from it.");
     }
 
-    private static IEnumerable<(string, int[], ReadOnlyMemory<float>)> OptimizerTensors(IReadOnlyList<IOptimizer> optimizers)
+    private static IEnumerable<(string, int[], ReadOnlyMemory<float>)> OptimizerTensors(
+        IReadOnlyList<IOptimizer> optimizers)
     {
         for (int o = 0; o < optimizers.Count; o++)
             foreach (var (name, values) in optimizers[o].State())
                 yield return ($"{o}.{name}", new[] { values.Length }, values);
     }
 
-    private static string RequireName(Tensor t) => t.Name ?? throw new ArgumentException($"A trained tensor of shape [{string.Join(", ", t.Shape)}] has no name to checkpoint it under.");
+    private static string RequireName(Tensor t) => t.Name ?? throw new ArgumentException(
+        $"A trained tensor of shape [{string.Join(", ", t.Shape)}] has no name to checkpoint it under.");
 
     /// <summary>Writes a small file so it is complete on disk before anything refers to it.</summary>
     public static void WriteDurably(string path, ReadOnlySpan<byte> bytes)

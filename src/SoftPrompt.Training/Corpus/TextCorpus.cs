@@ -6,7 +6,8 @@ public static class TextCorpus
     public static List<string> ReadDocuments(string path)
     {
         if (!File.Exists(path))
-            throw new FileNotFoundException($"No corpus file at '{path}'. Build the corpus with `bash tools/make_data.sh`.", path);
+            throw new FileNotFoundException(
+                $"No corpus file at '{path}'. Build the corpus with `bash tools/make_data.sh`.", path);
         var documents = new List<string>();
         var current = new System.Text.StringBuilder();
         foreach (var line in File.ReadLines(path))

@@ -8,11 +8,14 @@ namespace SoftPrompt.Training.Metrics;
 public static class TextMetrics
 {
     public static string[] Words(string text) =>
-        System.Text.RegularExpressions.Regex.Matches(text.ToLowerInvariant(), @"\w+|[^\w\s]").Select(m => m.Value).ToArray();
+        System.Text.RegularExpressions.Regex.Matches(text.ToLowerInvariant(), @"\w+|[^\w\s]").Select(m => m.Value)
+            .ToArray();
 
-    public static double CorpusBleu(IReadOnlyList<string> references, IReadOnlyList<string> hypotheses, int maxOrder = 4)
+    public static double CorpusBleu(IReadOnlyList<string> references, IReadOnlyList<string> hypotheses,
+        int maxOrder = 4)
     {
-        if (references.Count != hypotheses.Count) throw new ArgumentException($"{references.Count} references but {hypotheses.Count} hypotheses.");
+        if (references.Count != hypotheses.Count)
+            throw new ArgumentException($"{references.Count} references but {hypotheses.Count} hypotheses.");
         var matches = new long[maxOrder + 1];
         var totals = new long[maxOrder + 1];
         long referenceLength = 0, hypothesisLength = 0;
@@ -36,17 +39,20 @@ public static class TextMetrics
         double logPrecision = 0;
         for (int n = 1; n <= maxOrder; n++)
         {
-            double precision = n == 1 ? (double)matches[n] / Math.Max(1, totals[n]) : (matches[n] + 1.0) / (totals[n] + 1.0);
+            double precision = n == 1 ? (double)matches[n] / Math.Max(1, totals[n]) : (matches[n] + 1.0) / (
+                totals[n] + 1.0);
             if (precision == 0) return 0;
             logPrecision += Math.Log(precision) / maxOrder;
         }
-        double brevity = hypothesisLength >= referenceLength ? 1 : Math.Exp(1 - (double)referenceLength / hypothesisLength);
+        double brevity = hypothesisLength >= referenceLength ? 1
+            : Math.Exp(1 - (double)referenceLength / hypothesisLength);
         return brevity * Math.Exp(logPrecision);
     }
 
     public static double MeanRougeL(IReadOnlyList<string> references, IReadOnlyList<string> hypotheses)
     {
-        if (references.Count != hypotheses.Count) throw new ArgumentException($"{references.Count} references but {hypotheses.Count} hypotheses.");
+        if (references.Count != hypotheses.Count)
+            throw new ArgumentException($"{references.Count} references but {hypotheses.Count} hypotheses.");
         if (references.Count == 0) return 0;
         double sum = 0;
         for (int i = 0; i < references.Count; i++)

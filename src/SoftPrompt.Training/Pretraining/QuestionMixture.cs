@@ -38,19 +38,22 @@ public sealed class QuestionMixture
     {
         var rows = TaskFile.ReadJsonLines(path, (row, line) =>
         {
-            string Field(string name) => row.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String && v.GetString() is { Length: > 0 } s
+            string Field(string name) => row.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String
+                && v.GetString() is { Length: > 0 } s
                 ? s
                 : throw new InvalidDataException($"{path}, line {line}: no \"{name}\" text.");
             return new QuestionExample(encode(Field("prompt")), encode(Field("answer")));
         });
-        return new QuestionMixture(rows.Where(e => e.Prompt.Length + e.Answer.Length + 1 <= context && e.Answer.Length > 0), separator);
+        return new QuestionMixture(rows.Where(e => e.Prompt.Length + e.Answer.Length + 1 <= context
+            && e.Answer.Length > 0), separator);
     }
 
     /// <summary>
     /// Fills each of <paramref name="rows"/> rows of <paramref name="context"/> positions with examples drawn by
     /// <paramref name="random"/> (or, when it is null, taken in order from index <paramref name="next"/> up to the last
-    /// example, once each: an evaluation pass), each followed by the separator; the rest of a row is separators. Targets are <see cref="TokenMasking.Ignored"/> except at the positions
-    /// that predict an answer token. Returns how many answer tokens are scored.
+    /// example, once each: an evaluation pass), each followed by the separator; the rest of a row is separators.
+    /// Targets are <see cref="TokenMasking.Ignored"/> except at the positions that predict an answer token. Returns how
+    /// many answer tokens are scored.
     /// </summary>
     public int Pack(Random? random, ref int next, int rows, int context, int[] inputs, int[] targets)
     {
@@ -84,20 +87,25 @@ public sealed class QuestionMixture
 /// loss plus the mixture rows' mean answer loss. Validation is the sum of the same two on held-out windows and
 /// questions (reported apart, with the share of answers whose first token is the model's top choice).
 /// </summary>
-public sealed class MixtureObjective(TransformerModel model, PretrainOptions options, TokenCorpus train, TokenCorpus validation,
+public sealed class MixtureObjective(TransformerModel model, PretrainOptions options, TokenCorpus train,
+    TokenCorpus validation,
     QuestionMixture questions, QuestionMixture heldOutQuestions, ITrainingProgress progress) : IPretrainingObjective
 {
-    private readonly int[] _inputs = new int[options.BatchSize * options.Context], _targets = new int[options.BatchSize * options.Context];
-    private readonly int[] _mixInputs = new int[options.MixtureRows * options.Context], _mixTargets = new int[options.MixtureRows * options.Context];
+    private readonly int[] _inputs = new int[options.BatchSize * options.Context],
+        _targets = new int[options.BatchSize * options.Context];
+    private readonly int[] _mixInputs = new int[options.MixtureRows * options.Context],
+        _mixTargets = new int[options.MixtureRows * options.Context];
 
     public (Tensor Loss, long Tokens) TrainingLoss(Tape tape, Random random)
     {
         int b = options.BatchSize, t = options.Context, m = options.MixtureRows;
         train.SampleBatch(random, b, t, _inputs, _targets);
-        var corpusLoss = model.LanguageModelLoss(tape, model.Hidden(tape, new ForwardInput { Batch = b, Length = t, TokenIds = _inputs }), _targets);
+        var corpusLoss = model.LanguageModelLoss(tape, model.Hidden(tape, new ForwardInput { Batch = b, Length = t,
+            TokenIds = _inputs }), _targets);
         int unused = 0;
         questions.Pack(random, ref unused, m, t, _mixInputs, _mixTargets);
-        var answerLoss = model.LanguageModelLoss(tape, model.Hidden(tape, new ForwardInput { Batch = m, Length = t, TokenIds = _mixInputs }), _mixTargets);
+        var answerLoss = model.LanguageModelLoss(tape, model.Hidden(tape, new ForwardInput { Batch = m, Length = t,
+            TokenIds = _mixInputs }), _mixTargets);
         return (Fn.Add(tape, corpusLoss, answerLoss), (long)(b + m) * t);
     }
 
@@ -105,15 +113,18 @@ public sealed class MixtureObjective(TransformerModel model, PretrainOptions opt
 
     public float ValidationLoss()
     {
-        float corpus = Pretrainer.MeanLoss(model, validation, options.BatchSize, options.Context, options.EvaluationBatches);
+        float corpus = Pretrainer.MeanLoss(model, validation, options.BatchSize, options.Context,
+            options.EvaluationBatches);
         var (answers, firstTokenAccuracy) = AnswerLoss(model, heldOutQuestions, options.MixtureRows, options.Context);
-        progress.Message($"  corpus loss {corpus:F4}, answer loss {answers:F4}, answers' first token right {firstTokenAccuracy:P1}");
+        progress.Message(
+            $"  corpus loss {corpus:F4}, answer loss {answers:F4}, answers' first token right {firstTokenAccuracy:P1}");
         return corpus + answers;
     }
 
     /// <summary>Mean answer-token loss over every held-out question (packed in order), and how often the first answer
     /// token is the model's most likely next token.</summary>
-    public static (float Loss, double FirstTokenAccuracy) AnswerLoss(TransformerModel model, QuestionMixture questions, int rowsPerBatch, int context)
+    public static (float Loss, double FirstTokenAccuracy) AnswerLoss(TransformerModel model, QuestionMixture questions,
+        int rowsPerBatch, int context)
     {
         var tape = new Tape(recording: false);
         var inputs = new int[rowsPerBatch * context];
@@ -125,7 +136,8 @@ public sealed class MixtureObjective(TransformerModel model, PretrainOptions opt
             int scored = questions.Pack(null, ref next, rowsPerBatch, context, inputs, targets);
             if (scored == 0) break;
             tape.Reset();
-            var hidden = model.Hidden(tape, new ForwardInput { Batch = rowsPerBatch, Length = context, TokenIds = inputs });
+            var hidden = model.Hidden(tape, new ForwardInput { Batch = rowsPerBatch, Length = context,
+                TokenIds = inputs });
             int vocab = model.Config.VocabSize;
             var logits = model.Logits(tape, hidden).Reshape(-1, vocab); // once: for the loss and for the top choices
             total += Fn.CrossEntropy(tape, logits, targets)[0] * (double)scored;
@@ -133,7 +145,8 @@ public sealed class MixtureObjective(TransformerModel model, PretrainOptions opt
             for (int i = 0; i < targets.Length; i++)
             {
                 // a first answer token: scored here, and the position before it is not (it predicts "Answer:"'s end)
-                if (targets[i] == TokenMasking.Ignored || (i > 0 && targets[i - 1] != TokenMasking.Ignored && i % context != 0)) continue;
+                if (targets[i] == TokenMasking.Ignored || (i > 0 && targets[i - 1] != TokenMasking.Ignored
+                    && i % context != 0)) continue;
                 var row = logits.ReadOnlySpan.Slice(i * vocab, vocab);
                 int best = 0;
                 for (int v = 1; v < vocab; v++) if (row[v] > row[best]) best = v;

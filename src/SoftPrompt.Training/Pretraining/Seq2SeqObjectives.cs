@@ -3,14 +3,19 @@ using SoftPrompt.Models;
 
 namespace SoftPrompt.Training.Pretraining;
 
-/// <summary>One encoder-decoder batch: encoder ids (B, S) with right padding marked, targets (B, T) with −100 where none.</summary>
-public sealed record Seq2SeqBatch(int Batch, int[] EncoderIds, int EncoderLength, bool[]? EncoderPadding, int[] Targets, int TargetLength)
+/// <summary>One encoder-decoder batch: encoder ids (B, S) with right padding marked, targets (B, T) with −100 where
+/// none.</summary>
+public sealed record Seq2SeqBatch(int Batch, int[] EncoderIds, int EncoderLength, bool[]? EncoderPadding, int[] Targets,
+    int TargetLength)
 {
-    /// <summary>Mean cross-entropy of the model's predictions of the targets (decoder fed the targets shifted right).</summary>
+    /// <summary>Mean cross-entropy of the model's predictions of the targets (decoder fed the targets shifted
+    /// right).</summary>
     public Tensor Loss(Tape tape, T5 model)
     {
-        var encoded = model.Encode(tape, new ForwardInput { Batch = Batch, Length = EncoderLength, TokenIds = EncoderIds, Padding = EncoderPadding });
-        var decoderInput = new ForwardInput { Batch = Batch, Length = TargetLength, TokenIds = model.ShiftRight(Targets, Batch, TargetLength) };
+        var encoded = model.Encode(tape, new ForwardInput { Batch = Batch, Length = EncoderLength,
+            TokenIds = EncoderIds, Padding = EncoderPadding });
+        var decoderInput = new ForwardInput { Batch = Batch, Length = TargetLength, TokenIds = model.ShiftRight(Targets,
+            Batch, TargetLength) };
         return model.Loss(tape, model.Decode(tape, decoderInput, encoded, EncoderPadding), Targets);
     }
 }
@@ -19,7 +24,8 @@ public sealed record Seq2SeqBatch(int Batch, int[] EncoderIds, int EncoderLength
 /// Pretraining objectives of an encoder-decoder over a token corpus: each step's batch from the step's random source,
 /// validation over a fixed set of batches drawn from a fixed seed.
 /// </summary>
-public abstract class Seq2SeqObjective(T5 model, TokenCorpus train, TokenCorpus validation, int batch, int evaluationBatches) : IPretrainingObjective
+public abstract class Seq2SeqObjective(T5 model, TokenCorpus train, TokenCorpus validation, int batch,
+    int evaluationBatches) : IPretrainingObjective
 {
     protected abstract Seq2SeqBatch MakeBatch(Random random, TokenCorpus corpus, int rows);
 
@@ -49,13 +55,16 @@ public abstract class Seq2SeqObjective(T5 model, TokenCorpus train, TokenCorpus 
 
     protected static int WindowStart(Random random, TokenCorpus corpus, int window)
     {
-        if (corpus.Length <= window) throw new InvalidOperationException($"The corpus has {corpus.Length} tokens, fewer than one window of {window}.");
+        if (corpus.Length <= window)
+            throw new InvalidOperationException(
+                $"The corpus has {corpus.Length} tokens, fewer than one window of {window}.");
         return random.Next(corpus.Length - window);
     }
 }
 
 /// <summary>T5's span corruption over windows of <paramref name="window"/> tokens.</summary>
-public sealed class SpanCorruptionObjective(T5 model, SpanCorruption corruption, TokenCorpus train, TokenCorpus validation, int batch, int window, int evaluationBatches)
+public sealed class SpanCorruptionObjective(T5 model, SpanCorruption corruption, TokenCorpus train,
+    TokenCorpus validation, int batch, int window, int evaluationBatches)
     : Seq2SeqObjective(model, train, validation, batch, evaluationBatches)
 {
     protected override Seq2SeqBatch MakeBatch(Random random, TokenCorpus corpus, int rows)
@@ -66,7 +75,8 @@ public sealed class SpanCorruptionObjective(T5 model, SpanCorruption corruption,
         for (int r = 0; r < rows; r++)
         {
             int start = WindowStart(random, corpus, window);
-            corruption.Apply(random, corpus.Tokens.AsSpan(start, window), inputs.AsSpan(r * inputLength, inputLength), targets.AsSpan(r * targetLength, targetLength));
+            corruption.Apply(random, corpus.Tokens.AsSpan(start, window), inputs.AsSpan(r * inputLength, inputLength),
+                targets.AsSpan(r * targetLength, targetLength));
         }
         return new Seq2SeqBatch(rows, inputs, inputLength, null, targets, targetLength);
     }
@@ -78,8 +88,10 @@ public sealed class SpanCorruptionObjective(T5 model, SpanCorruption corruption,
 /// <paramref name="continuation"/> tokens that follow it — so that the model learns to produce natural text rather than
 /// sentinel-marked spans.
 /// </summary>
-public sealed class PrefixLanguageModelObjective(T5 model, TokenCorpus train, TokenCorpus validation, int batch, int minPrefix, int maxPrefix,
-    int continuation, int padId, int evaluationBatches) : Seq2SeqObjective(model, train, validation, batch, evaluationBatches)
+public sealed class PrefixLanguageModelObjective(T5 model, TokenCorpus train, TokenCorpus validation, int batch,
+    int minPrefix, int maxPrefix,
+    int continuation, int padId, int evaluationBatches) : Seq2SeqObjective(model, train, validation, batch,
+        evaluationBatches)
 {
     protected override Seq2SeqBatch MakeBatch(Random random, TokenCorpus corpus, int rows)
     {

@@ -6,25 +6,33 @@ namespace SoftPrompt.Training.Pretraining;
 /// end-of-sequence token. Noise and span counts depend only on the window length, so every example of one length has
 /// the same input and target lengths and batches need no padding.
 /// </summary>
-/// <param name="Sentinels">Sentinel ids in order (&lt;extra_id_0&gt;, &lt;extra_id_1&gt;, …); at least as many as spans.</param>
-public sealed record SpanCorruption(IReadOnlyList<int> Sentinels, int EndOfSequence, double NoiseDensity = 0.15, double MeanSpanLength = 3)
+/// <param name="Sentinels">Sentinel ids in order (&lt;extra_id_0&gt;, &lt;extra_id_1&gt;, …); at least as many as
+/// spans.</param>
+public sealed record SpanCorruption(IReadOnlyList<int> Sentinels, int EndOfSequence, double NoiseDensity = 0.15,
+    double MeanSpanLength = 3)
 {
     public int NoiseTokens(int length) => Math.Clamp((int)Math.Round(length * NoiseDensity), 1, length - 1);
 
-    public int Spans(int length) => Math.Clamp((int)Math.Round(NoiseTokens(length) / MeanSpanLength), 1, Math.Min(NoiseTokens(length), length - NoiseTokens(length)));
+    public int Spans(int length) => Math.Clamp((int)Math.Round(NoiseTokens(length) / MeanSpanLength), 1,
+        Math.Min(NoiseTokens(length), length - NoiseTokens(length)));
 
     public int InputLength(int length) => length - NoiseTokens(length) + Spans(length) + 1;
 
     public int TargetLength(int length) => NoiseTokens(length) + Spans(length) + 1;
 
-    /// <summary>Corrupts <paramref name="window"/> into <paramref name="input"/> (InputLength) and <paramref name="target"/> (TargetLength).</summary>
+    /// <summary>Corrupts <paramref name="window"/> into <paramref name="input"/> (InputLength) and
+    /// <paramref name="target"/> (TargetLength).</summary>
     public void Apply(Random random, ReadOnlySpan<int> window, Span<int> input, Span<int> target)
     {
         int length = window.Length, noise = NoiseTokens(length), spans = Spans(length);
         if (spans > Sentinels.Count)
-            throw new ArgumentException($"Span corruption of {length} tokens makes {spans} spans, but there are only {Sentinels.Count} sentinels.");
+            throw new ArgumentException(
+                $"Span corruption of {length} tokens makes {spans} spans, but there are only {Sentinels.Count} " +
+                $"sentinels.");
         if (input.Length != InputLength(length) || target.Length != TargetLength(length))
-            throw new ArgumentException($"Span corruption of {length} tokens: input must hold {InputLength(length)} and target {TargetLength(length)} ids.");
+            throw new ArgumentException(
+                $"Span corruption of {length} tokens: input must hold {InputLength(length)} and target " +
+                $"{TargetLength(length)} ids.");
         // Alternate kept and noise segments, kept first, each of at least one token.
         var noiseLengths = RandomPartition(random, noise, spans);
         var keptLengths = RandomPartition(random, length - noise, spans);

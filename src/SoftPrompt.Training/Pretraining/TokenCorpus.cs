@@ -34,7 +34,8 @@ public sealed class TokenCorpus
     private void RequireWindow(int context)
     {
         if (Length < context + 1)
-            throw new InvalidOperationException($"The corpus has {Length} tokens, fewer than one window of {context + 1} (context + 1).");
+            throw new InvalidOperationException(
+                $"The corpus has {Length} tokens, fewer than one window of {context + 1} (context + 1).");
     }
 
     /// <summary>B windows at random offsets. inputs and targets are (B·T), row-major.</summary>
@@ -53,7 +54,8 @@ public sealed class TokenCorpus
     /// Consecutive non-overlapping windows from the start, grouped in batches (the last batch may be short), at most
     /// <paramref name="maxBatches"/>: a fixed evaluation set.
     /// </summary>
-    public IEnumerable<(int[] Inputs, int[] Targets, int Batch)> EvaluationBatches(int batch, int context, int maxBatches)
+    public IEnumerable<(int[] Inputs, int[] Targets, int Batch)> EvaluationBatches(int batch, int context,
+        int maxBatches)
     {
         RequireWindow(context);
         int windows = (int)Math.Min((Length - 1) / context, (long)batch * maxBatches);
@@ -97,7 +99,8 @@ public sealed class TokenCorpus
         {
             tokens[i] = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(8 + 4 * i));
             if ((uint)tokens[i] >= (uint)vocabSize)
-                throw new InvalidDataException($"{path}: token {tokens[i]} at index {i} is outside the vocabulary of {vocabSize}.");
+                throw new InvalidDataException(
+                    $"{path}: token {tokens[i]} at index {i} is outside the vocabulary of {vocabSize}.");
         }
         return new TokenCorpus(tokens);
     }

@@ -1,6 +1,7 @@
 namespace SoftPrompt.Training.Pretraining;
 
-/// <summary>What a pretraining step teaches: the next token (GPT-2, LLaMA) or hidden tokens (BERT's masked LM).</summary>
+/// <summary>What a pretraining step teaches: the next token (GPT-2, LLaMA) or hidden tokens (BERT's masked
+/// LM).</summary>
 public enum PretrainObjective { NextToken, MaskedTokens }
 
 /// <summary>
@@ -14,10 +15,12 @@ public sealed record TokenMasking(int MaskId, int VocabSize, IReadOnlySet<int> N
 {
     public const int Ignored = -100;
 
-    /// <summary>Turns windows of text (B·T) into masked inputs, in place, and their targets (−100 where not chosen).</summary>
+    /// <summary>Turns windows of text (B·T) into masked inputs, in place, and their targets (−100 where not
+    /// chosen).</summary>
     public void Apply(Random rng, int[] inputs, int[] targets)
     {
-        if (targets.Length != inputs.Length) throw new ArgumentException($"{inputs.Length} inputs but {targets.Length} targets.");
+        if (targets.Length != inputs.Length)
+            throw new ArgumentException($"{inputs.Length} inputs but {targets.Length} targets.");
         bool any = false;
         for (int i = 0; i < inputs.Length; i++)
         {
@@ -30,7 +33,8 @@ public sealed record TokenMasking(int MaskId, int VocabSize, IReadOnlySet<int> N
         if (!any)
         {
             var candidates = Enumerable.Range(0, inputs.Length).Where(i => !NeverMasked.Contains(inputs[i])).ToArray();
-            if (candidates.Length == 0) throw new InvalidOperationException("A masked-LM batch holds only special tokens.");
+            if (candidates.Length == 0)
+                throw new InvalidOperationException("A masked-LM batch holds only special tokens.");
             Choose(rng, inputs, targets, candidates[rng.Next(candidates.Length)]);
         }
     }

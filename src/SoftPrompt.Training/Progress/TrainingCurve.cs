@@ -29,8 +29,8 @@ public sealed class TrainingCurve(ITrainingProgress inner) : ITrainingProgress
 
     public void Message(string text) => inner.Message(text);
 
-    /// <summary>{"steps": [...], "loss": [...], "evaluations": [{"step": s, "metric": value, ...}]}, written atomically.
-    /// A resumed run records only the steps it ran itself.</summary>
+    /// <summary>{"steps": [...], "loss": [...], "evaluations": [{"step": s, "metric": value, ...}]}, written
+    /// atomically. A resumed run records only the steps it ran itself.</summary>
     public void Save(string directory)
     {
         var evaluations = new JsonArray();
@@ -43,7 +43,8 @@ public sealed class TrainingCurve(ITrainingProgress inner) : ITrainingProgress
         var json = new JsonObject
         {
             ["steps"] = new JsonArray(_losses.Select(l => (JsonNode)l.Step).ToArray()),
-            ["loss"] = new JsonArray(_losses.Select(l => (JsonNode?)(float.IsFinite(l.Loss) ? Math.Round(l.Loss, 5) : null)).ToArray()),
+            ["loss"] = new JsonArray(_losses.Select(l => (JsonNode?)(float.IsFinite(l.Loss) ? Math.Round(l.Loss, 5)
+                : null)).ToArray()),
             ["evaluations"] = evaluations,
         };
         Directory.CreateDirectory(directory);

@@ -6,7 +6,8 @@ public enum ScheduleShape { Constant, Linear, Cosine }
 /// Linear warm-up to <see cref="PeakRate"/> over <see cref="WarmupSteps"/>, then constant, or decaying linearly or
 /// along a half cosine to <see cref="MinRatio"/>·peak at <see cref="TotalSteps"/>.
 /// </summary>
-public sealed record LearningRateSchedule(float PeakRate, int WarmupSteps, int TotalSteps, ScheduleShape Shape, float MinRatio = 0.1f)
+public sealed record LearningRateSchedule(float PeakRate, int WarmupSteps, int TotalSteps, ScheduleShape Shape,
+    float MinRatio = 0.1f)
 {
     public static ScheduleShape ParseShape(string name) => name.ToLowerInvariant() switch
     {

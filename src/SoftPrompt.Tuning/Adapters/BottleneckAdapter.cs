@@ -31,7 +31,8 @@ public sealed class BottleneckAdapter : ITrainableAdapter, ILayerHooks
         model.SetTrainable(false);
         _width = model.Config.HiddenSize;
         var rng = new Random(options.Seed);
-        var sublayers = options.AfterAttention ? new[] { Sublayer.Attention, Sublayer.FeedForward } : new[] { Sublayer.FeedForward };
+        var sublayers = options.AfterAttention ? new[] { Sublayer.Attention, Sublayer.FeedForward }
+            : new[] { Sublayer.FeedForward };
         for (int layer = 0; layer < model.Config.NumLayers; layer++)
             foreach (var sublayer in sublayers)
             {
@@ -71,7 +72,8 @@ public sealed class BottleneckAdapter : ITrainableAdapter, ILayerHooks
     public void Save(string directory, string baseModel)
     {
         var config = AdapterFiles.Config(PeftType, baseModel);
-        config["format_note"] = "softprompt's own format: PEFT has no bottleneck adapters, so peft_type is not one of PEFT's";
+        config["format_note"] =
+            "softprompt's own format: PEFT has no bottleneck adapters, so peft_type is not one of PEFT's";
         config["bottleneck_size"] = Options.Size;
         config["hidden_size"] = _width;
         config["non_linearity"] = Options.Activation;
@@ -84,11 +86,13 @@ public sealed class BottleneckAdapter : ITrainableAdapter, ILayerHooks
         var config = AdapterFiles.ReadConfig(directory, PeftType);
         int width = AdapterFiles.RequiredInt(config, directory, "hidden_size");
         if (width != model.Config.HiddenSize)
-            throw new ModelFormatException(Path.Combine(directory, AdapterFiles.ConfigFile), $"the adapters are for width {width}; the model's is {model.Config.HiddenSize}.");
+            throw new ModelFormatException(Path.Combine(directory, AdapterFiles.ConfigFile),
+                $"the adapters are for width {width}; the model's is {model.Config.HiddenSize}.");
         var adapter = new BottleneckAdapter(model, new BottleneckOptions
         {
             Size = AdapterFiles.RequiredInt(config, directory, "bottleneck_size"),
-            Activation = config.TryGetProperty("non_linearity", out var f) && f.ValueKind == JsonValueKind.String ? f.GetString()! : "relu",
+            Activation = config.TryGetProperty("non_linearity", out var f) && f.ValueKind == JsonValueKind.String
+                ? f.GetString()! : "relu",
             AfterAttention = config.TryGetProperty("after_attention", out var a) && a.ValueKind == JsonValueKind.True,
         });
         var file = AdapterFiles.OpenWeights(directory);
@@ -96,5 +100,6 @@ public sealed class BottleneckAdapter : ITrainableAdapter, ILayerHooks
         return adapter;
     }
 
-    private static string SublayerName(Sublayer sublayer) => sublayer == Sublayer.Attention ? "attention" : "feed_forward";
+    private static string SublayerName(Sublayer sublayer) => sublayer == Sublayer.Attention ? "attention"
+        : "feed_forward";
 }

@@ -21,6 +21,7 @@ public sealed record BottleneckOptions
     public void Validate()
     {
         if (Size < 1) throw new ArgumentException($"The adapter bottleneck needs at least one unit (got {Size}).");
-        if (Activation is not ("relu" or "gelu" or "silu")) throw new ArgumentException($"Unknown adapter activation '{Activation}': use relu, gelu or silu.");
+        if (Activation is not ("relu" or "gelu" or "silu"))
+            throw new ArgumentException($"Unknown adapter activation '{Activation}': use relu, gelu or silu.");
     }
 }

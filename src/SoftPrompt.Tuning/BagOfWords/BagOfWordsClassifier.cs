@@ -20,7 +20,8 @@ public sealed partial class BagOfWordsClassifier
     {
         _labels = task.Labels;
         _inputFields = TaskFile.Slots(task.Template).ToArray();
-        if (_inputFields.Length == 0) throw new ArgumentException($"Task {task.Name}: the template \"{task.Template}\" shows no {{field}}.");
+        if (_inputFields.Length == 0)
+            throw new ArgumentException($"Task {task.Name}: the template \"{task.Template}\" shows no {{field}}.");
     }
 
     /// <summary>Features kept: n-grams in at least this many training texts.</summary>
@@ -52,7 +53,8 @@ public sealed partial class BagOfWordsClassifier
         string.Join("\n", _inputFields.Select(f => example.Fields.TryGetValue(f, out var v) ? v : ""));
 
     /// <summary>Learns the vocabulary and idf from <paramref name="train"/>, then the regression for each strength in
-    /// <see cref="Regularization"/>, keeping the best on <paramref name="validation"/>. Returns the epochs run in all.</summary>
+    /// <see cref="Regularization"/>, keeping the best on <paramref name="validation"/>. Returns the epochs run in
+    /// all.</summary>
     public int Fit(IReadOnlyList<LabeledExample> train, IReadOnlyList<LabeledExample> validation)
     {
         var documentFrequency = new Dictionary<string, int>();
@@ -63,7 +65,8 @@ public sealed partial class BagOfWordsClassifier
             if (df >= MinDocumentFrequency) _features[gram] = _features.Count;
         _idf = new float[_features.Count];
         foreach (var (gram, index) in _features)
-            _idf[index] = (float)(Math.Log((1.0 + train.Count) / (1.0 + documentFrequency[gram])) + 1.0); // smoothed idf
+            // smoothed idf
+            _idf[index] = (float)(Math.Log((1.0 + train.Count) / (1.0 + documentFrequency[gram])) + 1.0);
         var x = train.Select(e => Vectorize(TextOf(e))).ToArray();
         var y = train.Select(e => IndexOf(e.Label)).ToArray();
         double bestAccuracy = -1;
@@ -71,7 +74,8 @@ public sealed partial class BagOfWordsClassifier
         foreach (float lambda in Regularization)
         {
             _weights = Train(x, y, lambda);
-            double accuracy = validation.Count == 0 ? 0 : validation.Count(e => Predict(e) == e.Label) / (double)validation.Count;
+            double accuracy = validation.Count == 0 ? 0 : validation.Count(e => Predict(e) == e.Label) / (
+                double)validation.Count;
             if (accuracy > bestAccuracy) (bestAccuracy, best, ChosenRegularization) = (accuracy, _weights, lambda);
         }
         _weights = best;
@@ -81,7 +85,8 @@ public sealed partial class BagOfWordsClassifier
     private int IndexOf(string label)
     {
         int i = _labels.ToList().IndexOf(label);
-        return i >= 0 ? i : throw new InvalidDataException($"Label \"{label}\" is not one of {string.Join(", ", _labels)}.");
+        return i >= 0 ? i : throw new InvalidDataException(
+            $"Label \"{label}\" is not one of {string.Join(", ", _labels)}.");
     }
 
     /// <summary>Sparse tf-idf vector (sublinear term frequency, L2-normalised) of a text's known n-grams.</summary>

@@ -4,11 +4,13 @@ using SoftPrompt.Tuning.PromptTuning;
 
 namespace SoftPrompt.Tuning.BagOfWords;
 
-/// <summary>`bow` in compare: tf-idf + logistic regression beside the model's methods (the base model is not used).</summary>
+/// <summary>`bow` in compare: tf-idf + logistic regression beside the model's methods (the base model is not
+/// used).</summary>
 public sealed class BagOfWordsMethod : TuningMethod
 {
     public override string Name => "bow";
-    public override string Summary => "no language model: tf-idf of word 1-2-grams + logistic regression (what a user would try first)";
+    public override string Summary =>
+        "no language model: tf-idf of word 1-2-grams + logistic regression (what a user would try first)";
     public override bool SupportsGeneration => false;
     public override ModelFamilies Families => ModelFamilies.Both;
 
@@ -23,14 +25,20 @@ public sealed class BagOfWordsMethod : TuningMethod
             Search: (train, validation) =>
             {
                 var classifier = objective.Classifier;
-                int epochs = classifier.Fit((IReadOnlyList<LabeledExample>)train, (IReadOnlyList<LabeledExample>)validation);
-                weights.Add(Tensor.Parameter(new[] { task.Labels.Count, classifier.FeatureCount + 1 }, trainable: false, "bow.weights"));
-                return (epochs, $"{Summary}; {classifier.FeatureCount:N0} n-grams, L2 {classifier.ChosenRegularization:G2} (best on validation)");
+                int epochs = classifier.Fit((IReadOnlyList<LabeledExample>)train,
+                    (IReadOnlyList<LabeledExample>)validation);
+                weights.Add(Tensor.Parameter(new[] { task.Labels.Count, classifier.FeatureCount + 1 }, trainable: false,
+                    "bow.weights"));
+                return (epochs,
+                    $"{Summary}; {classifier.FeatureCount:N0} n-grams, L2 {classifier.ChosenRegularization:G2} (best " +
+                    $"on validation)");
             });
     }
 
-    /// <summary>The classifier seen as an objective: it predicts labels, but has no loss for a gradient tuner.</summary>
-    private sealed class Objective(ClassificationTask task, BagOfWordsClassifier classifier) : IPromptObjective<LabeledExample>, ILabelPredictor
+    /// <summary>The classifier seen as an objective: it predicts labels, but has no loss for a gradient
+    /// tuner.</summary>
+    private sealed class Objective(ClassificationTask task, BagOfWordsClassifier classifier)
+        : IPromptObjective<LabeledExample>, ILabelPredictor
     {
         public BagOfWordsClassifier Classifier => classifier;
         public ClassificationTask Task => task;
@@ -38,11 +46,13 @@ public sealed class BagOfWordsMethod : TuningMethod
         public string ScoreName => "accuracy";
 
         public Tensor Loss(Tape tape, IReadOnlyList<LabeledExample> batch) =>
-            throw new NotSupportedException("The bag-of-words baseline is fitted in closed loop, not by gradient steps through the model.");
+            throw new NotSupportedException(
+                "The bag-of-words baseline is fitted in closed loop, not by gradient steps through the model.");
 
         public double Score(IReadOnlyList<LabeledExample> examples) =>
             examples.Count(e => classifier.Predict(e) == e.Label) / (double)Math.Max(1, examples.Count);
 
-        public string[] Predict(IReadOnlyList<LabeledExample> examples) => examples.Select(classifier.Predict).ToArray();
+        public string[] Predict(IReadOnlyList<LabeledExample> examples) => examples.Select(classifier.Predict)
+            .ToArray();
     }
 }

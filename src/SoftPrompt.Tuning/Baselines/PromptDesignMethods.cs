@@ -1,6 +1,7 @@
 namespace SoftPrompt.Tuning.Baselines;
 
-/// <summary>Prompt design: the task's template on the frozen model, nothing trained (Brown et al.'s zero-shot).</summary>
+/// <summary>Prompt design: the task's template on the frozen model, nothing trained (Brown et al.'s
+/// zero-shot).</summary>
 public sealed class ZeroShotMethod : TuningMethod
 {
     public override string Name => "zero-shot";
@@ -18,15 +19,19 @@ public sealed class FewShotMethod : TuningMethod
     public override bool SupportsGeneration => false;
     protected override PreparedMethod<T> PrepareFor<T>(MethodContext<T> context)
     {
-        var demonstrations = context.Demonstrations ?? throw new ArgumentException("few-shot needs a task with labelled demonstrations.");
+        var demonstrations = context.Demonstrations ?? throw new ArgumentException(
+            "few-shot needs a task with labelled demonstrations.");
         int shots = context.Settings.Shots;
-        return new(context.Objective(null, null, demonstrations(shots, context.Settings.Seed)), Array.Empty<Engine.Tensor>(), 0, null,
+        return new(context.Objective(null, null, demonstrations(shots, context.Settings.Seed)),
+            Array.Empty<Engine.Tensor>(), 0, null,
             $"{shots} in-context examples");
     }
 }
 
-/// <summary>Fine-tuning baselines over a subset of the model's own weights: all of them, the top k blocks, or BitFit.</summary>
-public sealed class WeightSubsetMethod(string name, string subset, float learningRate, int? topLayers = null) : TuningMethod
+/// <summary>Fine-tuning baselines over a subset of the model's own weights: all of them, the top k blocks, or
+/// BitFit.</summary>
+public sealed class WeightSubsetMethod(string name, string subset, float learningRate, int? topLayers = null)
+    : TuningMethod
 {
     public override string Name => name;
     public override string Summary => subset switch
@@ -42,14 +47,18 @@ public sealed class WeightSubsetMethod(string name, string subset, float learnin
     protected override PreparedMethod<T> PrepareFor<T>(MethodContext<T> context)
     {
         // A head reads the final hidden states, so an encoder's MLM head then takes no part and is not trained.
-        var chosen = WeightSubset.Select(context.Model, subset, topLayers ?? context.Settings.TopLayers, readsLanguageModelHead: !context.RequiresHead);
-        var training = context.Settings.Training with { Optimizer = "adamw", LearningRate = learningRate, WeightDecay = 0f };
-        string note = string.Join("; ", new[] { chosen.Method, $"AdamW lr {learningRate}", chosen.Note }.Where(s => s is not null));
+        var chosen = WeightSubset.Select(context.Model, subset, topLayers ?? context.Settings.TopLayers,
+            readsLanguageModelHead: !context.RequiresHead);
+        var training = context.Settings.Training with { Optimizer = "adamw", LearningRate = learningRate,
+            WeightDecay = 0f };
+        string note = string.Join("; ", new[] { chosen.Method, $"AdamW lr {learningRate}", chosen.Note }.Where(s =>
+            s is not null));
         if (!context.RequiresHead)
             return new(context.Objective(null, null, ""), chosen.Tensors, chosen.Count, training, note,
                 directory => WeightSubsetFiles.Save(directory, chosen, context.BaseModel));
         var headed = context.WithHead!(null);
-        return new(headed, [.. chosen.Tensors, .. headed.Head.Tensors], chosen.Count + headed.StoredValueCount, training, note + "; linear head");
+        return new(headed, [.. chosen.Tensors, .. headed.Head.Tensors], chosen.Count + headed.StoredValueCount,
+            training, note + "; linear head");
     }
 }
 
@@ -66,7 +75,8 @@ public sealed class LinearProbeMethod : TuningMethod
     {
         var headed = (context.WithHead ?? throw new ArgumentException("probe needs a task with labels or tags."))(null);
         const float learningRate = 1e-2f;
-        var training = context.Settings.Training with { Optimizer = "adamw", LearningRate = learningRate, WeightDecay = 0f };
+        var training = context.Settings.Training with { Optimizer = "adamw", LearningRate = learningRate,
+            WeightDecay = 0f };
         return new(headed, headed.Trainable, headed.StoredValueCount, training, $"{Summary}; AdamW lr {learningRate}",
             directory => headed.Save(directory, context.BaseModel));
     }

@@ -21,7 +21,8 @@ public static class WeightSubsetFiles
         AdapterFiles.Write(directory, config, AdapterFiles.Named(subset.Parameters.Select(p => (p.Name, p.Tensor))));
     }
 
-    /// <summary>Overwrites <paramref name="model"/>'s weights with the saved ones; every name and shape is checked first.</summary>
+    /// <summary>Overwrites <paramref name="model"/>'s weights with the saved ones; every name and shape is checked
+    /// first.</summary>
     public static void LoadInto(string directory, CausalLanguageModel model)
     {
         AdapterFiles.ReadConfig(directory, PeftType);

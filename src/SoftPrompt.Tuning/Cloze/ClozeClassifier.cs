@@ -8,11 +8,11 @@ using SoftPrompt.Tuning.PromptTuning;
 namespace SoftPrompt.Tuning.Cloze;
 
 /// <summary>
-/// Zero-shot cloze classification on a frozen BERT, prompt design alone: "[CLS] Review: {text} The food was [MASK]. [SEP]"
-/// with each label scored by the MLM head's logit for its verbalizer word at the [MASK]. Alone nothing trains: it is the
-/// encoder's baseline that P-tuning's pseudo tokens have to beat. As an objective it trains whatever the comparison
-/// gives it through the same verbalizer (PET-style): an <see cref="Adapter"/> inside the layers, or the model's own
-/// weights that a fine-tuning baseline unfroze; the loss is cross-entropy over the labels' logits.
+/// Zero-shot cloze classification on a frozen BERT, prompt design alone: "[CLS] Review: {text} The food was [MASK].
+/// [SEP]" with each label scored by the MLM head's logit for its verbalizer word at the [MASK]. Alone nothing trains:
+/// it is the encoder's baseline that P-tuning's pseudo tokens have to beat. As an objective it trains whatever the
+/// comparison gives it through the same verbalizer (PET-style): an <see cref="Adapter"/> inside the layers, or the
+/// model's own weights that a fine-tuning baseline unfroze; the loss is cross-entropy over the labels' logits.
 /// </summary>
 public sealed class ClozeClassifier : IPromptObjective<LabeledExample>, ILabelPredictor
 {
@@ -23,7 +23,9 @@ public sealed class ClozeClassifier : IPromptObjective<LabeledExample>, ILabelPr
     {
         var plain = PTuningTemplate.Plain(template ?? task.Template);
         if (plain.PseudoTokens > 0)
-            throw new ArgumentException($"Template \"{plain.Text}\" has {{soft}} slots for trained vectors; those need a {nameof(ClozePTuningClassifier)}.");
+            throw new ArgumentException(
+                $"Template \"{plain.Text}\" has {{soft}} slots for trained vectors; those need a " +
+                $"{nameof(ClozePTuningClassifier)}.");
         _scorer = new ClozeScorer(model, tokenizer, task, plain);
         Task = task;
         Template = plain.Text;

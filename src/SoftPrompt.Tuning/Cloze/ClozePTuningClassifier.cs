@@ -9,20 +9,24 @@ namespace SoftPrompt.Tuning.Cloze;
 
 /// <summary>
 /// Cloze classification with a frozen BERT and P-tuning v1 (Liu et al. 2021, the masked-LM setting of the paper):
-/// "[CLS] {soft*k} Review: {text} {soft*k} The food was [MASK]. [SEP]", pseudo-token vectors from a prompt encoder at the {soft}
-/// slots, each label scored by the MLM head at the [MASK] (see <see cref="ClozeScorer"/>). Only the prompt encoder trains.
+/// "[CLS] {soft*k} Review: {text} {soft*k} The food was [MASK]. [SEP]", pseudo-token vectors from a prompt encoder at
+/// the {soft} slots, each label scored by the MLM head at the [MASK] (see <see cref="ClozeScorer"/>). Only the prompt
+/// encoder trains.
 /// </summary>
 public sealed class ClozePTuningClassifier : IPTuningClassifier
 {
     private readonly Bert _model;
     private readonly ClozeScorer _scorer;
 
-    public ClozePTuningClassifier(Bert model, WordPieceTokenizer tokenizer, ClassificationTask task, PTuningTemplate template, PromptEncoder encoder)
+    public ClozePTuningClassifier(Bert model, WordPieceTokenizer tokenizer, ClassificationTask task,
+        PTuningTemplate template, PromptEncoder encoder)
     {
         if (template.PseudoTokens != encoder.Length)
-            throw new ArgumentException($"The template has {template.PseudoTokens} pseudo tokens, the encoder makes {encoder.Length}.");
+            throw new ArgumentException(
+                $"The template has {template.PseudoTokens} pseudo tokens, the encoder makes {encoder.Length}.");
         if (encoder.Inputs.Dim(1) != model.Config.HiddenSize)
-            throw new ArgumentException($"The prompt encoder is {encoder.Inputs.Dim(1)} wide, the model {model.Config.HiddenSize}.");
+            throw new ArgumentException(
+                $"The prompt encoder is {encoder.Inputs.Dim(1)} wide, the model {model.Config.HiddenSize}.");
         _model = model;
         _scorer = new ClozeScorer(model, tokenizer, task, template);
         Task = task;
@@ -40,9 +44,11 @@ public sealed class ClozePTuningClassifier : IPTuningClassifier
     public double Score(IReadOnlyList<LabeledExample> examples) => this.Evaluate(examples).Accuracy;
 
     /// <summary>Label scores (B, C): the MLM logits of the verbalizer words at each row's [MASK].</summary>
-    public Tensor Logits(Tape tape, IReadOnlyList<LabeledExample> batch) => _scorer.Logits(tape, batch, Encoder.Forward(tape));
+    public Tensor Logits(Tape tape, IReadOnlyList<LabeledExample> batch) => _scorer.Logits(tape, batch,
+        Encoder.Forward(tape));
 
-    public Tensor Loss(Tape tape, IReadOnlyList<LabeledExample> batch) => _scorer.Loss(tape, batch, Encoder.Forward(tape));
+    public Tensor Loss(Tape tape, IReadOnlyList<LabeledExample> batch) => _scorer.Loss(tape, batch,
+        Encoder.Forward(tape));
 
     /// <summary>Each example's label scores, in Task.Labels order.</summary>
     public double[][] LabelScores(IReadOnlyList<LabeledExample> examples, int batchSize = 16) =>
@@ -55,8 +61,10 @@ public sealed class ClozePTuningClassifier : IPTuningClassifier
     public void Save(string directory, string baseModel) =>
         PTuningFiles.Save(directory, baseModel, taskType: null, _model.Config, Task.Name, Template, Encoder);
 
-    /// <summary>Loads what <see cref="Save"/> wrote: the trained encoder itself, so predictions are exactly the saved ones.</summary>
-    public static ClozePTuningClassifier Load(string directory, Bert model, WordPieceTokenizer tokenizer, ClassificationTask task)
+    /// <summary>Loads what <see cref="Save"/> wrote: the trained encoder itself, so predictions are exactly the saved
+    /// ones.</summary>
+    public static ClozePTuningClassifier Load(string directory, Bert model, WordPieceTokenizer tokenizer,
+        ClassificationTask task)
     {
         var (template, encoder) = PTuningFiles.Load(directory, model.Config);
         return new ClozePTuningClassifier(model, tokenizer, task, template, encoder);

@@ -9,9 +9,9 @@ using SoftPrompt.Tuning.PromptTuning;
 namespace SoftPrompt.Tuning.EncoderDecoder;
 
 /// <summary>
-/// Classification as text-to-text on a T5 (Lester et al. 2021): the encoder reads [P; rendered example; &lt;/s&gt;], the
-/// decoder writes the label's verbalizer word and &lt;/s&gt;. Training is teacher-forced cross-entropy on the gold label's
-/// tokens; prediction ranks the labels by log Pr(label tokens, &lt;/s&gt; | input) (rank classification), and
+/// Classification as text-to-text on a T5 (Lester et al. 2021): the encoder reads [P; rendered example; &lt;/s&gt;],
+/// the decoder writes the label's verbalizer word and &lt;/s&gt;. Training is teacher-forced cross-entropy on the gold
+/// label's tokens; prediction ranks the labels by log Pr(label tokens, &lt;/s&gt; | input) (rank classification), and
 /// <see cref="ExactMatch"/> scores free greedy decoding the way the paper did — where a model that only ever learned
 /// to fill sentinel-marked spans fails even when its ranking is right. A prefix or other adapter joins through
 /// <see cref="Adapter"/> (its hooks see encoder and decoder blocks, see <see cref="T5"/>).
@@ -22,7 +22,8 @@ public sealed class T5Classifier : IPromptObjective<LabeledExample>, ILabelPredi
     private readonly ITokenizer _tokenizer;
     private readonly int _endOfSequence;
 
-    public T5Classifier(T5 model, ITokenizer tokenizer, ClassificationTask task, PromptEmbedding? prompt, int maxInputTokens = 256)
+    public T5Classifier(T5 model, ITokenizer tokenizer, ClassificationTask task, PromptEmbedding? prompt,
+        int maxInputTokens = 256)
     {
         _model = model;
         _tokenizer = tokenizer;
@@ -30,10 +31,13 @@ public sealed class T5Classifier : IPromptObjective<LabeledExample>, ILabelPredi
         Prompt = prompt;
         MaxInputTokens = maxInputTokens;
         _endOfSequence = tokenizer.EosId ?? model.Config.EosTokenId
-            ?? throw new ArgumentException("T5 classification needs an end-of-sequence token; neither the tokenizer nor config.json names one.");
-        LabelTokens = task.Labels.ToDictionary(l => l, l => tokenizer.Encode(task.Verbalizer[l]).Append(_endOfSequence).ToArray());
+            ?? throw new ArgumentException(
+                "T5 classification needs an end-of-sequence token; neither the tokenizer nor config.json names one.");
+        LabelTokens = task.Labels.ToDictionary(l => l, l => tokenizer.Encode(task.Verbalizer[l]).Append(_endOfSequence)
+            .ToArray());
         if (prompt is not null && prompt.Prompt.Dim(1) != model.Config.HiddenSize)
-            throw new ArgumentException($"A soft prompt {prompt.Prompt.Dim(1)} wide cannot precede a T5 of width {model.Config.HiddenSize}.");
+            throw new ArgumentException(
+                $"A soft prompt {prompt.Prompt.Dim(1)} wide cannot precede a T5 of width {model.Config.HiddenSize}.");
     }
 
     public ClassificationTask Task { get; }
@@ -61,7 +65,8 @@ public sealed class T5Classifier : IPromptObjective<LabeledExample>, ILabelPredi
         var flat = new int[batch.Count * length];
         Array.Fill(flat, -100);
         for (int r = 0; r < batch.Count; r++) targets[r].CopyTo(flat, r * length);
-        var decoded = Decode(tape, _model.ShiftRight(flat, batch.Count, length), batch.Count, length, encoded, padding, hooks);
+        var decoded = Decode(tape, _model.ShiftRight(flat, batch.Count, length), batch.Count, length, encoded, padding,
+            hooks);
         return _model.Loss(tape, decoded, flat);
     }
 
@@ -69,9 +74,10 @@ public sealed class T5Classifier : IPromptObjective<LabeledExample>, ILabelPredi
 
     public string[] Predict(IReadOnlyList<LabeledExample> examples) => Predicted(LabelLogProbabilities(examples));
 
-    /// <summary>Mean over examples of −log Pr(gold label tokens, &lt;/s&gt; | input) per target token: how well the model
-    /// writes the answer, which moves before the ranking does.</summary>
-    public double GoldLabelLoss(IReadOnlyList<LabeledExample> examples) => GoldLabelLoss(examples, LabelLogProbabilities(examples));
+    /// <summary>Mean over examples of −log Pr(gold label tokens, &lt;/s&gt; | input) per target token: how well the
+    /// model writes the answer, which moves before the ranking does.</summary>
+    public double GoldLabelLoss(IReadOnlyList<LabeledExample> examples) => GoldLabelLoss(examples,
+        LabelLogProbabilities(examples));
 
     /// <summary>Accuracy, macro-F1 and gold-label loss from one scoring of the examples.</summary>
     public (double Accuracy, double MacroF1, double LabelLoss) Metrics(IReadOnlyList<LabeledExample> examples)
@@ -81,7 +87,8 @@ public sealed class T5Classifier : IPromptObjective<LabeledExample>, ILabelPredi
         return (accuracy, macroF1, GoldLabelLoss(examples, scores));
     }
 
-    private string[] Predicted(double[][] scores) => scores.Select(row => Task.Labels[Array.IndexOf(row, row.Max())]).ToArray();
+    private string[] Predicted(double[][] scores) => scores.Select(row => Task.Labels[Array.IndexOf(row, row.Max())])
+        .ToArray();
 
     private double GoldLabelLoss(IReadOnlyList<LabeledExample> examples, double[][] scores)
     {
@@ -89,8 +96,8 @@ public sealed class T5Classifier : IPromptObjective<LabeledExample>, ILabelPredi
         return examples.Select((e, i) => -scores[i][labels.IndexOf(e.Label)] / LabelTokens[e.Label].Length).Average();
     }
 
-    /// <summary>log Pr(label tokens, &lt;/s&gt; | input) of every label for every example, (N, labels): one encoder pass
-    /// per batch, one decoder pass per label.</summary>
+    /// <summary>log Pr(label tokens, &lt;/s&gt; | input) of every label for every example, (N, labels): one encoder
+    /// pass per batch, one decoder pass per label.</summary>
     public double[][] LabelLogProbabilities(IReadOnlyList<LabeledExample> examples, int batchSize = 16)
     {
         var result = new double[examples.Count][];
@@ -105,9 +112,11 @@ public sealed class T5Classifier : IPromptObjective<LabeledExample>, ILabelPredi
             {
                 var target = LabelTokens[Task.Labels[l]];
                 var flat = Enumerable.Range(0, batch.Count).SelectMany(_ => target).ToArray();
-                var logits = _model.Logits(tape, Decode(tape, _model.ShiftRight(flat, batch.Count, target.Length), batch.Count, target.Length, encoded, padding, hooks));
+                var logits = _model.Logits(tape, Decode(tape, _model.ShiftRight(flat, batch.Count, target.Length),
+                    batch.Count, target.Length, encoded, padding, hooks));
                 for (int r = 0; r < batch.Count; r++)
-                    result[start + r][l] = SequenceLogProbability(logits.ReadOnlySpan.Slice(r * target.Length * _model.Config.VocabSize, target.Length * _model.Config.VocabSize), target);
+                    result[start + r][l] = SequenceLogProbability(logits.ReadOnlySpan.Slice(
+                        r * target.Length * _model.Config.VocabSize, target.Length * _model.Config.VocabSize), target);
             }
         }
         tape.Reset();
@@ -126,7 +135,8 @@ public sealed class T5Classifier : IPromptObjective<LabeledExample>, ILabelPredi
             tape.Reset();
             var (encoded, padding, hooks) = Encode(tape, batch);
             // no end token: the answer must be the label's tokens with </s> among them, not merely stop early
-            var written = Seq2SeqGenerator.Greedy(_model, tape, encoded, padding, hooks, maxLength, endOfSequence: null);
+            var written = Seq2SeqGenerator.Greedy(_model, tape, encoded, padding, hooks, maxLength,
+                endOfSequence: null);
             for (int r = 0; r < batch.Count; r++)
             {
                 var gold = LabelTokens[batch[r].Label];
@@ -158,12 +168,15 @@ public sealed class T5Classifier : IPromptObjective<LabeledExample>, ILabelPredi
         var hooks = Adapter?.Hooks(new int[batch.Count]);
         var text = Fn.Embedding(tape, _model.TokenEmbedding, ids, batch.Count, textLength);
         var embeddings = Prompt is null ? text : Prompt.Prepend(tape, text);
-        var input = new ForwardInput { Batch = batch.Count, Length = length, Embeddings = embeddings, Padding = padded ? padding : null, Hooks = hooks };
+        var input = new ForwardInput { Batch = batch.Count, Length = length, Embeddings = embeddings,
+            Padding = padded ? padding : null, Hooks = hooks };
         return (_model.Encode(tape, input), input.Padding, hooks);
     }
 
-    private Tensor Decode(Tape tape, int[] decoderIds, int batch, int length, Tensor encoded, bool[]? padding, ILayerHooks? hooks) =>
-        _model.Decode(tape, new ForwardInput { Batch = batch, Length = length, TokenIds = decoderIds, Hooks = hooks }, encoded, padding);
+    private Tensor Decode(Tape tape, int[] decoderIds, int batch, int length, Tensor encoded, bool[]? padding,
+        ILayerHooks? hooks) =>
+        _model.Decode(tape, new ForwardInput { Batch = batch, Length = length, TokenIds = decoderIds, Hooks = hooks },
+            encoded, padding);
 
     // Σ_t log softmax(logits_t)[target_t] over one row's (T, V) logits.
     private static double SequenceLogProbability(ReadOnlySpan<float> logits, int[] target)

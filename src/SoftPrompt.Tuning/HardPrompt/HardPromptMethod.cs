@@ -7,12 +7,14 @@ namespace SoftPrompt.Tuning.HardPrompt;
 public sealed class HardPromptMethod : TuningMethod
 {
     public override string Name => "hard-search";
-    public override string Summary => "discrete prompt search over vocabulary tokens, gradient-ranked (AutoPrompt-style)";
+    public override string Summary =>
+        "discrete prompt search over vocabulary tokens, gradient-ranked (AutoPrompt-style)";
 
     protected override PreparedMethod<T> PrepareFor<T>(MethodContext<T> context)
     {
         var model = context.Decoder;
-        int length = Math.Min(context.Settings.PromptLength, 8); // a readable prompt; each swap costs a forward pass per candidate
+        // a readable prompt; each swap costs a forward pass per candidate
+        int length = Math.Min(context.Settings.PromptLength, 8);
         var prompt = new PromptEmbedding(length, model.Config.HiddenSize); // its gradient ranks the candidate tokens
         var objective = context.Objective(prompt, null, "");
         var search = new HardPromptSearch<T>(objective, model, seed: context.Settings.Seed);

@@ -10,7 +10,8 @@ namespace SoftPrompt.Tuning.HardPrompt;
 /// loss change of swapping it in (−∇·e_v), tries the best few on the batch and keeps a swap that lowers the loss.
 /// The result is text a person can read and a model without any adapter support can use.
 /// </summary>
-public sealed class HardPromptSearch<TExample>(IPromptObjective<TExample> objective, CausalLanguageModel model, int candidates = 8, int seed = 1)
+public sealed class HardPromptSearch<TExample>(IPromptObjective<TExample> objective, CausalLanguageModel model,
+    int candidates = 8, int seed = 1)
 {
     /// <summary>The prompt's token ids; the objective's soft prompt always holds exactly their embeddings.</summary>
     public int[] Tokens { get; private set; } = Array.Empty<int>();
@@ -18,15 +19,17 @@ public sealed class HardPromptSearch<TExample>(IPromptObjective<TExample> object
     public void Initialize(int[] tokens)
     {
         var prompt = Prompt;
-        if (tokens.Length != prompt.Length) throw new ArgumentException($"{tokens.Length} tokens for a prompt of {prompt.Length}.");
+        if (tokens.Length != prompt.Length)
+            throw new ArgumentException($"{tokens.Length} tokens for a prompt of {prompt.Length}.");
         Tokens = (int[])tokens.Clone();
         for (int i = 0; i < tokens.Length; i++) Place(i, tokens[i]);
     }
 
-    private PromptEmbedding Prompt => objective.Prompt ?? throw new InvalidOperationException("Hard prompt search works through the objective's prompt slots.");
+    private PromptEmbedding Prompt => objective.Prompt ?? throw new InvalidOperationException(
+        "Hard prompt search works through the objective's prompt slots.");
 
-    /// <summary>Runs <paramref name="steps"/> swap attempts on batches drawn from <paramref name="train"/>; returns how many
-    /// swaps were kept.</summary>
+    /// <summary>Runs <paramref name="steps"/> swap attempts on batches drawn from <paramref name="train"/>; returns how
+    /// many swaps were kept.</summary>
     public int Run(IReadOnlyList<TExample> train, int steps, int batchSize, CancellationToken cancel = default)
     {
         if (Tokens.Length == 0) throw new InvalidOperationException("Initialize the prompt's tokens first.");
@@ -54,8 +57,10 @@ public sealed class HardPromptSearch<TExample>(IPromptObjective<TExample> object
             // Swapping token v in changes the loss by about ∇·(e_v − e_now): rank by −∇·e_v.
             var gain = new float[vocab];
             var embeddings = table.ReadOnlySpan;
-            for (int v = 0; v < vocab; v++) gain[v] = -System.Numerics.Tensors.TensorPrimitives.Dot(gradient, embeddings.Slice(v * d, d));
-            var shortlist = Enumerable.Range(0, vocab).Where(v => v != Tokens[position]).OrderByDescending(v => gain[v]).Take(candidates).ToList();
+            for (int v = 0; v < vocab; v++) gain[v] = -System.Numerics.Tensors.TensorPrimitives.Dot(gradient,
+                embeddings.Slice(v * d, d));
+            var shortlist = Enumerable.Range(0, vocab).Where(v => v != Tokens[position]).OrderByDescending(v => gain[v])
+                .Take(candidates).ToList();
 
             int original = Tokens[position], best = original;
             float bestLoss = current;

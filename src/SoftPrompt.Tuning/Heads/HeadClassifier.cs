@@ -8,19 +8,21 @@ namespace SoftPrompt.Tuning.Heads;
 
 /// <summary>
 /// Classification with a head instead of a verbalizer (P-tuning v2): one final hidden state per row goes through a
-/// linear layer to one score per label; the loss is cross-entropy over the labels. A causal model's is the last token's,
-/// the one position that has read the whole input; an encoder's is [CLS]'s, which BERT pretrained for sentence-level
-/// decisions and which sees every token.
+/// linear layer to one score per label; the loss is cross-entropy over the labels. A causal model's is the last
+/// token's, the one position that has read the whole input; an encoder's is [CLS]'s, which BERT pretrained for
+/// sentence-level decisions and which sees every token.
 /// </summary>
 public sealed class HeadClassifier : HeadObjective<LabeledExample>, ILabelPredictor
 {
     public const string FileName = "softprompt_classifier_head.safetensors", HeadName = "classifier_head";
 
-    public HeadClassifier(TransformerModel model, ITokenizer tokenizer, ClassificationTask task, ITrainableAdapter? adapter, LinearHead head)
+    public HeadClassifier(TransformerModel model, ITokenizer tokenizer, ClassificationTask task,
+        ITrainableAdapter? adapter, LinearHead head)
         : base(model, tokenizer, adapter, head, FileName, task.Labels, $"task {task.Name}'s labels") => Task = task;
 
     /// <summary>A freshly initialised head for the task's labels.</summary>
-    public static LinearHead NewHead(ClassificationTask task, ModelConfig model, int seed = 1) => new(task.Labels, model.HiddenSize, HeadName, seed);
+    public static LinearHead NewHead(ClassificationTask task, ModelConfig model, int seed = 1) => new(task.Labels,
+        model.HiddenSize, HeadName, seed);
 
     /// <summary>The head saved in an adapter directory by <see cref="HeadObjective{T}.Save"/>.</summary>
     public static LinearHead LoadHead(string directory, ClassificationTask task, ModelConfig model) =>
@@ -56,7 +58,8 @@ public sealed class HeadClassifier : HeadObjective<LabeledExample>, ILabelPredic
         {
             var logits = Logits(tape, chunk).ToArray();
             int c = Task.Labels.Count;
-            return Enumerable.Range(0, chunk.Count).Select(i => logits[(i * c)..((i + 1) * c)].Select(x => (double)x).ToArray()).ToArray();
+            return Enumerable.Range(0, chunk.Count).Select(i => logits[(i * c)..((i + 1) * c)].Select(x => (double)x)
+                .ToArray()).ToArray();
         });
 
     string[] ILabelPredictor.Predict(IReadOnlyList<LabeledExample> examples) => Predict(examples);

@@ -18,17 +18,23 @@ public abstract class HeadObjective<TExample> : IPromptObjective<TExample>
 
     /// <param name="classes">What the head must score, in order (the task's labels or tags); <paramref name="owner"/>
     /// names them in the error when a loaded head was made for something else.</param>
-    protected HeadObjective(TransformerModel model, ITokenizer tokenizer, ITrainableAdapter? adapter, LinearHead head, string headFile,
+    protected HeadObjective(TransformerModel model, ITokenizer tokenizer, ITrainableAdapter? adapter, LinearHead head,
+        string headFile,
         IReadOnlyList<string> classes, string owner)
     {
         if (!head.Classes.SequenceEqual(classes))
-            throw new ArgumentException($"The head's classes [{string.Join(", ", head.Classes)}] are not {owner} [{string.Join(", ", classes)}].");
+            throw new ArgumentException(
+                $"The head's classes [{string.Join(", ", head.Classes)}] are not {owner} " +
+                $"[{string.Join(", ", classes)}].");
         if (head.Width != model.Config.HiddenSize)
-            throw new ArgumentException($"The head reads hidden states of width {head.Width}; the model's are {model.Config.HiddenSize}.");
+            throw new ArgumentException(
+                $"The head reads hidden states of width {head.Width}; the model's are {model.Config.HiddenSize}.");
         if (!model.IsCausal)
         {
-            _cls = tokenizer.TokenId("[CLS]") ?? throw new ArgumentException("An encoder's head objective needs a tokenizer with [CLS].");
-            _sep = tokenizer.TokenId("[SEP]") ?? throw new ArgumentException("An encoder's head objective needs a tokenizer with [SEP].");
+            _cls = tokenizer.TokenId("[CLS]") ?? throw new ArgumentException(
+                "An encoder's head objective needs a tokenizer with [CLS].");
+            _sep = tokenizer.TokenId("[SEP]") ?? throw new ArgumentException(
+                "An encoder's head objective needs a tokenizer with [SEP].");
         }
         Model = model;
         Tokenizer = tokenizer;
@@ -73,8 +79,8 @@ public abstract class HeadObjective<TExample> : IPromptObjective<TExample>
     /// <summary>
     /// Head scores (N, C) of the final hidden states at <paramref name="positions"/>[r] of each row r; positions count
     /// in the row the model reads, so an encoder's [CLS] is 0 and the text starts at <see cref="TextStart"/>. Rows are
-    /// right-padded, so each starts at position 0: causal attention keeps the padding out of every real position, and an
-    /// encoder, which attends both ways, is told which positions are padding.
+    /// right-padded, so each starts at position 0: causal attention keeps the padding out of every real position, and
+    /// an encoder, which attends both ways, is told which positions are padding.
     /// </summary>
     protected Tensor HeadLogits(Tape tape, IReadOnlyList<int[]> texts, IReadOnlyList<int[]> positions)
     {
@@ -90,13 +96,17 @@ public abstract class HeadObjective<TExample> : IPromptObjective<TExample>
             if (padding is not null) padding.AsSpan((r * t + rows[r].Length)..((r + 1) * t)).Fill(true);
             foreach (int p in positions[r]) gather.Add(r * t + p);
         }
-        var hidden = Model.Hidden(tape, new ForwardInput { Batch = b, Length = t, TokenIds = ids, Padding = padding, Hooks = Adapter?.Hooks(new int[b]) });
-        // Gathering rows is an embedding lookup with the hidden states as the table (backward scatters the gradient back).
+        var hidden = Model.Hidden(tape, new ForwardInput { Batch = b, Length = t, TokenIds = ids, Padding = padding,
+            Hooks = Adapter?.Hooks(new int[b]) });
+        // Gathering rows is an embedding lookup with the hidden states as the table (backward scatters the gradient
+        // back).
         return Head.Logits(tape, Fn.Embedding(tape, hidden.Reshape(b * t, d), gather.ToArray()));
     }
 
-    /// <summary>Runs <paramref name="score"/> over chunks of <paramref name="examples"/> on a tape that records nothing.</summary>
-    protected static TOut[] InBatches<TOut>(IReadOnlyList<TExample> examples, int batchSize, Func<Tape, IReadOnlyList<TExample>, TOut[]> score)
+    /// <summary>Runs <paramref name="score"/> over chunks of <paramref name="examples"/> on a tape that records
+    /// nothing.</summary>
+    protected static TOut[] InBatches<TOut>(IReadOnlyList<TExample> examples, int batchSize, Func<Tape,
+        IReadOnlyList<TExample>, TOut[]> score)
     {
         if (batchSize < 1) throw new ArgumentException($"The batch size must be at least 1 (got {batchSize}).");
         var tape = new Tape(recording: false);

@@ -23,11 +23,14 @@ public sealed class LinearHead
         DefaultInit.Linear(Weight, Bias, new Random(seed));
     }
 
-    /// <summary>A head over existing tensors, e.g. a pretrained model's own classifier (weight (C, D), bias (C)).</summary>
+    /// <summary>A head over existing tensors, e.g. a pretrained model's own classifier (weight (C, D), bias
+    /// (C)).</summary>
     public LinearHead(IReadOnlyList<string> classes, Tensor weight, Tensor bias)
     {
         if (weight.Rank != 2 || weight.Dim(0) != classes.Count || bias.Length != classes.Count)
-            throw new ArgumentException($"A head for {classes.Count} classes needs weight ({classes.Count}, D) and bias ({classes.Count}); got [{string.Join(", ", weight.Shape)}] and [{string.Join(", ", bias.Shape)}].");
+            throw new ArgumentException(
+                $"A head for {classes.Count} classes needs weight ({classes.Count}, D) and bias ({classes.Count}); " +
+                $"got [{string.Join(", ", weight.Shape)}] and [{string.Join(", ", bias.Shape)}].");
         Classes = classes.ToArray();
         Weight = weight;
         Bias = bias;
@@ -50,28 +53,35 @@ public sealed class LinearHead
                 ("weight", Weight.Shape, (ReadOnlyMemory<float>)Weight.ToArray()),
                 ("bias", Bias.Shape, (ReadOnlyMemory<float>)Bias.ToArray()),
             },
-            metadata: new Dictionary<string, string> { ["format"] = "pt", [ClassesKey] = JsonSerializer.Serialize(Classes) });
+            metadata: new Dictionary<string, string> { ["format"] = "pt", [ClassesKey] = JsonSerializer.Serialize(
+                Classes) });
 
-    /// <summary>Loads a head for hidden states of <paramref name="width"/>, checking its classes against <paramref name="classes"/>.</summary>
+    /// <summary>Loads a head for hidden states of <paramref name="width"/>, checking its classes against
+    /// <paramref name="classes"/>.</summary>
     public static LinearHead Load(string path, IReadOnlyList<string> classes, int width, string name)
     {
         var file = SafeTensorsFile.Open(path);
         string[]? stored = null;
         try
         {
-            if (file.Metadata.TryGetValue(ClassesKey, out var json)) stored = JsonSerializer.Deserialize<string[]>(json);
+            if (file.Metadata.TryGetValue(ClassesKey, out var json)) stored = JsonSerializer.Deserialize<string[]>(
+                json);
         }
         catch (JsonException) { }
-        if (stored is null) throw new ModelFormatException(path, $"its metadata has no \"{ClassesKey}\" list of class names.");
+        if (stored is null) throw new ModelFormatException(path,
+            $"its metadata has no \"{ClassesKey}\" list of class names.");
         if (!stored.SequenceEqual(classes))
-            throw new ModelFormatException(path, $"the head's classes [{string.Join(", ", stored)}] are not the task's [{string.Join(", ", classes)}].");
+            throw new ModelFormatException(path,
+                $"the head's classes [{string.Join(", ", stored)}] are not the task's [{string.Join(", ", classes)}].");
         var head = new LinearHead(classes, width, name);
         foreach (var (tensor, storedName) in new[] { (head.Weight, "weight"), (head.Bias, "bias") })
         {
             if (!file.Contains(storedName)) throw new ModelFormatException(path, $"no tensor named {storedName}.");
             var shape = file.Info(storedName).Shape;
             if (!shape.SequenceEqual(tensor.Shape))
-                throw new ModelFormatException(path, $"{storedName} has shape [{string.Join(", ", shape)}]; the model and task need [{string.Join(", ", tensor.Shape)}].");
+                throw new ModelFormatException(path,
+                    $"{storedName} has shape [{string.Join(", ", shape)}]; the model and task need " +
+                    $"[{string.Join(", ", tensor.Shape)}].");
             file.ReadFloat32(storedName, tensor.Span, tensor.Shape);
         }
         return head;

@@ -16,7 +16,8 @@ public sealed class TokenTagger : HeadObjective<TaggedSentence>
 {
     public const string FileName = "softprompt_tagger_head.safetensors", HeadName = "tagger_head";
 
-    public TokenTagger(TransformerModel model, ITokenizer tokenizer, TaggingTask task, ITrainableAdapter? adapter, LinearHead head)
+    public TokenTagger(TransformerModel model, ITokenizer tokenizer, TaggingTask task, ITrainableAdapter? adapter,
+        LinearHead head)
         : base(model, tokenizer, adapter, head, FileName, task.Tags, $"task {task.Name}'s tags")
     {
         Task = task;
@@ -25,7 +26,8 @@ public sealed class TokenTagger : HeadObjective<TaggedSentence>
 
     private readonly Dictionary<string, int> _tagIndex;
 
-    public static LinearHead NewHead(TaggingTask task, ModelConfig model, int seed = 1) => new(task.Tags, model.HiddenSize, HeadName, seed);
+    public static LinearHead NewHead(TaggingTask task, ModelConfig model, int seed = 1) => new(task.Tags,
+        model.HiddenSize, HeadName, seed);
 
     public static LinearHead LoadHead(string directory, TaggingTask task, ModelConfig model) =>
         LinearHead.Load(Path.Combine(directory, FileName), task.Tags, model.HiddenSize, HeadName);
@@ -34,9 +36,9 @@ public sealed class TokenTagger : HeadObjective<TaggedSentence>
 
     /// <summary>
     /// The sentence's tokens and where each word's first sub-token is. Words are encoded one by one, as they appear in
-    /// the sentence: after a space, except the first. A SentencePiece model that adds a dummy-prefix space already writes
-    /// every word that way on its own, so there the word is encoded bare. Words that start past the model's positions
-    /// are left out (<paramref name="wordStarts"/> holds only the words that fit).
+    /// the sentence: after a space, except the first. A SentencePiece model that adds a dummy-prefix space already
+    /// writes every word that way on its own, so there the word is encoded bare. Words that start past the model's
+    /// positions are left out (<paramref name="wordStarts"/> holds only the words that fit).
     /// </summary>
     public int[] Encode(TaggedSentence sentence, out int[] wordStarts)
     {
@@ -47,7 +49,8 @@ public sealed class TokenTagger : HeadObjective<TaggedSentence>
         for (int w = 0; w < sentence.Words.Count && ids.Count < max; w++)
         {
             var pieces = Tokenizer.Encode(w == 0 || spaceIsImplied ? sentence.Words[w] : " " + sentence.Words[w]);
-            if (pieces.Length == 0) throw new ArgumentException($"Word {w} (\"{sentence.Words[w]}\") encodes to no tokens.");
+            if (pieces.Length == 0)
+                throw new ArgumentException($"Word {w} (\"{sentence.Words[w]}\") encodes to no tokens.");
             starts.Add(ids.Count);
             ids.AddRange(pieces);
         }

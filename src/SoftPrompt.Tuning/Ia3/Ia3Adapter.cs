@@ -28,8 +28,10 @@ public sealed class Ia3Adapter : ITrainableAdapter, ILayerHooks
     /// <param name="targets">Module names or their last dotted parts, as PEFT's target_modules; null means the paper's
     /// choice (Liu et al. 2022): the projections the model declares as keys and values (a fused q/k/v matrix included)
     /// and its MLP's output projection, rescaled on its input.</param>
-    /// <param name="feedForward">Which of them rescale their input instead of their output (feedforward_modules).</param>
-    public Ia3Adapter(TransformerModel model, IReadOnlyList<string>? targets = null, IReadOnlyList<string>? feedForward = null)
+    /// <param name="feedForward">Which of them rescale their input instead of their output
+    /// (feedforward_modules).</param>
+    public Ia3Adapter(TransformerModel model, IReadOnlyList<string>? targets = null,
+        IReadOnlyList<string>? feedForward = null)
     {
         model.SetTrainable(false);
         _gpt2 = model.Config.Architecture == Architecture.Gpt2;
@@ -37,7 +39,8 @@ public sealed class Ia3Adapter : ITrainableAdapter, ILayerHooks
         if (targets is null)
         {
             var feedForwardModules = ModelLayout.Modules(model, ParameterRole.MlpDown);
-            targets = ModelLayout.Modules(model, ParameterRole.Key | ParameterRole.Value).Concat(feedForwardModules).ToList();
+            targets = ModelLayout.Modules(model, ParameterRole.Key | ParameterRole.Value).Concat(feedForwardModules)
+                .ToList();
             feedForward = feedForwardModules;
         }
         (_targets, _feedForward) = (targets, feedForward ?? Array.Empty<string>());
@@ -47,19 +50,22 @@ public sealed class Ia3Adapter : ITrainableAdapter, ILayerHooks
             string module = p.Name[..^".weight".Length];
             if (!Matches(module, _targets)) continue;
             bool ff = Matches(module, _feedForward);
-            var vector = Tensor.Parameter(ff ? [1, p.Tensor.Dim(1)] : [p.Tensor.Dim(0), 1], trainable: true, $"{AdapterFiles.PeftPrefix}{module}.ia3_l");
+            var vector = Tensor.Parameter(ff ? [1, p.Tensor.Dim(1)] : [p.Tensor.Dim(0), 1], trainable: true,
+                $"{AdapterFiles.PeftPrefix}{module}.ia3_l");
             vector.Span.Fill(1f);
             var scale = new Scale(module, p.Tensor, vector, ff);
             scales.Add(scale);
             _byWeight.Add(p.Tensor, scale);
         }
         if (scales.Count == 0)
-            throw new ArgumentException($"(IA)³ target modules [{string.Join(", ", _targets)}] match no projection of the model's layers.");
+            throw new ArgumentException(
+                $"(IA)³ target modules [{string.Join(", ", _targets)}] match no projection of the model's layers.");
         Scales = scales;
         Trainable = scales.Select(s => s.Vector).ToList();
     }
 
-    private static bool Matches(string module, IEnumerable<string> names) => names.Any(t => module == t || module.EndsWith("." + t));
+    private static bool Matches(string module, IEnumerable<string> names) => names.Any(t => module == t
+        || module.EndsWith("." + t));
 
     public IReadOnlyList<Scale> Scales { get; }
     public string Method => "ia3";
@@ -80,10 +86,13 @@ public sealed class Ia3Adapter : ITrainableAdapter, ILayerHooks
     public void Save(string directory, string baseModel)
     {
         var config = AdapterFiles.Config(PeftType, baseModel);
-        config["target_modules"] = new JsonArray(ModelLayout.TargetNames(_model, Scales.Select(s => s.Module).ToList()).Select(t => (JsonNode)t).ToArray());
-        config["feedforward_modules"] = new JsonArray(ModelLayout.TargetNames(_model, Scales.Where(s => s.FeedForward).Select(s => s.Module).ToList())
+        config["target_modules"] = new JsonArray(ModelLayout.TargetNames(_model, Scales.Select(s => s.Module).ToList())
             .Select(t => (JsonNode)t).ToArray());
-        config["fan_in_fan_out"] = _gpt2; // Hugging Face's GPT-2 keeps Conv1D weights [in, out]; the vectors' shapes do not change
+        config["feedforward_modules"] = new JsonArray(ModelLayout.TargetNames(_model, Scales.Where(s => s.FeedForward)
+            .Select(s => s.Module).ToList())
+            .Select(t => (JsonNode)t).ToArray());
+        // Hugging Face's GPT-2 keeps Conv1D weights [in, out]; the vectors' shapes do not change
+        config["fan_in_fan_out"] = _gpt2;
         config["init_ia3_weights"] = true;
         config["modules_to_save"] = null;
         AdapterFiles.Write(directory, config, AdapterFiles.Named(Trainable.Select(t => (t.Name!, t))));
@@ -94,7 +103,8 @@ public sealed class Ia3Adapter : ITrainableAdapter, ILayerHooks
     public static Ia3Adapter Load(string directory, TransformerModel model)
     {
         var config = AdapterFiles.ReadConfig(directory, PeftType);
-        var feedForward = config.TryGetProperty("feedforward_modules", out var ff) && ff.ValueKind == JsonValueKind.Array
+        var feedForward = config.TryGetProperty("feedforward_modules", out var ff)
+            && ff.ValueKind == JsonValueKind.Array
             ? ff.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString()!).ToList()
             : new List<string>();
         var file = AdapterFiles.OpenWeights(directory);

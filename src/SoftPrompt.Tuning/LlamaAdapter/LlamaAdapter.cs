@@ -10,9 +10,9 @@ namespace SoftPrompt.Tuning.LlamaAdapter;
 /// layer's own frozen key and value projections (no positions), every query attends to them with a softmax of their
 /// own, and the result, scaled by a zero-initialised gate, joins the layer's attention output before the output
 /// projection. At gate 0 the model is exactly the frozen one, so early training cannot disturb it. One gate per layer
-/// and the directory layout are PEFT's ADAPTION_PROMPT (base_model.model.&lt;attention&gt;.adaption_prompt [1, p, D] and
-/// .adaption_gate [1]). For GPT-2 the prompt attention is added before c_proj as the paper does; PEFT's GPT-2 variant
-/// adds it after.
+/// and the directory layout are PEFT's ADAPTION_PROMPT (base_model.model.&lt;attention&gt;.adaption_prompt [1, p, D]
+/// and .adaption_gate [1]). For GPT-2 the prompt attention is added before c_proj as the paper does; PEFT's GPT-2
+/// variant adds it after.
 /// </summary>
 public sealed class LlamaAdapter : ITrainableAdapter, ILayerHooks
 {
@@ -22,7 +22,8 @@ public sealed class LlamaAdapter : ITrainableAdapter, ILayerHooks
     public sealed record AdaptionPrompt(int Layer, Tensor Prompt, Tensor Gate);
 
     private readonly Dictionary<int, AdaptionPrompt> _byLayer = new();
-    private readonly string _attentionName; // the attention module's own name ("self_attn", GPT-2's "attn"): PEFT's target_modules
+    // the attention module's own name ("self_attn", GPT-2's "attn"): PEFT's target_modules
+    private readonly string _attentionName;
     // The gate's index into itself for every value element: Embedding broadcasts it and sums its gradient back.
     private readonly int[] _gateBroadcast;
 
@@ -30,9 +31,13 @@ public sealed class LlamaAdapter : ITrainableAdapter, ILayerHooks
     /// does, and PEFT after it) behind gates at 0.</summary>
     public LlamaAdapter(CausalLanguageModel model, LlamaAdapterOptions options)
     {
-        int layers = options.Layers ?? model.Config.NumLayers, total = model.Config.NumLayers, width = model.Config.HiddenSize;
-        if (options.Length < 1) throw new ArgumentException($"An adaption prompt needs at least one row (got {options.Length}).");
-        if (layers < 1 || layers > total) throw new ArgumentException($"LLaMA-Adapter layers must be between 1 and the model's {total} (got {layers}).");
+        int layers = options.Layers ?? model.Config.NumLayers, total = model.Config.NumLayers,
+            width = model.Config.HiddenSize;
+        if (options.Length < 1)
+            throw new ArgumentException($"An adaption prompt needs at least one row (got {options.Length}).");
+        if (layers < 1 || layers > total)
+            throw new ArgumentException(
+                $"LLaMA-Adapter layers must be between 1 and the model's {total} (got {layers}).");
         Options = options with { Layers = layers };
         _attentionName = ModelLayout.AttentionModule(model, 0).Split('.')[^1];
         model.SetTrainable(false);
@@ -42,7 +47,8 @@ public sealed class LlamaAdapter : ITrainableAdapter, ILayerHooks
             string module = AdapterFiles.PeftPrefix + ModelLayout.AttentionModule(model, layer);
             var prompt = Tensor.Parameter([1, options.Length, width], trainable: true, module + ".adaption_prompt");
             RandomInit.Normal(prompt, rng, 1f);
-            _byLayer.Add(layer, new AdaptionPrompt(layer, prompt, Tensor.Parameter([1], trainable: true, module + ".adaption_gate")));
+            _byLayer.Add(layer, new AdaptionPrompt(layer, prompt, Tensor.Parameter([1], trainable: true,
+                module + ".adaption_gate")));
         }
         _gateBroadcast = new int[options.Length * model.Config.KvWidth];
         Prompts = _byLayer.Values.ToList();
@@ -90,10 +96,12 @@ public sealed class LlamaAdapter : ITrainableAdapter, ILayerHooks
     public static LlamaAdapter Load(string directory, CausalLanguageModel model)
     {
         var config = AdapterFiles.ReadConfig(directory, PeftType);
-        int length = AdapterFiles.RequiredInt(config, directory, "adapter_len"), layers = AdapterFiles.RequiredInt(config, directory, "adapter_layers");
+        int length = AdapterFiles.RequiredInt(config, directory, "adapter_len"),
+            layers = AdapterFiles.RequiredInt(config, directory, "adapter_layers");
         if (length < 1 || layers < 1 || layers > model.Config.NumLayers)
             throw new ModelFormatException(Path.Combine(directory, AdapterFiles.ConfigFile),
-                $"adapter_len {length} and adapter_layers {layers} do not fit a model of {model.Config.NumLayers} layers.");
+                $"adapter_len {length} and adapter_layers {layers} do not fit a model of {model.Config.NumLayers} " +
+                    $"layers.");
         var adapter = new LlamaAdapter(model, new LlamaAdapterOptions { Length = length, Layers = layers });
         var file = AdapterFiles.OpenWeights(directory);
         foreach (var t in adapter.Trainable) file.ReadFloat32(t.Name!, t.Span, t.Shape);

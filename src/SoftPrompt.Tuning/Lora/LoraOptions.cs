@@ -7,7 +7,8 @@ public sealed record LoraOptions
     /// <summary>Rank r of each update ΔW = B·A.</summary>
     public int Rank { get; init; } = 8;
 
-    /// <summary>PEFT's lora_alpha: the update is scaled by α/r, so a change of rank keeps the step size comparable.</summary>
+    /// <summary>PEFT's lora_alpha: the update is scaled by α/r, so a change of rank keeps the step size
+    /// comparable.</summary>
     public float Alpha { get; init; } = 16;
 
     /// <summary>α/√r instead (Kalajdzievski's rank-stabilised LoRA, PEFT's use_rslora).</summary>

@@ -19,12 +19,15 @@ public sealed class PTuningClassifier : IPTuningClassifier
     private readonly Dictionary<string, int[]> _labelIds;
     private readonly int _padding;
 
-    public PTuningClassifier(CausalLanguageModel model, ITokenizer tokenizer, ClassificationTask task, PTuningTemplate template, PromptEncoder encoder)
+    public PTuningClassifier(CausalLanguageModel model, ITokenizer tokenizer, ClassificationTask task,
+        PTuningTemplate template, PromptEncoder encoder)
     {
         if (template.PseudoTokens != encoder.Length)
-            throw new ArgumentException($"The template has {template.PseudoTokens} pseudo tokens, the encoder makes {encoder.Length}.");
+            throw new ArgumentException(
+                $"The template has {template.PseudoTokens} pseudo tokens, the encoder makes {encoder.Length}.");
         if (encoder.Inputs.Dim(1) != model.Config.HiddenSize)
-            throw new ArgumentException($"The prompt encoder is {encoder.Inputs.Dim(1)} wide, the model {model.Config.HiddenSize}.");
+            throw new ArgumentException(
+                $"The prompt encoder is {encoder.Inputs.Dim(1)} wide, the model {model.Config.HiddenSize}.");
         _model = model;
         _tokenizer = tokenizer;
         Task = task;
@@ -44,13 +47,15 @@ public sealed class PTuningClassifier : IPTuningClassifier
     private PromptedSequences.Row Row(LabeledExample example, string label)
     {
         var target = _labelIds[label];
-        var (tokens, slots) = Template.Encode(_tokenizer, example.Fields, _model.Config.MaxPositions - target.Length, _padding);
+        var (tokens, slots) = Template.Encode(_tokenizer, example.Fields, _model.Config.MaxPositions - target.Length,
+            _padding);
         return new PromptedSequences.Row(tokens, slots, target);
     }
 
     public Tensor Loss(Tape tape, IReadOnlyList<LabeledExample> batch)
     {
-        var (logits, targets, _) = PromptedSequences.Logits(tape, _model, Encoder.Forward(tape), batch.Select(e => Row(e, e.Label)).ToList(), _padding);
+        var (logits, targets, _) = PromptedSequences.Logits(tape, _model, Encoder.Forward(tape),
+            batch.Select(e => Row(e, e.Label)).ToList(), _padding);
         return Fn.CrossEntropy(tape, logits, targets);
     }
 
@@ -59,14 +64,16 @@ public sealed class PTuningClassifier : IPTuningClassifier
     {
         var tape = new Tape(recording: false);
         var vectors = Encoder.Forward(tape).ToArray(); // once: the encoder does not depend on the input
-        var requests = examples.SelectMany((e, i) => Task.Labels.Select((label, l) => (Example: i, Label: l, Row: Row(e, label)))).ToList();
+        var requests = examples.SelectMany((e, i) => Task.Labels.Select((label, l) => (Example: i, Label: l,
+            Row: Row(e, label)))).ToList();
         var scores = examples.Select(_ => new double[Task.Labels.Count]).ToArray();
         for (int start = 0; start < requests.Count; start += rowsPerBatch)
         {
             var chunk = requests.GetRange(start, Math.Min(rowsPerBatch, requests.Count - start));
             tape.Reset();
             var fixedVectors = Tensor.FromArray(vectors, new[] { Encoder.Length, Encoder.Inputs.Dim(1) });
-            var (logits, targets, rowStarts) = PromptedSequences.Logits(tape, _model, fixedVectors, chunk.Select(c => c.Row).ToList(), _padding);
+            var (logits, targets, rowStarts) = PromptedSequences.Logits(tape, _model, fixedVectors,
+                chunk.Select(c => c.Row).ToList(), _padding);
             var sums = PromptedSequences.TargetLogProbabilities(logits, targets, rowStarts);
             for (int i = 0; i < chunk.Count; i++) scores[chunk[i].Example][chunk[i].Label] = sums[i];
         }
@@ -79,12 +86,16 @@ public sealed class PTuningClassifier : IPTuningClassifier
 
     public double Score(IReadOnlyList<LabeledExample> examples) => this.Evaluate(examples).Accuracy;
 
-    /// <summary>PEFT's P_TUNING directory with our template and encoder beside it (see <see cref="PTuningFiles"/>).</summary>
+    /// <summary>PEFT's P_TUNING directory with our template and encoder beside it (see
+    /// <see cref="PTuningFiles"/>).</summary>
     public void Save(string directory, string baseModel) =>
-        PTuningFiles.Save(directory, baseModel, "CAUSAL_LM", _model.Config, Task.Name, Template, Encoder, _model.PeftPromptScale);
+        PTuningFiles.Save(directory, baseModel, "CAUSAL_LM", _model.Config, Task.Name, Template, Encoder,
+            _model.PeftPromptScale);
 
-    /// <summary>Loads what <see cref="Save"/> wrote (the encoder, so predictions are exactly the trained ones).</summary>
-    public static PTuningClassifier Load(string directory, CausalLanguageModel model, ITokenizer tokenizer, ClassificationTask task)
+    /// <summary>Loads what <see cref="Save"/> wrote (the encoder, so predictions are exactly the trained
+    /// ones).</summary>
+    public static PTuningClassifier Load(string directory, CausalLanguageModel model, ITokenizer tokenizer,
+        ClassificationTask task)
     {
         var (template, encoder) = PTuningFiles.Load(directory, model.Config);
         return new PTuningClassifier(model, tokenizer, task, template, encoder);

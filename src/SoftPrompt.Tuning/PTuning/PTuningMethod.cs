@@ -10,17 +10,21 @@ namespace SoftPrompt.Tuning.PTuning;
 public sealed class PTuningMethod(string name, PromptEncoderKind kind) : TuningMethod
 {
     public override string Name => name;
-    public override string Summary => $"P-tuning: pseudo tokens around the template from a{(kind == PromptEncoderKind.Lstm ? " BiLSTM+MLP" : "n MLP")} encoder";
+    public override string Summary =>
+        $"P-tuning: pseudo tokens around the template from " +
+        $"a{(kind == PromptEncoderKind.Lstm ? " BiLSTM+MLP" : "n MLP")} encoder";
     public override bool SupportsGeneration => false;
     public override ModelFamilies Families => ModelFamilies.Both;
 
     protected override PreparedMethod<T> PrepareFor<T>(MethodContext<T> context)
     {
-        if (context.LabeledTask is not { } task || context.PTuning is not { } classify || typeof(T) != typeof(LabeledExample))
+        if (context.LabeledTask is not { } task || context.PTuning is not { } classify
+            || typeof(T) != typeof(LabeledExample))
             throw new ArgumentException($"{name} needs a classification task.");
         var settings = context.Settings;
         var template = PTuningTemplate.Around(task.Template, settings.PromptLength);
-        var encoder = new PromptEncoder(settings.PromptLength, context.Model.Config.HiddenSize, kind, context.Model.Config.HiddenSize, settings.Seed);
+        var encoder = new PromptEncoder(settings.PromptLength, context.Model.Config.HiddenSize, kind,
+            context.Model.Config.HiddenSize, settings.Seed);
         var classifier = classify(template, encoder);
         const float learningRate = 1e-3f;
         var training = settings.Training with { Optimizer = "adamw", LearningRate = learningRate, WeightDecay = 0f };

@@ -25,13 +25,15 @@ public sealed partial class PTuningTemplate
             if (m.Index > at) _pieces.Add((template[at..m.Index], 0));
             string digits = m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value;
             int count = SoftSlot.CountOf(digits)
-                ?? throw new ArgumentException($"P-tuning template \"{template}\": {m.Value} must ask for 1 to {SoftSlot.MaxCount} soft tokens.");
+                ?? throw new ArgumentException(
+                    $"P-tuning template \"{template}\": {m.Value} must ask for 1 to {SoftSlot.MaxCount} soft tokens.");
             _pieces.Add((null, count));
             at = m.Index + m.Length;
         }
         if (at < template.Length) _pieces.Add((template[at..], 0));
         PseudoTokens = _pieces.Sum(p => p.PseudoTokens);
-        if (requirePseudoTokens && PseudoTokens == 0) throw new ArgumentException($"P-tuning template \"{template}\" has no {{soft}} slot for a trained vector.");
+        if (requirePseudoTokens && PseudoTokens == 0)
+            throw new ArgumentException($"P-tuning template \"{template}\" has no {{soft}} slot for a trained vector.");
     }
 
     /// <summary>A template that may have no {soft} slot at all: plain prompt design, the zero-shot baseline P-tuning
@@ -41,10 +43,12 @@ public sealed partial class PTuningTemplate
     public string Text { get; }
     public int PseudoTokens { get; }
 
-    /// <summary>P-tuning's usual shape around a task's own template: half the pseudo tokens before it, half after.</summary>
+    /// <summary>P-tuning's usual shape around a task's own template: half the pseudo tokens before it, half
+    /// after.</summary>
     public static PTuningTemplate Around(string taskTemplate, int pseudoTokens)
     {
-        if (pseudoTokens < 1) throw new ArgumentException($"P-tuning needs at least one pseudo token (got {pseudoTokens}).");
+        if (pseudoTokens < 1)
+            throw new ArgumentException($"P-tuning needs at least one pseudo token (got {pseudoTokens}).");
         int before = pseudoTokens / 2, after = pseudoTokens - before;
         return new PTuningTemplate((before > 0 ? $"{{soft*{before}}}" : "") + taskTemplate + $"{{soft*{after}}}");
     }
@@ -53,15 +57,20 @@ public sealed partial class PTuningTemplate
     /// The example's tokens with placeholder ids where the pseudo tokens go, and those slots. Text pieces are encoded
     /// one by one; over <paramref name="maxTokens"/>, the longest piece (the input, in practice) loses its beginning.
     /// </summary>
-    public (int[] Tokens, int[] Slots) Encode(ITokenizer tokenizer, IReadOnlyDictionary<string, string> fields, int maxTokens, int placeholderId)
+    public (int[] Tokens, int[] Slots) Encode(ITokenizer tokenizer, IReadOnlyDictionary<string, string> fields,
+        int maxTokens, int placeholderId)
     {
-        var encoded = _pieces.Select(p => p.Text is null ? null : tokenizer.Encode(TaskFile.Fill(p.Text, fields))).ToList();
+        var encoded = _pieces.Select(p => p.Text is null ? null : tokenizer.Encode(TaskFile.Fill(p.Text, fields)))
+            .ToList();
         int total = _pieces.Select((p, i) => encoded[i]?.Length ?? p.PseudoTokens).Sum();
         if (total > maxTokens)
         {
-            int longest = Enumerable.Range(0, encoded.Count).Where(i => encoded[i] is not null).MaxBy(i => encoded[i]!.Length);
+            int longest = Enumerable.Range(0, encoded.Count).Where(i => encoded[i] is not null).MaxBy(i =>
+                encoded[i]!.Length);
             int keep = encoded[longest]!.Length - (total - maxTokens);
-            if (keep < 1) throw new ArgumentException($"P-tuning template \"{Text}\" needs more than the {maxTokens} positions the model has.");
+            if (keep < 1)
+                throw new ArgumentException(
+                    $"P-tuning template \"{Text}\" needs more than the {maxTokens} positions the model has.");
             encoded[longest] = encoded[longest]![^keep..];
         }
         var tokens = new List<int>();

@@ -19,8 +19,10 @@ public sealed class PromptEncoder
 
     public PromptEncoder(int virtualTokens, int width, PromptEncoderKind kind, int hiddenSize, int seed)
     {
-        if (virtualTokens < 1) throw new ArgumentException($"P-tuning needs at least one pseudo token (got {virtualTokens}).");
-        if (hiddenSize < 1) throw new ArgumentException($"The prompt encoder's hidden size must be positive (got {hiddenSize}).");
+        if (virtualTokens < 1)
+            throw new ArgumentException($"P-tuning needs at least one pseudo token (got {virtualTokens}).");
+        if (hiddenSize < 1)
+            throw new ArgumentException($"The prompt encoder's hidden size must be positive (got {hiddenSize}).");
         Kind = kind;
         HiddenSize = hiddenSize;
         var rng = new Random(seed);
@@ -36,8 +38,10 @@ public sealed class PromptEncoder
                     int inputs = layer == 0 ? width : 2 * hiddenSize;
                     var cell = new[]
                     {
-                        Add("lstm_head.weight_ih" + suffix, 4 * hiddenSize, inputs), Add("lstm_head.weight_hh" + suffix, 4 * hiddenSize, hiddenSize),
-                        Add("lstm_head.bias_ih" + suffix, 4 * hiddenSize), Add("lstm_head.bias_hh" + suffix, 4 * hiddenSize),
+                        Add("lstm_head.weight_ih" + suffix, 4 * hiddenSize, inputs), Add("lstm_head.weight_hh" + suffix,
+                            4 * hiddenSize, hiddenSize),
+                        Add("lstm_head.bias_ih" + suffix, 4 * hiddenSize), Add("lstm_head.bias_hh" + suffix,
+                            4 * hiddenSize),
                     };
                     float bound = 1f / MathF.Sqrt(hiddenSize); // PyTorch's LSTM init
                     foreach (var t in cell) RandomInit.Uniform(t, rng, bound);
@@ -48,7 +52,8 @@ public sealed class PromptEncoder
         else
         {
             _lstm = Array.Empty<Tensor[]>();
-            _mlp = Linears(rng, ("mlp_head.0", width, hiddenSize), ("mlp_head.2", hiddenSize, hiddenSize), ("mlp_head.4", hiddenSize, width));
+            _mlp = Linears(rng, ("mlp_head.0", width, hiddenSize), ("mlp_head.2", hiddenSize, hiddenSize),
+                ("mlp_head.4", hiddenSize, width));
         }
     }
 
@@ -65,7 +70,8 @@ public sealed class PromptEncoder
         var x = Inputs;
         if (Kind == PromptEncoderKind.Lstm)
             for (int layer = 0; layer < 2; layer++)
-                x = Fn.Concat(tape, 1, Run(tape, x, _lstm[layer * 2], reverse: false), Run(tape, x, _lstm[layer * 2 + 1], reverse: true));
+                x = Fn.Concat(tape, 1, Run(tape, x, _lstm[layer * 2], reverse: false),
+                    Run(tape, x, _lstm[layer * 2 + 1], reverse: true));
         for (int i = 0; i < _mlp.Length; i += 2)
         {
             x = Fn.Linear(tape, x, _mlp[i], _mlp[i + 1]);

@@ -7,7 +7,8 @@ namespace SoftPrompt.Tuning.PrefixTuning;
 /// <summary>
 /// Rows of one batch that carry different prefixes — prefix tuning and deep prompts of other tasks, other lengths,
 /// other layers — or none. At each layer every row gets its own key/value rows, padded to the longest with masked
-/// filler, so a row attends exactly to what it would alone. What PEFT cannot do (peft #759) and mixed-task serving needs.
+/// filler, so a row attends exactly to what it would alone. What PEFT cannot do (peft #759) and mixed-task serving
+/// needs.
 /// </summary>
 public sealed class MixedPrefixes(IReadOnlyList<PrefixAdapter?> rowPrefixes) : ILayerHooks
 {
@@ -15,7 +16,8 @@ public sealed class MixedPrefixes(IReadOnlyList<PrefixAdapter?> rowPrefixes) : I
 
     public ExtraKeyValues? ExtraKeyValues(Tape tape, int layer, int batch)
     {
-        if (batch != rowPrefixes.Count) throw new ArgumentException($"{rowPrefixes.Count} row prefixes for a batch of {batch}.");
+        if (batch != rowPrefixes.Count)
+            throw new ArgumentException($"{rowPrefixes.Count} row prefixes for a batch of {batch}.");
         if (layer == 0) _rowsThisPass.Clear(); // a new pass: the previous tape's tensors are gone
         var slots = rowPrefixes.Select(a => a is null ? -1 : a.SlotOf(layer)).ToArray();
         int longest = rowPrefixes.Select((a, r) => slots[r] < 0 ? 0 : a!.VirtualTokens).Max();
@@ -28,14 +30,16 @@ public sealed class MixedPrefixes(IReadOnlyList<PrefixAdapter?> rowPrefixes) : I
         {
             var adapter = rowPrefixes[r];
             int p = slots[r] < 0 ? 0 : adapter!.VirtualTokens;
-            if (p > 0 && adapter!.KvWidth != width) throw new ArgumentException($"Row {r}'s prefix is {adapter.KvWidth} wide, another row's {width}.");
+            if (p > 0 && adapter!.KvWidth != width)
+                throw new ArgumentException($"Row {r}'s prefix is {adapter.KvWidth} wide, another row's {width}.");
             for (int i = p; i < longest; i++) padding[r * longest + i] = true;
             if (p == 0)
             {
                 keys[r] = values[r] = tape.NewTensor(new[] { 1, longest, width }, zero: true);
                 continue;
             }
-            if (!_rowsThisPass.TryGetValue(adapter!, out var rows)) _rowsThisPass[adapter!] = rows = adapter!.Rows(tape);
+            if (!_rowsThisPass.TryGetValue(adapter!, out var rows)) _rowsThisPass[adapter!] = rows =
+                adapter!.Rows(tape);
             keys[r] = Padded(tape, Fn.Slice(tape, rows, 1, 2 * slots[r] * width, width), longest);
             values[r] = Padded(tape, Fn.Slice(tape, rows, 1, (2 * slots[r] + 1) * width, width), longest);
         }

@@ -30,7 +30,8 @@ public sealed class PrefixAdapter : ITrainableAdapter
 
     private PrefixAdapter(ModelConfig model, int virtualTokens, int[] layers, int? mlpHiddenSize)
     {
-        if (virtualTokens < 1) throw new ArgumentException($"Prefix tuning needs at least one virtual token (got {virtualTokens}).");
+        if (virtualTokens < 1)
+            throw new ArgumentException($"Prefix tuning needs at least one virtual token (got {virtualTokens}).");
         VirtualTokens = virtualTokens;
         KvWidth = model.KvWidth;
         KvHeads = model.KvHeads;
@@ -39,7 +40,8 @@ public sealed class PrefixAdapter : ITrainableAdapter
         for (int i = 0; i < layers.Length; i++)
         {
             if (layers[i] < 0 || layers[i] >= model.NumLayers || (i > 0 && layers[i] <= layers[i - 1]))
-                throw new ArgumentException($"Prefix layers [{string.Join(", ", layers)}] must be ascending indices below {model.NumLayers}.");
+                throw new ArgumentException(
+                    $"Prefix layers [{string.Join(", ", layers)}] must be ascending indices below {model.NumLayers}.");
             _slotOfLayer[layers[i]] = i;
         }
         if (mlpHiddenSize is int hidden) _mlp = PrefixMlp.Create(virtualTokens, model.HiddenSize, hidden, Width);
@@ -55,7 +57,8 @@ public sealed class PrefixAdapter : ITrainableAdapter
     }
 
     /// <summary>The reparameterised form, with uninitialised MLP weights for the caller to fill.</summary>
-    internal static PrefixAdapter Reparameterized(ModelConfig model, int[] layers, int virtualTokens, int mlpHiddenSize) =>
+    internal static PrefixAdapter Reparameterized(ModelConfig model, int[] layers, int virtualTokens,
+        int mlpHiddenSize) =>
         new(model, virtualTokens, layers, mlpHiddenSize);
 
     public string Method => MethodName;
@@ -90,13 +93,18 @@ public sealed class PrefixAdapter : ITrainableAdapter
 
     public ILayerHooks Hooks(int[] rowStarts) => new PassHooks(this);
 
-    /// <summary>The direct form holding this adapter's final rows: the MLP runs once, here, instead of every pass.</summary>
-    public PrefixAdapter ForInference(ModelConfig model) => _mlp is null ? this : Direct(model, Layers.ToArray(), FinalRows(), VirtualTokens);
+    /// <summary>The direct form holding this adapter's final rows: the MLP runs once, here, instead of every
+    /// pass.</summary>
+    public PrefixAdapter ForInference(ModelConfig model) => _mlp is null ? this : Direct(model, Layers.ToArray(),
+        FinalRows(), VirtualTokens);
 
-    /// <summary>This prefix's index among its layers for model layer <paramref name="layer"/>, or −1 where it has none.</summary>
+    /// <summary>This prefix's index among its layers for model layer <paramref name="layer"/>, or −1 where it has
+    /// none.</summary>
     public int SlotOf(int layer)
     {
-        if (layer >= ModelLayers) throw new ArgumentException($"The prefix was made for a model of {ModelLayers} layers; asked for layer {layer}.");
+        if (layer >= ModelLayers)
+            throw new ArgumentException(
+                $"The prefix was made for a model of {ModelLayers} layers; asked for layer {layer}.");
         return _slotOfLayer[layer];
     }
 
@@ -110,8 +118,8 @@ public sealed class PrefixAdapter : ITrainableAdapter
         {
             int slot = adapter.SlotOf(layer);
             if (slot < 0) return null;
-            // A pass visits layers in order, so its lowest chosen layer starts it: computing the rows there runs the MLP
-            // once per pass, and hooks kept across passes never read the memory of a tape reset in between.
+            // A pass visits layers in order, so its lowest chosen layer starts it: computing the rows there runs the
+            // MLP once per pass, and hooks kept across passes never read the memory of a tape reset in between.
             if (slot == 0 || _rows is null) _rows = adapter.Rows(tape);
             int w = adapter.KvWidth;
             return new ExtraKeyValues(

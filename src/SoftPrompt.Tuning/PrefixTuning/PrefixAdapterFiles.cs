@@ -19,19 +19,23 @@ namespace SoftPrompt.Tuning.PrefixTuning;
 public static class PrefixAdapterFiles
 {
     public const string TensorName = "prompt_embeddings";
-    public const string EncoderFile = "softprompt_prefix_encoder.safetensors", LayersFile = "softprompt_prefix_layers.json";
+    public const string EncoderFile = "softprompt_prefix_encoder.safetensors",
+        LayersFile = "softprompt_prefix_layers.json";
 
     public static void Save(string directory, PrefixAdapter adapter, string baseModel)
     {
         Directory.CreateDirectory(directory);
         SafeTensorsWriter.Write(Path.Combine(directory, AdapterFiles.WeightsFile),
-            new[] { (TensorName, new[] { adapter.VirtualTokens, adapter.Width }, (ReadOnlyMemory<float>)adapter.FinalRows()) },
+            new[] { (TensorName, new[] { adapter.VirtualTokens, adapter.Width },
+                (ReadOnlyMemory<float>)adapter.FinalRows()) },
             metadata: new Dictionary<string, string> { ["format"] = "pt" });
         string encoderPath = Path.Combine(directory, EncoderFile), layersPath = Path.Combine(directory, LayersFile);
         // A re-save into the same directory must not leave files of another form behind.
         if (adapter.Mlp is not null) SafeTensorsWriter.Write(encoderPath, adapter.Mlp.Tensors);
         else File.Delete(encoderPath);
-        if (!IsAllLayers(adapter)) File.WriteAllText(layersPath, new JsonObject { ["layers"] = new JsonArray(adapter.Layers.Select(l => (JsonNode)l).ToArray()) }.ToJsonString());
+        if (!IsAllLayers(adapter)) File.WriteAllText(layersPath,
+            new JsonObject { ["layers"] = new JsonArray(adapter.Layers.Select(l => (JsonNode)l)
+            .ToArray()) }.ToJsonString());
         else File.Delete(layersPath);
         AdapterFiles.WriteConfig(directory, new JsonObject
         {
@@ -50,20 +54,24 @@ public static class PrefixAdapterFiles
         });
     }
 
-    /// <summary>Loads the adapter for <paramref name="model"/>: reparameterised when our MLP file is there, else direct.</summary>
+    /// <summary>Loads the adapter for <paramref name="model"/>: reparameterised when our MLP file is there, else
+    /// direct.</summary>
     public static PrefixAdapter Load(string directory, ModelConfig model)
     {
         var config = AdapterFiles.ReadConfig(directory, "PREFIX_TUNING");
         string configPath = Path.Combine(directory, AdapterFiles.ConfigFile);
         int Int(string key, int? otherwise = null)
         {
-            if (config.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int n)) return n;
-            if (otherwise is int fallback && (!config.TryGetProperty(key, out v) || v.ValueKind == JsonValueKind.Null)) return fallback;
+            if (config.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number
+                && v.TryGetInt32(out int n)) return n;
+            if (otherwise is int fallback && (!config.TryGetProperty(key, out v) || v.ValueKind == JsonValueKind.Null))
+                return fallback;
             throw new ModelFormatException(configPath, $"\"{key}\" must be an integer.");
         }
         void Expect(string key, int actual, int expected, string why)
         {
-            if (actual != expected) throw new ModelFormatException(configPath, $"{key} is {actual}, but the model has {expected} ({why}).");
+            if (actual != expected) throw new ModelFormatException(configPath,
+                $"{key} is {actual}, but the model has {expected} ({why}).");
         }
         int p = Int("num_virtual_tokens");
         if (p < 1) throw new ModelFormatException(configPath, $"num_virtual_tokens must be at least 1 (got {p}).");
@@ -76,17 +84,20 @@ public static class PrefixAdapterFiles
         int width = layers.Length * 2 * model.KvWidth;
         string weightsPath = Path.Combine(directory, AdapterFiles.WeightsFile);
         var weights = SafeTensorsFile.Open(weightsPath);
-        if (!weights.Contains(TensorName)) throw new ModelFormatException(weightsPath, $"no tensor named {TensorName}.");
+        if (!weights.Contains(TensorName)) throw new ModelFormatException(weightsPath,
+            $"no tensor named {TensorName}.");
         var shape = weights.Info(TensorName).Shape;
         if (shape.Length != 2 || shape[0] != p || shape[1] != width)
-            throw new ModelFormatException(weightsPath, $"{TensorName} has shape [{string.Join(", ", shape)}]; expected [{p}, {width}] " +
+            throw new ModelFormatException(weightsPath,
+                $"{TensorName} has shape [{string.Join(", ", shape)}]; expected [{p}, {width}] " +
                 $"(num_virtual_tokens, {layers.Length} layers · 2 · {model.KvWidth}).");
 
         string encoderPath = Path.Combine(directory, EncoderFile);
         if (!File.Exists(encoderPath)) return PrefixAdapter.Direct(model, layers, weights.ReadFloat32(TensorName), p);
         var encoder = SafeTensorsFile.Open(encoderPath);
         string hiddenName = PrefixMlp.NamePrefix + "transform.0.weight";
-        if (!encoder.Contains(hiddenName)) throw new ModelFormatException(encoderPath, $"no tensor named {hiddenName}.");
+        if (!encoder.Contains(hiddenName)) throw new ModelFormatException(encoderPath,
+            $"no tensor named {hiddenName}.");
         var adapter = PrefixAdapter.Reparameterized(model, layers, p, encoder.Info(hiddenName).Shape[0]);
         foreach (var t in adapter.Mlp!.Tensors)
         {
@@ -103,12 +114,16 @@ public static class PrefixAdapterFiles
         if (!File.Exists(path)) return Enumerable.Range(0, numLayers).ToArray();
         using var doc = JsonFile.Load(path, maxBytes: 1 << 16);
         var root = doc.RootElement;
-        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("layers", out var list) || list.ValueKind != JsonValueKind.Array)
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("layers", out var list)
+            || list.ValueKind != JsonValueKind.Array)
             throw new ModelFormatException(path, "expected {\"layers\": [ascending layer indices]}.");
-        var layers = list.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int l) ? l : -1).ToArray();
+        var layers = list.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int l)
+            ? l : -1).ToArray();
         for (int i = 0; i < layers.Length; i++)
             if (layers[i] < 0 || layers[i] >= numLayers || (i > 0 && layers[i] <= layers[i - 1]))
-                throw new ModelFormatException(path, $"layers must be ascending indices below the model's {numLayers} layers (got [{string.Join(", ", layers)}]).");
+                throw new ModelFormatException(path,
+                    $"layers must be ascending indices below the model's {numLayers} layers (got " +
+                    $"[{string.Join(", ", layers)}]).");
         if (layers.Length == 0) throw new ModelFormatException(path, "the list of layers is empty.");
         return layers;
     }

@@ -7,7 +7,8 @@ namespace SoftPrompt.Tuning.PrefixTuning;
 /// Li &amp; Liang's reparameterisation P = W₂·tanh(W₁·P′ + b₁) + b₂, laid out as PEFT's PrefixEncoder (embedding,
 /// transform.0, transform.2). P′ (p, D); W₁ (H, D); W₂ (k·2·kvWidth, H).
 /// </summary>
-public sealed record PrefixMlp(Tensor Embedding, Tensor HiddenWeight, Tensor HiddenBias, Tensor OutputWeight, Tensor OutputBias)
+public sealed record PrefixMlp(Tensor Embedding, Tensor HiddenWeight, Tensor HiddenBias, Tensor OutputWeight,
+    Tensor OutputBias)
 {
     public const string NamePrefix = "prefix.encoder.";
 

@@ -27,7 +27,8 @@ public sealed record PrefixLayers(LayerSpan Span, int Count = 0)
     public int[] Resolve(int numLayers)
     {
         if (Span != LayerSpan.All && (Count < 1 || Count > numLayers))
-            throw new ArgumentException($"{this}: the model has {numLayers} layers, so K must be between 1 and {numLayers}.");
+            throw new ArgumentException(
+                $"{this}: the model has {numLayers} layers, so K must be between 1 and {numLayers}.");
         return Span switch
         {
             LayerSpan.All => Enumerable.Range(0, numLayers).ToArray(),
@@ -36,15 +37,18 @@ public sealed record PrefixLayers(LayerSpan Span, int Count = 0)
         };
     }
 
-    public override string ToString() => Span == LayerSpan.All ? "all" : $"{Span.ToString().ToLowerInvariant()}-{Count}";
+    public override string ToString() => Span == LayerSpan.All ? "all"
+        : $"{Span.ToString().ToLowerInvariant()}-{Count}";
 }
 
 /// <param name="VirtualTokens">Prefix rows p per layer.</param>
 /// <param name="Reparameterize">Li &amp; Liang's P = MLP(P′): trains P′ (p, D) and a tanh MLP instead of the rows
 /// themselves, which they found steadier; P-tuning v2 trains the rows directly (false).</param>
-/// <param name="MlpHiddenSize">Width of the MLP's hidden layer; null means the model's hidden size (PEFT's default).</param>
+/// <param name="MlpHiddenSize">Width of the MLP's hidden layer; null means the model's hidden size (PEFT's
+/// default).</param>
 public sealed record PrefixTuningOptions(
-    int VirtualTokens = 10, bool Reparameterize = true, int? MlpHiddenSize = null, PrefixLayers? Layers = null, int Seed = 1)
+    int VirtualTokens = 10, bool Reparameterize = true, int? MlpHiddenSize = null, PrefixLayers? Layers = null,
+        int Seed = 1)
 {
     public PrefixLayers LayerSelection => Layers ?? PrefixLayers.All;
 
@@ -55,8 +59,10 @@ public sealed record PrefixTuningOptions(
     /// <summary>These options, after checking them.</summary>
     public PrefixTuningOptions Validated()
     {
-        if (VirtualTokens < 1) throw new ArgumentException($"Prefix tuning needs at least one virtual token (got {VirtualTokens}).");
-        if (MlpHiddenSize is < 1) throw new ArgumentException($"The prefix MLP's hidden size must be positive (got {MlpHiddenSize}).");
+        if (VirtualTokens < 1)
+            throw new ArgumentException($"Prefix tuning needs at least one virtual token (got {VirtualTokens}).");
+        if (MlpHiddenSize is < 1)
+            throw new ArgumentException($"The prefix MLP's hidden size must be positive (got {MlpHiddenSize}).");
         return this;
     }
 }

@@ -2,7 +2,8 @@ using SoftPrompt.Engine;
 
 namespace SoftPrompt.Tuning.PromptTuning;
 
-/// <summary>What prompt tuning needs of a task: the prompt it trains, a training loss, and a validation score.</summary>
+/// <summary>What prompt tuning needs of a task: the prompt it trains, a training loss, and a validation
+/// score.</summary>
 public interface IPromptObjective<TExample>
 {
     PromptEmbedding? Prompt { get; }

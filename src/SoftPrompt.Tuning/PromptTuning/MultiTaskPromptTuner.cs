@@ -28,10 +28,14 @@ public sealed class MultiTaskPromptObjective : IPromptObjective<TaskExample>
         {
             if (task.Prompt is null) throw new ArgumentException($"Task {task.Task.Name} has no prompt to train.");
             // Layer hooks apply to a whole forward pass, so rows of tasks with different hooks cannot share one.
-            if (task.Adapter is not null) throw new ArgumentException($"Task {task.Task.Name} has layer hooks; multi-task batches mix soft prompts only.");
+            if (task.Adapter is not null)
+                throw new ArgumentException(
+                    $"Task {task.Task.Name} has layer hooks; multi-task batches mix soft prompts only.");
         }
         var duplicate = tasks.GroupBy(t => t.Prompt!.Prompt.Name).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null) throw new ArgumentException($"Several tasks' prompts are named '{duplicate.Key}'; give each task's prompt its own name.");
+        if (duplicate is not null)
+            throw new ArgumentException(
+                $"Several tasks' prompts are named '{duplicate.Key}'; give each task's prompt its own name.");
         _model = model;
         Tasks = tasks;
     }
@@ -51,12 +55,15 @@ public sealed class MultiTaskPromptObjective : IPromptObjective<TaskExample>
         {
             var task = Tasks[e.Task];
             var target = task.LabelTokens[e.Example.Label];
-            return (e.Task, task.Prompt, Input: task.InputTokens(e.Example), Target: choice[e.Task] is var (shared, _) ? target[..(shared + 1)] : target);
+            return (e.Task, task.Prompt, Input: task.InputTokens(e.Example), Target: choice[e.Task] is var (shared, _)
+                ? target[..(shared + 1)] : target);
         }).ToList();
-        var mixed = MixedPromptBatch.Build(tape, _model, rows.Select(r => new PromptedRow(r.Prompt, [.. r.Input, .. r.Target])).ToList());
+        var mixed = MixedPromptBatch.Build(tape, _model,
+            rows.Select(r => new PromptedRow(r.Prompt, [.. r.Input, .. r.Target])).ToList());
         var positions = mixed.PredictingPositions(rows.Select(r => r.Target.Length).ToList());
         var hidden = _model.Hidden(tape, mixed.Input);
-        var predicting = Fn.Embedding(tape, hidden.Reshape(rows.Count * mixed.Length, _model.Config.HiddenSize), positions);
+        var predicting = Fn.Embedding(tape, hidden.Reshape(rows.Count * mixed.Length, _model.Config.HiddenSize),
+            positions);
         var logits = choice.All(c => c is not null) ? null : _model.Logits(tape, predicting);
         var rowStarts = new int[rows.Count + 1];
         for (int r = 0; r < rows.Count; r++) rowStarts[r + 1] = rowStarts[r] + rows[r].Target.Length;
@@ -67,12 +74,14 @@ public sealed class MultiTaskPromptObjective : IPromptObjective<TaskExample>
             if (choice[task] is not null)
             {
                 var mine = Enumerable.Range(0, rows.Count).Where(r => rows[r].Task == task).ToArray();
-                taskLoss = Tasks[task].LabelChoiceLoss(tape, predicting, mine.Select(r => rowStarts[r]), mine.Select(r => batch[r].Example.Label));
+                taskLoss = Tasks[task].LabelChoiceLoss(tape, predicting, mine.Select(r => rowStarts[r]),
+                    mine.Select(r => batch[r].Example.Label));
             }
             else
             {
                 // Targets of the other tasks' rows are ignored, so this is the task's own mean over its label tokens.
-                var targets = rows.SelectMany(r => r.Task == task ? r.Target : Enumerable.Repeat(-100, r.Target.Length)).ToArray();
+                var targets = rows.SelectMany(r => r.Task == task ? r.Target : Enumerable.Repeat(-100, r.Target.Length))
+                    .ToArray();
                 taskLoss = Fn.CrossEntropy(tape, logits!, targets);
             }
             loss = loss is null ? taskLoss : Fn.Add(tape, loss, taskLoss);
@@ -82,7 +91,8 @@ public sealed class MultiTaskPromptObjective : IPromptObjective<TaskExample>
 
     /// <summary>Mean over tasks of each task's accuracy on its validation examples (tasks weigh equally).</summary>
     public double Score(IReadOnlyList<TaskExample> examples) =>
-        examples.GroupBy(e => e.Task).Average(g => Tasks[g.Key].Accuracy(g.Select(e => e.Example).ToList(), Tasks[g.Key].LengthNormalized));
+        examples.GroupBy(e => e.Task).Average(g => Tasks[g.Key].Accuracy(g.Select(e => e.Example).ToList(),
+            Tasks[g.Key].LengthNormalized));
 }
 
 /// <summary>
@@ -90,9 +100,11 @@ public sealed class MultiTaskPromptObjective : IPromptObjective<TaskExample>
 /// <see cref="PromptTuner{TExample}"/> does: schedule, clipping, validation with the best prompts kept, checkpoints
 /// and resume. Training examples of all tasks are drawn from one pool, so a batch mixes tasks in their proportions.
 /// </summary>
-public sealed class MultiTaskPromptTuner(MultiTaskPromptObjective objective, PromptTuningOptions options, ITrainingProgress? progress = null)
+public sealed class MultiTaskPromptTuner(MultiTaskPromptObjective objective, PromptTuningOptions options,
+    ITrainingProgress? progress = null)
 {
     public PromptTuningResult Run(IReadOnlyList<TaskExample> train, IReadOnlyList<TaskExample> validation,
         string? checkpointDirectory = null, bool resume = false, CancellationToken cancel = default) =>
-        new PromptTuner<TaskExample>(objective, options, progress, objective.Prompts).Run(train, validation, checkpointDirectory, resume, cancel);
+        new PromptTuner<TaskExample>(objective, options, progress, objective.Prompts).Run(train, validation,
+            checkpointDirectory, resume, cancel);
 }

@@ -12,16 +12,21 @@ namespace SoftPrompt.Tuning.PromptTuning;
 /// </summary>
 public static class MultiTaskPromptTuning
 {
-    public sealed record MultiTaskSettings(IReadOnlyList<string> Tasks, string DataDirectory, string OutDirectory, int PromptLength,
-        string Init, string? InitText, int Seed, PromptTuningOptions Options, int EvalExamples, int TestExamples, bool Resume,
+    public sealed record MultiTaskSettings(IReadOnlyList<string> Tasks, string DataDirectory, string OutDirectory,
+        int PromptLength,
+        string Init, string? InitText, int Seed, PromptTuningOptions Options, int EvalExamples, int TestExamples,
+        bool Resume,
         bool PerToken, ClassificationLoss Loss);
 
     /// <summary>One task's test figures and where its prompt was saved.</summary>
-    public sealed record TaskOutcome(string Task, int TestExamples, double Accuracy, double MacroF1, string AdapterDirectory);
+    public sealed record TaskOutcome(string Task, int TestExamples, double Accuracy, double MacroF1,
+        string AdapterDirectory);
 
-    public sealed record Outcome(int Steps, int BestStep, double BestMeanAccuracy, bool StoppedEarly, IReadOnlyList<TaskOutcome> PerTask);
+    public sealed record Outcome(int Steps, int BestStep, double BestMeanAccuracy, bool StoppedEarly,
+        IReadOnlyList<TaskOutcome> PerTask);
 
-    private sealed record TaskData(string Name, PromptClassifier Classifier, List<LabeledExample> Train, List<LabeledExample> Validation,
+    private sealed record TaskData(string Name, PromptClassifier Classifier, List<LabeledExample> Train,
+        List<LabeledExample> Validation,
         List<LabeledExample> Test);
 
     /// <param name="log">Receives one line per task as its splits are read (counts of examples).</param>
@@ -36,15 +41,18 @@ public static class MultiTaskPromptTuning
             string Split(string split) => Path.Combine(folder, split + ".jsonl");
             // Prompts are named by task: checkpoints store every prompt under its name.
             var prompt = new PromptEmbedding(s.PromptLength, frozen.Config.HiddenSize, $"prompt_embeddings.{name}");
-            var classifier = new PromptClassifier(frozen, tokenizer, definition, prompt) { LengthNormalized = s.PerToken, TrainingLoss = s.Loss };
+            var classifier = new PromptClassifier(frozen, tokenizer, definition, prompt) { LengthNormalized =
+                s.PerToken, TrainingLoss = s.Loss };
             var train = definition.ReadSplit(Split("train"));
             PromptInit.Apply(prompt, PromptInit.Parse(s.Init), frozen.TokenEmbedding, s.Seed,
                 PromptInit.MostFrequentTokens(train.Select(classifier.InputTokens), 5000),
                 definition.Labels.Select(l => classifier.LabelTokens[l]).ToList(),
                 s.InitText is string text ? tokenizer.Encode(text) : null);
-            tasks.Add(new TaskData(name, classifier, train, TaskFile.EvenSubset(definition.ReadSplit(Split("validation")), s.EvalExamples),
+            tasks.Add(new TaskData(name, classifier, train,
+                TaskFile.EvenSubset(definition.ReadSplit(Split("validation")), s.EvalExamples),
                 TaskFile.EvenSubset(definition.ReadSplit(Split("test")), s.TestExamples)));
-            log($"Task {name}: {train.Count} train, {tasks[^1].Validation.Count} validation, {tasks[^1].Test.Count} test examples.");
+            log($"Task {name}: {train.Count} train, {tasks[^1].Validation.Count} validation, {tasks[^1].Test.Count} " +
+                $"test examples.");
         }
         List<TaskExample> Tagged(Func<TaskData, List<LabeledExample>> split) =>
             tasks.SelectMany((t, i) => split(t).Select(e => new TaskExample(i, e))).ToList();
@@ -58,7 +66,8 @@ public static class MultiTaskPromptTuning
         {
             var (accuracy, macroF1) = classifier.Evaluate(test, s.PerToken);
             string adapter = Path.Combine(s.OutDirectory, name);
-            PromptAdapterFiles.Save(adapter, classifier.Prompt!, PromptAdapterFiles.Info.For(frozen, modelSource, s.Init, s.InitText, name,
+            PromptAdapterFiles.Save(adapter, classifier.Prompt!, PromptAdapterFiles.Info.For(frozen, modelSource,
+                s.Init, s.InitText, name,
                 classifier.Task));
             perTask.Add(new TaskOutcome(name, test.Count, accuracy, macroF1, adapter));
         }

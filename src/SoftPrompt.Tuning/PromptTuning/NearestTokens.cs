@@ -18,7 +18,8 @@ public static class NearestTokens
     {
         int p = vectors.Dim(0), d = vectors.Dim(1), vocab = embedding.Dim(0);
         if (embedding.Dim(1) != d)
-            throw new ArgumentException($"Prompt vectors are {d} wide but the model's embeddings are {embedding.Dim(1)} wide.");
+            throw new ArgumentException(
+                $"Prompt vectors are {d} wide but the model's embeddings are {embedding.Dim(1)} wide.");
         var table = embedding.ReadOnlySpan;
         var norms = new float[vocab];
         for (int v = 0; v < vocab; v++) norms[v] = TensorPrimitives.Norm(table.Slice(v * d, d));
@@ -29,7 +30,8 @@ public static class NearestTokens
             var row = vectors.ReadOnlySpan.Slice(i * d, d);
             float norm = TensorPrimitives.Norm(row);
             for (int v = 0; v < vocab; v++)
-                cosines[v] = norm == 0 || norms[v] == 0 ? 0 : TensorPrimitives.Dot(row, table.Slice(v * d, d)) / (norm * norms[v]);
+                cosines[v] = norm == 0 || norms[v] == 0 ? 0 : TensorPrimitives.Dot(row, table.Slice(v * d, d)) / (
+                    norm * norms[v]);
             result[i] = Enumerable.Range(0, vocab).OrderByDescending(v => cosines[v]).ThenBy(v => v).Take(top)
                 .Select(v => new TokenSimilarity(v, cosines[v])).ToList();
         }

@@ -11,24 +11,30 @@ namespace SoftPrompt.Tuning.PromptTuning;
 /// </summary>
 public static class PromptAdapterFiles
 {
-    public const string ConfigFile = AdapterFiles.ConfigFile, WeightsFile = AdapterFiles.WeightsFile, TensorName = "prompt_embeddings";
-    /// <summary>Our own addition (PEFT ignores it): which task the prompt was trained for and its definition, the base's
-    /// fingerprint, and where the prompt sits when it is not in front of the input (PEFT's only placement).</summary>
+    public const string ConfigFile = AdapterFiles.ConfigFile, WeightsFile = AdapterFiles.WeightsFile,
+        TensorName = "prompt_embeddings";
+    /// <summary>Our own addition (PEFT ignores it): which task the prompt was trained for and its definition, the
+    /// base's fingerprint, and where the prompt sits when it is not in front of the input (PEFT's only
+    /// placement).</summary>
     public const string TaskFile = "softprompt_task.json";
 
-    /// <param name="Definition">The task's definition (template and verbalizer, or templates of a generation task), kept so
-    /// that serving and evaluating the adapter read inputs exactly as training did.</param>
+    /// <param name="Definition">The task's definition (template and verbalizer, or templates of a generation task),
+    /// kept so that serving and evaluating the adapter read inputs exactly as training did.</param>
     /// <param name="BaseFingerprint">The frozen model's <see cref="FingerprintOf"/>, so that loading the prompt over
     /// another base of the same width is refused instead of silently meaning nothing.</param>
-    /// <param name="PeftScale">The base's <see cref="Models.TransformerModel.PeftPromptScale"/>: the file holds the prompt
-    /// times this, as PEFT would have trained it.</param>
-    public sealed record Info(string BaseModel, int NumLayers, int NumHeads, string Init, string? InitText, string? Task = null,
+    /// <param name="PeftScale">The base's <see cref="Models.TransformerModel.PeftPromptScale"/>: the file holds the
+    /// prompt times this, as PEFT would have trained it.</param>
+    public sealed record Info(string BaseModel, int NumLayers, int NumHeads, string Init, string? InitText,
+        string? Task = null,
         Data.Tasks.ITaskDefinition? Definition = null, string? BaseFingerprint = null, float PeftScale = 1f)
     {
-        /// <summary>What a prompt trained over <paramref name="model"/> records: its shape, fingerprint and PEFT scale.</summary>
-        public static Info For(Models.TransformerModel model, string baseModel, string init, string? initText, string? task = null,
+        /// <summary>What a prompt trained over <paramref name="model"/> records: its shape, fingerprint and PEFT
+        /// scale.</summary>
+        public static Info For(Models.TransformerModel model, string baseModel, string init, string? initText,
+            string? task = null,
             Data.Tasks.ITaskDefinition? definition = null) =>
-            new(baseModel, model.Config.NumLayers, model.Config.NumHeads, init, initText, task, definition, FingerprintOf(model), model.PeftPromptScale);
+            new(baseModel, model.Config.NumLayers, model.Config.NumHeads, init, initText, task, definition,
+                FingerprintOf(model), model.PeftPromptScale);
     }
 
     public static void Save(string directory, PromptEmbedding prompt, Info info)
@@ -41,7 +47,8 @@ public static class PromptAdapterFiles
         config["num_layers"] = info.NumLayers;
         // PEFT knows TEXT, RANDOM and SAMPLE_VOCAB; class-label init (Lester et al.) has no PEFT name, so PEFT is told
         // the nearest (vocabulary rows) and softprompt_task.json keeps the real one.
-        config["prompt_tuning_init"] = info.Init == "text" ? "TEXT" : info.Init == "uniform" ? "RANDOM" : "SAMPLE_VOCAB";
+        config["prompt_tuning_init"] = info.Init == "text" ? "TEXT" : info.Init == "uniform" ? "RANDOM"
+            : "SAMPLE_VOCAB";
         config["prompt_tuning_init_text"] = info.InitText;
         config["tokenizer_name_or_path"] = info.BaseModel;
         config["tokenizer_kwargs"] = null;
@@ -51,7 +58,9 @@ public static class PromptAdapterFiles
         if (info.Definition is not null) ours["definition"] = Data.Tasks.TaskDefinition.ToJson(info.Definition);
         if (prompt.Placement != PromptPlacement.BeforeInput) ours["placement"] = PlacementName(prompt.Placement);
         File.WriteAllText(Path.Combine(directory, TaskFile), ours.ToJsonString());
-        AdapterFiles.Write(directory, config, new[] { (TensorName, prompt.Prompt.Shape, (ReadOnlyMemory<float>)InPeftScale(prompt.Prompt, info.PeftScale)) });
+        AdapterFiles.Write(directory, config,
+            new[] { (TensorName, prompt.Prompt.Shape, (ReadOnlyMemory<float>)InPeftScale(prompt.Prompt,
+            info.PeftScale)) });
     }
 
     /// <summary>Input prompt vectors as PEFT's prompt_embeddings hold them: ours times the base's
@@ -63,28 +72,33 @@ public static class PromptAdapterFiles
         return stored;
     }
 
-    /// <summary>softprompt_task.json for an adapter of another method (LoRA, prefix, …), so that `serve` and `eval` know
-    /// the task it was trained for and the base it belongs to, as a prompt adapter's does.</summary>
-    public static void SaveTaskOf(string directory, string task, Data.Tasks.ITaskDefinition definition, string baseFingerprint)
+    /// <summary>softprompt_task.json for an adapter of another method (LoRA, prefix, …), so that `serve` and `eval`
+    /// know the task it was trained for and the base it belongs to, as a prompt adapter's does.</summary>
+    public static void SaveTaskOf(string directory, string task, Data.Tasks.ITaskDefinition definition,
+        string baseFingerprint)
     {
         var ours = new JsonObject
         {
-            ["task"] = task, ["base_fingerprint"] = baseFingerprint, ["definition"] = Data.Tasks.TaskDefinition.ToJson(definition),
+            ["task"] = task, ["base_fingerprint"] = baseFingerprint, ["definition"] = Data.Tasks.TaskDefinition.ToJson(
+                definition),
         };
         Directory.CreateDirectory(directory);
         File.WriteAllText(Path.Combine(directory, TaskFile), ours.ToJsonString());
     }
 
-    /// <summary>Refuses an adapter whose softprompt_task.json records another base than <paramref name="baseFingerprint"/>.</summary>
+    /// <summary>Refuses an adapter whose softprompt_task.json records another base than
+    /// <paramref name="baseFingerprint"/>.</summary>
     public static void CheckBase(string directory, string baseFingerprint)
     {
         if (OwnField(directory, "base_fingerprint") is string recorded && recorded != baseFingerprint)
             throw new ModelFormatException(Path.Combine(directory, TaskFile),
-                $"this adapter was trained on another base model (fingerprint {recorded}; the model given is {baseFingerprint}). " +
+                $"this adapter was trained on another base model (fingerprint {recorded}; the model given is " +
+                    $"{baseFingerprint}). " +
                 "Trained vectors and weight changes only mean something to the model they were trained on.");
     }
 
-    public static string PlacementName(PromptPlacement placement) => placement == PromptPlacement.BeforeAnswer ? "before-answer" : "before-input";
+    public static string PlacementName(PromptPlacement placement) => placement == PromptPlacement.BeforeAnswer
+        ? "before-answer" : "before-input";
 
     public static PromptPlacement ParsePlacement(string name) => name switch
     {
@@ -100,13 +114,16 @@ public static class PromptAdapterFiles
     public static Data.Tasks.ITaskDefinition? DefinitionOf(string directory, string name)
     {
         using var doc = OwnFile(directory, out string path);
-        if (doc is null || !doc.RootElement.TryGetProperty("definition", out var definition) || definition.ValueKind == JsonValueKind.Null) return null;
+        if (doc is null || !doc.RootElement.TryGetProperty("definition", out var definition)
+            || definition.ValueKind == JsonValueKind.Null) return null;
         return JsonNode.Parse(definition.GetRawText()) is JsonObject json
             ? Data.Tasks.TaskDefinition.FromJson(json, name, $"{path} (\"definition\")")
-            : throw new ModelFormatException(path, "\"definition\" must be an object: the task's kind and templates (and verbalizer).");
+            : throw new ModelFormatException(path,
+                "\"definition\" must be an object: the task's kind and templates (and verbalizer).");
     }
 
-    /// <summary>softprompt_task.json of an adapter directory (at most 64 KiB, a JSON object), or null when there is none.</summary>
+    /// <summary>softprompt_task.json of an adapter directory (at most 64 KiB, a JSON object), or null when there is
+    /// none.</summary>
     private static JsonDocument? OwnFile(string directory, out string path)
     {
         path = Path.Combine(directory, TaskFile);
@@ -120,8 +137,10 @@ public static class PromptAdapterFiles
     private static string? OwnField(string directory, string field)
     {
         using var doc = OwnFile(directory, out string path);
-        if (doc is null || !doc.RootElement.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null) return null;
-        return value.ValueKind == JsonValueKind.String ? value.GetString() : throw new ModelFormatException(path, $"\"{field}\" must be a string.");
+        if (doc is null || !doc.RootElement.TryGetProperty(field, out var value)
+            || value.ValueKind == JsonValueKind.Null) return null;
+        return value.ValueKind == JsonValueKind.String ? value.GetString() : throw new ModelFormatException(path,
+            $"\"{field}\" must be a string.");
     }
 
     /// <summary>Loads the prompt, checking it against the model width it will be used with.</summary>
@@ -131,7 +150,8 @@ public static class PromptAdapterFiles
     /// recorded another base is refused.</param>
     /// <param name="peftScale">That model's <see cref="Models.TransformerModel.PeftPromptScale"/>: the file's prompt is
     /// divided by it.</param>
-    public static PromptEmbedding Load(string directory, int modelWidth, int maxRows = int.MaxValue, string? baseFingerprint = null,
+    public static PromptEmbedding Load(string directory, int modelWidth, int maxRows = int.MaxValue,
+        string? baseFingerprint = null,
         float peftScale = 1f)
     {
         var config = AdapterFiles.ReadConfig(directory, "PROMPT_TUNING");
@@ -139,23 +159,30 @@ public static class PromptAdapterFiles
         var shape = file.Info(TensorName).Shape;
         string weights = Path.Combine(directory, WeightsFile);
         if (shape.Length != 2 || shape[1] != modelWidth)
-            throw new ModelFormatException(weights, $"{TensorName} has shape [{string.Join(", ", shape)}]; the model needs [p, {modelWidth}].");
-        if (config.TryGetProperty("num_virtual_tokens", out var declared) && declared.ValueKind == JsonValueKind.Number &&
+            throw new ModelFormatException(weights,
+                $"{TensorName} has shape [{string.Join(", ", shape)}]; the model needs [p, {modelWidth}].");
+        if (config.TryGetProperty("num_virtual_tokens", out var declared)
+            && declared.ValueKind == JsonValueKind.Number &&
             (!declared.TryGetInt32(out int tokens) || tokens != shape[0]))
-            throw new ModelFormatException(Path.Combine(directory, ConfigFile), $"num_virtual_tokens is {declared.GetRawText()} but {WeightsFile} holds {shape[0]} prompt vectors.");
+            throw new ModelFormatException(Path.Combine(directory, ConfigFile),
+                $"num_virtual_tokens is {declared.GetRawText()} but {WeightsFile} holds {shape[0]} prompt vectors.");
         if (baseFingerprint is not null) CheckBase(directory, baseFingerprint);
         if (shape[0] > maxRows)
-            throw new ModelFormatException(weights, $"{TensorName} has {shape[0]} prompt vectors; the model's context leaves room for at most {maxRows}.");
+            throw new ModelFormatException(weights,
+                $"{TensorName} has {shape[0]} prompt vectors; the model's context leaves room for at most {maxRows}.");
         var prompt = new PromptEmbedding(shape[0], shape[1]);
         file.ReadFloat32(TensorName, prompt.Prompt.Span, shape);
         int bad = FirstNonFinite(prompt.Prompt.Span);
         if (bad >= 0)
-            throw new ModelFormatException(weights, $"{TensorName} holds a value that is not finite ({prompt.Prompt.Span[bad]}) at element {bad}.");
-        if (peftScale != 1f) System.Numerics.Tensors.TensorPrimitives.Divide(prompt.Prompt.Span, peftScale, prompt.Prompt.Span);
+            throw new ModelFormatException(weights,
+                $"{TensorName} holds a value that is not finite ({prompt.Prompt.Span[bad]}) at element {bad}.");
+        if (peftScale != 1f) System.Numerics.Tensors.TensorPrimitives.Divide(prompt.Prompt.Span, peftScale,
+            prompt.Prompt.Span);
         if (OwnField(directory, "placement") is string placement)
         {
             try { prompt.Placement = ParsePlacement(placement); }
-            catch (ArgumentException e) { throw new ModelFormatException(Path.Combine(directory, TaskFile), e.Message); }
+            catch (ArgumentException e) { throw new ModelFormatException(Path.Combine(directory, TaskFile),
+                e.Message); }
         }
         return prompt;
     }

@@ -9,14 +9,15 @@ namespace SoftPrompt.Tuning.PromptTuning;
 /// <summary>The training objective of a classifier scored by its label words.</summary>
 public enum ClassificationLoss
 {
-    /// <summary><see cref="LabelChoice"/> where the labels part at one token, <see cref="Vocabulary"/> elsewhere.</summary>
+    /// <summary><see cref="LabelChoice"/> where the labels part at one token, <see cref="Vocabulary"/>
+    /// elsewhere.</summary>
     Auto,
     /// <summary>Lester et al.'s text-to-text loss: −log Pr(gold label's tokens) under the softmax over the whole
     /// vocabulary. Much of a small model's early signal goes into making the label words likely at all.</summary>
     Vocabulary,
-    /// <summary>−log of the gold label's share of a softmax over the labels' tokens where they part (their first tokens,
-    /// or the first after a shared "▁"): the verbalizer loss of PET and LM-BFF. Every step's signal is the choice between
-    /// labels, which is what prediction uses.</summary>
+    /// <summary>−log of the gold label's share of a softmax over the labels' tokens where they part (their first
+    /// tokens, or the first after a shared "▁"): the verbalizer loss of PET and LM-BFF. Every step's signal is the
+    /// choice between labels, which is what prediction uses.</summary>
     LabelChoice,
 }
 
@@ -27,7 +28,9 @@ public static class ClassificationLosses
         "vocabulary" or "vocab" => ClassificationLoss.Vocabulary,
         "labels" or "label-choice" => ClassificationLoss.LabelChoice,
         "auto" => ClassificationLoss.Auto,
-        _ => throw new OptionException("Loss", $"'{name}' is not known: use auto, labels (a softmax over the labels' first tokens) or vocabulary (over all tokens, as Lester et al.)."),
+        _ => throw new OptionException("Loss",
+            $"'{name}' is not known: use auto, labels (a softmax over the labels' first tokens) or vocabulary (over " +
+            $"all tokens, as Lester et al.)."),
     };
 }
 
@@ -45,7 +48,8 @@ public sealed class PromptClassifier : IPromptObjective<LabeledExample>, ILabelP
     private readonly (int Shared, int[] Tokens)? _labelChoice;
     private readonly string _labelChoiceProblem;
 
-    public PromptClassifier(CausalLanguageModel model, ITokenizer tokenizer, ClassificationTask task, PromptEmbedding? prompt,
+    public PromptClassifier(CausalLanguageModel model, ITokenizer tokenizer, ClassificationTask task,
+        PromptEmbedding? prompt,
         string contextPrefix = "")
     {
         ContextPrefix = contextPrefix;
@@ -55,16 +59,21 @@ public sealed class PromptClassifier : IPromptObjective<LabeledExample>, ILabelP
         Prompt = prompt;
         _labelIds = task.Verbalizer.ToDictionary(kv => kv.Key, kv => tokenizer.Encode(kv.Value));
         foreach (var (label, ids) in _labelIds)
-            if (ids.Length == 0) throw new ArgumentException($"Task {task.Name}: label \"{label}\" is written as empty text.");
+            if (ids.Length == 0)
+                throw new ArgumentException($"Task {task.Name}: label \"{label}\" is written as empty text.");
         int longestLabel = _labelIds.Values.Max(i => i.Length);
         MaxInputTokens = model.Config.MaxPositions - (prompt?.Length ?? 0) - longestLabel;
-        if (MaxInputTokens < 8) throw new ArgumentException($"The model's {model.Config.MaxPositions} positions leave no room for input after the prompt and label.");
+        if (MaxInputTokens < 8)
+            throw new ArgumentException(
+                $"The model's {model.Config.MaxPositions} positions leave no room for input after the prompt and " +
+                    $"label.");
         _labelChoice = TryLabelChoice(task, _labelIds, out _labelChoiceProblem);
     }
 
     public ClassificationTask Task { get; }
     public PromptEmbedding? Prompt { get; }
-    /// <summary>Changes inside the layer stack (prefix tuning, deep prompts, LoRA, …), besides or instead of the prompt.</summary>
+    /// <summary>Changes inside the layer stack (prefix tuning, deep prompts, LoRA, …), besides or instead of the
+    /// prompt.</summary>
     public IModelAdapter? Adapter { get; init; }
     public int MaxInputTokens { get; }
     /// <summary>Validation during tuning scores labels per token (for verbalizers of different lengths).</summary>
@@ -85,11 +94,13 @@ public sealed class PromptClassifier : IPromptObjective<LabeledExample>, ILabelP
     /// <summary>What a training step minimises, as asked; see <see cref="ClassificationLoss"/>.</summary>
     public ClassificationLoss TrainingLoss { get; init; } = ClassificationLoss.Vocabulary;
 
-    /// <summary>The loss a training step uses: <see cref="TrainingLoss"/> with Auto decided by the task's labels.</summary>
+    /// <summary>The loss a training step uses: <see cref="TrainingLoss"/> with Auto decided by the task's
+    /// labels.</summary>
     public ClassificationLoss EffectiveLoss => TrainingLoss != ClassificationLoss.Auto ? TrainingLoss
         : _labelChoice is null ? ClassificationLoss.Vocabulary : ClassificationLoss.LabelChoice;
 
-    /// <summary>Why the labels do not part at one token ("" when they do): what the label-choice loss would refuse.</summary>
+    /// <summary>Why the labels do not part at one token ("" when they do): what the label-choice loss would
+    /// refuse.</summary>
     public string LabelChoiceProblem => _labelChoiceProblem;
 
     /// <summary>Where the labels part, when a training step uses the label-choice loss; null under the vocabulary
@@ -100,12 +111,15 @@ public sealed class PromptClassifier : IPromptObjective<LabeledExample>, ILabelP
 
     /// <summary>The label-choice loss of rows whose predicting positions are in <paramref name="predicting"/> (R, D):
     /// row i's choice is read at position firstTargets[i] + Shared, its gold label is labels[i].</summary>
-    internal Tensor LabelChoiceLoss(Tape tape, Tensor predicting, IEnumerable<int> firstTargets, IEnumerable<string> labels)
+    internal Tensor LabelChoiceLoss(Tape tape, Tensor predicting, IEnumerable<int> firstTargets,
+        IEnumerable<string> labels)
     {
-        var (shared, tokens) = TrainingChoice ?? throw new InvalidOperationException("This classifier trains with the vocabulary loss.");
+        var (shared, tokens) = TrainingChoice ?? throw new InvalidOperationException(
+            "This classifier trains with the vocabulary loss.");
         var order = Task.Labels.ToList();
         var choosing = Fn.Embedding(tape, predicting, firstTargets.Select(start => start + shared).ToArray());
-        return Fn.CrossEntropy(tape, _model.LogitsOf(tape, choosing, tokens), labels.Select(label => order.IndexOf(label)).ToArray());
+        return Fn.CrossEntropy(tape, _model.LogitsOf(tape, choosing, tokens),
+            labels.Select(label => order.IndexOf(label)).ToArray());
     }
 
     /// <summary>The loss of a training step: the mean cross-entropy of the gold labels' tokens over the vocabulary, or,
@@ -115,7 +129,8 @@ public sealed class PromptClassifier : IPromptObjective<LabeledExample>, ILabelP
         int padding = _tokenizer.EosId ?? 0;
         if (TrainingChoice is var (shared, _))
         {
-            // Each row runs through the labels' shared first tokens (a SentencePiece "▁", say); the choice is at the next one.
+            // Each row runs through the labels' shared first tokens (a SentencePiece "▁", say); the choice is at the
+            // next one.
             var (hidden, _, rowStarts) = PromptedSequences.Predicting(tape, _model, Prompt,
                 batch.Select(e => (InputTokens(e), _labelIds[e.Label][..(shared + 1)])).ToList(), padding, Adapter);
             return LabelChoiceLoss(tape, hidden, rowStarts[..^1], batch.Select(e => e.Label));
@@ -126,29 +141,38 @@ public sealed class PromptClassifier : IPromptObjective<LabeledExample>, ILabelP
     }
 
     /// <summary>Where the labels' tokens part: the number of first tokens all labels share (0 for " yes" / " no"; 1
-    /// for a SentencePiece "▁" before each word), and each label's token there, in <see cref="ClassificationTask.Labels"/>
-    /// order. Refused when two labels are still the same there, or one ends before they part.</summary>
-    public static (int Shared, int[] Tokens) LabelChoice(ClassificationTask task, IReadOnlyDictionary<string, int[]> labelTokens) =>
+    /// for a SentencePiece "▁" before each word), and each label's token there, in
+    /// <see cref="ClassificationTask.Labels"/> order. Refused when two labels are still the same there, or one ends
+    /// before they part.</summary>
+    public static (int Shared, int[] Tokens) LabelChoice(ClassificationTask task, IReadOnlyDictionary<string,
+        int[]> labelTokens) =>
         TryLabelChoice(task, labelTokens, out var problem) ?? throw new ArgumentException(problem);
 
     /// <summary><see cref="LabelChoice"/>, or null with the reason when the labels do not part at one token.</summary>
-    public static (int Shared, int[] Tokens)? TryLabelChoice(ClassificationTask task, IReadOnlyDictionary<string, int[]> labelTokens, out string problem)
+    public static (int Shared, int[] Tokens)? TryLabelChoice(ClassificationTask task, IReadOnlyDictionary<string,
+        int[]> labelTokens, out string problem)
     {
         var sequences = task.Labels.Select(l => labelTokens[l]).ToArray();
         int shared = 0;
         while (sequences.All(t => t.Length > shared) && sequences.All(t => t[shared] == sequences[0][shared])) shared++;
-        const string Remedy = "so a loss over the labels' choice cannot tell them apart; train with the vocabulary loss (--loss vocabulary) or change the verbalizer.";
+        const string Remedy =
+            "so a loss over the labels' choice cannot tell them apart; train with the vocabulary loss (--loss " +
+            "vocabulary) or change the verbalizer.";
         for (int i = 0; i < sequences.Length; i++)
         {
             if (sequences[i].Length <= shared)
             {
-                problem = $"Task {task.Name}: label \"{task.Labels[i]}\" is written as the start of another label's words, {Remedy}";
+                problem =
+                    $"Task {task.Name}: label \"{task.Labels[i]}\" is written as the start of another label's words, " +
+                    $"{Remedy}";
                 return null;
             }
             for (int j = i + 1; j < sequences.Length; j++)
                 if (sequences[j].Length > shared && sequences[i][shared] == sequences[j][shared])
                 {
-                    problem = $"Task {task.Name}: labels \"{task.Labels[i]}\" and \"{task.Labels[j]}\" are written with the same token where the labels part, {Remedy}";
+                    problem =
+                        $"Task {task.Name}: labels \"{task.Labels[i]}\" and \"{task.Labels[j]}\" are written with " +
+                        $"the same token where the labels part, {Remedy}";
                     return null;
                 }
         }
@@ -180,11 +204,14 @@ public sealed class PromptClassifier : IPromptObjective<LabeledExample>, ILabelP
     {
         var predicted = Predict(examples, perToken);
         var gold = examples.Select(e => e.Label).ToArray();
-        return (gold.Where((g, i) => g == predicted[i]).Count() / (double)gold.Length, MacroF1(gold, predicted, Task.Labels));
+        return (gold.Where((g, i) => g == predicted[i]).Count() / (double)gold.Length,
+            MacroF1(gold, predicted, Task.Labels));
     }
 
-    /// <summary>The unweighted mean over labels of each label's F1; a label neither present nor predicted is left out.</summary>
-    public static double MacroF1(IReadOnlyList<string> gold, IReadOnlyList<string> predicted, IEnumerable<string> labels)
+    /// <summary>The unweighted mean over labels of each label's F1; a label neither present nor predicted is left
+    /// out.</summary>
+    public static double MacroF1(IReadOnlyList<string> gold, IReadOnlyList<string> predicted,
+        IEnumerable<string> labels)
     {
         var f1s = new List<double>();
         foreach (var label in labels)
@@ -197,6 +224,7 @@ public sealed class PromptClassifier : IPromptObjective<LabeledExample>, ILabelP
         return f1s.Count == 0 ? 0 : f1s.Average();
     }
 
-    double IPromptObjective<LabeledExample>.Score(IReadOnlyList<LabeledExample> examples) => Accuracy(examples, LengthNormalized);
+    double IPromptObjective<LabeledExample>.Score(IReadOnlyList<LabeledExample> examples) => Accuracy(examples,
+        LengthNormalized);
     public string ScoreName => "accuracy";
 }

@@ -47,7 +47,9 @@ public sealed class PromptEmbedding
     {
         int batch = textEmbeddings.Dim(0), width = Prompt.Dim(1);
         if (textEmbeddings.Rank != 3 || textEmbeddings.Dim(2) != width)
-            throw new ArgumentException($"Soft prompt of width {width} cannot precede embeddings of shape [{string.Join(", ", textEmbeddings.Shape)}].");
+            throw new ArgumentException(
+                $"Soft prompt of width {width} cannot precede embeddings of shape " +
+                $"[{string.Join(", ", textEmbeddings.Shape)}].");
         var one = Prompt.Reshape(1, Length, width);
         var rows = new Tensor[batch];
         Array.Fill(rows, one);
@@ -55,9 +57,11 @@ public sealed class PromptEmbedding
     }
 
     /// <summary>The model's forward input for token ids (B·T) behind the prompt.</summary>
-    public ForwardInput Input(Tape tape, CausalLanguageModel model, int[] tokenIds, int batch, int length, ILayerHooks? hooks = null)
+    public ForwardInput Input(Tape tape, CausalLanguageModel model, int[] tokenIds, int batch, int length,
+        ILayerHooks? hooks = null)
     {
         var text = Fn.Embedding(tape, model.TokenEmbedding, tokenIds, batch, length);
-        return new ForwardInput { Batch = batch, Length = Length + length, Embeddings = Prepend(tape, text), Hooks = hooks };
+        return new ForwardInput { Batch = batch, Length = Length + length, Embeddings = Prepend(tape, text),
+            Hooks = hooks };
     }
 }

@@ -14,7 +14,8 @@ public sealed class PromptEnsemble
     private readonly CausalLanguageModel _model;
     private readonly PromptClassifier[] _members;
 
-    public PromptEnsemble(CausalLanguageModel model, ITokenizer tokenizer, ClassificationTask task, IReadOnlyList<PromptEmbedding> members)
+    public PromptEnsemble(CausalLanguageModel model, ITokenizer tokenizer, ClassificationTask task,
+        IReadOnlyList<PromptEmbedding> members)
     {
         if (members.Count == 0) throw new ArgumentException("An ensemble needs at least one prompt.");
         _model = model;
@@ -34,7 +35,8 @@ public sealed class PromptEnsemble
     }
 
     /// <summary>Per member, and for majority vote and mean probability: the predicted label of each example.</summary>
-    public (string[][] Members, string[] MajorityVote, string[] MeanProbability) Predict(IReadOnlyList<LabeledExample> examples)
+    public (string[][] Members, string[] MajorityVote, string[] MeanProbability) Predict(
+        IReadOnlyList<LabeledExample> examples)
     {
         var scores = Scores(examples);
         var labels = Task.Labels;

@@ -19,7 +19,8 @@ public sealed class PromptGenerator : IPromptObjective<TextExample>
     private readonly ITokenizer _tokenizer;
     private readonly int _endOfText;
 
-    public PromptGenerator(CausalLanguageModel model, ITokenizer tokenizer, GenerationTask task, PromptEmbedding? prompt, int maxTargetTokens = 48)
+    public PromptGenerator(CausalLanguageModel model, ITokenizer tokenizer, GenerationTask task,
+        PromptEmbedding? prompt, int maxTargetTokens = 48)
     {
         _model = model;
         _tokenizer = tokenizer;
@@ -27,10 +28,15 @@ public sealed class PromptGenerator : IPromptObjective<TextExample>
         Prompt = prompt;
         MaxTargetTokens = maxTargetTokens;
         if (prompt?.Placement == PromptPlacement.BeforeAnswer)
-            throw new ArgumentException("Generation puts the soft prompt before the input; --placement before-answer is for classification.");
-        _endOfText = tokenizer.EosId ?? throw new ArgumentException("Generation tuning needs a tokenizer with an end-of-text token.");
+            throw new ArgumentException(
+                "Generation puts the soft prompt before the input; --placement before-answer is for classification.");
+        _endOfText = tokenizer.EosId ?? throw new ArgumentException(
+            "Generation tuning needs a tokenizer with an end-of-text token.");
         MaxInputTokens = model.Config.MaxPositions - (prompt?.Length ?? 0) - maxTargetTokens - 1;
-        if (MaxInputTokens < 4) throw new ArgumentException($"The model's {model.Config.MaxPositions} positions leave no room for input after the prompt and target.");
+        if (MaxInputTokens < 4)
+            throw new ArgumentException(
+                $"The model's {model.Config.MaxPositions} positions leave no room for input after the prompt and " +
+                $"target.");
     }
 
     public GenerationTask Task { get; }
@@ -62,12 +68,15 @@ public sealed class PromptGenerator : IPromptObjective<TextExample>
 
     /// <summary>Greedy continuation of the input, up to end of text or <paramref name="maxNewTokens"/> (default
     /// <see cref="MaxTargetTokens"/>).</summary>
-    public string Generate(TextExample example, int? maxNewTokens = null) => _tokenizer.Decode(GenerateTokens(example, maxNewTokens).ToArray()).Trim();
+    public string Generate(TextExample example, int? maxNewTokens = null) => _tokenizer.Decode(GenerateTokens(example,
+        maxNewTokens).ToArray()).Trim();
 
-    /// <summary>The tokens of <see cref="Generate"/> as they are decoded (end of text left out), for streaming.</summary>
+    /// <summary>The tokens of <see cref="Generate"/> as they are decoded (end of text left out), for
+    /// streaming.</summary>
     public IEnumerable<int> GenerateTokens(TextExample example, int? maxNewTokens = null)
     {
-        var options = new GenerationOptions { MaxNewTokens = maxNewTokens ?? MaxTargetTokens, StopTokens = new[] { _endOfText }, Hooks = Adapter?.Hooks(new int[1]) };
+        var options = new GenerationOptions { MaxNewTokens = maxNewTokens ?? MaxTargetTokens,
+            StopTokens = new[] { _endOfText }, Hooks = Adapter?.Hooks(new int[1]) };
         return Generator.Generate(_model, InputTokens(example), options, Prompt?.Prompt).Where(id => id != _endOfText);
     }
 

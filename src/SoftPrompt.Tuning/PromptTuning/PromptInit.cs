@@ -17,7 +17,8 @@ public static class PromptInit
         _ => throw new OptionException("Init", $"'{name}' is not known: use uniform, vocab, labels or text."),
     };
 
-    /// <summary>The most frequent token ids in a body of text (most frequent first), for sampled-vocabulary init.</summary>
+    /// <summary>The most frequent token ids in a body of text (most frequent first), for sampled-vocabulary
+    /// init.</summary>
     public static int[] MostFrequentTokens(IEnumerable<int[]> encodedTexts, int count)
     {
         var counts = new Dictionary<int, long>();
@@ -37,12 +38,15 @@ public static class PromptInit
         var rng = new Random(seed);
         var rows = prompt.Prompt.Span;
         var table = embedding.ReadOnlySpan;
-        if (kind == PromptInitKind.Uniform) { prompt.InitializeUniform(seed, PromptScale.UniformRange(embedding)); return; }
-        if (frequentTokens.Count == 0) throw new ArgumentException("Sampled initialisation needs at least one frequent token.");
+        if (kind == PromptInitKind.Uniform) { prompt.InitializeUniform(seed,
+            PromptScale.UniformRange(embedding)); return; }
+        if (frequentTokens.Count == 0)
+            throw new ArgumentException("Sampled initialisation needs at least one frequent token.");
         int filled = 0;
         if (kind == PromptInitKind.Labels)
         {
-            foreach (var ids in labelTokens ?? throw new ArgumentException("Label initialisation needs the labels' tokens."))
+            foreach (var ids in labelTokens ?? throw new ArgumentException(
+                "Label initialisation needs the labels' tokens."))
             {
                 if (filled == p) break;
                 var row = rows.Slice(filled++ * d, d);
@@ -53,8 +57,10 @@ public static class PromptInit
         }
         if (kind == PromptInitKind.Text)
         {
-            if (initText is not { Length: > 0 }) throw new OptionException("InitText", "must be a non-empty text for text initialisation.");
-            for (; filled < p; filled++) table.Slice(initText[filled % initText.Length] * d, d).CopyTo(rows.Slice(filled * d, d));
+            if (initText is not { Length: > 0 }) throw new OptionException("InitText",
+                "must be a non-empty text for text initialisation.");
+            for (; filled < p; filled++) table.Slice(initText[filled % initText.Length] * d,
+                d).CopyTo(rows.Slice(filled * d, d));
         }
         for (; filled < p; filled++)
             table.Slice(frequentTokens[rng.Next(frequentTokens.Count)] * d, d).CopyTo(rows.Slice(filled * d, d));

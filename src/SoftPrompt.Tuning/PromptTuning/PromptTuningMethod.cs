@@ -2,8 +2,8 @@ namespace SoftPrompt.Tuning.PromptTuning;
 
 /// <summary>
 /// Lester et al.'s prompt tuning as the comparison runs it: class-label init where there are labels (sampled
-/// vocabulary otherwise), Adafactor at a learning rate sized to the embeddings (<see cref="PromptScale"/>). <paramref name="placement"/> BeforeAnswer puts the same vectors after
-/// the input instead.
+/// vocabulary otherwise), Adafactor at a learning rate sized to the embeddings (<see cref="PromptScale"/>).
+/// <paramref name="placement"/> BeforeAnswer puts the same vectors after the input instead.
 /// </summary>
 public sealed class PromptTuningMethod(string name, PromptPlacement placement) : TuningMethod
 {
@@ -16,16 +16,21 @@ public sealed class PromptTuningMethod(string name, PromptPlacement placement) :
     protected override PreparedMethod<T> PrepareFor<T>(MethodContext<T> context)
     {
         var model = context.Model;
-        var prompt = new PromptEmbedding(context.Settings.PromptLength, model.Config.HiddenSize) { Placement = placement };
+        var prompt = new PromptEmbedding(context.Settings.PromptLength, model.Config.HiddenSize) { Placement =
+            placement };
         var init = context.LabelTokens.Count > 0 ? PromptInitKind.Labels : PromptInitKind.Vocab;
         PromptInit.Apply(prompt, init, model.TokenEmbedding, context.Settings.Seed,
             PromptInit.MostFrequentTokens(context.Train.Select(context.InputTokens), 5000), context.LabelTokens);
         float learningRate = PromptScale.LearningRate(model.TokenEmbedding);
         var training = context.Settings.Training with { Optimizer = "adafactor", LearningRate = learningRate };
-        string note = $"{prompt.Length} vectors {(placement == PromptPlacement.BeforeInput ? "before" : "after")} the input, " +
-                      $"{(init == PromptInitKind.Labels ? "class-label" : "sampled-vocabulary")} init, Adafactor lr {learningRate:G2}";
+        string note =
+            $"{prompt.Length} vectors {(placement == PromptPlacement.BeforeInput ? "before" : "after")} the input, " +
+                      $"{(init == PromptInitKind.Labels ? "class-label" : "sampled-vocabulary")} init, Adafactor lr " +
+                          $"{learningRate:G2}";
         return new(context.Objective(prompt, null, ""), new[] { prompt.Prompt }, prompt.Prompt.Length, training, note,
-            directory => PromptAdapterFiles.Save(directory, prompt, PromptAdapterFiles.Info.For(model, context.BaseModel,
-                init == PromptInitKind.Labels ? "labels" : "vocab", null, context.LabeledTask?.Name, context.LabeledTask)));
+            directory => PromptAdapterFiles.Save(directory, prompt, PromptAdapterFiles.Info.For(model,
+                context.BaseModel,
+                init == PromptInitKind.Labels ? "labels" : "vocab", null, context.LabeledTask?.Name,
+                    context.LabeledTask)));
     }
 }

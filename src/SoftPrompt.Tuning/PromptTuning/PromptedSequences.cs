@@ -18,16 +18,18 @@ public static class PromptedSequences
     public sealed record Row(int[] Input, int[] VectorSlots, int[] Target);
 
     /// <summary>Rows of a soft prompt placed as <see cref="PromptEmbedding.Placement"/> says.</summary>
-    public static (Tensor Logits, int[] Targets, int[] RowStarts) Logits(Tape tape, CausalLanguageModel model, PromptEmbedding? prompt,
+    public static (Tensor Logits, int[] Targets, int[] RowStarts) Logits(Tape tape, CausalLanguageModel model,
+        PromptEmbedding? prompt,
         IReadOnlyList<(int[] Input, int[] Target)> rows, int paddingId, IModelAdapter? adapter = null)
     {
         var (hidden, targets, rowStarts) = Predicting(tape, model, prompt, rows, paddingId, adapter);
         return (model.Logits(tape, hidden), targets, rowStarts);
     }
 
-    /// <summary>As <see cref="Logits(Tape, CausalLanguageModel, PromptEmbedding?, IReadOnlyList{ValueTuple{int[], int[]}}, int, IModelAdapter?)"/>,
-    /// but the final hidden states (R, D) of the predicting positions, before the LM head.</summary>
-    public static (Tensor Hidden, int[] Targets, int[] RowStarts) Predicting(Tape tape, CausalLanguageModel model, PromptEmbedding? prompt,
+    /// <summary>As <see cref="Logits"/>, but the final hidden states (R, D) of the predicting positions, before the LM
+    /// head.</summary>
+    public static (Tensor Hidden, int[] Targets, int[] RowStarts) Predicting(Tape tape, CausalLanguageModel model,
+        PromptEmbedding? prompt,
         IReadOnlyList<(int[] Input, int[] Target)> rows, int paddingId, IModelAdapter? adapter = null)
     {
         int p = prompt?.Length ?? 0;
@@ -44,16 +46,18 @@ public static class PromptedSequences
     }
 
     /// <param name="vectors">(p, D) placed, in order, at each row's p slots; null when rows have no slots.</param>
-    /// <returns>Logits (R, V) of the R positions that predict target tokens, those tokens (R), and where each input row's
-    /// targets start among the R (length B + 1).</returns>
-    public static (Tensor Logits, int[] Targets, int[] RowStarts) Logits(Tape tape, CausalLanguageModel model, Tensor? vectors,
+    /// <returns>Logits (R, V) of the R positions that predict target tokens, those tokens (R), and where each input
+    /// row's targets start among the R (length B + 1).</returns>
+    public static (Tensor Logits, int[] Targets, int[] RowStarts) Logits(Tape tape, CausalLanguageModel model,
+        Tensor? vectors,
         IReadOnlyList<Row> rows, int paddingId, IModelAdapter? adapter = null)
     {
         var (hidden, targets, rowStarts) = Predicting(tape, model, vectors, rows, paddingId, adapter);
         return (model.Logits(tape, hidden), targets, rowStarts);
     }
 
-    private static (Tensor Hidden, int[] Targets, int[] RowStarts) Predicting(Tape tape, CausalLanguageModel model, Tensor? vectors,
+    private static (Tensor Hidden, int[] Targets, int[] RowStarts) Predicting(Tape tape, CausalLanguageModel model,
+        Tensor? vectors,
         IReadOnlyList<Row> rows, int paddingId, IModelAdapter? adapter)
     {
         int b = rows.Count, t = rows.Max(r => r.Input.Length + r.Target.Length), d = model.Config.HiddenSize;
@@ -64,14 +68,18 @@ public static class PromptedSequences
         for (int r = 0; r < b; r++)
         {
             var row = rows[r];
-            if (row.Input.Length == 0) throw new ArgumentException($"Row {r} has no input tokens to predict its target from.");
+            if (row.Input.Length == 0)
+                throw new ArgumentException($"Row {r} has no input tokens to predict its target from.");
             if (row.VectorSlots.Length != (vectors?.Dim(0) ?? 0))
-                throw new ArgumentException($"Row {r} has {row.VectorSlots.Length} slots for {vectors?.Dim(0) ?? 0} trained vectors.");
+                throw new ArgumentException(
+                    $"Row {r} has {row.VectorSlots.Length} slots for {vectors?.Dim(0) ?? 0} trained vectors.");
             row.Input.CopyTo(ids, r * t);
             row.Target.CopyTo(ids, r * t + row.Input.Length);
             foreach (int slot in row.VectorSlots)
             {
-                if ((uint)slot >= (uint)row.Input.Length) throw new ArgumentException($"Row {r}: slot {slot} is outside its {row.Input.Length} input tokens.");
+                if ((uint)slot >= (uint)row.Input.Length)
+                    throw new ArgumentException(
+                        $"Row {r}: slot {slot} is outside its {row.Input.Length} input tokens.");
                 slots.Add(r * t + slot);
             }
             rowStarts[r + 1] = rowStarts[r] + row.Target.Length;
@@ -86,19 +94,24 @@ public static class PromptedSequences
             }
         var hooks = adapter?.Hooks(new int[b]); // right padding: every row starts at position 0
         ForwardInput input;
-        if (vectors is null || slots.Count == 0) input = new ForwardInput { Batch = b, Length = t, TokenIds = ids, Hooks = hooks };
+        if (vectors is null || slots.Count == 0) input = new ForwardInput { Batch = b, Length = t, TokenIds = ids,
+            Hooks = hooks };
         else
         {
             if (vectors.Rank != 2 || vectors.Dim(1) != d)
-                throw new ArgumentException($"Trained vectors of shape [{string.Join(", ", vectors.Shape)}] cannot go into a model of width {d}.");
+                throw new ArgumentException(
+                    $"Trained vectors of shape [{string.Join(", ", vectors.Shape)}] cannot go into a model of width " +
+                    $"{d}.");
             var copies = new Tensor[b];
             Array.Fill(copies, vectors);
             var text = Fn.Embedding(tape, model.TokenEmbedding, ids, b, t).Reshape(b * t, d);
-            var embeddings = Fn.ReplaceRows(tape, text, slots.ToArray(), b == 1 ? vectors : Fn.Concat(tape, 0, copies)).Reshape(b, t, d);
+            var embeddings = Fn.ReplaceRows(tape, text, slots.ToArray(), b == 1 ? vectors : Fn.Concat(tape, 0, copies))
+                .Reshape(b, t, d);
             input = new ForwardInput { Batch = b, Length = t, Embeddings = embeddings, Hooks = hooks };
         }
         var hidden = model.Hidden(tape, input);
-        // Gathering rows is an embedding lookup with the hidden states as the table (backward scatters the gradient back).
+        // Gathering rows is an embedding lookup with the hidden states as the table (backward scatters the gradient
+        // back).
         return (Fn.Embedding(tape, hidden.Reshape(b * t, d), positions), targets, rowStarts);
     }
 

@@ -10,7 +10,8 @@ namespace SoftPrompt.Tuning.VisualPrompts;
 /// <summary>
 /// Cross-entropy of a head on the ViT's final CLS row, optionally with visual prompts inside the model: the objective
 /// of pretraining (the model's own classifier as the head), linear probing (a new head), VPT (prompts + a new head) and
-/// full fine-tuning (everything). Which tensors train is the caller's choice (<see cref="PromptTuner{TExample}"/>'s list).
+/// full fine-tuning (everything). Which tensors train is the caller's choice (<see cref="PromptTuner{TExample}"/>'s
+/// list).
 /// </summary>
 public sealed class ImageClassification : IPromptObjective<LabelledImage>
 {
@@ -19,7 +20,8 @@ public sealed class ImageClassification : IPromptObjective<LabelledImage>
     public ImageClassification(Vit model, LinearHead head, VisualPrompts? prompts = null)
     {
         if (head.Width != model.Config.HiddenSize)
-            throw new ArgumentException($"The head reads features of width {head.Width}; the ViT's are {model.Config.HiddenSize}.");
+            throw new ArgumentException(
+                $"The head reads features of width {head.Width}; the ViT's are {model.Config.HiddenSize}.");
         Model = model;
         Head = head;
         VisualPrompts = prompts;
@@ -36,7 +38,8 @@ public sealed class ImageClassification : IPromptObjective<LabelledImage>
     public const string HeadFile = "head.safetensors";
     public const string PromptsFile = "vpt_prompts.safetensors";
 
-    /// <summary>What a linear probe or VPT run trained, for a frozen model: the head and, if any, the prompts.</summary>
+    /// <summary>What a linear probe or VPT run trained, for a frozen model: the head and, if any, the
+    /// prompts.</summary>
     public void SaveAdapter(string directory)
     {
         Directory.CreateDirectory(directory);
@@ -51,7 +54,8 @@ public sealed class ImageClassification : IPromptObjective<LabelledImage>
     {
         var head = LinearHead.Load(Path.Combine(directory, HeadFile), classes, model.Config.HiddenSize, "head");
         string prompts = Path.Combine(directory, PromptsFile);
-        return new ImageClassification(model, head, File.Exists(prompts) ? VisualPrompts.Load(prompts, model.Config) : null);
+        return new ImageClassification(model, head, File.Exists(prompts) ? VisualPrompts.Load(prompts, model.Config)
+            : null);
     }
 
     public Tensor Logits(Tape tape, IReadOnlyList<LabelledImage> batch)

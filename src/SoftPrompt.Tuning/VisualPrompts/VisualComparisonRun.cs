@@ -16,12 +16,14 @@ namespace SoftPrompt.Tuning.VisualPrompts;
 /// </summary>
 /// <param name="adaptersRoot">Where each frozen-backbone method's head (and prompts) is saved, one folder a method and
 /// seed; null to keep none.</param>
-public sealed class VisualComparisonRun(string modelPath, ImageTask data, int promptTokens, int steps, int batch, string? adaptersRoot,
+public sealed class VisualComparisonRun(string modelPath, ImageTask data, int promptTokens, int steps, int batch,
+    string? adaptersRoot,
     ITrainingProgress progress, Action<string> log)
 {
     public static readonly string[] MetricNames = ["validation accuracy", "test accuracy"];
 
-    /// <summary>The frozen backbone's parameters (what "% of base" is relative to), known once a method has loaded it.</summary>
+    /// <summary>The frozen backbone's parameters (what "% of base" is relative to), known once a method has loaded
+    /// it.</summary>
     public long BackboneParameters { get; private set; }
 
     public IReadOnlyList<ComparisonRow> Run(IReadOnlyList<VisualTuningMethod> methods, IReadOnlyList<int> seeds)
@@ -32,7 +34,9 @@ public sealed class VisualComparisonRun(string modelPath, ImageTask data, int pr
             var runs = seeds.Select(seed => Adapt(method, seed)).ToList();
             double seconds = runs.Sum(r => r.Seconds);
             int totalSteps = runs.Sum(r => r.Steps);
-            string perSeed = seeds.Count > 1 ? $"; test per seed {string.Join(", ", runs.Select(r => r.Test.ToString("F3", CultureInfo.InvariantCulture)))}" : "";
+            string perSeed = seeds.Count > 1
+                ? $"; test per seed " +
+                $"{string.Join(", ", runs.Select(r => r.Test.ToString("F3", CultureInfo.InvariantCulture)))}" : "";
             rows.Add(new ComparisonRow(method.Name, runs[0].Trainable, runs[0].Trainable * sizeof(float),
                 [runs.Average(r => r.Validation), runs.Average(r => r.Test)], seconds, totalSteps / runs.Count,
                 totalSteps * batch * runs[0].Sequence / Math.Max(seconds, 1e-9), method.Description + perSeed));
@@ -40,9 +44,11 @@ public sealed class VisualComparisonRun(string modelPath, ImageTask data, int pr
         return rows;
     }
 
-    private sealed record AdaptationRun(long Trainable, int Sequence, int Steps, double Validation, double Test, double Seconds);
+    private sealed record AdaptationRun(long Trainable, int Sequence, int Steps, double Validation, double Test,
+        double Seconds);
 
-    /// <summary>One method, one seed: train on the task's training split, keep the best validation step, test it.</summary>
+    /// <summary>One method, one seed: train on the task's training split, keep the best validation step, test
+    /// it.</summary>
     private AdaptationRun Adapt(VisualTuningMethod method, int seed)
     {
         var model = VitFiles.Load(modelPath); // every run starts from the same untouched weights
@@ -52,16 +58,21 @@ public sealed class VisualComparisonRun(string modelPath, ImageTask data, int pr
         var options = new PromptTuningOptions
         {
             Steps = steps, BatchSize = batch, Optimizer = "adamw", LearningRate = method.LearningRate,
-            Schedule = ScheduleShape.Cosine, WarmupSteps = steps / 10, WeightDecay = 0f, EvaluateEvery = Math.Max(1, steps / 12), Seed = seed,
+            Schedule = ScheduleShape.Cosine, WarmupSteps = steps / 10, WeightDecay = 0f, EvaluateEvery = Math.Max(1,
+                steps / 12), Seed = seed,
         };
         log($"{method.Name} (seed {seed}): {method.Description}");
         var clock = Stopwatch.StartNew();
-        var result = new PromptTuner<LabelledImage>(objective, options, progress, trainable).Run(data.Train, data.Validation);
+        var result = new PromptTuner<LabelledImage>(objective, options, progress, trainable).Run(data.Train,
+            data.Validation);
         double seconds = clock.Elapsed.TotalSeconds;
         double test = objective.Score(data.Test);
-        log($"{method.Name} (seed {seed}): validation {result.BestScore:F4} (step {result.BestStep}), test {test:F4} ({seconds:F0} s)");
-        if (adaptersRoot is not null && !method.TrainsBackbone) objective.SaveAdapter(Path.Combine(adaptersRoot, $"{method.Name}-seed{seed}"));
-        return new AdaptationRun(trainable.Sum(t => (long)t.Length), model.Config.Patches + 1 + (objective.VisualPrompts?.Tokens ?? 0),
+        log($"{method.Name} (seed {seed}): validation {result.BestScore:F4} (step {result.BestStep}), test {test:F4} " +
+            $"({seconds:F0} s)");
+        if (adaptersRoot is not null && !method.TrainsBackbone) objective.SaveAdapter(Path.Combine(adaptersRoot,
+            $"{method.Name}-seed{seed}"));
+        return new AdaptationRun(trainable.Sum(t => (long)t.Length),
+            model.Config.Patches + 1 + (objective.VisualPrompts?.Tokens ?? 0),
             result.Steps, result.BestScore, test, seconds);
     }
 }

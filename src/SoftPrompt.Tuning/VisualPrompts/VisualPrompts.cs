@@ -7,9 +7,10 @@ namespace SoftPrompt.Tuning.VisualPrompts;
 
 /// <summary>
 /// Visual prompt tuning (Jia et al. 2022): <see cref="Tokens"/> learned rows placed right after CLS. Before layer 0
-/// they are inserted; before each layer 1..<see cref="Layers"/>−1 that layer's own prompts replace the rows the previous
-/// layer computed at those positions; later layers carry the last prompts' outputs along like any token. Layers = 1 is
-/// VPT-shallow, Layers = every layer VPT-deep, Layers = 0 leaves the model untouched. Prompts (Layers·Tokens, D).
+/// they are inserted; before each layer 1..<see cref="Layers"/>−1 that layer's own prompts replace the rows the
+/// previous layer computed at those positions; later layers carry the last prompts' outputs along like any token.
+/// Layers = 1 is VPT-shallow, Layers = every layer VPT-deep, Layers = 0 leaves the model untouched. Prompts
+/// (Layers·Tokens, D).
 /// </summary>
 public sealed class VisualPrompts : IVitLayerInput
 {
@@ -40,7 +41,8 @@ public sealed class VisualPrompts : IVitLayerInput
         for (int i = 0; i < ids.Length; i++) ids[i] = layer * Tokens + i % Tokens;
         var prompts = Fn.Embedding(tape, Prompts, ids, batch, Tokens);
         int kept = layer == 0 ? 1 : 1 + Tokens;
-        return Fn.Concat(tape, 1, Fn.Slice(tape, hidden, 1, 0, 1), prompts, Fn.Slice(tape, hidden, 1, kept, length - kept));
+        return Fn.Concat(tape, 1, Fn.Slice(tape, hidden, 1, 0, 1), prompts, Fn.Slice(tape, hidden, 1, kept,
+            length - kept));
     }
 
     public void Save(string path) =>
@@ -59,7 +61,9 @@ public sealed class VisualPrompts : IVitLayerInput
         // The stored shape is checked before anything is allocated for it: the metadata may be corrupt too.
         var shape = file.Info(TensorName).Shape;
         if (shape.Length != 2 || shape[1] != config.HiddenSize || (long)tokens * layers != shape[0])
-            throw new ModelFormatException(path, $"{TensorName} has shape [{string.Join(", ", shape)}], not {layers} layers × {tokens} tokens of width {config.HiddenSize}.");
+            throw new ModelFormatException(path,
+                $"{TensorName} has shape [{string.Join(", ", shape)}], not {layers} layers × {tokens} tokens of " +
+                $"width {config.HiddenSize}.");
         VisualPrompts prompts;
         try { prompts = new VisualPrompts(tokens, layers, config); }
         catch (ArgumentException e) { throw new ModelFormatException(path, e.Message, e); }

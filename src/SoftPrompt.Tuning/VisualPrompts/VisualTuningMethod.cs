@@ -9,7 +9,8 @@ namespace SoftPrompt.Tuning.VisualPrompts;
 /// the CLS row, plus visual prompts in the first <see cref="PromptLayers"/> layers (−1: every layer) and/or the whole
 /// backbone. The pretraining classifier never trains: the new task has other classes.
 /// </summary>
-public sealed record VisualTuningMethod(string Name, string Description, int PromptLayers, bool TrainsBackbone, float LearningRate)
+public sealed record VisualTuningMethod(string Name, string Description, int PromptLayers, bool TrainsBackbone,
+    float LearningRate)
 {
     public static readonly IReadOnlyList<VisualTuningMethod> All =
     [

@@ -32,7 +32,8 @@ public class CliErrorsTests
     {
         var options = new SoftPrompt.Tuning.PromptTuning.PromptTuningOptions { Steps = 0 };
         Assert.Equal("Steps", Assert.Throws<SoftPrompt.Engine.OptionException>(options.Validate).Option);
-        var (code, _, stderr) = await CliProcess.Run(TimeSpan.FromMinutes(1), "tune", "--model", SharedModels.TinyStoriesPath, "--task", "food-reviews",
+        var (code, _, stderr) = await CliProcess.Run(TimeSpan.FromMinutes(1), "tune", "--model",
+            SharedModels.TinyStoriesPath, "--task", "food-reviews",
             "--data", RepositoryData.TasksDirectory, "--steps", "0");
         Assert.NotEqual(0, code);
         Assert.Contains("error: --steps must be at least 1 (got 0).", stderr);

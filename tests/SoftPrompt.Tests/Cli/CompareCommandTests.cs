@@ -22,12 +22,14 @@ public class CompareCommandTests
     }
 
     /// <summary>`softprompt compare` as a process; methods null runs the defaults.</summary>
-    private static async Task<(int ExitCode, string Stderr)> RunCompare(TempDirectory dir, string task, string? methods, string model)
+    private static async Task<(int ExitCode, string Stderr)> RunCompare(TempDirectory dir, string task, string? methods,
+        string model)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "softprompt.dll"), "compare", "--model", model,
                      "--task", task, "--data", Path.Combine(dir.Path, "data"), "--steps", "2", "--batch", "2",
-                     "--prompt-length", "4", "--shots", "2", "--report", dir.File(task + ".md"), "--save-adapters", dir.File("adapters-" + task) }
+                     "--prompt-length", "4", "--shots", "2", "--report", dir.File(task + ".md"), "--save-adapters",
+                         dir.File("adapters-" + task) }
                      .Concat(methods is null ? [] : ["--methods", methods]))
             start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
@@ -40,9 +42,11 @@ public class CompareCommandTests
     private static void WriteSplits(TempDirectory dir, string task, Func<int, object> row)
     {
         Directory.CreateDirectory(Path.Combine(dir.Path, "data", task));
-        File.Copy(RepositoryData.Find($"tasks/{task}/task.json"), Path.Combine(dir.Path, "data", task, "task.json")); // the shipped definition
+        // the shipped definition
+        File.Copy(RepositoryData.Find($"tasks/{task}/task.json"), Path.Combine(dir.Path, "data", task, "task.json"));
         foreach (var split in new[] { "train", "validation", "test" })
-            File.WriteAllLines(Path.Combine(dir.Path, "data", task, split + ".jsonl"), Enumerable.Range(0, 6).Select(i => JsonSerializer.Serialize(row(i))));
+            File.WriteAllLines(Path.Combine(dir.Path, "data", task, split + ".jsonl"),
+                Enumerable.Range(0, 6).Select(i => JsonSerializer.Serialize(row(i))));
     }
 
     private static void AssertRows(string csv, string methods, int metrics, TempDirectory dir, string task)
@@ -68,7 +72,8 @@ public class CompareCommandTests
     public async Task Every_classification_method_runs_and_reports()
     {
         using var dir = new TempDirectory();
-        WriteSplits(dir, "food-reviews", i => new { label = i % 2 == 0 ? "great" : "other", text = i % 2 == 0 ? "Fresh, fragrant tea." : "Stale and bland." });
+        WriteSplits(dir, "food-reviews", i => new { label = i % 2 == 0 ? "great" : "other",
+            text = i % 2 == 0 ? "Fresh, fragrant tea." : "Stale and bland." });
         string methods = string.Join(",", TuningMethods.All.Select(m => m.Name).Append("deep-top1"));
         string csv = await Compare(dir, "food-reviews", methods);
         AssertRows(csv, methods, 2, dir, "food-reviews");
@@ -76,12 +81,14 @@ public class CompareCommandTests
         Assert.Equal("0", rows["zero-shot"][1]);
         Assert.Equal("100.0000", rows["ft"][2]);
         foreach (var trained in new[] { "prompt", "prefix", "lora", "ptuning", "deep-head", "hard-search" })
-            Assert.True(Directory.EnumerateFiles(Path.Combine(dir.File("adapters-food-reviews"), trained)).Any(), $"{trained} saved nothing");
+            Assert.True(Directory.EnumerateFiles(Path.Combine(dir.File("adapters-food-reviews"), trained)).Any(),
+                $"{trained} saved nothing");
         // Every saved adapter keeps its task and base, so `serve --adapters` and `eval --adapter` need nothing else.
         foreach (var saved in Directory.GetDirectories(dir.File("adapters-food-reviews")))
         {
             var kept = PromptAdapterFiles.DefinitionOf(saved, "food-reviews");
-            Assert.True(kept is ClassificationTask { Template: var template } && template == RepositoryData.Classification("food-reviews").Template,
+            Assert.True(kept is ClassificationTask { Template: var template }
+                && template == RepositoryData.Classification("food-reviews").Template,
                 $"{Path.GetFileName(saved)} kept no task definition");
         }
     }
@@ -90,11 +97,13 @@ public class CompareCommandTests
     public async Task Generation_and_tagging_tasks_run_the_methods_that_fit_them_and_refuse_the_others()
     {
         using var dir = new TempDirectory();
-        WriteSplits(dir, "wordnet-gloss", i => new { word = i % 2 == 0 ? "cat" : "run", pos = i % 2 == 0 ? "noun" : "verb", gloss = i % 2 == 0 ? "a small pet" : "move fast" });
+        WriteSplits(dir, "wordnet-gloss", i => new { word = i % 2 == 0 ? "cat" : "run", pos = i % 2 == 0 ? "noun"
+            : "verb", gloss = i % 2 == 0 ? "a small pet" : "move fast" });
         const string generation = "zero-shot,prompt,prefix,lora,bitfit";
         AssertRows(await Compare(dir, "wordnet-gloss", generation), generation, 2, dir, "wordnet-gloss");
 
-        WriteSplits(dir, "brown-pos", i => new { tokens = new[] { "The", "cat", "ran", "." }, tags = new[] { "DET", "NOUN", "VERB", "." } });
+        WriteSplits(dir, "brown-pos", i => new { tokens = new[] { "The", "cat", "ran", "." },
+            tags = new[] { "DET", "NOUN", "VERB", "." } });
         const string tagging = "probe,deep,deep-bottom1,adapter,ft-top1";
         AssertRows(await Compare(dir, "brown-pos", tagging), tagging, 1, dir, "brown-pos");
 
@@ -111,23 +120,27 @@ public class CompareCommandTests
         var (model, tokenizer) = TinyBert.Build(FoodTexts.Concat(["Review: It was great other.", "The cat ran ."]));
         string path = dir.File("tiny-bert");
         SoftPrompt.Models.Formats.ModelLoader.Save(model, path);
-        SoftPrompt.Data.Tokenizers.TokenizerJson.Write(Path.Combine(path, SoftPrompt.Data.Tokenizers.TokenizerJson.FileName), tokenizer);
+        SoftPrompt.Data.Tokenizers.TokenizerJson.Write(Path.Combine(path,
+            SoftPrompt.Data.Tokenizers.TokenizerJson.FileName), tokenizer);
         return path;
     }
 
-    /// <summary>A randomly initialised tiny decoder of one family (as LayerAdapterKit builds them) with a byte-level BPE
-    /// tokenizer trained on the test's texts, saved as a Hugging Face directory: config.json as that family writes it.</summary>
+    /// <summary>A randomly initialised tiny decoder of one family (as LayerAdapterKit builds them) with a byte-level
+    /// BPE tokenizer trained on the test's texts, saved as a Hugging Face directory: config.json as that family writes
+    /// it.</summary>
     private static string SaveTinyDecoder(TempDirectory dir, string family)
     {
         var trainer = new SoftPrompt.Data.Tokenizers.BpeTrainer();
         foreach (var text in FoodTexts.Concat(["Review: It was great other."])) trainer.Add(text);
         var tokenizer = trainer.Train(300, ["<|endoftext|>"], minPairCount: 1);
         var shape = Tuning.LayerAdapterKit.TinyRandom(family).Config;
-        var model = SoftPrompt.Models.CausalLanguageModel.Create(shape with { VocabSize = tokenizer.VocabSize, MaxPositions = 64 });
+        var model = SoftPrompt.Models.CausalLanguageModel.Create(shape with { VocabSize = tokenizer.VocabSize,
+            MaxPositions = 64 });
         model.InitializeRandom(seed: 5, std: 0.1f);
         string path = dir.File("tiny-" + family);
         SoftPrompt.Models.Formats.ModelLoader.Save(model, path);
-        SoftPrompt.Data.Tokenizers.TokenizerJson.Write(Path.Combine(path, SoftPrompt.Data.Tokenizers.TokenizerJson.FileName), tokenizer);
+        SoftPrompt.Data.Tokenizers.TokenizerJson.Write(Path.Combine(path,
+            SoftPrompt.Data.Tokenizers.TokenizerJson.FileName), tokenizer);
         return path;
     }
 
@@ -146,7 +159,8 @@ public class CompareCommandTests
         const string methods = "prompt,prefix,deep,lora,llama-adapter";
         AssertRows(await Compare(dir, "food-reviews", methods, model), methods, 2, dir, "food-reviews");
         foreach (var trained in methods.Split(','))
-            Assert.True(Directory.EnumerateFiles(Path.Combine(dir.File("adapters-food-reviews"), trained)).Any(), $"{trained} saved nothing");
+            Assert.True(Directory.EnumerateFiles(Path.Combine(dir.File("adapters-food-reviews"), trained)).Any(),
+                $"{trained} saved nothing");
     }
 
     [Fact]
@@ -157,7 +171,8 @@ public class CompareCommandTests
         WriteSplits(dir, "food-reviews", i => new { label = i % 2 == 0 ? "great" : "other", text = FoodTexts[i % 2] });
         var encoderMethods = TuningMethods.Defaults(ModelFamilies.Encoder);
         string classification = string.Join(",", encoderMethods.Select(m => m.Name));
-        Assert.Equal("bow,zero-shot,ptuning,ptuning-mlp,prefix,deep,deep-head,adapter,lora,ia3,probe,bitfit,ft-top2,ft", classification);
+        Assert.Equal("bow,zero-shot,ptuning,ptuning-mlp,prefix,deep,deep-head,adapter,lora,ia3,probe,bitfit,ft-top2,ft",
+            classification);
         var csv = await Compare(dir, "food-reviews", methods: null, bert);
         AssertRows(csv, classification, 2, dir, "food-reviews");
         var rows = csv.Trim().Split('\n').Skip(1).Select(l => l.Split(',')).ToDictionary(c => c[0]);
@@ -165,7 +180,8 @@ public class CompareCommandTests
         Assert.Equal("100.0000", rows["ft"][2]);
         Assert.Contains("[MASK]", File.ReadAllText(dir.File("food-reviews.md")));
 
-        WriteSplits(dir, "brown-pos", i => new { tokens = new[] { "The", "cat", "ran", "." }, tags = new[] { "DET", "NOUN", "VERB", "." } });
+        WriteSplits(dir, "brown-pos", i => new { tokens = new[] { "The", "cat", "ran", "." },
+            tags = new[] { "DET", "NOUN", "VERB", "." } });
         string tagging = string.Join(",", encoderMethods.Where(m => m.SupportsHeads).Select(m => m.Name));
         AssertRows(await Compare(dir, "brown-pos", methods: null, bert), tagging, 1, dir, "brown-pos");
     }

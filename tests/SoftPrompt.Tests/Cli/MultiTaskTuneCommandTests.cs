@@ -6,7 +6,8 @@ using Xunit;
 
 namespace SoftPrompt.Tests.Cli;
 
-/// <summary>`softprompt tune --task a,b` as a process: one adapter per task, each recording its task for `serve`.</summary>
+/// <summary>`softprompt tune --task a,b` as a process: one adapter per task, each recording its task for
+/// `serve`.</summary>
 public class MultiTaskTuneCommandTests
 {
     [Fact]
@@ -15,20 +16,28 @@ public class MultiTaskTuneCommandTests
         using var dir = new TempDirectory();
         var rows = new Dictionary<string, Func<int, object>>
         {
-            ["food-reviews"] = i => new { label = i % 2 == 0 ? "great" : "other", text = i % 2 == 0 ? "Fresh, fragrant tea." : "Stale and bland." },
-            ["brown-genre"] = i => new { label = i % 2 == 0 ? "news" : "fiction", text = i % 2 == 0 ? "The senate voted on the bill." : "She opened the old door." },
+            ["food-reviews"] = i => new { label = i % 2 == 0 ? "great" : "other",
+                text = i % 2 == 0 ? "Fresh, fragrant tea." : "Stale and bland." },
+            ["brown-genre"] = i => new { label = i % 2 == 0 ? "news" : "fiction",
+                text = i % 2 == 0 ? "The senate voted on the bill." : "She opened the old door." },
         };
         foreach (var (task, row) in rows)
         {
             Directory.CreateDirectory(Path.Combine(dir.Path, "data", task));
-            File.Copy(RepositoryData.Find($"tasks/{task}/task.json"), Path.Combine(dir.Path, "data", task, "task.json")); // the shipped definition
+            // the shipped definition
+            File.Copy(RepositoryData.Find($"tasks/{task}/task.json"), Path.Combine(dir.Path, "data", task,
+                "task.json"));
             foreach (var split in new[] { "train", "validation", "test" })
-                File.WriteAllLines(Path.Combine(dir.Path, "data", task, split + ".jsonl"), Enumerable.Range(0, 6).Select(i => JsonSerializer.Serialize(row(i))));
+                File.WriteAllLines(Path.Combine(dir.Path, "data", task, split + ".jsonl"),
+                    Enumerable.Range(0, 6).Select(i => JsonSerializer.Serialize(row(i))));
         }
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "softprompt.dll"), "tune", "--model", SharedModels.TinyStoriesPath,
-                     "--task", "food-reviews,brown-genre", "--data", Path.Combine(dir.Path, "data"), "--out", dir.File("out"), "--steps", "4",
-                     "--batch", "4", "--eval-every", "2", "--prompt-length", "3", "--init", "uniform", "--threads", "1", "--json" })
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "softprompt.dll"), "tune", "--model",
+            SharedModels.TinyStoriesPath,
+                     "--task", "food-reviews,brown-genre", "--data", Path.Combine(dir.Path, "data"), "--out",
+                     dir.File("out"), "--steps", "4",
+                     "--batch", "4", "--eval-every", "2", "--prompt-length", "3", "--init", "uniform", "--threads", "1",
+                         "--json" })
             start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();

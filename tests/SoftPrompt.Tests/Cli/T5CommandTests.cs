@@ -6,22 +6,25 @@ using Xunit;
 
 namespace SoftPrompt.Tests.Cli;
 
-/// <summary>`softprompt t5 pretrain` (span corruption, then LM adaptation) and `softprompt t5 compare` as processes, on a
-/// tiny corpus and a tiny model.</summary>
+/// <summary>`softprompt t5 pretrain` (span corruption, then LM adaptation) and `softprompt t5 compare` as processes, on
+/// a tiny corpus and a tiny model.</summary>
 public class T5CommandTests
 {
     private static readonly TimeSpan Limit = TimeSpan.FromMinutes(3);
 
-    private static Task<(int ExitCode, string Stdout, string Stderr)> Run(params string[] args) => CliProcess.Run(Limit, args);
+    private static Task<(int ExitCode, string Stdout, string Stderr)> Run(params string[] args) => CliProcess.Run(Limit,
+        args);
 
     private static Task<string> Succeed(params string[] args) => CliProcess.Succeed(Limit, args);
 
     private static void WriteCorpus(string dir)
     {
         Directory.CreateDirectory(dir);
-        var sentences = new[] { "The food was great and the soup was warm.", "A quiet village lay beside the river.", "She read the letter twice before dinner." };
+        var sentences = new[] { "The food was great and the soup was warm.", "A quiet village lay beside the river.",
+            "She read the letter twice before dinner." };
         foreach (var (file, copies) in new[] { ("train.txt", 30), ("validation.txt", 6) })
-            File.WriteAllLines(Path.Combine(dir, file), Enumerable.Range(0, copies).Select(i => sentences[i % 3] + " " + sentences[(i + 1) % 3] + "\n"));
+            File.WriteAllLines(Path.Combine(dir, file), Enumerable.Range(0, copies).Select(i => sentences[i % 3] + " "
+                + sentences[(i + 1) % 3] + "\n"));
     }
 
     [Fact]
@@ -30,34 +33,45 @@ public class T5CommandTests
         using var dir = new TempDirectory();
         WriteCorpus(dir.File("corpus"));
         string tokenizer = ShippedModelTests.RepositoryPath("models/base-tiny/tokenizer.json");
-        string[] tiny = ["--width", "16", "--layers", "1", "--heads", "2", "--ffn", "32", "--window", "24", "--batch", "2", "--warmup", "1", "--eval-every", "2", "--threads", "1"];
-        await Succeed(["t5", "pretrain", "--corpus", dir.File("corpus"), "--tokenizer", tokenizer, "--out", dir.File("sc"), "--steps", "4", .. tiny]);
+        string[] tiny = ["--width", "16", "--layers", "1", "--heads", "2", "--ffn", "32", "--window", "24", "--batch",
+            "2", "--warmup", "1", "--eval-every", "2", "--threads", "1"];
+        await Succeed(["t5", "pretrain", "--corpus", dir.File("corpus"), "--tokenizer", tokenizer, "--out",
+            dir.File("sc"), "--steps", "4", .. tiny]);
         var spanCorruption = ModelLoader.LoadT5(dir.File("sc"));
         Assert.Equal(Architecture.T5, spanCorruption.Model.Config.Architecture);
         Assert.NotNull(spanCorruption.Tokenizer!.TokenId("<extra_id_0>"));
         Assert.Equal(spanCorruption.Tokenizer.TokenId("<pad>"), spanCorruption.Model.DecoderStartId);
         Assert.Contains("span corruption", File.ReadAllText(dir.File("sc/MODEL_CARD.md")));
 
-        await Succeed(["t5", "pretrain", "--objective", "lm-adaptation", "--corpus", dir.File("corpus"), "--init-from", dir.File("sc"), "--out", dir.File("lm"), "--steps", "4", .. tiny]);
+        await Succeed(["t5", "pretrain", "--objective", "lm-adaptation", "--corpus", dir.File("corpus"), "--init-from",
+            dir.File("sc"), "--out", dir.File("lm"), "--steps", "4", .. tiny]);
         Assert.Contains("LM adaptation", File.ReadAllText(dir.File("lm/MODEL_CARD.md")));
         var adapted = ModelLoader.LoadT5(dir.File("lm")).Model;
-        Assert.Contains(adapted.Parameters, p => !p.Tensor.ToArray().SequenceEqual(spanCorruption.Model.Parameter(p.Name).ToArray()));
+        Assert.Contains(adapted.Parameters, p => !p.Tensor.ToArray().SequenceEqual(spanCorruption.Model.Parameter(
+            p.Name).ToArray()));
 
-        string answer = await Succeed("t5", "generate", "--model", dir.File("lm"), "--prompt", "The soup was", "--max-tokens", "5");
+        string answer = await Succeed("t5", "generate", "--model", dir.File("lm"), "--prompt", "The soup was",
+            "--max-tokens", "5");
         Assert.False(string.IsNullOrWhiteSpace(answer.Replace("\n", "")) && answer.Length > 200, answer);
 
-        string data = Path.GetDirectoryName(Path.GetDirectoryName(RepositoryData.Find("tasks/food-reviews/train.jsonl")))!;
-        await Succeed("t5", "compare", "--model", dir.File("lm"), "--task", "food-reviews", "--data", data, "--steps", "2", "--batch", "2",
-            "--prompt-length", "2", "--eval-examples", "4", "--test-examples", "6", "--threads", "1", "--report", dir.File("t5.md"));
-        var table = File.ReadAllLines(dir.File("t5.md")).Where(l => l.StartsWith("| ") && !l.StartsWith("| method") && !l.StartsWith("| ---")).ToList();
+        string data = Path.GetDirectoryName(
+            Path.GetDirectoryName(RepositoryData.Find("tasks/food-reviews/train.jsonl")))!;
+        await Succeed("t5", "compare", "--model", dir.File("lm"), "--task", "food-reviews", "--data", data, "--steps",
+            "2", "--batch", "2",
+            "--prompt-length", "2", "--eval-examples", "4", "--test-examples", "6", "--threads", "1", "--report",
+                dir.File("t5.md"));
+        var table = File.ReadAllLines(dir.File("t5.md")).Where(l => l.StartsWith("| ") && !l.StartsWith("| method")
+            && !l.StartsWith("| ---")).ToList();
         Assert.Equal(["bow", "zero-shot", "prompt", "prefix", "ft"], table.Select(l => l.Split('|')[1].Trim()));
         // bow has no decoder: accuracy and macro-F1 only, exact match and label loss shown as "–"
         var bow = table[0].Split('|')[5..9].Select(c => c.Trim()).ToArray();
-        Assert.All(bow[..2], c => Assert.InRange(double.Parse(c, System.Globalization.CultureInfo.InvariantCulture), 0, 1));
+        Assert.All(bow[..2], c => Assert.InRange(double.Parse(c, System.Globalization.CultureInfo.InvariantCulture), 0,
+            1));
         Assert.Equal(["–", "–"], bow[2..]);
         foreach (var row in table.Skip(1))
         {
-            var metrics = row.Split('|')[5..9].Select(c => double.Parse(c, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            var metrics = row.Split('|')[5..9].Select(c => double.Parse(c,
+                System.Globalization.CultureInfo.InvariantCulture)).ToArray();
             Assert.All(metrics[..3], m => Assert.InRange(m, 0, 1));
             Assert.InRange(metrics[3], 0, 20); // nats per label token
         }
@@ -71,7 +85,8 @@ public class T5CommandTests
         var (code, _, stderr) = await Run("t5", "pretrain", "--objective", "lm-adaptation", "--out", dir.File("x"));
         Assert.NotEqual(0, code);
         Assert.Contains("--init-from", stderr);
-        (code, _, stderr) = await Run("t5", "compare", "--model", ShippedModelTests.RepositoryPath("models/base-tiny"), "--task", "food-reviews", "--methods", "zero-shot");
+        (code, _, stderr) = await Run("t5", "compare", "--model", ShippedModelTests.RepositoryPath("models/base-tiny"),
+            "--task", "food-reviews", "--methods", "zero-shot");
         Assert.NotEqual(0, code);
         Assert.Contains("needs a T5 encoder-decoder", stderr);
         (code, _, stderr) = await Run("t5", "compare", "--task", "food-reviews", "--methods", "lora");

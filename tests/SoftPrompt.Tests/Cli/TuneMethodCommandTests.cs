@@ -13,10 +13,12 @@ public class TuneMethodCommandTests
     {
         string task = Path.Combine(dir.Path, "mood");
         Directory.CreateDirectory(task);
-        var rows = new[] { ("Lily played with her dog in the sun.", "glad"), ("Tom lost his red ball and cried.", "upset") };
+        var rows = new[] { ("Lily played with her dog in the sun.", "glad"), ("Tom lost his red ball and cried.",
+            "upset") };
         foreach (var split in new[] { "train", "validation", "test" })
             File.WriteAllLines(Path.Combine(task, split + ".jsonl"),
-                Enumerable.Range(0, 8).Select(i => JsonSerializer.Serialize(new { story = rows[i % 2].Item1, feeling = rows[i % 2].Item2 })));
+                Enumerable.Range(0, 8).Select(i => JsonSerializer.Serialize(new { story = rows[i % 2].Item1,
+                    feeling = rows[i % 2].Item2 })));
         File.WriteAllText(Path.Combine(task, "task.json"), JsonSerializer.Serialize(new
         {
             kind = "classification", template = "Story: {story}\nThe mood was", label_field = "feeling",
@@ -30,25 +32,31 @@ public class TuneMethodCommandTests
     [InlineData("prefix", "PREFIX_TUNING")]
     [InlineData("adapter", "SOFTPROMPT_BOTTLENECK")]
     [InlineData("ia3", "IA3")]
-    public async Task A_method_tuned_by_tune_is_saved_with_its_task_and_read_back_by_eval(string method, string peftType)
+    public async Task A_method_tuned_by_tune_is_saved_with_its_task_and_read_back_by_eval(string method,
+        string peftType)
     {
         using var dir = new TempDirectory();
         string task = WriteMoodTask(dir), adapter = dir.File("adapter-" + method);
-        string stdout = await CliProcess.Succeed(TimeSpan.FromMinutes(2), "tune", "--model", SharedModels.TinyStoriesPath, "--task", task,
-            "--method", method, "--steps", "6", "--batch", "4", "--eval-every", "3", "--out", adapter, "--threads", "1", "--json");
+        string stdout = await CliProcess.Succeed(TimeSpan.FromMinutes(2), "tune", "--model",
+            SharedModels.TinyStoriesPath, "--task", task,
+            "--method", method, "--steps", "6", "--batch", "4", "--eval-every", "3", "--out", adapter, "--threads", "1",
+                "--json");
         var report = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
         Assert.Equal(method, report.GetProperty("method").GetString());
         Assert.Equal(6, report.GetProperty("steps").GetInt32());
         Assert.True(report.GetProperty("trainable_params").GetInt64() > 0);
         Assert.Contains(peftType, File.ReadAllText(Path.Combine(adapter, "adapter_config.json")));
-        Assert.Contains("\"feeling\"", File.ReadAllText(Path.Combine(adapter, "softprompt_task.json"))); // the task travels with it
+        // the task travels with it
+        Assert.Contains("\"feeling\"", File.ReadAllText(Path.Combine(adapter, "softprompt_task.json")));
 
-        var evaluated = JsonDocument.Parse((await CliProcess.Succeed(TimeSpan.FromMinutes(1), "eval", "--model", SharedModels.TinyStoriesPath,
+        var evaluated = JsonDocument.Parse((await CliProcess.Succeed(TimeSpan.FromMinutes(1), "eval", "--model",
+            SharedModels.TinyStoriesPath,
             "--task", task, "--adapter", adapter, "--json")).Trim()).RootElement;
         Assert.Equal(peftType.ToLowerInvariant(), evaluated.GetProperty("method").GetString());
         Assert.Equal(report.GetProperty("test_accuracy").GetDouble(), evaluated.GetProperty("accuracy").GetDouble(), 4);
 
-        var (code, _, stderr) = await CliProcess.Run(TimeSpan.FromMinutes(1), "eval", "--model", Models.ShippedModelTests.RepositoryPath("models/base-tiny"),
+        var (code, _, stderr) = await CliProcess.Run(TimeSpan.FromMinutes(1), "eval", "--model",
+            Models.ShippedModelTests.RepositoryPath("models/base-tiny"),
             "--task", task, "--adapter", adapter);
         Assert.NotEqual(0, code);
         Assert.Contains("trained on another base model", stderr);

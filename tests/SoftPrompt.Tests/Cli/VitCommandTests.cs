@@ -8,12 +8,14 @@ using Xunit;
 
 namespace SoftPrompt.Tests.Cli;
 
-/// <summary>`softprompt vit pretrain` then `softprompt vit compare` as processes, on tiny made-up image tasks.</summary>
+/// <summary>`softprompt vit pretrain` then `softprompt vit compare` as processes, on tiny made-up image
+/// tasks.</summary>
 public class VitCommandTests
 {
     private const int Size = 8;
 
-    /// <summary>An image task directory as tools/make_glyphs.py writes one: each class a bright row at its own height.</summary>
+    /// <summary>An image task directory as tools/make_glyphs.py writes one: each class a bright row at its own
+    /// height.</summary>
     private static string WriteTask(string root, string name, string[] classes)
     {
         string dir = Path.Combine(root, name);
@@ -27,13 +29,17 @@ public class VitCommandTests
                 for (int n = 0; n < perClass; n++)
                 {
                     records.Add((byte)label);
-                    for (int i = 0; i < Size * Size; i++) records.Add((byte)(i / Size == 2 * label ? 255 : rng.Next(60)));
+                    for (int i = 0; i < Size * Size; i++) records.Add((byte)(i / Size == 2 * label ? 255
+                        : rng.Next(60)));
                 }
-            using (var file = new GZipStream(File.Create(Path.Combine(dir, split + ".bin.gz")), CompressionLevel.Fastest))
+            using (var file = new GZipStream(File.Create(Path.Combine(dir, split + ".bin.gz")),
+                CompressionLevel.Fastest))
                 file.Write(records.ToArray());
-            splits[split] = new { file = split + ".bin.gz", count = classes.Length * perClass, fonts = Array.Empty<string>() };
+            splits[split] = new { file = split + ".bin.gz", count = classes.Length * perClass,
+                fonts = Array.Empty<string>() };
         }
-        File.WriteAllText(Path.Combine(dir, "index.json"), JsonSerializer.Serialize(new { image_size = Size, channels = 1, classes, splits }));
+        File.WriteAllText(Path.Combine(dir, "index.json"),
+            JsonSerializer.Serialize(new { image_size = Size, channels = 1, classes, splits }));
         return dir;
     }
 
@@ -46,7 +52,8 @@ public class VitCommandTests
         string pretraining = WriteTask(dir.Path, "shapes", ["p", "q", "r"]);
         string adaptation = WriteTask(dir.Path, "rows", ["w", "x", "y", "z"]);
 
-        string pretrained = await Run("vit", "pretrain", "--task", pretraining, "--out", dir.File("vit"), "--patch", "4",
+        string pretrained = await Run("vit", "pretrain", "--task", pretraining, "--out", dir.File("vit"), "--patch",
+            "4",
             "--hidden", "16", "--layers", "2", "--heads", "2", "--mlp", "32", "--steps", "6", "--batch", "4", "--json");
         var summary = JsonDocument.Parse(pretrained.Trim().Split('\n')[^1]).RootElement;
         Assert.Equal(6, summary.GetProperty("steps").GetInt32());
@@ -63,13 +70,15 @@ public class VitCommandTests
         var task = ImageTask.Load(adaptation);
         foreach (var (name, layers) in new[] { ("linear", 0), ("vpt-shallow", 1), ("vpt-deep", 2) })
         {
-            var loaded = ImageClassification.LoadAdapter(Path.Combine(dir.File("adapters"), name + "-seed2"), VitFiles.Load(dir.File("vit")), task.Classes);
+            var loaded = ImageClassification.LoadAdapter(Path.Combine(dir.File("adapters"), name + "-seed2"),
+                VitFiles.Load(dir.File("vit")), task.Classes);
             Assert.Equal(layers, loaded.VisualPrompts?.Layers ?? 0);
             Assert.InRange(loaded.Score(task.Test), 0, 1);
         }
         Assert.False(Directory.Exists(Path.Combine(dir.File("adapters"), "full-seed1")));
 
-        var (code, _, stderr) = await CliProcess.Run(TimeSpan.FromMinutes(1), "vit", "compare", "--model", dir.File("vit"), "--task", adaptation,
+        var (code, _, stderr) = await CliProcess.Run(TimeSpan.FromMinutes(1), "vit", "compare", "--model",
+            dir.File("vit"), "--task", adaptation,
             "--seeds", "1,x", "--out", dir.File("report/bad.md"));
         Assert.NotEqual(0, code);
         Assert.Contains("--seeds takes whole numbers separated by commas; 'x' is not one.", stderr);

@@ -38,7 +38,8 @@ public class SpanCorruptionTests
         int sentinelsSeen = 0;
         foreach (int id in input[..^1])
         {
-            if (Sentinels.Contains(id)) { Assert.Equal(Sentinels[sentinelsSeen], id); restored.AddRange(spans[sentinelsSeen++]); }
+            if (Sentinels.Contains(id)) { Assert.Equal(Sentinels[sentinelsSeen], id); restored.AddRange(
+                spans[sentinelsSeen++]); }
             else restored.Add(id);
         }
         Assert.Equal(window, restored);
@@ -59,7 +60,8 @@ public class SpanCorruptionTests
     public void Too_few_sentinels_is_an_error_that_says_so()
     {
         var corruption = new SpanCorruption(Sentinels[..2], EndOfSequence);
-        var e = Assert.Throws<ArgumentException>(() => corruption.Apply(new Random(1), new int[128], new int[corruption.InputLength(128)], new int[corruption.TargetLength(128)]));
+        var e = Assert.Throws<ArgumentException>(() => corruption.Apply(new Random(1), new int[128],
+            new int[corruption.InputLength(128)], new int[corruption.TargetLength(128)]));
         Assert.Contains("only 2 sentinels", e.Message);
     }
 }

@@ -40,7 +40,8 @@ public class T5TuningTests
         var tokenizer = TokenizerLoader.Load(ShippedModelTests.RepositoryPath("models/base-tiny/tokenizer.json"));
         var model = new T5(new ModelConfig
         {
-            Architecture = Architecture.T5, VocabSize = tokenizer.VocabSize, HiddenSize = 16, NumLayers = 2, DecoderLayers = 2,
+            Architecture = Architecture.T5, VocabSize = tokenizer.VocabSize, HiddenSize = 16, NumLayers = 2,
+            DecoderLayers = 2,
             NumHeads = 2, NumKvHeads = 2, IntermediateSize = 24, MaxPositions = 512, RelativeAttentionBuckets = 8,
             RelativeAttentionMaxDistance = 16, HiddenAct = "relu", PadTokenId = 0, EosTokenId = tokenizer.EosId,
         });
@@ -65,8 +66,10 @@ public class T5TuningTests
         GradCheck.Check((tape, _) =>
         {
             var hooks = adapter.Hooks(new int[2]);
-            var encoded = model.Encode(tape, new ForwardInput { Batch = 2, Length = 6, TokenIds = source, Padding = padding, Hooks = hooks });
-            return model.Logits(tape, model.Decode(tape, new ForwardInput { Batch = 2, Length = 3, TokenIds = target, Hooks = hooks }, encoded, padding));
+            var encoded = model.Encode(tape, new ForwardInput { Batch = 2, Length = 6, TokenIds = source,
+                Padding = padding, Hooks = hooks });
+            return model.Logits(tape, model.Decode(tape, new ForwardInput { Batch = 2, Length = 3, TokenIds = target,
+                Hooks = hooks }, encoded, padding));
         }, [rows], eps: 1e-2, tolerance: 5e-3);
     }
 
@@ -85,10 +88,12 @@ public class T5TuningTests
             for (int l = 0; l < Mood.Labels.Count; l++)
             {
                 Assert.Equal(alone[l], batched[i][l], 4);
-                Assert.Equal(ByHandLogProbability(model, prompt, classifier.InputTokens(examples[i]), classifier.LabelTokens[Mood.Labels[l]]), alone[l], 4);
+                Assert.Equal(ByHandLogProbability(model, prompt, classifier.InputTokens(examples[i]),
+                    classifier.LabelTokens[Mood.Labels[l]]), alone[l], 4);
             }
         }
-        double goldLoss = examples.Select((e, i) => -batched[i][Mood.Labels.ToList().IndexOf(e.Label)] / classifier.LabelTokens[e.Label].Length).Average();
+        double goldLoss = examples.Select((e, i) =>
+            -batched[i][Mood.Labels.ToList().IndexOf(e.Label)] / classifier.LabelTokens[e.Label].Length).Average();
         Assert.Equal(goldLoss, classifier.GoldLabelLoss(examples), 4);
     }
 
@@ -97,9 +102,11 @@ public class T5TuningTests
     {
         var tape = new Tape(recording: false);
         var embeddings = prompt.Prepend(tape, Fn.Embedding(tape, model.TokenEmbedding, input, 1, input.Length));
-        var encoded = model.Encode(tape, new ForwardInput { Batch = 1, Length = prompt.Length + input.Length, Embeddings = embeddings });
+        var encoded = model.Encode(tape, new ForwardInput { Batch = 1, Length = prompt.Length + input.Length,
+            Embeddings = embeddings });
         var decoderIds = model.ShiftRight(target, 1, target.Length);
-        var logits = model.Logits(tape, model.Decode(tape, new ForwardInput { Batch = 1, Length = target.Length, TokenIds = decoderIds }, encoded, null)).ToArray();
+        var logits = model.Logits(tape, model.Decode(tape, new ForwardInput { Batch = 1, Length = target.Length,
+            TokenIds = decoderIds }, encoded, null)).ToArray();
         tape.Reset();
         int vocab = model.Config.VocabSize;
         double total = 0;
@@ -133,20 +140,24 @@ public class T5TuningTests
     {
         var (model, _) = TinyT5(seed: 11);
         int[] input = [5, 9, 14, 3, 7];
-        var written = SoftPrompt.Models.Generation.Seq2SeqGenerator.Greedy(model, input, maxNewTokens: 6, endOfSequence: null);
+        var written = SoftPrompt.Models.Generation.Seq2SeqGenerator.Greedy(model, input, maxNewTokens: 6,
+            endOfSequence: null);
         Assert.Equal(6, written.Count);
         // One full decoder pass over [start; written] agrees with every step's choice.
         var tape = new Tape(recording: false);
         var encoded = model.Encode(tape, new ForwardInput { Batch = 1, Length = input.Length, TokenIds = input });
         int[] decoderIds = [model.DecoderStartId, .. written[..^1]];
-        var logits = model.Logits(tape, model.Decode(tape, new ForwardInput { Batch = 1, Length = decoderIds.Length, TokenIds = decoderIds }, encoded, null)).ToArray();
+        var logits = model.Logits(tape, model.Decode(tape, new ForwardInput { Batch = 1, Length = decoderIds.Length,
+            TokenIds = decoderIds }, encoded, null)).ToArray();
         int vocab = model.Config.VocabSize;
         for (int t = 0; t < written.Count; t++)
-            Assert.Equal(written[t], System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits.AsSpan(t * vocab, vocab)));
+            Assert.Equal(written[t], System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits.AsSpan(t * vocab,
+                vocab)));
         tape.Reset();
         // Naming a token the end token stops generation where it would first be written.
         int end = written[^1], firstAt = written.IndexOf(end);
-        Assert.Equal(written.Take(firstAt), SoftPrompt.Models.Generation.Seq2SeqGenerator.Greedy(model, input, 6, endOfSequence: end));
+        Assert.Equal(written.Take(firstAt), SoftPrompt.Models.Generation.Seq2SeqGenerator.Greedy(model, input, 6,
+            endOfSequence: end));
     }
 
     private sealed class NoHooks : ILayerHooks { }
@@ -160,9 +171,11 @@ public class T5TuningTests
         bool[] padding = [false, false, false, false, false, false, false, false, true, true];
         int[][] rows = [[11, 4, 19, 3, 8, 1], [7, 7, 2, 15, 6, 9]];
         var tape = new Tape(recording: false);
-        var encoded = model.Encode(tape, new ForwardInput { Batch = 2, Length = 5, TokenIds = inputs, Padding = padding });
+        var encoded = model.Encode(tape, new ForwardInput { Batch = 2, Length = 5, TokenIds = inputs,
+            Padding = padding });
         int length = rows[0].Length, d = model.Config.HiddenSize;
-        var full = model.Decode(tape, new ForwardInput { Batch = 2, Length = length, TokenIds = [.. rows[0], .. rows[1]] }, encoded, padding).ToArray();
+        var full = model.Decode(tape, new ForwardInput { Batch = 2, Length = length,
+            TokenIds = [.. rows[0], .. rows[1]] }, encoded, padding).ToArray();
         var state = model.StartDecoding();
         for (int t = 0; t < length; t++)
         {
@@ -174,8 +187,10 @@ public class T5TuningTests
         Assert.Equal(length, state.Length);
 
         // Greedy decoding through the cache writes what the recomputing path (taken whenever hooks are given) writes.
-        var cached = SoftPrompt.Models.Generation.Seq2SeqGenerator.Greedy(model, tape, encoded, padding, null, 8, endOfSequence: 3);
-        var recomputed = SoftPrompt.Models.Generation.Seq2SeqGenerator.Greedy(model, tape, encoded, padding, new NoHooks(), 8, endOfSequence: 3);
+        var cached = SoftPrompt.Models.Generation.Seq2SeqGenerator.Greedy(model, tape, encoded, padding, null, 8,
+            endOfSequence: 3);
+        var recomputed = SoftPrompt.Models.Generation.Seq2SeqGenerator.Greedy(model, tape, encoded, padding,
+            new NoHooks(), 8, endOfSequence: 3);
         Assert.Equal(recomputed.Select(r => string.Join(",", r)), cached.Select(r => string.Join(",", r)));
         tape.Reset();
     }
@@ -187,6 +202,7 @@ public class T5TuningTests
         var prompt = new PromptEmbedding(4, model.Config.HiddenSize);
         prompt.InitializeUniform(5);
         var classifier = new T5Classifier(model, tokenizer, Mood, prompt);
-        TrainingSteps.LossFalls(tape => classifier.Loss(tape, MoodTask.Examples()), [prompt.Prompt], steps: 10, learningRate: 5e-2f);
+        TrainingSteps.LossFalls(tape => classifier.Loss(tape, MoodTask.Examples()), [prompt.Prompt], steps: 10,
+            learningRate: 5e-2f);
     }
 }

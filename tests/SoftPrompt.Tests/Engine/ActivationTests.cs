@@ -9,7 +9,8 @@ public class ActivationTests
 {
     // float64 definitions, written from the formulas rather than from the kernels
     private static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));
-    private static double Gelu(double x) => 0.5 * x * (1 + Math.Tanh(Math.Sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+    private static double Gelu(double x) =>
+        0.5 * x * (1 + Math.Tanh(Math.Sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
 
     // erf by its Maclaurin series, exact enough in float64 for |x| ≤ 6/√2
     private static double Erf(double x)
@@ -91,7 +92,8 @@ public class ActivationTests
     {
         var a = GradCheck.Random(17, 1f, 2, 3, 4);
         var b = GradCheck.Random(18, 1f, 2, 3, 4);
-        GradCheck.Check((tape, t) => Fn.Add(tape, Fn.Mul(tape, t[0], t[1]), Fn.Scale(tape, t[0], -1.5f)), new[] { a, b });
+        GradCheck.Check((tape, t) => Fn.Add(tape, Fn.Mul(tape, t[0], t[1]), Fn.Scale(tape, t[0], -1.5f)),
+            new[] { a, b });
     }
 
     [Fact]

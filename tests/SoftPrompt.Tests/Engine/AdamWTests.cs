@@ -11,7 +11,8 @@ public class AdamWTests
     private static void Reference(float[] w, float[] g, float[] m, float[] v, int step, float lr, float wd)
     {
         const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
-        float stepSize = lr / (1f - MathF.Pow(b1, step)), root = MathF.Sqrt(1f - MathF.Pow(b2, step)), decay = 1f - lr * wd;
+        float stepSize = lr / (1f - MathF.Pow(b1, step)), root = MathF.Sqrt(1f - MathF.Pow(b2, step)),
+            decay = 1f - lr * wd;
         for (int j = 0; j < w.Length; j++)
         {
             m[j] = b1 * m[j] + (1 - b1) * g[j];

@@ -8,7 +8,8 @@ namespace SoftPrompt.Tests.Engine;
 public class AttentionTests
 {
     // Straightforward float64 attention: key j visible to query t iff not padded and (not causal or j <= S-T+t).
-    private static double[] Reference(Tensor q, Tensor k, Tensor v, int heads, int kvHeads, bool causal, bool[]? padding)
+    private static double[] Reference(Tensor q, Tensor k, Tensor v, int heads, int kvHeads, bool causal,
+        bool[]? padding)
     {
         int batch = q.Dim(0), T = q.Dim(1), S = k.Dim(1), d = q.Dim(2) / heads, group = heads / kvHeads;
         var output = new double[q.Length];
@@ -52,7 +53,8 @@ public class AttentionTests
         return padding;
     }
 
-    private static (Tensor Q, Tensor K, Tensor V) Inputs(int batch, int T, int S, int heads, int kvHeads, int d, int seed = 10)
+    private static (Tensor Q, Tensor K, Tensor V) Inputs(int batch, int T, int S, int heads, int kvHeads, int d,
+        int seed = 10)
         => (GradCheck.Random(seed, 1f, batch, T, heads * d),
             GradCheck.Random(seed + 1, 1f, batch, S, kvHeads * d),
             GradCheck.Random(seed + 2, 1f, batch, S, kvHeads * d));
@@ -67,7 +69,8 @@ public class AttentionTests
     [InlineData(2, 40, 50, 4, 2, 32, true, false)] // large enough to run heads in parallel
     [InlineData(2, 40, 50, 4, 4, 32, false, true)]
     [InlineData(2, 40, 3, 4, 2, 8, false, false)] // fewer keys than queries, as over LLaMA-Adapter's prompt
-    public void Forward_matches_reference(int batch, int T, int S, int heads, int kvHeads, int d, bool causal, bool padded)
+    public void Forward_matches_reference(int batch, int T, int S, int heads, int kvHeads, int d, bool causal,
+        bool padded)
     {
         var (q, k, v) = Inputs(batch, T, S, heads, kvHeads, d);
         var padding = padded ? RandomPadding(3, batch, S) : null;
@@ -86,24 +89,28 @@ public class AttentionTests
     [InlineData(2, 3, 5, 4, 1, 4, false, true)]  // multi-query
     [InlineData(1, 35, 37, 2, 1, 4, true, false)] // two query blocks
     [InlineData(2, 6, 2, 4, 2, 4, false, false)] // fewer keys than queries, non-causal
-    public void Gradients_match_finite_differences(int batch, int T, int S, int heads, int kvHeads, int d, bool causal, bool padded)
+    public void Gradients_match_finite_differences(int batch, int T, int S, int heads, int kvHeads, int d, bool causal,
+        bool padded)
     {
         var (q, k, v) = Inputs(batch, T, S, heads, kvHeads, d, seed: 20);
         var padding = padded ? RandomPadding(5, batch, S) : null;
-        GradCheck.Check((tape, t) => Fn.Attention(tape, t[0], t[1], t[2], heads, kvHeads, causal, padding), new[] { q, k, v });
+        GradCheck.Check((tape, t) => Fn.Attention(tape, t[0], t[1], t[2], heads, kvHeads, causal, padding),
+            new[] { q, k, v });
     }
 
     [Fact]
     public void Gradients_with_parallel_heads_match_finite_differences()
     {
         var (q, k, v) = Inputs(2, 40, 50, 4, 2, 32, seed: 30);
-        GradCheck.Check((tape, t) => Fn.Attention(tape, t[0], t[1], t[2], 4, 2, causal: true), new[] { q, k, v }, maxProbesPerInput: 24);
+        GradCheck.Check((tape, t) => Fn.Attention(tape, t[0], t[1], t[2], 4, 2, causal: true), new[] { q, k, v },
+            maxProbesPerInput: 24);
     }
 
     [Fact]
     public void Fully_masked_query_outputs_zero_and_gets_no_gradient()
     {
-        // Causal with 3 extra rows: query 0 sees keys 0..3 of 6; batch row 0 pads exactly those, so query 0 sees nothing.
+        // Causal with 3 extra rows: query 0 sees keys 0..3 of 6; batch row 0 pads exactly those, so query 0 sees
+        // nothing.
         int batch = 2, T = 3, S = 6, heads = 2, d = 4;
         var (q, k, v) = Inputs(batch, T, S, heads, heads, d, seed: 40);
         var padding = new bool[batch * S];
@@ -122,7 +129,8 @@ public class AttentionTests
                 Assert.Equal(0f, k.Grad[j * heads * d + e]);
                 Assert.Equal(0f, v.Grad[j * heads * d + e]);
             }
-        GradCheck.Check((tp, t) => Fn.Attention(tp, t[0], t[1], t[2], heads, heads, causal: true, padding), new[] { q, k, v });
+        GradCheck.Check((tp, t) => Fn.Attention(tp, t[0], t[1], t[2], heads, heads, causal: true, padding),
+            new[] { q, k, v });
     }
 
     [Fact]
@@ -184,7 +192,8 @@ public class AttentionTests
     [Fact]
     public void Gradients_with_a_score_bias_are_the_same_bits_whatever_the_thread_count()
     {
-        // Large enough to run in chunks; the bias gradient is summed over them, so their count must not follow --threads.
+        // Large enough to run in chunks; the bias gradient is summed over them, so their count must not follow
+        // --threads.
         int batch = 4, T = 48, S = 48, heads = 4, d = 32;
         (float[] Output, float[] DQ, float[] DBias) Run(int threads)
         {

@@ -5,7 +5,8 @@ using Xunit;
 
 namespace SoftPrompt.Tests.Engine;
 
-/// <summary>Activation gradients handed back mid-backward change nothing a training loop reads, and shrink the step.</summary>
+/// <summary>Activation gradients handed back mid-backward change nothing a training loop reads, and shrink the
+/// step.</summary>
 public class EagerGradientReleaseTests
 {
     private static readonly SoftPrompt.Models.Formats.LoadedModel Loaded = MoodTask.Load();
@@ -13,7 +14,8 @@ public class EagerGradientReleaseTests
     private static (float[] PromptGradient, float[] LayerGradient, long PooledBytes) Step(bool eager)
     {
         var model = Loaded.Model;
-        model.SetTrainable(name => name.EndsWith("layers.4.attention_norm.weight") || name.EndsWith("layers.4.input_layernorm.weight"));
+        model.SetTrainable(name => name.EndsWith("layers.4.attention_norm.weight")
+            || name.EndsWith("layers.4.input_layernorm.weight"));
         var prompt = new PromptEmbedding(3, model.Config.HiddenSize);
         prompt.InitializeUniform(2);
         var classifier = new PromptClassifier(model, Loaded.Tokenizer!, MoodTask.Task(), prompt);
@@ -41,6 +43,7 @@ public class EagerGradientReleaseTests
         Assert.Equal(kept.PromptGradient, released.PromptGradient);
         Assert.Equal(kept.LayerGradient, released.LayerGradient);
         Assert.Contains(released.LayerGradient, g => g != 0);
-        Assert.True(released.PooledBytes < kept.PooledBytes * 0.8, $"pool {released.PooledBytes:N0} B with eager release vs {kept.PooledBytes:N0} B without");
+        Assert.True(released.PooledBytes < kept.PooledBytes * 0.8,
+            $"pool {released.PooledBytes:N0} B with eager release vs {kept.PooledBytes:N0} B without");
     }
 }

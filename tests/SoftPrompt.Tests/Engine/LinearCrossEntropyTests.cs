@@ -36,7 +36,8 @@ public class LinearCrossEntropyTests
     {
         var x = GradCheck.Random(4, 1f, 5, 6);
         var w = GradCheck.Random(5, 1f, 9, 6);
-        GradCheck.Check((tape, t) => Fn.LinearCrossEntropy(tape, t[0], t[1], new[] { 1, -100, 8, 0, 3 }), new[] { x, w });
+        GradCheck.Check((tape, t) => Fn.LinearCrossEntropy(tape, t[0], t[1], new[] { 1, -100, 8, 0, 3 }),
+            new[] { x, w });
     }
 
     [Fact]

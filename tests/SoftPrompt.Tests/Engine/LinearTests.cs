@@ -69,6 +69,7 @@ public class TapeMemoryTests
             tape.Backward(SoftPrompt.Engine.Autograd.Fn.Sum(tape, h));
             largestStep = Math.Max(largestStep, 10L * rows * 64 * sizeof(float));
         }
-        Assert.True(tape.PooledBytes < 6 * largestStep + (64L << 20), $"pool holds {tape.PooledBytes:N0} bytes; the largest step needs about {largestStep:N0}");
+        Assert.True(tape.PooledBytes < 6 * largestStep + (64L << 20),
+            $"pool holds {tape.PooledBytes:N0} bytes; the largest step needs about {largestStep:N0}");
     }
 }

@@ -74,6 +74,7 @@ public class LossTests
     public void Sum_and_mean_gradients_match_finite_differences()
     {
         var x = GradCheck.Random(7, 1f, 3, 4);
-        GradCheck.Check((tape, t) => Fn.Add(tape, Fn.Sum(tape, t[0]), Fn.Mean(tape, Fn.Mul(tape, t[0], t[0]))), new[] { x });
+        GradCheck.Check((tape, t) => Fn.Add(tape, Fn.Sum(tape, t[0]), Fn.Mean(tape, Fn.Mul(tape, t[0], t[0]))),
+            new[] { x });
     }
 }

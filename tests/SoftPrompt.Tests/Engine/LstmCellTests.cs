@@ -21,7 +21,8 @@ public class LstmCellTests
     };
 
     // nn.LSTMCell in float64, gate rows ordered (i, f, g, o).
-    private static (double[] H, double[] C) Reference(Tensor x, Tensor h, Tensor c, Tensor wIh, Tensor wHh, Tensor? bIh, Tensor? bHh)
+    private static (double[] H, double[] C) Reference(Tensor x, Tensor h, Tensor c, Tensor wIh, Tensor wHh, Tensor? bIh,
+        Tensor? bHh)
     {
         static double Sigmoid(double z) => 1 / (1 + Math.Exp(-z));
         var hNew = new double[Batch * Hidden];
@@ -38,7 +39,8 @@ public class LstmCellTests
             }
             for (int j = 0; j < Hidden; j++)
             {
-                double i = Sigmoid(gate[j]), f = Sigmoid(gate[Hidden + j]), g = Math.Tanh(gate[2 * Hidden + j]), o = Sigmoid(gate[3 * Hidden + j]);
+                double i = Sigmoid(gate[j]), f = Sigmoid(gate[Hidden + j]), g = Math.Tanh(gate[2 * Hidden + j]),
+                    o = Sigmoid(gate[3 * Hidden + j]);
                 cNew[b * Hidden + j] = f * c[b * Hidden + j] + i * g;
                 hNew[b * Hidden + j] = o * Math.Tanh(cNew[b * Hidden + j]);
             }
@@ -102,7 +104,8 @@ public class LstmCellTests
     {
         var t = Inputs(60);
         var badWeight = GradCheck.Random(61, 1f, 3 * Hidden, In);
-        var ex = Assert.Throws<ArgumentException>(() => Fn.LstmCell(new Tape(), t[0], t[1], t[2], badWeight, t[4], null, null));
+        var ex = Assert.Throws<ArgumentException>(() => Fn.LstmCell(new Tape(), t[0], t[1], t[2], badWeight, t[4], null,
+            null));
         Assert.Contains("wIh", ex.Message);
     }
 }

@@ -139,8 +139,10 @@ public class RopeTests
     public void Invalid_arguments_are_rejected()
     {
         var x = GradCheck.Random(8, 1f, 1, 2, 2 * 6);
-        Assert.Throws<ArgumentException>(() => Fn.Rope(new Tape(), x, 4, new[] { 0, 1 }, RopeStyle.RotateHalf)); // d = 3, odd
+        // d = 3, odd
+        Assert.Throws<ArgumentException>(() => Fn.Rope(new Tape(), x, 4, new[] { 0, 1 }, RopeStyle.RotateHalf));
         Assert.Throws<ArgumentException>(() => Fn.Rope(new Tape(), x, 2, new[] { 0 }, RopeStyle.RotateHalf));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Fn.Rope(new Tape(), x, 2, new[] { 0, -1 }, RopeStyle.RotateHalf));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Fn.Rope(new Tape(), x, 2, new[] { 0, -1 },
+            RopeStyle.RotateHalf));
     }
 }

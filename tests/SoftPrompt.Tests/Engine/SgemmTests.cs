@@ -9,11 +9,13 @@ public unsafe class SgemmTests
 {
     public static TheoryData<int, int, int> Shapes => new()
     {
-        { 1, 1, 1 }, { 7, 13, 5 }, { 33, 65, 129 }, { 130, 47, 300 }, { 8, 32, 256 }, { 3, 200, 64 }, { 257, 515, 520 }, { 64, 1100, 33 }, { 600, 70, 700 },
+        { 1, 1, 1 }, { 7, 13, 5 }, { 33, 65, 129 }, { 130, 47, 300 }, { 8, 32, 256 }, { 3, 200, 64 }, { 257, 515, 520 },
+        { 64, 1100, 33 }, { 600, 70, 700 },
     };
 
     // float64 reference with explicit strides: A(i,p), B(p,j) as the storage conventions say.
-    private static double[] Reference(bool transA, bool transB, int m, int n, int k, float[] a, int lda, float[] b, int ldb)
+    private static double[] Reference(bool transA, bool transB, int m, int n, int k, float[] a, int lda, float[] b,
+        int ldb)
     {
         var c = new double[m * n];
         for (int i = 0; i < m; i++)
@@ -21,7 +23,8 @@ public unsafe class SgemmTests
             {
                 double sum = 0;
                 for (int p = 0; p < k; p++)
-                    sum += (double)(transA ? a[p * lda + i] : a[i * lda + p]) * (transB ? b[j * ldb + p] : b[p * ldb + j]);
+                    sum += (double)(transA ? a[p * lda + i] : a[i * lda + p]) * (transB ? b[j * ldb + p]
+                        : b[p * ldb + j]);
                 c[i * n + j] = sum;
             }
         return c;
@@ -51,7 +54,8 @@ public unsafe class SgemmTests
             {
                 double want = expected[i * n + j] + (accumulate ? before[i * ldc + j] : 0);
                 Assert.True(Math.Abs(c[i * ldc + j] - want) <= tolerance,
-                    $"transA={transA} transB={transB} m={m} n={n} k={k}: C[{i},{j}] = {c[i * ldc + j]}, expected {want}");
+                    $"transA={transA} transB={transB} m={m} n={n} k={k}: C[{i},{j}] = {c[i * ldc + j]}, expected " +
+                        $"{want}");
             }
             for (int j = n; j < ldc; j++) Assert.Equal(before[i * ldc + j], c[i * ldc + j]); // padding untouched
         }
@@ -155,7 +159,8 @@ public unsafe class SgemmTests
         {
             Interlocked.Increment(ref hits[i]);
             int outer = Environment.CurrentManagedThreadId;
-            Parallelism.For(4, _ => { if (Environment.CurrentManagedThreadId != outer) Interlocked.Increment(ref nestedThreads); });
+            Parallelism.For(4, _ => { if (Environment.CurrentManagedThreadId != outer) Interlocked.Increment(
+                ref nestedThreads); });
         });
         Assert.All(hits, h => Assert.Equal(1, h));
         Assert.Equal(0, nestedThreads);

@@ -156,7 +156,8 @@ public class HfConfigTests : IDisposable
     [InlineData("n_layer")]
     [InlineData("n_head")]
     [InlineData("vocab_size")]
-    public void Gpt2_missing_required_field(string field) => AssertFails(With(Gpt2Json, field, null), $"field \"{field}\"", "is missing");
+    public void Gpt2_missing_required_field(string field) => AssertFails(With(Gpt2Json, field, null),
+        $"field \"{field}\"", "is missing");
 
     [Fact]
     public void Gpt2_missing_both_position_fields()
@@ -169,7 +170,8 @@ public class HfConfigTests : IDisposable
     [InlineData("intermediate_size")]
     [InlineData("max_position_embeddings")]
     [InlineData("vocab_size")]
-    public void Llama_missing_required_field(string field) => AssertFails(With(LlamaJson, field, null), $"field \"{field}\"", "is missing");
+    public void Llama_missing_required_field(string field) => AssertFails(With(LlamaJson, field, null),
+        $"field \"{field}\"", "is missing");
 
     [Theory]
     [InlineData("n_head", "\"12\"", "a whole number", "a string")]
@@ -183,10 +185,14 @@ public class HfConfigTests : IDisposable
         => AssertFails(With(Gpt2Json, field, value), $"field \"{field}\"", $"must be {expected}", actual);
 
     [Theory]
-    [InlineData("{\"model_type\":\"t5\",\"vocab_size\":10,\"d_model\":8,\"num_heads\":2,\"d_kv\":8,\"d_ff\":16,\"num_layers\":1}", "field \"d_kv\"", "d_model / num_heads")]
-    [InlineData("{\"model_type\":\"t5\",\"vocab_size\":10,\"d_model\":8,\"num_heads\":2,\"d_ff\":16,\"num_layers\":1,\"feed_forward_proj\":\"gated-tanh\"}", "field \"feed_forward_proj\"", "gated-tanh")]
-    [InlineData("{\"model_type\":\"t5\",\"vocab_size\":10,\"d_model\":8,\"num_heads\":2,\"d_ff\":16,\"num_layers\":1,\"relative_attention_num_buckets\":32,\"relative_attention_max_distance\":8}", "max_distance 8", "must exceed half")]
-    public void T5_settings_we_do_not_run_are_refused_by_name(string json, params string[] fragments) => AssertFails(json, fragments);
+    [InlineData(
+        "{\"model_type\":\"t5\",\"vocab_size\":10,\"d_model\":8,\"num_heads\":2,\"d_kv\":8,\"d_ff\":16,\"num_layers\":1}", "field \"d_kv\"", "d_model / num_heads")]
+    [InlineData(
+        "{\"model_type\":\"t5\",\"vocab_size\":10,\"d_model\":8,\"num_heads\":2,\"d_ff\":16,\"num_layers\":1,\"feed_forward_proj\":\"gated-tanh\"}", "field \"feed_forward_proj\"", "gated-tanh")]
+    [InlineData(
+        "{\"model_type\":\"t5\",\"vocab_size\":10,\"d_model\":8,\"num_heads\":2,\"d_ff\":16,\"num_layers\":1,\"relative_attention_num_buckets\":32,\"relative_attention_max_distance\":8}", "max_distance 8", "must exceed half")]
+    public void T5_settings_we_do_not_run_are_refused_by_name(string json, params string[] fragments) =>
+        AssertFails(json, fragments);
 
     [Fact]
     public void T5_config_round_trips_through_write_and_read()
@@ -194,8 +200,10 @@ public class HfConfigTests : IDisposable
         var config = new ModelConfig
         {
             Architecture = Architecture.T5, VocabSize = 40, HiddenSize = 16, NumLayers = 2, DecoderLayers = 3,
-            NumHeads = 4, NumKvHeads = 4, IntermediateSize = 24, MaxPositions = 64, GatedFeedForward = true, HiddenAct = "gelu_new",
-            RelativeAttentionBuckets = 16, RelativeAttentionMaxDistance = 40, PadTokenId = 5, DecoderStartTokenId = 5, EosTokenId = 3,
+            NumHeads = 4, NumKvHeads = 4, IntermediateSize = 24, MaxPositions = 64, GatedFeedForward = true,
+            HiddenAct = "gelu_new",
+            RelativeAttentionBuckets = 16, RelativeAttentionMaxDistance = 40, PadTokenId = 5, DecoderStartTokenId = 5,
+            EosTokenId = 3,
             TieWordEmbeddings = false,
         };
         string path = Path.Combine(Path.GetTempPath(), $"t5-config-{Guid.NewGuid():N}.json");
@@ -211,7 +219,8 @@ public class HfConfigTests : IDisposable
     [Fact]
     public void Unknown_or_missing_model_type()
     {
-        AssertFails(With(Gpt2Json, "model_type", "\"mamba\""), "model_type \"mamba\" is not supported", "gpt2, llama, qwen2, qwen3, phi3, gemma3_text, gpt_neox, bert, t5");
+        AssertFails(With(Gpt2Json, "model_type", "\"mamba\""), "model_type \"mamba\" is not supported",
+            "gpt2, llama, qwen2, qwen3, phi3, gemma3_text, gpt_neox, bert, t5");
         AssertFails(With(Gpt2Json, "model_type", null), "field \"model_type\"", "is missing");
     }
 
@@ -224,7 +233,8 @@ public class HfConfigTests : IDisposable
 
     [Theory]
     [InlineData("hidden_act", "\"gelu\"", "silu")]
-    [InlineData("rope_scaling", "{\"rope_type\": \"yarn\", \"factor\": 8.0}", "not implemented (implemented: llama3, linear)")]
+    [InlineData("rope_scaling", "{\"rope_type\": \"yarn\", \"factor\": 8.0}",
+        "not implemented (implemented: llama3, linear)")]
     [InlineData("rope_scaling", "{\"rope_type\": \"llama3\", \"factor\": 8.0}", "low_freq_factor\" is missing")]
     [InlineData("rope_scaling", "{\"type\": \"linear\", \"factor\": -2}", "must be positive")]
     [InlineData("rope_scaling", "8", "must be an object")]
@@ -257,8 +267,10 @@ public class HfConfigTests : IDisposable
     public void Written_configs_read_back_equal_and_use_hf_names(bool llama)
     {
         var config = llama
-            ? HfConfig.Read(Save(LlamaJson)) with { RotaryPairing = RotaryPairing.Interleaved, RopeTheta = 500000f, TieWordEmbeddings = true }
-            : HfConfig.Read(Save(With(Gpt2Json, "n_inner", "1000"))) with { HiddenAct = "gelu_pytorch_tanh", NormEps = 1e-6f };
+            ? HfConfig.Read(Save(LlamaJson)) with { RotaryPairing = RotaryPairing.Interleaved, RopeTheta = 500000f,
+                TieWordEmbeddings = true }
+            : HfConfig.Read(Save(With(Gpt2Json, "n_inner", "1000"))) with { HiddenAct = "gelu_pytorch_tanh",
+                NormEps = 1e-6f };
         string path = _dir.File("written.json");
         HfConfig.Write(config, path);
         Assert.Equal(config, HfConfig.Read(path));

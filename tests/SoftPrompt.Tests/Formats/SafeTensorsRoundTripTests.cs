@@ -21,7 +21,8 @@ public class SafeTensorsRoundTripTests : IDisposable
         return values;
     }
 
-    private static (string, int[], ReadOnlyMemory<float>) T(string name, int[] shape, float[] data) => (name, shape, data);
+    private static (string, int[], ReadOnlyMemory<float>) T(string name, int[] shape, float[] data) =>
+        (name, shape, data);
 
     [Fact]
     public void F32_round_trip_keeps_values_shapes_order_and_metadata_exactly()
@@ -31,7 +32,8 @@ public class SafeTensorsRoundTripTests : IDisposable
         var b = new[] { float.NegativeInfinity, -0f, float.Epsilon, 1e30f };
         var scalar = new[] { 42.5f };
         var metadata = new Dictionary<string, string> { ["format"] = "pt", ["note"] = "ünïcödé ▁ text" };
-        SafeTensorsWriter.Write(path, [T("layer.a", [2, 3], a), T("b", [4], b), T("scalar", [], scalar), T("empty", [0, 5], [])],
+        SafeTensorsWriter.Write(path, [T("layer.a", [2, 3], a), T("b", [4], b), T("scalar", [], scalar),
+            T("empty", [0, 5], [])],
             SafeTensorsDType.F32, metadata);
 
         var file = SafeTensorsFile.Open(path);
@@ -68,11 +70,13 @@ public class SafeTensorsRoundTripTests : IDisposable
         var readLarge = file.ReadFloat32("large", [700_001]);
         for (int i = 0; i < large.Length; i++)
         {
-            if ((float)(Half)large[i] != readLarge[i]) Assert.Fail($"element {i}: {large[i]} read back as {readLarge[i]}, expected {(float)(Half)large[i]}");
+            if ((float)(Half)large[i] != readLarge[i]) Assert.Fail(
+                $"element {i}: {large[i]} read back as {readLarge[i]}, expected {(float)(Half)large[i]}");
         }
     }
 
-    /// <summary>Independent reference: the nearer of the two bfloat16 neighbours in double precision, ties to even.</summary>
+    /// <summary>Independent reference: the nearer of the two bfloat16 neighbours in double precision, ties to
+    /// even.</summary>
     private static float ReferenceBf16(float x)
     {
         if (float.IsNaN(x) || float.IsInfinity(x)) return x;
@@ -80,7 +84,8 @@ public class SafeTensorsRoundTripTests : IDisposable
         float down = BitConverter.UInt32BitsToSingle(bits & 0xFFFF0000u);
         uint upBits = (bits & 0xFFFF0000u) + 0x10000u;
         float up = BitConverter.UInt32BitsToSingle(upBits);
-        double dDown = Math.Abs((double)x - down), dUp = Math.Abs((double)x - (float.IsInfinity(up) ? Math.CopySign(Math.Pow(2, 128), x) : up));
+        double dDown = Math.Abs((double)x - down),
+            dUp = Math.Abs((double)x - (float.IsInfinity(up) ? Math.CopySign(Math.Pow(2, 128), x) : up));
         if (dDown < dUp) return down;
         if (dUp < dDown) return up;
         return ((bits >> 16) & 1) == 0 ? down : up;
@@ -118,7 +123,8 @@ public class SafeTensorsRoundTripTests : IDisposable
     public void Header_is_strict_json_padded_to_8_bytes_with_contiguous_offsets()
     {
         string path = _dir.File("layout.safetensors");
-        SafeTensorsWriter.Write(path, [T("w", [3, 2], RandomValues(4, 6)), T("b", [3], RandomValues(5, 3))], SafeTensorsDType.BF16,
+        SafeTensorsWriter.Write(path, [T("w", [3, 2], RandomValues(4, 6)), T("b", [3], RandomValues(5, 3))],
+            SafeTensorsDType.BF16,
             new Dictionary<string, string> { ["format"] = "pt" });
         byte[] bytes = File.ReadAllBytes(path);
         long headerLength = (long)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
@@ -128,17 +134,20 @@ public class SafeTensorsRoundTripTests : IDisposable
         var w = header.RootElement.GetProperty("w");
         Assert.Equal("BF16", w.GetProperty("dtype").GetString());
         Assert.Equal([0L, 12L], w.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()));
-        Assert.Equal([12L, 18L], header.RootElement.GetProperty("b").GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()));
+        Assert.Equal([12L, 18L], header.RootElement.GetProperty("b").GetProperty("data_offsets").EnumerateArray()
+            .Select(e => e.GetInt64()));
         Assert.Equal(8 + headerLength + 18, bytes.Length);
     }
 
     [Fact]
     public void Reads_a_file_as_the_reference_writer_lays_it_out()
     {
-        // The reference writer orders tensors by alignment, not by name, pads the header with spaces, and may mix dtypes.
+        // The reference writer orders tensors by alignment, not by name, pads the header with spaces, and may mix
+        // dtypes.
         string path = _dir.File("reference.safetensors");
         var data = new List<byte>();
-        void Add<T>(T[] values) where T : unmanaged => data.AddRange(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
+        void Add<T>(T[] values) where T : unmanaged =>
+            data.AddRange(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
         Add(new[] { 1.5, -2.25 });                                     // F64 [2] at 0..16
         Add(new[] { 7L });                                             // I64 [1] at 16..24
         Add(new[] { 0.5f, 4f, -8f });                                  // F32 [3] at 24..36
@@ -186,7 +195,8 @@ public class SafeTensorsRoundTripTests : IDisposable
         Assert.Equal([3f, 4f, 5f], SafeTensorsFile.Open(path).ReadFloat32("x"));
         Assert.False(File.Exists(path + ".tmp"));
         Assert.Throws<ArgumentException>(() => SafeTensorsWriter.Write(path, [T("x", [1], [1f]), T("x", [1], [2f])]));
-        Assert.Throws<ArgumentException>(() => SafeTensorsWriter.Write(path, [T("x", [1], [1f])], SafeTensorsDType.I32));
+        Assert.Throws<ArgumentException>(() => SafeTensorsWriter.Write(path, [T("x", [1], [1f])],
+            SafeTensorsDType.I32));
     }
 
     [Fact]
@@ -200,7 +210,8 @@ public class SafeTensorsRoundTripTests : IDisposable
         var file = SafeTensorsFile.Open(path);
         Assert.Equal(w.ReadOnlySpan.ToArray(), file.ReadFloat32("w", [2, 3]));
         Assert.Equal(w.ReadOnlySpan.ToArray(), file.ReadFloat32("w.as_3x2", [3, 2]));
-        Assert.Throws<ArgumentException>(() => SafeTensorsWriter.Write(path, [Tensor.Parameter([1], trainable: false)]));
+        Assert.Throws<ArgumentException>(() => SafeTensorsWriter.Write(path,
+            [Tensor.Parameter([1], trainable: false)]));
     }
 }
 

@@ -79,7 +79,8 @@ public class TinyStoriesBinTests : IDisposable
         // slip in the kind-by-kind order of the file would put the wrong kind of values under some name.
         foreach (var (name, weight) in Model.Value.Weights)
         {
-            if (name.Contains("norm")) Assert.True(weight.Data.Min() > 0.3f, $"{name} looks like a matrix, not norm gains");
+            if (name.Contains("norm")) Assert.True(weight.Data.Min() > 0.3f,
+                $"{name} looks like a matrix, not norm gains");
             else Assert.True(Math.Abs(weight.Data.Average()) < 0.05, $"{name} looks like norm gains, not a matrix");
         }
         Assert.Equal(0.9722429513931274f, Model.Value.Weights["model.layers.0.input_layernorm.weight"].Data[0]);
@@ -115,7 +116,8 @@ public class TinyStoriesBinTests : IDisposable
     }
 
     [Fact]
-    public void Trailing_bytes_fail_clearly() => AssertFails(Copy(b => [.. b, 0, 0, 0, 0]), "longer than expected", "1040128");
+    public void Trailing_bytes_fail_clearly() => AssertFails(Copy(b => [.. b, 0, 0, 0, 0]), "longer than expected",
+        "1040128");
 
     [Fact]
     public void Wrong_version_or_model_type()
@@ -125,7 +127,8 @@ public class TinyStoriesBinTests : IDisposable
         AssertFails(Copy(b => SetInt(b, 1, 1_000_000)), "model type's length is 1000000");
     }
 
-    // Header fields after "llama": hidden at 10, intermediate 14, max_seq 18, vocab 22, layers 26, heads 30, kv heads 34.
+    // Header fields after "llama": hidden at 10, intermediate 14, max_seq 18, vocab 22, layers 26, heads 30, kv heads
+    // 34.
     [Theory]
     [InlineData(22, int.MaxValue, "vocab_size")]
     [InlineData(10, -64, "hidden_size")]
@@ -136,7 +139,8 @@ public class TinyStoriesBinTests : IDisposable
 
     [Fact]
     public void Sizes_within_bounds_but_too_big_together_are_refused()
-        => AssertFails(Copy(b => SetInt(SetInt(b, 22, 1 << 20), 10, 1 << 16)), "model.embed_tokens.weight", "68719476736 floats", "more than one array can hold");
+        => AssertFails(Copy(b => SetInt(SetInt(b, 22, 1 << 20), 10, 1 << 16)), "model.embed_tokens.weight",
+            "68719476736 floats", "more than one array can hold");
 
     [Fact]
     public void Inconsistent_heads_and_flags()
@@ -151,7 +155,8 @@ public class TinyStoriesBinTests : IDisposable
     {
         AssertFails(Copy(b => SetInt(b, 260, 1 << 30)), "vocabulary entry 0", "claims 1073741824 bytes");
         AssertFails(Copy(b => SetInt(b, 260, -1)), "vocabulary entry 0", "claims -1 bytes");
-        AssertFails(Copy(b => SetInt(b, 256, BitConverter.SingleToInt32Bits(float.NaN))), "vocabulary entry 0", "finite");
+        AssertFails(Copy(b => SetInt(b, 256, BitConverter.SingleToInt32Bits(float.NaN))), "vocabulary entry 0",
+            "finite");
         AssertFails(Copy(b => { b[264] = 0xFF; return b; }), "vocabulary entry 0", "not valid UTF-8");
     }
 }

@@ -63,7 +63,8 @@ public class Bf16WeightsTests
         var ids = Enumerable.Range(0, tokens).Select(i => (i * 7 + 3) % model.Config.VocabSize).ToArray();
         var text = Fn.Embedding(tape, model.TokenEmbedding, ids, tokens);
         var embeddings = Fn.Concat(tape, 0, promptVectors, text).Reshape(1, prompt + tokens, d);
-        var hidden = model.Hidden(tape, new ForwardInput { Batch = 1, Length = prompt + tokens, Embeddings = embeddings });
+        var hidden = model.Hidden(tape, new ForwardInput { Batch = 1, Length = prompt + tokens,
+            Embeddings = embeddings });
         var logits = model.Logits(tape, hidden);
         var targets = Enumerable.Range(0, prompt + tokens).Select(i => (i * 5 + 1) % model.Config.VocabSize).ToArray();
         var loss = Fn.CrossEntropy(tape, logits.Reshape(prompt + tokens, model.Config.VocabSize), targets);

@@ -55,7 +55,8 @@ public class Gpt2ActivationTests : IDisposable
         return logits;
     }
 
-    private static double TanhGelu(double x) => 0.5 * x * (1 + Math.Tanh(Math.Sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+    private static double TanhGelu(double x) =>
+        0.5 * x * (1 + Math.Tanh(Math.Sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
 
     private static double ExactGelu(double x) => 0.5 * x * (1 + Erf(x / Math.Sqrt(2)));
 

@@ -25,7 +25,8 @@ public class ModelLoaderTests
         using var dir = new TempDirectory();
         ModelLoader.Save(original, dir.Path);
         var reloaded = ModelLoader.Load(dir.Path).Model;
-        Assert.Equal(original.Config, reloaded.Config with { }); // model_type, head_dim and the family's flags come back too
+        // model_type, head_dim and the family's flags come back too
+        Assert.Equal(original.Config, reloaded.Config with { });
         foreach (var p in original.Parameters)
             Assert.Equal(p.Tensor.ToArray(), reloaded.Parameter(p.Name).ToArray());
     }
@@ -44,7 +45,8 @@ public class ModelLoaderTests
     [Fact]
     public void A_missing_tensor_is_named()
     {
-        using var dir = CopyWithEdit("llama-tiny", (name, shape, data) => name == "model.norm.weight" ? null : (shape, data));
+        using var dir = CopyWithEdit("llama-tiny", (name, shape, data) => name == "model.norm.weight" ? null : (shape,
+            data));
         var e = Assert.ThrowsAny<Exception>(() => ModelLoader.Load(dir.Path));
         Assert.Contains("model.norm.weight", e.Message);
     }
@@ -62,13 +64,15 @@ public class ModelLoaderTests
         foreach (var p in original.Parameters)
             Assert.Equal(p.Tensor.ToArray(), reloaded.Parameter(p.Name).ToArray());
         Assert.Contains("T5 encoder-decoder", Assert.ThrowsAny<IOException>(() => ModelLoader.Load(dir.Path)).Message);
-        Assert.Contains("needs a T5", Assert.ThrowsAny<IOException>(() => ModelLoader.LoadT5(Fixture("llama-tiny"))).Message);
+        Assert.Contains("needs a T5", Assert.ThrowsAny<IOException>(() =>
+            ModelLoader.LoadT5(Fixture("llama-tiny"))).Message);
     }
 
     [Fact]
     public void A_t5_checkpoint_may_keep_the_shared_embedding_under_a_stacks_name()
     {
-        using var dir = CopyWithEdit("t5-tiny", (name, shape, data) => (shape, data), rename: name => name == "shared.weight" ? "encoder.embed_tokens.weight" : name);
+        using var dir = CopyWithEdit("t5-tiny", (name, shape, data) => (shape, data), rename: name =>
+            name == "shared.weight" ? "encoder.embed_tokens.weight" : name);
         var original = ModelLoader.LoadT5(Fixture("t5-tiny")).Model;
         Assert.Equal(original.TokenEmbedding.ToArray(), ModelLoader.LoadT5(dir.Path).Model.TokenEmbedding.ToArray());
     }
@@ -83,7 +87,8 @@ public class ModelLoaderTests
 
     /// <summary>Copies a fixture model, passing each stored tensor through <paramref name="edit"/> (null drops it) and
     /// its name through <paramref name="rename"/>.</summary>
-    private static TempDirectory CopyWithEdit(string fixture, Func<string, int[], float[], (int[] Shape, float[] Data)?> edit, Func<string, string>? rename = null)
+    private static TempDirectory CopyWithEdit(string fixture, Func<string, int[], float[],
+        (int[] Shape, float[] Data)?> edit, Func<string, string>? rename = null)
     {
         var dir = new TempDirectory();
         File.Copy(Path.Combine(Fixture(fixture), "config.json"), dir.File("config.json"));

@@ -10,10 +10,11 @@ using Xunit.Abstractions;
 namespace SoftPrompt.Tests.Models;
 
 /// <summary>
-/// Logits, loss, the input-embedding gradient and every weight gradient of tiny GPT-2, LLaMA (plain, Llama 3 rope scaling), Qwen2, Qwen3, GPT-NeoX (Pythia) and BERT models against
-/// PyTorch (fixtures written by tools/make_parity_fixtures.py, reference computed in float64). The loss goes through
-/// each model's own LanguageModelLoss: next-token for the decoders, masked-token (MLM head on scored rows) for BERT,
-/// whose batch also has a padded row and two token types.
+/// Logits, loss, the input-embedding gradient and every weight gradient of tiny GPT-2, LLaMA (plain, Llama 3 rope
+/// scaling), Qwen2, Qwen3, GPT-NeoX (Pythia) and BERT models against PyTorch (fixtures written by
+/// tools/make_parity_fixtures.py, reference computed in float64). The loss goes through each model's own
+/// LanguageModelLoss: next-token for the decoders, masked-token (MLM head on scored rows) for BERT, whose batch also
+/// has a padded row and two token types.
 /// </summary>
 public class ModelParityTests(ITestOutputHelper output)
 {
@@ -29,7 +30,8 @@ public class ModelParityTests(ITestOutputHelper output)
     [InlineData("pythia-tiny")] // GPT-NeoX: per-head fused qkv, rotary on half of each head, parallel residual
     [InlineData("gpt-neox-sequential-tiny")] // GPT-NeoX with use_parallel_residual false
     [InlineData("phi3-tiny")] // LLaMA with fused qkv_proj and gate_up_proj
-    [InlineData("gemma3-tiny")] // (1 + w) norms around each sublayer, q/k norms, √D embeddings, local and global rotary bases
+    // (1 + w) norms around each sublayer, q/k norms, √D embeddings, local and global rotary bases
+    [InlineData("gemma3-tiny")]
     [InlineData("bert-tiny")]
     public void Parity_logits_loss_and_gradients_match_pytorch(string name)
     {
@@ -40,13 +42,16 @@ public class ModelParityTests(ITestOutputHelper output)
         int[] targets = expected.ReadFloat32("targets").Select(v => (int)v).ToArray();
         var shape = expected.Info("input_ids").Shape;
         int batch = shape[0], length = shape[1];
-        int[]? tokenTypes = expected.Contains("token_types") ? expected.ReadFloat32("token_types").Select(v => (int)v).ToArray() : null;
-        bool[]? padding = expected.Contains("attention_mask") ? expected.ReadFloat32("attention_mask").Select(v => v == 0f).ToArray() : null;
+        int[]? tokenTypes = expected.Contains("token_types") ? expected.ReadFloat32("token_types").Select(v => (int)v)
+            .ToArray() : null;
+        bool[]? padding = expected.Contains("attention_mask") ? expected.ReadFloat32("attention_mask").Select(v =>
+            v == 0f).ToArray() : null;
 
         // Token ids in: the embedding matrix gets its full gradient (lookup + tied head).
         model.SetTrainable(true);
         var tape = new Tape();
-        var hidden = model.Hidden(tape, new ForwardInput { Batch = batch, Length = length, TokenIds = ids, TokenTypes = tokenTypes, Padding = padding });
+        var hidden = model.Hidden(tape, new ForwardInput { Batch = batch, Length = length, TokenIds = ids,
+            TokenTypes = tokenTypes, Padding = padding });
         var logits = model.Logits(tape, hidden);
         var loss = model.LanguageModelLoss(tape, hidden, targets);
         Check("logits", logits.ReadOnlySpan, expected.ReadFloat32("logits"));
@@ -60,15 +65,18 @@ public class ModelParityTests(ITestOutputHelper output)
         // gradient buffer on a weight afterwards was created by this backward pass.
         model = ModelLoader.Load(dir).Transformer;
         model.SetTrainable(false);
-        var embeddings = Tensor.Parameter(new[] { batch, length, model.Config.HiddenSize }, trainable: true, "inputs_embeds");
+        var embeddings = Tensor.Parameter(new[] { batch, length, model.Config.HiddenSize }, trainable: true,
+            "inputs_embeds");
         var table = model.TokenEmbedding.ReadOnlySpan;
         int d = model.Config.HiddenSize;
         for (int i = 0; i < ids.Length; i++) table.Slice(ids[i] * d, d).CopyTo(embeddings.Span.Slice(i * d, d));
-        hidden = model.Hidden(tape, new ForwardInput { Batch = batch, Length = length, Embeddings = embeddings, TokenTypes = tokenTypes, Padding = padding });
+        hidden = model.Hidden(tape, new ForwardInput { Batch = batch, Length = length, Embeddings = embeddings,
+            TokenTypes = tokenTypes, Padding = padding });
         loss = model.LanguageModelLoss(tape, hidden, targets);
         tape.Backward(loss);
         Check("grad inputs_embeds", embeddings.Grad, expected.ReadFloat32("grad.inputs_embeds"));
-        Assert.All(model.Parameters, p => Assert.False(p.Tensor.HasGrad, $"frozen {p.Name} received a gradient buffer"));
+        Assert.All(model.Parameters, p => Assert.False(p.Tensor.HasGrad,
+            $"frozen {p.Name} received a gradient buffer"));
     }
 
     /// <summary>
@@ -94,8 +102,10 @@ public class ModelParityTests(ITestOutputHelper output)
 
         model.SetTrainable(true);
         var tape = new Tape();
-        var encoded = model.Encode(tape, new ForwardInput { Batch = batch, Length = source, TokenIds = ids, Padding = padding });
-        var decoded = model.Decode(tape, new ForwardInput { Batch = batch, Length = target, TokenIds = decoderIds }, encoded, padding);
+        var encoded = model.Encode(tape, new ForwardInput { Batch = batch, Length = source, TokenIds = ids,
+            Padding = padding });
+        var decoded = model.Decode(tape, new ForwardInput { Batch = batch, Length = target, TokenIds = decoderIds },
+            encoded, padding);
         var logits = model.Logits(tape, decoded);
         var loss = model.Loss(tape, decoded, targets);
         Check("logits", logits.ReadOnlySpan, expected.ReadFloat32("logits"));
@@ -109,13 +119,17 @@ public class ModelParityTests(ITestOutputHelper output)
         model.SetTrainable(false);
         int d = model.Config.HiddenSize;
         var embeddings = Tensor.Parameter(new[] { batch, source, d }, trainable: true, "inputs_embeds");
-        for (int i = 0; i < ids.Length; i++) model.TokenEmbedding.ReadOnlySpan.Slice(ids[i] * d, d).CopyTo(embeddings.Span.Slice(i * d, d));
-        encoded = model.Encode(tape, new ForwardInput { Batch = batch, Length = source, Embeddings = embeddings, Padding = padding });
-        decoded = model.Decode(tape, new ForwardInput { Batch = batch, Length = target, TokenIds = decoderIds }, encoded, padding);
+        for (int i = 0; i < ids.Length; i++) model.TokenEmbedding.ReadOnlySpan.Slice(ids[i] * d,
+            d).CopyTo(embeddings.Span.Slice(i * d, d));
+        encoded = model.Encode(tape, new ForwardInput { Batch = batch, Length = source, Embeddings = embeddings,
+            Padding = padding });
+        decoded = model.Decode(tape, new ForwardInput { Batch = batch, Length = target, TokenIds = decoderIds },
+            encoded, padding);
         loss = model.Loss(tape, decoded, targets);
         tape.Backward(loss);
         Check("grad inputs_embeds", embeddings.Grad, expected.ReadFloat32("grad.inputs_embeds"));
-        Assert.All(model.Parameters, p => Assert.False(p.Tensor.HasGrad, $"frozen {p.Name} received a gradient buffer"));
+        Assert.All(model.Parameters, p => Assert.False(p.Tensor.HasGrad,
+            $"frozen {p.Name} received a gradient buffer"));
     }
 
     private static float[] ExpectedWeightGradient(SafeTensorsFile expected, string name, int[] ourShape)
@@ -127,8 +141,9 @@ public class ModelParityTests(ITestOutputHelper output)
 
     private void Check(string what, ReadOnlySpan<float> actual, ReadOnlySpan<float> expected)
     {
-        // A gradient that is zero in exact arithmetic (BERT's key biases: a shift shared by every key leaves the softmax
-        // unchanged) has no scale to be relative to; both sides are rounding noise, so it is held to an absolute bound.
+        // A gradient that is zero in exact arithmetic (BERT's key biases: a shift shared by every key leaves the
+        // softmax unchanged) has no scale to be relative to; both sides are rounding noise, so it is held to an
+        // absolute bound.
         double scale = 0;
         foreach (float e in expected) scale = Math.Max(scale, Math.Abs(e));
         if (scale < ZeroGradient)

@@ -48,8 +48,8 @@ public class ShippedModelTests(ITestOutputHelper output)
 
     /// <summary>
     /// The shipped encoder-decoders on the same held-out prose: the span-corruption model fills masked spans far better
-    /// than chance, and its greedy answer to a masked text starts with the first sentinel, as span corruption taught it;
-    /// the LM-adapted one continues a text far better than chance and answers in words, not sentinels.
+    /// than chance, and its greedy answer to a masked text starts with the first sentinel, as span corruption taught
+    /// it; the LM-adapted one continues a text far better than chance and answers in words, not sentinels.
     /// </summary>
     [Theory]
     [InlineData("models/t5-small", false, 2.5)]
@@ -70,19 +70,22 @@ public class ShippedModelTests(ITestOutputHelper output)
         else
         {
             var corruption = new SoftPrompt.Training.Pretraining.SpanCorruption(sentinels, eos);
-            (input, target) = (new int[corruption.InputLength(ids.Length)], new int[corruption.TargetLength(ids.Length)]);
+            (input, target) = (new int[corruption.InputLength(ids.Length)],
+                new int[corruption.TargetLength(ids.Length)]);
             corruption.Apply(new Random(1), ids, input, target);
         }
         var tape = new Tape(recording: false);
         var encoded = model.Encode(tape, new ForwardInput { Batch = 1, Length = input.Length, TokenIds = input });
-        var decoded = model.Decode(tape, new ForwardInput { Batch = 1, Length = target.Length, TokenIds = model.ShiftRight(target, 1, target.Length) }, encoded, null);
+        var decoded = model.Decode(tape, new ForwardInput { Batch = 1, Length = target.Length,
+            TokenIds = model.ShiftRight(target, 1, target.Length) }, encoded, null);
         float loss = model.Loss(tape, decoded, target)[0];
         tape.Reset();
         double uniform = Math.Log(model.Config.VocabSize);
         output.WriteLine($"{path}: {target.Length} target tokens, mean loss {loss:F3} nats (uniform {uniform:F2})");
         Assert.True(loss < uniform - nats, $"mean loss {loss:F3} is not {nats} nats under uniform ({uniform:F2})");
 
-        var answer = SoftPrompt.Models.Generation.Seq2SeqGenerator.Greedy(model, [.. ids[..20], sentinels[0], .. ids[24..40], eos], 3, eos);
+        var answer = SoftPrompt.Models.Generation.Seq2SeqGenerator.Greedy(model, [.. ids[..20], sentinels[0],
+            .. ids[24..40], eos], 3, eos);
         output.WriteLine($"{path}: answers {string.Join(" ", answer.Select(tokenizer.TokenText))}");
         Assert.Equal(!lmAdapted, answer.Count > 0 && answer[0] == sentinels[0]);
     }
@@ -106,14 +109,18 @@ public class ShippedModelTests(ITestOutputHelper output)
         for (int r = 0; r < rows; r++)
         {
             ids.CopyTo(inputs, r * n);
-            for (int i = 1 + r; i < n - 1; i += rows) (targets[r * n + i], inputs[r * n + i]) = (ids[i], tokenizer.MaskId!.Value);
+            for (int i = 1 + r; i < n - 1; i += rows) (targets[r * n + i], inputs[r * n + i]) = (ids[i],
+                tokenizer.MaskId!.Value);
         }
         var tape = new Tape(recording: false);
         var hidden = model.Hidden(tape, new ForwardInput { Batch = rows, Length = n, TokenIds = inputs });
         float loss = model.LanguageModelLoss(tape, hidden, targets)[0];
         double uniform = Math.Log(model.Config.VocabSize);
-        output.WriteLine($"encoder-small: {targets.Count(t => t >= 0)} of {n} tokens masked, mean loss {loss:F3} nats (uniform {uniform:F2})");
-        Assert.True(loss < uniform - MaskedMargin, $"mean masked loss {loss:F3} is not {MaskedMargin} nats under uniform ({uniform:F2})");
+        output.WriteLine(
+            $"encoder-small: {targets.Count(t => t >= 0)} of {n} tokens masked, mean loss {loss:F3} nats (uniform " +
+            $"{uniform:F2})");
+        Assert.True(loss < uniform - MaskedMargin,
+            $"mean masked loss {loss:F3} is not {MaskedMargin} nats under uniform ({uniform:F2})");
     }
 
     private const double MaskedMargin = 1.5;

@@ -9,7 +9,8 @@ using Xunit.Abstractions;
 
 namespace SoftPrompt.Tests.Models;
 
-/// <summary>The real pretrained TinyStories-260K model: it loads, speaks English and finds a story-like text likely.</summary>
+/// <summary>The real pretrained TinyStories-260K model: it loads, speaks English and finds a story-like text
+/// likely.</summary>
 public class TinyStoriesTests(ITestOutputHelper output)
 {
     private const string Story =
@@ -33,7 +34,8 @@ public class TinyStoriesTests(ITestOutputHelper output)
         var loss = Fn.CrossEntropy(tape, logits.Reshape(n, model.Config.VocabSize), ids.Skip(1).ToArray());
         double uniform = Math.Log(model.Config.VocabSize);
         output.WriteLine($"{n} tokens, mean loss {loss.ReadOnlySpan[0]:F3} nats (uniform: {uniform:F2})");
-        Assert.True(loss.ReadOnlySpan[0] < 2.5, $"mean loss {loss.ReadOnlySpan[0]:F3} is not well under ln(V) = {uniform:F2}");
+        Assert.True(loss.ReadOnlySpan[0] < 2.5,
+            $"mean loss {loss.ReadOnlySpan[0]:F3} is not well under ln(V) = {uniform:F2}");
     }
 
     [Fact]
@@ -46,13 +48,17 @@ public class TinyStoriesTests(ITestOutputHelper output)
         string text = tokenizer.Decode(generated);
         output.WriteLine("Once upon a time" + text);
 
-        var words = text.Split(new[] { ' ', '\n', '.', ',', '!', '?', '"', '\'' }, StringSplitOptions.RemoveEmptyEntries);
+        var words = text.Split(new[] { ' ', '\n', '.', ',', '!', '?', '"', '\'' },
+            StringSplitOptions.RemoveEmptyEntries);
         Assert.True(words.Length >= 20, $"only {words.Length} words: {text}");
         // Readable English: words are made of letters, and the commonest story words appear.
         int alphabetic = words.Count(w => w.All(char.IsAsciiLetter));
-        Assert.True(alphabetic >= 0.9 * words.Length, $"{words.Length - alphabetic} of {words.Length} words are not alphabetic: {text}");
-        var common = new HashSet<string> { "the", "a", "was", "she", "he", "they", "and", "to", "there", "her", "his", "in" };
-        Assert.True(words.Count(w => common.Contains(w.ToLowerInvariant())) >= 4, $"hardly any common English words: {text}");
+        Assert.True(alphabetic >= 0.9 * words.Length,
+            $"{words.Length - alphabetic} of {words.Length} words are not alphabetic: {text}");
+        var common = new HashSet<string> { "the", "a", "was", "she", "he", "they", "and", "to", "there", "her", "his",
+            "in" };
+        Assert.True(words.Count(w => common.Contains(w.ToLowerInvariant())) >= 4,
+            $"hardly any common English words: {text}");
     }
 
     [Fact]
@@ -66,10 +72,13 @@ public class TinyStoriesTests(ITestOutputHelper output)
         var cache = new KvCache(model.Config, batch: 1, capacity: ids.Length);
         int v = model.Config.VocabSize, split = 5;
         var stepwise = new List<float>();
-        stepwise.AddRange(model.Forward(tape, new ForwardInput { Batch = 1, Length = split, TokenIds = ids[..split], Cache = cache }).ToArray());
+        stepwise.AddRange(model.Forward(tape, new ForwardInput { Batch = 1, Length = split, TokenIds = ids[..split],
+            Cache = cache }).ToArray());
         for (int i = split; i < ids.Length; i++)
-            stepwise.AddRange(model.Forward(tape, new ForwardInput { Batch = 1, Length = 1, TokenIds = new[] { ids[i] }, Cache = cache }).ToArray());
+            stepwise.AddRange(model.Forward(tape, new ForwardInput { Batch = 1, Length = 1, TokenIds = new[] { ids[i] },
+                Cache = cache }).ToArray());
         Assert.Equal(full.Length, stepwise.Count);
-        Assert.True(Compare.MaxRelativeError(stepwise.ToArray(), full) < 1e-4, "cached logits differ from the full forward");
+        Assert.True(Compare.MaxRelativeError(stepwise.ToArray(), full) < 1e-4,
+            "cached logits differ from the full forward");
     }
 }

@@ -22,7 +22,8 @@ public class TokenSamplerTests
     [Fact]
     public void Top_p_keeps_the_smallest_set_reaching_the_mass()
     {
-        // At temperature 1: p(1) ≈ 0.39, p(4) ≈ 0.35, p(2) ≈ 0.14 … so p = 0.7 needs tokens 1 and 4, p = 0.3 only token 1.
+        // At temperature 1: p(1) ≈ 0.39, p(4) ≈ 0.35, p(2) ≈ 0.14 … so p = 0.7 needs tokens 1 and 4, p = 0.3 only token
+        // 1.
         var narrow = new TokenSampler(new GenerationOptions { Temperature = 1f, TopP = 0.3f, Seed = 2 });
         Assert.All(Enumerable.Range(0, 200), _ => Assert.Equal(1, narrow.Next(Logits)));
         var wider = new TokenSampler(new GenerationOptions { Temperature = 1f, TopP = 0.7f, Seed = 2 });
@@ -47,7 +48,9 @@ public class TokenSamplerTests
     [Fact]
     public void Bad_options_are_rejected_with_their_name()
     {
-        Assert.Contains("top-p", Assert.Throws<ArgumentException>(() => new TokenSampler(new GenerationOptions { TopP = 0 })).Message);
-        Assert.Contains("temperature", Assert.Throws<ArgumentException>(() => new TokenSampler(new GenerationOptions { Temperature = -1 })).Message);
+        Assert.Contains("top-p", Assert.Throws<ArgumentException>(() =>
+            new TokenSampler(new GenerationOptions { TopP = 0 })).Message);
+        Assert.Contains("temperature", Assert.Throws<ArgumentException>(() =>
+            new TokenSampler(new GenerationOptions { Temperature = -1 })).Message);
     }
 }

@@ -12,7 +12,8 @@ public class FuzzTests(ITestOutputHelper output)
     {
         using var work = new TempDirectory();
         var fuzzer = new FormatFuzzer(seed, work.Path);
-        var targets = FormatFuzzer.StandardTargets(Path.Combine(AppContext.BaseDirectory, "fixtures"), SharedModels.TinyStoriesPath);
+        var targets = FormatFuzzer.StandardTargets(Path.Combine(AppContext.BaseDirectory, "fixtures"),
+            SharedModels.TinyStoriesPath);
         Assert.True(targets.Count >= 7);
         foreach (var target in targets)
         {
@@ -20,7 +21,9 @@ public class FuzzTests(ITestOutputHelper output)
             output.WriteLine($"{target.Format}: {results.Count(r => r.Outcome == FuzzOutcome.Loaded)} loaded, " +
                              $"{results.Count(r => r.Outcome == FuzzOutcome.Rejected)} rejected");
             var bad = results.Where(r => r.Outcome is FuzzOutcome.Crashed or FuzzOutcome.Overallocated).ToList();
-            Assert.True(bad.Count == 0, $"{target.Format}: {bad.Count} failures, e.g. {bad.FirstOrDefault()?.Mutation}: {bad.FirstOrDefault()?.Message}");
+            Assert.True(bad.Count == 0,
+                $"{target.Format}: {bad.Count} failures, e.g. {bad.FirstOrDefault()?.Mutation}: " +
+                $"{bad.FirstOrDefault()?.Message}");
             Assert.Contains(results, r => r.Outcome == FuzzOutcome.Rejected); // the mutations do reach the checks
         }
     }
@@ -31,7 +34,8 @@ public class FuzzTests(ITestOutputHelper output)
         using var work = new TempDirectory();
         var fuzzer = new FormatFuzzer(1, work.Path);
         FuzzOutcome Outcome(Action<string> load) =>
-            fuzzer.Run(new FormatFuzzer.Target("t", new byte[] { 1, 2, 3, 4 }, "f.bin", load, IsJson: false), 1).Single().Outcome;
+            fuzzer.Run(new FormatFuzzer.Target("t", new byte[] { 1, 2, 3, 4 }, "f.bin", load, IsJson: false),
+                1).Single().Outcome;
         Assert.Equal(FuzzOutcome.Crashed, Outcome(_ => throw new NullReferenceException()));
         Assert.Equal(FuzzOutcome.Crashed, Outcome(_ => throw new InvalidDataException("bad header")));
         Assert.Equal(FuzzOutcome.Rejected, Outcome(path => throw new InvalidDataException($"{path}: bad header")));

@@ -17,18 +17,21 @@ public class KillAndResumeTests(ITestOutputHelper output)
     private static void WriteTask(string dir)
     {
         var rng = new Random(5);
-        string[] good = { "Lovely tea, fresh and fragrant.", "The best cookies I have had.", "Great coffee, smooth and rich." };
+        string[] good = { "Lovely tea, fresh and fragrant.", "The best cookies I have had.",
+            "Great coffee, smooth and rich." };
         string[] bad = { "Stale and bland.", "The box arrived broken.", "Too sweet, would not buy again." };
         File.Copy(RepositoryData.Find("tasks/food-reviews/task.json"), Path.Combine(dir, "food-reviews", "task.json"));
         foreach (var split in new[] { "train", "validation", "test" })
             File.WriteAllLines(Path.Combine(dir, "food-reviews", split + ".jsonl"), Enumerable.Range(0, 12).Select(i =>
-                JsonSerializer.Serialize(new { label = i % 2 == 0 ? "great" : "other", text = (i % 2 == 0 ? good : bad)[rng.Next(3)] })));
+                JsonSerializer.Serialize(new { label = i % 2 == 0 ? "great" : "other",
+                    text = (i % 2 == 0 ? good : bad)[rng.Next(3)] })));
     }
 
     private Process Start(string data, string output)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { Cli, "tune", "--model", SharedModels.TinyStoriesPath, "--task", "food-reviews", "--data", data,
+        foreach (var a in new[] { Cli, "tune", "--model", SharedModels.TinyStoriesPath, "--task", "food-reviews",
+            "--data", data,
                      "--out", output, "--steps", "150", "--batch", "2", "--eval-every", "10", "--checkpoint-every", "3",
                      "--prompt-length", "3", "--threads", "1", "--seed", "4", "--resume" })
             start.ArgumentList.Add(a);
@@ -53,7 +56,8 @@ public class KillAndResumeTests(ITestOutputHelper output)
             Assert.True(straight.WaitForExit(300_000), "the uninterrupted run did not finish");
             Assert.Equal(0, straight.ExitCode);
         }
-        // Kill points are drawn within the uninterrupted run's own duration, so they land mid-run on fast and slow machines.
+        // Kill points are drawn within the uninterrupted run's own duration, so they land mid-run on fast and slow
+        // machines.
         int duration = (int)clock.ElapsedMilliseconds;
         var expected = File.ReadAllBytes(Path.Combine(dir.File("straight"), "adapter_model.safetensors"));
 

@@ -22,14 +22,18 @@ public sealed class PromptServerTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _loaded = ModelLoader.Load(SharedModels.TinyStoriesPath);
-        _server = new PromptServer(_loaded.Model, _loaded.Tokenizer!, new ServerOptions { Port = 0, TasksRoot = RepositoryData.TasksDirectory });
-        foreach (var (name, task, seed) in new[] { ("reviews", "food-reviews", 1), ("genres", "brown-genre", 2), ("glosses", "wordnet-gloss", 3) })
+        _server = new PromptServer(_loaded.Model, _loaded.Tokenizer!, new ServerOptions { Port = 0,
+            TasksRoot = RepositoryData.TasksDirectory });
+        foreach (var (name, task, seed) in new[] { ("reviews", "food-reviews", 1), ("genres", "brown-genre", 2),
+            ("glosses", "wordnet-gloss", 3) })
         {
             var prompt = new PromptEmbedding(3 + seed, _loaded.Model.Config.HiddenSize);
             prompt.InitializeUniform(seed);
             string path = Path.Combine(_dir.Path, name);
-            // One adapter keeps its task's definition (as `tune` writes it); the others name their task, found under TasksRoot.
-            PromptAdapterFiles.Save(path, prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform", null, task,
+            // One adapter keeps its task's definition (as `tune` writes it); the others name their task, found under
+            // TasksRoot.
+            PromptAdapterFiles.Save(path, prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform", null,
+                task,
                 seed == 3 ? RepositoryData.Task(task) : null));
             _server.Load(name, path);
         }
@@ -51,7 +55,8 @@ public sealed class PromptServerTests : IAsyncLifetime
     public async Task Lists_tasks_and_serves_the_page()
     {
         var tasks = await _http.GetFromJsonAsync<JsonElement>("/api/tasks");
-        Assert.Equal(new[] { "genres", "glosses", "reviews" }, tasks.EnumerateArray().Select(t => t.GetProperty("name").GetString()).ToArray());
+        Assert.Equal(new[] { "genres", "glosses", "reviews" }, tasks.EnumerateArray().Select(t => t.GetProperty("name")
+            .GetString()).ToArray());
         Assert.Equal(15, tasks[0].GetProperty("labels").GetArrayLength());
         Assert.Contains("softprompt", await _http.GetStringAsync("/"));
         var nearest = await _http.GetFromJsonAsync<JsonElement>("/api/adapters/reviews/nearest");
@@ -62,12 +67,14 @@ public sealed class PromptServerTests : IAsyncLifetime
     [Fact]
     public async Task Concurrent_requests_of_two_tasks_are_batched_and_each_matches_its_adapter_alone()
     {
-        var texts = Enumerable.Range(0, 12).Select(i => $"Story number {i}: the dog was {(i % 2 == 0 ? "happy" : "sad")} all day.").ToArray();
+        var texts = Enumerable.Range(0, 12).Select(i =>
+            $"Story number {i}: the dog was {(i % 2 == 0 ? "happy" : "sad")} all day.").ToArray();
         Task<HttpResponseMessage>[] calls;
         await _server.ModelLock.WaitAsync(); // hold the model so the requests queue up together
         try
         {
-            calls = texts.Select((t, i) => _http.PostAsync("/api/classify", Json(JsonSerializer.Serialize(new { task = i % 3 == 0 ? "genres" : "reviews", text = t })))).ToArray();
+            calls = texts.Select((t, i) => _http.PostAsync("/api/classify",
+                Json(JsonSerializer.Serialize(new { task = i % 3 == 0 ? "genres" : "reviews", text = t })))).ToArray();
             await Task.Delay(500);
         }
         finally { _server.ModelLock.Release(); }
@@ -81,9 +88,11 @@ public sealed class PromptServerTests : IAsyncLifetime
             var task = RepositoryData.Classification(i % 3 == 0 ? "brown-genre" : "food-reviews");
             var prompt = PromptAdapterFiles.Load(Path.Combine(_dir.Path, adapter), _loaded.Model.Config.HiddenSize);
             var alone = new PromptClassifier(_loaded.Model, _loaded.Tokenizer!, task, prompt)
-                .Predict(new[] { new LabeledExample(new Dictionary<string, string> { ["text"] = texts[i] }, task.Labels[0]) })[0];
+                .Predict(new[] { new LabeledExample(new Dictionary<string, string> { ["text"] = texts[i] },
+                    task.Labels[0]) })[0];
             Assert.Equal(alone, body.GetProperty("label").GetString());
-            double total = body.GetProperty("probabilities").EnumerateArray().Sum(p => p.GetProperty("probability").GetDouble());
+            double total = body.GetProperty("probabilities").EnumerateArray().Sum(p => p.GetProperty("probability")
+                .GetDouble());
             Assert.Equal(1.0, total, 3);
         }
     }
@@ -95,20 +104,28 @@ public sealed class PromptServerTests : IAsyncLifetime
         {
             var response = await call;
             Assert.Equal(status, response.StatusCode);
-            Assert.Contains(fragment, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+            Assert.Contains(fragment, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error")
+                .GetString());
         }
         await Expect(HttpStatusCode.BadRequest, _http.PostAsync("/api/classify", Json("{ not json")), "not valid JSON");
-        await Expect(HttpStatusCode.NotFound, _http.PostAsync("/api/classify", Json("{\"task\": \"nope\", \"text\": \"x\"}")), "Unknown task 'nope'");
-        await Expect(HttpStatusCode.BadRequest, _http.PostAsync("/api/classify", Json("{\"task\": \"reviews\"}")), "non-empty");
+        await Expect(HttpStatusCode.NotFound, _http.PostAsync("/api/classify",
+            Json("{\"task\": \"nope\", \"text\": \"x\"}")), "Unknown task 'nope'");
+        await Expect(HttpStatusCode.BadRequest, _http.PostAsync("/api/classify", Json("{\"task\": \"reviews\"}")),
+            "non-empty");
         await Expect(HttpStatusCode.BadRequest, _http.PostAsync("/api/generate", Json("[1, 2")), "not valid JSON");
-        await Expect(HttpStatusCode.NotFound, _http.PostAsync("/api/generate", Json("{\"task\": \"nope\", \"text\": \"x\", \"stream\": true}")), "Unknown task 'nope'");
-        await Expect(HttpStatusCode.BadRequest, _http.PostAsync("/api/generate", Json("{\"task\": \"reviews\", \"text\": \"x\"}")), "classification task");
-        await Expect(HttpStatusCode.Forbidden, _http.PostAsync("/api/adapters", Json("{\"name\": \"x\", \"path\": \"/etc\"}")), "off");
+        await Expect(HttpStatusCode.NotFound, _http.PostAsync("/api/generate",
+            Json("{\"task\": \"nope\", \"text\": \"x\", \"stream\": true}")), "Unknown task 'nope'");
+        await Expect(HttpStatusCode.BadRequest, _http.PostAsync("/api/generate",
+            Json("{\"task\": \"reviews\", \"text\": \"x\"}")), "classification task");
+        await Expect(HttpStatusCode.Forbidden, _http.PostAsync("/api/adapters",
+            Json("{\"name\": \"x\", \"path\": \"/etc\"}")), "off");
         var huge = JsonSerializer.Serialize(new { task = "reviews", text = new string('a', 100_000) });
         var response = await _http.PostAsync("/api/classify", Json(huge));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
-        var hugeStream = JsonSerializer.Serialize(new { task = "glosses", text = new string('a', 100_000), stream = true });
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await _http.PostAsync("/api/generate", Json(hugeStream))).StatusCode);
+        var hugeStream = JsonSerializer.Serialize(new { task = "glosses", text = new string('a', 100_000),
+            stream = true });
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge,
+            (await _http.PostAsync("/api/generate", Json(hugeStream))).StatusCode);
     }
 
     [Fact]
@@ -119,7 +136,8 @@ public sealed class PromptServerTests : IAsyncLifetime
         await _server.ModelLock.WaitAsync(); // both requests wait in the batcher while one of them is cancelled
         try
         {
-            cancelled = _http.PostAsync("/api/classify", Json("{\"task\": \"reviews\", \"text\": \"Cold fries.\"}"), cancel.Token);
+            cancelled = _http.PostAsync("/api/classify", Json("{\"task\": \"reviews\", \"text\": \"Cold fries.\"}"),
+                cancel.Token);
             kept = _http.PostAsync("/api/classify", Json("{\"task\": \"genres\", \"text\": \"The senate voted.\"}"));
             await Task.Delay(300);
             cancel.Cancel();
@@ -133,14 +151,16 @@ public sealed class PromptServerTests : IAsyncLifetime
     }
 
     private HttpRequestMessage StreamRequest(string text) =>
-        new(HttpMethod.Post, "/api/generate") { Content = Json(JsonSerializer.Serialize(new { task = "glosses", text, stream = true })) };
+        new(HttpMethod.Post, "/api/generate") { Content = Json(JsonSerializer.Serialize(new { task = "glosses", text,
+            stream = true })) };
 
     [Fact]
     public async Task Streamed_generation_sends_tokens_as_they_are_made_and_ends_with_the_plain_answer()
     {
         var firstLineRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         // The server does not decode a second token until the client has read the first: the line is not held back.
-        _server.AfterStreamedToken = count => count == 1 ? firstLineRead.Task.WaitAsync(TimeSpan.FromSeconds(10)) : Task.CompletedTask;
+        _server.AfterStreamedToken = count => count == 1 ? firstLineRead.Task.WaitAsync(TimeSpan.FromSeconds(10))
+            : Task.CompletedTask;
         using var response = await _http.SendAsync(StreamRequest("dog"), HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("application/x-ndjson", response.Content.Headers.ContentType!.MediaType);
@@ -154,9 +174,11 @@ public sealed class PromptServerTests : IAsyncLifetime
         var tokens = lines[..^1];
         Assert.Equal(tokens.Count, done.GetProperty("tokens").GetInt32());
         Assert.True(tokens.Count >= 2, $"only {tokens.Count} tokens");
-        Assert.Equal(done.GetProperty("text").GetString(), string.Concat(tokens.Select(t => t.GetProperty("text").GetString())).Trim());
+        Assert.Equal(done.GetProperty("text").GetString(),
+            string.Concat(tokens.Select(t => t.GetProperty("text").GetString())).Trim());
 
-        var plain = await (await _http.PostAsync("/api/generate", Json("{\"task\": \"glosses\", \"text\": \"dog\"}"))).Content.ReadFromJsonAsync<JsonElement>();
+        var plain = await (await _http.PostAsync("/api/generate",
+            Json("{\"task\": \"glosses\", \"text\": \"dog\"}"))).Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(plain.GetProperty("text").GetString(), done.GetProperty("text").GetString());
     }
 
@@ -206,7 +228,8 @@ public sealed class PromptServerTests : IAsyncLifetime
             using var response = await _http.SendAsync(StreamRequest("cat"), HttpCompletionOption.ResponseHeadersRead);
             await paused.Task.WaitAsync(TimeSpan.FromSeconds(30));
             // The stream is between its first and second token (a slow reader, say): the model is free meanwhile.
-            var classified = await _http.PostAsync("/api/classify", Json("{\"task\": \"reviews\", \"text\": \"Tasty soup.\"}"))
+            var classified = await _http.PostAsync("/api/classify",
+                Json("{\"task\": \"reviews\", \"text\": \"Tasty soup.\"}"))
                 .WaitAsync(TimeSpan.FromSeconds(20));
             Assert.Equal(HttpStatusCode.OK, classified.StatusCode);
             resume.SetResult();
@@ -222,12 +245,14 @@ public sealed class PromptServerTests : IAsyncLifetime
     [Fact]
     public async Task A_client_that_never_finishes_its_request_is_disconnected_while_others_are_served()
     {
-        await using var server = new PromptServer(_loaded.Model, _loaded.Tokenizer!, new ServerOptions { Port = 0, TasksRoot = RepositoryData.TasksDirectory, HeadersTimeout = TimeSpan.FromSeconds(1) });
+        await using var server = new PromptServer(_loaded.Model, _loaded.Tokenizer!, new ServerOptions { Port = 0,
+            TasksRoot = RepositoryData.TasksDirectory, HeadersTimeout = TimeSpan.FromSeconds(1) });
         var url = new Uri(await server.StartAsync());
         using var slow = new System.Net.Sockets.TcpClient();
         await slow.ConnectAsync(url.Host, url.Port);
         var stream = slow.GetStream();
-        await stream.WriteAsync(Encoding.ASCII.GetBytes("POST /api/classify HTTP/1.1\r\nHost: localhost\r\nContent-Type: appl"));
+        await stream.WriteAsync(
+            Encoding.ASCII.GetBytes("POST /api/classify HTTP/1.1\r\nHost: localhost\r\nContent-Type: appl"));
 
         using var http = new HttpClient { BaseAddress = url };
         var tasks = await http.GetAsync("/api/tasks"); // others are served while the slow client hangs
@@ -239,7 +264,8 @@ public sealed class PromptServerTests : IAsyncLifetime
         var finished = await Task.WhenAny(read, Task.Delay(TimeSpan.FromSeconds(15)));
         Assert.Same(read, finished);
         int n = await read;
-        Assert.True(n == 0 || Encoding.ASCII.GetString(buffer, 0, n).Contains("408"), Encoding.ASCII.GetString(buffer, 0, n));
+        Assert.True(n == 0 || Encoding.ASCII.GetString(buffer, 0, n).Contains("408"), Encoding.ASCII.GetString(buffer,
+            0, n));
     }
 
     /// <summary>Prefix tuning (trained with its MLP, served in the final-rows form), deep prompts and LoRA served next
@@ -251,9 +277,12 @@ public sealed class PromptServerTests : IAsyncLifetime
         var adapters = new Dictionary<string, SoftPrompt.Tuning.ITrainableAdapter>
         {
             ["prefix-reviews"] = new SoftPrompt.Tuning.PrefixTuning.PrefixAdapter(model.Config,
-                new SoftPrompt.Tuning.PrefixTuning.PrefixTuningOptions(4, Reparameterize: true, MlpHiddenSize: 16, Seed: 5)),
-            ["deep-reviews"] = new SoftPrompt.Tuning.PrefixTuning.PrefixAdapter(model.Config, SoftPrompt.Tuning.PrefixTuning.PrefixTuningOptions.DeepPrompt(7, seed: 6)),
-            ["lora-reviews"] = new SoftPrompt.Tuning.Lora.LoraAdapter(model, new SoftPrompt.Tuning.Lora.LoraOptions { Seed = 7 }),
+                new SoftPrompt.Tuning.PrefixTuning.PrefixTuningOptions(4, Reparameterize: true, MlpHiddenSize: 16,
+                    Seed: 5)),
+            ["deep-reviews"] = new SoftPrompt.Tuning.PrefixTuning.PrefixAdapter(model.Config,
+                SoftPrompt.Tuning.PrefixTuning.PrefixTuningOptions.DeepPrompt(7, seed: 6)),
+            ["lora-reviews"] = new SoftPrompt.Tuning.Lora.LoraAdapter(model,
+                new SoftPrompt.Tuning.Lora.LoraOptions { Seed = 7 }),
             ["ia3-reviews"] = new SoftPrompt.Tuning.Ia3.Ia3Adapter(model),
         };
         foreach (var t in adapters["lora-reviews"].Trainable) // B starts at zero; make the update visible
@@ -266,7 +295,8 @@ public sealed class PromptServerTests : IAsyncLifetime
             var span = t.Span;
             for (int i = 0; i < span.Length; i++) span[i] = 1f + MathF.Cos(i * 0.41f) * 0.3f;
         }
-        await using var server = new PromptServer(model, _loaded.Tokenizer!, new ServerOptions { Port = 0, TasksRoot = RepositoryData.TasksDirectory });
+        await using var server = new PromptServer(model, _loaded.Tokenizer!, new ServerOptions { Port = 0,
+            TasksRoot = RepositoryData.TasksDirectory });
         server.Load("reviews", Path.Combine(_dir.Path, "reviews"));
         foreach (var (name, adapter) in adapters)
         {
@@ -281,8 +311,11 @@ public sealed class PromptServerTests : IAsyncLifetime
 
         var task = RepositoryData.Classification("food-reviews");
         var names = adapters.Keys.Append("reviews").ToArray();
-        var texts = Enumerable.Range(0, 8).Select(i => $"Review {i}: the tea was {(i % 2 == 0 ? "lovely" : "stale")}.").ToArray();
-        var calls = texts.SelectMany(t => names.Select(n => (n, t, call: http.PostAsync("/api/classify", Json(JsonSerializer.Serialize(new { task = n, text = t })))))).ToList();
+        var texts = Enumerable.Range(0, 8).Select(i => $"Review {i}: the tea was {(i % 2 == 0 ? "lovely" : "stale")}.")
+            .ToArray();
+        var calls = texts.SelectMany(t =>
+            names.Select(n => (n, t, call: http.PostAsync("/api/classify",
+            Json(JsonSerializer.Serialize(new { task = n, text = t })))))).ToList();
         await Task.WhenAll(calls.Select(c => c.call));
         foreach (var (name, text, call) in calls)
         {
@@ -290,12 +323,14 @@ public sealed class PromptServerTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             var body = await response.Content.ReadFromJsonAsync<JsonElement>();
             var alone = name == "reviews"
-                ? new PromptClassifier(model, _loaded.Tokenizer!, task, PromptAdapterFiles.Load(Path.Combine(_dir.Path, "reviews"), model.Config.HiddenSize))
+                ? new PromptClassifier(model, _loaded.Tokenizer!, task,
+                    PromptAdapterFiles.Load(Path.Combine(_dir.Path, "reviews"), model.Config.HiddenSize))
                 : new PromptClassifier(model, _loaded.Tokenizer!, task, null) { Adapter = adapters[name] };
             var example = new LabeledExample(new Dictionary<string, string> { ["text"] = text }, task.Labels[0]);
             var scores = alone.LabelScores(new[] { example })[0];
             var probabilities = LabelProbabilities.FromLogProbabilities(scores);
-            var served = body.GetProperty("probabilities").EnumerateArray().ToDictionary(p => p.GetProperty("label").GetString()!, p => p.GetProperty("probability").GetDouble());
+            var served = body.GetProperty("probabilities").EnumerateArray().ToDictionary(p => p.GetProperty("label")
+                .GetString()!, p => p.GetProperty("probability").GetDouble());
             for (int l = 0; l < task.Labels.Count; l++) Assert.Equal(probabilities[l], served[task.Labels[l]], 4);
         }
         var nearest = await http.GetAsync("/api/adapters/lora-reviews/nearest");
@@ -305,13 +340,17 @@ public sealed class PromptServerTests : IAsyncLifetime
     [Fact]
     public async Task A_recorded_training_curve_is_served_with_its_adapter()
     {
-        var curve = new SoftPrompt.Training.Progress.TrainingCurve(SoftPrompt.Training.Progress.SilentProgress.Instance);
-        for (int step = 1; step <= 6; step++) curve.Step(new SoftPrompt.Training.Progress.StepReport(step, 6, 1f / step, 0.3f, 1f, step, 1, TimeSpan.Zero));
-        curve.Evaluated(new SoftPrompt.Training.Progress.EvaluationReport(6, float.NaN, true, new Dictionary<string, double> { ["accuracy"] = 0.75 }));
+        var curve = new SoftPrompt.Training.Progress.TrainingCurve(
+            SoftPrompt.Training.Progress.SilentProgress.Instance);
+        for (int step = 1; step <= 6; step++) curve.Step(new SoftPrompt.Training.Progress.StepReport(step, 6, 1f / step,
+            0.3f, 1f, step, 1, TimeSpan.Zero));
+        curve.Evaluated(new SoftPrompt.Training.Progress.EvaluationReport(6, float.NaN, true, new Dictionary<string,
+            double> { ["accuracy"] = 0.75 }));
         string dir = Path.Combine(_dir.Path, "with-curve");
         curve.Save(dir);
         var prompt = new PromptEmbedding(3, _loaded.Model.Config.HiddenSize);
-        PromptAdapterFiles.Save(dir, prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform", null, "food-reviews"));
+        PromptAdapterFiles.Save(dir, prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform", null,
+            "food-reviews"));
         _server.Load("with-curve", dir);
 
         var body = await _http.GetFromJsonAsync<JsonElement>("/api/adapters/with-curve/curve");
@@ -330,14 +369,17 @@ public sealed class PromptServerTests : IAsyncLifetime
         string dir = Path.Combine(_dir.Path, "answerable");
         var prompt = new PromptEmbedding(3, _loaded.Model.Config.HiddenSize);
         prompt.InitializeUniform(7);
-        PromptAdapterFiles.Save(dir, prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform", null, task.Name, task));
+        PromptAdapterFiles.Save(dir, prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform", null,
+            task.Name, task));
         _server.Load("answerable", dir);
 
         var response = await _http.PostAsync("/api/classify", Json("""{"task": "answerable", "text": "Where is the cat?", "context": "The cat sat on the mat."}"""));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
-        var fields = new Dictionary<string, string> { ["question"] = "Where is the cat?", ["context"] = "The cat sat on the mat." };
-        var alone = new PromptClassifier(_loaded.Model, _loaded.Tokenizer!, task, prompt).Predict(new[] { new LabeledExample(fields, "answerable") })[0];
+        var fields = new Dictionary<string, string> { ["question"] = "Where is the cat?",
+            ["context"] = "The cat sat on the mat." };
+        var alone = new PromptClassifier(_loaded.Model, _loaded.Tokenizer!, task, prompt)
+            .Predict(new[] { new LabeledExample(fields, "answerable") })[0];
         Assert.Equal(alone, body.GetProperty("label").GetString());
 
         var (status, error) = await Send(_http, new HttpRequestMessage(HttpMethod.Post, "/api/classify")
@@ -352,7 +394,8 @@ public sealed class PromptServerTests : IAsyncLifetime
     {
         using var response = await http.SendAsync(request);
         string body = await response.Content.ReadAsStringAsync();
-        string error = body.StartsWith('{') && JsonDocument.Parse(body).RootElement.TryGetProperty("error", out var e) ? e.GetString()! : "";
+        string error = body.StartsWith('{') && JsonDocument.Parse(body).RootElement.TryGetProperty("error", out var e)
+            ? e.GetString()! : "";
         return (response.StatusCode, error);
     }
 
@@ -363,7 +406,8 @@ public sealed class PromptServerTests : IAsyncLifetime
     public async Task Requests_a_foreign_page_or_a_rebinding_name_could_send_are_refused()
     {
         // A form or text/plain POST needs no CORS preflight, so any web page could send one: only JSON is taken.
-        var (status, error) = await Send(_http, Post("/api/classify", "{\"task\": \"reviews\", \"text\": \"x\"}", "text/plain"));
+        var (status, error) = await Send(_http, Post("/api/classify", "{\"task\": \"reviews\", \"text\": \"x\"}",
+            "text/plain"));
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, status);
         Assert.Contains("application/json", error);
         // DNS rebinding: a loopback server answers only to a loopback Host.
@@ -383,10 +427,12 @@ public sealed class PromptServerTests : IAsyncLifetime
     [Fact]
     public async Task With_a_key_every_api_request_must_carry_it()
     {
-        await using var server = new PromptServer(_loaded.Model, _loaded.Tokenizer!, new ServerOptions { Port = 0, TasksRoot = RepositoryData.TasksDirectory, ApiKey = "s3cret" });
+        await using var server = new PromptServer(_loaded.Model, _loaded.Tokenizer!, new ServerOptions { Port = 0,
+            TasksRoot = RepositoryData.TasksDirectory, ApiKey = "s3cret" });
         server.Load("reviews", Path.Combine(_dir.Path, "reviews"));
         using var http = new HttpClient { BaseAddress = new Uri(await server.StartAsync()) };
-        Assert.Equal(HttpStatusCode.Unauthorized, (await Send(http, new HttpRequestMessage(HttpMethod.Get, "/api/tasks"))).Status);
+        Assert.Equal(HttpStatusCode.Unauthorized,
+            (await Send(http, new HttpRequestMessage(HttpMethod.Get, "/api/tasks"))).Status);
         var wrong = new HttpRequestMessage(HttpMethod.Get, "/api/tasks");
         wrong.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "guess");
         Assert.Equal(HttpStatusCode.Unauthorized, (await Send(http, wrong)).Status);
@@ -403,33 +449,44 @@ public sealed class PromptServerTests : IAsyncLifetime
         string inside = Path.Combine(root, "reviews2");
         var prompt = new PromptEmbedding(4, _loaded.Model.Config.HiddenSize);
         prompt.InitializeUniform(5);
-        PromptAdapterFiles.Save(inside, prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform", null, "food-reviews"));
-        await using var server = new PromptServer(_loaded.Model, _loaded.Tokenizer!, new ServerOptions { Port = 0, TasksRoot = RepositoryData.TasksDirectory, AllowAdapterLoading = true, AdaptersRoot = root });
+        PromptAdapterFiles.Save(inside, prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform", null,
+            "food-reviews"));
+        await using var server = new PromptServer(_loaded.Model, _loaded.Tokenizer!, new ServerOptions { Port = 0,
+            TasksRoot = RepositoryData.TasksDirectory, AllowAdapterLoading = true, AdaptersRoot = root });
         using var http = new HttpClient { BaseAddress = new Uri(await server.StartAsync()) };
-        string Body(string name, string path, bool replace = false) => JsonSerializer.Serialize(new { name, path, replace });
+        string Body(string name, string path, bool replace = false) => JsonSerializer.Serialize(new { name, path,
+            replace });
 
         Assert.Equal(HttpStatusCode.OK, (await Send(http, Post("/api/adapters", Body("mine", "reviews2")))).Status);
         // Outside the root, directly or through a link inside it.
-        Assert.Equal(HttpStatusCode.Forbidden, (await Send(http, Post("/api/adapters", Body("other", Path.Combine(_dir.Path, "genres"))))).Status);
+        Assert.Equal(HttpStatusCode.Forbidden,
+            (await Send(http, Post("/api/adapters", Body("other", Path.Combine(_dir.Path, "genres"))))).Status);
         Directory.CreateSymbolicLink(Path.Combine(root, "escape"), Path.Combine(_dir.Path, "genres"));
-        Assert.Equal(HttpStatusCode.Forbidden, (await Send(http, Post("/api/adapters", Body("other", "escape")))).Status);
+        Assert.Equal(HttpStatusCode.Forbidden,
+            (await Send(http, Post("/api/adapters", Body("other", "escape")))).Status);
         // A live adapter is replaced only when asked; names are path-free.
         var (status, error) = await Send(http, Post("/api/adapters", Body("mine", "reviews2")));
         Assert.Equal(HttpStatusCode.Conflict, status);
         Assert.Contains("replace", error);
-        Assert.Equal(HttpStatusCode.OK, (await Send(http, Post("/api/adapters", Body("mine", "reviews2", replace: true)))).Status);
-        Assert.Equal(HttpStatusCode.BadRequest, (await Send(http, Post("/api/adapters", Body("a/b", "reviews2")))).Status);
+        Assert.Equal(HttpStatusCode.OK,
+            (await Send(http, Post("/api/adapters", Body("mine", "reviews2", replace: true)))).Status);
+        Assert.Equal(HttpStatusCode.BadRequest,
+            (await Send(http, Post("/api/adapters", Body("a/b", "reviews2")))).Status);
         // A file linked from elsewhere is not read; a failed load leaves the adapter served before.
         string linked = Path.Combine(root, "linked");
-        PromptAdapterFiles.Save(linked, prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform", null, "food-reviews"));
+        PromptAdapterFiles.Save(linked, prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform", null,
+            "food-reviews"));
         File.Delete(Path.Combine(linked, SoftPrompt.Training.Progress.TrainingCurve.FileName));
-        File.CreateSymbolicLink(Path.Combine(linked, SoftPrompt.Training.Progress.TrainingCurve.FileName), Path.Combine(inside, PromptAdapterFiles.ConfigFile));
+        File.CreateSymbolicLink(Path.Combine(linked, SoftPrompt.Training.Progress.TrainingCurve.FileName),
+            Path.Combine(inside, PromptAdapterFiles.ConfigFile));
         (status, error) = await Send(http, Post("/api/adapters", Body("mine", "linked", replace: true)));
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Contains("symbolic link", error);
-        Assert.Equal(HttpStatusCode.OK, (await Send(http, Post("/api/classify", "{\"task\": \"mine\", \"text\": \"Fine.\"}"))).Status);
+        Assert.Equal(HttpStatusCode.OK,
+            (await Send(http, Post("/api/classify", "{\"task\": \"mine\", \"text\": \"Fine.\"}"))).Status);
         // Unloading is allowed on this server.
-        Assert.Equal(HttpStatusCode.OK, (await Send(http, new HttpRequestMessage(HttpMethod.Delete, "/api/adapters/mine"))).Status);
+        Assert.Equal(HttpStatusCode.OK,
+            (await Send(http, new HttpRequestMessage(HttpMethod.Delete, "/api/adapters/mine"))).Status);
         Assert.Empty(server.TaskNames);
     }
 
@@ -440,7 +497,8 @@ public sealed class PromptServerTests : IAsyncLifetime
         string nan = Path.Combine(_dir.Path, "nan");
         var prompt = new PromptEmbedding(3, width);
         prompt.Prompt.Span[5] = float.NaN;
-        PromptAdapterFiles.Save(nan, prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform", null, "food-reviews"));
+        PromptAdapterFiles.Save(nan, prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform", null,
+            "food-reviews"));
         Assert.Contains("not finite", Assert.ThrowsAny<Exception>(() => _server.Load("nan", nan)).Message);
         string huge = Path.Combine(_dir.Path, "huge");
         PromptAdapterFiles.Save(huge, new PromptEmbedding(_loaded.Model.Config.MaxPositions, width),
@@ -453,7 +511,8 @@ public sealed class PromptServerTests : IAsyncLifetime
     [Fact]
     public async Task A_full_queue_answers_503_at_once()
     {
-        await using var server = new PromptServer(_loaded.Model, _loaded.Tokenizer!, new ServerOptions { Port = 0, TasksRoot = RepositoryData.TasksDirectory, MaxQueuedRequests = 1 });
+        await using var server = new PromptServer(_loaded.Model, _loaded.Tokenizer!, new ServerOptions { Port = 0,
+            TasksRoot = RepositoryData.TasksDirectory, MaxQueuedRequests = 1 });
         server.Load("reviews", Path.Combine(_dir.Path, "reviews"));
         using var http = new HttpClient { BaseAddress = new Uri(await server.StartAsync()) };
         Task<HttpResponseMessage> first;
@@ -462,7 +521,8 @@ public sealed class PromptServerTests : IAsyncLifetime
         {
             first = http.PostAsync("/api/classify", Json("{\"task\": \"reviews\", \"text\": \"One.\"}"));
             for (int i = 0; i < 500 && server.Batcher.Queued == 0; i++) await Task.Delay(20);
-            var (status, error) = await Send(http, Post("/api/classify", "{\"task\": \"reviews\", \"text\": \"Two.\"}"));
+            var (status, error) = await Send(http,
+                Post("/api/classify", "{\"task\": \"reviews\", \"text\": \"Two.\"}"));
             Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
             Assert.Contains("already waiting", error);
         }
@@ -475,7 +535,8 @@ public sealed class PromptServerTests : IAsyncLifetime
     {
         // Adapter names, labels, tokens, errors and curve keys come from files others may write (issue 19: a folder
         // named <img src=x onerror=...> ran its script): each goes through esc() before it meets innerHTML.
-        foreach (var raw in new[] { "${t.name}", "${result.label}", "${p.label}", "${rows.error}", "${k} ${e[k]}", "${metric}" })
+        foreach (var raw in new[] { "${t.name}", "${result.label}", "${p.label}", "${rows.error}", "${k} ${e[k]}",
+            "${metric}" })
             Assert.DoesNotContain(raw, WebPage.Html);
         Assert.Contains("const esc = v =>", WebPage.Html);
     }
@@ -486,13 +547,16 @@ public sealed class PromptServerTests : IAsyncLifetime
         var (status, error) = await Send(_http, Post("/api/classify", "{\"text\": \"x\"}"));
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Contains("\"task\"", error);
-        (status, error) = await Send(_http, Post("/api/generate", "{\"task\": \"glosses\", \"text\": \"dog\", \"stream\": \"true\"}"));
+        (status, error) = await Send(_http,
+            Post("/api/generate", "{\"task\": \"glosses\", \"text\": \"dog\", \"stream\": \"true\"}"));
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Contains("\"stream\" must be true or false", error);
-        (status, error) = await Send(_http, Post("/api/generate", "{\"task\": \"glosses\", \"text\": \"dog\", \"max_new_tokens\": 100000}"));
+        (status, error) = await Send(_http,
+            Post("/api/generate", "{\"task\": \"glosses\", \"text\": \"dog\", \"max_new_tokens\": 100000}"));
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Contains("max_new_tokens", error);
-        using var response = await _http.PostAsync("/api/generate", Json("{\"task\": \"glosses\", \"text\": \"dog\", \"max_new_tokens\": 2}"));
+        using var response = await _http.PostAsync("/api/generate",
+            Json("{\"task\": \"glosses\", \"text\": \"dog\", \"max_new_tokens\": 2}"));
         string text = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("text").GetString()!;
         Assert.True(_loaded.Tokenizer!.Encode(text).Length <= 3, $"'{text}' is longer than 2 new tokens");
     }
@@ -505,7 +569,8 @@ public sealed class PromptServerTests : IAsyncLifetime
         string html = await response.Content.ReadAsStringAsync();
         int start = html.IndexOf("<script>", StringComparison.Ordinal) + 8;
         string script = html[start..html.IndexOf("</script>", start, StringComparison.Ordinal)];
-        string hash = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(script)));
+        string hash = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(
+            Encoding.UTF8.GetBytes(script)));
         Assert.Contains($"script-src 'sha256-{hash}'", policy);
         Assert.Contains("default-src 'none'", policy);
     }

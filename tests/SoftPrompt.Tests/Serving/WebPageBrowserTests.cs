@@ -19,18 +19,23 @@ public class WebPageBrowserTests
     {
         using var dir = new TempDirectory();
         var loaded = ModelLoader.Load(SharedModels.TinyStoriesPath);
-        await using var server = new PromptServer(loaded.Model, loaded.Tokenizer!, new ServerOptions { Port = 0, TasksRoot = RepositoryData.TasksDirectory });
+        await using var server = new PromptServer(loaded.Model, loaded.Tokenizer!, new ServerOptions { Port = 0,
+            TasksRoot = RepositoryData.TasksDirectory });
         var prompt = new PromptEmbedding(4, loaded.Model.Config.HiddenSize);
         prompt.InitializeUniform(1);
-        var curve = new SoftPrompt.Training.Progress.TrainingCurve(SoftPrompt.Training.Progress.SilentProgress.Instance);
+        var curve = new SoftPrompt.Training.Progress.TrainingCurve(
+            SoftPrompt.Training.Progress.SilentProgress.Instance);
         for (int step = 1; step <= 40; step++)
         {
-            curve.Step(new SoftPrompt.Training.Progress.StepReport(step, 40, 2f / step + 0.5f, 0.3f, 1f, step * 8, 100, TimeSpan.Zero));
+            curve.Step(new SoftPrompt.Training.Progress.StepReport(step, 40, 2f / step + 0.5f, 0.3f, 1f, step * 8, 100,
+                TimeSpan.Zero));
             if (step % 10 == 0)
-                curve.Evaluated(new SoftPrompt.Training.Progress.EvaluationReport(step, float.NaN, true, new Dictionary<string, double> { ["accuracy"] = 0.5 + step / 100.0 }));
+                curve.Evaluated(new SoftPrompt.Training.Progress.EvaluationReport(step, float.NaN, true,
+                    new Dictionary<string, double> { ["accuracy"] = 0.5 + step / 100.0 }));
         }
         curve.Save(dir.File("reviews"));
-        PromptAdapterFiles.Save(dir.File("reviews"), prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform", null, "food-reviews"));
+        PromptAdapterFiles.Save(dir.File("reviews"), prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform",
+            null, "food-reviews"));
         server.Load("reviews", dir.File("reviews"));
         string url = await server.StartAsync();
 
@@ -44,7 +49,8 @@ public class WebPageBrowserTests
         Assert.Contains("over 40 steps · dots: validation accuracy", dom);
 
         // A screenshot of the page in use: reports/web-page.png comes from here (SOFTPROMPT_SCREENSHOT names the file).
-        string png = Environment.GetEnvironmentVariable("SOFTPROMPT_SCREENSHOT") is { Length: > 0 } wanted ? Path.GetFullPath(wanted) : dir.File("page.png");
+        string png = Environment.GetEnvironmentVariable("SOFTPROMPT_SCREENSHOT") is { Length: > 0 } wanted
+            ? Path.GetFullPath(wanted) : dir.File("page.png");
         await RunChromium(page, dir.Path, $"--screenshot={png}", "--window-size=900,1100", "--hide-scrollbars");
         var bytes = File.ReadAllBytes(png);
         Assert.True(bytes.Length > 10_000, $"screenshot of {bytes.Length} bytes");
@@ -57,12 +63,16 @@ public class WebPageBrowserTests
         // Issue 19: a curve key (any file an adapter's author writes) reached the page as HTML and ran its script.
         using var dir = new TempDirectory();
         var loaded = ModelLoader.Load(SharedModels.TinyStoriesPath);
-        await using var server = new PromptServer(loaded.Model, loaded.Tokenizer!, new ServerOptions { Port = 0, TasksRoot = RepositoryData.TasksDirectory });
+        await using var server = new PromptServer(loaded.Model, loaded.Tokenizer!, new ServerOptions { Port = 0,
+            TasksRoot = RepositoryData.TasksDirectory });
         const string payload = "<img src=x onerror=\"document.body.setAttribute('data-pwned','1')\">";
-        var curve = new SoftPrompt.Training.Progress.TrainingCurve(SoftPrompt.Training.Progress.SilentProgress.Instance);
+        var curve = new SoftPrompt.Training.Progress.TrainingCurve(
+            SoftPrompt.Training.Progress.SilentProgress.Instance);
         for (int step = 1; step <= 4; step++)
-            curve.Step(new SoftPrompt.Training.Progress.StepReport(step, 4, 1f / step, 0.3f, 1f, step, 1, TimeSpan.Zero));
-        curve.Evaluated(new SoftPrompt.Training.Progress.EvaluationReport(4, float.NaN, true, new Dictionary<string, double> { [payload] = 0.5 }));
+            curve.Step(new SoftPrompt.Training.Progress.StepReport(step, 4, 1f / step, 0.3f, 1f, step, 1,
+                TimeSpan.Zero));
+        curve.Evaluated(new SoftPrompt.Training.Progress.EvaluationReport(4, float.NaN, true, new Dictionary<string,
+            double> { [payload] = 0.5 }));
         curve.Save(dir.File("hostile"));
         PromptAdapterFiles.Save(dir.File("hostile"), new PromptEmbedding(2, loaded.Model.Config.HiddenSize),
             new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform", null, "food-reviews"));
@@ -87,7 +97,8 @@ public class WebPageBrowserTests
             start.ArgumentList.Add(a);
         using var process = Process.Start(start) ?? throw new InvalidOperationException("chromium did not start");
         var output = process.StandardOutput.ReadToEndAsync();
-        if (!process.WaitForExit(60_000)) { process.Kill(true); throw new TimeoutException("chromium did not finish in 60 s"); }
+        if (!process.WaitForExit(60_000)) { process.Kill(true); throw new TimeoutException(
+            "chromium did not finish in 60 s"); }
         return await output;
     }
 }

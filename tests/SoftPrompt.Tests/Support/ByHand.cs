@@ -7,11 +7,14 @@ namespace SoftPrompt.Tests.Support;
 public static class ByHand
 {
     /// <summary>Σ_j log Pr(target[j]) from one unbatched forward pass over <paramref name="embeddings"/> (1, T, D), the
-    /// target's tokens being the last of the T positions, its first predicted at <paramref name="firstPredicting"/>.</summary>
-    public static double TargetLogProbability(CausalLanguageModel model, Tensor embeddings, int firstPredicting, IReadOnlyList<int> target)
+    /// target's tokens being the last of the T positions, its first predicted at
+    /// <paramref name="firstPredicting"/>.</summary>
+    public static double TargetLogProbability(CausalLanguageModel model, Tensor embeddings, int firstPredicting,
+        IReadOnlyList<int> target)
     {
         var tape = new Tape(recording: false);
-        var logits = model.Forward(tape, new ForwardInput { Batch = 1, Length = embeddings.Dim(1), Embeddings = embeddings }).ToArray();
+        var logits = model.Forward(tape, new ForwardInput { Batch = 1, Length = embeddings.Dim(1),
+            Embeddings = embeddings }).ToArray();
         tape.Reset();
         int vocab = model.Config.VocabSize;
         double sum = 0;

@@ -6,7 +6,8 @@ namespace SoftPrompt.Tests.Support;
 /// <summary>The `softprompt` command run as a child process, as a user runs it.</summary>
 public static class CliProcess
 {
-    public static Task<(int ExitCode, string Stdout, string Stderr)> Run(TimeSpan timeout, params string[] args) => RunIn(null, timeout, args);
+    public static Task<(int ExitCode, string Stdout, string Stderr)> Run(TimeSpan timeout, params string[] args) =>
+        RunIn(null, timeout, args);
 
     /// <summary>The command started in <paramref name="workingDirectory"/> (this process's own when null).</summary>
     public static ProcessStartInfo StartInfo(string? workingDirectory, params string[] args)
@@ -18,7 +19,8 @@ public static class CliProcess
         return start;
     }
 
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunIn(string? workingDirectory, TimeSpan timeout, params string[] args)
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunIn(string? workingDirectory,
+        TimeSpan timeout, params string[] args)
     {
         using var process = Process.Start(StartInfo(workingDirectory, args))!;
         var stderr = process.StandardError.ReadToEndAsync();

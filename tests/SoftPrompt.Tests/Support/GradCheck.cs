@@ -22,7 +22,8 @@ public static class GradCheck
 
     /// <param name="forward">Builds the output from the inputs on the given tape.</param>
     /// <param name="inputs">Tensors whose gradients are checked (those with RequiresGrad).</param>
-    public static void Check(Func<Tape, Tensor[], Tensor> forward, Tensor[] inputs, double eps = 1e-2, double tolerance = 2e-3, int seed = 7, int maxProbesPerInput = 64)
+    public static void Check(Func<Tape, Tensor[], Tensor> forward, Tensor[] inputs, double eps = 1e-2,
+        double tolerance = 2e-3, int seed = 7, int maxProbesPerInput = 64)
     {
         var tape = new Tape();
         var y = forward(tape, inputs);
@@ -31,7 +32,8 @@ public static class GradCheck
         for (int i = 0; i < r.Length; i++) r[i] = (float)(rng.NextDouble() * 2 - 1);
         foreach (var t in inputs) t.ZeroGrad();
         tape.Backward(y, r);
-        var analytic = inputs.Select(t => t.RequiresGrad && t.HasGrad ? t.Grad.ToArray() : new float[t.Length]).ToArray();
+        var analytic = inputs.Select(t => t.RequiresGrad && t.HasGrad ? t.Grad.ToArray() : new float[t.Length])
+            .ToArray();
         tape.Reset();
 
         double Loss()
@@ -66,7 +68,8 @@ public static class GradCheck
                 double numeric = (plus - minus) / (2 * eps);
                 double err = Math.Abs(numeric - analytic[k][i]) / Math.Max(1.0, maxAbs);
                 Assert.True(err <= tolerance,
-                    $"input {k} ({t.Name ?? "unnamed"}) element {i}: analytic {analytic[k][i]:G6} vs numeric {numeric:G6} (scaled error {err:G3} > {tolerance:G3})");
+                    $"input {k} ({t.Name ?? "unnamed"}) element {i}: analytic {analytic[k][i]:G6} vs numeric " +
+                        $"{numeric:G6} (scaled error {err:G3} > {tolerance:G3})");
             }
         }
     }

@@ -8,8 +8,10 @@ namespace SoftPrompt.Tests.Support;
 /// <summary>How far each row of a mixed batch is from the same row run alone.</summary>
 public static class MixedBatchCheck
 {
-    /// <returns>The largest |Δlogit| over all rows, and the largest per-row |Δlogit| / max(1, the row's largest |logit|).</returns>
-    public static (double Absolute, double Relative) WorstDifference(CausalLanguageModel model, IReadOnlyList<PromptedRow> rows)
+    /// <returns>The largest |Δlogit| over all rows, and the largest per-row |Δlogit| / max(1, the row's largest
+    /// |logit|).</returns>
+    public static (double Absolute, double Relative) WorstDifference(CausalLanguageModel model,
+        IReadOnlyList<PromptedRow> rows)
     {
         var tape = new Tape(recording: false);
         var batch = MixedPromptBatch.Build(tape, model, rows);

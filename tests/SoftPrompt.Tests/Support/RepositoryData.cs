@@ -1,6 +1,7 @@
 namespace SoftPrompt.Tests.Support;
 
-/// <summary>Finds files of the repository's data/ folder from inside bin/ (the repository root is an ancestor).</summary>
+/// <summary>Finds files of the repository's data/ folder from inside bin/ (the repository root is an
+/// ancestor).</summary>
 public static class RepositoryData
 {
     /// <param name="relativePath">A path inside data/, e.g. "tasks/brown-pos/validation.jsonl".</param>
@@ -11,7 +12,8 @@ public static class RepositoryData
             string candidate = Path.Combine(dir.FullName, "data", relativePath);
             if (File.Exists(candidate)) return candidate;
         }
-        throw new FileNotFoundException($"Could not find data/{relativePath} under any ancestor of {AppContext.BaseDirectory}.");
+        throw new FileNotFoundException(
+            $"Could not find data/{relativePath} under any ancestor of {AppContext.BaseDirectory}.");
     }
 
     /// <summary>data/tasks: the shipped task folders.</summary>
@@ -21,7 +23,8 @@ public static class RepositoryData
     public static SoftPrompt.Data.Tasks.ITaskDefinition Task(string name) =>
         SoftPrompt.Data.Tasks.TaskDefinition.Load(Path.GetDirectoryName(Find($"tasks/{name}/task.json"))!, name);
 
-    public static SoftPrompt.Data.Tasks.ClassificationTask Classification(string name) => (SoftPrompt.Data.Tasks.ClassificationTask)Task(name);
+    public static SoftPrompt.Data.Tasks.ClassificationTask Classification(string name) =>
+        (SoftPrompt.Data.Tasks.ClassificationTask)Task(name);
 
     /// <summary>The shipped part-of-speech task (the 12 universal tags).</summary>
     public static SoftPrompt.Data.Tasks.TaggingTask BrownPos => (SoftPrompt.Data.Tasks.TaggingTask)Task("brown-pos");

@@ -9,7 +9,8 @@ public static class SharedModels
 {
     public const string TinyStoriesRelative = "models/tinystories-260k/model.bin";
 
-    /// <summary>The path of TinyStories-260K's model.bin; fails the test, saying where it looked, if it is absent.</summary>
+    /// <summary>The path of TinyStories-260K's model.bin; fails the test, saying where it looked, if it is
+    /// absent.</summary>
     public static string TinyStoriesPath => Find(TinyStoriesRelative);
 
     /// <param name="relativePath">A path inside the shared folder, e.g. "models/tinystories-260k/model.bin".</param>

@@ -8,9 +8,10 @@ namespace SoftPrompt.Tests.Support;
 /// <summary>The "exactly these tensors train" check every adapter test makes.</summary>
 public static class TrainingSteps
 {
-    /// <summary>One AdamW step on <paramref name="loss"/>: every tensor of <paramref name="trainable"/> changes, and every
-    /// weight of the frozen model stays bit-identical and never gets a gradient buffer.</summary>
-    public static void OneStepChangesExactly(ParameterizedModel model, IReadOnlyList<Tensor> trainable, Func<Tape, Tensor> loss)
+    /// <summary>One AdamW step on <paramref name="loss"/>: every tensor of <paramref name="trainable"/> changes, and
+    /// every weight of the frozen model stays bit-identical and never gets a gradient buffer.</summary>
+    public static void OneStepChangesExactly(ParameterizedModel model, IReadOnlyList<Tensor> trainable, Func<Tape,
+        Tensor> loss)
     {
         model.SetTrainable(false);
         var frozen = model.Parameters.ToDictionary(p => p.Name, p => Bits(p.Tensor));
@@ -31,7 +32,8 @@ public static class TrainingSteps
     }
 
     /// <summary>Full-batch AdamW steps on <paramref name="loss"/>; the loss after them is lower than before.</summary>
-    public static void LossFalls(Func<Tape, Tensor> loss, IReadOnlyList<Tensor> trainable, int steps, float learningRate = 1e-2f)
+    public static void LossFalls(Func<Tape, Tensor> loss, IReadOnlyList<Tensor> trainable, int steps,
+        float learningRate = 1e-2f)
     {
         float Current()
         {

@@ -20,7 +20,8 @@ public class BpeTrainerTests
         var pieces = new Dictionary<string, long>();
         foreach (var t in texts)
             foreach (var p in Gpt2PreTokenizer.Split(t)) pieces[p] = pieces.GetValueOrDefault(p) + 1;
-        var words = pieces.Select(kv => (Symbols: ByteLevelEncoding.TextToTokenString(kv.Key).Select(c => c.ToString()).ToList(), kv.Value)).ToList();
+        var words = pieces.Select(kv => (Symbols: ByteLevelEncoding.TextToTokenString(kv.Key).Select(c => c.ToString())
+            .ToList(), kv.Value)).ToList();
         var ids = Enumerable.Range(0, 256).ToDictionary(b => ByteLevelEncoding.CharOf((byte)b).ToString(), b => b);
         var merges = new List<(string, string)>();
         while (merges.Count < count)
@@ -28,9 +29,11 @@ public class BpeTrainerTests
             var pairCounts = new Dictionary<(string, string), long>();
             foreach (var (symbols, n) in words)
                 for (int i = 0; i + 1 < symbols.Count; i++)
-                    pairCounts[(symbols[i], symbols[i + 1])] = pairCounts.GetValueOrDefault((symbols[i], symbols[i + 1])) + n;
+                    pairCounts[(symbols[i], symbols[i + 1])] = pairCounts.GetValueOrDefault((symbols[i],
+                        symbols[i + 1])) + n;
             if (pairCounts.Count == 0) break;
-            var best = pairCounts.OrderByDescending(kv => kv.Value).ThenBy(kv => ids[kv.Key.Item1]).ThenBy(kv => ids[kv.Key.Item2]).First();
+            var best = pairCounts.OrderByDescending(kv => kv.Value).ThenBy(kv => ids[kv.Key.Item1]).ThenBy(kv =>
+                ids[kv.Key.Item2]).First();
             if (best.Value < 2) break;
             merges.Add(best.Key);
             ids[best.Key.Item1 + best.Key.Item2] = ids.Count;
@@ -68,7 +71,8 @@ public class BpeTrainerTests
         string text = "the cat sat on the hat. Über café!";
         var ids = tokenizer.Encode(text);
         Assert.Equal(text, tokenizer.Decode(ids));
-        Assert.True(ids.Length < System.Text.Encoding.UTF8.GetByteCount(text) * 0.7, $"{ids.Length} tokens is hardly compressed");
+        Assert.True(ids.Length < System.Text.Encoding.UTF8.GetByteCount(text) * 0.7,
+            $"{ids.Length} tokens is hardly compressed");
         Assert.Equal(tokenizer.VocabSize - 1, tokenizer.EosId);
         Assert.Equal(new[] { tokenizer.EosId!.Value }, tokenizer.Encode("<|endoftext|>"));
 

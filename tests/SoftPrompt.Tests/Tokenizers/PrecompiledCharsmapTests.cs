@@ -17,7 +17,8 @@ public class PrecompiledCharsmapTests
     private static byte[] CustomBlob() => Blob("custom-charsmap.json", root => root["precompiled_charsmap"]);
 
     private static readonly Lazy<PrecompiledCharsmap> NmtNfkc = new(() => PrecompiledCharsmap.Parse(
-        Blob(Path.Combine("t5-style", "tokenizer.json"), root => root["normalizer"]!["normalizers"]![0]!["precompiled_charsmap"]), "nmt_nfkc"));
+        Blob(Path.Combine("t5-style", "tokenizer.json"),
+            root => root["normalizer"]!["normalizers"]![0]!["precompiled_charsmap"]), "nmt_nfkc"));
 
     [Fact]
     public void Longest_key_wins_at_each_position_and_other_characters_are_copied()
@@ -48,13 +49,16 @@ public class PrecompiledCharsmapTests
         Assert.Equal("\u30AB", charsmap.Normalize("\uFF76"));        // half-width katakana KA
         Assert.Equal("a b", charsmap.Normalize("a\tb"));
         Assert.Equal("a b", charsmap.Normalize("a\u200Bb"));         // zero-width space
-        // the older compilation of nmt_nfkc in Hugging Face's spm_precompiled tests maps U+200D (zero-width joiner) to a
-        // space; SentencePiece 0.1.97's keeps it
+        // the older compilation of nmt_nfkc in Hugging Face's spm_precompiled tests maps U+200D (zero-width joiner) to
+        // a space; SentencePiece 0.1.97's keeps it
         Assert.Equal("\u200D", charsmap.Normalize("\u200D"));
-        // cases from Hugging Face's spm_precompiled tests of its nmt_nfkc blob: a multi-character key, Thai and Devanagari
+        // cases from Hugging Face's spm_precompiled tests of its nmt_nfkc blob: a multi-character key, Thai and
+        // Devanagari
         Assert.Equal("\u0622", charsmap.Normalize("\u0627\u0653"));
-        Assert.Equal("\u0E40\u0E02\u0E32\u0E44\u0E21\u0E48\u0E44\u0E14\u0E49\u0E1E\u0E39\u0E14\u0E2A\u0E31\u0E01\u0E04\u0E4D\u0E32",
-            charsmap.Normalize("\u0E40\u0E02\u0E32\u0E44\u0E21\u0E48\u0E44\u0E14\u0E49\u0E1E\u0E39\u0E14\u0E2A\u0E31\u0E01\u0E04\u0E33"));
+        Assert.Equal(
+            "\u0E40\u0E02\u0E32\u0E44\u0E21\u0E48\u0E44\u0E14\u0E49\u0E1E\u0E39\u0E14\u0E2A\u0E31\u0E01\u0E04\u0E4D\u0E32",
+            charsmap.Normalize(
+                "\u0E40\u0E02\u0E32\u0E44\u0E21\u0E48\u0E44\u0E14\u0E49\u0E1E\u0E39\u0E14\u0E2A\u0E31\u0E01\u0E04\u0E33"));
         Assert.Equal("\u0921\u093C\u0940 \u0926\u0941\u0916", charsmap.Normalize("\u095C\u0940 \u0926\u0941\u0916"));
         // already-normal text is left as it is
         const string plain = "Plain ASCII, caf\u00E9 and \u65E5\u672C\u8A9E.";

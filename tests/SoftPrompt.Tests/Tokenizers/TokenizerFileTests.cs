@@ -35,11 +35,13 @@ public class TokenizerFileTests
         Assert.Equal(50257, reread.PadId);
         var (text, ids) = TokenizerParityTests.Expected("gpt2")[1];
         // Around the specials, the text between is encoded as GPT-2's reference encoder encodes it alone.
-        Assert.Equal(new[] { 50257 }.Concat(ids).Append(50256).Append(50257), reread.Encode("<|pad|>" + text + "<|endoftext|><|pad|>"));
+        Assert.Equal(new[] { 50257 }.Concat(ids).Append(50256).Append(50257),
+            reread.Encode("<|pad|>" + text + "<|endoftext|><|pad|>"));
         Assert.Equal("<|pad|>", reread.TokenText(50257));
         Assert.False(File.Exists(path + ".tmp"));
 
-        var clash = Assert.Throws<ArgumentException>(() => TokenizerJson.Write(path, gpt2, new[] { new SpecialToken(995, "<|pad|>") }));
+        var clash = Assert.Throws<ArgumentException>(() => TokenizerJson.Write(path, gpt2,
+            new[] { new SpecialToken(995, "<|pad|>") }));
         Assert.Contains("995", clash.Message);
     }
 
@@ -54,7 +56,8 @@ public class TokenizerFileTests
         const string text = "Once upon a time, there was a little dog. Its name was Tim! Émile 🙂";
         var ids = tokenizer.Encode(text);
         Assert.Equal(text, tokenizer.Decode(ids));
-        // "▁a" and "▁was" are merged pieces of a 512-token vocabulary trained on such stories: no byte fallback for them.
+        // "▁a" and "▁was" are merged pieces of a 512-token vocabulary trained on such stories: no byte fallback for
+        // them.
         var words = tokenizer.Encode("a was");
         Assert.All(words, id => Assert.True(id >= 259, $"id {id} is a byte or special token"));
         Assert.True(words.Length <= 3);

@@ -9,7 +9,8 @@ namespace SoftPrompt.Tests.Tokenizers;
 /// <summary>Our encoders against the ids the reference encoders produced (tools/make_tokenizer_fixtures.mjs).</summary>
 public class TokenizerParityTests
 {
-    public static string FixtureDir(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", "tokenizers", name);
+    public static string FixtureDir(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", "tokenizers",
+        name);
 
     public static readonly Lazy<ITokenizer> Gpt2 = new(() => TokenizerLoader.Load(FixtureDir("gpt2")));
     public static readonly Lazy<ITokenizer> Mistral = new(() => TokenizerLoader.Load(FixtureDir("mistral-7b")));
@@ -18,7 +19,8 @@ public class TokenizerParityTests
     {
         using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(FixtureDir(name), "expected.json")));
         return doc.RootElement.EnumerateArray()
-            .Select(e => (e.GetProperty("text").GetString()!, e.GetProperty("ids").EnumerateArray().Select(i => i.GetInt32()).ToArray()))
+            .Select(e => (e.GetProperty("text").GetString()!, e.GetProperty("ids").EnumerateArray().Select(i =>
+                i.GetInt32()).ToArray()))
             .ToList();
     }
 
@@ -32,7 +34,8 @@ public class TokenizerParityTests
         Assert.True(cases.Count >= 10);
         foreach (var (text, ids) in cases)
             Assert.True(ids.SequenceEqual(tokenizer.Encode(text)),
-                $"{name}: '{text}'\n expected [{string.Join(", ", ids)}]\n got      [{string.Join(", ", tokenizer.Encode(text))}]");
+                $"{name}: '{text}'\n expected [{string.Join(", ", ids)}]\n got      " +
+                    $"[{string.Join(", ", tokenizer.Encode(text))}]");
     }
 
     [Theory]
@@ -45,7 +48,8 @@ public class TokenizerParityTests
             Assert.Equal(text, tokenizer.Decode(ids));
     }
 
-    // Reference: Google's SentencePiece encoding with the same pieces and scores (tools/make_tinystories_tokenizer_fixture.py).
+    // Reference: Google's SentencePiece encoding with the same pieces and scores
+    // (tools/make_tinystories_tokenizer_fixture.py).
     [Fact]
     public void Parity_TinyStories_score_merges_match_SentencePiece()
     {
@@ -56,7 +60,8 @@ public class TokenizerParityTests
         foreach (var (text, ids) in cases)
         {
             Assert.True(ids.SequenceEqual(tokenizer.Encode(text)),
-                $"'{text}'\n expected [{string.Join(", ", ids)}]\n got      [{string.Join(", ", tokenizer.Encode(text))}]");
+                $"'{text}'\n expected [{string.Join(", ", ids)}]\n got      " +
+                    $"[{string.Join(", ", tokenizer.Encode(text))}]");
             Assert.Equal(text, tokenizer.Decode(ids));
         }
     }
@@ -66,7 +71,8 @@ public class TokenizerParityTests
     public void Decode_joins_byte_tokens_into_UTF8_and_replaces_invalid_bytes()
     {
         var gpt2 = Gpt2.Value;
-        int c3 = gpt2.TokenId(ByteLevelEncoding.CharOf(0xC3).ToString())!.Value, a9 = gpt2.TokenId(ByteLevelEncoding.CharOf(0xA9).ToString())!.Value;
+        int c3 = gpt2.TokenId(ByteLevelEncoding.CharOf(0xC3).ToString())!.Value,
+            a9 = gpt2.TokenId(ByteLevelEncoding.CharOf(0xA9).ToString())!.Value;
         Assert.Equal("é", gpt2.Decode(new[] { c3, a9 }));
         Assert.Equal("\uFFFDx", gpt2.Decode(new[] { c3, gpt2.TokenId("x")!.Value }));
 

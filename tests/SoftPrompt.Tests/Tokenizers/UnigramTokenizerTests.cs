@@ -7,24 +7,29 @@ using Xunit;
 
 namespace SoftPrompt.Tests.Tokenizers;
 
-/// <summary>Unigram tokenizer.json files (T5's kind): fixtures from tests/fixtures/tokenizers/unigram/make_fixtures.py.</summary>
+/// <summary>Unigram tokenizer.json files (T5's kind): fixtures from
+/// tests/fixtures/tokenizers/unigram/make_fixtures.py.</summary>
 public class UnigramTokenizerTests
 {
     public static string Fixture(params string[] parts) =>
         Path.Combine([AppContext.BaseDirectory, "fixtures", "tokenizers", "unigram", .. parts]);
 
-    private static readonly Lazy<UnigramTokenizer> Hand = new(() => (UnigramTokenizer)TokenizerLoader.Load(Fixture("hand-built", "tokenizer.json")));
-    private static readonly Lazy<UnigramTokenizer> T5Style = new(() => (UnigramTokenizer)TokenizerLoader.Load(Fixture("t5-style")));
+    private static readonly Lazy<UnigramTokenizer> Hand = new(() => (UnigramTokenizer)TokenizerLoader.Load(
+        Fixture("hand-built", "tokenizer.json")));
+    private static readonly Lazy<UnigramTokenizer> T5Style = new(() => (UnigramTokenizer)TokenizerLoader.Load(
+        Fixture("t5-style")));
 
     // Ids of the hand-built vocabulary (make_fixtures.py, HAND_VOCAB).
-    private const int Pad = 0, Eos = 1, Unk = 2, Mark = 3, A = 4, B = 5, D = 7, Abc = 8, Ab = 9, Cd = 10, The = 11, Cat = 12, S = 13,
+    private const int Pad = 0, Eos = 1, Unk = 2, Mark = 3, A = 4, B = 5, D = 7, Abc = 8, Ab = 9, Cd = 10, The = 11,
+    Cat = 12, S = 13,
         X = 14, Y = 15, Z = 16, E = 17, Fi = 18, E2 = 19, X98 = 20, X83 = 21, Extra0 = 22;
 
     public static List<(string Text, int[] Ids, string Decoded)> Expected()
     {
         using var doc = JsonDocument.Parse(File.ReadAllBytes(Fixture("t5-style", "expected.json")));
         return doc.RootElement.EnumerateArray()
-            .Select(e => (e.GetProperty("text").GetString()!, e.GetProperty("ids").EnumerateArray().Select(i => i.GetInt32()).ToArray(),
+            .Select(e => (e.GetProperty("text").GetString()!, e.GetProperty("ids").EnumerateArray().Select(i =>
+                i.GetInt32()).ToArray(),
                 e.GetProperty("decoded").GetString()!))
             .ToList();
     }
@@ -58,7 +63,8 @@ public class UnigramTokenizerTests
         // é → e + U+0301 by the charsmap; the combining mark's bytes CC 81 have no pieces
         Assert.Equal([Mark, E, Unk], tokenizer.Encode("\u00E9"));
 
-        var noFallback = WithChanges(Fixture("hand-built", "tokenizer.json"), root => root["model"]!["byte_fallback"] = false);
+        var noFallback = WithChanges(Fixture("hand-built", "tokenizer.json"), root => root["model"]!["byte_fallback"] =
+            false);
         Assert.Equal([Mark, Unk], noFallback.Encode("\u2603\u2603"));
         Assert.Equal([Mark, A, Unk, B], noFallback.Encode("a\u2603\u2603b"));
         Assert.Equal([Mark, A, Unk, B, Mark, Unk], noFallback.Encode("a\u2603\uD83D\uDE42b \U0001F642"));
@@ -106,14 +112,16 @@ public class UnigramTokenizerTests
         Assert.True(cases.Count >= 10);
         foreach (var (text, ids, _) in cases)
             Assert.True(ids.SequenceEqual(tokenizer.Encode(text)),
-                $"'{text}'\n expected [{string.Join(", ", ids)}]\n got      [{string.Join(", ", tokenizer.Encode(text))}]");
+                $"'{text}'\n expected [{string.Join(", ", ids)}]\n got      " +
+                    $"[{string.Join(", ", tokenizer.Encode(text))}]");
         Assert.Equal(1, tokenizer.EosId);
         Assert.Equal(0, tokenizer.PadId);
         Assert.Equal(2, tokenizer.UnknownId);
         Assert.False(tokenizer.ByteFallback);
         // T5's extra ids sit at the end of the vocabulary, in reverse order
         Assert.Equal(tokenizer.VocabSize - 1, tokenizer.TokenId("<extra_id_0>"));
-        Assert.Equal([tokenizer.TokenId("<extra_id_0>")!.Value, .. tokenizer.Encode("the"), 1], tokenizer.EncodeSequence("<extra_id_0>the"));
+        Assert.Equal([tokenizer.TokenId("<extra_id_0>")!.Value, .. tokenizer.Encode("the"), 1],
+            tokenizer.EncodeSequence("<extra_id_0>the"));
     }
 
     [Fact]
@@ -149,7 +157,8 @@ public class UnigramTokenizerTests
     [Fact]
     public void The_older_T5_layout_gives_the_same_ids()
     {
-        // Files converted before the Strip/Replace normalizers: Precompiled alone, WhitespaceSplit then Metaspace with add_prefix_space.
+        // Files converted before the Strip/Replace normalizers: Precompiled alone, WhitespaceSplit then Metaspace with
+        // add_prefix_space.
         var older = WithChanges(Fixture("t5-style", "tokenizer.json"), root =>
         {
             root["normalizer"] = root["normalizer"]!["normalizers"]![0]!.DeepClone();

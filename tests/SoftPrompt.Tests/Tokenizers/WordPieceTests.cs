@@ -9,9 +9,11 @@ public class WordPieceTests
     // The example of BERT's README: "unaffable" → un ##aff ##able.
     private static WordPieceTokenizer Small()
     {
-        string[] pieces = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "##aff", "##able", "the", "food", "was", "great", ".", ",", "cafe", "!", "##s", "a", "##a"];
+        string[] pieces = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "##aff", "##able", "the", "food", "was",
+            "great", ".", ",", "cafe", "!", "##s", "a", "##a"];
         var vocab = pieces.Select((p, i) => (p, i)).ToDictionary(x => x.p, x => x.i);
-        return new WordPieceTokenizer(vocab, WordPieceTokenizer.BertSpecialTokens.Select((t, i) => new SpecialToken(i, t)));
+        return new WordPieceTokenizer(vocab, WordPieceTokenizer.BertSpecialTokens.Select((t, i) => new SpecialToken(i,
+            t)));
     }
 
     private static string[] Pieces(WordPieceTokenizer t, string text) => t.Encode(text).Select(t.TokenText).ToArray();
@@ -31,8 +33,10 @@ public class WordPieceTests
     {
         var t = Small();
         Assert.Equal(["the", "cafe", ",", "the", "food", "!", "!"], Pieces(t, "  THE Café,the\tFOOD!!"));
-        Assert.Equal(["hello", ",", "world", "!", "$", "5"], WordPieceTokenizer.PreTokenize(WordPieceTokenizer.Normalize("Héllo,World! $5", lowercase: true)));
-        Assert.Equal(["Héllo"], WordPieceTokenizer.PreTokenize(WordPieceTokenizer.Normalize("Héllo\u0007", lowercase: false)));
+        Assert.Equal(["hello", ",", "world", "!", "$", "5"],
+            WordPieceTokenizer.PreTokenize(WordPieceTokenizer.Normalize("Héllo,World! $5", lowercase: true)));
+        Assert.Equal(["Héllo"], WordPieceTokenizer.PreTokenize(WordPieceTokenizer.Normalize("Héllo\u0007",
+            lowercase: false)));
     }
 
     [Fact]
@@ -50,7 +54,8 @@ public class WordPieceTests
     public void Trained_vocabulary_round_trips_through_tokenizer_json()
     {
         var trainer = new WordPieceTrainer();
-        foreach (var sentence in new[] { "The food was great, the service was great.", "Playing and played; the players play!", "Great food. Other food." })
+        foreach (var sentence in new[] { "The food was great, the service was great.",
+            "Playing and played; the players play!", "Great food. Other food." })
             for (int i = 0; i < 3; i++) trainer.Add(sentence);
         var trained = trainer.Train(vocabSize: 80);
         Assert.True(trained.VocabSize <= 80);
@@ -58,7 +63,8 @@ public class WordPieceTests
         Assert.Contains(trained.Pieces, p => p.StartsWith("##") && p.Length > 3); // merged continuations exist
         Assert.Contains("great", trained.Pieces);
         string text = "The players played great food [MASK] zzz";
-        Assert.DoesNotContain(trained.UnknownId, trained.Encode("the players played great food")); // every character is in the alphabet
+        // every character is in the alphabet
+        Assert.DoesNotContain(trained.UnknownId, trained.Encode("the players played great food"));
 
         using var dir = new TempDirectory();
         string path = dir.File("tokenizer.json");

@@ -7,7 +7,8 @@ using Xunit;
 
 namespace SoftPrompt.Tests.Training;
 
-/// <summary>Crash points of <see cref="TrainingCheckpoint.Save"/>, laid out on disk as a crash would leave them.</summary>
+/// <summary>Crash points of <see cref="TrainingCheckpoint.Save"/>, laid out on disk as a crash would leave
+/// them.</summary>
 public sealed class CheckpointCrashTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
@@ -15,10 +16,12 @@ public sealed class CheckpointCrashTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static Tensor Weights(float value) => Tensor.FromArray(Enumerable.Repeat(value, 6).ToArray(), new[] { 2, 3 }, trainable: true, name: "w");
+    private static Tensor Weights(float value) => Tensor.FromArray(Enumerable.Repeat(value, 6).ToArray(),
+        new[] { 2, 3 }, trainable: true, name: "w");
 
     private static void Save(string directory, int step, float value = 1f) =>
-        TrainingCheckpoint.Save(directory, new[] { Weights(value) }, Array.Empty<IOptimizer>(), new TrainingState { Step = step });
+        TrainingCheckpoint.Save(directory, new[] { Weights(value) }, Array.Empty<IOptimizer>(),
+            new TrainingState { Step = step });
 
     private static void CopyDirectory(string from, string to)
     {

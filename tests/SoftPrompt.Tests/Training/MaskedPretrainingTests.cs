@@ -8,13 +8,15 @@ namespace SoftPrompt.Tests.Training;
 public class MaskedPretrainingTests
 {
     private const int Mask = 20, Separator = 23;
-    private static readonly TokenMasking Masking = new(Mask, VocabSize: 24, NeverMasked: new HashSet<int> { Separator });
+    private static readonly TokenMasking Masking = new(Mask, VocabSize: 24,
+        NeverMasked: new HashSet<int> { Separator });
 
     private static Bert TinyBert()
     {
         var model = new Bert(new ModelConfig
         {
-            Architecture = Architecture.Bert, VocabSize = 24, HiddenSize = 16, NumLayers = 2, NumHeads = 2, IntermediateSize = 32,
+            Architecture = Architecture.Bert, VocabSize = 24, HiddenSize = 16, NumLayers = 2, NumHeads = 2,
+            IntermediateSize = 32,
             MaxPositions = 64, TypeVocabSize = 2, NormEps = 1e-12f, HiddenAct = "gelu",
         });
         model.InitializeRandom(seed: 4);
@@ -63,7 +65,8 @@ public class MaskedPretrainingTests
         using var dir = new TempDirectory();
         var options = new PretrainOptions
         {
-            Objective = PretrainObjective.MaskedTokens, Masking = Masking, BatchSize = 8, Context = 16, Steps = 400, WarmupSteps = 20,
+            Objective = PretrainObjective.MaskedTokens, Masking = Masking, BatchSize = 8, Context = 16, Steps = 400,
+            WarmupSteps = 20,
             PeakLearningRate = 3e-3f, EvaluateEvery = 50, EvaluationBatches = 4, CheckpointEvery = 400, Seed = 9,
         };
         var trainer = new Pretrainer(TinyBert(), options);
@@ -72,7 +75,8 @@ public class MaskedPretrainingTests
         var result = trainer.Run(CountingCorpus(1, 400), validation, Path.Combine(dir.Path, "ckpt"), resume: false);
         Assert.True(before > 2.5f, $"an untrained model should be near ln(24) = 3.18, got {before}");
         // ln 20 = 3.0 is the best a model can do without reading the context (20 equally common digits).
-        Assert.True(result.BestValidationLoss < 2.85f, $"validation loss {result.BestValidationLoss} did not fall below context-free guessing (3.0)");
+        Assert.True(result.BestValidationLoss < 2.85f,
+            $"validation loss {result.BestValidationLoss} did not fall below context-free guessing (3.0)");
     }
 
     [Fact]
@@ -81,9 +85,12 @@ public class MaskedPretrainingTests
         var mlm = new PretrainOptions { Objective = PretrainObjective.MaskedTokens, Masking = Masking, Context = 16 };
         var causal = CausalLanguageModel.Create(new ModelConfig
         {
-            Architecture = Architecture.Gpt2, VocabSize = 24, HiddenSize = 16, NumLayers = 1, NumHeads = 2, IntermediateSize = 32, MaxPositions = 64,
+            Architecture = Architecture.Gpt2, VocabSize = 24, HiddenSize = 16, NumLayers = 1, NumHeads = 2,
+            IntermediateSize = 32, MaxPositions = 64,
         });
-        Assert.Contains("needs an encoder", Assert.Throws<ArgumentException>(() => new Pretrainer(causal, mlm)).Message);
-        Assert.Contains("needs a causal model", Assert.Throws<ArgumentException>(() => new Pretrainer(TinyBert(), new PretrainOptions { Context = 16 })).Message);
+        Assert.Contains("needs an encoder", Assert.Throws<ArgumentException>(() => new Pretrainer(causal,
+            mlm)).Message);
+        Assert.Contains("needs a causal model", Assert.Throws<ArgumentException>(() => new Pretrainer(TinyBert(),
+            new PretrainOptions { Context = 16 })).Message);
     }
 }

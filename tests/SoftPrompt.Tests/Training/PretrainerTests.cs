@@ -12,7 +12,8 @@ public class PretrainerTests
     {
         var model = CausalLanguageModel.Create(new ModelConfig
         {
-            Architecture = Architecture.Llama, VocabSize = 24, HiddenSize = 16, NumLayers = 2, NumHeads = 2, NumKvHeads = 1,
+            Architecture = Architecture.Llama, VocabSize = 24, HiddenSize = 16, NumLayers = 2, NumHeads = 2,
+            NumKvHeads = 1,
             IntermediateSize = 32, MaxPositions = 64,
         });
         model.InitializeRandom(seed: 4);
@@ -47,7 +48,8 @@ public class PretrainerTests
         float before = trainer.ValidationLoss(validation);
         var result = trainer.Run(CountingCorpus(1, 400), validation, Path.Combine(dir.Path, "ckpt"), resume: false);
         Assert.True(before > 2.5f, $"an untrained model should be near ln(24) = 3.18, got {before}");
-        Assert.True(result.BestValidationLoss < 1.5f, $"validation loss {result.BestValidationLoss} did not fall far below {before}");
+        Assert.True(result.BestValidationLoss < 1.5f,
+            $"validation loss {result.BestValidationLoss} did not fall far below {before}");
     }
 
     [Fact]
@@ -64,11 +66,13 @@ public class PretrainerTests
         var interrupted = TinyModel();
         var cancel = new CancellationTokenSource();
         var progress = new CancelAtStep(20, cancel);
-        var stopped = new Pretrainer(interrupted, Options(30), progress).Run(train, validation, Path.Combine(dir.Path, "b"), resume: false, cancel: cancel.Token);
+        var stopped = new Pretrainer(interrupted, Options(30), progress).Run(train, validation,
+            Path.Combine(dir.Path, "b"), resume: false, cancel: cancel.Token);
         Assert.True(stopped.Stopped);
         Assert.Equal(20, stopped.Steps);
         var resumed = TinyModel();
-        var result = new Pretrainer(resumed, Options(30)).Run(train, validation, Path.Combine(dir.Path, "b"), resume: true);
+        var result = new Pretrainer(resumed, Options(30)).Run(train, validation, Path.Combine(dir.Path, "b"),
+            resume: true);
 
         Assert.Equal(30, result.Steps);
         foreach (var (p, q) in straight.Parameters.Zip(resumed.Parameters))
@@ -95,7 +99,8 @@ public class PretrainerTests
         string checkpoint = Path.Combine(dir.Path, "c");
         new Pretrainer(TinyModel(), Options(10)).Run(train, train, checkpoint, resume: false);
         var e = Assert.Throws<InvalidOperationException>(() =>
-            new Pretrainer(TinyModel(), Options(10) with { PeakLearningRate = 5e-3f }).Run(train, train, checkpoint, resume: true));
+            new Pretrainer(TinyModel(), Options(10) with { PeakLearningRate = 5e-3f }).Run(train, train, checkpoint,
+                resume: true));
         Assert.Contains("different options", e.Message);
     }
 
@@ -112,7 +117,8 @@ public class PretrainerTests
         Directory.Move(checkpoint, checkpoint + suffix);
         Assert.True(TrainingCheckpoint.Exists(checkpoint));
         var reloaded = TinyModel();
-        var state = TrainingCheckpoint.Load(checkpoint, reloaded.Parameters.Select(p => p.Tensor).ToArray(), Array.Empty<SoftPrompt.Engine.Optim.IOptimizer>());
+        var state = TrainingCheckpoint.Load(checkpoint, reloaded.Parameters.Select(p => p.Tensor).ToArray(),
+            Array.Empty<SoftPrompt.Engine.Optim.IOptimizer>());
         Assert.Equal(10, state.Step);
         Assert.Equal(model.Parameters[1].Tensor.ToArray(), reloaded.Parameters[1].Tensor.ToArray());
     }
@@ -134,7 +140,8 @@ public class NonFiniteGuardTests
         var problem = SoftPrompt.Training.NonFiniteGuard.Problem(7, 2.5f, new[] { good, bad });
         Assert.Contains("step 7", problem);
         Assert.Contains("layers.0.bad is NaN at element 4", problem);
-        Assert.Contains("loss is Infinity", SoftPrompt.Training.NonFiniteGuard.Problem(3, float.PositiveInfinity, new[] { good }));
+        Assert.Contains("loss is Infinity", SoftPrompt.Training.NonFiniteGuard.Problem(3, float.PositiveInfinity,
+            new[] { good }));
     }
 
     [Fact]
@@ -143,19 +150,23 @@ public class NonFiniteGuardTests
         using var dir = new SoftPrompt.Tests.Support.TempDirectory();
         var model = CausalLanguageModel.Create(new ModelConfig
         {
-            Architecture = Architecture.Llama, VocabSize = 24, HiddenSize = 16, NumLayers = 1, NumHeads = 2, IntermediateSize = 32, MaxPositions = 64,
+            Architecture = Architecture.Llama, VocabSize = 24, HiddenSize = 16, NumLayers = 1, NumHeads = 2,
+            IntermediateSize = 32, MaxPositions = 64,
         });
         model.InitializeRandom(seed: 4);
         model.Parameters[0].Tensor[5] = float.NaN; // a poisoned embedding row makes some batches' loss NaN
         var corpus = new TokenCorpus(Enumerable.Range(0, 400).Select(i => i % 20).ToArray());
-        var options = new PretrainOptions { BatchSize = 2, Context = 8, Steps = 6, WarmupSteps = 1, EvaluateEvery = 100, CheckpointEvery = 100 };
-        var e = Assert.Throws<InvalidOperationException>(() => new Pretrainer(model, options).Run(corpus, corpus, Path.Combine(dir.Path, "a"), resume: false));
+        var options = new PretrainOptions { BatchSize = 2, Context = 8, Steps = 6, WarmupSteps = 1, EvaluateEvery = 100,
+            CheckpointEvery = 100 };
+        var e = Assert.Throws<InvalidOperationException>(() => new Pretrainer(model, options).Run(corpus, corpus,
+            Path.Combine(dir.Path, "a"), resume: false));
         Assert.Contains("step 1", e.Message);
         Assert.Contains("NaN", e.Message);
         var result = new Pretrainer(model, options with { OnNonFinite = SoftPrompt.Training.NonFinitePolicy.Skip })
             .Run(corpus, corpus, Path.Combine(dir.Path, "b"), resume: false);
         Assert.Equal(6, result.Steps);
-        Assert.True(float.IsNaN(model.Parameters[0].Tensor[5]) && model.Parameters[0].Tensor.ToArray().Count(float.IsNaN) == 1,
+        Assert.True(float.IsNaN(model.Parameters[0].Tensor[5]) && model.Parameters[0].Tensor.ToArray()
+            .Count(float.IsNaN) == 1,
             "skipped steps must not spread the NaN into the weights");
     }
 }

@@ -28,7 +28,8 @@ public class QuestionMixtureTests
         Assert.All(inputs[context..], t => Assert.Equal(Separator, t));
         Assert.All(targets[context..], t => Assert.Equal(TokenMasking.Ignored, t));
         int I = TokenMasking.Ignored;
-        // Position i predicts token i+1: "3" predicts the answer 20; "5" predicts 21, "21" predicts 22; nothing else counts.
+        // Position i predicts token i+1: "3" predicts the answer 20; "5" predicts 21, "21" predicts 22; nothing else
+        // counts.
         Assert.Equal(new[] { I, I, 20, I, I, I, 21, 22, I, I }, targets[..context]);
         Assert.Equal(3, scored);
         Assert.Equal(2, next);
@@ -47,7 +48,8 @@ public class QuestionMixtureTests
         var inputs = new int[8];
         var targets = new int[8];
         int next = 0;
-        Assert.Equal(1, mixture.Pack(new Random(1), ref next, 1, 8, inputs, targets)); // a second copy would need 6 more
+        // a second copy would need 6 more
+        Assert.Equal(1, mixture.Pack(new Random(1), ref next, 1, 8, inputs, targets));
         Assert.Equal(new[] { 1, 2, 3, 4, 20, Separator, Separator, Separator }, inputs);
         Assert.Equal(1, targets.Count(t => t != TokenMasking.Ignored));
     }
@@ -55,7 +57,8 @@ public class QuestionMixtureTests
     [Fact]
     public void Mixture_training_teaches_the_answer_a_question_asks_for()
     {
-        // Questions whose answer is the first token of the prompt (a copy across the row): only reading the input helps.
+        // Questions whose answer is the first token of the prompt (a copy across the row): only reading the input
+        // helps.
         var rng = new Random(3);
         QuestionExample Question()
         {
@@ -68,7 +71,8 @@ public class QuestionMixtureTests
             s => Enumerable.Range(0, 12).Select(k => (int.Parse(s) + k) % 20).ToArray(), Separator);
         var model = CausalLanguageModel.Create(new ModelConfig
         {
-            Architecture = Architecture.Llama, VocabSize = 24, HiddenSize = 32, NumLayers = 2, NumHeads = 2, NumKvHeads = 1,
+            Architecture = Architecture.Llama, VocabSize = 24, HiddenSize = 32, NumLayers = 2, NumHeads = 2,
+            NumKvHeads = 1,
             IntermediateSize = 64, MaxPositions = 32,
         });
         model.InitializeRandom(seed: 5);
@@ -79,7 +83,8 @@ public class QuestionMixtureTests
         };
         var (lossBefore, accuracyBefore) = MixtureObjective.AnswerLoss(model, heldOut, 4, 16);
         var objective = new MixtureObjective(model, options, corpus, corpus, train, heldOut, SilentProgress.Instance);
-        new Pretrainer(model, options).Run(objective, Path.Combine(Path.GetTempPath(), $"mixture-{Guid.NewGuid():N}"), resume: false);
+        new Pretrainer(model, options).Run(objective, Path.Combine(Path.GetTempPath(), $"mixture-{Guid.NewGuid():N}"),
+            resume: false);
         var (lossAfter, accuracyAfter) = MixtureObjective.AnswerLoss(model, heldOut, 4, 16);
 
         Assert.True(lossAfter < lossBefore * 0.5f, $"answer loss {lossBefore:F3} → {lossAfter:F3}");
@@ -89,8 +94,10 @@ public class QuestionMixtureTests
     [Fact]
     public void Options_refuse_a_mixture_on_masked_token_pretraining()
     {
-        var options = new PretrainOptions { MixtureRows = 2, Objective = PretrainObjective.MaskedTokens, Masking = new TokenMasking(1, 10, new HashSet<int>()) };
-        Assert.Equal("MixtureRows", Assert.Throws<SoftPrompt.Engine.OptionException>(options.Validate).Option); // the CLI shows it as --mixture-rows
+        var options = new PretrainOptions { MixtureRows = 2, Objective = PretrainObjective.MaskedTokens,
+            Masking = new TokenMasking(1, 10, new HashSet<int>()) };
+        // the CLI shows it as --mixture-rows
+        Assert.Equal("MixtureRows", Assert.Throws<SoftPrompt.Engine.OptionException>(options.Validate).Option);
         Assert.Contains("mixture-rows=2", new PretrainOptions { MixtureRows = 2 }.Fingerprint);
         Assert.DoesNotContain("mixture", new PretrainOptions().Fingerprint);
     }

@@ -20,7 +20,8 @@ public class BagOfWordsTests
             var words = Enumerable.Range(0, 6).Select(_ => filler[rng.Next(filler.Length)]).ToList();
             words.Insert(rng.Next(words.Count), (happy ? good : bad)[rng.Next(4)]);
             string label = happy ? "yes" : "no";
-            return new LabeledExample(new Dictionary<string, string> { ["note"] = string.Join(' ', words), ["mood"] = label }, label);
+            return new LabeledExample(new Dictionary<string, string> { ["note"] = string.Join(' ', words),
+                ["mood"] = label }, label);
         }).ToList();
     }
 
@@ -36,7 +37,8 @@ public class BagOfWordsTests
         // The label field is not a feature: writing the other label there changes no probability.
         foreach (var e in test.Take(20))
         {
-            var flipped = new LabeledExample(new Dictionary<string, string>(e.Fields) { ["mood"] = e.Label == "yes" ? "no" : "yes" }, e.Label);
+            var flipped = new LabeledExample(new Dictionary<string, string>(e.Fields) { ["mood"] = e.Label == "yes"
+                ? "no" : "yes" }, e.Label);
             Assert.Equal(classifier.Probabilities(e), classifier.Probabilities(flipped));
         }
     }
@@ -44,13 +46,15 @@ public class BagOfWordsTests
     [Fact]
     public void Ngrams_are_lower_cased_words_and_adjacent_pairs()
     {
-        Assert.Equal(new[] { "not", "good", "not good", "at", "good at", "all", "at all" }, BagOfWordsClassifier.Ngrams("Not good, at ALL!"));
+        Assert.Equal(new[] { "not", "good", "not good", "at", "good at", "all", "at all" },
+            BagOfWordsClassifier.Ngrams("Not good, at ALL!"));
     }
 
     [Fact]
     public void Predicting_before_fitting_says_so()
     {
         var e = Examples(1, 4)[0];
-        Assert.Contains("not fitted", Assert.Throws<InvalidOperationException>(() => new BagOfWordsClassifier(Task).Predict(e)).Message);
+        Assert.Contains("not fitted", Assert.Throws<InvalidOperationException>(() => new BagOfWordsClassifier(Task)
+            .Predict(e)).Message);
     }
 }

@@ -26,7 +26,8 @@ public class BaselineTests
         Assert.Equal(2 * 5 + 1, bitfit.Parameters.Count); // two norms per block and the final norm
         Assert.All(bitfit.Parameters, p => Assert.EndsWith("norm.weight", p.Name));
         var top = WeightSubset.Select(model, "top-k", topLayers: 2);
-        Assert.All(top.Parameters, p => Assert.True(p.Name.StartsWith("model.layers.3.") || p.Name.StartsWith("model.layers.4.") || p.Name == "model.norm.weight", p.Name));
+        Assert.All(top.Parameters, p => Assert.True(p.Name.StartsWith("model.layers.3.")
+            || p.Name.StartsWith("model.layers.4.") || p.Name == "model.norm.weight", p.Name));
         Assert.Equal(2 * 9 + 1, top.Parameters.Count);
         Assert.All(model.Parameters, p => Assert.Equal(top.Parameters.Contains(p), p.Tensor.RequiresGrad));
         Assert.Throws<ArgumentException>(() => WeightSubset.Select(model, "lora"));
@@ -38,14 +39,17 @@ public class BaselineTests
         var model = Fresh();
         var before = model.Parameters.ToDictionary(p => p.Name, p => p.Tensor.ToArray());
         var subset = WeightSubset.Select(model, "top-k", topLayers: 1);
-        var task = new ClassificationTask("mood", "Story: {text}\nThe mood was", new Dictionary<string, string> { ["happy"] = " happy", ["sad"] = " sad" });
+        var task = new ClassificationTask("mood", "Story: {text}\nThe mood was", new Dictionary<string,
+            string> { ["happy"] = " happy", ["sad"] = " sad" });
         var examples = new[] { "Lily played in the sun.", "Tom lost his ball." }
             .Select(t => new LabeledExample(new Dictionary<string, string> { ["text"] = t }, "sad")).ToList();
-        var classifier = new PromptClassifier(model, ModelLoader.Load(SharedModels.TinyStoriesPath).Tokenizer!, task, null);
+        var classifier = new PromptClassifier(model, ModelLoader.Load(SharedModels.TinyStoriesPath).Tokenizer!, task,
+            null);
         var tape = new Tape();
         float lossBefore = classifier.Loss(tape, examples)[0];
         tape.Reset();
-        new PromptTuner<LabeledExample>(classifier, new PromptTuningOptions { Steps = 15, BatchSize = 2, Optimizer = "adamw", LearningRate = 3e-3f, EvaluateEvery = 15 },
+        new PromptTuner<LabeledExample>(classifier, new PromptTuningOptions { Steps = 15, BatchSize = 2,
+            Optimizer = "adamw", LearningRate = 3e-3f, EvaluateEvery = 15 },
             trainable: subset.Tensors).Run(examples, examples);
         float lossAfter = classifier.Loss(tape, examples)[0];
         Assert.True(lossAfter < lossBefore * 0.7f, $"loss {lossBefore:F3} → {lossAfter:F3}");
@@ -74,11 +78,13 @@ public class BaselineTests
         WeightSubsetFiles.Save(dir.Path, subset, "tinystories");
 
         var fresh = Fresh();
-        Assert.NotEqual(expected[0][0], new PromptClassifier(fresh, tokenizer, task, null).LabelScores(examples)[0][0], 6);
+        Assert.NotEqual(expected[0][0], new PromptClassifier(fresh, tokenizer, task, null).LabelScores(examples)[0][0],
+            6);
         WeightSubsetFiles.LoadInto(dir.Path, fresh);
         var actual = new PromptClassifier(fresh, tokenizer, task, null).LabelScores(examples);
         for (int e = 0; e < examples.Length; e++) Assert.Equal(expected[e], actual[e]);
-        Assert.Throws<SoftPrompt.Engine.IO.ModelFormatException>(() => SoftPrompt.Tuning.AdapterFiles.ReadConfig(dir.Path, "LORA"));
+        Assert.Throws<SoftPrompt.Engine.IO.ModelFormatException>(() => SoftPrompt.Tuning.AdapterFiles.ReadConfig(
+            dir.Path, "LORA"));
     }
 }
 

@@ -14,7 +14,8 @@ public class BottleneckAdapterTests
     private static float[] Hidden(CausalLanguageModel model, ILayerHooks? hooks)
     {
         var tape = new Tape(recording: false);
-        return model.Hidden(tape, new ForwardInput { Batch = 1, Length = 5, TokenIds = [1, 40, 300, 22, 9], Hooks = hooks }).ToArray();
+        return model.Hidden(tape, new ForwardInput { Batch = 1, Length = 5, TokenIds = [1, 40, 300, 22, 9],
+            Hooks = hooks }).ToArray();
     }
 
     [Fact]
@@ -23,7 +24,8 @@ public class BottleneckAdapterTests
         var model = FreshTinyStories().Model;
         var adapter = new BottleneckAdapter(model, new BottleneckOptions { AfterAttention = true });
         var frozen = Hidden(model, null);
-        Assert.True(Compare.MaxRelativeError(Hidden(model, adapter.Hooks([0])), frozen) < 0.05, "near zero up-projections start near the frozen model");
+        Assert.True(Compare.MaxRelativeError(Hidden(model, adapter.Hooks([0])), frozen) < 0.05,
+            "near zero up-projections start near the frozen model");
         foreach (var t in adapter.Trainable.Where(t => t.Name!.Contains(".up."))) t.Span.Clear();
         Assert.Equal(frozen, Hidden(model, adapter.Hooks([0])));
     }

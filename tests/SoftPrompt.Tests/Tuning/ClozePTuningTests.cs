@@ -31,7 +31,8 @@ public class ClozePTuningTests
     {
         var (model, tokenizer) = Frozen.Value;
         var template = PTuningTemplate.Around(Task.Template, 4);
-        return new ClozePTuningClassifier(model, tokenizer, Task, template, new PromptEncoder(4, model.Config.HiddenSize, kind, 8, seed));
+        return new ClozePTuningClassifier(model, tokenizer, Task, template,
+            new PromptEncoder(4, model.Config.HiddenSize, kind, 8, seed));
     }
 
     [Theory]
@@ -40,7 +41,8 @@ public class ClozePTuningTests
     public void One_step_changes_every_encoder_tensor_and_no_model_weight(PromptEncoderKind kind)
     {
         var classifier = Classifier(kind);
-        TrainingSteps.OneStepChangesExactly(Frozen.Value.Model, classifier.Trainable, tape => classifier.Loss(tape, Examples));
+        TrainingSteps.OneStepChangesExactly(Frozen.Value.Model, classifier.Trainable, tape => classifier.Loss(tape,
+            Examples));
     }
 
     [Fact]
@@ -70,7 +72,8 @@ public class ClozePTuningTests
         var config = AdapterFiles.ReadConfig(dir.Path, "P_TUNING");
         Assert.Equal("LSTM", config.GetProperty("encoder_reparameterization_type").GetString());
         Assert.Equal(4, config.GetProperty("num_virtual_tokens").GetInt32());
-        Assert.Equal(new[] { 4, Frozen.Value.Model.Config.HiddenSize }, AdapterFiles.OpenWeights(dir.Path).Info("prompt_embeddings").Shape);
+        Assert.Equal(new[] { 4, Frozen.Value.Model.Config.HiddenSize }, AdapterFiles.OpenWeights(dir.Path)
+            .Info("prompt_embeddings").Shape);
 
         var loaded = ClozePTuningClassifier.Load(dir.Path, Frozen.Value.Model, Frozen.Value.Tokenizer, Task);
         Assert.Equal(classifier.Template.Text, loaded.Template.Text);
@@ -89,15 +92,19 @@ public class ClozePTuningTests
         for (int e = 0; e < Examples.Length; e++)
         {
             // One unpadded forward pass over the filled-in template, read at its [MASK].
-            var ids = new[] { tokenizer.ClsId!.Value }.Concat(tokenizer.Encode(Task.Render(Examples[e]))).Append(tokenizer.SepId!.Value).ToArray();
+            var ids = new[] { tokenizer.ClsId!.Value }.Concat(tokenizer.Encode(Task.Render(Examples[e])))
+                .Append(tokenizer.SepId!.Value).ToArray();
             var tape = new Tape(recording: false);
-            var logits = model.Forward(tape, new ForwardInput { Batch = 1, Length = ids.Length, TokenIds = ids }).ToArray();
+            var logits = model.Forward(tape, new ForwardInput { Batch = 1, Length = ids.Length, TokenIds = ids })
+                .ToArray();
             tape.Reset();
             int mask = Array.LastIndexOf(ids, tokenizer.MaskId!.Value), v = model.Config.VocabSize;
-            for (int l = 0; l < labelTokens.Length; l++) Assert.Equal(logits[mask * v + labelTokens[l]], scores[e][l], 4);
+            for (int l = 0; l < labelTokens.Length; l++) Assert.Equal(logits[mask * v + labelTokens[l]], scores[e][l],
+                4);
         }
         Assert.Equal(scores.Select(s => Task.Labels[Array.IndexOf(s, s.Max())]), classifier.Predict(Examples));
-        Assert.Throws<ArgumentException>(() => new ClozeClassifier(model, tokenizer, Task, "{soft} {text} It was [MASK]."));
+        Assert.Throws<ArgumentException>(() => new ClozeClassifier(model, tokenizer, Task,
+            "{soft} {text} It was [MASK]."));
         Assert.Throws<ArgumentException>(() => new ClozeClassifier(model, tokenizer, Task, "{text} It was great."));
     }
 }

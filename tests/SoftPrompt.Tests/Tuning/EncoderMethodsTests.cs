@@ -17,7 +17,8 @@ namespace SoftPrompt.Tests.Tuning;
 public class EncoderMethodsTests
 {
     private static readonly ClassificationTask Task = new("food", "Review: {text}\nWas the food great?",
-        new Dictionary<string, string> { ["great"] = " great", ["other"] = " other" }, ClozeTemplate: "Review: {text} It was [MASK].");
+        new Dictionary<string, string> { ["great"] = " great", ["other"] = " other" },
+            ClozeTemplate: "Review: {text} It was [MASK].");
 
     private static readonly LabeledExample[] Examples =
     [
@@ -28,7 +29,8 @@ public class EncoderMethodsTests
     private static (Bert Model, Data.Tokenizers.WordPieceTokenizer Tokenizer) Fresh() =>
         TinyBert.Build(Examples.Select(e => Task.AsCloze().Render(e) + " great other"));
 
-    private static ClozeClassifier Cloze((Bert Model, Data.Tokenizers.WordPieceTokenizer Tokenizer) bert, IModelAdapter? adapter = null) =>
+    private static ClozeClassifier Cloze((Bert Model, Data.Tokenizers.WordPieceTokenizer Tokenizer) bert,
+        IModelAdapter? adapter = null) =>
         new(bert.Model, bert.Tokenizer, Task.AsCloze()) { Adapter = adapter };
 
     [Fact]
@@ -38,9 +40,11 @@ public class EncoderMethodsTests
         var subset = WeightSubset.Select(bert.Model, "bitfit");
         Assert.Equal("BitFit (biases)", subset.Method);
         Assert.Null(subset.Note);
-        Assert.Equal(bert.Model.Parameters.Where(p => p.Name.EndsWith(".bias")).Select(p => p.Name), subset.Parameters.Select(p => p.Name));
+        Assert.Equal(bert.Model.Parameters.Where(p => p.Name.EndsWith(".bias")).Select(p => p.Name),
+            subset.Parameters.Select(p => p.Name));
         Assert.Contains(subset.Parameters, p => p.Name == "bert.encoder.layer.1.attention.self.query.bias");
-        Assert.Contains(subset.Parameters, p => p.Name == "cls.predictions.bias"); // the cloze objective reads the MLM head
+        // the cloze objective reads the MLM head
+        Assert.Contains(subset.Parameters, p => p.Name == "cls.predictions.bias");
 
         var before = bert.Model.Parameters.ToDictionary(p => p.Name, p => p.Tensor.ToArray());
         var optimizer = new AdamW(subset.Tensors, learningRate: 1e-2f, weightDecay: 0f);
@@ -53,7 +57,8 @@ public class EncoderMethodsTests
         {
             bool changed = !before[p.Name].SequenceEqual(p.Tensor.ToArray());
             // The MLM bias changes only in the verbalizer words' columns; the other biases everywhere the loss reaches.
-            Assert.True(changed == chosen.Contains(p.Name), $"{p.Name}: changed {changed}, trained {chosen.Contains(p.Name)}");
+            Assert.True(changed == chosen.Contains(p.Name),
+                $"{p.Name}: changed {changed}, trained {chosen.Contains(p.Name)}");
         }
     }
 
@@ -65,7 +70,8 @@ public class EncoderMethodsTests
     {
         var bert = Fresh();
         var withMlm = WeightSubset.Select(bert.Model, method, topLayers: 1).Parameters.Select(p => p.Name).ToList();
-        var headOnly = WeightSubset.Select(bert.Model, method, topLayers: 1, readsLanguageModelHead: false).Parameters.Select(p => p.Name).ToList();
+        var headOnly = WeightSubset.Select(bert.Model, method, topLayers: 1,
+            readsLanguageModelHead: false).Parameters.Select(p => p.Name).ToList();
         Assert.Contains(withMlm, n => n.StartsWith("cls.predictions."));
         Assert.DoesNotContain(headOnly, n => n.StartsWith("cls."));
         Assert.Equal(withMlm.Where(n => !n.StartsWith("cls.")), headOnly);
@@ -101,9 +107,11 @@ public class EncoderMethodsTests
         foreach (var name in new[] { "prompt", "few-shot", "hard-search", "llama-adapter" })
         {
             var refused = Assert.Throws<NotSupportedException>(() => TuningMethods.Find(name).Prepare(context));
-            Assert.StartsWith($"Method '{name}' does not run on a BERT encoder: it needs a causal language model", refused.Message);
+            Assert.StartsWith($"Method '{name}' does not run on a BERT encoder: it needs a causal language model",
+                refused.Message);
             Assert.DoesNotContain('\n', refused.Message);
-            Assert.Equal(refused.Message, Assert.Throws<NotSupportedException>(() => TuningMethods.Find(name, ModelFamilies.Encoder)).Message);
+            Assert.Equal(refused.Message, Assert.Throws<NotSupportedException>(() => TuningMethods.Find(name,
+                ModelFamilies.Encoder)).Message);
         }
         Assert.Equal(0, TuningMethods.Find("zero-shot").Prepare(context).StoredValues);
         Assert.Same(TuningMethods.Find("lora"), TuningMethods.Find("lora", ModelFamilies.Encoder));
@@ -120,7 +128,8 @@ public class EncoderMethodsTests
         Assert.Contains("[MASK]", cloze.Template);
         Assert.Equal(new[] { "great", "other" }, cloze.Labels);
         Assert.Same(cloze, cloze.AsCloze());
-        var noCloze = new ClassificationTask("x", "{text}\nAnswer:", new Dictionary<string, string> { ["a"] = " a", ["b"] = " b" });
+        var noCloze = new ClassificationTask("x", "{text}\nAnswer:", new Dictionary<string,
+            string> { ["a"] = " a", ["b"] = " b" });
         Assert.Contains("no cloze template", Assert.Throws<ArgumentException>(() => noCloze.AsCloze()).Message);
     }
 }

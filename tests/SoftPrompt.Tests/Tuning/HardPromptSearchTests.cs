@@ -17,8 +17,10 @@ public class HardPromptSearchTests
     {
         var model = Loaded.Model;
         model.SetTrainable(false);
-        var task = new ClassificationTask("mood", "Story: {text}\nThe mood was", new Dictionary<string, string> { ["happy"] = " happy", ["sad"] = " sad" });
-        var example = new LabeledExample(new Dictionary<string, string> { ["text"] = "Tom lost his red ball and cried." }, "sad");
+        var task = new ClassificationTask("mood", "Story: {text}\nThe mood was", new Dictionary<string,
+            string> { ["happy"] = " happy", ["sad"] = " sad" });
+        var example = new LabeledExample(new Dictionary<string,
+            string> { ["text"] = "Tom lost his red ball and cried." }, "sad");
         var prompt = new PromptEmbedding(4, model.Config.HiddenSize);
         var classifier = new PromptClassifier(model, Loaded.Tokenizer!, task, prompt);
         var search = new HardPromptSearch<LabeledExample>(classifier, model, candidates: 8, seed: 2);
@@ -35,13 +37,15 @@ public class HardPromptSearchTests
         Assert.NotEqual(start, search.Tokens);
         int d = model.Config.HiddenSize;
         for (int i = 0; i < 4; i++)
-            Assert.Equal(weights.AsSpan(search.Tokens[i] * d, d).ToArray(), prompt.Prompt.ReadOnlySpan.Slice(i * d, d).ToArray());
+            Assert.Equal(weights.AsSpan(search.Tokens[i] * d, d).ToArray(), prompt.Prompt.ReadOnlySpan.Slice(i * d,
+                d).ToArray());
         Assert.Equal(weights, model.TokenEmbedding.ToArray()); // the model's own table is untouched
 
         using var dir = new TempDirectory();
         HardPromptFiles.Save(dir.Path, search.Tokens, Loaded.Tokenizer!);
         var reloaded = new PromptClassifier(model, Loaded.Tokenizer!, task, HardPromptFiles.Load(dir.Path, model));
         Assert.Equal(classifier.LabelScores(new[] { example })[0], reloaded.LabelScores(new[] { example })[0]);
-        Assert.Contains(Loaded.Tokenizer!.Decode(search.Tokens), File.ReadAllText(Path.Combine(dir.Path, HardPromptFiles.FileName)).Replace("\\n", "\n"));
+        Assert.Contains(Loaded.Tokenizer!.Decode(search.Tokens),
+            File.ReadAllText(Path.Combine(dir.Path, HardPromptFiles.FileName)).Replace("\\n", "\n"));
     }
 }

@@ -12,8 +12,8 @@ using SoftPrompt.Tuning.PromptTuning;
 
 namespace SoftPrompt.Tests.Tuning;
 
-/// <summary>What the tests of the in-layer methods (LoRA, bottleneck adapters, LLaMA-Adapter, (IA)³) share: the methods by
-/// name, small models, and a toy task on the real TinyStories model.</summary>
+/// <summary>What the tests of the in-layer methods (LoRA, bottleneck adapters, LLaMA-Adapter, (IA)³) share: the methods
+/// by name, small models, and a toy task on the real TinyStories model.</summary>
 public static class LayerAdapterKit
 {
     public static readonly string[] Methods = ["lora", "adapter", "llama-adapter", "ia3"];
@@ -21,7 +21,8 @@ public static class LayerAdapterKit
     public static ITrainableAdapter Create(string method, CausalLanguageModel model) => method switch
     {
         "lora" => new LoraAdapter(model, new LoraOptions { Rank = 4, Alpha = 4 }),
-        "adapter" => new BottleneckAdapter(model, new BottleneckOptions { Size = 8, AfterAttention = true, Activation = "silu" }),
+        "adapter" => new BottleneckAdapter(model, new BottleneckOptions { Size = 8, AfterAttention = true,
+            Activation = "silu" }),
         "llama-adapter" => new LlamaAdapter(model, new LlamaAdapterOptions { Length = 4, Layers = 2 }),
         "ia3" => new SoftPrompt.Tuning.Ia3.Ia3Adapter(model),
         _ => throw new ArgumentException(method),
@@ -36,12 +37,15 @@ public static class LayerAdapterKit
         _ => throw new ArgumentException(method),
     };
 
-    /// <summary>A small random model with enough signal in its weights for finite differences to see every path.</summary>
+    /// <summary>A small random model with enough signal in its weights for finite differences to see every
+    /// path.</summary>
     public static CausalLanguageModel TinyRandom(Architecture architecture) =>
-        TinyRandom(architecture == Architecture.Gpt2 ? "gpt2" : architecture == Architecture.GptNeoX ? "gpt_neox" : "llama");
+        TinyRandom(architecture == Architecture.Gpt2 ? "gpt2" : architecture == Architecture.GptNeoX ? "gpt_neox"
+            : "llama");
 
     /// <summary>The decoder families by config.json's model_type: gpt2, llama, qwen2 (q/k/v biases), qwen3 (q/k norms,
-    /// head_dim 6 ≠ 16 / 4 heads), phi3 (fused qkv and gate_up), gemma3_text (a local and a global layer, (1 + w) norms around each sublayer) and gpt_neox (fused per-head qkv, half of each head rotated, parallel residual).</summary>
+    /// head_dim 6 ≠ 16 / 4 heads), phi3 (fused qkv and gate_up), gemma3_text (a local and a global layer, (1 + w) norms
+    /// around each sublayer) and gpt_neox (fused per-head qkv, half of each head rotated, parallel residual).</summary>
     public static readonly string[] Families = ["gpt2", "llama", "qwen2", "qwen3", "phi3", "gemma3_text", "gpt_neox"];
 
     public static CausalLanguageModel TinyRandom(string family)
@@ -50,27 +54,33 @@ public static class LayerAdapterKit
         {
             Architecture = family switch
             {
-                "gpt2" => Architecture.Gpt2, "gpt_neox" => Architecture.GptNeoX, "gemma3_text" => Architecture.Gemma3, _ => Architecture.Llama,
+                "gpt2" => Architecture.Gpt2, "gpt_neox" => Architecture.GptNeoX, "gemma3_text" => Architecture.Gemma3,
+                _ => Architecture.Llama,
             },
             VocabSize = 32, HiddenSize = 16, NumLayers = 2, NumHeads = 4,
             NumKvHeads = family is "gpt2" or "gpt_neox" ? 0 : 2, IntermediateSize = 24, MaxPositions = 16,
-            ModelType = family, QkvBias = family == "qwen2", QkNorm = family == "qwen3", HeadDimension = family is "qwen3" or "gemma3_text" ? 6 : null,
-            LayerKinds = family == "gemma3_text" ? "SF" : null, LocalRopeTheta = family == "gemma3_text" ? 10_000f : null,
+            ModelType = family, QkvBias = family == "qwen2", QkNorm = family == "qwen3",
+            HeadDimension = family is "qwen3" or "gemma3_text" ? 6 : null,
+            LayerKinds = family == "gemma3_text" ? "SF" : null, LocalRopeTheta = family == "gemma3_text" ? 10_000f
+                : null,
             AttentionScale = family == "gemma3_text" ? 0.3f : null,
-            FusedProjections = family == "phi3", RotaryFraction = family == "gpt_neox" ? 0.5f : 1f, ParallelResidual = family == "gpt_neox",
+            FusedProjections = family == "phi3", RotaryFraction = family == "gpt_neox" ? 0.5f : 1f,
+            ParallelResidual = family == "gpt_neox",
         };
         var model = CausalLanguageModel.Create(config);
         model.InitializeRandom(seed: 3, std: 0.3f);
         return model;
     }
 
-    /// <summary>The real TinyStories-260K LLaMA, loaded afresh: adapters freeze it and merging writes into it.</summary>
+    /// <summary>The real TinyStories-260K LLaMA, loaded afresh: adapters freeze it and merging writes into
+    /// it.</summary>
     public static LoadedModel FreshTinyStories() => ModelLoader.Load(SharedModels.TinyStoriesPath);
 
     public static readonly ClassificationTask Task = new("mood", "Story: {text}\nThe mood was",
         new Dictionary<string, string> { ["happy"] = " happy", ["sad"] = " sad" });
 
-    public static LabeledExample Example(string text, string label) => new(new Dictionary<string, string> { ["text"] = text }, label);
+    public static LabeledExample Example(string text, string label) => new(new Dictionary<string,
+        string> { ["text"] = text }, label);
 
     public static readonly LabeledExample[] Examples =
     [
@@ -94,7 +104,8 @@ public static class LayerAdapterKit
         tape.Reset();
     }
 
-    /// <summary>Moves every adapter tensor off its start, where zero updates and gates hide the tensors behind them.</summary>
+    /// <summary>Moves every adapter tensor off its start, where zero updates and gates hide the tensors behind
+    /// them.</summary>
     public static void Perturb(ITrainableAdapter adapter, float range = 0.1f, int seed = 5)
     {
         var rng = new Random(seed);

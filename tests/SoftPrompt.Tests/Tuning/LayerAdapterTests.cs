@@ -30,7 +30,8 @@ public class LayerAdapterTests
         var adapter = Create(method, model);
         Perturb(adapter, range: 0.2f);
         var ids = new[] { 1, 5, 9, 2, 30, 7, 7, 3, 12, 0 };
-        GradCheck.Check((tape, _) => model.Hidden(tape, new ForwardInput { Batch = 2, Length = 5, TokenIds = ids, Hooks = adapter.Hooks(new int[2]) }),
+        GradCheck.Check((tape, _) => model.Hidden(tape, new ForwardInput { Batch = 2, Length = 5, TokenIds = ids,
+            Hooks = adapter.Hooks(new int[2]) }),
             // eps 3e-3: at 1e-2 the central difference's curvature term exceeds the tolerance on Phi-3's wide fused qkv
             // LoRA (analytic 10.93 vs numeric 10.89; within tolerance at 3e-3); at 1e-3 float32 noise does elsewhere.
             adapter.Trainable.ToArray(), eps: 3e-3, maxProbesPerInput: 16);
@@ -49,12 +50,14 @@ public class LayerAdapterTests
 
         Step(classifier, optimizer, Examples);
         foreach (var t in adapter.Trainable)
-            Assert.True(MovesOnFirstUpdate(method, t.Name!) == Changed(t, initial[t.Name!]), $"{t.Name} changed: {Changed(t, initial[t.Name!])}");
+            Assert.True(MovesOnFirstUpdate(method, t.Name!) == Changed(t, initial[t.Name!]),
+                $"{t.Name} changed: {Changed(t, initial[t.Name!])}");
         Step(classifier, optimizer, Examples);
         Assert.All(adapter.Trainable, t => Assert.True(Changed(t, initial[t.Name!]), $"{t.Name} never changed"));
 
         Assert.All(loaded.Model.Parameters, p => Assert.False(p.Tensor.RequiresGrad, p.Name));
-        Assert.All(loaded.Model.Parameters, p => Assert.True(p.Tensor.ReadOnlySpan.SequenceEqual(frozen[p.Name]), $"frozen {p.Name} changed"));
+        Assert.All(loaded.Model.Parameters, p => Assert.True(p.Tensor.ReadOnlySpan.SequenceEqual(frozen[p.Name]),
+            $"frozen {p.Name} changed"));
     }
 
     // LoRA's B and LLaMA-Adapter's gates start at zero, which zeroes the gradient of what lies behind them (A, the
@@ -100,7 +103,8 @@ public class LayerAdapterTests
         float before = classifier.Loss(tape, allSad)[0];
         tape.Reset();
         new PromptTuner<SoftPrompt.Data.Tasks.LabeledExample>(classifier,
-            new PromptTuningOptions { Steps = 15, BatchSize = 4, Optimizer = "adamw", LearningRate = learningRate, EvaluateEvery = 15 },
+            new PromptTuningOptions { Steps = 15, BatchSize = 4, Optimizer = "adamw", LearningRate = learningRate,
+                EvaluateEvery = 15 },
             trainable: adapter.Trainable).Run(allSad, allSad);
         float after = classifier.Loss(tape, allSad)[0];
         Assert.True(after < 0.7f * before, $"loss {before:F3} → {after:F3}");

@@ -11,18 +11,21 @@ namespace SoftPrompt.Tests.Tuning;
 
 public class LlamaAdapterTests
 {
-    private static float[] Hidden(CausalLanguageModel model, ILayerHooks? hooks, KvCache? cache = null, int[]? ids = null)
+    private static float[] Hidden(CausalLanguageModel model, ILayerHooks? hooks, KvCache? cache = null,
+        int[]? ids = null)
     {
         ids ??= [1, 40, 300, 22, 9, 17, 5, 6, 7, 8, 9, 10];
         var tape = new Tape(recording: false);
-        return model.Hidden(tape, new ForwardInput { Batch = 2, Length = ids.Length / 2, TokenIds = ids, Hooks = hooks, Cache = cache }).ToArray();
+        return model.Hidden(tape, new ForwardInput { Batch = 2, Length = ids.Length / 2, TokenIds = ids, Hooks = hooks,
+            Cache = cache }).ToArray();
     }
 
     [Fact]
     public void Zero_gates_give_outputs_identical_to_the_frozen_model()
     {
         var model = FreshTinyStories().Model;
-        var adapter = new LlamaAdapter(model, new LlamaAdapterOptions { Length = 10 }); // more prompt rows than text rows, too
+        // more prompt rows than text rows, too
+        var adapter = new LlamaAdapter(model, new LlamaAdapterOptions { Length = 10 });
         Assert.Equal(Hidden(model, null), Hidden(model, adapter.Hooks([0, 0])));
         adapter.Prompts[^1].Gate.Span[0] = 0.5f;
         Assert.NotEqual(Hidden(model, null), Hidden(model, adapter.Hooks([0, 0])));
@@ -43,8 +46,10 @@ public class LlamaAdapterTests
         Assert.Equal("self_attn", (string?)config["target_modules"]);
         var file = SafeTensorsFile.Open(dir.File("adapter_model.safetensors"));
         Assert.Equal(
-            new[] { "base_model.model.model.layers.3.self_attn.adaption_gate", "base_model.model.model.layers.3.self_attn.adaption_prompt",
-                    "base_model.model.model.layers.4.self_attn.adaption_gate", "base_model.model.model.layers.4.self_attn.adaption_prompt" },
+            new[] { "base_model.model.model.layers.3.self_attn.adaption_gate",
+                "base_model.model.model.layers.3.self_attn.adaption_prompt",
+                    "base_model.model.model.layers.4.self_attn.adaption_gate",
+                    "base_model.model.model.layers.4.self_attn.adaption_prompt" },
             file.Names.Order());
         Assert.Equal(new[] { 1, 3, 64 }, file.Info("base_model.model.model.layers.4.self_attn.adaption_prompt").Shape);
         Assert.Equal(new[] { 1 }, file.Info("base_model.model.model.layers.4.self_attn.adaption_gate").Shape);

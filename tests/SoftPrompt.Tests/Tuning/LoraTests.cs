@@ -15,7 +15,8 @@ public class LoraTests
     private static float[] Logits(CausalLanguageModel model, ILayerHooks? hooks)
     {
         var tape = new Tape(recording: false);
-        var logits = model.Forward(tape, new ForwardInput { Batch = 2, Length = 6, TokenIds = [1, 40, 300, 22, 9, 17, 5, 6, 7, 8, 9, 10], Hooks = hooks }).ToArray();
+        var logits = model.Forward(tape, new ForwardInput { Batch = 2, Length = 6, TokenIds = [1, 40, 300, 22, 9, 17, 5,
+            6, 7, 8, 9, 10], Hooks = hooks }).ToArray();
         tape.Reset();
         return logits;
     }
@@ -35,11 +36,13 @@ public class LoraTests
         var lora = new LoraAdapter(model, new LoraOptions { Rank = 2 });
         Assert.Equal(10, lora.Updates.Count);
         Assert.All(lora.Updates, u => Assert.Matches(@"^model\.layers\.\d\.self_attn\.[qv]_proj$", u.Module));
-        var mlp = new LoraAdapter(model, new LoraOptions { Rank = 2, TargetModules = ["mlp.down_proj", "model.layers.0.mlp.up_proj"] });
+        var mlp = new LoraAdapter(model, new LoraOptions { Rank = 2, TargetModules = ["mlp.down_proj",
+            "model.layers.0.mlp.up_proj"] });
         Assert.Equal(6, mlp.Updates.Count);
         var gpt2 = new LoraAdapter(TinyRandom(Architecture.Gpt2), new LoraOptions { Rank = 2 });
         Assert.All(gpt2.Updates, u => Assert.EndsWith(".attn.c_attn", u.Module));
-        var ex = Assert.Throws<ArgumentException>(() => new LoraAdapter(model, new LoraOptions { TargetModules = ["query"] }));
+        var ex = Assert.Throws<ArgumentException>(() => new LoraAdapter(model,
+            new LoraOptions { TargetModules = ["query"] }));
         Assert.Contains("self_attn.q_proj", ex.Message);
     }
 
@@ -61,10 +64,13 @@ public class LoraTests
 
         var file = SafeTensorsFile.Open(dir.File("adapter_model.safetensors"));
         Assert.Equal(20, file.Names.Count);
-        Assert.Equal(new[] { 4, 64 }, file.Info("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight").Shape);
-        Assert.Equal(new[] { 64, 4 }, file.Info("base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight").Shape);
+        Assert.Equal(new[] { 4, 64 },
+            file.Info("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight").Shape);
+        Assert.Equal(new[] { 64, 4 },
+            file.Info("base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight").Shape);
         int kv = model.Config.KvWidth;
-        Assert.Equal(new[] { kv, 4 }, file.Info("base_model.model.model.layers.4.self_attn.v_proj.lora_B.weight").Shape);
+        Assert.Equal(new[] { kv, 4 },
+            file.Info("base_model.model.model.layers.4.self_attn.v_proj.lora_B.weight").Shape);
     }
 
     [Fact]
@@ -106,7 +112,8 @@ public class LoraTests
         config["use_dora"] = false;
         config["lora_alpha"] = "x"; // not silently PEFT's default 8
         File.WriteAllText(dir.File("adapter_config.json"), config.ToJsonString());
-        Assert.Contains("\"lora_alpha\" must be a number", Assert.Throws<ModelFormatException>(() => LoraAdapter.Load(dir.Path, model)).Message);
+        Assert.Contains("\"lora_alpha\" must be a number", Assert.Throws<ModelFormatException>(() =>
+            LoraAdapter.Load(dir.Path, model)).Message);
         config["lora_alpha"] = 16;
         config["peft_type"] = "PROMPT_TUNING";
         File.WriteAllText(dir.File("adapter_config.json"), config.ToJsonString());
@@ -140,19 +147,22 @@ public class LoraTests
     public void Merged_weights_give_the_outputs_of_the_unmerged_adapter(Architecture architecture)
     {
         var model = TinyRandom(architecture);
-        var lora = new LoraAdapter(model, new LoraOptions { Rank = 3, TargetModules = architecture == Architecture.Llama ? ["q_proj", "v_proj", "down_proj"] : ["c_attn", "c_proj"] });
+        var lora = new LoraAdapter(model, new LoraOptions { Rank = 3, TargetModules = architecture == Architecture.Llama
+            ? ["q_proj", "v_proj", "down_proj"] : ["c_attn", "c_proj"] });
         Perturb(lora, range: 0.3f);
         var ids = new[] { 1, 5, 9, 2, 30, 7, 7, 3, 12, 0, 4, 4 };
         float[] Run(ILayerHooks? hooks)
         {
             var tape = new Tape(recording: false);
-            return model.Forward(tape, new ForwardInput { Batch = 2, Length = 6, TokenIds = ids, Hooks = hooks }).ToArray();
+            return model.Forward(tape, new ForwardInput { Batch = 2, Length = 6, TokenIds = ids, Hooks = hooks })
+                .ToArray();
         }
         var frozen = Run(null);
         var unmerged = Run(lora.Hooks([0, 0]));
         lora.Merge();
         Assert.True(Compare.MaxRelativeError(Run(null), unmerged) < 1e-5);
-        Assert.True(Compare.MaxRelativeError(Run(lora.Hooks([0, 0])), unmerged) < 1e-5, "merged: the hooks add nothing more");
+        Assert.True(Compare.MaxRelativeError(Run(lora.Hooks([0, 0])), unmerged) < 1e-5,
+            "merged: the hooks add nothing more");
         Assert.True(Compare.MaxRelativeError(frozen, unmerged) > 1e-2, "the update should matter");
     }
 }

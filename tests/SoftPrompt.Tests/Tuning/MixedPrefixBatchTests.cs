@@ -8,8 +8,8 @@ using Xunit;
 
 namespace SoftPrompt.Tests.Tuning;
 
-/// <summary>Rows of one batch with different adapters — a soft prompt, prefix tuning, deep prompts on the top layers, P-tuning's pseudo tokens,
-/// both, or nothing — each compute what they would alone.</summary>
+/// <summary>Rows of one batch with different adapters — a soft prompt, prefix tuning, deep prompts on the top layers,
+/// P-tuning's pseudo tokens, both, or nothing — each compute what they would alone.</summary>
 public class MixedPrefixBatchTests
 {
     private static readonly LoadedModel Loaded = ModelLoader.Load(SharedModels.TinyStoriesPath);
@@ -17,12 +17,16 @@ public class MixedPrefixBatchTests
     private static PromptedRow[] Rows()
     {
         var rows = RowsWithoutPTuning();
-        // A P-tuning row: its encoder's vectors in the template's pseudo-token slots (before the text and before the answer).
+        // A P-tuning row: its encoder's vectors in the template's pseudo-token slots (before the text and before the
+        // answer).
         var template = new SoftPrompt.Tuning.PTuning.PTuningTemplate("{soft*2}Story: {text}{soft*3} The mood was");
-        var encoder = new SoftPrompt.Tuning.PTuning.PromptEncoder(5, Loaded.Model.Config.HiddenSize, SoftPrompt.Tuning.PTuning.PromptEncoderKind.Mlp, 16, seed: 8);
-        var (tokens, slots) = template.Encode(Loaded.Tokenizer!, new Dictionary<string, string> { ["text"] = "A cat slept in the sun." }, 200, 0);
+        var encoder = new SoftPrompt.Tuning.PTuning.PromptEncoder(5, Loaded.Model.Config.HiddenSize,
+            SoftPrompt.Tuning.PTuning.PromptEncoderKind.Mlp, 16, seed: 8);
+        var (tokens, slots) = template.Encode(Loaded.Tokenizer!, new Dictionary<string,
+            string> { ["text"] = "A cat slept in the sun." }, 200, 0);
         var vectors = encoder.Forward(new Tape(recording: false)).ToArray();
-        return [.. rows, new PromptedRow(null, tokens) { Vectors = Tensor.FromArray(vectors, new[] { 5, Loaded.Model.Config.HiddenSize }), VectorSlots = slots }];
+        return [.. rows, new PromptedRow(null, tokens) { Vectors = Tensor.FromArray(vectors,
+            new[] { 5, Loaded.Model.Config.HiddenSize }), VectorSlots = slots }];
     }
 
     private static PromptedRow[] RowsWithoutPTuning()
@@ -31,7 +35,8 @@ public class MixedPrefixBatchTests
         var tokenizer = Loaded.Tokenizer!;
         var prompt = new PromptEmbedding(3, model.Config.HiddenSize);
         prompt.InitializeUniform(1);
-        var prefix = new PrefixAdapter(model.Config, new PrefixTuningOptions(4, Reparameterize: true, MlpHiddenSize: 16, Seed: 2));
+        var prefix = new PrefixAdapter(model.Config, new PrefixTuningOptions(4, Reparameterize: true, MlpHiddenSize: 16,
+            Seed: 2));
         var deepTop = new PrefixAdapter(model.Config, PrefixTuningOptions.DeepPrompt(6, PrefixLayers.Top(2), seed: 3));
         return new[]
         {
@@ -49,8 +54,9 @@ public class MixedPrefixBatchTests
         var model = Loaded.Model;
         var rows = Rows();
         double worst = MixedBatchCheck.WorstDifference(model, rows).Relative;
-        // Relative to the logits' size (~20 here): a prefix padded with masked filler changes where vectorised sums over
-        // the key axis split, so the last bits move (measured: 1.5e-5 absolute, 8e-7 relative); a wrong mask moves O(1).
+        // Relative to the logits' size (~20 here): a prefix padded with masked filler changes where vectorised sums
+        // over the key axis split, so the last bits move (measured: 1.5e-5 absolute, 8e-7 relative); a wrong mask moves
+        // O(1).
         Assert.True(worst <= 2e-6, $"max |Δlogit| / max |logit| {worst:E2} between the mixed batch and rows run alone");
 
         // The adapters matter: the prefixed row differs from the same text without its prefix.
@@ -58,7 +64,8 @@ public class MixedPrefixBatchTests
         var plain = MixedPromptBatch.Build(plainTape, model, new[] { rows[1] with { Prefix = null } });
         var plainLogits = model.Forward(plainTape, plain.Input).ToArray();
         var prefixedTape = new Tape(recording: false);
-        var prefixedLogits = model.Forward(prefixedTape, MixedPromptBatch.Build(prefixedTape, model, new[] { rows[1] }).Input).ToArray();
+        var prefixedLogits = model.Forward(prefixedTape, MixedPromptBatch.Build(prefixedTape, model,
+            new[] { rows[1] }).Input).ToArray();
         Assert.True(plainLogits.Zip(prefixedLogits, (a, b) => Math.Abs(a - b)).Max() > 1e-3);
     }
 
@@ -81,7 +88,8 @@ public class MixedPrefixBatchTests
             var last = Fn.Embedding(tape, hidden.Reshape(batchRows.Count * batch.Length, model.Config.HiddenSize),
                 Enumerable.Range(0, batchRows.Count).Select(r => r * batch.Length + batch.Length - 1).ToArray());
             tape.Backward(Fn.Sum(tape, last));
-            var g = adapter.Trainable[0].HasGrad ? adapter.Trainable[0].Grad.ToArray() : new float[adapter.Trainable[0].Length];
+            var g = adapter.Trainable[0].HasGrad ? adapter.Trainable[0].Grad.ToArray()
+                : new float[adapter.Trainable[0].Length];
             tape.Reset();
             return g;
         }
@@ -105,8 +113,10 @@ public class MixedPrefixBatchTests
         var first = new PromptClassifier(model, Loaded.Tokenizer!, task, null) { Adapter = rows[1].Prefix };
         var second = new PromptClassifier(model, Loaded.Tokenizer!, task, null) { Adapter = rows[2].Prefix };
         var examples = new[] { "Tom cried.", "Lily played with her dog in the sun all day long." }
-            .Select(t => new SoftPrompt.Data.Tasks.LabeledExample(new Dictionary<string, string> { ["text"] = t }, "happy")).ToList();
-        var mixed = MixedScoring.LabelScores(model, examples.Select(e => (first, e)).Concat(examples.Select(e => (second, e))).ToList(), rowsPerBatch: 8);
+            .Select(t => new SoftPrompt.Data.Tasks.LabeledExample(new Dictionary<string, string> { ["text"] = t },
+                "happy")).ToList();
+        var mixed = MixedScoring.LabelScores(model, examples.Select(e => (first, e))
+            .Concat(examples.Select(e => (second, e))).ToList(), rowsPerBatch: 8);
         var alone = first.LabelScores(examples).Concat(second.LabelScores(examples)).ToList();
         for (int q = 0; q < mixed.Length; q++)
             for (int l = 0; l < 2; l++) Assert.Equal(alone[q][l], mixed[q][l], 1e-4);

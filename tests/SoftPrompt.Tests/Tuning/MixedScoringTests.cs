@@ -33,8 +33,10 @@ public class MixedScoringTests
     {
         var tasks = new[]
         {
-            new ClassificationTask("animal", "{text}\nThe animal is a", new Dictionary<string, string> { ["dog"] = " dog", ["bird"] = " little blue bird", ["cat"] = " big cat" }),
-            new ClassificationTask("mood", "Story: {text}\nThe mood was", new Dictionary<string, string> { ["happy"] = " happy", ["sad"] = " very sad" }),
+            new ClassificationTask("animal", "{text}\nThe animal is a", new Dictionary<string,
+                string> { ["dog"] = " dog", ["bird"] = " little blue bird", ["cat"] = " big cat" }),
+            new ClassificationTask("mood", "Story: {text}\nThe mood was", new Dictionary<string,
+                string> { ["happy"] = " happy", ["sad"] = " very sad" }),
         };
         var classifiers = new List<PromptClassifier>();
         for (int i = 0; i < 3; i++)
@@ -47,11 +49,14 @@ public class MixedScoringTests
             }
             classifiers.Add(new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, tasks[i % 2], prompt));
         }
-        var texts = new[] { "A puppy ran.", "The kitten slept on the warm mat all afternoon.", "It sang in the tall old tree by the river bank." };
-        var requests = (from c in classifiers from t in texts select (c, new LabeledExample(new Dictionary<string, string> { ["text"] = t }, c.Task.Labels[0]))).ToList();
+        var texts = new[] { "A puppy ran.", "The kitten slept on the warm mat all afternoon.",
+            "It sang in the tall old tree by the river bank." };
+        var requests = (from c in classifiers from t in texts select (c, new LabeledExample(new Dictionary<string,
+            string> { ["text"] = t }, c.Task.Labels[0]))).ToList();
         Assert.Contains(requests, r => r.c.LabelTokens.Values.Any(ids => ids.Length >= 3));
 
-        var scores = MixedScoring.LabelScores(Loaded.Model, requests, rowsPerBatch: 4); // several prefix and label chunks
+        // several prefix and label chunks
+        var scores = MixedScoring.LabelScores(Loaded.Model, requests, rowsPerBatch: 4);
         for (int q = 0; q < requests.Count; q++)
         {
             var (classifier, example) = requests[q];

@@ -47,7 +47,8 @@ public class ModelAdapterPlumbingTests
         var adapted = new PromptClassifier(model, Loaded.Tokenizer!, Task, prompt: null) { Adapter = adapter };
         var examples = new[]
         {
-            new LabeledExample(new Dictionary<string, string> { ["text"] = "Lily played with her dog in the sun." }, "happy"),
+            new LabeledExample(new Dictionary<string, string> { ["text"] = "Lily played with her dog in the sun." },
+                "happy"),
             new LabeledExample(new Dictionary<string, string> { ["text"] = "Tom cried." }, "sad"),
         };
         var scores = adapted.LabelScores(examples, rowsPerBatch: 4); // left-padded: the short rows start later

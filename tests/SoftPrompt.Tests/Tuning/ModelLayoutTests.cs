@@ -36,7 +36,8 @@ public class ModelLayoutTests
         }
         Assert.Single(model.Parameters, p => p.Is(ParameterRole.TokenEmbedding));
         for (int layer = 0; layer < model.Config.NumLayers; layer++)
-            foreach (var role in new[] { ParameterRole.Query, ParameterRole.Key, ParameterRole.Value, ParameterRole.AttentionOutput, ParameterRole.MlpDown })
+            foreach (var role in new[] { ParameterRole.Query, ParameterRole.Key, ParameterRole.Value,
+                ParameterRole.AttentionOutput, ParameterRole.MlpDown })
                 Assert.Contains(ModelLayout.BlockMatrices(model), p => p.Layer == layer && p.Is(role));
     }
 
@@ -47,14 +48,18 @@ public class ModelLayoutTests
     [InlineData("phi3", "qkv_proj", "qkv_proj,down_proj", "down_proj", "self_attn")]
     [InlineData("gemma3_text", "q_proj,v_proj", "k_proj,v_proj,down_proj", "down_proj", "self_attn")]
     [InlineData("gpt_neox", "query_key_value", "query_key_value,dense_4h_to_h", "dense_4h_to_h", "attention")]
-    public void Defaults_found_by_role_are_written_with_PEFTs_module_names(string family, string lora, string ia3, string ia3FeedForward, string attention)
+    public void Defaults_found_by_role_are_written_with_PEFTs_module_names(string family, string lora, string ia3,
+        string ia3FeedForward, string attention)
     {
         var model = TinyRandom(family);
         var loraModules = new LoraAdapter(model, new LoraOptions()).Updates.Select(u => u.Module).ToList();
         Assert.Equal(lora, string.Join(",", ModelLayout.TargetNames(model, loraModules)));
         var ia3Adapter = new Ia3Adapter(model);
-        Assert.Equal(ia3, string.Join(",", ModelLayout.TargetNames(model, ia3Adapter.Scales.Select(s => s.Module).ToList())));
-        Assert.Equal(ia3FeedForward, string.Join(",", ModelLayout.TargetNames(model, ia3Adapter.Scales.Where(s => s.FeedForward).Select(s => s.Module).ToList())));
+        Assert.Equal(ia3, string.Join(",", ModelLayout.TargetNames(model, ia3Adapter.Scales.Select(s => s.Module)
+            .ToList())));
+        Assert.Equal(ia3FeedForward,
+            string.Join(",", ModelLayout.TargetNames(model, ia3Adapter.Scales.Where(s => s.FeedForward).Select(s =>
+            s.Module).ToList())));
         Assert.EndsWith("." + attention, ModelLayout.AttentionModule(model, 1));
     }
 
@@ -67,6 +72,7 @@ public class ModelLayoutTests
         Assert.Equal(["mlp.c_proj"], ModelLayout.TargetNames(model, mlpOutputs));
         var bert = Model("bert");
         // BERT's feed-forward output "…layer.0.output.dense" against its attention's "…layer.0.attention.output.dense"
-        Assert.Equal(["0.output.dense", "1.output.dense"], ModelLayout.TargetNames(bert, ModelLayout.Modules(bert, ParameterRole.MlpDown)));
+        Assert.Equal(["0.output.dense", "1.output.dense"], ModelLayout.TargetNames(bert, ModelLayout.Modules(bert,
+            ParameterRole.MlpDown)));
     }
 }

@@ -16,7 +16,8 @@ public class PTuningHeadTests
 {
     private static readonly LoadedModel Loaded = MoodTask.Load();
     private static readonly ClassificationTask Task = MoodTask.Task();
-    private static readonly LabeledExample[] Examples = [.. MoodTask.Examples(), MoodTask.Example("Sue fell down.", "sad")];
+    private static readonly LabeledExample[] Examples = [.. MoodTask.Examples(), MoodTask.Example("Sue fell down.",
+        "sad")];
 
     private static readonly List<TaggedSentence> Sentences =
         RepositoryData.BrownPos.ReadSplit(RepositoryData.Find("tasks/brown-pos/validation.jsonl")).Take(6).ToList();
@@ -25,17 +26,20 @@ public class PTuningHeadTests
         new(Loaded.Model.Config, PrefixTuningOptions.DeepPrompt(3, layers, seed));
 
     private static HeadClassifier Classifier(PrefixAdapter? adapter, LinearHead? head = null) =>
-        new(Loaded.Model, Loaded.Tokenizer!, Task, adapter, head ?? HeadClassifier.NewHead(Task, Loaded.Model.Config, seed: 2));
+        new(Loaded.Model, Loaded.Tokenizer!, Task, adapter, head ?? HeadClassifier.NewHead(Task, Loaded.Model.Config,
+            seed: 2));
 
     private static TokenTagger Tagger(PrefixAdapter? adapter, LinearHead? head = null) =>
-        new(Loaded.Model, Loaded.Tokenizer!, RepositoryData.BrownPos, adapter, head ?? TokenTagger.NewHead(RepositoryData.BrownPos, Loaded.Model.Config, seed: 3));
+        new(Loaded.Model, Loaded.Tokenizer!, RepositoryData.BrownPos, adapter,
+            head ?? TokenTagger.NewHead(RepositoryData.BrownPos, Loaded.Model.Config, seed: 3));
 
     [Fact]
     public void One_step_changes_the_deep_prefix_and_the_classification_head_only()
     {
         var classifier = Classifier(DeepPrefix(PrefixLayers.Top(2)));
         Assert.Equal(3, classifier.Trainable.Count);
-        TrainingSteps.OneStepChangesExactly(Loaded.Model, classifier.Trainable, tape => classifier.Loss(tape, Examples));
+        TrainingSteps.OneStepChangesExactly(Loaded.Model, classifier.Trainable, tape => classifier.Loss(tape,
+            Examples));
     }
 
     [Fact]
@@ -47,7 +51,8 @@ public class PTuningHeadTests
 
     [Fact]
     public void Batched_rows_of_different_lengths_score_as_each_row_alone() =>
-        HeadChecks.BatchedRowsScoreAsAlone(Classifier(DeepPrefix(seed: 4)), Examples, Tagger(DeepPrefix(seed: 5)), Sentences);
+        HeadChecks.BatchedRowsScoreAsAlone(Classifier(DeepPrefix(seed: 4)), Examples, Tagger(DeepPrefix(seed: 5)),
+            Sentences);
 
     [Fact]
     public void Save_then_load_gives_identical_scores_and_tags()
@@ -57,25 +62,30 @@ public class PTuningHeadTests
         var classifier = Classifier(DeepPrefix(PrefixLayers.Top(3), seed: 6));
         var scores = classifier.LabelScores(Examples);
         classifier.Save(dir.File("cls"), "tinystories-260k");
-        var reloaded = Classifier(PrefixAdapterFiles.Load(dir.File("cls"), config), HeadClassifier.LoadHead(dir.File("cls"), Task, config));
+        var reloaded = Classifier(PrefixAdapterFiles.Load(dir.File("cls"), config),
+            HeadClassifier.LoadHead(dir.File("cls"), Task, config));
         Assert.Equal(scores, reloaded.LabelScores(Examples));
         Assert.Equal(classifier.StoredValueCount, reloaded.StoredValueCount);
 
         var tagger = Tagger(DeepPrefix(seed: 7));
         var tags = tagger.Predict(Sentences);
         tagger.Save(dir.File("pos"), "tinystories-260k");
-        var reloadedTagger = Tagger(PrefixAdapterFiles.Load(dir.File("pos"), config), TokenTagger.LoadHead(dir.File("pos"), RepositoryData.BrownPos, config));
+        var reloadedTagger = Tagger(PrefixAdapterFiles.Load(dir.File("pos"), config),
+            TokenTagger.LoadHead(dir.File("pos"), RepositoryData.BrownPos, config));
         Assert.Equal(tags, reloadedTagger.Predict(Sentences));
 
-        var e = Assert.Throws<ModelFormatException>(() => TokenTagger.LoadHead(dir.File("cls"), RepositoryData.BrownPos, config));
+        var e = Assert.Throws<ModelFormatException>(() => TokenTagger.LoadHead(dir.File("cls"), RepositoryData.BrownPos,
+            config));
         Assert.Contains(TokenTagger.FileName, e.Message);
-        e = Assert.Throws<ModelFormatException>(() => HeadClassifier.LoadHead(dir.File("cls"), Task with { Verbalizer = new Dictionary<string, string> { ["a"] = " a", ["b"] = " b" } }, config));
+        e = Assert.Throws<ModelFormatException>(() => HeadClassifier.LoadHead(dir.File("cls"),
+            Task with { Verbalizer = new Dictionary<string, string> { ["a"] = " a", ["b"] = " b" } }, config));
         Assert.Contains("classes", e.Message);
     }
 
     [Fact]
     public void Training_a_deep_prefix_with_a_head_lowers_the_loss() =>
-        HeadChecks.TrainingLowersTheLoss(Classifier(DeepPrefix(seed: 8)), Examples, Tagger(DeepPrefix(seed: 9)), Sentences, steps: 20);
+        HeadChecks.TrainingLowersTheLoss(Classifier(DeepPrefix(seed: 8)), Examples, Tagger(DeepPrefix(seed: 9)),
+            Sentences, steps: 20);
 
     [Fact]
     public void Words_are_encoded_as_they_read_in_the_sentence()
@@ -88,7 +98,9 @@ public class PTuningHeadTests
             Assert.Equal(Loaded.Tokenizer!.Encode(string.Join(" ", sentence.Words)).Length, ids.Length);
             Assert.Equal(string.Join(" ", sentence.Words), Loaded.Tokenizer.Decode(ids));
             for (int w = 0; w < starts.Length; w++)
-                Assert.StartsWith(Loaded.Tokenizer.Decode(ids[starts[w]..(w + 1 < starts.Length ? starts[w + 1] : ids.Length)]).TrimStart(), sentence.Words[w]);
+                Assert.StartsWith(
+                    Loaded.Tokenizer.Decode(ids[starts[w]..(w + 1 < starts.Length ? starts[w + 1] : ids.Length)])
+                    .TrimStart(), sentence.Words[w]);
         }
     }
 

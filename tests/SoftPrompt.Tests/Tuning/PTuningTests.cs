@@ -20,7 +20,8 @@ public class PTuningTests
     private static PTuningClassifier Classifier(PromptEncoderKind kind = PromptEncoderKind.Lstm, int seed = 3)
     {
         int width = Loaded.Model.Config.HiddenSize;
-        return new PTuningClassifier(Loaded.Model, Loaded.Tokenizer!, Task, new PTuningTemplate("{soft*2}Story: {text}{soft} The mood{soft} was"),
+        return new PTuningClassifier(Loaded.Model, Loaded.Tokenizer!, Task,
+            new PTuningTemplate("{soft*2}Story: {text}{soft} The mood{soft} was"),
             new PromptEncoder(4, width, kind, 16, seed));
     }
 
@@ -47,12 +48,14 @@ public class PTuningTests
         Assert.All(slots, s => Assert.Equal(-1, tokens[s]));
         Assert.Equal(tokenizer.Encode(" was"), tokens[^tokenizer.Encode(" was").Length..]);
 
-        var longFields = new Dictionary<string, string> { ["text"] = string.Join(" ", Enumerable.Repeat("Lily ran and ran.", 60)) };
+        var longFields = new Dictionary<string,
+            string> { ["text"] = string.Join(" ", Enumerable.Repeat("Lily ran and ran.", 60)) };
         var (cut, cutSlots) = template.Encode(tokenizer, longFields, 50, placeholderId: -1);
         Assert.Equal(50, cut.Length);
         Assert.Equal(4, cutSlots.Count(s => cut[s] == -1));
         Assert.Throws<ArgumentException>(() => new PTuningTemplate("no pseudo tokens {text}"));
-        Assert.Contains("1 to 512", Assert.Throws<ArgumentException>(() => new PTuningTemplate("{soft*99999999999}{text}")).Message);
+        Assert.Contains("1 to 512", Assert.Throws<ArgumentException>(() =>
+            new PTuningTemplate("{soft*99999999999}{text}")).Message);
 
         // Templates saved before the brace syntax wrote [P] and [P*k]: they read as the same template.
         var legacy = new PTuningTemplate("[P*2]Story: {text}[P] The mood[P] was");
@@ -62,7 +65,8 @@ public class PTuningTests
 
     private sealed class EncodingComparer : IEqualityComparer<(int[] Tokens, int[] Slots)>
     {
-        public bool Equals((int[] Tokens, int[] Slots) a, (int[] Tokens, int[] Slots) b) => a.Tokens.SequenceEqual(b.Tokens) && a.Slots.SequenceEqual(b.Slots);
+        public bool Equals((int[] Tokens, int[] Slots) a, (int[] Tokens, int[] Slots) b) =>
+            a.Tokens.SequenceEqual(b.Tokens) && a.Slots.SequenceEqual(b.Slots);
         public int GetHashCode((int[] Tokens, int[] Slots) value) => value.Tokens.Length;
     }
 
@@ -72,7 +76,8 @@ public class PTuningTests
         var classifier = Classifier();
         var model = Loaded.Model;
         var scores = classifier.LabelScores(Examples, rowsPerBatch: 4);
-        // By hand for the first example's first label: embed the template, overwrite the slots with the encoder's vectors.
+        // By hand for the first example's first label: embed the template, overwrite the slots with the encoder's
+        // vectors.
         var tokenizer = Loaded.Tokenizer!;
         var label = tokenizer.Encode(" happy");
         var (tokens, slots) = classifier.Template.Encode(tokenizer, Examples[0].Fields, 1000, tokenizer.EosId ?? 0);
@@ -82,7 +87,8 @@ public class PTuningTests
         var embedded = Fn.Embedding(tape, model.TokenEmbedding, ids, 1, ids.Length).ToArray();
         int d = model.Config.HiddenSize;
         for (int i = 0; i < slots.Length; i++) Array.Copy(vectors, i * d, embedded, slots[i] * d, d);
-        double expected = ByHand.TargetLogProbability(model, Tensor.FromArray(embedded, new[] { 1, ids.Length, d }), tokens.Length - 1, label);
+        double expected = ByHand.TargetLogProbability(model, Tensor.FromArray(embedded, new[] { 1, ids.Length, d }),
+            tokens.Length - 1, label);
         Assert.Equal(expected, scores[0][0], 1e-3);
 
         double goldSum = 0;
@@ -102,7 +108,8 @@ public class PTuningTests
     public void One_step_changes_every_encoder_tensor_and_no_model_weight(PromptEncoderKind kind)
     {
         var classifier = Classifier(kind);
-        TrainingSteps.OneStepChangesExactly(Loaded.Model, classifier.Encoder.Tensors, tape => classifier.Loss(tape, Examples));
+        TrainingSteps.OneStepChangesExactly(Loaded.Model, classifier.Encoder.Tensors, tape => classifier.Loss(tape,
+            Examples));
     }
 
     [Fact]
@@ -116,7 +123,8 @@ public class PTuningTests
         var config = AdapterFiles.ReadConfig(dir.Path, "P_TUNING");
         Assert.Equal("MLP", config.GetProperty("encoder_reparameterization_type").GetString());
         Assert.Equal(4, config.GetProperty("num_virtual_tokens").GetInt32());
-        Assert.Equal(new[] { 4, Loaded.Model.Config.HiddenSize }, AdapterFiles.OpenWeights(dir.Path).Info("prompt_embeddings").Shape);
+        Assert.Equal(new[] { 4, Loaded.Model.Config.HiddenSize }, AdapterFiles.OpenWeights(dir.Path)
+            .Info("prompt_embeddings").Shape);
         var loaded = PTuningClassifier.Load(dir.Path, Loaded.Model, Loaded.Tokenizer!, Task);
         Assert.Equal(classifier.Template.Text, loaded.Template.Text);
         var expected = classifier.LabelScores(Examples);

@@ -26,7 +26,8 @@ public class PrefixTuningTests
     {
         var model = CausalLanguageModel.Create(new ModelConfig
         {
-            Architecture = Architecture.Llama, VocabSize = 20, HiddenSize = 16, NumLayers = 3, NumHeads = 4, NumKvHeads = 2,
+            Architecture = Architecture.Llama, VocabSize = 20, HiddenSize = 16, NumLayers = 3, NumHeads = 4,
+            NumKvHeads = 2,
             IntermediateSize = 24, MaxPositions = 32,
         });
         model.InitializeRandom(seed: 5, std: 0.3f);
@@ -42,9 +43,11 @@ public class PrefixTuningTests
     public void Prefix_gradients_match_finite_differences(bool reparameterize, string layers)
     {
         var model = SmallRandomModel();
-        var adapter = new PrefixAdapter(model.Config, new PrefixTuningOptions(VirtualTokens: 3, reparameterize, MlpHiddenSize: 8, PrefixLayers.Parse(layers), Seed: 2));
+        var adapter = new PrefixAdapter(model.Config, new PrefixTuningOptions(VirtualTokens: 3, reparameterize,
+            MlpHiddenSize: 8, PrefixLayers.Parse(layers), Seed: 2));
         int[] ids = { 1, 5, 7, 2, 9, 3, 11, 4 };
-        GradCheck.Check((tape, _) => model.Forward(tape, new ForwardInput { Batch = 2, Length = 4, TokenIds = ids, Hooks = adapter.Hooks(new int[2]) }),
+        GradCheck.Check((tape, _) => model.Forward(tape, new ForwardInput { Batch = 2, Length = 4, TokenIds = ids,
+            Hooks = adapter.Hooks(new int[2]) }),
             adapter.Trainable.ToArray(), eps: 1e-2, tolerance: 3e-3);
     }
 
@@ -72,7 +75,8 @@ public class PrefixTuningTests
     [Fact]
     public void One_step_changes_the_prefix_and_its_MLP_and_no_model_weight()
     {
-        var adapter = new PrefixAdapter(Loaded.Model.Config, new PrefixTuningOptions(VirtualTokens: 4, MlpHiddenSize: 16));
+        var adapter = new PrefixAdapter(Loaded.Model.Config, new PrefixTuningOptions(VirtualTokens: 4,
+            MlpHiddenSize: 16));
         Assert.Equal(5, adapter.Trainable.Count);
         var classifier = Classifier(adapter);
         TrainingSteps.OneStepChangesExactly(Loaded.Model, adapter.Trainable, tape => classifier.Loss(tape, Examples));
@@ -81,12 +85,14 @@ public class PrefixTuningTests
     [Fact]
     public void Training_the_prefix_lowers_the_loss()
     {
-        var adapter = new PrefixAdapter(Loaded.Model.Config, new PrefixTuningOptions(VirtualTokens: 4, MlpHiddenSize: 32, Seed: 3));
+        var adapter = new PrefixAdapter(Loaded.Model.Config, new PrefixTuningOptions(VirtualTokens: 4,
+            MlpHiddenSize: 32, Seed: 3));
         var classifier = Classifier(adapter);
         var allSad = Examples.Select(e => e with { Label = "sad" }).ToList();
         var tape = new Tape(recording: false);
         float before = classifier.Loss(tape, allSad)[0];
-        new PromptTuner<LabeledExample>(classifier, new PromptTuningOptions { Steps = 20, BatchSize = 3, Optimizer = "adamw", LearningRate = 1e-2f, EvaluateEvery = 20 },
+        new PromptTuner<LabeledExample>(classifier, new PromptTuningOptions { Steps = 20, BatchSize = 3,
+            Optimizer = "adamw", LearningRate = 1e-2f, EvaluateEvery = 20 },
             trainable: adapter.Trainable).Run(allSad, allSad);
         float after = classifier.Loss(tape, allSad)[0];
         Assert.True(after < before * 0.5f, $"loss {before:F3} → {after:F3}");
@@ -95,7 +101,8 @@ public class PrefixTuningTests
     [Fact]
     public void A_left_padded_mixed_batch_scores_each_row_as_it_would_alone()
     {
-        var classifier = Classifier(new PrefixAdapter(Loaded.Model.Config, new PrefixTuningOptions(VirtualTokens: 3, Seed: 4)));
+        var classifier = Classifier(new PrefixAdapter(Loaded.Model.Config, new PrefixTuningOptions(VirtualTokens: 3,
+            Seed: 4)));
         var together = classifier.LabelScores(Examples, rowsPerBatch: 6); // rows of three lengths, left-padded
         for (int e = 0; e < Examples.Length; e++)
         {
@@ -121,7 +128,8 @@ public class PrefixTuningTests
             Assert.Equal("CAUSAL_LM", root.GetProperty("task_type").GetString());
             Assert.Equal(3, root.GetProperty("num_virtual_tokens").GetInt32());
             Assert.Equal(config.NumLayers, root.GetProperty("num_layers").GetInt32());
-            // Grouped-query attention: PEFT's token_dim / num_attention_heads describe the keys and values, not the queries.
+            // Grouped-query attention: PEFT's token_dim / num_attention_heads describe the keys and values, not the
+            // queries.
             Assert.Equal(config.KvWidth, root.GetProperty("token_dim").GetInt32());
             Assert.Equal(config.KvHeads, root.GetProperty("num_attention_heads").GetInt32());
             Assert.Equal(1, root.GetProperty("num_transformer_submodules").GetInt32());
@@ -133,7 +141,8 @@ public class PrefixTuningTests
         Assert.Equal(new[] { "prompt_embeddings" }, weights.Names);
         Assert.Equal(new[] { 3, config.NumLayers * 2 * config.KvWidth }, weights.Info("prompt_embeddings").Shape);
         var encoder = SafeTensorsFile.Open(dir.File(PrefixAdapterFiles.EncoderFile));
-        Assert.Equal(new[] { "embedding.weight", "transform.0.bias", "transform.0.weight", "transform.2.bias", "transform.2.weight" }.Select(n => PrefixMlp.NamePrefix + n),
+        Assert.Equal(new[] { "embedding.weight", "transform.0.bias", "transform.0.weight", "transform.2.bias",
+            "transform.2.weight" }.Select(n => PrefixMlp.NamePrefix + n),
             encoder.Names.Order());
         Assert.False(File.Exists(dir.File(PrefixAdapterFiles.LayersFile)));
 
@@ -147,8 +156,10 @@ public class PrefixTuningTests
             var extra = hooks.ExtraKeyValues(tape, layer, 1)!;
             for (int t = 0; t < 3; t++)
             {
-                Assert.Equal(stored.AsSpan(t * width + 2 * layer * w, w).ToArray(), extra.Keys.ReadOnlySpan.Slice(t * w, w).ToArray());
-                Assert.Equal(stored.AsSpan(t * width + (2 * layer + 1) * w, w).ToArray(), extra.Values.ReadOnlySpan.Slice(t * w, w).ToArray());
+                Assert.Equal(stored.AsSpan(t * width + 2 * layer * w, w).ToArray(), extra.Keys.ReadOnlySpan.Slice(t * w,
+                    w).ToArray());
+                Assert.Equal(stored.AsSpan(t * width + (2 * layer + 1) * w, w).ToArray(),
+                    extra.Values.ReadOnlySpan.Slice(t * w, w).ToArray());
             }
         }
     }
@@ -230,16 +241,19 @@ public class PrefixTuningTests
         Assert.DoesNotContain('\n', e.Message);
     }
 
-    private static void WritePeftDirectory(string directory, ModelConfig config, int virtualTokens, float[] rows, int[] shape)
+    private static void WritePeftDirectory(string directory, ModelConfig config, int virtualTokens, float[] rows,
+        int[] shape)
     {
-        File.WriteAllText(Path.Combine(directory, AdapterFiles.ConfigFile), JsonSerializer.Serialize(new Dictionary<string, object?>
+        File.WriteAllText(Path.Combine(directory, AdapterFiles.ConfigFile),
+            JsonSerializer.Serialize(new Dictionary<string, object?>
         {
             ["peft_type"] = "PREFIX_TUNING", ["task_type"] = "CAUSAL_LM", ["num_virtual_tokens"] = virtualTokens,
             ["token_dim"] = config.KvWidth, ["num_layers"] = config.NumLayers, ["num_attention_heads"] = config.KvHeads,
             ["num_transformer_submodules"] = 1, ["encoder_hidden_size"] = config.KvWidth, ["prefix_projection"] = false,
             ["inference_mode"] = true, ["base_model_name_or_path"] = "x",
         }));
-        SafeTensorsWriter.Write(Path.Combine(directory, AdapterFiles.WeightsFile), new[] { ("prompt_embeddings", shape, (ReadOnlyMemory<float>)rows) });
+        SafeTensorsWriter.Write(Path.Combine(directory, AdapterFiles.WeightsFile),
+            new[] { ("prompt_embeddings", shape, (ReadOnlyMemory<float>)rows) });
     }
 
     private static void AssertClose(double[][] expected, double[][] actual)

@@ -9,7 +9,8 @@ using Xunit;
 
 namespace SoftPrompt.Tests.Tuning;
 
-/// <summary>A prompt placed after the input, [x; P; y]: scoring, the training loss and the adapter files agree on it.</summary>
+/// <summary>A prompt placed after the input, [x; P; y]: scoring, the training loss and the adapter files agree on
+/// it.</summary>
 public class PromptPlacementTests
 {
     private static readonly LoadedModel Loaded = MoodTask.Load();
@@ -19,7 +20,8 @@ public class PromptPlacementTests
 
     private static PromptEmbedding AfterInputPrompt()
     {
-        var prompt = new PromptEmbedding(4, Loaded.Model.Config.HiddenSize) { Placement = PromptPlacement.BeforeAnswer };
+        var prompt = new PromptEmbedding(4, Loaded.Model.Config.HiddenSize) { Placement =
+            PromptPlacement.BeforeAnswer };
         prompt.InitializeUniform(5);
         return prompt;
     }
@@ -32,7 +34,8 @@ public class PromptPlacementTests
             Fn.Embedding(tape, model.TokenEmbedding, input, 1, input.Length),
             prompt.Prompt.Reshape(1, prompt.Length, prompt.Prompt.Dim(1)),
             Fn.Embedding(tape, model.TokenEmbedding, label, 1, label.Length));
-        return SoftPrompt.Tests.Support.ByHand.TargetLogProbability(model, embeddings, input.Length + prompt.Length - 1, label);
+        return SoftPrompt.Tests.Support.ByHand.TargetLogProbability(model, embeddings, input.Length + prompt.Length - 1,
+            label);
     }
 
     [Fact]
@@ -41,7 +44,8 @@ public class PromptPlacementTests
         var model = Loaded.Model;
         var prompt = AfterInputPrompt();
         var classifier = new PromptClassifier(model, Loaded.Tokenizer!, Task, prompt);
-        var scores = classifier.LabelScores(Examples, rowsPerBatch: 4); // rows of different lengths, left-padded together
+        // rows of different lengths, left-padded together
+        var scores = classifier.LabelScores(Examples, rowsPerBatch: 4);
         double loss = 0;
         int labelTokens = 0;
         for (int e = 0; e < Examples.Length; e++)
@@ -59,7 +63,8 @@ public class PromptPlacementTests
         // The same vectors in front of the input score differently: the placement is not a no-op.
         var front = new PromptEmbedding(4, model.Config.HiddenSize);
         prompt.Prompt.ReadOnlySpan.CopyTo(front.Prompt.Span);
-        Assert.NotEqual(scores[0][0], new PromptClassifier(model, Loaded.Tokenizer!, Task, front).LabelScores(Examples)[0][0], 3);
+        Assert.NotEqual(scores[0][0], new PromptClassifier(model, Loaded.Tokenizer!, Task, front).LabelScores(
+            Examples)[0][0], 3);
     }
 
     [Fact]
@@ -67,15 +72,19 @@ public class PromptPlacementTests
     {
         using var dir = new TempDirectory();
         var prompt = AfterInputPrompt();
-        PromptAdapterFiles.Save(dir.Path, prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform", null, "mood"));
+        PromptAdapterFiles.Save(dir.Path, prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "uniform", null,
+            "mood"));
         var loaded = PromptAdapterFiles.Load(dir.Path, prompt.Prompt.Dim(1));
         Assert.Equal(PromptPlacement.BeforeAnswer, loaded.Placement);
         Assert.Equal("mood", PromptAdapterFiles.TaskOf(dir.Path));
         var e = Assert.Throws<ArgumentException>(() =>
-            new PromptGenerator(Loaded.Model, Loaded.Tokenizer!, new GenerationTask("story", "{start}", " {end}"), loaded));
+            new PromptGenerator(Loaded.Model, Loaded.Tokenizer!, new GenerationTask("story", "{start}", " {end}"),
+                loaded));
         Assert.Contains("before-answer", e.Message);
-        File.WriteAllText(Path.Combine(dir.Path, PromptAdapterFiles.TaskFile), "{\"task\": \"mood\", \"placement\": \"sideways\"}");
-        var bad = Assert.Throws<SoftPrompt.Engine.IO.ModelFormatException>(() => PromptAdapterFiles.Load(dir.Path, prompt.Prompt.Dim(1)));
+        File.WriteAllText(Path.Combine(dir.Path, PromptAdapterFiles.TaskFile),
+            "{\"task\": \"mood\", \"placement\": \"sideways\"}");
+        var bad = Assert.Throws<SoftPrompt.Engine.IO.ModelFormatException>(() => PromptAdapterFiles.Load(dir.Path,
+            prompt.Prompt.Dim(1)));
         Assert.Contains("sideways", bad.Message);
     }
 }

@@ -18,10 +18,12 @@ public class PromptTuningRunTests
         var rows = new[] { ("Tom smiled at the sun.", "happy"), ("Tom cried all night.", "sad") };
         foreach (var split in new[] { "train", "validation", "test" })
             File.WriteAllLines(Path.Combine(task, split + ".jsonl"),
-                Enumerable.Range(0, 6).Select(i => JsonSerializer.Serialize(new { story = rows[i % 2].Item1, label = rows[i % 2].Item2 })));
+                Enumerable.Range(0, 6).Select(i => JsonSerializer.Serialize(new { story = rows[i % 2].Item1,
+                    label = rows[i % 2].Item2 })));
         File.WriteAllText(Path.Combine(task, "task.json"), JsonSerializer.Serialize(new
         {
-            kind = "classification", template, verbalizer = new Dictionary<string, string> { ["happy"] = " happy", ["sad"] = " sad" },
+            kind = "classification", template, verbalizer = new Dictionary<string, string> { ["happy"] = " happy",
+                ["sad"] = " sad" },
         }));
         return task;
     }
@@ -29,17 +31,22 @@ public class PromptTuningRunTests
     [Theory]
     [InlineData("{soft*3}Story: {story} The mood was", 3, PromptPlacement.BeforeInput, null, null)]
     [InlineData("Story: {story} The mood was{soft*2}", 2, PromptPlacement.BeforeAnswer, null, null)]
-    [InlineData("Story: {story} The mood was{soft*2}", 4, PromptPlacement.BeforeInput, 4, PromptPlacement.BeforeInput)] // flags win
+    // flags win
+    [InlineData("Story: {story} The mood was{soft*2}", 4, PromptPlacement.BeforeInput, 4, PromptPlacement.BeforeInput)]
     [InlineData("Story: {story} The mood was", 20, PromptPlacement.BeforeInput, null, null)]
-    public void The_template_s_soft_slot_places_and_sizes_the_prompt(string template, int length, PromptPlacement placement,
+    public void The_template_s_soft_slot_places_and_sizes_the_prompt(string template, int length,
+        PromptPlacement placement,
         int? givenLength, PromptPlacement? givenPlacement)
     {
         using var dir = new TempDirectory();
         string task = WriteTask(dir, template);
         var loaded = ModelLoader.Load(SharedModels.TinyStoriesPath);
-        var settings = new PromptTuningRun.Settings("mood", task, dir.File("adapter"), givenLength, givenPlacement, "labels", null, 1,
-            new PromptTuningOptions { Steps = 2, BatchSize = 2, EvaluateEvery = 1, Seed = 1 }, 4, 4, false, false, ClassificationLoss.Auto);
-        var outcome = PromptTuningRun.Run(loaded.Model, loaded.Tokenizer!, loaded.Source, settings, SilentProgress.Instance, _ => { });
+        var settings = new PromptTuningRun.Settings("mood", task, dir.File("adapter"), givenLength, givenPlacement,
+            "labels", null, 1,
+            new PromptTuningOptions { Steps = 2, BatchSize = 2, EvaluateEvery = 1, Seed = 1 }, 4, 4, false, false,
+                ClassificationLoss.Auto);
+        var outcome = PromptTuningRun.Run(loaded.Model, loaded.Tokenizer!, loaded.Source, settings,
+            SilentProgress.Instance, _ => { });
 
         var classified = Assert.IsType<PromptTuningRun.ClassificationOutcome>(outcome);
         Assert.Equal(length, classified.PromptLength);

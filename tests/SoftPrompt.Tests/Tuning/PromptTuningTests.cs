@@ -46,7 +46,8 @@ public class PromptTuningTests
     public void Label_choice_loss_is_the_cross_entropy_of_a_softmax_over_the_labels_first_tokens()
     {
         var model = Loaded.Model;
-        var classifier = new PromptClassifier(model, Loaded.Tokenizer!, Task, prompt: null) { TrainingLoss = ClassificationLoss.LabelChoice };
+        var classifier = new PromptClassifier(model, Loaded.Tokenizer!, Task, prompt: null) { TrainingLoss =
+            ClassificationLoss.LabelChoice };
         var tape = new Tape(recording: false);
         float loss = classifier.Loss(tape, Examples)[0];
         double expected = 0;
@@ -54,9 +55,12 @@ public class PromptTuningTests
         var (shared, tokens) = PromptClassifier.LabelChoice(Task, classifier.LabelTokens);
         foreach (var example in Examples)
         {
-            // The labels' shared first tokens (this SentencePiece vocabulary may write a "▁" before each word) are input.
-            var input = classifier.InputTokens(example).Concat(classifier.LabelTokens[example.Label][..shared]).ToArray();
-            var logits = model.Forward(new Tape(recording: false), new ForwardInput { Batch = 1, Length = input.Length, TokenIds = input });
+            // The labels' shared first tokens (this SentencePiece vocabulary may write a "▁" before each word) are
+            // input.
+            var input = classifier.InputTokens(example).Concat(classifier.LabelTokens[example.Label][..shared])
+                .ToArray();
+            var logits = model.Forward(new Tape(recording: false), new ForwardInput { Batch = 1, Length = input.Length,
+                TokenIds = input });
             var last = logits.ReadOnlySpan.Slice((input.Length - 1) * v, v).ToArray();
             double[] choices = tokens.Select(token => (double)last[token]).ToArray();
             double max = choices.Max(), logZ = max + Math.Log(choices.Sum(c => Math.Exp(c - max)));
@@ -64,14 +68,17 @@ public class PromptTuningTests
         }
         Assert.Equal(expected / Examples.Length, loss, 1e-4);
 
-        var sameStart = new PromptClassifier(model, Loaded.Tokenizer!, MoodTask.Task(sadWords: " happy no more"), prompt: null)
+        var sameStart = new PromptClassifier(model, Loaded.Tokenizer!, MoodTask.Task(sadWords: " happy no more"),
+            prompt: null)
             { TrainingLoss = ClassificationLoss.LabelChoice };
         var refused = Assert.Throws<ArgumentException>(() => sameStart.Loss(new Tape(recording: false), Examples));
         Assert.Contains("cannot tell them apart", refused.Message);
-        var parted = PromptClassifier.LabelChoice(Task, new Dictionary<string, int[]> { ["happy"] = [7], ["sad"] = [9, 3] });
+        var parted = PromptClassifier.LabelChoice(Task, new Dictionary<string, int[]> { ["happy"] = [7],
+            ["sad"] = [9, 3] });
         Assert.Equal(0, parted.Shared);
         Assert.Equal(new[] { 7, 9 }, parted.Tokens);
-        Assert.Equal(2, PromptClassifier.LabelChoice(Task, new Dictionary<string, int[]> { ["happy"] = [5, 6, 7], ["sad"] = [5, 6, 8] }).Shared);
+        Assert.Equal(2, PromptClassifier.LabelChoice(Task, new Dictionary<string, int[]> { ["happy"] = [5, 6, 7],
+            ["sad"] = [5, 6, 8] }).Shared);
     }
 
     [Fact]
@@ -81,13 +88,15 @@ public class PromptTuningTests
         model.SetTrainable(false);
         var prompt = new PromptEmbedding(4, model.Config.HiddenSize);
         var classifier = new PromptClassifier(model, Loaded.Tokenizer!, Task, prompt);
-        PromptInit.Apply(prompt, PromptInitKind.Vocab, model.TokenEmbedding, seed: 1, PromptInit.MostFrequentTokens(Examples.Select(classifier.InputTokens), 50));
+        PromptInit.Apply(prompt, PromptInitKind.Vocab, model.TokenEmbedding, seed: 1,
+            PromptInit.MostFrequentTokens(Examples.Select(classifier.InputTokens), 50));
         // Every example says "sad": the prompt alone must move the model toward it.
         var allSad = Examples.Select(e => e with { Label = "sad" }).ToList();
         var tape = new Tape();
         float before = classifier.Loss(tape, allSad)[0];
         tape.Reset();
-        var tuner = new PromptTuner<LabeledExample>(classifier, new PromptTuningOptions { Steps = 25, BatchSize = 3, LearningRate = 0.05f, EvaluateEvery = 25 });
+        var tuner = new PromptTuner<LabeledExample>(classifier, new PromptTuningOptions { Steps = 25, BatchSize = 3,
+            LearningRate = 0.05f, EvaluateEvery = 25 });
         tuner.Run(allSad, allSad);
         float after = classifier.Loss(tape, allSad)[0];
         tape.Reset();
@@ -100,7 +109,8 @@ public class PromptTuningTests
     public void A_resumed_tuning_run_ends_with_the_same_prompt_as_an_uninterrupted_one()
     {
         using var dir = new TempDirectory();
-        var options = new PromptTuningOptions { Steps = 12, BatchSize = 2, LearningRate = 0.05f, EvaluateEvery = 4, CheckpointEvery = 4, Seed = 3 };
+        var options = new PromptTuningOptions { Steps = 12, BatchSize = 2, LearningRate = 0.05f, EvaluateEvery = 4,
+            CheckpointEvery = 4, Seed = 3 };
         PromptEmbedding Fresh()
         {
             var p = new PromptEmbedding(3, Loaded.Model.Config.HiddenSize);
@@ -108,17 +118,20 @@ public class PromptTuningTests
             return p;
         }
         var straight = Fresh();
-        new PromptTuner<LabeledExample>(new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, Task, straight), options).Run(Examples, Examples, dir.File("a"));
+        new PromptTuner<LabeledExample>(new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, Task, straight), options)
+            .Run(Examples, Examples, dir.File("a"));
 
         var interrupted = Fresh();
         var cancel = new CancellationTokenSource();
         // Cancelling saves a checkpoint at the step reached, then stops (as pretraining does: one trainer).
-        var stopped = new PromptTuner<LabeledExample>(new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, Task, interrupted), options, new CancelAtStep(8, cancel))
+        var stopped = new PromptTuner<LabeledExample>(new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, Task,
+            interrupted), options, new CancelAtStep(8, cancel))
             .Run(Examples, Examples, dir.File("b"), cancel: cancel.Token);
         Assert.True(stopped.Stopped);
         Assert.Equal(8, stopped.Steps);
         var resumed = Fresh();
-        var result = new PromptTuner<LabeledExample>(new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, Task, resumed), options)
+        var result = new PromptTuner<LabeledExample>(new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, Task,
+            resumed), options)
             .Run(Examples, Examples, dir.File("b"), resume: true);
         Assert.Equal(12, result.Steps);
         Assert.Equal(straight.Prompt.ToArray(), resumed.Prompt.ToArray());
@@ -141,7 +154,8 @@ public class PromptTuningTests
     }
 
     [Theory]
-    [InlineData("gemma3_text", 4f)] // width 16: Hugging Face's Gemma 3 embedding module scales rows by √16 before PEFT's prompt joins them
+    // width 16: Hugging Face's Gemma 3 embedding module scales rows by √16 before PEFT's prompt joins them
+    [InlineData("gemma3_text", 4f)]
     [InlineData("llama", 1f)]
     public void A_prompt_file_holds_the_prompt_as_peft_would_train_it_for_the_family(string family, float scale)
     {
@@ -152,7 +166,8 @@ public class PromptTuningTests
         prompt.InitializeUniform(5);
         PromptAdapterFiles.Save(dir.Path, prompt, PromptAdapterFiles.Info.For(model, "tiny", "uniform", null));
 
-        var stored = SoftPrompt.Engine.IO.SafeTensorsFile.Open(Path.Combine(dir.Path, PromptAdapterFiles.WeightsFile)).ReadFloat32(PromptAdapterFiles.TensorName);
+        var stored = SoftPrompt.Engine.IO.SafeTensorsFile.Open(Path.Combine(dir.Path, PromptAdapterFiles.WeightsFile))
+            .ReadFloat32(PromptAdapterFiles.TensorName);
         var ours = prompt.Prompt.ToArray();
         for (int i = 0; i < ours.Length; i++) Assert.Equal(ours[i] * scale, stored[i], 6);
         var loaded = SoftPrompt.Tuning.AdapterDirectory.Load(dir.Path, model).Prompt!;
@@ -169,21 +184,27 @@ public class PromptTuningTests
         string mine = PromptAdapterFiles.FingerprintOf(model);
         Assert.NotEqual(mine, PromptAdapterFiles.FingerprintOf(other));
         var prompt = new PromptEmbedding(5, model.Config.HiddenSize);
-        PromptAdapterFiles.Save(dir.Path, prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "labels", null, "food-reviews", BaseFingerprint: mine));
+        PromptAdapterFiles.Save(dir.Path, prompt, new PromptAdapterFiles.Info("tinystories", 5, 8, "labels", null,
+            "food-reviews", BaseFingerprint: mine));
 
-        var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.Path, PromptAdapterFiles.ConfigFile))).RootElement;
+        var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.Path,
+            PromptAdapterFiles.ConfigFile))).RootElement;
         Assert.Equal(System.Text.Json.JsonValueKind.Null, config.GetProperty("tokenizer_kwargs").ValueKind);
-        var ours = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.Path, PromptAdapterFiles.TaskFile))).RootElement;
+        var ours = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.Path,
+            PromptAdapterFiles.TaskFile))).RootElement;
         Assert.Equal("labels", ours.GetProperty("init").GetString());
 
         Assert.Equal(5, PromptAdapterFiles.Load(dir.Path, model.Config.HiddenSize, baseFingerprint: mine).Length);
         var wrongBase = Assert.Throws<SoftPrompt.Engine.IO.ModelFormatException>(() =>
-            PromptAdapterFiles.Load(dir.Path, model.Config.HiddenSize, baseFingerprint: PromptAdapterFiles.FingerprintOf(other)));
+            PromptAdapterFiles.Load(dir.Path, model.Config.HiddenSize,
+                baseFingerprint: PromptAdapterFiles.FingerprintOf(other)));
         Assert.Contains("another base model", wrongBase.Message);
 
         string configPath = Path.Combine(dir.Path, PromptAdapterFiles.ConfigFile);
-        File.WriteAllText(configPath, File.ReadAllText(configPath).Replace("\"num_virtual_tokens\": 5", "\"num_virtual_tokens\": 8"));
-        var count = Assert.Throws<SoftPrompt.Engine.IO.ModelFormatException>(() => PromptAdapterFiles.Load(dir.Path, model.Config.HiddenSize));
+        File.WriteAllText(configPath, File.ReadAllText(configPath).Replace("\"num_virtual_tokens\": 5",
+            "\"num_virtual_tokens\": 8"));
+        var count = Assert.Throws<SoftPrompt.Engine.IO.ModelFormatException>(() => PromptAdapterFiles.Load(dir.Path,
+            model.Config.HiddenSize));
         Assert.Contains("num_virtual_tokens is 8", count.Message);
     }
 
@@ -192,7 +213,8 @@ public class PromptTuningTests
     {
         var table = GradCheck.Random(1, 1f, 10, 4);
         var prompt = new PromptEmbedding(3, 4);
-        PromptInit.Apply(prompt, PromptInitKind.Labels, table, seed: 2, frequentTokens: new[] { 7 }, labelTokens: new[] { new[] { 1, 2 }, new[] { 5 } });
+        PromptInit.Apply(prompt, PromptInitKind.Labels, table, seed: 2, frequentTokens: new[] { 7 },
+            labelTokens: new[] { new[] { 1, 2 }, new[] { 5 } });
         for (int i = 0; i < 4; i++)
         {
             Assert.Equal((table[4 + i] + table[8 + i]) / 2, prompt.Prompt[i], 5);
@@ -226,7 +248,8 @@ public class PromptTuningTests
     [Fact]
     public void Few_shot_prefix_shows_every_label_and_is_repeatable()
     {
-        var pool = Enumerable.Range(0, 20).Select(i => Example(new string('x', 5 + i), i % 3 == 0 ? "sad" : "happy")).ToList();
+        var pool = Enumerable.Range(0, 20).Select(i => Example(new string('x', 5 + i), i % 3 == 0 ? "sad" : "happy"))
+            .ToList();
         string prefix = Task.FewShotPrefix(pool, 4, seed: 5);
         Assert.Equal(prefix, Task.FewShotPrefix(pool, 4, seed: 5));
         Assert.Equal(4, prefix.Split("The mood was").Length - 1);
@@ -234,7 +257,8 @@ public class PromptTuningTests
         Assert.Contains("The mood was happy\n\n", prefix);
         Assert.Equal("", Task.FewShotPrefix(pool, 0, seed: 5));
         var classifier = new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, Task, null, prefix);
-        Assert.True(classifier.InputTokens(Examples[0]).Length > new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, Task, null).InputTokens(Examples[0]).Length);
+        Assert.True(classifier.InputTokens(Examples[0]).Length > new PromptClassifier(Loaded.Model, Loaded.Tokenizer!,
+            Task, null).InputTokens(Examples[0]).Length);
     }
 
     [Fact]
@@ -339,7 +363,8 @@ public class PromptGeneratorTests
         var prompt = new PromptEmbedding(4, model.Config.HiddenSize);
         prompt.InitializeUniform(11);
         var generator = new PromptGenerator(model, Loaded.Tokenizer!, Task, prompt, maxTargetTokens: 12);
-        var example = new TextExample(new Dictionary<string, string> { ["start"] = "Once upon a time, a little", ["end"] = "x" });
+        var example = new TextExample(new Dictionary<string, string> { ["start"] = "Once upon a time, a little",
+            ["end"] = "x" });
         string generated = generator.Generate(example);
 
         // Reference: no cache; each step re-runs [P; x; generated so far] and takes the argmax of the last position.
@@ -350,7 +375,8 @@ public class PromptGeneratorTests
             var tape = new Tape(recording: false);
             var logits = model.Forward(tape, prompt.Input(tape, model, ids.ToArray(), 1, ids.Count));
             int v = model.Config.VocabSize;
-            int next = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits.ReadOnlySpan.Slice(logits.Length - v, v));
+            int next = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits.ReadOnlySpan.Slice(logits.Length - v,
+                v));
             if (next == Loaded.Tokenizer!.EosId) break;
             ids.Add(next);
         }
@@ -367,17 +393,21 @@ public class PromptGeneratorTests
     {
         var model = Loaded.Model;
         SoftPrompt.Tuning.ITrainableAdapter adapter = method == "prefix"
-            ? new SoftPrompt.Tuning.PrefixTuning.PrefixAdapter(model.Config, SoftPrompt.Tuning.PrefixTuning.PrefixTuningOptions.DeepPrompt(3, seed: 4))
+            ? new SoftPrompt.Tuning.PrefixTuning.PrefixAdapter(model.Config,
+                SoftPrompt.Tuning.PrefixTuning.PrefixTuningOptions.DeepPrompt(3, seed: 4))
             : new SoftPrompt.Tuning.Lora.LoraAdapter(model, new SoftPrompt.Tuning.Lora.LoraOptions { Seed = 4 });
         foreach (var t in adapter.Trainable) // nonzero everywhere, so LoRA's B = 0 start does not hide the path
         {
             var rng = new Random(9);
             var span = t.Span;
-            for (int i = 0; i < span.Length; i++) span[i] = (float)(rng.NextDouble() - 0.5) * (method == "prefix" ? 8f : 0.5f);
+            for (int i = 0; i < span.Length; i++) span[i] = (float)(rng.NextDouble() - 0.5) * (method == "prefix" ? 8f
+                : 0.5f);
         }
-        var generator = new PromptGenerator(model, Loaded.Tokenizer!, Task, null, maxTargetTokens: 10) { Adapter = adapter };
+        var generator = new PromptGenerator(model, Loaded.Tokenizer!, Task, null, maxTargetTokens: 10) { Adapter =
+            adapter };
         var plain = new PromptGenerator(model, Loaded.Tokenizer!, Task, null, maxTargetTokens: 10);
-        var example = new TextExample(new Dictionary<string, string> { ["start"] = "Once upon a time, a little", ["end"] = "x" });
+        var example = new TextExample(new Dictionary<string, string> { ["start"] = "Once upon a time, a little",
+            ["end"] = "x" });
         string generated = generator.Generate(example);
 
         var ids = generator.InputTokens(example).ToList();
@@ -385,9 +415,11 @@ public class PromptGeneratorTests
         for (int step = 0; step < 10; step++)
         {
             var tape = new Tape(recording: false);
-            var logits = model.Forward(tape, new ForwardInput { Batch = 1, Length = ids.Count, TokenIds = ids.ToArray(), Hooks = adapter.Hooks(new int[1]) });
+            var logits = model.Forward(tape, new ForwardInput { Batch = 1, Length = ids.Count, TokenIds = ids.ToArray(),
+                Hooks = adapter.Hooks(new int[1]) });
             int v = model.Config.VocabSize;
-            int next = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits.ReadOnlySpan.Slice(logits.Length - v, v));
+            int next = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits.ReadOnlySpan.Slice(logits.Length - v,
+                v));
             if (next == Loaded.Tokenizer!.EosId) break;
             ids.Add(next);
         }
@@ -402,11 +434,14 @@ public class PromptGeneratorTests
         var prompt = new PromptEmbedding(4, model.Config.HiddenSize);
         prompt.InitializeUniform(12);
         var generator = new PromptGenerator(model, Loaded.Tokenizer!, Task, prompt, maxTargetTokens: 8);
-        var examples = new[] { new TextExample(new Dictionary<string, string> { ["start"] = "The cat", ["end"] = "was happy." }) };
-        var result = new PromptTuner<TextExample>(generator, new PromptTuningOptions { Steps = 40, BatchSize = 1, LearningRate = 0.1f, EvaluateEvery = 10 })
+        var examples = new[] { new TextExample(new Dictionary<string, string> { ["start"] = "The cat",
+            ["end"] = "was happy." }) };
+        var result = new PromptTuner<TextExample>(generator, new PromptTuningOptions { Steps = 40, BatchSize = 1,
+            LearningRate = 0.1f, EvaluateEvery = 10 })
             .Run(examples, examples);
         // Zero-shot the model continues the story its own way; the tuned prompt makes it say the target first.
-        Assert.False(new PromptGenerator(model, Loaded.Tokenizer!, Task, null, maxTargetTokens: 8).Generate(examples[0]).StartsWith("was happy."));
+        Assert.False(new PromptGenerator(model, Loaded.Tokenizer!, Task, null, maxTargetTokens: 8).Generate(examples[0])
+            .StartsWith("was happy."));
         Assert.StartsWith("was happy.", generator.Generate(examples[0]));
         Assert.True(result.BestScore > 0.5, $"best ROUGE-L {result.BestScore}");
     }

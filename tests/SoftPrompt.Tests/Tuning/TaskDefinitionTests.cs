@@ -25,11 +25,13 @@ public class TaskDefinitionTests
         Assert.Equal(new[] { "spam", "ham" }, task.Labels);
         Assert.Equal(" no", task.Verbalizer["ham"]);
         Assert.Equal("kind", task.LabelField);
-        var example = new LabeledExample(new Dictionary<string, string> { ["body"] = "Win now", ["kind"] = "spam" }, "spam");
+        var example = new LabeledExample(new Dictionary<string, string> { ["body"] = "Win now", ["kind"] = "spam" },
+            "spam");
         Assert.Equal("Mail: Win now\nQuestion: Is it spam?\nAnswer:", task.Render(example));
         Assert.Equal("Mail: Win now Spam? [MASK].", task.AsCloze().Render(example));
         // and back: the JSON an adapter keeps reads as the same task
-        var again = Assert.IsType<ClassificationTask>(TaskDefinition.FromJson(TaskDefinition.ToJson(task), "mail", "copy"));
+        var again = Assert.IsType<ClassificationTask>(TaskDefinition.FromJson(TaskDefinition.ToJson(task), "mail",
+            "copy"));
         Assert.Equal(task.Template, again.Template);
         Assert.Equal(task.Verbalizer, again.Verbalizer);
         Assert.Equal(task.ClozeTemplate, again.ClozeTemplate);
@@ -64,7 +66,8 @@ public class TaskDefinitionTests
     {
         var generation = Assert.IsType<GenerationTask>(TaskDefinition.Load(
             Folder("""{"kind": "generation", "template": "{term} [{lang}]:", "target_template": " {meaning}", "defaults": {"lang": "en"}}"""), "g"));
-        var example = new TextExample(new Dictionary<string, string> { ["term"] = "dog", ["lang"] = "en", ["meaning"] = "an animal" });
+        var example = new TextExample(new Dictionary<string, string> { ["term"] = "dog", ["lang"] = "en",
+            ["meaning"] = "an animal" });
         Assert.Equal("dog [en]:", generation.Render(example));
         Assert.Equal(" an animal", generation.Target(example));
         Assert.Equal("en", generation.Defaults["lang"]);
@@ -104,15 +107,18 @@ public class TaskDefinitionTests
     [Theory]
     [InlineData("{soft*3}Mail: {body}\nSpam?", "Start", 3)]
     [InlineData("Mail: {body}\nSpam?{soft}", "End", null)]
-    public void A_soft_slot_at_the_template_s_start_or_end_says_where_the_prompt_goes(string template, string position, int? count)
+    public void A_soft_slot_at_the_template_s_start_or_end_says_where_the_prompt_goes(string template, string position,
+        int? count)
     {
-        string dir = Folder(System.Text.Json.JsonSerializer.Serialize(new { template, verbalizer = new { spam = " yes", ham = " no" } }));
+        string dir = Folder(System.Text.Json.JsonSerializer.Serialize(new { template, verbalizer = new { spam = " yes",
+            ham = " no" } }));
         var task = TaskDefinition.LoadClassification(dir, "mail");
         Assert.Equal(new SoftSlot(Enum.Parse<SoftSlotPosition>(position), count), task.Soft);
         Assert.Equal("Mail: {body}\nSpam?", task.Template); // what every method renders: no slot in it
         var example = new LabeledExample(new Dictionary<string, string> { ["body"] = "Win now" }, "spam");
         Assert.Equal("Mail: Win now\nSpam?", task.Render(example));
-        var again = Assert.IsType<ClassificationTask>(TaskDefinition.FromJson(TaskDefinition.ToJson(task), "mail", "copy"));
+        var again = Assert.IsType<ClassificationTask>(TaskDefinition.FromJson(TaskDefinition.ToJson(task), "mail",
+            "copy"));
         Assert.Equal(task.Soft, again.Soft); // the copy an adapter keeps writes the slot back
         Assert.Equal(template, TaskDefinition.ToJson(task)["template"]!.GetValue<string>());
     }
@@ -123,7 +129,8 @@ public class TaskDefinitionTests
     [InlineData("{soft*0}Mail: {body}", "1 to 512 soft tokens")]
     public void A_soft_slot_inside_the_text_is_refused_as_p_tuning_s(string template, string expected)
     {
-        string dir = Folder(System.Text.Json.JsonSerializer.Serialize(new { template, verbalizer = new { spam = " yes", ham = " no" } }));
+        string dir = Folder(System.Text.Json.JsonSerializer.Serialize(new { template, verbalizer = new { spam = " yes",
+            ham = " no" } }));
         var error = Assert.Throws<InvalidDataException>(() => TaskDefinition.LoadClassification(dir, "mail"));
         Assert.Contains(expected, error.Message);
         Assert.Contains("\"template\"", error.Message);
@@ -132,9 +139,11 @@ public class TaskDefinitionTests
     [Fact]
     public void A_prompt_adapter_keeps_the_definition_it_was_trained_with()
     {
-        var task = new ClassificationTask("mail", "Mail: {body}\nSpam?", new Dictionary<string, string> { ["spam"] = " yes", ["ham"] = " no" });
+        var task = new ClassificationTask("mail", "Mail: {body}\nSpam?", new Dictionary<string,
+            string> { ["spam"] = " yes", ["ham"] = " no" });
         string dir = Folder(null);
-        PromptAdapterFiles.Save(dir, new PromptEmbedding(2, 8), new PromptAdapterFiles.Info("base", 1, 1, "labels", null, "mail", task));
+        PromptAdapterFiles.Save(dir, new PromptEmbedding(2, 8), new PromptAdapterFiles.Info("base", 1, 1, "labels",
+            null, "mail", task));
         var kept = Assert.IsType<ClassificationTask>(PromptAdapterFiles.DefinitionOf(dir, "mail"));
         Assert.Equal(task.Template, kept.Template);
         Assert.Equal(task.Verbalizer, kept.Verbalizer);

@@ -14,11 +14,13 @@ public class TaskFolderTests
         Directory.CreateDirectory(mine);
         File.WriteAllText(Path.Combine(mine, "train.jsonl"), "{\"text\": \"hi\", \"label\": \"ham\"}\n");
 
-        Assert.Equal(new TaskFolder("food-reviews", Path.Combine("data", "tasks", "food-reviews")), TaskFolder.Locate("food-reviews", Path.Combine("data", "tasks")));
+        Assert.Equal(new TaskFolder("food-reviews", Path.Combine("data", "tasks", "food-reviews")),
+            TaskFolder.Locate("food-reviews", Path.Combine("data", "tasks")));
         var located = TaskFolder.Locate(mine + "/", "data/tasks");
         Assert.Equal("my-spam", located.Name);
         Assert.Equal(Path.Combine(mine, "train.jsonl"), located.Split("train"));
-        var missing = Assert.Throws<DirectoryNotFoundException>(() => TaskFolder.Locate(Path.Combine(dir.Path, "nope"), "data/tasks"));
+        var missing = Assert.Throws<DirectoryNotFoundException>(() => TaskFolder.Locate(Path.Combine(dir.Path, "nope"),
+            "data/tasks"));
         Assert.Contains("no such task folder", missing.Message);
     }
 
@@ -32,14 +34,17 @@ public class TaskFolderTests
             "{\"template\": \"Email: {text}\\nSpam?\", \"verbalizer\": {\"spam\": \" yes\", \"ham\": \" no\"}}");
         string Row(string text, string label) => $"{{\"text\": \"{text}\", \"label\": \"{label}\"}}\n";
         File.WriteAllText(Path.Combine(folder, "train.jsonl"),
-            Row("win money", "spam") + Row("lunch?", "ham") + Row("notes", "ham") + Row("odd", "maybe") + "{broken\n" + "{\"label\": \"ham\"}\n");
+            Row("win money", "spam") + Row("lunch?", "ham") + Row("notes", "ham") + Row("odd", "maybe") + "{broken\n"
+                + "{\"label\": \"ham\"}\n");
         File.WriteAllText(Path.Combine(folder, "validation.jsonl"), Row("agenda", "ham"));
-        File.WriteAllText(Path.Combine(folder, "test.jsonl"), Row("lunch?", "ham") + Row("cheap pills", "spam") + Row("hi", "ham") + Row("re: hi", "ham"));
+        File.WriteAllText(Path.Combine(folder, "test.jsonl"), Row("lunch?", "ham") + Row("cheap pills", "spam")
+            + Row("hi", "ham") + Row("re: hi", "ham"));
 
         var report = TaskCheck.Run(TaskFolder.Locate(folder, "unused"));
 
         Assert.Equal(new[] { "train.jsonl, line 4", "train.jsonl, line 5", "train.jsonl, line 6" },
-            report.Problems.Select(p => p[(p.IndexOf("train.jsonl", StringComparison.Ordinal))..(p.IndexOf(':', p.IndexOf("line", StringComparison.Ordinal)))]).ToArray());
+            report.Problems.Select(p => p[(p.IndexOf("train.jsonl", StringComparison.Ordinal))..(p.IndexOf(':',
+                p.IndexOf("line", StringComparison.Ordinal)))]).ToArray());
         Assert.Contains("\"maybe\"", report.Problems[0]);
         Assert.Contains("\"text\"", report.Problems[2]);
         Assert.Equal(5, report.Splits[0].Rows);

@@ -26,13 +26,15 @@ public class VisualPromptTuningTests(ITestOutputHelper output)
     {
         var rng = new Random(seed);
         return Enumerable.Range(0, count)
-            .Select(_ => new LabelledImage(Enumerable.Range(0, config.PixelsPerImage).Select(_ => (float)rng.NextDouble()).ToArray(), rng.Next(Classes.Length)))
+            .Select(_ => new LabelledImage(Enumerable.Range(0, config.PixelsPerImage).Select(_ =>
+                (float)rng.NextDouble()).ToArray(), rng.Next(Classes.Length)))
             .ToList();
     }
 
     private static PromptTuningOptions FewSteps(VisualTuningMethod method, int steps) => new()
     {
-        Steps = steps, BatchSize = 8, Optimizer = "adamw", LearningRate = method.LearningRate, WeightDecay = 0f, EvaluateEvery = steps,
+        Steps = steps, BatchSize = 8, Optimizer = "adamw", LearningRate = method.LearningRate, WeightDecay = 0f,
+        EvaluateEvery = steps,
     };
 
     [Theory]
@@ -59,9 +61,12 @@ public class VisualPromptTuningTests(ITestOutputHelper output)
             var t = everything[i];
             bool changed = !before[i].AsSpan().SequenceEqual(t.ReadOnlySpan);
             bool shouldTrain = trainable.Contains(t);
-            // A key bias never changes: softmax ignores a shift shared by all of a query's scores, so its gradient is 0.
+            // A key bias never changes: softmax ignores a shift shared by all of a query's scores, so its gradient is
+            // 0.
             if (shouldTrain && t.Name!.EndsWith("attention.key.bias")) continue;
-            Assert.True(changed == shouldTrain, $"{name}: {t.Name} {(changed ? "changed" : "stayed the same")}, but it {(shouldTrain ? "trains" : "is frozen")}");
+            Assert.True(changed == shouldTrain,
+                $"{name}: {t.Name} {(changed ? "changed" : "stayed the same")}, but it " +
+                $"{(shouldTrain ? "trains" : "is frozen")}");
             if (!shouldTrain) Assert.False(t.HasGrad, $"{name}: frozen {t.Name} got a gradient buffer");
         }
         Assert.All(["classifier.weight", "classifier.bias"], n => Assert.DoesNotContain(model.Parameter(n), trainable));
@@ -86,11 +91,13 @@ public class VisualPromptTuningTests(ITestOutputHelper output)
         var none = new VisualPrompts(tokens: 4, layers: 0, model.Config);
         Assert.Equal(frozen, model.Hidden(tape, pixels, images.Count, none).ToArray());
 
-        // With prompts, the CLS feature moves (they are attended to), and the sequence grows by exactly the prompt rows.
+        // With prompts, the CLS feature moves (they are attended to), and the sequence grows by exactly the prompt
+        // rows.
         var deep = new VisualPrompts(tokens: 4, layers: model.Config.NumLayers, model.Config);
         var prompted = model.Hidden(tape, pixels, images.Count, deep);
         Assert.Equal(model.Config.Patches + 1 + 4, prompted.Dim(1));
-        Assert.NotEqual(model.Features(tape, pixels, images.Count).ToArray(), model.Features(tape, pixels, images.Count, deep).ToArray());
+        Assert.NotEqual(model.Features(tape, pixels, images.Count).ToArray(), model.Features(tape, pixels, images.Count,
+            deep).ToArray());
     }
 
     [Fact]
@@ -103,7 +110,8 @@ public class VisualPromptTuningTests(ITestOutputHelper output)
         var probe = data.Train.Where((_, i) => i % 11 == 0).ToList();
         float Loss() => objective.Loss(new Tape(recording: false), probe)[0];
         float before = Loss();
-        new PromptTuner<LabelledImage>(objective, FewSteps(method, 40) with { BatchSize = 16 }, trainable: method.Trainable(objective))
+        new PromptTuner<LabelledImage>(objective, FewSteps(method, 40) with { BatchSize = 16 },
+            trainable: method.Trainable(objective))
             .Run(data.Train, probe);
         float after = Loss();
         output.WriteLine($"loss on {probe.Count} training images: {before:F3} → {after:F3}");
@@ -119,7 +127,8 @@ public class VisualPromptTuningTests(ITestOutputHelper output)
         var method = VisualTuningMethod.Named(name);
         var objective = method.Build(model, Classes, promptTokens: 3, seed: 2);
         var images = RandomImages(model.Config, 24, seed: 9);
-        new PromptTuner<LabelledImage>(objective, FewSteps(method, 5), trainable: method.Trainable(objective)).Run(images, images);
+        new PromptTuner<LabelledImage>(objective, FewSteps(method, 5), trainable: method.Trainable(objective))
+            .Run(images, images);
         using var dir = new TempDirectory();
         objective.SaveAdapter(dir.Path);
 

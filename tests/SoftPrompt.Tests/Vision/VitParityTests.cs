@@ -35,7 +35,8 @@ public class VitParityTests(ITestOutputHelper output)
         tape.Backward(loss);
         Assert.Equal(56, model.Parameters.Count);
         Assert.Equal(model.Config.ParameterCount, model.ParameterCount);
-        foreach (var p in model.Parameters) Check("grad " + p.Name, p.Tensor.Grad, expected.ReadFloat32("grad." + p.Name));
+        foreach (var p in model.Parameters) Check("grad " + p.Name, p.Tensor.Grad,
+            expected.ReadFloat32("grad." + p.Name));
     }
 
     [Fact]
@@ -54,7 +55,8 @@ public class VitParityTests(ITestOutputHelper output)
         Check("vpt loss", loss.ReadOnlySpan, expected.ReadFloat32("vpt.loss"));
         tape.Backward(loss);
         Check("grad vpt.prompts", prompts.Prompts.Grad, expected.ReadFloat32("grad.vpt.prompts"));
-        Assert.All(model.Parameters, p => Assert.False(p.Tensor.HasGrad, $"frozen {p.Name} received a gradient buffer"));
+        Assert.All(model.Parameters, p => Assert.False(p.Tensor.HasGrad,
+            $"frozen {p.Name} received a gradient buffer"));
     }
 
     private static (float[] Pixels, int[] Labels) Batch(SafeTensorsFile expected) =>
