@@ -22,12 +22,7 @@ public sealed class PTuningClassifier : IPTuningClassifier
     public PTuningClassifier(CausalLanguageModel model, ITokenizer tokenizer, ClassificationTask task,
         PTuningTemplate template, PromptEncoder encoder)
     {
-        if (template.PseudoTokens != encoder.Length)
-            throw new ArgumentException(
-                $"The template has {template.PseudoTokens} pseudo tokens, the encoder makes {encoder.Length}.");
-        if (encoder.Inputs.Dim(1) != model.Config.HiddenSize)
-            throw new ArgumentException(
-                $"The prompt encoder is {encoder.Inputs.Dim(1)} wide, the model {model.Config.HiddenSize}.");
+        encoder.CheckFits(template, model.Config.HiddenSize);
         _model = model;
         _tokenizer = tokenizer;
         Task = task;

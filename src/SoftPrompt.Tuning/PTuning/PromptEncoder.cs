@@ -17,6 +17,16 @@ public sealed class PromptEncoder
     private readonly Tensor[][] _lstm; // [layer·2 + direction] = (wIh (4H, In), wHh (4H, H), bIh (4H), bHh (4H))
     private readonly Tensor[] _mlp;    // weight, bias pairs
 
+    /// <summary>Refuses a template whose pseudo tokens this encoder does not make, or a model of another width.</summary>
+    public void CheckFits(PTuningTemplate template, int modelWidth)
+    {
+        if (template.PseudoTokens != Length)
+            throw new ArgumentException(
+                $"The template has {template.PseudoTokens} pseudo tokens, the encoder makes {Length}.");
+        if (Inputs.Dim(1) != modelWidth)
+            throw new ArgumentException($"The prompt encoder is {Inputs.Dim(1)} wide, the model {modelWidth}.");
+    }
+
     public PromptEncoder(int virtualTokens, int width, PromptEncoderKind kind, int hiddenSize, int seed)
     {
         if (virtualTokens < 1)
