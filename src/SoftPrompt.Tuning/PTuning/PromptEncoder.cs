@@ -17,7 +17,8 @@ public sealed class PromptEncoder
     private readonly Tensor[][] _lstm; // [layer·2 + direction] = (wIh (4H, In), wHh (4H, H), bIh (4H), bHh (4H))
     private readonly Tensor[] _mlp;    // weight, bias pairs
 
-    /// <summary>Refuses a template whose pseudo tokens this encoder does not make, or a model of another width.</summary>
+    /// <summary>Refuses a template whose pseudo tokens this encoder does not make, or a model of another
+    /// width.</summary>
     public void CheckFits(PTuningTemplate template, int modelWidth)
     {
         if (template.PseudoTokens != Length)
