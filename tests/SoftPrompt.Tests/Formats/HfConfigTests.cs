@@ -184,13 +184,14 @@ public class HfConfigTests : IDisposable
     public void Gpt2_field_of_the_wrong_type(string field, string value, string expected, string actual)
         => AssertFails(With(Gpt2Json, field, value), $"field \"{field}\"", $"must be {expected}", actual);
 
+    private const string T5Base =
+        "{\"model_type\":\"t5\",\"vocab_size\":10,\"d_model\":8,\"num_heads\":2,\"d_ff\":16,\"num_layers\":1,";
+
     [Theory]
-    [InlineData(
-        "{\"model_type\":\"t5\",\"vocab_size\":10,\"d_model\":8,\"num_heads\":2,\"d_kv\":8,\"d_ff\":16,\"num_layers\":1}", "field \"d_kv\"", "d_model / num_heads")]
-    [InlineData(
-        "{\"model_type\":\"t5\",\"vocab_size\":10,\"d_model\":8,\"num_heads\":2,\"d_ff\":16,\"num_layers\":1,\"feed_forward_proj\":\"gated-tanh\"}", "field \"feed_forward_proj\"", "gated-tanh")]
-    [InlineData(
-        "{\"model_type\":\"t5\",\"vocab_size\":10,\"d_model\":8,\"num_heads\":2,\"d_ff\":16,\"num_layers\":1,\"relative_attention_num_buckets\":32,\"relative_attention_max_distance\":8}", "max_distance 8", "must exceed half")]
+    [InlineData(T5Base + "\"d_kv\":8}", "field \"d_kv\"", "d_model / num_heads")]
+    [InlineData(T5Base + "\"feed_forward_proj\":\"gated-tanh\"}", "field \"feed_forward_proj\"", "gated-tanh")]
+    [InlineData(T5Base + "\"relative_attention_num_buckets\":32,\"relative_attention_max_distance\":8}",
+        "max_distance 8", "must exceed half")]
     public void T5_settings_we_do_not_run_are_refused_by_name(string json, params string[] fragments) =>
         AssertFails(json, fragments);
 
@@ -242,7 +243,8 @@ public class HfConfigTests : IDisposable
     [InlineData("attention_bias", "true", "not implemented")]
     [InlineData("head_dim", "128", "64")]
     public void Llama_unsupported_settings(string field, string value, string fragment)
-        => AssertFails(With(LlamaJson, field, value), $"field \"{field}", fragment); // or a field inside it: "rope_scaling.factor"
+        // "field \"{field}" without the closing quote: or a field inside it, "rope_scaling.factor"
+        => AssertFails(With(LlamaJson, field, value), $"field \"{field}", fragment);
 
     [Fact]
     public void Inconsistent_sizes_are_reported_against_the_file()

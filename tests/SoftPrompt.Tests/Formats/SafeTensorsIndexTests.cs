@@ -21,7 +21,10 @@ public class SafeTensorsIndexTests : IDisposable
         return index;
     }
 
-    private const string GoodMap = """{"a": "model-00001-of-00002.safetensors", "c": "model-00002-of-00002.safetensors", "b": "model-00001-of-00002.safetensors"}""";
+    private const string GoodMap = """
+        {"a": "model-00001-of-00002.safetensors", "c": "model-00002-of-00002.safetensors",
+         "b": "model-00001-of-00002.safetensors"}
+        """;
 
     [Fact]
     public void Presents_the_shards_as_one_set_of_tensors()
@@ -71,12 +74,14 @@ public class SafeTensorsIndexTests : IDisposable
 
     [Fact]
     public void Missing_shard_file()
-        => AssertOpenFails(WriteCheckpoint("""{"a": "model-00001-of-00002.safetensors", "z": "model-00009-of-00009.safetensors"}"""),
+        => AssertOpenFails(
+            WriteCheckpoint("""{"a": "model-00001-of-00002.safetensors", "z": "model-00009-of-00009.safetensors"}"""),
             "tensor 'z'", "shard 'model-00009-of-00009.safetensors'", "no such file");
 
     [Fact]
     public void Tensor_mapped_to_a_shard_that_lacks_it()
-        => AssertOpenFails(WriteCheckpoint("""{"a": "model-00001-of-00002.safetensors", "c": "model-00001-of-00002.safetensors"}"""),
+        => AssertOpenFails(
+            WriteCheckpoint("""{"a": "model-00001-of-00002.safetensors", "c": "model-00001-of-00002.safetensors"}"""),
             "maps tensor 'c' to shard 'model-00001-of-00002.safetensors'", "lacks it");
 
     [Theory]

@@ -153,7 +153,13 @@ public class SafeTensorsRoundTripTests : IDisposable
         Add(new[] { 0.5f, 4f, -8f });                                  // F32 [3] at 24..36
         Add(new[] { (Half)0.25f, (Half)(-3f) });                       // F16 [2,1] at 36..40
         Add(new ushort[] { 0x3F80, 0xC040 });                          // BF16 [2] = 1, -3 at 40..44
-        string json = """{"__metadata__":{"format":"pt"},"z.double":{"dtype":"F64","shape":[2],"data_offsets":[0,16]},"a.ids":{"dtype":"I64","shape":[1],"data_offsets":[16,24]},"m.float":{"dtype":"F32","shape":[3],"data_offsets":[24,36]},"h":{"dtype":"F16","shape":[2,1],"data_offsets":[36,40]},"bf":{"dtype":"BF16","shape":[2],"data_offsets":[40,44]}}""";
+        string json = "{" + string.Join(",",
+            "\"__metadata__\":{\"format\":\"pt\"}",
+            "\"z.double\":{\"dtype\":\"F64\",\"shape\":[2],\"data_offsets\":[0,16]}",
+            "\"a.ids\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[16,24]}",
+            "\"m.float\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[24,36]}",
+            "\"h\":{\"dtype\":\"F16\",\"shape\":[2,1],\"data_offsets\":[36,40]}",
+            "\"bf\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[40,44]}") + "}";
         File.WriteAllBytes(path, SafeTensorsBytes.Build(json.PadRight((json.Length + 7) / 8 * 8), data.ToArray()));
 
         var file = SafeTensorsFile.Open(path);

@@ -3,15 +3,18 @@ using Xunit;
 
 namespace SoftPrompt.Tests.Repository;
 
-/// <summary>The habits of .editorconfig that a build does not check, checked on every source file under src/.</summary>
+/// <summary>The habits of .editorconfig that a build does not check, checked on every source file under src/ and
+/// tests/.</summary>
 public class SourceStyleTests
 {
     private const int MaxLineLength = 120; // .editorconfig's max_line_length
 
-    [Fact]
-    public void No_source_line_is_longer_than_the_editorconfig_limit()
+    [Theory]
+    [InlineData("src")]
+    [InlineData("tests")]
+    public void No_source_line_is_longer_than_the_editorconfig_limit(string folder)
     {
-        string src = ShippedModelTests.RepositoryPath("src");
+        string src = ShippedModelTests.RepositoryPath(folder);
         var tooLong = Directory.EnumerateFiles(src, "*.cs", SearchOption.AllDirectories)
             .Where(path => !path.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}")
                 && !path.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}")

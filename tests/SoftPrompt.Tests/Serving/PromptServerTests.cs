@@ -373,7 +373,8 @@ public sealed class PromptServerTests : IAsyncLifetime
             task.Name, task));
         _server.Load("answerable", dir);
 
-        var response = await _http.PostAsync("/api/classify", Json("""{"task": "answerable", "text": "Where is the cat?", "context": "The cat sat on the mat."}"""));
+        var response = await _http.PostAsync("/api/classify",
+            Json("""{"task": "answerable", "text": "Where is the cat?", "context": "The cat sat on the mat."}"""));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         var fields = new Dictionary<string, string> { ["question"] = "Where is the cat?",

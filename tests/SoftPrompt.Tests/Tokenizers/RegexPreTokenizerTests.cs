@@ -7,7 +7,8 @@ public class RegexPreTokenizerTests
 {
     // Llama 3's pattern, as its tokenizer.json gives it.
     private const string Llama3 =
-        @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+        @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|" +
+        @"\s*[\r\n]+|\s+(?!\S)|\s+";
 
     [Theory]
     [InlineData("IT'S 12345 apples", new[] { "IT", "'S", " ", "123", "45", " apples" })]

@@ -163,7 +163,8 @@ public class UnigramTokenizerTests
         {
             root["normalizer"] = root["normalizer"]!["normalizers"]![0]!.DeepClone();
             root["pre_tokenizer"] = JsonNode.Parse("""
-                {"type": "Sequence", "pretokenizers": [{"type": "WhitespaceSplit"}, {"type": "Metaspace", "replacement": "▁", "add_prefix_space": true}]}
+                {"type": "Sequence", "pretokenizers": [{"type": "WhitespaceSplit"},
+                 {"type": "Metaspace", "replacement": "▁", "add_prefix_space": true}]}
                 """);
             root["decoder"] = JsonNode.Parse("""{"type": "Metaspace", "replacement": "▁", "add_prefix_space": true}""");
         });
@@ -187,7 +188,8 @@ public class UnigramTokenizerTests
         Assert.Equal([The, Cat], unsplit.Encode("the cat"));
 
         var lowered = WithChanges(path, root => root["normalizer"] = JsonNode.Parse("""
-            {"type": "Sequence", "normalizers": [{"type": "Lowercase"}, {"type": "Replace", "pattern": {"String": "dog"}, "content": "cat"},
+            {"type": "Sequence", "normalizers": [{"type": "Lowercase"},
+             {"type": "Replace", "pattern": {"String": "dog"}, "content": "cat"},
              {"type": "Strip", "strip_left": true, "strip_right": true}, {"type": "Prepend", "prepend": "▁"}]}
             """));
         Assert.Equal([The, Cat], lowered.Encode("  THE DOG  "));
@@ -212,16 +214,22 @@ public class UnigramTokenizerTests
             Assert.Contains(fragment, e.Message);
         }
         // A valid three-piece model after the given stages.
-        static string With(string stages) => "{" + stages + """ "model": {"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0.0], ["▁", -1.0], ["a", -2.0]]}}""";
+        static string With(string stages) => "{" + stages +
+            """ "model": {"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0.0], ["▁", -1.0], ["a", -2.0]]}}""";
         Expect("""{"model": {"type": "Unigram", "unk_id": 0, "vocab": [["a", 0.0], ["b"]]}}""", "piece 1");
         Expect("""{"model": {"type": "Unigram", "unk_id": 0, "vocab": {"a": 0}}}""", "not an array");
         Expect(With("").Replace("\"unk_id\": 0", "\"unk_id\": 7"), "unk_id 7");
         Expect(With(""" "normalizer": {"type": "BertNormalizer"},"""), "\"BertNormalizer\" is not supported");
         Expect(With(""" "pre_tokenizer": {"type": "Metaspace", "prepend_scheme": "sometimes"},"""), "sometimes");
         Expect(With(""" "normalizer": {"type": "Precompiled", "precompiled_charsmap": "%%%"},"""), "base64");
-        Expect(With(""" "normalizer": {"type": "Precompiled", "precompiled_charsmap": "6AMAAAAAAAA="},"""), "trie 1000 bytes");
-        Expect(With(""" "normalizer": {"type": "Replace", "pattern": {"Regex": "(("}, "content": ""},"""), "regular expression");
-        Expect(With(""" "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "</s>"}}]},"""), "</s>");
+        Expect(With(""" "normalizer": {"type": "Precompiled", "precompiled_charsmap": "6AMAAAAAAAA="},"""),
+            "trie 1000 bytes");
+        Expect(With(""" "normalizer": {"type": "Replace", "pattern": {"Regex": "(("}, "content": ""},"""),
+            "regular expression");
+        Expect(With("""
+            "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "</s>"}}]},
+            """),
+            "</s>");
         Expect(With(""" "added_tokens": [{"id": 5, "content": "<x>"}],"""), "no token has id 3");
     }
 

@@ -19,7 +19,11 @@ public class TaskDefinitionTests
     [Fact]
     public void A_task_json_defines_template_verbalizer_and_label_field()
     {
-        string dir = Folder("""{"kind": "classification", "template": "Mail: {body}\nQuestion: Is it spam?\nAnswer:", "verbalizer": {"spam": " yes", "ham": " no"}, "label_field": "kind", "cloze_template": "Mail: {body} Spam? [MASK]."}""");
+        string dir = Folder("""
+            {"kind": "classification", "template": "Mail: {body}\nQuestion: Is it spam?\nAnswer:",
+             "verbalizer": {"spam": " yes", "ham": " no"}, "label_field": "kind",
+             "cloze_template": "Mail: {body} Spam? [MASK]."}
+            """);
         var task = TaskDefinition.LoadClassification(dir, "mail");
         Assert.Equal("mail", task.Name);
         Assert.Equal(new[] { "spam", "ham" }, task.Labels);
@@ -65,14 +69,18 @@ public class TaskDefinitionTests
     public void Generation_and_tagging_tasks_read_their_templates_fields_and_defaults()
     {
         var generation = Assert.IsType<GenerationTask>(TaskDefinition.Load(
-            Folder("""{"kind": "generation", "template": "{term} [{lang}]:", "target_template": " {meaning}", "defaults": {"lang": "en"}}"""), "g"));
+            Folder("""
+                {"kind": "generation", "template": "{term} [{lang}]:", "target_template": " {meaning}",
+                 "defaults": {"lang": "en"}}
+                """), "g"));
         var example = new TextExample(new Dictionary<string, string> { ["term"] = "dog", ["lang"] = "en",
             ["meaning"] = "an animal" });
         Assert.Equal("dog [en]:", generation.Render(example));
         Assert.Equal(" an animal", generation.Target(example));
         Assert.Equal("en", generation.Defaults["lang"]);
         var tagging = Assert.IsType<TaggingTask>(TaskDefinition.Load(
-            Folder("""{"kind": "tagging", "tags": ["A", "B"], "tokens_field": "words", "tags_field": "labels"}"""), "t"));
+            Folder("""{"kind": "tagging", "tags": ["A", "B"], "tokens_field": "words", "tags_field": "labels"}"""),
+            "t"));
         Assert.Equal(new[] { "A", "B" }, tagging.Tags);
         string rows = Path.Combine(Folder(null), "rows.jsonl");
         File.WriteAllText(rows, """{"words": ["x", "y"], "labels": ["A", "B"]}""" + "\n");
@@ -88,12 +96,17 @@ public class TaskDefinitionTests
     [InlineData("""{"template": "no slot", "verbalizer": {"a": " x", "b": " y"}}""", "shows no {field}")]
     [InlineData("""{"template": "{text}", "verbalizer": {"a": " x", "b": " x"}}""", "the same way")]
     [InlineData("""{"template": "{text}", "verbalizer": {"a": " x", "b": 3}}""", "verbalizer[\"b\"]")]
-    [InlineData("""{"kind": "tagging", "template": "{text}", "verbalizer": {"a": " x", "b": " y"}}""", "\"tags\" must be an array")]
+    [InlineData("""{"kind": "tagging", "template": "{text}", "verbalizer": {"a": " x", "b": " y"}}""",
+        "\"tags\" must be an array")]
     [InlineData("""{"kind": "tagging", "tags": ["A", "A"]}""", "a tag twice")]
     [InlineData("""{"kind": "generation", "template": "{word}:"}""", "no \"target_template\"")]
-    [InlineData("""{"kind": "generation", "template": "{word}:", "target_template": " {gloss}", "defaults": {"pos": 1}}""", "defaults[\"pos\"]")]
+    [InlineData("""
+        {"kind": "generation", "template": "{word}:", "target_template": " {gloss}", "defaults": {"pos": 1}}
+        """,
+        "defaults[\"pos\"]")]
     [InlineData("""{"kind": "poem", "template": "{text}"}""", "classification, generation or tagging")]
-    [InlineData("""{"template": "{text}", "verbalizer": {"a": " x", "b": " y"}, "cloze_template": "{text}"}""", "[MASK]")]
+    [InlineData("""{"template": "{text}", "verbalizer": {"a": " x", "b": " y"}, "cloze_template": "{text}"}""",
+        "[MASK]")]
     [InlineData("""[1, 2]""", "JSON object")]
     [InlineData("""{"template": """, "not valid JSON")]
     public void Bad_definitions_are_refused_naming_the_file_and_field(string json, string expected)
