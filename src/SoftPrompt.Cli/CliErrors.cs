@@ -35,6 +35,7 @@ public static class CliErrors
         ["MaxNewTokens"] = "--max-tokens",
         ["Host"] = "--host", ["Preset"] = "--preset", ["Method"] = "--method", ["Methods"] = "--methods",
         ["Seeds"] = "--seeds", ["Weights"] = "--weights",
+        ["BalanceLabels"] = "--balance-labels",
     };
 
     public static string FlagOf(string option) => Flags.GetValueOrDefault(option, option);

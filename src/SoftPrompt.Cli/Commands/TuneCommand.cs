@@ -101,6 +101,11 @@ public static class TuneCommand
                 + "(over every token, as Lester et al.) or auto (labels where the labels part at one token)",
             DefaultValueFactory = _ => "auto",
         };
+        var balanceLabels = new Option<bool>("--balance-labels")
+        {
+            Description = "Draw training batches with every label equally often (classification; trades the label " +
+                "prior for macro-F1)",
+        };
         var perToken = new Option<bool>("--per-token")
         {
             Description = "Score labels by mean log-probability per token (length-normalised)",
@@ -122,7 +127,8 @@ public static class TuneCommand
 
         var command = new Command("tune",
             "Prompt-tune a frozen model on a classification task and save the prompt as a PEFT adapter.");
-        foreach (var o in new Option[] { onNan, model, task, data, output, method, loss, perToken, checkpointEvery,
+        foreach (var o in new Option[] { onNan, model, task, data, output, method, loss, perToken, balanceLabels,
+            checkpointEvery,
             length, init, initText, placement, steps, batch, lr, optimizerName, schedule, warmup, accumulate, patience,
             resume, evalEvery, evalExamples, testExamples, seed, threads, json, weights })
             command.Options.Add(o);
@@ -130,6 +136,11 @@ public static class TuneCommand
         {
             Parallelism.Threads = parse.GetValue(threads);
             var (taskName, taskDir) = TaskFolder.Locate(parse.GetValue(task)!, parse.GetValue(data)!);
+            bool onePrompt = parse.GetValue(method) is "prompt-tuning" or "prompt_tuning" or "prompt"
+                && !taskName.Contains(',');
+            if (parse.GetValue(balanceLabels) && !onePrompt)
+                throw new Engine.OptionException("BalanceLabels",
+                    "applies to prompt tuning of one classification task.");
             if (parse.GetValue(method) is not ("prompt-tuning" or "prompt_tuning" or "prompt") and string other)
                 return MethodTuning.Run(new SingleMethodRun.Settings(other, parse.GetValue(model)!, taskName, taskDir,
                     parse.GetValue(output) ?? Path.Combine("adapters", taskName),
@@ -187,7 +198,8 @@ public static class TuneCommand
                 options,
                 parse.GetValue(evalExamples), parse.GetValue(testExamples), parse.GetValue(resume),
                 parse.GetValue(perToken),
-                ClassificationLosses.Parse(parse.GetValue(loss)!)), new ConsoleProgress(TimeSpan.FromSeconds(10)),
+                ClassificationLosses.Parse(parse.GetValue(loss)!), parse.GetValue(balanceLabels)),
+                new ConsoleProgress(TimeSpan.FromSeconds(10)),
                     Console.Error.WriteLine);
             var (report, summary) = Describe(outcome, initName, options.LearningRate);
             ResultOutput.Print(parse, json, report, summary);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using SoftPrompt.Data.Tasks;
 using SoftPrompt.Data.Tokenizers;
+using SoftPrompt.Engine;
 using SoftPrompt.Models;
 using SoftPrompt.Training.Progress;
 
@@ -20,7 +21,7 @@ public static class PromptTuningRun
         PromptPlacement? Placement,
         string Init, string? InitText, int Seed, PromptTuningOptions Options, int EvalExamples, int TestExamples,
         bool Resume,
-        bool PerToken, ClassificationLoss Loss);
+        bool PerToken, ClassificationLoss Loss, bool BalanceLabels = false);
 
     public const int DefaultPromptLength = 20;
 
@@ -79,6 +80,9 @@ public static class PromptTuningRun
                     $"{frozen.ParameterCount:N0}).");
         var curve = new TrainingCurve(progress);
         Outcome outcome;
+        if (taskDefinition is GenerationTask && s.BalanceLabels)
+            throw new OptionException("BalanceLabels",
+                $"applies to classification; {s.TaskName} is a generation task.");
         if (taskDefinition is GenerationTask generation)
         {
             var train = generation.ReadSplit(Split("train"));
@@ -103,6 +107,12 @@ public static class PromptTuningRun
             var definition = TaskDefinition.AsClassification(taskDefinition, Path.Combine(s.TaskDirectory,
                 TaskDefinition.FileName));
             var train = definition.ReadSplit(Split("train"));
+            if (s.BalanceLabels)
+            {
+                int rows = train.Count;
+                train = TaskFile.BalancedByLabel(train, e => e.Label);
+                log($"Balanced labels: {rows} training rows drawn as {train.Count}, every label equally often.");
+            }
             var validation = TaskFile.EvenSubset(definition.ReadSplit(Split("validation")), s.EvalExamples);
             var test = TaskFile.EvenSubset(definition.ReadSplit(Split("test")), s.TestExamples);
             var classifier = new PromptClassifier(frozen, tokenizer, definition, prompt) { LengthNormalized =

@@ -98,4 +98,16 @@ public class EvenSubsetTests
         Assert.Same(rows, SoftPrompt.Data.Tasks.TaskFile.EvenSubset(rows, 0));
         Assert.Same(rows, SoftPrompt.Data.Tasks.TaskFile.EvenSubset(rows, 500));
     }
+
+    [Fact]
+    public void Balanced_rows_hold_every_label_as_often_as_the_most_frequent_and_every_row_at_least_once()
+    {
+        var rows = new[] { "a1", "a2", "a3", "a4", "a5", "b1", "b2", "c1" };
+        var balanced = SoftPrompt.Data.Tasks.TaskFile.BalancedByLabel(rows, r => r[..1]);
+        Assert.Equal(15, balanced.Count);
+        Assert.All(new[] { "a", "b", "c" }, label => Assert.Equal(5, balanced.Count(r => r.StartsWith(label))));
+        Assert.Equal(rows.Order(), balanced.Distinct().Order());
+        Assert.Equal(new[] { "b1", "b2", "b1", "b2", "b1" }, balanced.Where(r => r[0] == 'b'));
+        Assert.Equal(balanced, SoftPrompt.Data.Tasks.TaskFile.BalancedByLabel(rows, r => r[..1]));
+    }
 }
