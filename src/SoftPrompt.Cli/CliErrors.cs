@@ -35,7 +35,8 @@ public static class CliErrors
         ["MaxNewTokens"] = "--max-tokens",
         ["Host"] = "--host", ["Preset"] = "--preset", ["Method"] = "--method", ["Methods"] = "--methods",
         ["Seeds"] = "--seeds", ["Weights"] = "--weights",
-        ["BalanceLabels"] = "--balance-labels",
+        ["BalanceLabels"] = "--balance-labels", ["TaskRepeats"] = "--task-repeats", ["TaskText"] = "--task-text",
+        ["InitFrom"] = "--init-from", ["Objective"] = "--objective",
     };
 
     public static string FlagOf(string option) => Flags.GetValueOrDefault(option, option);

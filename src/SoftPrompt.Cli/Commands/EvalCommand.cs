@@ -75,7 +75,8 @@ public static class EvalCommand
                     $"The tokenizer of {loaded.Source} has no end-of-text token.");
                 int window = parse.GetValue(context) ?? Math.Min(loaded.Model.Config.MaxPositions, 256);
                 var corpus = TokenCorpus.FromDocuments(TextCorpus.ReadDocuments(file), tokenizer.Encode, separator);
-                float loss = Pretrainer.MeanLoss(loaded.Model, corpus, EvalSettings.Batch, window, int.MaxValue);
+                float loss = Pretrainer.MeanLoss(loaded.Model, corpus, PretrainingRun.EvaluationBatch, window,
+                    int.MaxValue);
                 ResultOutput.Print(parse, json, new
                 {
                     model = loaded.Source, file, tokens = corpus.Length, context = window,
