@@ -29,6 +29,7 @@ public class ShippedModelTests(ITestOutputHelper output)
     [InlineData("models/base-tiny", 1.5)]
     [InlineData("models/ladder-mini", 3.0)]
     [InlineData("models/ladder-compact", 3.0)]
+    [InlineData("models/base-tone-mixed", 3.5)]
     public void Shipped_base_model_predicts_held_out_prose(string path, double nats)
     {
         var loaded = ModelLoader.Load(RepositoryPath(path));
