@@ -35,7 +35,8 @@ public static class CliErrors
         ["MaxNewTokens"] = "--max-tokens",
         ["Host"] = "--host", ["Preset"] = "--preset", ["Method"] = "--method", ["Methods"] = "--methods",
         ["Seeds"] = "--seeds", ["Weights"] = "--weights",
-        ["BalanceLabels"] = "--balance-labels", ["TaskRepeats"] = "--task-repeats", ["TaskText"] = "--task-text",
+        ["BalanceLabels"] = "--balance-labels",
+        ["KeepByMacroF1"] = "--keep-by-macro-f1", ["TaskRepeats"] = "--task-repeats", ["TaskText"] = "--task-text",
         ["InitFrom"] = "--init-from", ["Objective"] = "--objective",
     };
 

@@ -106,6 +106,11 @@ public static class TuneCommand
             Description = "Draw training batches with every label equally often (classification; trades the label " +
                 "prior for macro-F1)",
         };
+        var keepByMacroF1 = new Option<bool>("--keep-by-macro-f1")
+        {
+            Description = "Keep the validation state with the best macro-F1 instead of accuracy (classification; an " +
+                "imbalanced task's best-accuracy state can be the one that always answers the majority label)",
+        };
         var perToken = new Option<bool>("--per-token")
         {
             Description = "Score labels by mean log-probability per token (length-normalised)",
@@ -128,6 +133,7 @@ public static class TuneCommand
         var command = new Command("tune",
             "Prompt-tune a frozen model on a classification task and save the prompt as a PEFT adapter.");
         foreach (var o in new Option[] { onNan, model, task, data, output, method, loss, perToken, balanceLabels,
+            keepByMacroF1,
             checkpointEvery,
             length, init, initText, placement, steps, batch, lr, optimizerName, schedule, warmup, accumulate, patience,
             resume, evalEvery, evalExamples, testExamples, seed, threads, json, weights })
@@ -140,6 +146,9 @@ public static class TuneCommand
                 && !taskName.Contains(',');
             if (parse.GetValue(balanceLabels) && !onePrompt)
                 throw new Engine.OptionException("BalanceLabels",
+                    "applies to prompt tuning of one classification task.");
+            if (parse.GetValue(keepByMacroF1) && !onePrompt)
+                throw new Engine.OptionException("KeepByMacroF1",
                     "applies to prompt tuning of one classification task.");
             if (parse.GetValue(method) is not ("prompt-tuning" or "prompt_tuning" or "prompt") and string other)
                 return MethodTuning.Run(new SingleMethodRun.Settings(other, parse.GetValue(model)!, taskName, taskDir,
@@ -198,7 +207,8 @@ public static class TuneCommand
                 options,
                 parse.GetValue(evalExamples), parse.GetValue(testExamples), parse.GetValue(resume),
                 parse.GetValue(perToken),
-                ClassificationLosses.Parse(parse.GetValue(loss)!), parse.GetValue(balanceLabels)),
+                ClassificationLosses.Parse(parse.GetValue(loss)!), parse.GetValue(balanceLabels),
+                parse.GetValue(keepByMacroF1)),
                 new ConsoleProgress(TimeSpan.FromSeconds(10)),
                     Console.Error.WriteLine);
             var (report, summary) = Describe(outcome, initName, options.LearningRate);
@@ -238,7 +248,8 @@ public static class TuneCommand
                     loss = c.EffectiveLoss == ClassificationLoss.LabelChoice ? "labels" : "vocabulary",
                     learning_rate = learningRate,
                     trainable_params = c.TrainableParameters, percent_of_base = Math.Round(percent, 4),
-                    best_validation_step = c.BestStep, best_validation_accuracy = Math.Round(c.BestValidationScore, 4),
+                    best_validation_step = c.BestStep, kept_by = c.ValidationMetric,
+                    best_validation_score = Math.Round(c.BestValidationScore, 4),
                     steps = c.Steps,
                     stopped_early = c.StoppedEarly, test_examples = c.TestExamples,
                     test_accuracy = Math.Round(c.Accuracy, 4), test_macro_f1 = Math.Round(c.MacroF1, 4),

@@ -224,7 +224,13 @@ public sealed class PromptClassifier : IPromptObjective<LabeledExample>, ILabelP
         return f1s.Count == 0 ? 0 : f1s.Average();
     }
 
-    double IPromptObjective<LabeledExample>.Score(IReadOnlyList<LabeledExample> examples) => Accuracy(examples,
-        LengthNormalized);
-    public string ScoreName => "accuracy";
+    /// <summary>Validation keeps the state with the best macro-F1 instead of accuracy: on an imbalanced task a state
+    /// that answers the majority label every time can have the best accuracy and reads nothing.</summary>
+    public bool KeepByMacroF1 { get; init; }
+
+    double IPromptObjective<LabeledExample>.Score(IReadOnlyList<LabeledExample> examples) => KeepByMacroF1
+        ? Evaluate(examples, LengthNormalized).MacroF1
+        : Accuracy(examples, LengthNormalized);
+
+    public string ScoreName => KeepByMacroF1 ? "macro_f1" : "accuracy";
 }

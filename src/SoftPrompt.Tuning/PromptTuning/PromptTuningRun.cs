@@ -21,7 +21,8 @@ public static class PromptTuningRun
         PromptPlacement? Placement,
         string Init, string? InitText, int Seed, PromptTuningOptions Options, int EvalExamples, int TestExamples,
         bool Resume,
-        bool PerToken, ClassificationLoss Loss, bool BalanceLabels = false);
+        bool PerToken, ClassificationLoss Loss, bool BalanceLabels = false,
+        bool KeepByMacroF1 = false);
 
     public const int DefaultPromptLength = 20;
 
@@ -38,7 +39,7 @@ public static class PromptTuningRun
         ClassificationLoss EffectiveLoss,
         double Accuracy, double MacroF1, double ZeroShotAccuracy, double ZeroShotMacroF1, string MajorityClass,
         double MajorityAccuracy,
-        double MajorityMacroF1)
+        double MajorityMacroF1, string ValidationMetric = "accuracy")
         : Outcome(Task, PromptLength, Placement, TrainableParameters, BaseParameters, Steps, BestStep,
             BestValidationScore, StoppedEarly, TestExamples,
             AdapterDirectory, Seconds);
@@ -80,8 +81,8 @@ public static class PromptTuningRun
                     $"{frozen.ParameterCount:N0}).");
         var curve = new TrainingCurve(progress);
         Outcome outcome;
-        if (taskDefinition is GenerationTask && s.BalanceLabels)
-            throw new OptionException("BalanceLabels",
+        if (taskDefinition is GenerationTask && (s.BalanceLabels || s.KeepByMacroF1))
+            throw new OptionException(s.BalanceLabels ? "BalanceLabels" : "KeepByMacroF1",
                 $"applies to classification; {s.TaskName} is a generation task.");
         if (taskDefinition is GenerationTask generation)
         {
@@ -115,8 +116,10 @@ public static class PromptTuningRun
             }
             var validation = TaskFile.EvenSubset(definition.ReadSplit(Split("validation")), s.EvalExamples);
             var test = TaskFile.EvenSubset(definition.ReadSplit(Split("test")), s.TestExamples);
-            var classifier = new PromptClassifier(frozen, tokenizer, definition, prompt) { LengthNormalized =
-                s.PerToken, TrainingLoss = s.Loss };
+            var classifier = new PromptClassifier(frozen, tokenizer, definition, prompt)
+            {
+                LengthNormalized = s.PerToken, TrainingLoss = s.Loss, KeepByMacroF1 = s.KeepByMacroF1,
+            };
             Initialize(train.Select(classifier.InputTokens), definition.Labels.Select(l => classifier.LabelTokens[l])
                 .ToList());
             if (classifier.TrainingLoss == ClassificationLoss.Auto
@@ -133,7 +136,7 @@ public static class PromptTuningRun
                 frozen.ParameterCount, result.Steps, result.BestStep,
                 result.BestScore, result.StoppedEarly, test.Count, s.OutDirectory, 0, classifier.EffectiveLoss, tuned,
                 tunedF1, baseline, baselineF1,
-                majority, majorityAccuracy, majorityF1);
+                majority, majorityAccuracy, majorityF1, classifier.ScoreName);
         }
         curve.Save(s.OutDirectory); // before the config: the config's presence marks the directory complete
         PromptAdapterFiles.Save(s.OutDirectory, prompt, PromptAdapterFiles.Info.For(frozen, modelSource, s.Init,

@@ -17,6 +17,19 @@ public class PromptTuningTests
     private static readonly LabeledExample[] Examples = MoodTask.Examples();
 
     [Fact]
+    public void Kept_by_macro_f1_the_validation_score_is_the_macro_f1_of_the_predictions()
+    {
+        var byAccuracy = new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, Task, prompt: null);
+        var byF1 = new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, Task, prompt: null) { KeepByMacroF1 = true };
+        var (accuracy, macroF1) = byAccuracy.Evaluate(Examples);
+        Assert.Equal("accuracy", byAccuracy.ScoreName);
+        Assert.Equal("macro_f1", byF1.ScoreName);
+        Assert.Equal(accuracy, ((IPromptObjective<LabeledExample>)byAccuracy).Score(Examples));
+        Assert.Equal(macroF1, ((IPromptObjective<LabeledExample>)byF1).Score(Examples));
+        Assert.NotEqual(accuracy, macroF1); // the fixture's predictions are not all right: the two differ
+    }
+
+    [Fact]
     public void Label_scores_equal_log_probabilities_from_an_unbatched_forward_pass()
     {
         var model = Loaded.Model;
