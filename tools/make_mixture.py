@@ -105,6 +105,22 @@ def tone(text, afinn):
     return None
 
 
+def tone_questions(family, units_by_label, rng, closed, opened):
+    """As many texts of each tone as the rarer tone has, each asked one of the closed questions (question, the tone
+    that answers yes) or the open one (answered by the tone), chosen at random."""
+    count = min(len(units) for units in units_by_label.values())
+    rows = []
+    for label, units in units_by_label.items():
+        for unit in rng.sample(units, count):
+            style = rng.randrange(len(closed) + 1)
+            if style < len(closed):
+                question, yes_tone = closed[style]
+                rows.append(yes_no(family, "Text", unit, question, label == yes_tone))
+            else:
+                rows.append(example(family, "Text", unit, opened, label))
+    return rows
+
+
 def mixed_tone(text, afinn):
     """'positive' / 'negative' for a text with words of both tones whose one side has at least twice the other's
     valence (and 4 or more in all), else None."""
@@ -265,18 +281,10 @@ def main():
         for unit in units:
             if 6 <= len(unit.split()) <= MAX_WORDS and (label := tone(unit, afinn)):
                 toned[label].append(unit)
-    count = min(len(v) for v in toned.values())
-    for label, units in toned.items():
-        for unit in rng.sample(units, count):
-            style = rng.randrange(3)
-            if style == 0:
-                families["tone"].append(yes_no("tone", "Text", unit, "Is the tone of this text positive?",
-                                               label == "positive"))
-            elif style == 1:
-                families["tone"].append(yes_no("tone", "Text", unit, "Is the writer unhappy about something?",
-                                               label == "negative"))
-            else:
-                families["tone"].append(example("tone", "Text", unit, "Is this positive or negative?", label))
+    families["tone"] += tone_questions("tone", toned, rng,
+                                       [("Is the tone of this text positive?", "positive"),
+                                        ("Is the writer unhappy about something?", "negative")],
+                                       "Is this positive or negative?")
     strong = sorted(w for w, v in afinn.items() if abs(v) >= 2 and "'" not in w)
     for word in strong:
         families["word-tone"].append(yes_no("word-tone", "Word", word, "Is this a good thing?", afinn[word] > 0))
@@ -320,20 +328,11 @@ def main():
         for unit in units:
             if 12 <= len(unit.split()) <= MAX_WORDS and (label := mixed_tone(unit, afinn)):
                 leaning[label].append(unit)
-    count = min(len(v) for v in leaning.values())
-    for label, units in leaning.items() if args.tone_mixed else []:
-        for unit in mixed_rng.sample(units, count):
-            style = mixed_rng.randrange(3)
-            if style == 0:
-                families["tone-mixed"].append(yes_no("tone-mixed", "Text", unit, "Is the tone of this text positive?",
-                                                     label == "positive"))
-            elif style == 1:
-                families["tone-mixed"].append(yes_no("tone-mixed", "Text", unit, "On the whole, is the writer pleased?",
-                                                     label == "positive"))
-            else:
-                families["tone-mixed"].append(example("tone-mixed", "Text", unit,
-                                                      "Is this mostly positive or mostly negative?", label))
     if args.tone_mixed:
+        families["tone-mixed"] += tone_questions("tone-mixed", leaning, mixed_rng,
+                                                 [("Is the tone of this text positive?", "positive"),
+                                                  ("On the whole, is the writer pleased?", "positive")],
+                                                 "Is this mostly positive or mostly negative?")
         mixed_rng.shuffle(families["tone-mixed"])
 
     splits = {"train": [], "validation": []}
