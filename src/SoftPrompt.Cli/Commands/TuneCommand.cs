@@ -144,12 +144,10 @@ public static class TuneCommand
             var (taskName, taskDir) = TaskFolder.Locate(parse.GetValue(task)!, parse.GetValue(data)!);
             bool onePrompt = parse.GetValue(method) is "prompt-tuning" or "prompt_tuning" or "prompt"
                 && !taskName.Contains(',');
-            if (parse.GetValue(balanceLabels) && !onePrompt)
-                throw new Engine.OptionException("BalanceLabels",
-                    "applies to prompt tuning of one classification task.");
-            if (parse.GetValue(keepByMacroF1) && !onePrompt)
-                throw new Engine.OptionException("KeepByMacroF1",
-                    "applies to prompt tuning of one classification task.");
+            string? onePromptOnly = parse.GetValue(balanceLabels) ? "BalanceLabels"
+                : parse.GetValue(keepByMacroF1) ? "KeepByMacroF1" : null;
+            if (onePromptOnly is not null && !onePrompt)
+                throw new Engine.OptionException(onePromptOnly, "applies to prompt tuning of one classification task.");
             if (parse.GetValue(method) is not ("prompt-tuning" or "prompt_tuning" or "prompt") and string other)
                 return MethodTuning.Run(new SingleMethodRun.Settings(other, parse.GetValue(model)!, taskName, taskDir,
                     parse.GetValue(output) ?? Path.Combine("adapters", taskName),

@@ -70,7 +70,7 @@ public static class TrainingCheckpoint
             string path = Path.Combine(candidate, file);
             if (!File.Exists(path)) return (null, $"{path}: missing (the copy is incomplete).");
             if (state.Checksums is { } sums && (!sums.TryGetValue(file, out var expected)
-                || expected != Checksum(path)))
+                || expected != FileHash.Sha256(path)))
                 return (null,
                     $"{path}: its SHA-256 does not match the one state.json recorded (the file is damaged or " +
                     $"incomplete).");
@@ -87,12 +87,6 @@ public static class TrainingCheckpoint
             e); }
     }
 
-    private static string Checksum(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
-    }
-
     public static void Save(string directory, IReadOnlyList<Tensor> tensors, IReadOnlyList<IOptimizer> optimizers,
         TrainingState state)
     {
@@ -104,8 +98,8 @@ public static class TrainingCheckpoint
         SafeTensorsWriter.Write(Path.Combine(incoming, OptimizerFile), OptimizerTensors(optimizers));
         var checksums = new Dictionary<string, string>
         {
-            [TensorsFile] = Checksum(Path.Combine(incoming, TensorsFile)),
-            [OptimizerFile] = Checksum(Path.Combine(incoming, OptimizerFile)),
+            [TensorsFile] = FileHash.Sha256(Path.Combine(incoming, TensorsFile)),
+            [OptimizerFile] = FileHash.Sha256(Path.Combine(incoming, OptimizerFile)),
         };
         WriteDurably(Path.Combine(incoming, StateFile),
             JsonSerializer.SerializeToUtf8Bytes(state with { Checksums = checksums }, JsonOptions));

@@ -63,8 +63,8 @@ public static class PretrainingRun
         var initial = s.InitFrom is string initDir ? ModelLoader.Load(initDir) : null;
         var initialModel = initial is null ? null : s.Masked ? initial.Encoder : (TransformerModel)initial.Model;
         var validationDocs = TextCorpus.ReadDocuments(Path.Combine(s.CorpusDirectory, "validation.txt"));
-        var tokenizer = Tokenizer(s, initial, size.Vocab, trainDocs, progress);
         string tokenizerFile = Path.Combine(s.OutDirectory, TokenizerJson.FileName);
+        var tokenizer = Tokenizer(s, tokenizerFile, initial, size.Vocab, trainDocs, progress);
         int separator = tokenizer.EosId ?? throw new InvalidDataException(
             $"{tokenizerFile}: the tokenizer has no end-of-text token to separate documents.");
 
@@ -119,7 +119,7 @@ public static class PretrainingRun
             progress.Message($"Question mixture: {questions.Count:N0} training and {heldOut.Count:N0} held-out " +
                 $"questions, {options.MixtureRows} packed rows per step.");
             mixture = new MixtureObjective(model, options, train, validation, questions, heldOut, progress);
-            mixtureSha256 = Sha256Of(trainFile);
+            mixtureSha256 = FileHash.Sha256(trainFile);
         }
         Action<int, float> saveBest = (_, _) => ModelLoader.Save(model, s.OutDirectory, SafeTensorsDType.BF16);
         string checkpoint = Path.Combine(s.OutDirectory, "checkpoint");
@@ -139,10 +139,9 @@ public static class PretrainingRun
 
     // The continued model's tokenizer, a given one, the one an interrupted run trained, or a new one trained on the
     // training documents; written into the output directory either way.
-    private static ITokenizer Tokenizer(Settings s, LoadedModel? initial, int vocabulary, List<string> trainDocs,
-        ITrainingProgress progress)
+    private static ITokenizer Tokenizer(Settings s, string tokenizerFile, LoadedModel? initial, int vocabulary,
+        List<string> trainDocs, ITrainingProgress progress)
     {
-        string tokenizerFile = Path.Combine(s.OutDirectory, TokenizerJson.FileName);
         if (initial is not null)
         {
             var continued = initial.Tokenizer ?? throw new OptionException("InitFrom",
@@ -177,12 +176,6 @@ public static class PretrainingRun
             TokenizerJson.Write(tokenizerFile, trained);
             return trained;
         }
-    }
-
-    private static string Sha256Of(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
     }
 
     /// <summary>The given field of every row of a task file, as pretraining documents. Held-out splits are refused:
