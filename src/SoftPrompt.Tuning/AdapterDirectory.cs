@@ -18,16 +18,21 @@ public sealed record LoadedAdapter(string PeftType, PromptEmbedding? Prompt, IMo
 /// </summary>
 public static class AdapterDirectory
 {
+    /// <summary>adapter_config.json's peft_type, which says which method wrote the directory.</summary>
+    public static string PeftTypeOf(string directory)
+    {
+        string configPath = Path.Combine(directory, AdapterFiles.ConfigFile);
+        using var doc = JsonFile.Load(configPath, maxBytes: AdapterFiles.MaxConfigBytes);
+        return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("peft_type",
+            out var t) && t.ValueKind == JsonValueKind.String
+            ? t.GetString()!
+            : throw new ModelFormatException(configPath, "no \"peft_type\" string says which method the adapter is.");
+    }
+
     public static LoadedAdapter Load(string directory, CausalLanguageModel model)
     {
         string configPath = Path.Combine(directory, AdapterFiles.ConfigFile);
-        string type;
-        using (var doc = JsonFile.Load(configPath, maxBytes: AdapterFiles.MaxConfigBytes))
-            type = doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("peft_type",
-                out var t) && t.ValueKind == JsonValueKind.String
-                ? t.GetString()!
-                : throw new ModelFormatException(configPath,
-                    "no \"peft_type\" string says which method the adapter is.");
+        string type = PeftTypeOf(directory);
         PromptAdapterFiles.CheckBase(directory, PromptAdapterFiles.FingerprintOf(model));
         return type switch
         {

@@ -20,11 +20,14 @@ public static class AdapterFiles
     /// model.</summary>
     public const string PeftPrefix = "base_model.model.";
 
-    /// <summary>The fields every PEFT config carries, for a causal LM; methods add their own.</summary>
-    public static JsonObject Config(string peftType, string baseModel) => new()
+    public const string CausalLanguageModel = "CAUSAL_LM";
+
+    /// <summary>The fields every PEFT config carries (task_type CAUSAL_LM unless told); methods add their
+    /// own.</summary>
+    public static JsonObject Config(string peftType, string baseModel, string taskType = CausalLanguageModel) => new()
     {
         ["peft_type"] = peftType,
-        ["task_type"] = "CAUSAL_LM",
+        ["task_type"] = taskType,
         ["base_model_name_or_path"] = baseModel,
         ["inference_mode"] = true,
         ["revision"] = null,

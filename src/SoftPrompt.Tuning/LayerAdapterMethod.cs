@@ -1,4 +1,5 @@
 using SoftPrompt.Models;
+using SoftPrompt.Tuning.EncoderDecoder;
 
 namespace SoftPrompt.Tuning;
 
@@ -6,15 +7,27 @@ namespace SoftPrompt.Tuning;
 /// A method whose trained part lives inside the layer stack (prefix tuning, deep prompts, LoRA, bottleneck adapters,
 /// LLaMA-Adapter): the task's own verbalizer reads the output, or, with <paramref name="withHead"/>, a linear head
 /// trained beside the adapter (P-tuning v2's alternative to a verbalizer). Adapters that only use the generic layer
-/// hooks run on encoders too, where the verbalizer is read at the cloze template's [MASK].
+/// hooks run on encoders too, where the verbalizer is read at the cloze template's [MASK]; with
+/// <paramref name="createOnT5"/>, on a T5's encoder and decoder blocks, its decoder writing the label word.
 /// </summary>
 public sealed class LayerAdapterMethod(string name, string summary, Func<TransformerModel, MethodSettings,
     ITrainableAdapter> create,
-    float learningRate, ModelFamilies families, bool withHead = false) : TuningMethod
+    float learningRate, ModelFamilies families, bool withHead = false,
+    Func<T5, MethodSettings, ITrainableAdapter>? createOnT5 = null) : TuningMethod
 {
     public override string Name => name;
     public override string Summary => summary;
-    public override ModelFamilies Families => families;
+    public override ModelFamilies Families => createOnT5 is null ? families : families | ModelFamilies.EncoderDecoder;
+
+    protected override T5Setup PrepareForEncoderDecoder(EncoderDecoderContext context)
+    {
+        var adapter = createOnT5!(context.Model, context.Settings);
+        var training = context.Settings.Training with { Optimizer = "adamw", LearningRate = learningRate,
+            WeightDecay = 0f };
+        return new T5Setup(context.Classifier(adapter: adapter), adapter.Trainable, adapter.StoredValueCount, training,
+            $"{summary}, in the encoder's and the decoder's blocks; AdamW lr {learningRate}",
+            directory => adapter.Save(directory, context.BaseModel));
+    }
     public override bool SupportsGeneration => !withHead;
     public override bool SupportsHeads => true;
 

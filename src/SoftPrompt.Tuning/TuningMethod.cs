@@ -77,8 +77,10 @@ public sealed record PreparedMethod<TExample>(IPromptObjective<TExample> Objecti
     Func<IReadOnlyList<TExample>, IReadOnlyList<TExample>, (int Steps, string Note)>? Search = null);
 
 /// <summary>
-/// One way of adapting the frozen model, as `softprompt compare` runs it: PEFT's registry idea — one entry per method,
-/// each method's code in its own folder. <see cref="TuningMethods.All"/> lists them.
+/// One way of adapting the frozen model, as `softprompt compare`, `tune --method`, `t5 compare` and `vit compare` run
+/// it: PEFT's registry idea — one entry per method, each method's code in its own folder, one entry serving every
+/// model family it fits (<see cref="PrepareFor"/> for decoders and encoders, <see cref="PrepareEncoderDecoder"/> for
+/// T5, <see cref="PrepareVision"/> for ViT). <see cref="TuningMethods.All"/> lists them.
 /// </summary>
 public abstract class TuningMethod
 {
@@ -95,6 +97,10 @@ public abstract class TuningMethod
 
     public bool Supports(ModelFamilies family) => (Families & family) == family;
 
+    /// <summary>False for a baseline fitted on the task's texts alone (bag-of-words): the model takes no
+    /// part.</summary>
+    public virtual bool UsesModel => true;
+
     /// <summary>The method set up on the context's model and task; a model of a family it does not support is refused
     /// with one line that says so.</summary>
     public PreparedMethod<TExample> Prepare<TExample>(MethodContext<TExample> context)
@@ -105,4 +111,28 @@ public abstract class TuningMethod
     }
 
     protected abstract PreparedMethod<TExample> PrepareFor<TExample>(MethodContext<TExample> context);
+
+    /// <summary>The method on a T5 encoder-decoder, for a method whose <see cref="Families"/> include
+    /// <see cref="ModelFamilies.EncoderDecoder"/>; others are refused with the line that says so.</summary>
+    public EncoderDecoder.T5Setup PrepareEncoderDecoder(EncoderDecoder.EncoderDecoderContext context)
+    {
+        if (!Supports(ModelFamilies.EncoderDecoder) || !UsesModel)
+            throw new NotSupportedException(TuningMethods.Unsupported(this, ModelFamilies.EncoderDecoder));
+        return PrepareForEncoderDecoder(context);
+    }
+
+    protected virtual EncoderDecoder.T5Setup PrepareForEncoderDecoder(EncoderDecoder.EncoderDecoderContext context) =>
+        throw new NotSupportedException(TuningMethods.Unsupported(this, ModelFamilies.EncoderDecoder));
+
+    /// <summary>The method on a vision transformer and a new label set, for a method whose <see cref="Families"/>
+    /// include <see cref="ModelFamilies.Vision"/>; others are refused with the line that says so.</summary>
+    public VisualPrompts.VisualSetup PrepareVision(VisualPrompts.VisionContext context)
+    {
+        if (!Supports(ModelFamilies.Vision))
+            throw new NotSupportedException(TuningMethods.Unsupported(this, ModelFamilies.Vision));
+        return PrepareForVision(context);
+    }
+
+    protected virtual VisualPrompts.VisualSetup PrepareForVision(VisualPrompts.VisionContext context) =>
+        throw new NotSupportedException(TuningMethods.Unsupported(this, ModelFamilies.Vision));
 }

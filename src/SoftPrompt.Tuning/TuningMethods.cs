@@ -7,7 +7,8 @@ using SoftPrompt.Tuning.PromptTuning;
 
 namespace SoftPrompt.Tuning;
 
-/// <summary>The registry: every method `softprompt compare` knows, by name.</summary>
+/// <summary>The registry: every method by name, for every command and model family (`compare`, `tune --method`,
+/// `t5 compare`, `vit compare`); <see cref="For"/> lists those that fit a family.</summary>
 public static class TuningMethods
 {
     public static IReadOnlyList<TuningMethod> All { get; } = new TuningMethod[]
@@ -21,7 +22,9 @@ public static class TuningMethods
         new PTuning.PTuningMethod("ptuning-mlp", PTuning.PromptEncoderKind.Mlp),
         new LayerAdapterMethod("prefix", "prefix tuning: key/value rows at every layer from an MLP (Li & Liang)",
             (model, s) => new PrefixAdapter(model.Config, new PrefixTuningOptions(s.PromptLength, Reparameterize: true,
-                Seed: s.Seed)), 5e-3f, ModelFamilies.Both),
+                Seed: s.Seed)), 5e-3f, ModelFamilies.Both,
+            createOnT5: (t5, s) => new PrefixAdapter(t5.AdapterConfig, new PrefixTuningOptions(s.PromptLength,
+                Reparameterize: true, Seed: s.Seed)) { TaskType = PromptAdapterFiles.SequenceToSequence }),
         new LayerAdapterMethod("deep",
             "deep prompt tuning: key/value rows at every layer, trained directly (P-tuning v2)",
             (model, s) => new PrefixAdapter(model.Config, PrefixTuningOptions.DeepPrompt(s.PromptLength, seed: s.Seed)),
@@ -44,6 +47,9 @@ public static class TuningMethods
             (model, s) => new Ia3.Ia3Adapter(model), 3e-2f, ModelFamilies.Both),
         new HardPrompt.HardPromptMethod(),
         new LinearProbeMethod(),
+        new VisualPrompts.VisualPromptMethod("vpt-shallow", 1,
+            "VPT-shallow: prompts inserted after CLS at the input + head (Jia et al.)"),
+        new VisualPrompts.VisualPromptMethod("vpt-deep", -1, "VPT-deep: new prompts at every layer's input + head"),
         new WeightSubsetMethod("bitfit", "bitfit", 1e-2f),
         new WeightSubsetMethod("ft-top2", "top-k", 1e-3f, topLayers: 2),
         new WeightSubsetMethod("ft", "full", 3e-4f),
@@ -52,7 +58,8 @@ public static class TuningMethods
     /// <summary>Names earlier versions of `compare` used.</summary>
     private static readonly Dictionary<string, string> Aliases = new()
     {
-        ["prompt-tuning"] = "prompt", ["full"] = "ft", ["top-k"] = "ft-top2",
+        ["prompt-tuning"] = "prompt", ["prompt_tuning"] = "prompt", ["full"] = "ft", ["top-k"] = "ft-top2",
+        ["linear"] = "probe",
     };
 
     /// <summary>A method by name; deep-topK / deep-bottomK (P-tuning v2's ascend/descend study) and ft-topK take
@@ -86,16 +93,19 @@ public static class TuningMethods
         return method.Supports(family) ? method : throw new NotSupportedException(Unsupported(method, family));
     }
 
+    /// <summary>The methods that run on <paramref name="family"/>, in the registry's order.</summary>
+    public static IReadOnlyList<TuningMethod> For(ModelFamilies family) => All.Where(m => m.Supports(family)).ToList();
+
     /// <summary>What `compare` runs when no --methods are given: on a decoder the prompt-design, prompt-tuning and
     /// fine-tuning baselines; on an encoder every method that runs on one.</summary>
     public static IReadOnlyList<TuningMethod> Defaults(ModelFamilies family) => family == ModelFamilies.Decoder
         ? new[] { "bow", "zero-shot", "few-shot", "prompt", "bitfit", "ft-top2", "ft" }.Select(Find).ToList()
-        : All.Where(m => m.Supports(family)).ToList();
+        : For(family);
 
     /// <summary>The one-line refusal of a method on a model family it does not support.</summary>
     public static string Unsupported(TuningMethod method, ModelFamilies family) =>
         $"Method '{method.Name}' does not run on {ModelFamily.Describe(family)}: it needs " +
             $"{ModelFamily.Describe(method.Families)}. " +
         $"Methods for {ModelFamily.Describe(family)}: " +
-            $"{string.Join(", ", All.Where(m => m.Supports(family)).Select(m => m.Name))}.";
+            $"{string.Join(", ", For(family).Select(m => m.Name))}.";
 }

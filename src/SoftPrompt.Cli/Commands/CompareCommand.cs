@@ -34,7 +34,8 @@ public static class CompareCommand
         var methods = new Option<string?>("--methods")
         {
             Description =
-                $"Comma-separated, from: {string.Join(", ", TuningMethods.All.Select(m => m.Name))}. Default: " +
+                $"Comma-separated, from: " +
+                    $"{string.Join(", ", TuningMethods.For(ModelFamilies.Decoder).Select(m => m.Name))}. Default: " +
                           $"{string.Join(",", TuningMethods.Defaults(ModelFamilies.Decoder).Select(m => m.Name))} on " +
                               $"a decoder, every method that runs on an encoder on a BERT " +
                           "(those that fit the task)",

@@ -4,6 +4,7 @@ using SoftPrompt.Models.Formats;
 using SoftPrompt.Training.Corpus;
 using SoftPrompt.Training.Pretraining;
 using SoftPrompt.Tuning;
+using SoftPrompt.Tuning.Comparison;
 using SoftPrompt.Tuning.PromptTuning;
 
 namespace SoftPrompt.Cli.Commands;
@@ -42,7 +43,8 @@ public static class EvalCommand
         var adapter = new Option<string?>("--adapter")
         {
             Description =
-                "An adapter directory to evaluate: prompt tuning, prefix, LoRA, LLaMA-Adapter or bottleneck adapters",
+                "An adapter directory to evaluate: prompt tuning, prefix, LoRA, LLaMA-Adapter or bottleneck adapters; "
+                + "on a T5 prompt tuning or prefix; on a ViT a head (and visual prompts)",
         };
         var ensemble = new Option<string?>("--ensemble")
         {
@@ -66,6 +68,37 @@ public static class EvalCommand
             examples, perToken, seed, json, weights }) command.Options.Add(o);
         command.SetAction(parse =>
         {
+            // One sentence and JSON record for every classification score, whatever model family made it.
+            int PrintScores(string taskName, string scoring, int count, double accuracy, double macroF1,
+                string majority, double majorityAccuracy)
+            {
+                double majorityRate = Math.Round(majorityAccuracy, 4);
+                ResultOutput.Print(parse, json, new
+                {
+                    model = parse.GetValue(model), task = taskName, split = parse.GetValue(split), examples = count,
+                    method = scoring, adapter = parse.GetValue(adapter),
+                    accuracy = Math.Round(accuracy, 4), macro_f1 = Math.Round(macroF1, 4), majority_class = majority,
+                    majority_accuracy = majorityRate,
+                }, $"{scoring}: {accuracy:P1} accuracy (macro-F1 {macroF1:F3}) on {count:N0} {taskName} " +
+                    $"{parse.GetValue(split)} examples; always answering \"{majority}\" {majorityRate:P1}.");
+                return 0;
+            }
+
+            if (ModelFamily.OfStoredModel(parse.GetValue(model)!) is ModelFamilies.EncoderDecoder
+                or ModelFamilies.Vision)
+            {
+                string? unsupported = parse.GetValue(perplexity) is not null ? "Perplexity"
+                    : parse.GetValue(ensemble) is not null ? "Ensemble" : parse.GetValue(shots) > 0 ? "Shots" : null;
+                if (unsupported is not null)
+                    throw new Engine.OptionException(unsupported,
+                        "runs on a decoder or an encoder, not a T5 or a ViT.");
+                var taskFolder = TaskFolder.Locate(parse.GetValue(task) ?? throw new ArgumentException(
+                    "Give --task NAME or a task folder."), parse.GetValue(data)!);
+                var scored = AdapterEvaluation.Run(parse.GetValue(model)!, parse.GetValue(adapter), taskFolder,
+                    parse.GetValue(split)!, parse.GetValue(examples));
+                return PrintScores(taskFolder.Name, scored.Method, scored.Examples, scored.Accuracy, scored.MacroF1,
+                    scored.MajorityClass, scored.MajorityAccuracy);
+            }
             var loaded = ModelLoader.Load(parse.GetValue(model)!, CommonOptions.Bf16(parse, weights));
             var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException(
                 $"The model at {loaded.Source} has no tokenizer.");
@@ -149,16 +182,7 @@ public static class EvalCommand
                 prefix) { Adapter = trained?.Adapter };
             var (accuracy, macroF1) = classifier.Evaluate(rows, parse.GetValue(perToken));
             string scoring = trained is not null ? methodName : k > 0 ? $"{k}-shot" : "zero-shot";
-            ResultOutput.Print(parse, json, new
-            {
-                model = loaded.Source, task = taskName, split = parse.GetValue(split), examples = rows.Count,
-                method = scoring, adapter = parse.GetValue(adapter),
-                accuracy = Math.Round(accuracy, 4), macro_f1 = Math.Round(macroF1, 4), majority_class = majority,
-                majority_accuracy = majorityRate,
-            }, $"{scoring}: {accuracy:P1} accuracy (macro-F1 {macroF1:F3}) on {rows.Count:N0} {taskName} " +
-                $"{parse.GetValue(split)} examples; " +
-               $"always answering \"{majority}\" {majorityRate:P1}.");
-            return 0;
+            return PrintScores(taskName, scoring, rows.Count, accuracy, macroF1, majority, majorityAccuracy);
         });
         return command;
     }

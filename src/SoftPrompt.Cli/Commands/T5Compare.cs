@@ -24,9 +24,10 @@ public static partial class T5Command
             Required = true,
         };
         var data = CommonOptions.Data();
+        var onT5 = TuningMethods.For(ModelFamilies.EncoderDecoder).Select(m => m.Name).ToList();
         var methods = new Option<string>("--methods") { Description =
-            $"Comma-separated, from: {string.Join(", ", T5Methods.All.Select(m => m.Name))}", DefaultValueFactory = _ =>
-            string.Join(",", T5Methods.All.Select(m => m.Name)) };
+            $"Comma-separated, from: {string.Join(", ", onT5)}",
+            DefaultValueFactory = _ => string.Join(",", onT5) };
         var steps = Int("--steps", "Training steps per method", 300);
         var batch = Int("--batch", "Examples per step", 8);
         var promptLength = Int("--prompt-length", "Soft prompt / prefix length", 20);

@@ -91,7 +91,8 @@ public static class TuneCommand
         {
             Description =
                 "prompt-tuning, or any method of `compare --methods` (lora, prefix, deep, adapter, bitfit, ft, …) at "
-                + "its own optimizer and learning rate; those train classification tasks on a decoder",
+                + "its own optimizer and learning rate; those train classification tasks on a decoder; on a T5: "
+                + "prompt, prefix, ft, zero-shot; on a ViT with an image task: probe, vpt-shallow, vpt-deep, ft",
             DefaultValueFactory = _ => "prompt-tuning",
         };
         var loss = new Option<string>("--loss")
@@ -142,13 +143,17 @@ public static class TuneCommand
         {
             Parallelism.Threads = parse.GetValue(threads);
             var (taskName, taskDir) = TaskFolder.Locate(parse.GetValue(task)!, parse.GetValue(data)!);
-            bool onePrompt = parse.GetValue(method) is "prompt-tuning" or "prompt_tuning" or "prompt"
-                && !taskName.Contains(',');
+            // A T5 or a ViT trains every method, prompt tuning too, through the registry's entry for its family.
+            bool singleStack = ModelFamily.OfStoredModel(parse.GetValue(model)!) is ModelFamilies.Decoder
+                or ModelFamilies.Encoder;
+            bool promptTuning = parse.GetValue(method) is "prompt-tuning" or "prompt_tuning" or "prompt"
+                && singleStack;
             string? onePromptOnly = parse.GetValue(balanceLabels) ? "BalanceLabels"
                 : parse.GetValue(keepByMacroF1) ? "KeepByMacroF1" : null;
-            if (onePromptOnly is not null && !onePrompt)
-                throw new Engine.OptionException(onePromptOnly, "applies to prompt tuning of one classification task.");
-            if (parse.GetValue(method) is not ("prompt-tuning" or "prompt_tuning" or "prompt") and string other)
+            if (onePromptOnly is not null && (!promptTuning || taskName.Contains(',')))
+                throw new Engine.OptionException(onePromptOnly,
+                    "applies to prompt tuning of one classification task on a decoder or an encoder.");
+            if (!promptTuning && parse.GetValue(method) is string other)
                 return MethodTuning.Run(new SingleMethodRun.Settings(other, parse.GetValue(model)!, taskName, taskDir,
                     parse.GetValue(output) ?? Path.Combine("adapters", taskName),
                     new MethodSettings

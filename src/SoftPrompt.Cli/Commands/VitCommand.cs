@@ -5,6 +5,7 @@ using SoftPrompt.Data.Images;
 using SoftPrompt.Models;
 using SoftPrompt.Models.Formats;
 using SoftPrompt.Training.Schedules;
+using SoftPrompt.Tuning;
 using SoftPrompt.Tuning.Comparison;
 using SoftPrompt.Tuning.Heads;
 using SoftPrompt.Tuning.PromptTuning;
@@ -109,10 +110,11 @@ public static class VitCommand
             Description = "Image task to adapt to",
             DefaultValueFactory = _ => ShippedFiles.Path("data/glyphs/lowercase"),
         };
+        var onVit = TuningMethods.For(ModelFamilies.Vision).Select(m => m.Name).ToList();
         var methods = new Option<string>("--methods")
         {
-            Description = "Comma-separated: " + string.Join(", ", VisualTuningMethod.All.Select(m => m.Name)),
-            DefaultValueFactory = _ => string.Join(",", VisualTuningMethod.All.Select(m => m.Name)),
+            Description = "Comma-separated: " + string.Join(", ", onVit),
+            DefaultValueFactory = _ => string.Join(",", onVit),
         };
         var tokens = Int("--tokens", "VPT prompt tokens per layer", 8);
         var steps = Int("--steps", "Training steps per method", 600);
@@ -144,7 +146,7 @@ public static class VitCommand
             var data = ImageTask.Load(parse.GetValue(task)!);
             var chosen = parse.GetValue(methods)!.Split(',',
                 StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(VisualTuningMethod.Named).ToList();
+                .Select(name => TuningMethods.Find(name, ModelFamilies.Vision)).ToList();
             var seedList = parse.GetValue(seeds)!.Split(',',
                 StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(text => int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int seed)

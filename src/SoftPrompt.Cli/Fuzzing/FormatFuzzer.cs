@@ -6,6 +6,7 @@ using SoftPrompt.Data.Tasks;
 using SoftPrompt.Data.Tokenizers;
 using SoftPrompt.Engine.IO;
 using SoftPrompt.Models.Formats;
+using SoftPrompt.Tuning;
 using SoftPrompt.Tuning.Adapters;
 using SoftPrompt.Tuning.LlamaAdapter;
 using SoftPrompt.Tuning.Lora;
@@ -236,9 +237,9 @@ public sealed class FormatFuzzer
         string[] classes = ["x", "y", "z"];
         var vitFiles = new[] { VitFiles.ConfigFile, VitFiles.WeightsFile }.ToDictionary(f => f,
             f => File.ReadAllBytes(Path.Combine(vitDirectory, f)));
-        var vpt = VisualTuningMethod.Named("vpt-deep");
-        var adapterFiles = FilesSavedBy("vpt", dir => vpt.Build(model, classes, promptTokens: 2, seed: 1).SaveAdapter(
-            dir));
+        var vpt = TuningMethods.Find("vpt-deep", ModelFamilies.Vision);
+        var adapterFiles = FilesSavedBy("vpt", dir => vpt.PrepareVision(new VisionContext(model, classes,
+            new MethodSettings { PromptLength = 2 })).Objective.SaveAdapter(dir));
         return [
             .. DirectoryTargets("vit", vitFiles, dir => VitFiles.Load(dir)),
             .. DirectoryTargets("vpt", adapterFiles, dir => ImageClassification.LoadAdapter(dir, model, classes)),

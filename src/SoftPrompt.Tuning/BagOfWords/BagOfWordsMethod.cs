@@ -12,7 +12,9 @@ public sealed class BagOfWordsMethod : TuningMethod
     public override string Summary =>
         "no language model: tf-idf of word 1-2-grams + logistic regression (what a user would try first)";
     public override bool SupportsGeneration => false;
-    public override ModelFamilies Families => ModelFamilies.Both;
+    /// <summary>Beside every text model's methods: it reads only the task's texts.</summary>
+    public override ModelFamilies Families => ModelFamilies.Both | ModelFamilies.EncoderDecoder;
+    public override bool UsesModel => false;
 
     protected override PreparedMethod<T> PrepareFor<T>(MethodContext<T> context)
     {

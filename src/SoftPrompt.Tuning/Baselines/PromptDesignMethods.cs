@@ -1,3 +1,7 @@
+using SoftPrompt.Tuning.EncoderDecoder;
+using SoftPrompt.Tuning.PromptTuning;
+using SoftPrompt.Tuning.VisualPrompts;
+
 namespace SoftPrompt.Tuning.Baselines;
 
 /// <summary>Prompt design: the task's template on the frozen model, nothing trained (Brown et al.'s
@@ -6,9 +10,12 @@ public sealed class ZeroShotMethod : TuningMethod
 {
     public override string Name => "zero-shot";
     public override string Summary => "the task's template on the frozen model, nothing trained";
-    public override ModelFamilies Families => ModelFamilies.Both;
+    public override ModelFamilies Families => ModelFamilies.Both | ModelFamilies.EncoderDecoder;
     protected override PreparedMethod<T> PrepareFor<T>(MethodContext<T> context) =>
         new(context.Objective(null, null, ""), Array.Empty<Engine.Tensor>(), 0, null, "template only");
+
+    protected override T5Setup PrepareForEncoderDecoder(EncoderDecoderContext context) =>
+        new(context.Classifier(), [], 0, null, "prompt design: the template alone, labels ranked by the decoder");
 }
 
 /// <summary>k labelled training examples written before every input (in-context learning), nothing trained.</summary>
@@ -42,15 +49,37 @@ public sealed class WeightSubsetMethod(string name, string subset, float learnin
     };
 
     public override bool SupportsHeads => true;
-    public override ModelFamilies Families => ModelFamilies.Both;
+    /// <summary>Full fine-tuning is also the T5 and ViT baseline; the layer subsets are for single stacks.</summary>
+    public override ModelFamilies Families => subset == "full"
+        ? ModelFamilies.Both | ModelFamilies.EncoderDecoder | ModelFamilies.Vision : ModelFamilies.Both;
+
+    /// <summary>The ViT of `vit compare` is small and was pretrained on another label set; its backbone moves at a
+    /// higher rate than a language model's (measured there: reports/vpt.md).</summary>
+    private const float VisionLearningRate = 1e-3f;
+
+    private PromptTuningOptions Training(MethodSettings settings) => settings.Training with
+    {
+        Optimizer = "adamw", LearningRate = learningRate, WeightDecay = 0f,
+    };
+
+    protected override T5Setup PrepareForEncoderDecoder(EncoderDecoderContext context)
+    {
+        context.Model.SetTrainable(true);
+        var weights = context.Model.Parameters.Select(p => p.Tensor).Distinct().ToArray();
+        return new T5Setup(context.Classifier(), weights, context.Model.ParameterCount, Training(context.Settings),
+            $"full fine-tuning of every weight, AdamW {learningRate}");
+    }
+
+    protected override VisualSetup PrepareForVision(VisionContext context) =>
+        context.Adapt(promptLayers: 0, trainsBackbone: true, VisionLearningRate,
+            "full fine-tuning: every backbone weight + head");
 
     protected override PreparedMethod<T> PrepareFor<T>(MethodContext<T> context)
     {
         // A head reads the final hidden states, so an encoder's MLM head then takes no part and is not trained.
         var chosen = WeightSubset.Select(context.Model, subset, topLayers ?? context.Settings.TopLayers,
             readsLanguageModelHead: !context.RequiresHead);
-        var training = context.Settings.Training with { Optimizer = "adamw", LearningRate = learningRate,
-            WeightDecay = 0f };
+        var training = Training(context.Settings);
         string note = string.Join("; ", new[] { chosen.Method, $"AdamW lr {learningRate}", chosen.Note }.Where(s =>
             s is not null));
         if (!context.RequiresHead)
@@ -69,7 +98,11 @@ public sealed class LinearProbeMethod : TuningMethod
     public override string Summary => "linear probe: a head on the frozen model's final hidden states";
     public override bool SupportsGeneration => false;
     public override bool SupportsHeads => true;
-    public override ModelFamilies Families => ModelFamilies.Both;
+    public override ModelFamilies Families => ModelFamilies.Both | ModelFamilies.Vision;
+
+    protected override VisualSetup PrepareForVision(VisionContext context) =>
+        context.Adapt(promptLayers: 0, trainsBackbone: false, 1e-2f,
+            "linear probing: a new head on the frozen CLS feature");
 
     protected override PreparedMethod<T> PrepareFor<T>(MethodContext<T> context)
     {

@@ -9,8 +9,9 @@ using SoftPrompt.Tuning.PromptTuning;
 namespace SoftPrompt.Tuning.EncoderDecoder;
 
 /// <summary>
-/// `t5 compare` as a library run: each method of <see cref="T5Methods"/> on a fresh copy of the same T5 base, trained
-/// by the one trainer, scored on the test split (accuracy, macro-F1, exact match of greedy decoding, gold-label loss).
+/// `t5 compare` as a library run: each method of the registry that runs on a T5 on a fresh copy of the same T5 base,
+/// trained by the one trainer, scored on the test split (accuracy, macro-F1, exact match of greedy decoding, gold-label
+/// loss).
 /// </summary>
 /// <param name="onRow">Called with the table so far after every method, so a long run that is stopped keeps its
 /// rows.</param>
@@ -22,14 +23,20 @@ public sealed class T5ComparisonRun(string modelPath, ClassificationTask task, M
 
     private long _baseSize; // the base's parameters, known once a method has loaded it
 
-    /// <summary>The named methods, or a refusal that lists the known ones.</summary>
-    public static IReadOnlyList<T5Method> Find(IEnumerable<string> names) => names
-        .Select(name => T5Methods.All.FirstOrDefault(m => m.Name == name)
-            ?? throw new OptionException("Methods",
-                $"has no T5 method '{name}' (known: {string.Join(", ", T5Methods.All.Select(m => m.Name))})."))
+    /// <summary>The named methods, or a refusal that lists the ones that run on a T5.</summary>
+    public static IReadOnlyList<TuningMethod> Find(IEnumerable<string> names) => names
+        .Select(name =>
+        {
+            try { return TuningMethods.Find(name, ModelFamilies.EncoderDecoder); }
+            catch (Exception e) when (e is ArgumentException or NotSupportedException)
+            {
+                throw new OptionException("Methods", $"has no T5 method '{name}' (known: " +
+                    $"{string.Join(", ", TuningMethods.For(ModelFamilies.EncoderDecoder).Select(m => m.Name))}).");
+            }
+        })
         .ToList();
 
-    public ComparisonTable Run(IReadOnlyList<T5Method> methods, List<LabeledExample> train,
+    public ComparisonTable Run(IReadOnlyList<TuningMethod> methods, List<LabeledExample> train,
         List<LabeledExample> validation,
         List<LabeledExample> test)
     {
@@ -44,14 +51,14 @@ public sealed class T5ComparisonRun(string modelPath, ClassificationTask task, M
             MetricNames, _baseSize, rows);
         foreach (var method in methods)
         {
-            rows.Add(method.Prepare is null ? ModelFreeRow(method, train, validation, test) : TrainedRow(method, train,
-                validation, test));
+            rows.Add(method.UsesModel ? TrainedRow(method, train, validation, test)
+                : ModelFreeRow(method, train, validation, test));
             onRow?.Invoke(Table());
         }
         return Table();
     }
 
-    private ComparisonRow TrainedRow(T5Method method, List<LabeledExample> train, List<LabeledExample> validation,
+    private ComparisonRow TrainedRow(TuningMethod method, List<LabeledExample> train, List<LabeledExample> validation,
         List<LabeledExample> test)
     {
         var loaded = ModelLoader.LoadT5(modelPath); // every method from the same untouched base
@@ -60,13 +67,14 @@ public sealed class T5ComparisonRun(string modelPath, ClassificationTask task, M
         var frozen = loaded.Model;
         frozen.SetTrainable(false);
         _baseSize = frozen.ParameterCount;
-        var setup = method.Prepare!(frozen, task, tokenizer, settings);
+        var setup = method.PrepareEncoderDecoder(new EncoderDecoderContext(frozen, tokenizer, task, settings,
+            modelPath));
         var clock = Stopwatch.StartNew();
         int trainedSteps = 0;
         double tokensPerSecond = 0;
         if (setup.Training is { } training)
         {
-            log($"{method.Name}: {method.Description}");
+            log($"{method.Name}: {setup.Note}");
             trainedSteps = new PromptTuner<LabeledExample>(setup.Classifier, training, progress, setup.Trainable)
                 .Run(train, validation).Steps;
             double meanTokens = train.Take(200).Average(e => setup.Classifier.InputTokens(e).Length);
@@ -81,12 +89,12 @@ public sealed class T5ComparisonRun(string modelPath, ClassificationTask task, M
         return new ComparisonRow(method.Name, setup.Trainable.Sum(t => (long)t.Length),
             setup.StoredValues * sizeof(float),
             [accuracy, f1, exact, labelLoss], clock.Elapsed.TotalSeconds, trainedSteps, tokensPerSecond,
-                method.Description);
+                setup.Note);
     }
 
     /// <summary>The bag-of-words baseline's row: accuracy and macro-F1; exact match and label loss need a decoder
     /// (–).</summary>
-    private ComparisonRow ModelFreeRow(T5Method method, List<LabeledExample> train, List<LabeledExample> validation,
+    private ComparisonRow ModelFreeRow(TuningMethod method, List<LabeledExample> train, List<LabeledExample> validation,
         List<LabeledExample> test)
     {
         var clock = Stopwatch.StartNew();
@@ -96,6 +104,6 @@ public sealed class T5ComparisonRun(string modelPath, ClassificationTask task, M
         log($"{method.Name}: accuracy {accuracy:F4}, macro-F1 {f1:F4} ({clock.Elapsed.TotalSeconds:F0} s)");
         return new ComparisonRow(method.Name, bow.ParameterCount, 0, [accuracy, f1, double.NaN, double.NaN],
             clock.Elapsed.TotalSeconds, 0, 0,
-            $"{method.Description}; {bow.FeatureCount:N0} n-grams");
+            $"{method.Summary}; {bow.FeatureCount:N0} n-grams");
     }
 }

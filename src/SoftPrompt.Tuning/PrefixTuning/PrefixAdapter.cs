@@ -62,6 +62,9 @@ public sealed class PrefixAdapter : ITrainableAdapter
         new(model, virtualTokens, layers, mlpHiddenSize);
 
     public string Method => MethodName;
+    /// <summary>PEFT's task_type in the saved config: CAUSAL_LM, or SEQ_2_SEQ_LM for a T5's prefix (its layers the
+    /// encoder's blocks, then the decoder's: <see cref="Models.T5.AdapterConfig"/>).</summary>
+    public string TaskType { get; init; } = AdapterFiles.CausalLanguageModel;
     public int VirtualTokens { get; }
     public int KvWidth { get; }
     public int KvHeads { get; }

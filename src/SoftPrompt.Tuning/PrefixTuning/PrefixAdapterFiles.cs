@@ -14,7 +14,9 @@ namespace SoftPrompt.Tuning.PrefixTuning;
 /// Besides PEFT's files, ours: the reparameterisation MLP and P′, which PEFT drops at save (peft #1247), so training
 /// can resume with it; and, for a layer subset, which layers — a prefix on some layers only has no PEFT equivalent, and
 /// its prompt_embeddings then hold only those layers, so PEFT refuses the directory rather than misplace them.
-/// A directory PEFT wrote loads as the direct (non-reparameterised) form.
+/// A directory PEFT wrote loads as the direct (non-reparameterised) form. A T5's prefix (task_type SEQ_2_SEQ_LM) holds
+/// the encoder's self-attention layers, then the decoder's, in PEFT's file shape but not PEFT's meaning (PEFT feeds a
+/// seq2seq prefix to the decoder's past key/values only); only softprompt reads it.
 /// </summary>
 public static class PrefixAdapterFiles
 {
@@ -40,7 +42,7 @@ public static class PrefixAdapterFiles
         AdapterFiles.WriteConfig(directory, new JsonObject
         {
             ["peft_type"] = "PREFIX_TUNING",
-            ["task_type"] = "CAUSAL_LM",
+            ["task_type"] = adapter.TaskType,
             ["num_virtual_tokens"] = adapter.VirtualTokens,
             ["token_dim"] = adapter.KvWidth,
             ["num_layers"] = adapter.ModelLayers,

@@ -17,6 +17,8 @@ public static class PromptAdapterFiles
     /// base's fingerprint, and where the prompt sits when it is not in front of the input (PEFT's only
     /// placement).</summary>
     public const string TaskFile = "softprompt_task.json";
+    /// <summary>PEFT's task_type of an encoder-decoder (T5).</summary>
+    public const string SequenceToSequence = "SEQ_2_SEQ_LM";
 
     /// <param name="Definition">The task's definition (template and verbalizer, or templates of a generation task),
     /// kept so that serving and evaluating the adapter read inputs exactly as training did.</param>
@@ -28,6 +30,10 @@ public static class PromptAdapterFiles
         string? Task = null,
         Data.Tasks.ITaskDefinition? Definition = null, string? BaseFingerprint = null, float PeftScale = 1f)
     {
+        /// <summary>PEFT's task_type: CAUSAL_LM, or <see cref="SequenceToSequence"/> for a prompt on a T5's
+        /// encoder.</summary>
+        public string TaskType { get; init; } = AdapterFiles.CausalLanguageModel;
+
         /// <summary>What a prompt trained over <paramref name="model"/> records: its shape, fingerprint and PEFT
         /// scale.</summary>
         public static Info For(Models.TransformerModel model, string baseModel, string init, string? initText,
@@ -39,9 +45,10 @@ public static class PromptAdapterFiles
 
     public static void Save(string directory, PromptEmbedding prompt, Info info)
     {
-        var config = AdapterFiles.Config("PROMPT_TUNING", info.BaseModel);
+        var config = AdapterFiles.Config("PROMPT_TUNING", info.BaseModel, info.TaskType);
         config["num_virtual_tokens"] = prompt.Length;
         config["token_dim"] = prompt.Prompt.Dim(1);
+        // 1: the encoder's input only, also on a T5 (PEFT's default there, 2, would prompt the decoder as well).
         config["num_transformer_submodules"] = 1;
         config["num_attention_heads"] = info.NumHeads;
         config["num_layers"] = info.NumLayers;
@@ -198,15 +205,19 @@ public static class PromptAdapterFiles
     /// A short identity of a model's weights: SHA-256 of its vocabulary size, width and first 64 token-embedding rows
     /// rounded to bfloat16 (so the same base read from an fp32 or a bf16 file agrees).
     /// </summary>
-    public static string FingerprintOf(Models.TransformerModel model)
+    public static string FingerprintOf(Models.TransformerModel model) => FingerprintOf(model.TokenEmbedding,
+        model.Config);
+
+    /// <summary>The fingerprint of any model with a token-embedding table (a T5's shared one).</summary>
+    public static string FingerprintOf(Tensor tokenEmbedding, Models.ModelConfig config)
     {
-        var embedding = model.TokenEmbedding.Span;
-        int count = Math.Min(embedding.Length, 64 * model.Config.HiddenSize);
+        var embedding = tokenEmbedding.Span;
+        int count = Math.Min(embedding.Length, 64 * config.HiddenSize);
         var rounded = new ushort[count];
         ReducedPrecision.SingleToBf16(embedding[..count], rounded);
         var bytes = new byte[8 + 2 * count];
-        BitConverter.TryWriteBytes(bytes.AsSpan(0, 4), model.Config.VocabSize);
-        BitConverter.TryWriteBytes(bytes.AsSpan(4, 4), model.Config.HiddenSize);
+        BitConverter.TryWriteBytes(bytes.AsSpan(0, 4), config.VocabSize);
+        BitConverter.TryWriteBytes(bytes.AsSpan(4, 4), config.HiddenSize);
         System.Runtime.InteropServices.MemoryMarshal.AsBytes(rounded.AsSpan()).CopyTo(bytes.AsSpan(8));
         return "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes))[..16];
     }

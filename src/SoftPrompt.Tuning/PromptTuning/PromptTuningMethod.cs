@@ -1,3 +1,5 @@
+using SoftPrompt.Tuning.EncoderDecoder;
+
 namespace SoftPrompt.Tuning.PromptTuning;
 
 /// <summary>
@@ -12,6 +14,26 @@ public sealed class PromptTuningMethod(string name, PromptPlacement placement) :
         ? "prompt tuning: trainable vectors before the input (Lester et al.)"
         : "prompt tuning with the vectors between input and answer";
     public override bool SupportsGeneration => placement == PromptPlacement.BeforeInput;
+    /// <summary>On a T5 the prompt goes before the encoder's input; there is no answer side to put it on.</summary>
+    public override ModelFamilies Families => placement == PromptPlacement.BeforeInput
+        ? ModelFamilies.Decoder | ModelFamilies.EncoderDecoder : ModelFamilies.Decoder;
+
+    /// <summary>[P; x] on the encoder, uniform init and the settings' optimizer (Lester et al.'s T5 recipe: Adafactor
+    /// 0.3); saved as PEFT's PROMPT_TUNING for SEQ_2_SEQ_LM with one transformer submodule (the encoder
+    /// only).</summary>
+    protected override T5Setup PrepareForEncoderDecoder(EncoderDecoderContext context)
+    {
+        var settings = context.Settings;
+        var config = context.Model.Config;
+        var prompt = new PromptEmbedding(settings.PromptLength, config.HiddenSize);
+        prompt.InitializeUniform(settings.Seed);
+        var info = new PromptAdapterFiles.Info(context.BaseModel, config.NumLayers, config.NumHeads, "uniform", null,
+            context.Task.Name, context.Task, context.Fingerprint) { TaskType = PromptAdapterFiles.SequenceToSequence };
+        return new T5Setup(context.Classifier(prompt), [prompt.Prompt], prompt.Prompt.Length, settings.Training,
+            $"prompt tuning on the encoder input: [P; x] (Lester et al.), uniform init, " +
+            $"{settings.Training.Optimizer} lr {settings.Training.LearningRate:G2}",
+            directory => PromptAdapterFiles.Save(directory, prompt, info));
+    }
 
     protected override PreparedMethod<T> PrepareFor<T>(MethodContext<T> context)
     {

@@ -91,6 +91,22 @@ public sealed class ImageClassification : IPromptObjective<LabelledImage>
         return predictions.ToArray();
     }
 
+    /// <summary>Accuracy and macro-F1 over the head's classes, and what always answering the most common class of
+    /// <paramref name="examples"/> scores.</summary>
+    public (double Accuracy, double MacroF1, string Majority, double MajorityAccuracy, double MajorityMacroF1) Evaluate(
+        IReadOnlyList<LabelledImage> examples)
+    {
+        var classes = Head.Classes;
+        var gold = examples.Select(e => classes[e.Label]).ToArray();
+        var predicted = Predict(examples).Select(c => classes[c]).ToArray();
+        string majority = gold.GroupBy(label => label).OrderByDescending(g => g.Count()).First().Key;
+        double Accuracy(string[] answers) => gold.Where((label, i) => label == answers[i]).Count()
+            / (double)Math.Max(1, gold.Length);
+        var always = gold.Select(_ => majority).ToArray();
+        return (Accuracy(predicted), PromptClassifier.MacroF1(gold, predicted, classes), majority, Accuracy(always),
+            PromptClassifier.MacroF1(gold, always, classes));
+    }
+
     public double Score(IReadOnlyList<LabelledImage> examples)
     {
         if (examples.Count == 0) return 0;

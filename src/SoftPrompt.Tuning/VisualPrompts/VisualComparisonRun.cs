@@ -10,7 +10,7 @@ using SoftPrompt.Tuning.PromptTuning;
 namespace SoftPrompt.Tuning.VisualPrompts;
 
 /// <summary>
-/// `vit compare` as a library run: each method of <see cref="VisualTuningMethod"/> adapts a fresh copy of the same
+/// `vit compare` as a library run: each method of the registry that runs on a ViT adapts a fresh copy of the same
 /// pretrained ViT to an image task once per seed (AdamW, cosine schedule, the best validation step kept and tested);
 /// a row per method holds the means over seeds.
 /// </summary>
@@ -26,7 +26,7 @@ public sealed class VisualComparisonRun(string modelPath, ImageTask data, int pr
     /// it.</summary>
     public long BackboneParameters { get; private set; }
 
-    public IReadOnlyList<ComparisonRow> Run(IReadOnlyList<VisualTuningMethod> methods, IReadOnlyList<int> seeds)
+    public IReadOnlyList<ComparisonRow> Run(IReadOnlyList<TuningMethod> methods, IReadOnlyList<int> seeds)
     {
         var rows = new List<ComparisonRow>();
         foreach (var method in methods)
@@ -39,40 +39,42 @@ public sealed class VisualComparisonRun(string modelPath, ImageTask data, int pr
                 $"{string.Join(", ", runs.Select(r => r.Test.ToString("F3", CultureInfo.InvariantCulture)))}" : "";
             rows.Add(new ComparisonRow(method.Name, runs[0].Trainable, runs[0].Trainable * sizeof(float),
                 [runs.Average(r => r.Validation), runs.Average(r => r.Test)], seconds, totalSteps / runs.Count,
-                totalSteps * batch * runs[0].Sequence / Math.Max(seconds, 1e-9), method.Description + perSeed));
+                totalSteps * batch * runs[0].Sequence / Math.Max(seconds, 1e-9), runs[0].Note + perSeed));
         }
         return rows;
     }
 
     private sealed record AdaptationRun(long Trainable, int Sequence, int Steps, double Validation, double Test,
-        double Seconds);
+        double Seconds, string Note);
 
     /// <summary>One method, one seed: train on the task's training split, keep the best validation step, test
     /// it.</summary>
-    private AdaptationRun Adapt(VisualTuningMethod method, int seed)
+    private AdaptationRun Adapt(TuningMethod method, int seed)
     {
         var model = VitFiles.Load(modelPath); // every run starts from the same untouched weights
         BackboneParameters = model.Backbone.Sum(p => (long)p.Tensor.Length);
-        var objective = method.Build(model, data.Classes, promptTokens, seed);
-        var trainable = method.Trainable(objective);
-        var options = new PromptTuningOptions
+        var settings = new MethodSettings
         {
-            Steps = steps, BatchSize = batch, Optimizer = "adamw", LearningRate = method.LearningRate,
-            Schedule = ScheduleShape.Cosine, WarmupSteps = steps / 10, WeightDecay = 0f, EvaluateEvery = Math.Max(1,
-                steps / 12), Seed = seed,
+            PromptLength = promptTokens, Seed = seed,
+            Training = new PromptTuningOptions
+            {
+                Steps = steps, BatchSize = batch, Schedule = ScheduleShape.Cosine, WarmupSteps = steps / 10,
+                EvaluateEvery = Math.Max(1, steps / 12), Seed = seed,
+            },
         };
-        log($"{method.Name} (seed {seed}): {method.Description}");
+        var setup = method.PrepareVision(new VisionContext(model, data.Classes, settings));
+        var (objective, trainable) = (setup.Objective, setup.Trainable);
+        log($"{method.Name} (seed {seed}): {setup.Note}");
         var clock = Stopwatch.StartNew();
-        var result = new PromptTuner<LabelledImage>(objective, options, progress, trainable).Run(data.Train,
+        var result = new PromptTuner<LabelledImage>(objective, setup.Training, progress, trainable).Run(data.Train,
             data.Validation);
         double seconds = clock.Elapsed.TotalSeconds;
         double test = objective.Score(data.Test);
         log($"{method.Name} (seed {seed}): validation {result.BestScore:F4} (step {result.BestStep}), test {test:F4} " +
             $"({seconds:F0} s)");
-        if (adaptersRoot is not null && !method.TrainsBackbone) objective.SaveAdapter(Path.Combine(adaptersRoot,
-            $"{method.Name}-seed{seed}"));
+        if (adaptersRoot is not null) setup.Save?.Invoke(Path.Combine(adaptersRoot, $"{method.Name}-seed{seed}"));
         return new AdaptationRun(trainable.Sum(t => (long)t.Length),
             model.Config.Patches + 1 + (objective.VisualPrompts?.Tokens ?? 0),
-            result.Steps, result.BestScore, test, seconds);
+            result.Steps, result.BestScore, test, seconds, setup.Note);
     }
 }

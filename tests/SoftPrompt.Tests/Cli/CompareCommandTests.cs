@@ -74,7 +74,8 @@ public class CompareCommandTests
         using var dir = new TempDirectory();
         WriteSplits(dir, "food-reviews", i => new { label = i % 2 == 0 ? "great" : "other",
             text = i % 2 == 0 ? "Fresh, fragrant tea." : "Stale and bland." });
-        string methods = string.Join(",", TuningMethods.All.Select(m => m.Name).Append("deep-top1"));
+        string methods = string.Join(",", TuningMethods.For(ModelFamilies.Decoder).Select(m => m.Name)
+            .Append("deep-top1"));
         string csv = await Compare(dir, "food-reviews", methods);
         AssertRows(csv, methods, 2, dir, "food-reviews");
         var rows = csv.Trim().Split('\n').Skip(1).Select(l => l.Split(',')).ToDictionary(c => c[0]);

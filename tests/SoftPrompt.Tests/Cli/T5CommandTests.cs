@@ -76,6 +76,33 @@ public class T5CommandTests
             Assert.InRange(metrics[3], 0, 20); // nats per label token
         }
         Assert.True(File.Exists(dir.File("t5.csv")) && File.Exists(dir.File("t5.svg")));
+
+        // `tune --method` trains the same registry entries on a T5, prompt tuning included, and saves PEFT's files.
+        string tuned = await Succeed("tune", "--model", dir.File("lm"), "--task", "food-reviews", "--data", data,
+            "--method", "prompt", "--steps", "2", "--batch", "2", "--prompt-length", "2", "--eval-every", "1",
+            "--eval-examples", "4", "--test-examples", "6", "--threads", "1", "--out", dir.File("t5-prompt"), "--json");
+        var outcome = System.Text.Json.JsonDocument.Parse(tuned.Trim().Split('\n')[^1]).RootElement;
+        Assert.Equal("prompt", outcome.GetProperty("method").GetString());
+        Assert.Equal(2 * 16, outcome.GetProperty("trainable_params").GetInt64());
+        Assert.Equal(6, outcome.GetProperty("test_examples").GetInt32());
+        Assert.InRange(outcome.GetProperty("zero_shot_accuracy").GetDouble(), 0, 1);
+        string config = File.ReadAllText(dir.File("t5-prompt/adapter_config.json"));
+        Assert.Contains("\"SEQ_2_SEQ_LM\"", config);
+        Assert.Contains("\"PROMPT_TUNING\"", config);
+        Assert.True(File.Exists(dir.File("t5-prompt/softprompt_task.json")));
+        // `eval` reads the adapter back onto the T5 and scores the same six test rows the same way, and the template
+        // alone as tune's untuned figure
+        double Evaluated(params string[] extra) => System.Text.Json.JsonDocument.Parse(Succeed(["eval", "--model",
+            dir.File("lm"), "--task", "food-reviews", "--data", data, "--examples", "6", "--json",
+            .. extra]).Result.Trim().Split('\n')[^1]).RootElement.GetProperty("accuracy").GetDouble();
+        Assert.Equal(outcome.GetProperty("test_accuracy").GetDouble(), Evaluated("--adapter", dir.File("t5-prompt")));
+        Assert.Equal(outcome.GetProperty("zero_shot_accuracy").GetDouble(), Evaluated());
+
+        var (code, _, stderr) = await Run("tune", "--model", dir.File("lm"), "--task", "food-reviews", "--data", data,
+            "--method", "lora", "--steps", "1");
+        Assert.NotEqual(0, code);
+        Assert.Contains("Method 'lora' does not run on a T5 encoder-decoder", stderr);
+        Assert.DoesNotContain("   at ", stderr);
     }
 
     [Fact]

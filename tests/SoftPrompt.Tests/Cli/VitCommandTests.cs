@@ -3,6 +3,7 @@ using System.Text.Json;
 using SoftPrompt.Data.Images;
 using SoftPrompt.Models.Formats;
 using SoftPrompt.Tests.Support;
+using SoftPrompt.Tuning;
 using SoftPrompt.Tuning.VisualPrompts;
 using Xunit;
 
@@ -63,19 +64,37 @@ public class VitCommandTests
         await Run("vit", "compare", "--model", dir.File("vit"), "--task", adaptation, "--tokens", "2", "--steps", "4",
             "--batch", "4", "--seeds", "1,2", "--out", dir.File("report/vpt.md"), "--adapters", dir.File("adapters"));
         string report = File.ReadAllText(dir.File("report/vpt.md"));
-        foreach (var method in VisualTuningMethod.All) Assert.Contains($"| {method.Name} |", report);
+        foreach (var method in TuningMethods.For(ModelFamilies.Vision)) Assert.Contains($"| {method.Name} |", report);
         Assert.True(File.Exists(dir.File("report/vpt.csv")) && File.Exists(dir.File("report/vpt.svg")));
 
         // The frozen-backbone methods leave a head (+ prompts) per seed that loads onto the untouched model.
         var task = ImageTask.Load(adaptation);
-        foreach (var (name, layers) in new[] { ("linear", 0), ("vpt-shallow", 1), ("vpt-deep", 2) })
+        foreach (var (name, layers) in new[] { ("probe", 0), ("vpt-shallow", 1), ("vpt-deep", 2) })
         {
             var loaded = ImageClassification.LoadAdapter(Path.Combine(dir.File("adapters"), name + "-seed2"),
                 VitFiles.Load(dir.File("vit")), task.Classes);
             Assert.Equal(layers, loaded.VisualPrompts?.Layers ?? 0);
             Assert.InRange(loaded.Score(task.Test), 0, 1);
         }
-        Assert.False(Directory.Exists(Path.Combine(dir.File("adapters"), "full-seed1")));
+        Assert.False(Directory.Exists(Path.Combine(dir.File("adapters"), "ft-seed1")));
+
+        // `tune --method` runs the same registry entries on a ViT and an image task, and saves the head and prompts.
+        string tuned = await Run("tune", "--model", dir.File("vit"), "--task", adaptation, "--method", "vpt-deep",
+            "--prompt-length", "2", "--steps", "4", "--batch", "4", "--eval-every", "2", "--out", dir.File("tuned"),
+            "--json");
+        var outcome = JsonDocument.Parse(tuned.Trim().Split('\n')[^1]).RootElement;
+        Assert.Equal("vpt-deep", outcome.GetProperty("method").GetString());
+        Assert.Equal(JsonValueKind.Null, outcome.GetProperty("zero_shot_accuracy").ValueKind); // a new head: none
+        Assert.Equal(task.Test.Count, outcome.GetProperty("test_examples").GetInt32());
+        Assert.InRange(outcome.GetProperty("test_accuracy").GetDouble(), 0, 1);
+        Assert.Equal(4 * 17 + 2 * 2 * 16, outcome.GetProperty("trainable_params").GetInt64());
+        var reloaded = ImageClassification.LoadAdapter(dir.File("tuned"), VitFiles.Load(dir.File("vit")), task.Classes);
+        Assert.Equal(2, reloaded.VisualPrompts!.Layers);
+        string evaluated = await Run("eval", "--model", dir.File("vit"), "--task", adaptation, "--adapter",
+            dir.File("tuned"), "--json");
+        Assert.Equal(outcome.GetProperty("test_accuracy").GetDouble(),
+            JsonDocument.Parse(evaluated.Trim().Split('\n')[^1])
+            .RootElement.GetProperty("accuracy").GetDouble());
 
         var (code, _, stderr) = await CliProcess.Run(TimeSpan.FromMinutes(1), "vit", "compare", "--model",
             dir.File("vit"), "--task", adaptation,

@@ -35,7 +35,7 @@ public class T5TuningTests
     public void Relative_position_buckets_follow_t5s_formula(int relative, bool bidirectional, int bucket)
         => Assert.Equal(bucket, RelativePositionBias.Bucket(relative, bidirectional, 32, 128));
 
-    private static (T5 Model, ITokenizer Tokenizer) TinyT5(int seed = 3)
+    internal static (T5 Model, ITokenizer Tokenizer) TinyT5(int seed = 3)
     {
         var tokenizer = TokenizerLoader.Load(ShippedModelTests.RepositoryPath("models/base-tiny/tokenizer.json"));
         var model = new T5(new ModelConfig

@@ -5,6 +5,7 @@ using SoftPrompt.Models;
 using SoftPrompt.Models.Formats;
 using SoftPrompt.Tests.Models;
 using SoftPrompt.Tests.Support;
+using SoftPrompt.Tuning;
 using SoftPrompt.Tuning.PromptTuning;
 using SoftPrompt.Tuning.VisualPrompts;
 using Xunit;
@@ -31,11 +32,16 @@ public class VisualPromptTuningTests(ITestOutputHelper output)
             .ToList();
     }
 
-    private static PromptTuningOptions FewSteps(VisualTuningMethod method, int steps) => new()
-    {
-        Steps = steps, BatchSize = 8, Optimizer = "adamw", LearningRate = method.LearningRate, WeightDecay = 0f,
-        EvaluateEvery = steps,
-    };
+    /// <summary>The registry's ViT method by name (the old `vit compare` names "linear" and "full" are aliases of
+    /// "probe" and "ft"), set up for a few steps of 8 images.</summary>
+    private static VisualSetup Adapt(string name, Vit model, IReadOnlyList<string> classes, int promptTokens, int seed,
+        int steps) =>
+        TuningMethods.Find(name, ModelFamilies.Vision).PrepareVision(new VisionContext(model, classes,
+            new MethodSettings
+            {
+                PromptLength = promptTokens, Seed = seed,
+                Training = new PromptTuningOptions { Steps = steps, BatchSize = 8, EvaluateEvery = steps },
+            }));
 
     [Theory]
     [InlineData("linear", 0)]
@@ -45,16 +51,15 @@ public class VisualPromptTuningTests(ITestOutputHelper output)
     public void Each_method_changes_exactly_its_own_tensors(string name, int promptLayers)
     {
         var model = VitFiles.Load(TinyVit);
-        var method = VisualTuningMethod.Named(name);
-        var objective = method.Build(model, Classes, promptTokens: 2, seed: 3);
-        var trainable = method.Trainable(objective);
+        var setup = Adapt(name, model, Classes, promptTokens: 2, seed: 3, steps: 3);
+        var (objective, trainable) = (setup.Objective, setup.Trainable);
         Assert.Equal(promptLayers, objective.VisualPrompts?.Layers ?? 0);
         var everything = model.Parameters.Select(p => p.Tensor).Concat(objective.Head.Tensors)
             .Concat(objective.VisualPrompts is { } v ? [v.Prompts] : []).ToList();
         var before = everything.Select(t => t.ToArray()).ToList();
 
         var images = RandomImages(model.Config, 32, seed: 5);
-        new PromptTuner<LabelledImage>(objective, FewSteps(method, 3), trainable: trainable).Run(images, images);
+        new PromptTuner<LabelledImage>(objective, setup.Training, trainable: trainable).Run(images, images);
 
         for (int i = 0; i < everything.Count; i++)
         {
@@ -105,13 +110,12 @@ public class VisualPromptTuningTests(ITestOutputHelper output)
     {
         var data = ImageTask.Load(ShippedModelTests.RepositoryPath("data/glyphs/lowercase"));
         var model = VitFiles.Load(ShippedModelTests.RepositoryPath("models/vit-glyphs"));
-        var method = VisualTuningMethod.Named("vpt-deep");
-        var objective = method.Build(model, data.Classes, promptTokens: 4, seed: 1);
+        var setup = Adapt("vpt-deep", model, data.Classes, promptTokens: 4, seed: 1, steps: 40);
+        var objective = setup.Objective;
         var probe = data.Train.Where((_, i) => i % 11 == 0).ToList();
         float Loss() => objective.Loss(new Tape(recording: false), probe)[0];
         float before = Loss();
-        new PromptTuner<LabelledImage>(objective, FewSteps(method, 40) with { BatchSize = 16 },
-            trainable: method.Trainable(objective))
+        new PromptTuner<LabelledImage>(objective, setup.Training with { BatchSize = 16 }, trainable: setup.Trainable)
             .Run(data.Train, probe);
         float after = Loss();
         output.WriteLine($"loss on {probe.Count} training images: {before:F3} → {after:F3}");
@@ -124,13 +128,13 @@ public class VisualPromptTuningTests(ITestOutputHelper output)
     public void Saved_head_and_prompts_reproduce_the_predictions(string name)
     {
         var model = VitFiles.Load(TinyVit);
-        var method = VisualTuningMethod.Named(name);
-        var objective = method.Build(model, Classes, promptTokens: 3, seed: 2);
+        var setup = Adapt(name, model, Classes, promptTokens: 3, seed: 2, steps: 5);
+        var objective = setup.Objective;
         var images = RandomImages(model.Config, 24, seed: 9);
-        new PromptTuner<LabelledImage>(objective, FewSteps(method, 5), trainable: method.Trainable(objective))
-            .Run(images, images);
+        new PromptTuner<LabelledImage>(objective, setup.Training, trainable: setup.Trainable).Run(images, images);
         using var dir = new TempDirectory();
-        objective.SaveAdapter(dir.Path);
+        Assert.NotNull(setup.Save);
+        setup.Save(dir.Path);
 
         var reloaded = ImageClassification.LoadAdapter(dir.Path, VitFiles.Load(TinyVit), Classes);
         Assert.Equal(objective.VisualPrompts?.Layers, reloaded.VisualPrompts?.Layers);
@@ -144,8 +148,8 @@ public class VisualPromptTuningTests(ITestOutputHelper output)
     {
         var model = VitFiles.Load(TinyVit);
         using var dir = new TempDirectory();
-        VisualTuningMethod.Named("vpt-deep").Build(model, Classes, promptTokens: 2, seed: 1).SaveAdapter(dir.Path);
-        VisualTuningMethod.Named("linear").Build(model, Classes, promptTokens: 2, seed: 1).SaveAdapter(dir.Path);
+        Adapt("vpt-deep", model, Classes, promptTokens: 2, seed: 1, steps: 1).Save!(dir.Path);
+        Adapt("probe", model, Classes, promptTokens: 2, seed: 1, steps: 1).Save!(dir.Path);
         Assert.Null(ImageClassification.LoadAdapter(dir.Path, model, Classes).VisualPrompts);
     }
 }
