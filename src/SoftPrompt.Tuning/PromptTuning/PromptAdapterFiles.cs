@@ -209,15 +209,20 @@ public static class PromptAdapterFiles
         model.Config);
 
     /// <summary>The fingerprint of any model with a token-embedding table (a T5's shared one).</summary>
-    public static string FingerprintOf(Tensor tokenEmbedding, Models.ModelConfig config)
+    public static string FingerprintOf(Tensor tokenEmbedding, Models.ModelConfig config) => FingerprintOf(
+        tokenEmbedding, config.VocabSize, config.HiddenSize);
+
+    /// <summary>The fingerprint of a model by its first table of weights (a ViT's patch projection): its first 64 rows
+    /// of <paramref name="width"/>, with <paramref name="rows"/> and the width.</summary>
+    public static string FingerprintOf(Tensor table, int rows, int width)
     {
-        var embedding = tokenEmbedding.Span;
-        int count = Math.Min(embedding.Length, 64 * config.HiddenSize);
+        var embedding = table.Span;
+        int count = Math.Min(embedding.Length, 64 * width);
         var rounded = new ushort[count];
         ReducedPrecision.SingleToBf16(embedding[..count], rounded);
         var bytes = new byte[8 + 2 * count];
-        BitConverter.TryWriteBytes(bytes.AsSpan(0, 4), config.VocabSize);
-        BitConverter.TryWriteBytes(bytes.AsSpan(4, 4), config.HiddenSize);
+        BitConverter.TryWriteBytes(bytes.AsSpan(0, 4), rows);
+        BitConverter.TryWriteBytes(bytes.AsSpan(4, 4), width);
         System.Runtime.InteropServices.MemoryMarshal.AsBytes(rounded.AsSpan()).CopyTo(bytes.AsSpan(8));
         return "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes))[..16];
     }

@@ -38,11 +38,20 @@ public sealed class ImageClassification : IPromptObjective<LabelledImage>
     public const string HeadFile = "head.safetensors";
     public const string PromptsFile = "vpt_prompts.safetensors";
 
-    /// <summary>What a linear probe or VPT run trained, for a frozen model: the head and, if any, the
-    /// prompts.</summary>
+    /// <summary>The ViT's identity, from its patch projection: recorded with a saved head and prompts so that another
+    /// backbone of the same width is refused (they mean nothing to it).</summary>
+    public static string FingerprintOf(Vit model) => PromptAdapterFiles.FingerprintOf(
+        model.Parameter(PatchProjection), model.Config.Patches, model.Config.HiddenSize);
+
+    private const string PatchProjection = "vit.embeddings.patch_embeddings.projection.weight";
+
+    /// <summary>What a linear probe or VPT run trained, for a frozen model: the head and, if any, the prompts, with
+    /// the backbone's fingerprint.</summary>
     public void SaveAdapter(string directory)
     {
         Directory.CreateDirectory(directory);
+        File.WriteAllText(Path.Combine(directory, PromptAdapterFiles.TaskFile),
+            new System.Text.Json.Nodes.JsonObject { ["base_fingerprint"] = FingerprintOf(Model) }.ToJsonString());
         Head.Save(Path.Combine(directory, HeadFile));
         string prompts = Path.Combine(directory, PromptsFile);
         if (VisualPrompts is not null) VisualPrompts.Save(prompts);
@@ -52,6 +61,7 @@ public sealed class ImageClassification : IPromptObjective<LabelledImage>
     /// <summary>A saved head (and prompts, if the directory has them) on <paramref name="model"/>.</summary>
     public static ImageClassification LoadAdapter(string directory, Vit model, IReadOnlyList<string> classes)
     {
+        PromptAdapterFiles.CheckBase(directory, FingerprintOf(model));
         var head = LinearHead.Load(Path.Combine(directory, HeadFile), classes, model.Config.HiddenSize, "head");
         string prompts = Path.Combine(directory, PromptsFile);
         return new ImageClassification(model, head, File.Exists(prompts) ? VisualPrompts.Load(prompts, model.Config)

@@ -1,6 +1,7 @@
 using SoftPrompt.Data.Images;
 using SoftPrompt.Engine;
 using SoftPrompt.Engine.Autograd;
+using SoftPrompt.Engine.IO;
 using SoftPrompt.Models;
 using SoftPrompt.Models.Formats;
 using SoftPrompt.Tests.Models;
@@ -141,6 +142,19 @@ public class VisualPromptTuningTests(ITestOutputHelper output)
         var tape = new Tape(recording: false);
         Assert.Equal(objective.Logits(tape, images).ToArray(), reloaded.Logits(tape, images).ToArray());
         Assert.Equal(objective.Predict(images), reloaded.Predict(images));
+    }
+
+    [Fact]
+    public void A_head_and_prompts_saved_on_one_vit_are_refused_on_another_of_the_same_shape()
+    {
+        using var dir = new TempDirectory();
+        Adapt("vpt-deep", VitFiles.Load(TinyVit), Classes, promptTokens: 2, seed: 1, steps: 1).Save!(dir.Path);
+        var other = VitFiles.Load(TinyVit);
+        other.Parameters.First(p => p.Name.EndsWith("patch_embeddings.projection.weight")).Tensor.Span[0] += 0.5f;
+        var error = Assert.Throws<ModelFormatException>(() => ImageClassification.LoadAdapter(dir.Path, other,
+            Classes));
+        Assert.Contains("trained on another base model", error.Message);
+        Assert.NotNull(ImageClassification.LoadAdapter(dir.Path, VitFiles.Load(TinyVit), Classes).VisualPrompts);
     }
 
     [Fact]
