@@ -164,15 +164,19 @@ public static class EvalCommand
                     .Predict(rows);
                 double Accuracy(string[] predicted) => Math.Round(rows.Where((e, i) => e.Label == predicted[i])
                     .Count() / (double)rows.Count, 4);
+                double MacroF1(string[] predicted) => Math.Round(LabelPredictorExtensions.Score(rows, predicted,
+                    definition.Labels).MacroF1, 4);
                 ResultOutput.Print(parse, json, new
                 {
                     model = loaded.Source, task = taskName, split = parse.GetValue(split), examples = rows.Count,
                     method = "prompt_ensemble",
                     members = paths.Select((p, i) => new { adapter = p, accuracy = Accuracy(perMember[i]) }).ToArray(),
                     majority_vote_accuracy = Accuracy(vote), mean_probability_accuracy = Accuracy(mean),
+                    majority_vote_macro_f1 = MacroF1(vote), mean_probability_macro_f1 = MacroF1(mean),
                     majority_class = majority, majority_accuracy = majorityRate,
-                }, $"An ensemble of {paths.Length} prompts: {Accuracy(vote):P1} accuracy by majority vote, " +
-                    $"{Accuracy(mean):P1} by mean probability, " +
+                }, $"An ensemble of {paths.Length} prompts: {Accuracy(vote):P1} accuracy (macro-F1 " +
+                    $"{MacroF1(vote):F3}) by majority vote, {Accuracy(mean):P1} (macro-F1 {MacroF1(mean):F3}) " +
+                    "by mean probability, " +
                    $"on {rows.Count:N0} {taskName} {parse.GetValue(split)} examples (members " +
                        $"{string.Join(", ", perMember.Select(m => Accuracy(m).ToString("P1")))}); " +
                    $"always answering \"{majority}\" {majorityRate:P1}.");

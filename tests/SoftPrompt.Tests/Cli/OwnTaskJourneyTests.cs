@@ -55,6 +55,16 @@ public class OwnTaskJourneyTests
             "--task", "./tickets",
             "--adapter", "adapters/tickets-lora", "--json")).Trim()).RootElement;
         Assert.Equal("lora", evaluated.GetProperty("method").GetString());
+        // An ensemble of one prompt twice answers as that prompt alone, in accuracy and macro-F1.
+        JsonElement Eval(params string[] adapter) => JsonDocument.Parse(CliProcess.SucceedIn(home.Path, minute,
+            ["eval", "--model", model, "--task", "./tickets", "--json", .. adapter]).Result.Trim()).RootElement;
+        var single = Eval("--adapter", "adapters/tickets");
+        var twice = Eval("--ensemble", "adapters/tickets,adapters/tickets");
+        foreach (string rule in new[] { "majority_vote", "mean_probability" })
+        {
+            Assert.Equal(single.GetProperty("accuracy").GetDouble(), twice.GetProperty(rule + "_accuracy").GetDouble());
+            Assert.Equal(single.GetProperty("macro_f1").GetDouble(), twice.GetProperty(rule + "_macro_f1").GetDouble());
+        }
 
         // generate and inspect read every method's adapter: LoRA hooks the layers while decoding; inspect lists its
         // tensors.
