@@ -32,6 +32,9 @@ public sealed record TrainerOptions
     /// <summary>Global gradient-norm limit; 0 turns clipping off.</summary>
     public float ClipNorm { get; init; } = 1f;
     public required int EvaluateEvery { get; init; }
+    /// <summary>Also score the starting weights (step 0) before the first update, as a candidate for the best: the
+    /// kept weights are then never worse on validation than where training started.</summary>
+    public bool EvaluateAtStart { get; init; }
     public required int CheckpointEvery { get; init; }
     /// <summary>Stop after this many evaluations without a better figure; 0 never stops early.</summary>
     public int Patience { get; init; }
@@ -105,6 +108,7 @@ public sealed class Trainer(IReadOnlyList<Tensor> trained, IReadOnlyList<Tensor>
         long seenThisRun = 0;
         float lastLoss = float.NaN;
         bool stoppedEarly = false;
+        if (options.EvaluateAtStart && state.Step == 0) state = Evaluated(objective, state, improved);
         while (state.Step < options.Steps)
         {
             if (cancel.IsCancellationRequested)
@@ -155,18 +159,7 @@ public sealed class Trainer(IReadOnlyList<Tensor> trained, IReadOnlyList<Tensor>
             if (state.Step % options.EvaluateEvery == 0 || last)
             {
                 tape.Reset();
-                double figure = objective.Evaluate();
-                bool better = options.HigherIsBetter ? figure > state.BestScore : figure < state.BestValidationLoss;
-                state = better
-                    ? (options.HigherIsBetter ? state with { BestScore = figure } : state with { BestValidationLoss =
-                        (float)figure })
-                      with { BestStep = state.Step, EvaluationsWithoutImprovement = 0 }
-                    : state with { EvaluationsWithoutImprovement = state.EvaluationsWithoutImprovement + 1 };
-                if (better) improved?.Invoke(state.Step, figure);
-                _progress.Evaluated(options.HigherIsBetter
-                    ? new EvaluationReport(state.Step, float.NaN, better, new Dictionary<string,
-                        double> { [options.MetricName] = figure })
-                    : new EvaluationReport(state.Step, (float)figure, better, LossIsPerToken: options.LossIsPerToken));
+                state = Evaluated(objective, state, improved);
                 stoppedEarly = options.Patience > 0 && state.EvaluationsWithoutImprovement >= options.Patience;
             }
             if (checkpointDirectory is not null && (state.Step % options.CheckpointEvery == 0 || last || stoppedEarly))
@@ -181,6 +174,25 @@ public sealed class Trainer(IReadOnlyList<Tensor> trained, IReadOnlyList<Tensor>
         }
         tape.Reset();
         return Result(state, lastLoss, stoppedEarly, stopped: false);
+    }
+
+    /// <summary>The validation figure at the current weights, kept as the best when it is better, and
+    /// reported.</summary>
+    private TrainingState Evaluated(ITrainingObjective objective, TrainingState state, Action<int, double>? improved)
+    {
+        double figure = objective.Evaluate();
+        bool better = options.HigherIsBetter ? figure > state.BestScore : figure < state.BestValidationLoss;
+        state = better
+            ? (options.HigherIsBetter ? state with { BestScore = figure } : state with { BestValidationLoss =
+                (float)figure })
+              with { BestStep = state.Step, EvaluationsWithoutImprovement = 0 }
+            : state with { EvaluationsWithoutImprovement = state.EvaluationsWithoutImprovement + 1 };
+        if (better) improved?.Invoke(state.Step, figure);
+        _progress.Evaluated(options.HigherIsBetter
+            ? new EvaluationReport(state.Step, float.NaN, better, new Dictionary<string,
+                double> { [options.MetricName] = figure })
+            : new EvaluationReport(state.Step, (float)figure, better, LossIsPerToken: options.LossIsPerToken));
+        return state;
     }
 
     private double Best(TrainingState state) => options.HigherIsBetter ? state.BestScore : state.BestValidationLoss;

@@ -33,7 +33,9 @@ public static class TuneCommand
         var output = new Option<string>("--out") { Description = "Adapter output directory (default adapters/<task>)" };
         var length = new Option<int?>("--prompt-length")
         {
-            Description = "Soft prompt vectors (default: k of the task template's {soft*k}, else 20)",
+            Description =
+                "Soft prompt vectors (default: k of the task template's {soft*k}, else the tokens of --init-text " +
+                "with --init text, else 20)",
         };
         var init = new Option<string>("--init")
         {
@@ -117,6 +119,12 @@ public static class TuneCommand
             Description = "Score labels by mean log-probability per token (length-normalised)",
         };
         var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 50 };
+        var evaluateInit = new Option<bool>("--evaluate-init")
+        {
+            Description =
+                "Score the starting prompt (or adapter) on validation too, so the kept state is never worse " +
+                "there than where training began (an init from text the model already answers well)",
+        };
         var evalExamples = new Option<int>("--eval-examples")
         {
             Description = "Validation examples per evaluation",
@@ -137,7 +145,7 @@ public static class TuneCommand
             keepByMacroF1,
             checkpointEvery,
             length, init, initText, placement, steps, batch, lr, optimizerName, schedule, warmup, accumulate, patience,
-            resume, evalEvery, evalExamples, testExamples, seed, threads, json, weights })
+            resume, evalEvery, evaluateInit, evalExamples, testExamples, seed, threads, json, weights })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -164,7 +172,8 @@ public static class TuneCommand
                         {
                             Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch),
                             AccumulationSteps = parse.GetValue(accumulate),
-                            EvaluateEvery = parse.GetValue(evalEvery), Patience = parse.GetValue(patience),
+                            EvaluateEvery = parse.GetValue(evalEvery), EvaluateInit = parse.GetValue(evaluateInit),
+                            Patience = parse.GetValue(patience),
                             Seed = parse.GetValue(seed),
                             CheckpointEvery = parse.GetValue(checkpointEvery), OnNonFinite = NonFiniteGuard.ParsePolicy(
                                 parse.GetValue(onNan)!),
@@ -189,7 +198,8 @@ public static class TuneCommand
                     ?? PromptScale.LearningRate(frozen.TokenEmbedding),
                 Schedule = LearningRateSchedule.ParseShape(parse.GetValue(schedule)!),
                 WarmupSteps = parse.GetValue(warmup),
-                EvaluateEvery = parse.GetValue(evalEvery), Patience = parse.GetValue(patience),
+                EvaluateEvery = parse.GetValue(evalEvery), EvaluateInit = parse.GetValue(evaluateInit),
+                Patience = parse.GetValue(patience),
                 Seed = parse.GetValue(seed),
                 CheckpointEvery = parse.GetValue(checkpointEvery),
                 OnNonFinite = NonFiniteGuard.ParsePolicy(parse.GetValue(onNan)!),

@@ -23,6 +23,9 @@ public sealed record PromptTuningOptions
     /// <summary>Global gradient-norm limit; 0 turns clipping off.</summary>
     public float ClipNorm { get; init; } = 1f;
     public int EvaluateEvery { get; init; } = 50;
+    /// <summary>Score the initial prompt too (step 0), so the kept one is never worse on validation than its
+    /// start.</summary>
+    public bool EvaluateInit { get; init; }
     /// <summary>Stop after this many evaluations without a better validation score; 0 never stops early.</summary>
     public int Patience { get; init; }
     public int CheckpointEvery { get; init; } = 50;
@@ -34,7 +37,8 @@ public sealed record PromptTuningOptions
     public string Fingerprint =>
         $"steps={Steps};batch={BatchSize};accumulate={AccumulationSteps};optimizer={Optimizer};lr={LearningRate};" +
         $"schedule={Schedule};" +
-        $"warmup={WarmupSteps};wd={WeightDecay};clip={ClipNorm};eval={EvaluateEvery};seed={Seed}";
+        $"warmup={WarmupSteps};wd={WeightDecay};clip={ClipNorm};eval={EvaluateEvery};seed={Seed}" +
+        (EvaluateInit ? ";evaluate-init" : "");
 
     public void Validate()
     {
@@ -100,7 +104,8 @@ public sealed class PromptTuner<TExample>
                 new TrainerOptions
             {
                 Steps = _options.Steps, AccumulationSteps = _options.AccumulationSteps, ClipNorm = _options.ClipNorm,
-                EvaluateEvery = _options.EvaluateEvery, CheckpointEvery = _options.CheckpointEvery,
+                EvaluateEvery = _options.EvaluateEvery, EvaluateAtStart = _options.EvaluateInit,
+                CheckpointEvery = _options.CheckpointEvery,
                 Patience = _options.Patience,
                 Seed = _options.Seed, OnNonFinite = _options.OnNonFinite, Fingerprint = _options.Fingerprint,
                 HigherIsBetter = true, MetricName = _objective.ScoreName, Unit = "examples",

@@ -15,7 +15,8 @@ namespace SoftPrompt.Tuning.PromptTuning;
 /// </summary>
 public static class PromptTuningRun
 {
-    /// <param name="PromptLength">Null: the task template's {soft*k}, else <see cref="DefaultPromptLength"/>.</param>
+    /// <param name="PromptLength">Null: the task template's {soft*k}, else the init text's token count (--init text),
+    /// else <see cref="DefaultPromptLength"/>.</param>
     /// <param name="Placement">Null: where the task template's {soft} slot is, else before the input.</param>
     public sealed record Settings(string TaskName, string TaskDirectory, string OutDirectory, int? PromptLength,
         PromptPlacement? Placement,
@@ -64,7 +65,12 @@ public static class PromptTuningRun
         // kept in the adapter, so serving reads inputs as training did
         var taskDefinition = TaskDefinition.Load(s.TaskDirectory, s.TaskName);
         var slot = (taskDefinition as ClassificationTask)?.Soft;
-        var prompt = new PromptEmbedding(s.PromptLength ?? slot?.Count ?? DefaultPromptLength, frozen.Config.HiddenSize)
+        int[]? initTokens = s.InitText is string text ? tokenizer.Encode(text) : null;
+        // An init text sets the length when nothing else does: its tokens exactly, neither cut nor repeated.
+        int? textLength = PromptInit.Parse(s.Init) == PromptInitKind.Text && initTokens is { Length: > 0 }
+            ? initTokens.Length : null;
+        var prompt = new PromptEmbedding(s.PromptLength ?? slot?.Count ?? textLength ?? DefaultPromptLength,
+            frozen.Config.HiddenSize)
         {
             Placement = s.Placement ?? (slot?.Position == SoftSlotPosition.End ? PromptPlacement.BeforeAnswer
                 : PromptPlacement.BeforeInput),
@@ -73,7 +79,7 @@ public static class PromptTuningRun
         void Initialize(IEnumerable<int[]> trainInputs, IReadOnlyList<int[]> labelTokens) =>
             PromptInit.Apply(prompt, PromptInit.Parse(s.Init), frozen.TokenEmbedding, s.Seed,
                 PromptInit.MostFrequentTokens(trainInputs, 5000),
-                labelTokens, s.InitText is string text ? tokenizer.Encode(text) : null);
+                labelTokens, initTokens);
         void Describe(int train, int validation, int test) =>
             log($"Task {s.TaskName}: {train} train, {validation} validation, {test} test examples; " +
                 $"{prompt.Length} × {prompt.Prompt.Dim(1)} = {prompt.Prompt.Length:N0} trainable values " +

@@ -55,4 +55,24 @@ public class PromptTuningRunTests
         Assert.Equal(length, saved.Length);
         Assert.Equal(placement, saved.Placement);
     }
+
+    [Theory]
+    [InlineData("Story: {story} The mood was", null)] // the init text's own tokens, neither cut nor repeated
+    [InlineData("Story: {story} The mood was{soft*2}", 2)] // the template's slot still decides
+    public void An_init_text_sizes_the_prompt_when_nothing_else_does(string template, int? expected)
+    {
+        using var dir = new TempDirectory();
+        string task = WriteTask(dir, template);
+        var loaded = ModelLoader.Load(SharedModels.TinyStoriesPath);
+        const string text = " How did the story feel at the end?";
+        var settings = new PromptTuningRun.Settings("mood", task, dir.File("adapter"), null, null, "text", text, 1,
+            new PromptTuningOptions { Steps = 1, BatchSize = 2, EvaluateEvery = 1, Seed = 1 }, 4, 4, false, false,
+            ClassificationLoss.Auto);
+        var outcome = PromptTuningRun.Run(loaded.Model, loaded.Tokenizer!, loaded.Source, settings,
+            SilentProgress.Instance, _ => { });
+        int textTokens = loaded.Tokenizer!.Encode(text).Length;
+        Assert.True(textTokens is > 2 and not 20, $"the text has {textTokens} tokens");
+        Assert.Equal(expected ?? textTokens, Assert.IsType<PromptTuningRun.ClassificationOutcome>(outcome)
+            .PromptLength);
+    }
 }

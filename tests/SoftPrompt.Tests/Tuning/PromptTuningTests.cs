@@ -496,3 +496,45 @@ public class PromptEnsembleTests
         }
     }
 }
+
+/// <summary>`--evaluate-init`: the starting weights are a candidate for the kept state.</summary>
+public class EvaluateInitTests
+{
+    /// <summary>Training pushes every value up (loss −Σw) while validation prefers values near 0 (score −Σ|w|): the
+    /// best state on validation is the start.</summary>
+    private sealed class DriftingObjective(Tensor weights) : IPromptObjective<int>
+    {
+        public PromptEmbedding? Prompt => null;
+        public string ScoreName => "score";
+        public Tensor Loss(Tape tape, IReadOnlyList<int> batch) => Fn.Scale(tape, Fn.Sum(tape, weights), -1f);
+        public double Score(IReadOnlyList<int> examples) => -weights.ToArray().Sum(MathF.Abs);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void The_start_is_kept_when_nothing_later_scores_better(bool evaluateInit)
+    {
+        var weights = Tensor.Parameter([2, 3], trainable: true, "w");
+        var options = new PromptTuningOptions
+        {
+            Steps = 6, BatchSize = 1, Optimizer = "adamw", LearningRate = 0.1f, WeightDecay = 0f, EvaluateEvery = 2,
+            EvaluateInit = evaluateInit,
+        };
+        var result = new PromptTuner<int>(new DriftingObjective(weights), options, trainable: [weights])
+            .Run([1, 2, 3], [1]);
+        if (evaluateInit)
+        {
+            Assert.Equal(0, result.BestStep);
+            Assert.Equal(0.0, result.BestScore);
+            Assert.All(weights.ToArray(), w => Assert.Equal(0f, w)); // the start, restored
+        }
+        else
+        {
+            Assert.Equal(2, result.BestStep); // the first evaluation after training began
+            Assert.All(weights.ToArray(), w => Assert.True(w > 0f));
+        }
+        Assert.NotEqual(new PromptTuningOptions().Fingerprint, new PromptTuningOptions { EvaluateInit = true }
+            .Fingerprint); // a resume cannot mix the two
+    }
+}
