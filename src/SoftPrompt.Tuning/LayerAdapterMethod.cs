@@ -19,6 +19,9 @@ public sealed class LayerAdapterMethod(string name, string summary, Func<Transfo
     public override string Summary => summary;
     public override ModelFamilies Families => createOnT5 is null ? families : families | ModelFamilies.EncoderDecoder;
 
+    public override bool SupportsGeneration => !withHead;
+    public override bool SupportsHeads => true;
+
     protected override T5Setup PrepareForEncoderDecoder(EncoderDecoderContext context)
     {
         var adapter = createOnT5!(context.Model, context.Settings);
@@ -28,8 +31,6 @@ public sealed class LayerAdapterMethod(string name, string summary, Func<Transfo
             $"{summary}, in the encoder's and the decoder's blocks; AdamW lr {learningRate}",
             directory => adapter.Save(directory, context.BaseModel));
     }
-    public override bool SupportsGeneration => !withHead;
-    public override bool SupportsHeads => true;
 
     protected override PreparedMethod<T> PrepareFor<T>(MethodContext<T> context)
     {

@@ -116,7 +116,9 @@ public abstract class TuningMethod
     /// <see cref="ModelFamilies.EncoderDecoder"/>; others are refused with the line that says so.</summary>
     public EncoderDecoder.T5Setup PrepareEncoderDecoder(EncoderDecoder.EncoderDecoderContext context)
     {
-        if (!Supports(ModelFamilies.EncoderDecoder) || !UsesModel)
+        if (!UsesModel)
+            throw new NotSupportedException($"Method '{Name}' uses no model: it is fitted on the task's texts alone.");
+        if (!Supports(ModelFamilies.EncoderDecoder))
             throw new NotSupportedException(TuningMethods.Unsupported(this, ModelFamilies.EncoderDecoder));
         return PrepareForEncoderDecoder(context);
     }
