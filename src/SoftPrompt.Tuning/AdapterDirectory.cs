@@ -29,6 +29,22 @@ public static class AdapterDirectory
             : throw new ModelFormatException(configPath, "no \"peft_type\" string says which method the adapter is.");
     }
 
+    /// <summary>A T5's adapter: a prompt on the encoder input or a prefix in its blocks, checked against the T5's
+    /// fingerprint.</summary>
+    public static LoadedAdapter LoadOnT5(string directory, T5 model)
+    {
+        PromptAdapterFiles.CheckBase(directory, PromptAdapterFiles.FingerprintOf(model.TokenEmbedding, model.Config));
+        string type = PeftTypeOf(directory);
+        return type switch
+        {
+            "PROMPT_TUNING" => new(type, PromptAdapterFiles.Load(directory, model.Config.HiddenSize), null),
+            "PREFIX_TUNING" => new(type, null, PrefixAdapterFiles.Load(directory, model.AdapterConfig).ForInference(
+                model.AdapterConfig)),
+            _ => throw new ModelFormatException(Path.Combine(directory, AdapterFiles.ConfigFile),
+                $"peft_type \"{type}\" is not one a T5 runs here (PROMPT_TUNING, PREFIX_TUNING)."),
+        };
+    }
+
     public static LoadedAdapter Load(string directory, CausalLanguageModel model)
     {
         string configPath = Path.Combine(directory, AdapterFiles.ConfigFile);

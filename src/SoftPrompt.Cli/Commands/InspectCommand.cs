@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SoftPrompt.Data.Tasks;
+using SoftPrompt.Data.Tokenizers;
 using SoftPrompt.Models.Formats;
 using SoftPrompt.Tuning;
 using SoftPrompt.Tuning.PromptTuning;
@@ -28,18 +29,15 @@ public static class InspectCommand
         foreach (var o in new Option[] { model, adapter, top, task }) command.Options.Add(o);
         command.SetAction(parse =>
         {
-            var loaded = ModelLoader.Load(parse.GetValue(model)!);
-            var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException(
-                $"The model at {loaded.Source} has no tokenizer.");
-            string directory = parse.GetValue(adapter)!;
-            // checks the base it was trained on, for every method
-            var trained = AdapterDirectory.Load(directory, loaded.Model);
+            string modelPath = parse.GetValue(model)!, directory = parse.GetValue(adapter)!;
+            // the adapter is checked against the base it was trained on, for every method
+            var (trained, tokenEmbedding, baseParameters, tokenizer) = LoadBoth(modelPath, directory);
             if (trained.Prompt is not { } prompt)
             {
-                DescribeTensors(directory, trained.PeftType, loaded.Model.ParameterCount);
+                DescribeTensors(directory, trained.PeftType, baseParameters);
                 return 0;
             }
-            var nearest = NearestTokens.Find(prompt.Prompt, loaded.Model.TokenEmbedding, parse.GetValue(top));
+            var nearest = NearestTokens.Find(prompt.Prompt, tokenEmbedding, parse.GetValue(top));
             // Lester et al. found class labels among the nearest neighbours of many prompt vectors; count them.
             var labelTokens = parse.GetValue(task) is string given && TaskFolder.Locate(given,
                 ShippedFiles.Path("data/tasks")) is var (name, folder)
@@ -63,6 +61,23 @@ public static class InspectCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The adapter on its base, a single stack or a T5: what was trained, the token table its prompt is read
+    /// against, the base's size and its tokenizer.</summary>
+    private static (LoadedAdapter Trained, Engine.Tensor TokenEmbedding, long BaseParameters, ITokenizer Tokenizer)
+        LoadBoth(string modelPath, string directory)
+    {
+        if (ModelFamily.OfStoredModel(modelPath) == ModelFamilies.EncoderDecoder)
+        {
+            var t5 = ModelLoader.LoadT5(modelPath);
+            return (AdapterDirectory.LoadOnT5(directory, t5.Model), t5.Model.TokenEmbedding, t5.Model.ParameterCount,
+                t5.Tokenizer ?? throw new FileNotFoundException($"The model at {modelPath} has no tokenizer.json."));
+        }
+        var loaded = ModelLoader.Load(modelPath);
+        return (AdapterDirectory.Load(directory, loaded.Model), loaded.Model.TokenEmbedding,
+            loaded.Model.ParameterCount,
+            loaded.Tokenizer ?? throw new FileNotFoundException($"The model at {loaded.Source} has no tokenizer."));
     }
 
     /// <summary>The adapter's stored tensors: name, shape, values and their root mean square (how far from zero a

@@ -9,6 +9,8 @@ using SoftPrompt.Models.Generation;
 using SoftPrompt.Training;
 using SoftPrompt.Training.Corpus;
 using SoftPrompt.Training.Pretraining;
+using SoftPrompt.Tuning;
+using SoftPrompt.Tuning.EncoderDecoder;
 
 namespace SoftPrompt.Cli.Commands;
 
@@ -187,8 +189,12 @@ public static partial class T5Command
             "models/t5-small-lm");
         var prompt = new Option<string>("--prompt") { Description = "The encoder's input text", Required = true };
         var maxTokens = Int("--max-tokens", "New tokens at most", 40);
+        var adapter = new Option<string?>("--adapter")
+        {
+            Description = "A T5 adapter to decode with: prompt tuning (before the input) or prefix",
+        };
         var command = new Command("generate", "Encode a text and write the decoder's greedy answer, token by token.");
-        foreach (var o in new Option[] { model, prompt, maxTokens }) command.Options.Add(o);
+        foreach (var o in new Option[] { model, prompt, maxTokens, adapter }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var loaded = ModelLoader.LoadT5(parse.GetValue(model)!);
@@ -197,8 +203,11 @@ public static partial class T5Command
             int? eos = tokenizer.EosId ?? loaded.Model.Config.EosTokenId;
             var input = tokenizer.Encode(parse.GetValue(prompt)!).ToList();
             if (eos is int end) input.Add(end); // T5 reads every input with its closing </s>
+            // read (and checked against this T5) before anything is written
+            var trained = parse.GetValue(adapter) is string directory
+                ? AdapterDirectory.LoadOnT5(directory, loaded.Model) : null;
             var decoder = new IncrementalDecoder(tokenizer, Array.Empty<int>());
-            Seq2SeqGenerator.Greedy(loaded.Model, input, parse.GetValue(maxTokens), eos,
+            T5Generation.Greedy(loaded.Model, trained, input, parse.GetValue(maxTokens), eos,
                 id => Console.Write(decoder.Add(id)));
             Console.WriteLine();
             return 0;

@@ -42,25 +42,11 @@ public static class AdapterEvaluation
         model.SetTrainable(false);
         var definition = TaskDefinition.AsClassification(TaskDefinition.Load(task.Directory, task.Name),
             Path.Combine(task.Directory, TaskDefinition.FileName));
-        PromptEmbedding? prompt = null;
-        IModelAdapter? adapter = null;
-        string method = "zero-shot";
-        if (adapterDirectory is not null)
-        {
-            PromptAdapterFiles.CheckBase(adapterDirectory, PromptAdapterFiles.FingerprintOf(model.TokenEmbedding,
-                model.Config));
-            method = AdapterDirectory.PeftTypeOf(adapterDirectory);
-            if (method == "PROMPT_TUNING") prompt = PromptAdapterFiles.Load(adapterDirectory, model.Config.HiddenSize);
-            else if (method == "PREFIX_TUNING")
-                adapter = PrefixAdapterFiles.Load(adapterDirectory, model.AdapterConfig).ForInference(
-                    model.AdapterConfig);
-            else throw new ModelFormatException(Path.Combine(adapterDirectory, AdapterFiles.ConfigFile),
-                $"peft_type \"{method}\" is not one a T5 runs here (PROMPT_TUNING, PREFIX_TUNING).");
-            method = method.ToLowerInvariant();
-        }
+        var trained = adapterDirectory is null ? null : AdapterDirectory.LoadOnT5(adapterDirectory, model);
+        string method = trained?.PeftType.ToLowerInvariant() ?? "zero-shot";
         var rows = TaskFile.EvenSubset(definition.ReadSplit(task.Split(split)), examples);
-        var (accuracy, macroF1, _) = new T5Classifier(model, tokenizer, definition, prompt) { Adapter = adapter }
-            .Metrics(rows);
+        var (accuracy, macroF1, _) = new T5Classifier(model, tokenizer, definition, trained?.Prompt)
+            { Adapter = trained?.Adapter }.Metrics(rows);
         var (majority, majorityAccuracy, _) = LabelPredictorExtensions.Majority(rows, definition.Labels);
         return new Outcome(method, rows.Count, accuracy, macroF1, majority, majorityAccuracy);
     }

@@ -97,6 +97,11 @@ public class T5CommandTests
             .. extra]).Result.Trim().Split('\n')[^1]).RootElement.GetProperty("accuracy").GetDouble();
         Assert.Equal(outcome.GetProperty("test_accuracy").GetDouble(), Evaluated("--adapter", dir.File("t5-prompt")));
         Assert.Equal(outcome.GetProperty("zero_shot_accuracy").GetDouble(), Evaluated());
+        // inspect reads the T5's prompt against the T5's own token table; t5 generate decodes with it
+        string nearest = await Succeed("inspect", "--model", dir.File("lm"), "--adapter", dir.File("t5-prompt"));
+        Assert.Equal(2, nearest.Split('\n').Count(line => line.StartsWith("P")));
+        await Succeed("t5", "generate", "--model", dir.File("lm"), "--prompt", "The soup was", "--max-tokens", "3",
+            "--adapter", dir.File("t5-prompt"));
 
         var (code, _, stderr) = await Run("tune", "--model", dir.File("lm"), "--task", "food-reviews", "--data", data,
             "--method", "lora", "--steps", "1");

@@ -206,3 +206,24 @@ public class T5TuningTests
             learningRate: 5e-2f);
     }
 }
+
+/// <summary>`t5 generate --adapter`: the prompt is read before the input, as the classifier reads it.</summary>
+public class T5GenerationTests
+{
+    [Fact]
+    public void A_prompt_made_of_token_rows_decodes_as_those_tokens_written_before_the_input()
+    {
+        var (t5, tokenizer) = T5TuningTests.TinyT5(seed: 5);
+        int[] promptTokens = tokenizer.Encode(" Tell me the mood:"), input = tokenizer.Encode(" Tom smiled.");
+        var prompt = new PromptEmbedding(promptTokens.Length, t5.Config.HiddenSize);
+        int d = t5.Config.HiddenSize;
+        for (int i = 0; i < promptTokens.Length; i++)
+            t5.TokenEmbedding.ReadOnlySpan.Slice(promptTokens[i] * d, d).CopyTo(prompt.Prompt.Span.Slice(i * d, d));
+        var trained = new SoftPrompt.Tuning.LoadedAdapter("PROMPT_TUNING", prompt, null);
+
+        var withAdapter = T5Generation.Greedy(t5, trained, input, maxNewTokens: 6, endOfSequence: null);
+        var written = T5Generation.Greedy(t5, null, [.. promptTokens, .. input], maxNewTokens: 6, endOfSequence: null);
+        Assert.Equal(6, withAdapter.Count);
+        Assert.Equal(written, withAdapter);
+    }
+}
