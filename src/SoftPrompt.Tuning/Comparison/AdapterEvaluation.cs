@@ -1,11 +1,8 @@
 using SoftPrompt.Data.Images;
 using SoftPrompt.Data.Tasks;
 using SoftPrompt.Engine;
-using SoftPrompt.Engine.IO;
 using SoftPrompt.Models.Formats;
 using SoftPrompt.Tuning.EncoderDecoder;
-using SoftPrompt.Tuning.PrefixTuning;
-using SoftPrompt.Tuning.PromptTuning;
 using SoftPrompt.Tuning.VisualPrompts;
 
 namespace SoftPrompt.Tuning.Comparison;
@@ -26,8 +23,9 @@ public static class AdapterEvaluation
         {
             ModelFamilies.EncoderDecoder => OnT5(modelPath, adapterDirectory, task, split, examples),
             ModelFamilies.Vision => OnVit(modelPath, adapterDirectory ?? throw new OptionException("Adapter",
-                "is needed on a ViT: its untuned classifier knows the pretraining classes, not the task's; give the " +
-                "head (and prompts) `tune --method probe|vpt-shallow|vpt-deep` saved."), task, split, examples),
+                "is needed on a ViT: its own classifier knows the pretraining classes, not the task's; give the " +
+                "folder where `tune --method probe|vpt-shallow|vpt-deep` saved a head (and prompts)."), task, split,
+                examples),
             var family => throw new ArgumentException(
                 $"{modelPath} is {ModelFamily.Describe(family)}: it is scored by `eval` directly."),
         };
