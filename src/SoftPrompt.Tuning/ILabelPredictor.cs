@@ -19,19 +19,23 @@ public static class LabelPredictorExtensions
     /// <summary>The most common label among the examples (the first seen of tied ones), and what always answering it
     /// scores: the baseline every classification figure is read against.</summary>
     public static (string Label, double Accuracy, double MacroF1) Majority(IReadOnlyList<LabeledExample> examples,
-        IReadOnlyList<string> labels)
+        IReadOnlyList<string> labels) => Majority(examples.Select(e => e.Label).ToArray(), labels);
+
+    /// <summary>The same for gold labels given as they are (an image task's class names).</summary>
+    public static (string Label, double Accuracy, double MacroF1) Majority(string[] gold, IReadOnlyList<string> labels)
     {
-        string majority = examples.GroupBy(e => e.Label).OrderByDescending(g => g.Count()).First().Key;
-        var (accuracy, macroF1) = Score(examples, examples.Select(_ => majority).ToArray(), labels);
+        string majority = gold.GroupBy(label => label).OrderByDescending(g => g.Count()).First().Key;
+        var (accuracy, macroF1) = Score(gold, gold.Select(_ => majority).ToArray(), labels);
         return (majority, accuracy, macroF1);
     }
 
     /// <summary>Accuracy and macro-F1 of predicted labels against the examples' own.</summary>
     public static (double Accuracy, double MacroF1) Score(IReadOnlyList<LabeledExample> examples, string[] predicted,
-        IReadOnlyList<string> labels)
-    {
-        var gold = examples.Select(e => e.Label).ToArray();
-        return (gold.Where((g, i) => g == predicted[i]).Count() / (double)gold.Length,
+        IReadOnlyList<string> labels) => Score(examples.Select(e => e.Label).ToArray(), predicted, labels);
+
+    /// <summary>Accuracy and macro-F1 of predicted labels against gold ones.</summary>
+    public static (double Accuracy, double MacroF1) Score(string[] gold, string[] predicted,
+        IReadOnlyList<string> labels) =>
+        (gold.Where((g, i) => g == predicted[i]).Count() / (double)gold.Length,
             PromptTuning.PromptClassifier.MacroF1(gold, predicted, labels));
-    }
 }

@@ -74,13 +74,7 @@ public static class SingleMethodRun
 
         var (tuned, tunedF1) = ((ILabelPredictor)prepared.Objective).Evaluate(test);
         var (majority, majorityAccuracy, majorityF1) = LabelPredictorExtensions.Majority(test, definition.Labels);
-        if (prepared.Save is { } save)
-        {
-            save(s.OutDirectory);
-            if (!File.Exists(Path.Combine(s.OutDirectory, PromptAdapterFiles.TaskFile)))
-                PromptAdapterFiles.SaveTaskOf(s.OutDirectory, s.TaskName, definition,
-                    PromptAdapterFiles.FingerprintOf(frozen));
-        }
+        SaveWithTask(prepared.Save, s, definition, PromptAdapterFiles.FingerprintOf(frozen));
         return new Outcome(method.Name, prepared.Note, trainable, frozen.ParameterCount, steps, test.Count, tuned,
             tunedF1, baseline, baselineF1,
             majority, majorityAccuracy, majorityF1, prepared.Save is null ? null : s.OutDirectory);
@@ -115,13 +109,8 @@ public static class SingleMethodRun
             ? Train(setup.Classifier, training, setup.Trainable, train, validation, s, progress) : 0;
         var (tuned, tunedF1, _) = setup.Classifier.Metrics(test);
         var (majority, majorityAccuracy, majorityF1) = LabelPredictorExtensions.Majority(test, definition.Labels);
-        if (setup.Save is { } save)
-        {
-            save(s.OutDirectory);
-            if (!File.Exists(Path.Combine(s.OutDirectory, PromptAdapterFiles.TaskFile)))
-                PromptAdapterFiles.SaveTaskOf(s.OutDirectory, s.TaskName, definition,
-                    PromptAdapterFiles.FingerprintOf(frozen.TokenEmbedding, frozen.Config));
-        }
+        SaveWithTask(setup.Save, s, definition, PromptAdapterFiles.FingerprintOf(frozen.TokenEmbedding,
+            frozen.Config));
         return new Outcome(method.Name, setup.Note, trainable, baseSize, steps, test.Count, tuned, tunedF1, baseline,
             baselineF1, majority, majorityAccuracy, majorityF1, setup.Save is null ? null : s.OutDirectory);
     }
@@ -146,6 +135,17 @@ public static class SingleMethodRun
         setup.Save?.Invoke(s.OutDirectory);
         return new Outcome(method.Name, setup.Note, trainable, backbone, steps, test.Count, accuracy, macroF1,
             double.NaN, double.NaN, majority, majorityAccuracy, majorityF1, setup.Save is null ? null : s.OutDirectory);
+    }
+
+    /// <summary>The method's adapter directory, with softprompt_task.json (task definition and base fingerprint) where
+    /// the method's own files did not write one, so `eval --adapter` and `serve` read inputs as training did.</summary>
+    private static void SaveWithTask(Action<string>? save, Settings s, ClassificationTask definition,
+        string baseFingerprint)
+    {
+        if (save is null) return;
+        save(s.OutDirectory);
+        if (!File.Exists(Path.Combine(s.OutDirectory, PromptAdapterFiles.TaskFile)))
+            PromptAdapterFiles.SaveTaskOf(s.OutDirectory, s.TaskName, definition, baseFingerprint);
     }
 
     private static (List<LabeledExample> Train, List<LabeledExample> Validation, List<LabeledExample> Test) Splits(

@@ -65,9 +65,10 @@ public static class PromptTuningRun
         // kept in the adapter, so serving reads inputs as training did
         var taskDefinition = TaskDefinition.Load(s.TaskDirectory, s.TaskName);
         var slot = (taskDefinition as ClassificationTask)?.Soft;
+        var initKind = PromptInit.Parse(s.Init);
         int[]? initTokens = s.InitText is string text ? tokenizer.Encode(text) : null;
         // An init text sets the length when nothing else does: its tokens exactly, neither cut nor repeated.
-        int? textLength = PromptInit.Parse(s.Init) == PromptInitKind.Text && initTokens is { Length: > 0 }
+        int? textLength = initKind == PromptInitKind.Text && initTokens is { Length: > 0 }
             ? initTokens.Length : null;
         var prompt = new PromptEmbedding(s.PromptLength ?? slot?.Count ?? textLength ?? DefaultPromptLength,
             frozen.Config.HiddenSize)
@@ -77,7 +78,7 @@ public static class PromptTuningRun
         };
         string Split(string name) => Path.Combine(s.TaskDirectory, name + ".jsonl");
         void Initialize(IEnumerable<int[]> trainInputs, IReadOnlyList<int[]> labelTokens) =>
-            PromptInit.Apply(prompt, PromptInit.Parse(s.Init), frozen.TokenEmbedding, s.Seed,
+            PromptInit.Apply(prompt, initKind, frozen.TokenEmbedding, s.Seed,
                 PromptInit.MostFrequentTokens(trainInputs, 5000),
                 labelTokens, initTokens);
         void Describe(int train, int validation, int test) =>

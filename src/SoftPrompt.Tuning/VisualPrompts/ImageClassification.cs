@@ -108,13 +108,10 @@ public sealed class ImageClassification : IPromptObjective<LabelledImage>
     {
         var classes = Head.Classes;
         var gold = examples.Select(e => classes[e.Label]).ToArray();
-        var predicted = Predict(examples).Select(c => classes[c]).ToArray();
-        string majority = gold.GroupBy(label => label).OrderByDescending(g => g.Count()).First().Key;
-        double Accuracy(string[] answers) => gold.Where((label, i) => label == answers[i]).Count()
-            / (double)Math.Max(1, gold.Length);
-        var always = gold.Select(_ => majority).ToArray();
-        return (Accuracy(predicted), PromptClassifier.MacroF1(gold, predicted, classes), majority, Accuracy(always),
-            PromptClassifier.MacroF1(gold, always, classes));
+        var (accuracy, macroF1) = LabelPredictorExtensions.Score(gold,
+            Predict(examples).Select(c => classes[c]).ToArray(), classes);
+        var (majority, majorityAccuracy, majorityF1) = LabelPredictorExtensions.Majority(gold, classes);
+        return (accuracy, macroF1, majority, majorityAccuracy, majorityF1);
     }
 
     public double Score(IReadOnlyList<LabelledImage> examples)
