@@ -8,7 +8,8 @@ namespace SoftPrompt.Engine;
 public sealed class Tensor
 {
     private float[] _data;
-    private ushort[]? _bf16; // a frozen weight held as bfloat16 (see StoreAsBf16); _data is empty then
+    private Kernels.Bf16Weight? _bf16; // a frozen weight held as bfloat16 (see StoreAsBf16); _data is empty then
+    private Kernels.Bf16Weight? _bf16Copy; // a bfloat16 copy for products only, beside float32 _data
     private float[]? _grad;
     private readonly Tensor? _base; // set for views: storage and gradient live in the base tensor
 
@@ -25,6 +26,7 @@ public sealed class Tensor
         set
         {
             if (value && _bf16 is not null) WidenStorage();
+            if (value) _bf16Copy = null; // its values are about to change
             _requiresGrad = value;
         }
     }
@@ -112,7 +114,7 @@ public sealed class Tensor
         if (values.Length != Length)
             throw new ArgumentException(
                 $"{values.Length} bfloat16 values cannot fill {Name} [{string.Join(", ", Shape)}].");
-        _bf16 = values;
+        _bf16 = new Kernels.Bf16Weight(values, Rank == 2 ? Shape[0] : 1, Rank == 2 ? Shape[1] : Length);
         _data = Array.Empty<float>();
     }
 
@@ -122,17 +124,39 @@ public sealed class Tensor
         if (destination.Length != Length)
             throw new ArgumentException($"{Name}: {Length} values do not fit {destination.Length}.");
         var root = _base ?? this;
-        if (root._bf16 is { } half) IO.ReducedPrecision.Bf16ToSingle(half.AsSpan(Offset - root.Offset, Length),
-            destination);
+        if (root._bf16 is { } half) half.WidenTo(Offset - root.Offset, destination);
         else ReadOnlySpan.CopyTo(destination);
     }
 
     private void WidenStorage()
     {
         var wide = new float[Length];
-        IO.ReducedPrecision.Bf16ToSingle(_bf16, wide);
+        _bf16!.WidenTo(0, wide);
         _data = wide;
         _bf16 = null;
+    }
+
+    /// <summary>This bfloat16 weight W [out, in] packed for <see cref="Kernels.Bf16Gemm"/> as the right operand of
+    /// x·Wᵀ (the forward product) or of dy·W (the input gradient); see <see cref="Kernels.Bf16Weight"/>. Null unless
+    /// this is a 2-D weight held in bfloat16 (not a view of one).</summary>
+    internal Kernels.Bf16Panels? Bf16Operand(bool forInputGradient) =>
+        (_bf16 ?? _bf16Copy) is not { } half || _base is not null || Rank != 2 ? null
+            : forInputGradient ? half.InputGradient : half.Forward;
+
+    /// <summary>
+    /// Keeps this frozen float32 matrix as it is and, beside it, a bfloat16 copy that products through it use (the
+    /// bfloat16 kernels): for an LM head tied to the token embeddings, whose lookups (and the prompts initialised
+    /// from them) stay float32. The copy is of the values now; making the tensor trainable drops it.
+    /// </summary>
+    public void HoldBf16CopyForProducts()
+    {
+        if (!IsParameter || _base is not null || RequiresGrad || Rank != 2)
+            throw new InvalidOperationException(
+                $"Only a frozen 2-D parameter that is not a view can have a bfloat16 copy ({Name}).");
+        if (_bf16 is not null) return; // already held in bfloat16 only
+        var half = new ushort[Length];
+        IO.ReducedPrecision.SingleToBf16(ReadOnlySpan, half);
+        _bf16Copy = new Kernels.Bf16Weight(half, Shape[0], Shape[1]);
     }
 
     public Span<float> Span => RawData.AsSpan(Offset, Length);

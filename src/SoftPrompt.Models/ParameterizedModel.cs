@@ -21,6 +21,38 @@ public abstract class ParameterizedModel
         foreach (var p in _parameters) p.Tensor.RequiresGrad = isTrainable(p.Name);
     }
 
+    /// <summary>
+    /// Holds every block's weight matrix as bfloat16 from now on (rounded to nearest, ties to even; frozen), as
+    /// loading a bf16 checkpoint with bfloat16 weights does: half the memory, and products in the bfloat16 kernels
+    /// where the CPU has them. Embeddings, norms and biases stay float32; the LM head gets a bfloat16 copy for its
+    /// products (<see cref="HoldBf16CopiesForProducts"/>). Returns how many matrices are held in bfloat16.
+    /// </summary>
+    public int HoldBlockMatricesInBf16()
+    {
+        HoldBf16CopiesForProducts();
+        int held = 0;
+        foreach (var p in _parameters)
+        {
+            if (p.Layer is null || p.Tensor.Rank != 2 || p.Tensor.IsBf16) continue;
+            var half = new ushort[p.Tensor.Length];
+            Engine.IO.ReducedPrecision.SingleToBf16(p.Tensor.ReadOnlySpan, half);
+            p.Tensor.RequiresGrad = false;
+            p.Tensor.StoreAsBf16(half);
+            held++;
+        }
+        return held;
+    }
+
+    /// <summary>Frozen float32 matrices that products also read (an LM head, often tied to the token embeddings) get a
+    /// bfloat16 copy for those products (<see cref="Tensor.HoldBf16CopyForProducts"/>).</summary>
+    public void HoldBf16CopiesForProducts()
+    {
+        foreach (var matrix in MatricesForBf16Products) matrix.HoldBf16CopyForProducts();
+    }
+
+    /// <summary>Matrices outside the blocks that products read: the LM head.</summary>
+    protected virtual IEnumerable<Tensor> MatricesForBf16Products => [];
+
     public Tensor Parameter(string name) =>
         _parameters.FirstOrDefault(p => p.Name == name)?.Tensor
         ?? throw new KeyNotFoundException($"The model has no parameter named '{name}'.");

@@ -31,6 +31,8 @@ public abstract class TransformerModel : ParameterizedModel
     public virtual float PeftPromptScale => 1f;
     protected abstract Tensor LmHead { get; }
 
+    protected override IEnumerable<Tensor> MatricesForBf16Products => [LmHead];
+
     /// <summary>Logits (B, T, V) for every input position.</summary>
     public Tensor Forward(Tape tape, ForwardInput input) => Logits(tape, Hidden(tape, input));
 

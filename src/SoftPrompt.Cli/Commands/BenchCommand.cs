@@ -127,10 +127,20 @@ public static class BenchCommand
         CausalLanguageModel? model = null;
         CausalLanguageModel Model()
         {
-            if (model is not null) return model;
-            model = CausalLanguageModel.Create(config);
-            model.InitializeRandom(seed: 1);
+            if (model is null)
+            {
+                model = CausalLanguageModel.Create(config);
+                model.InitializeRandom(seed: 1);
+            }
             return model;
+        }
+        // The frozen-model cases with --weights bf16: block matrices rounded to bfloat16 (full fine-tuning widens them
+        // back to float32, so the later cases hold them again).
+        CausalLanguageModel Frozen()
+        {
+            var frozen = Model();
+            if (s.Bf16Weights) frozen.HoldBlockMatricesInBf16();
+            return frozen;
         }
 
         LoadedModel? real = null;
@@ -155,13 +165,14 @@ public static class BenchCommand
                             threads = Parallelism.Threads, gflops = Math.Round(SgemmBenchmark.Gflops(m, n, k, ta, tb,
                             s.Repeats * 4), 1) });
                     break;
-                case "prompt": Emit(Case("prompt_tuning_step", s, PromptTuningStep(Model(), s),
+                case "prompt": Emit(Case("prompt_tuning_step", s, PromptTuningStep(Frozen(), s),
                     StepFlops.PromptTuning(config, s.Batch, s.PromptTokens, s.Tokens))); break;
                 case "ft": Emit(Case("full_finetune_step", s, FullFineTuneStep(Model(), s),
                     StepFlops.FullFineTuning(config, s.Batch, s.Tokens))); break;
-                case "forward": Emit(Case("inference_forward", s, InferenceForward(Model(), s),
+                case "forward": Emit(Case("inference_forward", s, InferenceForward(Frozen(), s),
                     StepFlops.Forward(config, s.Batch, s.Tokens))); break;
-                case "decode": Emit(Case("decode_token_batch1", s, DecodeToken(Model(), s))); break;
+                case "decode": Emit(Case("decode_token_batch1", s, DecodeToken(Frozen(), s))); break;
+                case "bf16-accuracy": Emit(Bf16Accuracy(config, s)); break;
                 case "generate":
                     foreach (int rows in new[] { 1, 8 }) Emit(GreedyGeneration(Real(), rows, s));
                     break;
@@ -214,8 +225,8 @@ public static class BenchCommand
                     break;
                 }
                 default: throw new ArgumentException(
-                    $"Unknown bench case '{name}' (known: peak, sgemm, prompt, ft, forward, decode, generate, serve, " +
-                    $"write-random, model-step).");
+                    $"Unknown bench case '{name}' (known: peak, sgemm, prompt, ft, forward, decode, bf16-accuracy, " +
+                    $"generate, serve, write-random, model-step).");
             }
         }
     }
@@ -297,15 +308,59 @@ public static class BenchCommand
         var tape = new Tape { ReleaseGradientsEagerly = true }; // only parameter gradients are read
         return Time(tape, s.Repeats, () =>
         {
-            tape.Reset();
-            var hidden = model.Hidden(tape, prompt.Input(tape, model, ids, s.Batch, s.Tokens));
-            // Prompt positions carry no loss, so the LM head runs on the text positions only.
-            var text = Fn.Slice(tape, hidden, 1, s.PromptTokens, s.Tokens);
-            var loss = model.LanguageModelLoss(tape, text, targets);
-            tape.Backward(loss);
+            PromptLossAndGradient(tape, model, prompt, ids, targets, s);
             optimizer.Update();
             optimizer.ZeroGrad();
         });
+    }
+
+    // One prompt-tuning forward and backward: the mean language-model loss of the text after the prompt.
+    private static float PromptLossAndGradient(Tape tape, CausalLanguageModel model, PromptEmbedding prompt, int[] ids,
+        int[] targets, BenchSettings s)
+    {
+        tape.Reset();
+        var hidden = model.Hidden(tape, prompt.Input(tape, model, ids, s.Batch, s.Tokens));
+        // Prompt positions carry no loss, so the LM head runs on the text positions only.
+        var text = Fn.Slice(tape, hidden, 1, s.PromptTokens, s.Tokens);
+        var loss = model.LanguageModelLoss(tape, text, targets);
+        tape.Backward(loss);
+        return loss[0];
+    }
+
+    /// <summary>The 16-bit path's error at this shape: the prompt-tuning loss and the prompt's gradient with the
+    /// random model's block matrices in float32, then held in bfloat16 (rounded, and computed by the bfloat16 kernels
+    /// where the CPU has them).</summary>
+    private static object Bf16Accuracy(ModelConfig config, BenchSettings s)
+    {
+        var model = CausalLanguageModel.Create(config);
+        model.InitializeRandom(seed: 1);
+        model.SetTrainable(false);
+        var prompt = new PromptEmbedding(s.PromptTokens, model.Config.HiddenSize);
+        prompt.InitializeUniform(seed: 3);
+        var (ids, targets) = RandomBatch(model.Config, s);
+        var tape = new Tape();
+        float wideLoss = PromptLossAndGradient(tape, model, prompt, ids, targets, s);
+        var wideGradient = prompt.Prompt.Grad.ToArray();
+        prompt.Prompt.Grad.Clear();
+        int held = model.HoldBlockMatricesInBf16();
+        float halfLoss = PromptLossAndGradient(tape, model, prompt, ids, targets, s);
+        var halfGradient = prompt.Prompt.Grad.ToArray();
+        double difference = 0, size = 0, dot = 0, halfSize = 0;
+        for (int i = 0; i < wideGradient.Length; i++)
+        {
+            difference += Math.Pow(halfGradient[i] - wideGradient[i], 2);
+            size += Math.Pow(wideGradient[i], 2);
+            halfSize += Math.Pow(halfGradient[i], 2);
+            dot += (double)halfGradient[i] * wideGradient[i];
+        }
+        return new
+        {
+            @case = "bf16_accuracy", batch = s.Batch, tokens = s.Tokens, prompt_tokens = s.PromptTokens,
+            bf16_matrices = held, loss_fp32 = wideLoss, loss_bf16 = halfLoss,
+            loss_relative_difference = Math.Round(Math.Abs(halfLoss - wideLoss) / Math.Abs(wideLoss), 6),
+            gradient_relative_difference = Math.Round(Math.Sqrt(difference / size), 6),
+            gradient_cosine = Math.Round(dot / Math.Sqrt(size * halfSize), 6),
+        };
     }
 
     private static (double, double, long) FullFineTuneStep(CausalLanguageModel model, BenchSettings s)

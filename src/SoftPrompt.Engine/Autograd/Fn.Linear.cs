@@ -22,12 +22,25 @@ public static partial class Fn
         shape[^1] = outF;
         bool needs = tape.NeedsGrad(x, w, b);
         var y = tape.NewTensor(shape, needs);
-        using (var weight = WeightValues.Of(w))
-            Ops.Linear.Forward(y.Span, x.ReadOnlySpan, weight.Span, b is null ? default : b.ReadOnlySpan, n, inF, outF);
+        var bias = b is null ? default : b.ReadOnlySpan;
+        // A frozen bfloat16 weight runs in the bfloat16 kernels where the CPU has them (x rounded to bfloat16).
+        if (Kernels.Bf16Gemm.Enabled && w.Bf16Operand(forInputGradient: false) is { } packed)
+            Ops.Linear.Forward(y.Span, x.ReadOnlySpan, packed, bias, n);
+        else
+            using (var weight = WeightValues.Of(w)) Ops.Linear.Forward(y.Span, x.ReadOnlySpan, weight.Span, bias, n,
+                inF, outF);
         if (needs)
             tape.Record(() =>
             {
                 if (!y.HasGrad) return;
+                if (x.RequiresGrad && !w.RequiresGrad && Kernels.Bf16Gemm.Enabled
+                    && w.Bf16Operand(forInputGradient: true) is { } packedForGradient)
+                {
+                    Ops.Linear.InputGradient(x.Grad, y.Grad, packedForGradient, n);
+                    if (b is not null && b.RequiresGrad)
+                        Ops.Linear.Backward(default, default, b.Grad, y.Grad, default, default, n, inF, outF);
+                    return;
+                }
                 using var weight = WeightValues.Of(w);
                 Ops.Linear.Backward(
                     x.RequiresGrad ? x.Grad : default,

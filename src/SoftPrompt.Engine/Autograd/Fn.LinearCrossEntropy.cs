@@ -42,12 +42,16 @@ public static partial class Fn
         var gradient = needs ? tape.Scratch(chunkRows * vocab) : null;
         var rowLosses = tape.Scratch(n);
         float scale = counted == 0 ? 0f : 1f / counted;
+        // A frozen head held (or copied) in bfloat16 multiplies in the bfloat16 kernels where the CPU has them.
+        var packed = Bf16Gemm.Enabled ? w.Bf16Operand(forInputGradient: false) : null;
+        var packedForGradient = packed is not null && dx is not null ? w.Bf16Operand(forInputGradient: true) : null;
         for (int start = 0; start < n; start += chunkRows)
         {
             int rows = Math.Min(chunkRows, n - start);
             var chunk = logits.Span[..(rows * vocab)];
             var xChunk = x.ReadOnlySpan.Slice(start * d, rows * d);
-            Sgemm.Multiply(false, true, rows, vocab, d, xChunk, w.ReadOnlySpan, chunk, accumulate: false);
+            if (packed is not null) Ops.Linear.Forward(chunk, xChunk, packed, default, rows);
+            else Sgemm.Multiply(false, true, rows, vocab, d, xChunk, w.ReadOnlySpan, chunk, accumulate: false);
             var chunkTargets = targets.AsSpan(start, rows);
             Ops.CrossEntropy.RowLosses(chunk, rows, vocab, chunkTargets, rowLosses.Span.Slice(start, rows),
                 ignoreIndex);
@@ -58,7 +62,9 @@ public static partial class Fn
             chunkGradient.Clear();
             Ops.CrossEntropy.Backward(chunkGradient, chunk, rows, vocab, chunkTargets, ignoreIndex, scale,
                 rowLosses.Span.Slice(start, rows));
-            if (dx is not null) Sgemm.Multiply(false, false, rows, d, vocab, chunkGradient, w.ReadOnlySpan,
+            if (packedForGradient is not null) Ops.Linear.InputGradient(dx!.Span.Slice(start * d, rows * d),
+                chunkGradient, packedForGradient, rows);
+            else if (dx is not null) Sgemm.Multiply(false, false, rows, d, vocab, chunkGradient, w.ReadOnlySpan,
                 dx.Span.Slice(start * d, rows * d), accumulate: true);
             if (dw is not null) Sgemm.Multiply(true, false, vocab, d, rows, chunkGradient, xChunk, dw.Span,
                 accumulate: true);

@@ -10,9 +10,39 @@ public static class Linear
         int n, int inF, int outF)
     {
         Sgemm.Multiply(false, true, n, outF, inF, x, w, y, accumulate: false);
-        if (!b.IsEmpty)
-            for (int r = 0; r < n; r++)
-                System.Numerics.Tensors.TensorPrimitives.Add(y.Slice(r * outF, outF), b, y.Slice(r * outF, outF));
+        AddBias(y, b, n, outF);
+    }
+
+    /// <summary>The same through a bfloat16 weight packed as the right operand of x·Wᵀ (x rounded to
+    /// bfloat16).</summary>
+    internal static unsafe void Forward(Span<float> y, ReadOnlySpan<float> x, Bf16Panels wTransposed,
+        ReadOnlySpan<float> b, int n)
+    {
+        int inF = wTransposed.K, outF = wTransposed.N;
+        CheckLengths(x.Length, (long)n * inF, y.Length, (long)n * outF);
+        fixed (float* px = x) fixed (float* py = y) Bf16Gemm.Multiply(n, px, inF, wTransposed, py, outF, false);
+        AddBias(y, b, n, outF);
+    }
+
+    /// <summary>dx += dy·W through a bfloat16 weight packed for it (dy rounded to bfloat16).</summary>
+    internal static unsafe void InputGradient(Span<float> dx, ReadOnlySpan<float> dy, Bf16Panels w, int n)
+    {
+        int outF = w.K, inF = w.N;
+        CheckLengths(dy.Length, (long)n * outF, dx.Length, (long)n * inF);
+        fixed (float* pdy = dy) fixed (float* pdx = dx) Bf16Gemm.Multiply(n, pdy, outF, w, pdx, inF, true);
+    }
+
+    private static void CheckLengths(int input, long inputNeeds, int output, long outputNeeds)
+    {
+        if (input < inputNeeds || output < outputNeeds) throw new ArgumentException(
+            $"Linear: {input} input values (needs {inputNeeds}) or {output} outputs (needs {outputNeeds}).");
+    }
+
+    private static void AddBias(Span<float> y, ReadOnlySpan<float> b, int n, int outF)
+    {
+        if (b.IsEmpty) return;
+        for (int r = 0; r < n; r++)
+            System.Numerics.Tensors.TensorPrimitives.Add(y.Slice(r * outF, outF), b, y.Slice(r * outF, outF));
     }
 
     // Accumulates into whichever of dx, dw, db is non-empty: a frozen weight passes an empty dw and costs no GEMM.

@@ -36,6 +36,7 @@ public static class ModelLoader
                 "a single stack.");
         var model = TransformerModel.Create(config);
         ReadParameters(model, directory, bf16Weights);
+        if (bf16Weights) model.HoldBf16CopiesForProducts(); // the LM head's products in bfloat16 too
         return new LoadedModel(model, directory) { Tokenizer = TokenizerLoader.TryLoad(directory) };
     }
 

@@ -1,0 +1,86 @@
+using System.Runtime.CompilerServices;
+
+namespace SoftPrompt.Engine.Kernels;
+
+/// <summary>
+/// The right operand op(B) [k, n] of a product held as bfloat16 in the layout <see cref="Bf16MicroKernels"/> stream:
+/// each 32-bit word holds two neighbours along k (the pair vdpbf16ps multiplies into one float32 lane), k is cut into
+/// blocks of <see cref="BlockPairs"/> pairs, and inside a block the columns come in panels of 32, each panel its
+/// block's steps one after another. A frozen weight is packed once, the first time a product needs it.
+/// <para>Offset of the word of pair p, column j: block b = p / BlockPairs holds panels·steps(b)·32 words after the
+/// full blocks before it; panel j / 32 starts steps(b)·32·(j / 32) words into the block.</para>
+/// </summary>
+internal sealed unsafe class Bf16Panels
+{
+    /// <summary>Pairs of k per block: a block of one panel (128 × 32 words = 16 KB) stays in L1 while the A panels
+    /// sweep it.</summary>
+    public const int BlockPairs = 128;
+
+    private readonly uint[] _words;
+
+    public int K { get; }
+    public int N { get; }
+    public int KPairs => (K + 1) / 2;
+    public int Panels => (N + Bf16MicroKernels.Columns - 1) / Bf16MicroKernels.Columns;
+    public int Blocks => (KPairs + BlockPairs - 1) / BlockPairs;
+    public long Bytes => (long)_words.Length * sizeof(uint);
+
+    private Bf16Panels(int k, int n)
+    {
+        K = k;
+        N = n;
+        // pinned: the kernels read it through a pointer
+        _words = GC.AllocateArray<uint>(Math.Max(1, KPairs * Panels * Bf16MicroKernels.Columns), pinned: true);
+    }
+
+    public int Steps(int block) => Math.Min(BlockPairs, KPairs - block * BlockPairs);
+
+    /// <summary>Panel <paramref name="panel"/> of block <paramref name="block"/>: Steps(block) × 32 words.</summary>
+    public uint* Panel(int block, int panel) => (uint*)Unsafe.AsPointer(ref _words[0]) + BlockStart(block)
+        + (long)panel * Steps(block) * Bf16MicroKernels.Columns;
+
+    private long BlockStart(int block) => (long)block * BlockPairs * Panels * Bf16MicroKernels.Columns;
+
+    private long Offset(int pair, int column)
+    {
+        int block = pair / BlockPairs;
+        return BlockStart(block) + ((long)(column / Bf16MicroKernels.Columns) * Steps(block) + pair % BlockPairs)
+            * Bf16MicroKernels.Columns + column % Bf16MicroKernels.Columns;
+    }
+
+    /// <summary>op(B)(p, j) = source[p·kStride + j·nStride] for p &lt; k, j &lt; n. A weight W [out, in] packs as
+    /// (kStride 1, nStride in) for y = x·Wᵀ and as (kStride in, nStride 1) for dx = dy·W. Padding words are
+    /// zero.</summary>
+    public static Bf16Panels Pack(ReadOnlySpan<ushort> source, int k, int n, int kStride, int nStride)
+    {
+        var packed = new Bf16Panels(k, n);
+        if ((long)(k - 1) * kStride + (long)(n - 1) * nStride >= source.Length) throw new ArgumentException(
+            $"A [{k}, {n}] operand with strides ({kStride}, {nStride}) does not fit in {source.Length} values.");
+        // Reads in storage order: along k when k is contiguous (one stored row at a time), else along n.
+        if (kStride == 1)
+            for (int j = 0; j < n; j++)
+                for (int p = 0; p < packed.KPairs; p++) packed.Store(source, p, j, kStride, nStride);
+        else
+            for (int p = 0; p < packed.KPairs; p++)
+                for (int j = 0; j < n; j++) packed.Store(source, p, j, kStride, nStride);
+        return packed;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Store(ReadOnlySpan<ushort> source, int p, int j, int kStride, int nStride)
+    {
+        long first = (long)2 * p * kStride + (long)j * nStride;
+        uint low = source[(int)first], high = 2 * p + 1 < K ? source[(int)(first + kStride)] : 0u;
+        _words[Offset(p, j)] = low | high << 16;
+    }
+
+    /// <summary>Element (p, j) of op(B) as float32 (exact).</summary>
+    public float this[int p, int j]
+    {
+        get
+        {
+            uint word = _words[Offset(p / 2, j)];
+            return BitConverter.UInt32BitsToSingle(p % 2 == 0 ? word << 16 : word & 0xFFFF0000u);
+        }
+    }
+}
