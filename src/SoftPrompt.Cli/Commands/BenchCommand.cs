@@ -135,11 +135,12 @@ public static class BenchCommand
             return model;
         }
         // The frozen-model cases with --weights bf16: block matrices rounded to bfloat16 (full fine-tuning widens them
-        // back to float32, so the later cases hold them again).
+        // back to float32, so the later cases hold them again). Their float32 arrays are collected at once, as if the
+        // model had been loaded from a bf16 checkpoint (which never makes them), so the peak RSS is the bf16 model's.
         CausalLanguageModel Frozen()
         {
             var frozen = Model();
-            if (s.Bf16Weights) frozen.HoldBlockMatricesInBf16();
+            if (s.Bf16Weights && frozen.HoldBlockMatricesInBf16() > 0) GC.Collect();
             return frozen;
         }
 
@@ -160,10 +161,19 @@ public static class BenchCommand
                     {
                         (512, 3072, 768, false, true, "forward x·Wᵀ"), (512, 768, 3072, false, false, "backward dy·W"),
                         (768, 3072, 512, true, false, "weight grad dyᵀ·x"),
+                        (2560, 688, 256, false, true, "base-small MLP x·Wᵀ"),
                     })
                         Emit(new { @case = "sgemm", shape = $"{m}x{n}x{k}", transA = ta, transB = tb, label,
                             threads = Parallelism.Threads, gflops = Math.Round(SgemmBenchmark.Gflops(m, n, k, ta, tb,
                             s.Repeats * 4), 1) });
+                    // The same forward shapes through a bfloat16 weight (--weights bf16's products).
+                    foreach (var (m, n, k, label) in new[]
+                    {
+                        (512, 3072, 768, "forward x·Wᵀ, bf16 weight"),
+                        (2560, 688, 256, "base-small MLP, bf16 weight"),
+                    })
+                        Emit(new { @case = "bf16_gemm", shape = $"{m}x{n}x{k}", label, threads = Parallelism.Threads,
+                            gflops = Math.Round(SgemmBenchmark.Bf16Gflops(m, n, k, s.Repeats * 4), 1) });
                     break;
                 case "prompt": Emit(Case("prompt_tuning_step", s, PromptTuningStep(Frozen(), s),
                     StepFlops.PromptTuning(config, s.Batch, s.PromptTokens, s.Tokens))); break;
@@ -356,7 +366,8 @@ public static class BenchCommand
         return new
         {
             @case = "bf16_accuracy", batch = s.Batch, tokens = s.Tokens, prompt_tokens = s.PromptTokens,
-            bf16_matrices = held, loss_fp32 = wideLoss, loss_bf16 = halfLoss,
+            bf16_kernels = HardwareSupport.Bf16Products, bf16_matrices = held,
+            loss_fp32 = wideLoss, loss_bf16 = halfLoss,
             loss_relative_difference = Math.Round(Math.Abs(halfLoss - wideLoss) / Math.Abs(wideLoss), 6),
             gradient_relative_difference = Math.Round(Math.Sqrt(difference / size), 6),
             gradient_cosine = Math.Round(dot / Math.Sqrt(size * halfSize), 6),

@@ -25,12 +25,67 @@ internal sealed unsafe class Bf16Panels
     public int Blocks => (KPairs + BlockPairs - 1) / BlockPairs;
     public long Bytes => (long)_words.Length * sizeof(uint);
 
-    private Bf16Panels(int k, int n)
+    private Bf16Panels(int k, int n, uint[]? reuse = null)
     {
         K = k;
         N = n;
+        long words = Math.Max(1, (long)KPairs * Panels * Bf16MicroKernels.Columns);
         // pinned: the kernels read it through a pointer
-        _words = GC.AllocateArray<uint>(Math.Max(1, KPairs * Panels * Bf16MicroKernels.Columns), pinned: true);
+        _words = reuse is not null && reuse.Length >= words ? reuse
+            : GC.AllocateArray<uint>((int)words, pinned: true);
+    }
+
+    /// <summary>
+    /// From this operand packed for x·Wᵀ (op(B)(p, j) = W[j, p]), the one for dy·W (op(B)(p, j) = W[p, j]) — into
+    /// <paramref name="reuse"/>'s storage when it is large enough, so a backward pass can build each weight's in turn
+    /// in one buffer instead of keeping a second copy of every weight. Each 64-bit word of two neighbouring columns
+    /// here holds a 2×2 block of W (rows j, j+1; columns 2p, 2p+1); swapping its middle halves gives the two words of
+    /// the other layout, which sit side by side there.
+    /// </summary>
+    public Bf16Panels TransposedForInputGradient(Bf16Panels? reuse)
+    {
+        var other = new Bf16Panels(N, K, reuse?._words);
+        const int Nr = Bf16MicroKernels.Columns;
+        fixed (uint* from = _words) fixed (uint* to = other._words)
+        {
+            // columns of the other layout that no word of this one reaches (past 2·KPairs, in its last panel) are
+            // padding: zero them, as a fresh operand has
+            int firstUnreached = 2 * KPairs, lastPanelStart = (other.Panels - 1) * Nr;
+            if (firstUnreached < other.Panels * Nr)
+                for (int block = 0; block < other.Blocks; block++)
+                    for (int step = 0; step < other.Steps(block); step++)
+                    {
+                        uint* row = other.Panel(block, other.Panels - 1) + (long)step * Nr;
+                        for (int j = Math.Max(firstUnreached, lastPanelStart) - lastPanelStart; j < Nr; j++) row[j] = 0;
+                    }
+            for (int block = 0; block < Blocks; block++)
+            {
+                int steps = Steps(block);
+                for (int panel = 0; panel < Panels; panel++)
+                {
+                    ulong* source = (ulong*)Panel(block, panel);
+                    // this panel's columns j = 32·panel + 2t are the other's pairs 16·panel + t: all in one block
+                    int firstPair = panel * (Nr / 2);
+                    if (firstPair >= other.KPairs) break;
+                    int otherBlock = firstPair / BlockPairs, pairs = Math.Min(Nr / 2, other.KPairs - firstPair);
+                    uint* target = other.Panel(otherBlock, 0) + (long)(firstPair % BlockPairs) * Nr;
+                    long panelStride = (long)other.Steps(otherBlock) * Nr;
+                    for (int step = 0; step < steps; step++, source += Nr / 2)
+                    {
+                        int column = 2 * (block * BlockPairs + step); // the other's column of this step's pair
+                        uint* at = target + (long)(column / Nr) * panelStride + column % Nr;
+                        for (int t = 0; t < pairs; t++)
+                        {
+                            ulong word = source[t];
+                            // halves a b c d (W[j,2p], W[j,2p+1], W[j+1,2p], W[j+1,2p+1]) → a c b d
+                            *(ulong*)(at + (long)t * Nr) = (word & 0xFFFF_0000_0000_FFFFul)
+                                | (word & 0x0000_0000_FFFF_0000ul) << 16 | (word & 0x0000_FFFF_0000_0000ul) >> 16;
+                        }
+                    }
+                }
+            }
+        }
+        return other;
     }
 
     public int Steps(int block) => Math.Min(BlockPairs, KPairs - block * BlockPairs);

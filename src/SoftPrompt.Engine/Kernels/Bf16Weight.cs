@@ -2,15 +2,18 @@ namespace SoftPrompt.Engine.Kernels;
 
 /// <summary>
 /// A frozen weight W [rows, cols] held in bfloat16 (<see cref="Tensor.StoreAsBf16"/>): in file order until the
-/// bfloat16 kernels first multiply by it, from then on only as the operands they read — W packed for x·Wᵀ (the
-/// forward product) and, once a backward pass asks, for dy·W (the input gradient). So an inference pass holds it in
-/// 2 bytes a value and a training pass in 4 (as float32 storage would, without float32's per-product copy). Its
-/// values as float32 (<see cref="WidenTo"/>) come from whichever form is held; all are exact.
+/// bfloat16 kernels first multiply by it, from then on only as the operand they read for x·Wᵀ (the forward product).
+/// The operand for dy·W (the input gradient) is rebuilt from it for each backward product, into one buffer per thread:
+/// a pass over the weight (about 2 % of a GPT-2 prompt-tuning step) instead of a second copy of every weight, so
+/// training holds the weights in 2 bytes a value as inference does. Its values as float32 (<see cref="WidenTo"/>)
+/// come from whichever form is held; all are exact.
 /// </summary>
 internal sealed class Bf16Weight
 {
+    [ThreadStatic] private static Bf16Panels? _inputGradientBuffer;
+
     private ushort[]? _fileOrder;
-    private Bf16Panels? _forward, _inputGradient;
+    private Bf16Panels? _forward;
     private readonly int _rows, _cols;
 
     public Bf16Weight(ushort[] values, int rows, int cols)
@@ -37,19 +40,9 @@ internal sealed class Bf16Weight
         }
     }
 
-    /// <summary>W packed as the right operand of dy·W: op(B)(p, j) = W[p, j].</summary>
-    public Bf16Panels InputGradient
-    {
-        get
-        {
-            lock (this)
-            {
-                if (_inputGradient is not null) return _inputGradient;
-                var fileOrder = _fileOrder ?? FileOrderFrom(_forward!);
-                return _inputGradient = Bf16Panels.Pack(fileOrder, k: _rows, n: _cols, kStride: _cols, nStride: 1);
-            }
-        }
-    }
+    /// <summary>W packed as the right operand of dy·W: op(B)(p, j) = W[p, j], in the calling thread's buffer — valid
+    /// until this thread asks any weight for it again.</summary>
+    public Bf16Panels InputGradient => _inputGradientBuffer = Forward.TransposedForInputGradient(_inputGradientBuffer);
 
     /// <summary>Values [start, start + destination.Length) in W's row-major order, as float32.</summary>
     public void WidenTo(int start, Span<float> destination)
@@ -67,15 +60,5 @@ internal sealed class Bf16Weight
                 destination[i] = _forward![col, row];
             }
         }
-    }
-
-    // W in row-major bfloat16 again, read back from the forward pack (for the second pack: once per weight).
-    private ushort[] FileOrderFrom(Bf16Panels forward)
-    {
-        var values = new ushort[(long)_rows * _cols];
-        for (int row = 0; row < _rows; row++)
-            for (int col = 0; col < _cols; col++)
-                values[row * _cols + col] = (ushort)(BitConverter.SingleToUInt32Bits(forward[col, row]) >> 16);
-        return values;
     }
 }

@@ -64,6 +64,33 @@ public unsafe class Bf16GemmTests
             }
     }
 
+    [Theory]
+    [InlineData(37, 259)]
+    [InlineData(64, 256)]
+    [InlineData(300, 33)]
+    public void The_input_gradient_operand_built_from_the_forward_one_is_the_directly_packed_one(int rows, int cols)
+    {
+        var w = RoundedToBf16(Random(7, rows * cols));
+        var forward = Bf16Panels.Pack(w, k: cols, n: rows, kStride: 1, nStride: cols);
+        var direct = Bf16Panels.Pack(w, k: rows, n: cols, kStride: cols, nStride: 1);
+        // built into a buffer left full of NaNs by a larger operand: padding must come back zero, or NaN·0 would
+        // reach the products
+        var stale = Bf16Panels.Pack(Enumerable.Repeat((ushort)0x7FC0, 400 * 300).ToArray(), 300, 400, 1, 300);
+        foreach (var reuse in new[] { null, stale })
+        {
+            var rebuilt = forward.TransposedForInputGradient(reuse);
+            Assert.Equal((direct.K, direct.N), (rebuilt.K, rebuilt.N));
+            for (int p = 0; p < rows; p++)
+                for (int j = 0; j < cols; j++) Assert.Equal(direct[p, j], rebuilt[p, j]);
+            int n = 5;
+            var dy = Random(8, n * rows);
+            float[] expected = new float[n * cols], actual = new float[n * cols];
+            SoftPrompt.Engine.Ops.Linear.InputGradient(expected, dy, direct, n);
+            SoftPrompt.Engine.Ops.Linear.InputGradient(actual, dy, rebuilt, n);
+            Assert.Equal(expected, actual);
+        }
+    }
+
     [Fact]
     public void An_input_gradient_through_the_packed_weight_matches_the_float32_product_of_the_rounded_values()
     {
