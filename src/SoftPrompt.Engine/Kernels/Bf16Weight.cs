@@ -2,18 +2,24 @@ namespace SoftPrompt.Engine.Kernels;
 
 /// <summary>
 /// A frozen weight W [rows, cols] held in bfloat16 (<see cref="Tensor.StoreAsBf16"/>): in file order until the
-/// bfloat16 kernels first multiply by it, from then on only as the operand they read for x·Wᵀ (the forward product).
-/// The operand for dy·W (the input gradient) is rebuilt from it for each backward product, into one buffer per thread:
-/// a pass over the weight (about 2 % of a GPT-2 prompt-tuning step) instead of a second copy of every weight, so
-/// training holds the weights in 2 bytes a value as inference does. Its values as float32 (<see cref="WidenTo"/>)
-/// come from whichever form is held; all are exact.
+/// bfloat16 kernels first multiply by it, from then on only as the operand they read for x·Wᵀ (the forward product):
+/// 2 bytes a value. The operand for dy·W (the input gradient) is built from that one when a backward pass first asks
+/// and kept, while all weights' kept input-gradient operands stay under <see cref="InputGradientBudgetBytes"/>; past
+/// it, a weight's is rebuilt for each backward product into one buffer per thread (a pass over the weight, about
+/// 1 ns a value), so a big model trains in about 2 bytes a value and a small one at full speed. Its values as float32
+/// (<see cref="WidenTo"/>) come from whichever form is held; all are exact.
 /// </summary>
 internal sealed class Bf16Weight
 {
+    /// <summary>Bytes of input-gradient operands kept across all weights (GPT-2 small's all fit: 247 MB). Tests lower
+    /// it to reach the rebuilt-per-product path.</summary>
+    public static long InputGradientBudgetBytes { get; set; } = 1L << 30;
+
+    private static long _keptInputGradientBytes;
     [ThreadStatic] private static Bf16Panels? _inputGradientBuffer;
 
     private ushort[]? _fileOrder;
-    private Bf16Panels? _forward;
+    private Bf16Panels? _forward, _inputGradient;
     private readonly int _rows, _cols;
 
     public Bf16Weight(ushort[] values, int rows, int cols)
@@ -40,9 +46,29 @@ internal sealed class Bf16Weight
         }
     }
 
-    /// <summary>W packed as the right operand of dy·W: op(B)(p, j) = W[p, j], in the calling thread's buffer — valid
-    /// until this thread asks any weight for it again.</summary>
-    public Bf16Panels InputGradient => _inputGradientBuffer = Forward.TransposedForInputGradient(_inputGradientBuffer);
+    // A model let go gives its share of the budget back.
+    ~Bf16Weight()
+    {
+        if (_inputGradient is not null) Interlocked.Add(ref _keptInputGradientBytes, -_inputGradient.Bytes);
+    }
+
+    /// <summary>W packed as the right operand of dy·W: op(B)(p, j) = W[p, j]. When it is not kept, it is in the
+    /// calling thread's buffer: valid until this thread asks any weight for it again.</summary>
+    public Bf16Panels InputGradient
+    {
+        get
+        {
+            var forward = Forward;
+            lock (this)
+            {
+                if (_inputGradient is not null) return _inputGradient;
+                if (Interlocked.Add(ref _keptInputGradientBytes, forward.Bytes) <= InputGradientBudgetBytes)
+                    return _inputGradient = forward.TransposedForInputGradient(null);
+                Interlocked.Add(ref _keptInputGradientBytes, -forward.Bytes);
+            }
+            return _inputGradientBuffer = forward.TransposedForInputGradient(_inputGradientBuffer);
+        }
+    }
 
     /// <summary>Values [start, start + destination.Length) in W's row-major order, as float32.</summary>
     public void WidenTo(int start, Span<float> destination)

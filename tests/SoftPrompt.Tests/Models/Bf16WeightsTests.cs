@@ -94,6 +94,23 @@ public class Bf16WeightsTests
     }
 
     [Fact]
+    public void Past_the_budget_for_kept_input_gradient_operands_the_rebuilt_ones_give_the_same_gradients()
+    {
+        var (_, kept) = LoadBothWays("qwen2");
+        var (_, rebuilt) = LoadBothWays("qwen2");
+        var (keptLogits, keptGrad) = ForwardAndPromptGradient(kept);
+        long budget = Bf16Weight.InputGradientBudgetBytes;
+        Bf16Weight.InputGradientBudgetBytes = 0; // process-wide, but either way every product is the same
+        try
+        {
+            var (rebuiltLogits, rebuiltGrad) = ForwardAndPromptGradient(rebuilt);
+            Assert.Equal(keptLogits, rebuiltLogits);
+            Assert.Equal(keptGrad, rebuiltGrad);
+        }
+        finally { Bf16Weight.InputGradientBudgetBytes = budget; }
+    }
+
+    [Fact]
     public void After_the_kernels_packed_a_weight_its_values_still_read_back_exactly()
     {
         var (wide, half) = LoadBothWays("llama");
