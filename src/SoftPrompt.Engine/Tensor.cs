@@ -144,19 +144,80 @@ public sealed class Tensor
             : forInputGradient ? half.InputGradient : half.Forward;
 
     /// <summary>
+    /// Holds this frozen 2-D parameter as the given bfloat16 values from now on: W [rows, cols] in row-major order,
+    /// or stored transposed ([cols, rows], GPT-2's Conv1D). Where the bfloat16 kernels run, the values go straight
+    /// into their layout (no copy of <paramref name="values"/> is kept, so a loader can reuse one buffer for every
+    /// matrix); elsewhere they are copied as <see cref="StoreAsBf16(ushort[])"/> holds them.
+    /// </summary>
+    public void StoreAsBf16(ReadOnlySpan<ushort> values, bool storedTransposed)
+    {
+        CheckCanHoldBf16(values.Length);
+        int rows = Shape[0], cols = Shape[1];
+        if (Kernels.Bf16MicroKernels.IsSupported)
+        {
+            var forward = storedTransposed
+                ? Kernels.Bf16Panels.Pack(values, k: cols, n: rows, kStride: rows, nStride: 1)
+                : Kernels.Bf16Panels.Pack(values, k: cols, n: rows, kStride: 1, nStride: cols);
+            _bf16 = new Kernels.Bf16Weight(forward);
+            _data = Array.Empty<float>();
+            return;
+        }
+        var half = new ushort[Length];
+        if (!storedTransposed) values.CopyTo(half);
+        else
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < cols; c++) half[r * cols + c] = values[c * rows + r];
+        StoreAsBf16(half);
+    }
+
+    /// <summary>Rounds this frozen float32 matrix to bfloat16 (nearest, ties to even) and holds it so from now on
+    /// (<see cref="StoreAsBf16(ReadOnlySpan{ushort}, bool)"/>), a row at a time.</summary>
+    public void HoldAsBf16()
+    {
+        CheckCanHoldBf16(Length);
+        if (Kernels.Bf16MicroKernels.IsSupported)
+        {
+            _bf16 = new Kernels.Bf16Weight(RoundedRows());
+            _data = Array.Empty<float>();
+            return;
+        }
+        var half = new ushort[Length];
+        IO.ReducedPrecision.SingleToBf16(ReadOnlySpan, half);
+        StoreAsBf16(half);
+    }
+
+    /// <summary>
     /// Keeps this frozen float32 matrix as it is and, beside it, a bfloat16 copy that products through it use (the
     /// bfloat16 kernels): for an LM head tied to the token embeddings, whose lookups (and the prompts initialised
-    /// from them) stay float32. The copy is of the values now; making the tensor trainable drops it.
+    /// from them) stay float32. The copy is of the values now; making the tensor trainable drops it. Nothing to do
+    /// where the kernels do not run.
     /// </summary>
     public void HoldBf16CopyForProducts()
     {
         if (!IsParameter || _base is not null || RequiresGrad || Rank != 2)
             throw new InvalidOperationException(
                 $"Only a frozen 2-D parameter that is not a view can have a bfloat16 copy ({Name}).");
-        if (_bf16 is not null) return; // already held in bfloat16 only
-        var half = new ushort[Length];
-        IO.ReducedPrecision.SingleToBf16(ReadOnlySpan, half);
-        _bf16Copy = new Kernels.Bf16Weight(half, Shape[0], Shape[1]);
+        if (_bf16 is not null || !Kernels.Bf16MicroKernels.IsSupported) return;
+        _bf16Copy = new Kernels.Bf16Weight(RoundedRows());
+    }
+
+    // This float32 matrix W [rows, cols] rounded to bfloat16 row by row straight into the kernels' x·Wᵀ layout.
+    private Kernels.Bf16Panels RoundedRows()
+    {
+        var data = _data;
+        int offset = Offset, cols = Shape[1];
+        return Kernels.Bf16Panels.PackRows(cols, Shape[0],
+            (row, half) => IO.ReducedPrecision.SingleToBf16(data.AsSpan(offset + row * cols, cols), half));
+    }
+
+    private void CheckCanHoldBf16(int values)
+    {
+        if (!IsParameter || _base is not null || RequiresGrad || Rank != 2)
+            throw new InvalidOperationException(
+                $"Only a frozen 2-D parameter that is not a view can be held in bfloat16 ({Name}).");
+        if (values != Length)
+            throw new ArgumentException(
+                $"{values} bfloat16 values cannot fill {Name} [{string.Join(", ", Shape)}].");
     }
 
     public Span<float> Span => RawData.AsSpan(Offset, Length);

@@ -34,10 +34,8 @@ public abstract class ParameterizedModel
         foreach (var p in _parameters)
         {
             if (p.Layer is null || p.Tensor.Rank != 2 || p.Tensor.IsBf16) continue;
-            var half = new ushort[p.Tensor.Length];
-            Engine.IO.ReducedPrecision.SingleToBf16(p.Tensor.ReadOnlySpan, half);
             p.Tensor.RequiresGrad = false;
-            p.Tensor.StoreAsBf16(half);
+            p.Tensor.HoldAsBf16();
             held++;
         }
         return held;

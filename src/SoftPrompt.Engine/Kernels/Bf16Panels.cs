@@ -121,13 +121,32 @@ internal sealed unsafe class Bf16Panels
         return packed;
     }
 
+    /// <summary>op(B)(p, j) = element p of row j, each row given by <paramref name="readRow"/> into a k-long span
+    /// (a weight W [n, k] packed for x·Wᵀ one stored row at a time: from float32 rounded as it goes, without a
+    /// bfloat16 copy of the whole matrix).</summary>
+    public static Bf16Panels PackRows(int k, int n, Action<int, Span<ushort>> readRow)
+    {
+        var packed = new Bf16Panels(k, n);
+        var row = new ushort[2 * packed.KPairs];
+        for (int j = 0; j < n; j++)
+        {
+            readRow(j, row.AsSpan(0, k));
+            for (int p = 0; p < packed.KPairs; p++) packed.Store(row, p, 0, kStride: 1, nStride: 0, column: j);
+        }
+        return packed;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Store(ReadOnlySpan<ushort> source, int p, int j, int kStride, int nStride)
+    private void Store(ReadOnlySpan<ushort> source, int p, int j, int kStride, int nStride, int column)
     {
         long first = (long)2 * p * kStride + (long)j * nStride;
         uint low = source[(int)first], high = 2 * p + 1 < K ? source[(int)(first + kStride)] : 0u;
-        _words[Offset(p, j)] = low | high << 16;
+        _words[Offset(p, column)] = low | high << 16;
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Store(ReadOnlySpan<ushort> source, int p, int j, int kStride, int nStride) =>
+        Store(source, p, j, kStride, nStride, column: j);
 
     /// <summary>Element (p, j) of op(B) as float32 (exact).</summary>
     public float this[int p, int j]

@@ -11,9 +11,10 @@ namespace SoftPrompt.Engine.Kernels;
 /// </summary>
 internal sealed class Bf16Weight
 {
-    /// <summary>Bytes of input-gradient operands kept across all weights (GPT-2 small's all fit: 247 MB). Tests lower
-    /// it to reach the rebuilt-per-product path.</summary>
-    public static long InputGradientBudgetBytes { get; set; } = 1L << 30;
+    /// <summary>Bytes of input-gradient operands kept across all weights: GPT-2 small's all fit (247 MB), a 1B model's
+    /// do not, so its training stays near 2 bytes a value. Tests lower it to reach the rebuilt-per-product
+    /// path.</summary>
+    public static long InputGradientBudgetBytes { get; set; } = 256L << 20;
 
     private static long _keptInputGradientBytes;
     [ThreadStatic] private static Bf16Panels? _inputGradientBuffer;
@@ -29,6 +30,15 @@ internal sealed class Bf16Weight
         _fileOrder = values;
         _rows = rows;
         _cols = cols;
+    }
+
+    /// <summary>A weight packed for x·Wᵀ already (loaded straight into the kernels' layout: no file-order copy is
+    /// ever made).</summary>
+    public Bf16Weight(Bf16Panels forward)
+    {
+        _forward = forward;
+        _rows = forward.N;
+        _cols = forward.K;
     }
 
     /// <summary>W packed as the right operand of x·Wᵀ: op(B)(p, j) = W[j, p].</summary>

@@ -61,6 +61,7 @@ public static class ModelLoader
     private static void ReadParameters(ParameterizedModel model, string directory, bool bf16Weights = false)
     {
         var source = SafeTensorsIndex.OpenCheckpoint(directory);
+        ushort[]? scratch = null;
         foreach (var p in model.Parameters)
         {
             string fileName = FileTensorName(source, "", p.Name);
@@ -68,15 +69,13 @@ public static class ModelLoader
             if (bf16Weights && p.Layer is not null && shape.Length == 2
                 && source.Info(fileName).DType == SafeTensorsDType.BF16)
             {
-                var half = new ushort[p.Tensor.Length];
-                if (IsConv1D(p.Name))
-                {
-                    source.ReadBf16(fileName, half, new[] { shape[1], shape[0] });
-                    half = Transpose(half, shape[1], shape[0]);
-                }
-                else source.ReadBf16(fileName, half, shape);
+                // one buffer for every matrix: the tensor keeps the values in its own layout, not this array
+                if (scratch is null || scratch.Length < p.Tensor.Length) scratch = new ushort[p.Tensor.Length];
+                var half = scratch.AsSpan(0, p.Tensor.Length);
+                bool conv1D = IsConv1D(p.Name);
+                source.ReadBf16(fileName, half, conv1D ? new[] { shape[1], shape[0] } : shape);
                 p.Tensor.RequiresGrad = false; // a frozen weight; making it trainable again widens it to float32
-                p.Tensor.StoreAsBf16(half);
+                p.Tensor.StoreAsBf16(half, storedTransposed: conv1D);
             }
             else if (IsConv1D(p.Name))
             {
