@@ -153,6 +153,21 @@ def tone_strength(text, afinn):
     return None
 
 
+def labelled_units(documents, dictionary_entries, short, min_words, label_of, labels):
+    """The units of running text (short documents whole, and runs of three sentences of documents over 40 words) of
+    min_words to MAX_WORDS words that label_of labels, by label, in document order."""
+    by_label = {label: [] for label in labels}
+    for text in documents:
+        if text in dictionary_entries:
+            continue
+        sentences = sentences_of(text) if len(text.split()) > 40 else []
+        units = ([text] if short(text) else []) + [" ".join(sentences[i:i + 3]) for i in range(0, len(sentences) - 2, 3)]
+        for unit in units:
+            if min_words <= len(unit.split()) <= MAX_WORDS and (label := label_of(unit)):
+                by_label[label].append(unit)
+    return by_label
+
+
 def sentences_of(text):
     return [s.strip() for s in re.split(r"(?<=[.!?])\s+(?=[A-Z\"'])", text) if s.strip()]
 
@@ -342,15 +357,8 @@ def main():
     # Units: short documents and runs of three sentences of longer ones. Its own random stream, so adding it leaves
     # the rows of every family above as they were.
     mixed_rng = random.Random(SEED + 1)
-    leaning = {"positive": [], "negative": []}
-    for text in documents if args.tone_mixed else []:
-        if text in dictionary_entries:
-            continue
-        sentences = sentences_of(text) if len(text.split()) > 40 else []
-        units = ([text] if short(text) else []) + [" ".join(sentences[i:i + 3]) for i in range(0, len(sentences) - 2, 3)]
-        for unit in units:
-            if 12 <= len(unit.split()) <= MAX_WORDS and (label := mixed_tone(unit, afinn)):
-                leaning[label].append(unit)
+    leaning = labelled_units(documents if args.tone_mixed else [], dictionary_entries, short, 12,
+                             lambda unit: mixed_tone(unit, afinn), ["positive", "negative"])
     if args.tone_mixed:
         families["tone-mixed"] += tone_questions("tone-mixed", leaning, mixed_rng,
                                                  [("Is the tone of this text positive?", "positive"),
@@ -362,15 +370,8 @@ def main():
     # complaint) or mild / qualified? Telling "good" from "delighted" is what separating an enthusiastic report from a
     # lukewarm one takes; the polarity families never ask it. Same units as tone-mixed, balanced, its own stream.
     strength_rng = random.Random(SEED + 2)
-    strengths = {"strong": [], "mild": []}
-    for text in documents if args.tone_strength else []:
-        if text in dictionary_entries:
-            continue
-        sentences = sentences_of(text) if len(text.split()) > 40 else []
-        units = ([text] if short(text) else []) + [" ".join(sentences[i:i + 3]) for i in range(0, len(sentences) - 2, 3)]
-        for unit in units:
-            if 8 <= len(unit.split()) <= MAX_WORDS and (label := tone_strength(unit, afinn)):
-                strengths[label].append(unit)
+    strengths = labelled_units(documents if args.tone_strength else [], dictionary_entries, short, 8,
+                               lambda unit: tone_strength(unit, afinn), ["strong", "mild"])
     if args.tone_strength:
         families["tone-strength"] += tone_questions("tone-strength", strengths, strength_rng,
                                                     [("Is the writer delighted?", "strong"),
