@@ -194,9 +194,7 @@ public sealed class Tensor
     /// </summary>
     public void HoldBf16CopyForProducts()
     {
-        if (!IsParameter || _base is not null || RequiresGrad || Rank != 2)
-            throw new InvalidOperationException(
-                $"Only a frozen 2-D parameter that is not a view can have a bfloat16 copy ({Name}).");
+        CheckCanHoldBf16(Length);
         if (_bf16 is not null || !Kernels.Bf16MicroKernels.IsSupported) return;
         _bf16Copy = new Kernels.Bf16Weight(RoundedRows());
     }
