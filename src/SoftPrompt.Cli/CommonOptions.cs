@@ -32,8 +32,8 @@ internal static class CommonOptions
 
     /// <summary>--weights fp32|bf16: how a frozen base's block matrices are held and multiplied. Default fp32: a
     /// prompt-tuning run on our small bases is chaotic enough that rounding the activations moves its end point by
-    /// seed-to-seed distances (the README job's figure would not reproduce), and at their 256-wide shape bf16 gains
-    /// little; bf16 is for big models (memory, speed) and serving.</summary>
+    /// seed-to-seed distances, so the README job's figure would not reproduce as printed
+    /// (reports/bench-2026-12-07.md); bf16 is opt-in, for speed and for big models' memory.</summary>
     public static Option<string> Weights()
     {
         const string fallback = "fp32";
