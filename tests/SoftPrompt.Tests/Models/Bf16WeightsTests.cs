@@ -38,7 +38,7 @@ public class Bf16WeightsTests
 
     [Theory]
     [MemberData(nameof(Families))]
-    public void In_the_bf16_kernels_logits_and_prompt_gradients_stay_within_one_percent_of_float32(string family)
+    public void In_the_bf16_kernels_logits_stay_within_1_and_prompt_gradients_within_3_percent_of_float32(string family)
     {
         Assert.True(Bf16Gemm.Enabled, "these machines have AVX512_BF16 (CI too): the kernels must be in use");
         var (wide, half) = LoadBothWays(family);
