@@ -6,7 +6,7 @@ namespace SoftPrompt.Engine.Kernels;
 /// The right operand op(B) [k, n] of a product held as bfloat16 in the layout <see cref="Bf16MicroKernels"/> stream:
 /// each 32-bit word holds two neighbours along k (the pair vdpbf16ps multiplies into one float32 lane), k is cut into
 /// blocks of <see cref="BlockPairs"/> pairs, and inside a block the columns come in panels of 32, each panel its
-/// block's steps one after another. A frozen weight is packed once, the first time a product needs it.
+/// block's steps one after another. A frozen weight is packed once: as it loads, or the first time a product needs it.
 /// <para>Offset of the word of pair p, column j: block b = p / BlockPairs holds panels·steps(b)·32 words after the
 /// full blocks before it; panel j / 32 starts steps(b)·32·(j / 32) words into the block.</para>
 /// </summary>
@@ -46,41 +46,38 @@ internal sealed unsafe class Bf16Panels
     {
         var other = new Bf16Panels(N, K, reuse?._words);
         const int Nr = Bf16MicroKernels.Columns;
-        fixed (uint* from = _words) fixed (uint* to = other._words)
-        {
-            // columns of the other layout that no word of this one reaches (past 2·KPairs, in its last panel) are
-            // padding: zero them, as a fresh operand has
-            int firstUnreached = 2 * KPairs, lastPanelStart = (other.Panels - 1) * Nr;
-            if (firstUnreached < other.Panels * Nr)
-                for (int block = 0; block < other.Blocks; block++)
-                    for (int step = 0; step < other.Steps(block); step++)
-                    {
-                        uint* row = other.Panel(block, other.Panels - 1) + (long)step * Nr;
-                        for (int j = Math.Max(firstUnreached, lastPanelStart) - lastPanelStart; j < Nr; j++) row[j] = 0;
-                    }
-            for (int block = 0; block < Blocks; block++)
-            {
-                int steps = Steps(block);
-                for (int panel = 0; panel < Panels; panel++)
+        // Both arrays are pinned, so Panel's pointers stay valid. Columns of the other layout that no word of this one
+        // reaches (past 2·KPairs, in its last panel) are padding: zero them, as a fresh operand has.
+        int firstUnreached = 2 * KPairs, lastPanelStart = (other.Panels - 1) * Nr;
+        if (firstUnreached < other.Panels * Nr)
+            for (int block = 0; block < other.Blocks; block++)
+                for (int step = 0; step < other.Steps(block); step++)
                 {
-                    ulong* source = (ulong*)Panel(block, panel);
-                    // this panel's columns j = 32·panel + 2t are the other's pairs 16·panel + t: all in one block
-                    int firstPair = panel * (Nr / 2);
-                    if (firstPair >= other.KPairs) break;
-                    int otherBlock = firstPair / BlockPairs, pairs = Math.Min(Nr / 2, other.KPairs - firstPair);
-                    uint* target = other.Panel(otherBlock, 0) + (long)(firstPair % BlockPairs) * Nr;
-                    long panelStride = (long)other.Steps(otherBlock) * Nr;
-                    for (int step = 0; step < steps; step++, source += Nr / 2)
+                    uint* row = other.Panel(block, other.Panels - 1) + (long)step * Nr;
+                    for (int j = Math.Max(firstUnreached, lastPanelStart) - lastPanelStart; j < Nr; j++) row[j] = 0;
+                }
+        for (int block = 0; block < Blocks; block++)
+        {
+            int steps = Steps(block);
+            for (int panel = 0; panel < Panels; panel++)
+            {
+                ulong* source = (ulong*)Panel(block, panel);
+                // this panel's columns j = 32·panel + 2t are the other's pairs 16·panel + t: all in one block
+                int firstPair = panel * (Nr / 2);
+                if (firstPair >= other.KPairs) break;
+                int otherBlock = firstPair / BlockPairs, pairs = Math.Min(Nr / 2, other.KPairs - firstPair);
+                uint* target = other.Panel(otherBlock, 0) + (long)(firstPair % BlockPairs) * Nr;
+                long panelStride = (long)other.Steps(otherBlock) * Nr;
+                for (int step = 0; step < steps; step++, source += Nr / 2)
+                {
+                    int column = 2 * (block * BlockPairs + step); // the other's column of this step's pair
+                    uint* at = target + (long)(column / Nr) * panelStride + column % Nr;
+                    for (int t = 0; t < pairs; t++)
                     {
-                        int column = 2 * (block * BlockPairs + step); // the other's column of this step's pair
-                        uint* at = target + (long)(column / Nr) * panelStride + column % Nr;
-                        for (int t = 0; t < pairs; t++)
-                        {
-                            ulong word = source[t];
-                            // halves a b c d (W[j,2p], W[j,2p+1], W[j+1,2p], W[j+1,2p+1]) → a c b d
-                            *(ulong*)(at + (long)t * Nr) = (word & 0xFFFF_0000_0000_FFFFul)
-                                | (word & 0x0000_0000_FFFF_0000ul) << 16 | (word & 0x0000_FFFF_0000_0000ul) >> 16;
-                        }
+                        ulong word = source[t];
+                        // halves a b c d (W[j,2p], W[j,2p+1], W[j+1,2p], W[j+1,2p+1]) → a c b d
+                        *(ulong*)(at + (long)t * Nr) = (word & 0xFFFF_0000_0000_FFFFul)
+                            | (word & 0x0000_0000_FFFF_0000ul) << 16 | (word & 0x0000_FFFF_0000_0000ul) >> 16;
                     }
                 }
             }
