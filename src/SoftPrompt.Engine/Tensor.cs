@@ -195,7 +195,8 @@ public sealed class Tensor
     public void HoldBf16CopyForProducts()
     {
         CheckCanHoldBf16(Length);
-        if (_bf16 is not null || !Kernels.Bf16MicroKernels.IsSupported) return;
+        // held in bfloat16 already, or copied since it was last made frozen (training it drops the copy)
+        if (_bf16 is not null || _bf16Copy is not null || !Kernels.Bf16MicroKernels.IsSupported) return;
         _bf16Copy = new Kernels.Bf16Weight(RoundedRows());
     }
 

@@ -33,20 +33,23 @@ public static partial class Fn
             tape.Record(() =>
             {
                 if (!y.HasGrad) return;
-                if (x.RequiresGrad && !w.RequiresGrad && Kernels.Bf16Gemm.Enabled
+                var dx = x.RequiresGrad ? x.Grad : default;
+                var dw = w.RequiresGrad ? w.Grad : default;
+                var db = b is not null && b.RequiresGrad ? b.Grad : default;
+                if (!dx.IsEmpty && dw.IsEmpty && Kernels.Bf16Gemm.Enabled
                     && w.Bf16Operand(forInputGradient: true) is { } packedForGradient)
                 {
-                    Ops.Linear.InputGradient(x.Grad, y.Grad, packedForGradient, n);
-                    if (b is not null && b.RequiresGrad)
-                        Ops.Linear.Backward(default, default, b.Grad, y.Grad, default, default, n, inF, outF);
+                    Ops.Linear.InputGradient(dx, y.Grad, packedForGradient, n);
+                    dx = default; // done in the bfloat16 kernels
+                }
+                // Only a product reads the weight's values: a bias alone (BitFit) needs no widened copy.
+                if (dx.IsEmpty && dw.IsEmpty)
+                {
+                    Ops.Linear.Backward(default, default, db, y.Grad, default, default, n, inF, outF);
                     return;
                 }
                 using var weight = WeightValues.Of(w);
-                Ops.Linear.Backward(
-                    x.RequiresGrad ? x.Grad : default,
-                    w.RequiresGrad ? w.Grad : default,
-                    b is not null && b.RequiresGrad ? b.Grad : default,
-                    y.Grad, x.ReadOnlySpan, weight.Span, n, inF, outF);
+                Ops.Linear.Backward(dx, dw, db, y.Grad, x.ReadOnlySpan, weight.Span, n, inF, outF);
             });
         return y;
     }

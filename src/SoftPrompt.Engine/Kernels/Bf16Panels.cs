@@ -111,10 +111,10 @@ internal sealed unsafe class Bf16Panels
         // Reads in storage order: along k when k is contiguous (one stored row at a time), else along n.
         if (kStride == 1)
             for (int j = 0; j < n; j++)
-                for (int p = 0; p < packed.KPairs; p++) packed.Store(source, p, j, kStride, nStride);
+                for (int p = 0; p < packed.KPairs; p++) packed.Store(source, 2L * p + (long)j * nStride, 1, p, j);
         else
             for (int p = 0; p < packed.KPairs; p++)
-                for (int j = 0; j < n; j++) packed.Store(source, p, j, kStride, nStride);
+                for (int j = 0; j < n; j++) packed.Store(source, 2L * p * kStride + (long)j * nStride, kStride, p, j);
         return packed;
     }
 
@@ -128,22 +128,19 @@ internal sealed unsafe class Bf16Panels
         for (int j = 0; j < n; j++)
         {
             readRow(j, row.AsSpan(0, k));
-            for (int p = 0; p < packed.KPairs; p++) packed.Store(row, p, 0, kStride: 1, nStride: 0, column: j);
+            for (int p = 0; p < packed.KPairs; p++) packed.Store(row, 2 * p, 1, p, j);
         }
         return packed;
     }
 
+    // The word of pair p, column j: source[first] and, unless k ends at it, source[first + kStride].
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Store(ReadOnlySpan<ushort> source, int p, int j, int kStride, int nStride, int column)
+    private void Store(ReadOnlySpan<ushort> source, long first, int kStride, int p, int column)
     {
-        long first = (long)2 * p * kStride + (long)j * nStride;
         uint low = source[(int)first], high = 2 * p + 1 < K ? source[(int)(first + kStride)] : 0u;
         _words[Offset(p, column)] = low | high << 16;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Store(ReadOnlySpan<ushort> source, int p, int j, int kStride, int nStride) =>
-        Store(source, p, j, kStride, nStride, column: j);
 
     /// <summary>Element (p, j) of op(B) as float32 (exact).</summary>
     public float this[int p, int j]
