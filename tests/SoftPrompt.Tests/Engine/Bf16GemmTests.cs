@@ -117,9 +117,5 @@ public unsafe class Bf16GemmTests
         return half;
     }
 
-    private static float[] Random(int seed, int length)
-    {
-        var rng = new Random(seed);
-        return Enumerable.Range(0, length).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
-    }
+    private static float[] Random(int seed, int length) => SgemmTests.Random(seed, length);
 }

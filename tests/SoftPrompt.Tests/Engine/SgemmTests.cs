@@ -30,7 +30,8 @@ public unsafe class SgemmTests
         return c;
     }
 
-    private static float[] Random(int seed, int length)
+    /// <summary>Values uniform in [-1, 1) from a fixed seed (the bf16 kernels' tests use them too).</summary>
+    internal static float[] Random(int seed, int length)
     {
         var rng = new Random(seed);
         return Enumerable.Range(0, length).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
