@@ -27,24 +27,31 @@ bench() { dotnet src/SoftPrompt.Cli/bin/Release/net10.0/softprompt.dll bench --r
 ours=$(bench --cases peak,prompt,ft,forward,decode --weights fp32)
 ours_small=$(bench --cases ft,forward "${small[@]}" --weights fp32)
 ours_bf16=$(bench --cases prompt --weights bf16; bench --cases forward --weights bf16; bench --cases decode --weights bf16)
+# The prompt step again with --recompute (each block run again in backward instead of keeping its activations).
+ours_recompute=$(bench --cases prompt --weights fp32 --recompute)
+ours_bf16_recompute=$(bench --cases prompt --weights bf16 --recompute)
 ours_bf16_small=$(bench --cases forward --weights bf16 "${small[@]}")
 fp32=$(/usr/bin/python3 bench/pytorch_bench.py --repeats "$repeats" --threads "$threads")
 fp32_small=$(/usr/bin/python3 bench/pytorch_bench.py --cases ft,forward "${small[@]}" --repeats "$repeats" --threads "$threads")
 bf16=$(/usr/bin/python3 bench/pytorch_bench.py --repeats "$repeats" --threads "$threads" --dtype bfloat16)
 bf16_small=$(/usr/bin/python3 bench/pytorch_bench.py --cases ft,forward "${small[@]}" --repeats "$repeats" --threads "$threads" --dtype bfloat16)
-/usr/bin/python3 - "$ours" "$fp32" "$bf16" "$ours_small" "$fp32_small" "$bf16_small" "$ours_bf16" "$ours_bf16_small" <<'PY'
+/usr/bin/python3 - "$ours" "$fp32" "$bf16" "$ours_small" "$fp32_small" "$bf16_small" "$ours_bf16" "$ours_bf16_small" \
+  "$ours_recompute" "$ours_bf16_recompute" <<'PY'
 import json, sys
-ours, fp32, bf16, ours_small, fp32_small, bf16_small, ours_bf16, ours_bf16_small = (
-    {r["case"]: r for r in map(json.loads, arg.splitlines())} for arg in sys.argv[1:9])
+(ours, fp32, bf16, ours_small, fp32_small, bf16_small, ours_bf16, ours_bf16_small, ours_recompute,
+ ours_bf16_recompute) = ({r["case"]: r for r in map(json.loads, arg.splitlines())} for arg in sys.argv[1:11])
 peak = ours["fma_peak"]["gflops"]
 print(f"fp32 FMA peak measured now: {peak:.0f} GFLOP/s on {ours['fma_peak']['threads']} threads ({ours['fma_peak']['vector_bits']}-bit vectors)")
 print(f"PyTorch {fp32['blas']['torch']}, BLAS: {fp32['blas']['library']}")
 print("Times in ms (median); a ratio is time ÷ time, under 1 = ours faster; 'ours bf16' is --weights bf16. The floor is the")
 print("case's FLOPs at the fp32 peak above (bf16 products can go under it: vdpbf16ps does twice the multiply-adds).")
+print("RSS is each case's own peak: the model held when the case starts and what its steps add (VmHWM reset there).")
 print(f"{'case':<26}{'ours':>8}{'ours bf16':>10}{'torch fp32':>11}{'torch bf16':>11}{'ours/fp32':>10}{'bf16/fp32':>10}"
       f"{'bf16/bf16':>10}{'floor':>7}{'ours/floor':>11}{'RSS MB ours/bf16/fp32/bf16':>29}")
 cases = ["prompt_tuning_step", "full_finetune_step", "inference_forward", "decode_token_batch1"]
 rows = [(case, ours[case], ours_bf16.get(case), fp32[case], bf16[case]) for case in cases]
+rows.insert(1, ("prompt step, --recompute", ours_recompute["prompt_tuning_step"],
+                ours_bf16_recompute["prompt_tuning_step"], fp32["prompt_tuning_step"], bf16["prompt_tuning_step"]))
 rows += [("small " + case, ours_small[case], ours_bf16_small.get(case), fp32_small[case], bf16_small[case])
          for case in ["full_finetune_step", "inference_forward"]]
 for case, o, h, t, b in rows:
@@ -55,7 +62,8 @@ for case, o, h, t, b in rows:
     half = f"{h['median_ms']:.1f}" if h else "–"
     half_fp32 = f"{h['median_ms'] / t['median_ms']:.2f}" if h else "–"
     half_bf16 = f"{h['median_ms'] / b['median_ms']:.2f}" if h else "–"
-    rss = f"{o.get('peak_rss_mb')} / {h['peak_rss_mb'] if h else '–'} / {t['peak_rss_mb']} / {b['peak_rss_mb']}"
+    rss = (f"{o['step_peak_rss_mb']} / {h['step_peak_rss_mb'] if h else '–'} / {t['step_peak_rss_mb']} / "
+           f"{b['step_peak_rss_mb']}")
     print(f"{case:<26}{o['median_ms']:>8.1f}{half:>10}{t['median_ms']:>11.1f}{b['median_ms']:>11.1f}"
           f"{o['median_ms'] / t['median_ms']:>10.2f}{half_fp32:>10}{half_bf16:>10}{floor_text:>7}{versus_floor:>11}{rss:>29}")
 PY

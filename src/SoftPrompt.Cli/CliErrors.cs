@@ -36,8 +36,8 @@ public static class CliErrors
         ["Host"] = "--host", ["Preset"] = "--preset", ["Method"] = "--method", ["Methods"] = "--methods",
         ["Seeds"] = "--seeds", ["Weights"] = "--weights",
         ["BalanceLabels"] = "--balance-labels",
-        ["KeepByMacroF1"] = "--keep-by-macro-f1", ["TaskRepeats"] = "--task-repeats", ["TaskText"] = "--task-text",
-        ["InitFrom"] = "--init-from", ["Objective"] = "--objective",
+        ["KeepBy"] = "--keep-by", ["TaskRepeats"] = "--task-repeats", ["TaskText"] = "--task-text",
+        ["InitFrom"] = "--init-from", ["Objective"] = "--objective", ["Recompute"] = "--recompute",
     };
 
     public static string FlagOf(string option) => Flags.GetValueOrDefault(option, option);

@@ -27,9 +27,17 @@ public sealed class Tape
     /// </summary>
     public bool ReleaseGradientsEagerly { get; set; }
 
-    /// <summary>Number of float arrays allocated (not reused) over the tape's life; flat after warm-up.</summary>
-    public long Allocations { get; private set; }
-    public long PooledBytes { get; private set; }
+    /// <summary>A second recording tape for replaying a segment in backward (<see cref="Autograd.Fn.Recomputed"/>),
+    /// made on first use and kept, so its pool serves every segment of every step. It hands gradients back eagerly:
+    /// only what reaches the segment's input and parameters is read.</summary>
+    public Tape Replay => _replay ??= new Tape { ReleaseGradientsEagerly = true };
+    private Tape? _replay;
+
+    /// <summary>Number of float arrays allocated (not reused) over the tape's life, its replay tape's included; flat
+    /// after warm-up.</summary>
+    public long Allocations => _allocations + (_replay?.Allocations ?? 0);
+    public long PooledBytes => _pooledBytes + (_replay?.PooledBytes ?? 0);
+    private long _allocations, _pooledBytes;
 
     /// <summary>True when an op with these inputs must record a backward step.</summary>
     public bool NeedsGrad(Tensor a) => IsRecording && a.RequiresGrad;
@@ -158,8 +166,8 @@ public sealed class Tape
             }
             if (size == int.MaxValue || length <= 64) break;
         }
-        Allocations++;
-        PooledBytes += (long)length * sizeof(float);
+        _allocations++;
+        _pooledBytes += (long)length * sizeof(float);
         _stepBytes += (long)length * sizeof(float);
         return new float[length]; // new arrays are zeroed
     }
@@ -173,7 +181,7 @@ public sealed class Tape
     {
         if (_idleBytes > 2 * _stepBytes && _idleBytes > (64L << 20))
         {
-            PooledBytes -= _idleBytes;
+            _pooledBytes -= _idleBytes;
             _pool.Clear();
             _idleBytes = 0;
         }

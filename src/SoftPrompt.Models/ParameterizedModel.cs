@@ -51,6 +51,9 @@ public abstract class ParameterizedModel
     /// <summary>Matrices outside the blocks that products read: the LM head.</summary>
     protected virtual IEnumerable<Tensor> MatricesForBf16Products => [];
 
+    /// <summary>Whether block <paramref name="layer"/> has a parameter that trains.</summary>
+    protected bool LayerIsTrainable(int layer) => _parameters.Any(p => p.Layer == layer && p.Tensor.RequiresGrad);
+
     public Tensor Parameter(string name) =>
         _parameters.FirstOrDefault(p => p.Name == name)?.Tensor
         ?? throw new KeyNotFoundException($"The model has no parameter named '{name}'.");

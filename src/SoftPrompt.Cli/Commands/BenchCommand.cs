@@ -70,6 +70,7 @@ public static class BenchCommand
             "write-random: key/value heads (default: --heads)" };
         var mlp = new Option<int?>("--mlp") { Description = "write-random: MLP width (default: 4 × --width)" };
         var weights = CommonOptions.Weights();
+        var recompute = CommonOptions.Recompute();
         var modelPath = CommonOptions.Model("Model for the generate and serve cases", "models/base-small");
         var requests = new Option<int>("--requests")
         {
@@ -84,14 +85,15 @@ public static class BenchCommand
 
         var command = new Command("bench", "Measure kernel and training-step speed (JSON lines on stdout).");
         foreach (var o in new Option[] { cases, threads, repeats, layers, width, heads, vocab, batch, tokens,
-            promptLength, modelPath, requests, clients, family, kvHeads, mlp, weights }) command.Options.Add(o);
+            promptLength, modelPath, requests, clients, family, kvHeads, mlp, weights, recompute })
+            command.Options.Add(o);
         command.SetAction(parse =>
         {
             Parallelism.Threads = parse.GetValue(threads);
             var settings = new BenchSettings(parse.GetValue(repeats), parse.GetValue(batch), parse.GetValue(tokens),
                 parse.GetValue(promptLength),
                 parse.GetValue(modelPath)!, parse.GetValue(requests), parse.GetValue(clients), CommonOptions.Bf16(parse,
-                    weights));
+                    weights), parse.GetValue(recompute));
             string modelType = parse.GetValue(family)!;
             var randomCheckpoint = new ModelConfig
             {
@@ -120,7 +122,7 @@ public static class BenchCommand
 
     private sealed record BenchSettings(int Repeats, int Batch, int Tokens, int PromptTokens, string ModelPath,
         int Requests, int Clients,
-        bool Bf16Weights);
+        bool Bf16Weights, bool Recompute);
 
     private static void Run(string[] cases, ModelConfig config, BenchSettings s, ModelConfig randomCheckpoint)
     {
@@ -140,7 +142,8 @@ public static class BenchCommand
         CausalLanguageModel Frozen()
         {
             var frozen = Model();
-            if (s.Bf16Weights && frozen.HoldBlockMatricesInBf16() > 0) GC.Collect();
+            if (s.Bf16Weights && frozen.HoldBlockMatricesInBf16() > 0)
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             return frozen;
         }
 
@@ -250,7 +253,9 @@ public static class BenchCommand
         gflop = flops is double f ? Math.Round(f / 1e9, 2) : (double?)null,
         median_ms = Math.Round(r.MedianMs, 1), min_ms = Math.Round(r.MinMs, 1), pool_allocations_after_warmup =
             r.Allocations,
+        recompute = s.Recompute,
         peak_rss_mb = Process.GetCurrentProcess().PeakWorkingSet64 / (1 << 20),
+        step_peak_rss_mb = ResidentMemory().Peak / (1 << 20),
     };
 
     private static long CheckpointBytes(string directory) =>
@@ -265,6 +270,14 @@ public static class BenchCommand
         long Field(string name) => status.Where(l => l.StartsWith(name + ":"))
             .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024).FirstOrDefault();
         return (Field("VmRSS"), Field("VmHWM"));
+    }
+
+    /// <summary>Starts this process's VmHWM again from its resident memory now (Linux: "5" into
+    /// /proc/self/clear_refs); elsewhere nothing, and the step's peak is the process's.</summary>
+    private static void ResetPeakResidentMemory()
+    {
+        try { File.WriteAllText("/proc/self/clear_refs", "5"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
     private static void Emit(object record)
@@ -282,6 +295,11 @@ public static class BenchCommand
     /// warm-up.</summary>
     private static (double, double, long) Time(Tape tape, int repeats, Action step)
     {
+        // The case's own peak (step_peak_rss_mb): what the model holds now and what its steps add, without what
+        // making the model cost (a random float32 model rounded to bfloat16 on the spot, whose float32 arrays a
+        // bf16 checkpoint's load never makes).
+        GC.Collect();
+        ResetPeakResidentMemory();
         step();
         OpProfile.Reset();
         long before = tape.Allocations;
@@ -311,6 +329,7 @@ public static class BenchCommand
     private static (double, double, long) PromptTuningStep(CausalLanguageModel model, BenchSettings s)
     {
         model.SetTrainable(false);
+        model.RecomputeBlocksInBackward = s.Recompute;
         var prompt = new PromptEmbedding(s.PromptTokens, model.Config.HiddenSize);
         prompt.InitializeUniform(seed: 3);
         var optimizer = new AdamW(new[] { prompt.Prompt }, learningRate: 0.3f, weightDecay: 0f);
@@ -377,6 +396,7 @@ public static class BenchCommand
     private static (double, double, long) FullFineTuneStep(CausalLanguageModel model, BenchSettings s)
     {
         model.SetTrainable(true);
+        model.RecomputeBlocksInBackward = s.Recompute;
         var optimizer = new AdamW(model.Parameters.Select(p => p.Tensor), learningRate: 1e-5f);
         var (ids, targets) = RandomBatch(model.Config, s);
         var tape = new Tape { ReleaseGradientsEagerly = true }; // only parameter gradients are read
@@ -420,6 +440,8 @@ public static class BenchCommand
         var prompt = Enumerable.Range(0, promptLength).Select(i => (i * 7919) % model.Config.VocabSize).ToArray();
         var perToken = new List<double>();
         long before = 0;
+        GC.Collect();
+        ResetPeakResidentMemory();
         for (int run = 0; run <= s.Repeats; run++)
         {
             cache.Clear();

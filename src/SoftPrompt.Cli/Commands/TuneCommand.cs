@@ -109,11 +109,15 @@ public static class TuneCommand
             Description = "Draw training batches with every label equally often (classification; trades the label " +
                 "prior for macro-F1)",
         };
-        var keepByMacroF1 = new Option<bool>("--keep-by-macro-f1")
+        var keepBy = new Option<string>("--keep-by")
         {
-            Description = "Keep the validation state with the best macro-F1 instead of accuracy (classification; an " +
-                "imbalanced task's best-accuracy state can be the one that always answers the majority label)",
+            Description = "Which validation state to keep (classification): accuracy; macro-f1 (an imbalanced " +
+                "task's best-accuracy state can be one that always answers the majority label); or " +
+                "macro-f1-above-majority: the best macro-F1 among states at least 3 points over always answering " +
+                "the validation's most common label (scored 1 + macro-F1), the best accuracy while none is",
+            DefaultValueFactory = _ => "accuracy",
         };
+        var keepByMacroF1 = new Option<bool>("--keep-by-macro-f1") { Description = "Short for --keep-by macro-f1" };
         var perToken = new Option<bool>("--per-token")
         {
             Description = "Score labels by mean log-probability per token (length-normalised)",
@@ -138,14 +142,15 @@ public static class TuneCommand
         var seed = CommonOptions.Seed();
         var threads = CommonOptions.Threads();
         var json = ResultOutput.Json();
+        var recompute = CommonOptions.Recompute();
 
         var command = new Command("tune",
             "Prompt-tune a frozen model on a classification task and save the prompt as a PEFT adapter.");
         foreach (var o in new Option[] { onNan, model, task, data, output, method, loss, perToken, balanceLabels,
-            keepByMacroF1,
+            keepBy, keepByMacroF1,
             checkpointEvery,
             length, init, initText, placement, steps, batch, lr, optimizerName, schedule, warmup, accumulate, patience,
-            resume, evalEvery, evaluateInit, evalExamples, testExamples, seed, threads, json, weights })
+            resume, evalEvery, evaluateInit, evalExamples, testExamples, seed, threads, json, weights, recompute })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -156,11 +161,15 @@ public static class TuneCommand
                 or ModelFamilies.Encoder;
             bool promptTuning = parse.GetValue(method) is "prompt-tuning" or "prompt_tuning" or "prompt"
                 && singleStack;
+            var keptState = parse.GetValue(keepByMacroF1) ? KeptStateCriterion.MacroF1
+                : KeptStates.Parse(parse.GetValue(keepBy)!);
             string? onePromptOnly = parse.GetValue(balanceLabels) ? "BalanceLabels"
-                : parse.GetValue(keepByMacroF1) ? "KeepByMacroF1" : null;
+                : keptState != KeptStateCriterion.Accuracy ? "KeepBy" : null;
             if (onePromptOnly is not null && (!promptTuning || taskName.Contains(',')))
                 throw new Engine.OptionException(onePromptOnly,
                     "applies to prompt tuning of one classification task on a decoder or an encoder.");
+            if (parse.GetValue(recompute) && !promptTuning)
+                throw new Engine.OptionException("Recompute", "applies to prompt tuning on a decoder or an encoder.");
             if (!promptTuning && parse.GetValue(method) is string other)
                 return MethodTuning.Run(new SingleMethodRun.Settings(other, parse.GetValue(model)!, taskName, taskDir,
                     parse.GetValue(output) ?? Path.Combine("adapters", taskName),
@@ -186,6 +195,7 @@ public static class TuneCommand
                 $"The model at {loaded.Source} has no tokenizer.");
             var frozen = loaded.Model;
             frozen.SetTrainable(false);
+            frozen.RecomputeBlocksInBackward = parse.GetValue(recompute);
             var promptPlacement = parse.GetValue(placement) is string where ? PromptAdapterFiles.ParsePlacement(where)
                 : (PromptPlacement?)null;
             string initName = parse.GetValue(init)!;
@@ -220,8 +230,7 @@ public static class TuneCommand
                 options,
                 parse.GetValue(evalExamples), parse.GetValue(testExamples), parse.GetValue(resume),
                 parse.GetValue(perToken),
-                ClassificationLosses.Parse(parse.GetValue(loss)!), parse.GetValue(balanceLabels),
-                parse.GetValue(keepByMacroF1)),
+                ClassificationLosses.Parse(parse.GetValue(loss)!), parse.GetValue(balanceLabels), keptState),
                 new ConsoleProgress(TimeSpan.FromSeconds(10)),
                     Console.Error.WriteLine);
             var (report, summary) = Describe(outcome, initName, options.LearningRate);

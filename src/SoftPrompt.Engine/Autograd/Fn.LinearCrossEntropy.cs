@@ -5,9 +5,10 @@ namespace SoftPrompt.Engine.Autograd;
 
 public static partial class Fn
 {
-    // Each chunk packs the whole head for its logits: 256 rows amortise that (128 spent ~40% of the head's time
-    // packing at a 50k vocabulary) for 2 × 256·V floats of scratch (100 MB at GPT-2's vocabulary).
-    private const int LogitRowsPerChunk = 256;
+    // In float32 each chunk packs the whole head for its logits: 256 rows amortise that (128 spent ~40% of the head's
+    // time packing at a 50k vocabulary) for 2 × 256·V floats of scratch (100 MB at GPT-2's vocabulary). A head
+    // packed in bfloat16 once is read as it is, so its chunks can be small: a quarter of the scratch.
+    private const int LogitRowsPerChunk = 256, LogitRowsPerPackedChunk = 64;
 
     /// <summary>
     /// CrossEntropy(Linear(x, w), targets) without materialising the (N, V) logits: rows go through the LM head in
@@ -37,14 +38,14 @@ public static partial class Fn
         var loss = tape.NewTensor(new[] { 1 }, needs);
         var dx = needs && x.RequiresGrad ? tape.NewTensor(new[] { n, d }, zero: true) : null;
         var dw = needs && w.RequiresGrad ? tape.NewTensor(new[] { vocab, d }, zero: true) : null;
-        int chunkRows = Math.Min(LogitRowsPerChunk, Math.Max(1, n));
+        // A frozen head held (or copied) in bfloat16 multiplies in the bfloat16 kernels where the CPU has them.
+        var packed = Bf16Gemm.Enabled ? w.Bf16Operand(forInputGradient: false) : null;
+        var packedForGradient = packed is not null && dx is not null ? w.Bf16Operand(forInputGradient: true) : null;
+        int chunkRows = Math.Min(packed is null ? LogitRowsPerChunk : LogitRowsPerPackedChunk, Math.Max(1, n));
         var logits = tape.Scratch(chunkRows * vocab);
         var gradient = needs ? tape.Scratch(chunkRows * vocab) : null;
         var rowLosses = tape.Scratch(n);
         float scale = counted == 0 ? 0f : 1f / counted;
-        // A frozen head held (or copied) in bfloat16 multiplies in the bfloat16 kernels where the CPU has them.
-        var packed = Bf16Gemm.Enabled ? w.Bf16Operand(forInputGradient: false) : null;
-        var packedForGradient = packed is not null && dx is not null ? w.Bf16Operand(forInputGradient: true) : null;
         for (int start = 0; start < n; start += chunkRows)
         {
             int rows = Math.Min(chunkRows, n - start);

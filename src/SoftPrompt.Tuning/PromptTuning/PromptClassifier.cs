@@ -224,13 +224,14 @@ public sealed class PromptClassifier : IPromptObjective<LabeledExample>, ILabelP
         return f1s.Count == 0 ? 0 : f1s.Average();
     }
 
-    /// <summary>Validation keeps the state with the best macro-F1 instead of accuracy: on an imbalanced task a state
-    /// that answers the majority label every time can have the best accuracy and reads nothing.</summary>
-    public bool KeepByMacroF1 { get; init; }
+    /// <summary>Which validation state training keeps (<see cref="KeptStateCriterion"/>).</summary>
+    public KeptStateCriterion KeepBy { get; init; }
 
-    double IPromptObjective<LabeledExample>.Score(IReadOnlyList<LabeledExample> examples) => KeepByMacroF1
-        ? Evaluate(examples, LengthNormalized).MacroF1
-        : Accuracy(examples, LengthNormalized);
+    double IPromptObjective<LabeledExample>.Score(IReadOnlyList<LabeledExample> examples)
+    {
+        var (accuracy, macroF1) = Evaluate(examples, LengthNormalized);
+        return KeptStates.Score(KeepBy, accuracy, macroF1, examples.Select(e => e.Label).ToArray());
+    }
 
-    public string ScoreName => KeepByMacroF1 ? "macro_f1" : "accuracy";
+    public string ScoreName => KeptStates.ScoreName(KeepBy);
 }

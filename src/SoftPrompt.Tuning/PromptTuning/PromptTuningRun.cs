@@ -23,7 +23,7 @@ public static class PromptTuningRun
         string Init, string? InitText, int Seed, PromptTuningOptions Options, int EvalExamples, int TestExamples,
         bool Resume,
         bool PerToken, ClassificationLoss Loss, bool BalanceLabels = false,
-        bool KeepByMacroF1 = false);
+        KeptStateCriterion KeepBy = KeptStateCriterion.Accuracy);
 
     public const int DefaultPromptLength = 20;
 
@@ -88,8 +88,8 @@ public static class PromptTuningRun
                     $"{frozen.ParameterCount:N0}).");
         var curve = new TrainingCurve(progress);
         Outcome outcome;
-        if (taskDefinition is GenerationTask && (s.BalanceLabels || s.KeepByMacroF1))
-            throw new OptionException(s.BalanceLabels ? "BalanceLabels" : "KeepByMacroF1",
+        if (taskDefinition is GenerationTask && (s.BalanceLabels || s.KeepBy != KeptStateCriterion.Accuracy))
+            throw new OptionException(s.BalanceLabels ? "BalanceLabels" : "KeepBy",
                 $"applies to classification; {s.TaskName} is a generation task.");
         if (taskDefinition is GenerationTask generation)
         {
@@ -125,7 +125,7 @@ public static class PromptTuningRun
             var test = TaskFile.EvenSubset(definition.ReadSplit(Split("test")), s.TestExamples);
             var classifier = new PromptClassifier(frozen, tokenizer, definition, prompt)
             {
-                LengthNormalized = s.PerToken, TrainingLoss = s.Loss, KeepByMacroF1 = s.KeepByMacroF1,
+                LengthNormalized = s.PerToken, TrainingLoss = s.Loss, KeepBy = s.KeepBy,
             };
             Initialize(train.Select(classifier.InputTokens), definition.Labels.Select(l => classifier.LabelTokens[l])
                 .ToList());

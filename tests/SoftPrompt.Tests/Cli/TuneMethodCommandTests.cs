@@ -61,4 +61,27 @@ public class TuneMethodCommandTests
         Assert.NotEqual(0, code);
         Assert.Contains("trained on another base model", stderr);
     }
+
+    [Fact]
+    public async Task Recompute_saves_the_same_prompt_and_is_refused_for_a_method_that_hooks_the_layers()
+    {
+        using var dir = new TempDirectory();
+        string task = WriteMoodTask(dir);
+        async Task<byte[]> PromptTrained(params string[] extra)
+        {
+            string adapter = dir.File("prompt" + extra.Length);
+            await CliProcess.Succeed(TimeSpan.FromMinutes(2), ["tune", "--model", SharedModels.TinyStoriesPath,
+                "--task", task, "--steps", "4", "--batch", "4", "--eval-every", "2", "--out", adapter, "--threads",
+                "1", "--json", ..extra]);
+            return File.ReadAllBytes(Path.Combine(adapter, "adapter_model.safetensors"));
+        }
+
+        // Every block is replayed in backward: the gradients, so the trained prompt, are the plain path's to the bit.
+        Assert.Equal(await PromptTrained(), await PromptTrained("--recompute"));
+
+        var (code, _, stderr) = await CliProcess.Run(TimeSpan.FromMinutes(1), "tune", "--model",
+            SharedModels.TinyStoriesPath, "--task", task, "--method", "lora", "--recompute", "--steps", "2");
+        Assert.NotEqual(0, code);
+        Assert.Contains("--recompute applies to prompt tuning", stderr);
+    }
 }

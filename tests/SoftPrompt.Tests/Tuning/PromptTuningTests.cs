@@ -20,13 +20,35 @@ public class PromptTuningTests
     public void Kept_by_macro_f1_the_validation_score_is_the_macro_f1_of_the_predictions()
     {
         var byAccuracy = new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, Task, prompt: null);
-        var byF1 = new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, Task, prompt: null) { KeepByMacroF1 = true };
+        var byF1 = new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, Task, prompt: null)
+        {
+            KeepBy = KeptStateCriterion.MacroF1,
+        };
         var (accuracy, macroF1) = byAccuracy.Evaluate(Examples);
         Assert.Equal("accuracy", byAccuracy.ScoreName);
         Assert.Equal("macro_f1", byF1.ScoreName);
         Assert.Equal(accuracy, ((IPromptObjective<LabeledExample>)byAccuracy).Score(Examples));
         Assert.Equal(macroF1, ((IPromptObjective<LabeledExample>)byF1).Score(Examples));
         Assert.NotEqual(accuracy, macroF1); // the fixture's predictions are not all right: the two differ
+    }
+
+    [Fact]
+    public void Kept_by_macro_f1_above_majority_a_state_past_the_bar_outranks_every_state_under_it()
+    {
+        // 10 validation labels, 6 of them "a": the majority rate is 60 %, the bar 63 %
+        var gold = Enumerable.Repeat("a", 6).Concat(Enumerable.Repeat("b", 4)).ToArray();
+        Assert.Equal(0.6, KeptStates.MajorityRate(gold), 9);
+        var criterion = KeptStateCriterion.MacroF1AboveMajority;
+        double past = KeptStates.Score(criterion, 0.7, 0.55, gold), under = KeptStates.Score(criterion, 0.6, 0.375,
+            gold);
+        double pastWithBetterF1 = KeptStates.Score(criterion, 0.65, 0.62, gold);
+        Assert.Equal(1.55, past, 9);
+        Assert.Equal(0.6, under, 9); // under the bar: its accuracy
+        Assert.True(pastWithBetterF1 > past); // past the bar, macro-F1 decides, not accuracy
+        Assert.True(past > KeptStates.Score(criterion, 0.62, 0.61, gold)); // 62 % is under the bar
+        Assert.True(KeptStates.Score(criterion, 0.62, 0.2, gold) > under); // under it, accuracy decides
+        Assert.Equal(KeptStateCriterion.MacroF1AboveMajority, KeptStates.Parse("macro-f1-above-majority"));
+        Assert.Throws<OptionException>(() => KeptStates.Parse("f1"));
     }
 
     [Fact]
