@@ -56,11 +56,19 @@ internal static class CommonOptions
 
     public static Option<bool> Recompute() => new("--recompute")
     {
-        Description = "Run each transformer block again in backward instead of keeping its activations (gradient "
-            + "checkpointing): a training step holds one block's activations instead of all of them, for about a "
-            + "third more time per step with frozen weights; the same gradients. Prompts before the input and full "
-            + "fine-tuning; methods that hook into the layers keep every activation",
+        Description = "Memory first: run each transformer block again in backward instead of keeping its "
+            + "activations (gradient checkpointing; a step holds one block's activations, not all of them), and "
+            + "with --weights bf16 rebuild each weight's input-gradient operand per product instead of keeping a "
+            + "second packed copy. The same gradients, for about half again the time per step. Prompts before the "
+            + "input and full fine-tuning; methods that hook into the layers keep every activation",
     };
+
+    /// <summary>--recompute on a model about to train.</summary>
+    public static void ApplyRecompute(Models.TransformerModel model, bool recompute)
+    {
+        model.RecomputeBlocksInBackward = recompute;
+        if (recompute) Engine.MemoryOptions.KeptInputGradientBytes = 0;
+    }
 
     public static Option<int> Threads() =>
         new("--threads") { Description = "Worker threads (default: every core)", DefaultValueFactory = _ =>

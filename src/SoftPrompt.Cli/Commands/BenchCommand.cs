@@ -329,7 +329,7 @@ public static class BenchCommand
     private static (double, double, long) PromptTuningStep(CausalLanguageModel model, BenchSettings s)
     {
         model.SetTrainable(false);
-        model.RecomputeBlocksInBackward = s.Recompute;
+        CommonOptions.ApplyRecompute(model, s.Recompute);
         var prompt = new PromptEmbedding(s.PromptTokens, model.Config.HiddenSize);
         prompt.InitializeUniform(seed: 3);
         var optimizer = new AdamW(new[] { prompt.Prompt }, learningRate: 0.3f, weightDecay: 0f);
@@ -396,7 +396,7 @@ public static class BenchCommand
     private static (double, double, long) FullFineTuneStep(CausalLanguageModel model, BenchSettings s)
     {
         model.SetTrainable(true);
-        model.RecomputeBlocksInBackward = s.Recompute;
+        CommonOptions.ApplyRecompute(model, s.Recompute);
         var optimizer = new AdamW(model.Parameters.Select(p => p.Tensor), learningRate: 1e-5f);
         var (ids, targets) = RandomBatch(model.Config, s);
         var tape = new Tape { ReleaseGradientsEagerly = true }; // only parameter gradients are read

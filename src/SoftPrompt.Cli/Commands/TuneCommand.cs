@@ -195,7 +195,7 @@ public static class TuneCommand
                 $"The model at {loaded.Source} has no tokenizer.");
             var frozen = loaded.Model;
             frozen.SetTrainable(false);
-            frozen.RecomputeBlocksInBackward = parse.GetValue(recompute);
+            CommonOptions.ApplyRecompute(frozen, parse.GetValue(recompute));
             var promptPlacement = parse.GetValue(placement) is string where ? PromptAdapterFiles.ParsePlacement(where)
                 : (PromptPlacement?)null;
             string initName = parse.GetValue(init)!;

@@ -99,15 +99,16 @@ public class Bf16WeightsTests
         var (_, kept) = LoadBothWays("qwen2");
         var (_, rebuilt) = LoadBothWays("qwen2");
         var (keptLogits, keptGrad) = ForwardAndPromptGradient(kept);
-        long budget = Bf16Weight.InputGradientBudgetBytes;
-        Bf16Weight.InputGradientBudgetBytes = 0; // process-wide, but either way every product is the same
+        long budget = MemoryOptions.KeptInputGradientBytes;
+        MemoryOptions.KeptInputGradientBytes = 0; // process-wide, but either way every product is the same
         try
         {
             var (rebuiltLogits, rebuiltGrad) = ForwardAndPromptGradient(rebuilt);
             Assert.Equal(keptLogits, rebuiltLogits);
             Assert.Equal(keptGrad, rebuiltGrad);
         }
-        finally { Bf16Weight.InputGradientBudgetBytes = budget; }
+        finally { MemoryOptions.KeptInputGradientBytes = budget; }
+        Assert.Throws<ArgumentOutOfRangeException>(() => MemoryOptions.KeptInputGradientBytes = -1);
     }
 
     [Fact]
