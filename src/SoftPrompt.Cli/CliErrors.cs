@@ -38,6 +38,7 @@ public static class CliErrors
         ["BalanceLabels"] = "--balance-labels",
         ["KeepBy"] = "--keep-by", ["TaskRepeats"] = "--task-repeats", ["TaskText"] = "--task-text",
         ["InitFrom"] = "--init-from", ["Objective"] = "--objective", ["Recompute"] = "--recompute",
+        ["Scores"] = "--scores",
     };
 
     public static string FlagOf(string option) => Flags.GetValueOrDefault(option, option);

@@ -59,13 +59,19 @@ public static class EvalCommand
         {
             Description = "Score labels by mean log-probability per token",
         };
+        var scoresFile = new Option<string?>("--scores")
+        {
+            Description = "Also write each example's label log-probabilities to this JSON-lines file (row, gold "
+                + "label, predicted label, scores by label): for error analysis or calibration (classification on a "
+                + "decoder or an encoder, one adapter or none)",
+        };
         var seed = CommonOptions.Seed();
         var json = ResultOutput.Json();
         var command = new Command("eval",
             "Evaluate a model: perplexity on a corpus, or accuracy on a task (zero-shot, few-shot, or with an " +
                 "adapter).");
         foreach (var o in new Option[] { model, perplexity, context, task, data, split, shots, adapter, ensemble,
-            examples, perToken, seed, json, weights }) command.Options.Add(o);
+            examples, perToken, scoresFile, seed, json, weights }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             // One sentence and JSON record for every classification score, whatever model family made it.
@@ -88,7 +94,8 @@ public static class EvalCommand
                 or ModelFamilies.Vision)
             {
                 string? unsupported = parse.GetValue(perplexity) is not null ? "Perplexity"
-                    : parse.GetValue(ensemble) is not null ? "Ensemble" : parse.GetValue(shots) > 0 ? "Shots" : null;
+                    : parse.GetValue(ensemble) is not null ? "Ensemble" : parse.GetValue(shots) > 0 ? "Shots"
+                    : parse.GetValue(scoresFile) is not null ? "Scores" : null;
                 if (unsupported is not null)
                     throw new Engine.OptionException(unsupported,
                         "runs on a decoder or an encoder, not a T5 or a ViT.");
@@ -156,6 +163,8 @@ public static class EvalCommand
             double majorityRate = Math.Round(majorityAccuracy, 4);
             if (parse.GetValue(ensemble) is string list)
             {
+                if (parse.GetValue(scoresFile) is not null)
+                    throw new Engine.OptionException("Scores", "writes one classifier's scores, not an ensemble's.");
                 var paths = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                 var members = paths.Select(p => PromptAdapterFiles.Load(p, loaded.Model.Config.HiddenSize,
                     baseFingerprint: baseFingerprint,
@@ -184,7 +193,10 @@ public static class EvalCommand
             }
             var classifier = new PromptClassifier(loaded.Model, tokenizer, definition, prompt,
                 prefix) { Adapter = trained?.Adapter };
-            var (accuracy, macroF1) = classifier.Evaluate(rows, parse.GetValue(perToken));
+            var (accuracy, macroF1) = parse.GetValue(scoresFile) is string scoresPath
+                ? ScoresFile.Write(scoresPath, rows, definition.Labels, classifier.LabelScores(rows,
+                    parse.GetValue(perToken)))
+                : classifier.Evaluate(rows, parse.GetValue(perToken));
             string scoring = trained is not null ? methodName : k > 0 ? $"{k}-shot" : "zero-shot";
             return PrintScores(taskName, scoring, rows.Count, accuracy, macroF1, majority, majorityAccuracy);
         });

@@ -84,4 +84,32 @@ public class TuneMethodCommandTests
         Assert.NotEqual(0, code);
         Assert.Contains("--recompute applies to prompt tuning", stderr);
     }
+
+    [Fact]
+    public async Task Eval_scores_writes_each_rows_label_scores_whose_argmax_gives_the_printed_accuracy()
+    {
+        using var dir = new TempDirectory();
+        string task = WriteMoodTask(dir), scores = dir.File("scores.jsonl");
+        var report = JsonDocument.Parse((await CliProcess.Succeed(TimeSpan.FromMinutes(1), "eval", "--model",
+            SharedModels.TinyStoriesPath, "--task", task, "--scores", scores, "--json")).Trim()).RootElement;
+        var lines = File.ReadAllLines(scores).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
+        Assert.Equal(report.GetProperty("examples").GetInt32(), lines.Length);
+        int right = 0;
+        foreach (var line in lines)
+        {
+            var byLabel = line.GetProperty("scores").EnumerateObject().ToDictionary(p => p.Name,
+                p => p.Value.GetDouble());
+            Assert.Equal(["glad", "upset"], byLabel.Keys.Order());
+            Assert.All(byLabel.Values, v => Assert.True(v < 0)); // log-probabilities
+            string best = byLabel.MaxBy(p => p.Value).Key;
+            Assert.Equal(best, line.GetProperty("predicted").GetString());
+            if (best == line.GetProperty("label").GetString()) right++;
+        }
+        Assert.Equal(report.GetProperty("accuracy").GetDouble(), right / (double)lines.Length, 4);
+
+        var (code, _, stderr) = await CliProcess.Run(TimeSpan.FromMinutes(1), "eval", "--model",
+            SharedModels.TinyStoriesPath, "--task", task, "--ensemble", "a,b", "--scores", scores);
+        Assert.NotEqual(0, code);
+        Assert.Contains("--scores writes one classifier's scores", stderr);
+    }
 }
