@@ -5,10 +5,11 @@ namespace SoftPrompt.Engine.Autograd;
 
 public static partial class Fn
 {
-    // In float32 each chunk packs the whole head for its logits: 256 rows amortise that (128 spent ~40% of the head's
-    // time packing at a 50k vocabulary) for 2 × 256·V floats of scratch (100 MB at GPT-2's vocabulary). A head
-    // packed in bfloat16 once is read as it is, so its chunks can be small: a quarter of the scratch.
-    private const int LogitRowsPerChunk = 256, LogitRowsPerPackedChunk = 64;
+    // Each chunk reads the whole head for its logits — packing it (float32) or streaming a packed bfloat16 copy from
+    // memory: 256 rows amortise that (128 spent ~40% of the float32 head's time packing at a 50k vocabulary; 64-row
+    // chunks made a bf16 GPT-2 prompt step 25 % slower) for 2 × 256·V floats of scratch (100 MB at GPT-2's
+    // vocabulary).
+    private const int LogitRowsPerChunk = 256;
 
     /// <summary>
     /// CrossEntropy(Linear(x, w), targets) without materialising the (N, V) logits: rows go through the LM head in
@@ -41,7 +42,7 @@ public static partial class Fn
         // A frozen head held (or copied) in bfloat16 multiplies in the bfloat16 kernels where the CPU has them.
         var packed = Bf16Gemm.Enabled ? w.Bf16Operand(forInputGradient: false) : null;
         var packedForGradient = packed is not null && dx is not null ? w.Bf16Operand(forInputGradient: true) : null;
-        int chunkRows = Math.Min(packed is null ? LogitRowsPerChunk : LogitRowsPerPackedChunk, Math.Max(1, n));
+        int chunkRows = Math.Min(LogitRowsPerChunk, Math.Max(1, n));
         var logits = tape.Scratch(chunkRows * vocab);
         var gradient = needs ? tape.Scratch(chunkRows * vocab) : null;
         var rowLosses = tape.Scratch(n);
