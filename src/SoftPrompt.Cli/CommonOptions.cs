@@ -59,7 +59,7 @@ internal static class CommonOptions
         Description = "Memory first: run each transformer block again in backward instead of keeping its "
             + "activations (gradient checkpointing; a step holds one block's activations, not all of them), and "
             + "with --weights bf16 rebuild each weight's input-gradient operand per product instead of keeping a "
-            + "second packed copy. The same gradients, for about 1.4× the time per step. Prompts before the "
+            + "second packed copy. The same gradients, for about 1.5× the time per step. Prompts before the "
             + "input and full fine-tuning; methods that hook into the layers keep every activation",
     };
 
