@@ -20,6 +20,11 @@ public interface ITrainingObjective
     /// <summary>The validation figure: a score (accuracy, ROUGE-L; higher is better) or a loss (lower is better), as
     /// <see cref="TrainerOptions.HigherIsBetter"/> says.</summary>
     double Evaluate();
+
+    /// <summary>The figures a person reads for the last <see cref="Evaluate"/>, when its score alone does not say
+    /// them (a score that combines two, such as macro-F1 among states past an accuracy bar); null: the score
+    /// itself.</summary>
+    IReadOnlyDictionary<string, double>? FiguresOfLastEvaluation => null;
 }
 
 /// <summary>The loop's settings; everything that changes the result goes into <see cref="Fingerprint"/>, which a resume
@@ -189,8 +194,8 @@ public sealed class Trainer(IReadOnlyList<Tensor> trained, IReadOnlyList<Tensor>
             : state with { EvaluationsWithoutImprovement = state.EvaluationsWithoutImprovement + 1 };
         if (better) improved?.Invoke(state.Step, figure);
         _progress.Evaluated(options.HigherIsBetter
-            ? new EvaluationReport(state.Step, float.NaN, better, new Dictionary<string,
-                double> { [options.MetricName] = figure })
+            ? new EvaluationReport(state.Step, float.NaN, better, objective.FiguresOfLastEvaluation
+                ?? new Dictionary<string, double> { [options.MetricName] = figure })
             : new EvaluationReport(state.Step, (float)figure, better, LossIsPerToken: options.LossIsPerToken));
         return state;
     }

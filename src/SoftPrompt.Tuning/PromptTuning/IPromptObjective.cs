@@ -11,4 +11,8 @@ public interface IPromptObjective<TExample>
     /// <summary>Higher is better: accuracy for classification, ROUGE-L for generation.</summary>
     double Score(IReadOnlyList<TExample> examples);
     string ScoreName { get; }
+
+    /// <summary>What the last <see cref="Score"/> shows a person, where the score combines figures; null: the score
+    /// under <see cref="ScoreName"/>.</summary>
+    IReadOnlyDictionary<string, double>? FiguresOfLastScore => null;
 }

@@ -230,8 +230,15 @@ public sealed class PromptClassifier : IPromptObjective<LabeledExample>, ILabelP
     double IPromptObjective<LabeledExample>.Score(IReadOnlyList<LabeledExample> examples)
     {
         var (accuracy, macroF1) = Evaluate(examples, LengthNormalized);
+        // Past the accuracy bar the combined score is 1 + macro-F1: a person reads both figures instead.
+        _figuresOfLastScore = KeepBy == KeptStateCriterion.MacroF1AboveMajority
+            ? new Dictionary<string, double> { ["accuracy"] = accuracy, ["macro_f1"] = macroF1 }
+            : null;
         return KeptStates.Score(KeepBy, accuracy, macroF1, examples.Select(e => e.Label).ToArray());
     }
+
+    private Dictionary<string, double>? _figuresOfLastScore;
+    IReadOnlyDictionary<string, double>? IPromptObjective<LabeledExample>.FiguresOfLastScore => _figuresOfLastScore;
 
     public string ScoreName => KeptStates.ScoreName(KeepBy);
 }

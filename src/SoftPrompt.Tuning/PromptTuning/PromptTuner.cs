@@ -133,5 +133,7 @@ public sealed class PromptTuner<TExample>
         }
 
         public double Evaluate() => objective.Score(validation);
+
+        public IReadOnlyDictionary<string, double>? FiguresOfLastEvaluation => objective.FiguresOfLastScore;
     }
 }

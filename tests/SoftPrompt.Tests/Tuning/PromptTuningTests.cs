@@ -48,6 +48,15 @@ public class PromptTuningTests
         Assert.True(past > KeptStates.Score(criterion, 0.62, 0.61, gold)); // 62 % is under the bar
         Assert.True(KeptStates.Score(criterion, 0.62, 0.2, gold) > under); // under it, accuracy decides
         Assert.Equal(KeptStateCriterion.MacroF1AboveMajority, KeptStates.Parse("macro-f1-above-majority"));
+
+        // On a classifier: the score follows the rule, and progress shows the two figures it combines.
+        IPromptObjective<LabeledExample> combined = new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, Task,
+            prompt: null) { KeepBy = criterion };
+        var (accuracyHere, macroF1Here) = ((PromptClassifier)combined).Evaluate(Examples);
+        Assert.Equal(KeptStates.Score(criterion, accuracyHere, macroF1Here, Examples.Select(e => e.Label).ToArray()),
+            combined.Score(Examples));
+        Assert.Equal(accuracyHere, combined.FiguresOfLastScore!["accuracy"]);
+        Assert.Equal(macroF1Here, combined.FiguresOfLastScore!["macro_f1"]);
         Assert.Throws<OptionException>(() => KeptStates.Parse("f1"));
     }
 
