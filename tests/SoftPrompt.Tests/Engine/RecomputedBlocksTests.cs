@@ -1,7 +1,6 @@
 using SoftPrompt.Engine;
 using SoftPrompt.Engine.Autograd;
 using SoftPrompt.Tests.Support;
-using SoftPrompt.Tuning.PromptTuning;
 using Xunit;
 
 namespace SoftPrompt.Tests.Engine;
@@ -12,33 +11,12 @@ public class RecomputedBlocksTests
 {
     private static readonly SoftPrompt.Models.Formats.LoadedModel Loaded = MoodTask.Load();
 
-    private static (float[] PromptGradient, float[] LayerGradient, float Loss, long PooledBytes) Step(bool recompute)
+    private static (float[] PromptGradient, float[] LayerGradient, float Loss, long PooledBytes) Step(
+        bool recompute)
     {
-        var model = Loaded.Model;
-        // A trainable parameter inside one block: its gradient comes from the replay.
-        model.SetTrainable(name => name.EndsWith("layers.4.attention_norm.weight")
-            || name.EndsWith("layers.4.input_layernorm.weight"));
-        model.RecomputeBlocksInBackward = recompute;
-        var prompt = new PromptEmbedding(3, model.Config.HiddenSize);
-        prompt.InitializeUniform(2);
-        var classifier = new PromptClassifier(model, Loaded.Tokenizer!, MoodTask.Task(), prompt);
-        var layer = model.Parameters.First(p => p.Tensor.RequiresGrad).Tensor;
-        var tape = new Tape { ReleaseGradientsEagerly = true }; // as the trainer runs
-        float loss = 0;
-        for (int step = 0; step < 2; step++) // the second step runs on the pools the first one filled
-        {
-            prompt.Prompt.ZeroGrad();
-            layer.ZeroGrad();
-            tape.Reset();
-            var lossTensor = classifier.Loss(tape, MoodTask.Examples());
-            loss = lossTensor[0];
-            tape.Backward(lossTensor);
-        }
-        var result = (prompt.Prompt.Grad.ToArray(), layer.Grad.ToArray(), loss, tape.PooledBytes);
-        tape.Reset();
-        model.SetTrainable(false);
-        model.RecomputeBlocksInBackward = false;
-        return result;
+        Loaded.Model.RecomputeBlocksInBackward = recompute; // a trainable norm inside block 4 gets its gradient
+        try { return MoodTask.TwoSteps(Loaded, new Tape { ReleaseGradientsEagerly = true }); } // as the trainer runs
+        finally { Loaded.Model.RecomputeBlocksInBackward = false; }
     }
 
     [Fact]
