@@ -36,7 +36,7 @@ public abstract class TransformerModel : ParameterizedModel
     /// <summary>
     /// Keep only each block's output for backward and run the block again there (gradient checkpointing): a training
     /// step holds one block's activations at a time instead of all of them — at GPT-2 small's shape and 4 × 148
-    /// tokens its activation pool shrinks from ~560 MB to ~160 MB — for one more forward of every block (about a
+    /// tokens its activation pool shrinks from ~640 MB to ~240 MB — for one more forward of every block (about a
     /// third more work in a step whose weights are frozen). The gradients are the plain path's, to the bit. Applies
     /// to forwards without adapter hooks (a prompt before the input, full or top-k fine-tuning); hooks may keep
     /// tensors across layers.

@@ -161,8 +161,12 @@ public static class TuneCommand
                 or ModelFamilies.Encoder;
             bool promptTuning = parse.GetValue(method) is "prompt-tuning" or "prompt_tuning" or "prompt"
                 && singleStack;
-            var keptState = parse.GetValue(keepByMacroF1) ? KeptStateCriterion.MacroF1
-                : KeptStates.Parse(parse.GetValue(keepBy)!);
+            var keptState = KeptStates.Parse(parse.GetValue(keepBy)!);
+            if (parse.GetValue(keepByMacroF1))
+                keptState = keptState is KeptStateCriterion.Accuracy or KeptStateCriterion.MacroF1
+                    ? KeptStateCriterion.MacroF1
+                    : throw new Engine.OptionException("KeepBy",
+                        "and --keep-by-macro-f1 ask for different kept states; give one of them.");
             string? onePromptOnly = parse.GetValue(balanceLabels) ? "BalanceLabels"
                 : keptState != KeptStateCriterion.Accuracy ? "KeepBy" : null;
             if (onePromptOnly is not null && (!promptTuning || taskName.Contains(',')))

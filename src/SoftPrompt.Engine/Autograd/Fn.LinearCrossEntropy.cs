@@ -39,14 +39,14 @@ public static partial class Fn
         var loss = tape.NewTensor(new[] { 1 }, needs);
         var dx = needs && x.RequiresGrad ? tape.NewTensor(new[] { n, d }, zero: true) : null;
         var dw = needs && w.RequiresGrad ? tape.NewTensor(new[] { vocab, d }, zero: true) : null;
-        // A frozen head held (or copied) in bfloat16 multiplies in the bfloat16 kernels where the CPU has them.
-        var packed = Bf16Gemm.Enabled ? w.Bf16Operand(forInputGradient: false) : null;
-        var packedForGradient = packed is not null && dx is not null ? w.Bf16Operand(forInputGradient: true) : null;
         int chunkRows = Math.Min(LogitRowsPerChunk, Math.Max(1, n));
         var logits = tape.Scratch(chunkRows * vocab);
         var gradient = needs ? tape.Scratch(chunkRows * vocab) : null;
         var rowLosses = tape.Scratch(n);
         float scale = counted == 0 ? 0f : 1f / counted;
+        // A frozen head held (or copied) in bfloat16 multiplies in the bfloat16 kernels where the CPU has them.
+        var packed = Bf16Gemm.Enabled ? w.Bf16Operand(forInputGradient: false) : null;
+        var packedForGradient = packed is not null && dx is not null ? w.Bf16Operand(forInputGradient: true) : null;
         for (int start = 0; start < n; start += chunkRows)
         {
             int rows = Math.Min(chunkRows, n - start);

@@ -36,18 +36,24 @@ public static partial class Fn
         {
             if (!output.HasGrad) return;
             var replay = tape.Replay; // empty: every replay resets it when done
-            // The replay's input: a copy of the input's values, whose gradient the replay's first recorded step —
-            // the last to run — adds to the input's (the replay hands each gradient back as soon as it is complete).
-            var replayInput = replay.NewLike(input, requiresGrad: input.RequiresGrad);
-            input.ReadOnlySpan.CopyTo(replayInput.Span);
-            if (input.RequiresGrad)
-                replay.Record(() =>
-                {
-                    if (replayInput.HasGrad) TensorPrimitives.Add(input.Grad, replayInput.Grad, input.Grad);
-                });
-            var replayed = segment(replay, replayInput);
-            if (replayed.RequiresGrad) replay.Backward(replayed, output.Grad);
-            replay.Reset();
+            try
+            {
+                // The replay's input: a copy of the input's values, whose gradient the replay's first recorded step —
+                // the last to run — adds to the input's (the replay hands each gradient back once it is complete).
+                var replayInput = replay.NewLike(input, requiresGrad: input.RequiresGrad);
+                input.ReadOnlySpan.CopyTo(replayInput.Span);
+                if (input.RequiresGrad)
+                    replay.Record(() =>
+                    {
+                        if (replayInput.HasGrad) TensorPrimitives.Add(input.Grad, replayInput.Grad, input.Grad);
+                    });
+                var replayed = segment(replay, replayInput);
+                if (replayed.RequiresGrad) replay.Backward(replayed, output.Grad);
+            }
+            finally
+            {
+                replay.Reset();
+            }
         });
         return output;
     }

@@ -112,4 +112,20 @@ public class TuneMethodCommandTests
         Assert.NotEqual(0, code);
         Assert.Contains("--scores writes one classifier's scores", stderr);
     }
+
+    [Theory]
+    [InlineData("f1", "--keep-by is accuracy, macro-f1 or macro-f1-above-majority, not 'f1'.")]
+    [InlineData("macro-f1-above-majority", "--keep-by and --keep-by-macro-f1 ask for different kept states")]
+    public async Task A_kept_state_the_tune_command_cannot_choose_is_refused_in_one_line(string keepBy,
+        string message)
+    {
+        using var dir = new TempDirectory();
+        string task = WriteMoodTask(dir);
+        var args = new List<string> { "tune", "--model", SharedModels.TinyStoriesPath, "--task", task, "--steps", "2",
+            "--out", dir.File("adapter"), "--keep-by", keepBy };
+        if (keepBy != "f1") args.Add("--keep-by-macro-f1");
+        var (code, _, stderr) = await CliProcess.Run(TimeSpan.FromMinutes(1), [.. args]);
+        Assert.NotEqual(0, code);
+        Assert.Contains("error: " + message, stderr);
+    }
 }
