@@ -85,6 +85,28 @@ internal sealed unsafe class Bf16Panels
         return other;
     }
 
+    /// <summary>Column <paramref name="j"/> of op(B) as float32 (K values): for a weight packed for x·Wᵀ, row j of W.
+    /// Walks the column's words panel by panel (one word per pair, 32 words apart), not value by value through
+    /// <see cref="Offset"/>.</summary>
+    public void WidenColumn(int j, Span<float> destination)
+    {
+        if ((uint)j >= (uint)N || destination.Length < K) throw new ArgumentException(
+            $"Column {j} of a [{K}, {N}] operand needs {K} values; got room for {destination.Length}.");
+        const int Nr = Bf16MicroKernels.Columns;
+        int panel = j / Nr, lane = j % Nr;
+        for (int block = 0; block < Blocks; block++)
+        {
+            int steps = Steps(block), k = 2 * block * BlockPairs;
+            long at = BlockStart(block) + (long)panel * steps * Nr + lane;
+            for (int step = 0; step < steps; step++, at += Nr, k += 2)
+            {
+                uint word = _words[at];
+                destination[k] = BitConverter.UInt32BitsToSingle(word << 16);
+                if (k + 1 < K) destination[k + 1] = BitConverter.UInt32BitsToSingle(word & 0xFFFF0000u);
+            }
+        }
+    }
+
     public int Steps(int block) => Math.Min(BlockPairs, KPairs - block * BlockPairs);
 
     /// <summary>Panel <paramref name="panel"/> of block <paramref name="block"/>: Steps(block) × 32 words.</summary>

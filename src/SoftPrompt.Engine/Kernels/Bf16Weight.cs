@@ -90,11 +90,25 @@ internal sealed class Bf16Weight
                 IO.ReducedPrecision.Bf16ToSingle(_fileOrder.AsSpan(start, destination.Length), destination);
                 return;
             }
-            for (int i = 0; i < destination.Length; i++)
+            // Row by row from the packed operand (W's row r is its column r); a row cut by the range goes through a
+            // row-sized buffer.
+            float[]? partial = null;
+            int done = 0, row = start / _cols, col = start % _cols;
+            while (done < destination.Length)
             {
-                int row = (start + i) / _cols, col = (start + i) % _cols;
-                destination[i] = _forward![col, row];
+                int take = Math.Min(_cols - col, destination.Length - done);
+                if (take == _cols) _forward!.WidenColumn(row, destination.Slice(done, _cols));
+                else
+                {
+                    partial ??= System.Buffers.ArrayPool<float>.Shared.Rent(_cols);
+                    _forward!.WidenColumn(row, partial);
+                    partial.AsSpan(col, take).CopyTo(destination.Slice(done, take));
+                }
+                done += take;
+                row++;
+                col = 0;
             }
+            if (partial is not null) System.Buffers.ArrayPool<float>.Shared.Return(partial);
         }
     }
 }

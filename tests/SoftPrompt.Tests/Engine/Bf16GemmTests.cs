@@ -64,6 +64,24 @@ public unsafe class Bf16GemmTests
             }
     }
 
+    [Fact]
+    public void A_packed_weight_widens_back_to_its_values_over_any_range_of_rows()
+    {
+        // 259 columns: an odd k (the last pair half padding) over three blocks of pairs; ranges that start and end
+        // inside rows, span several, or sit inside one
+        int rows = 37, cols = 259;
+        var w = RoundedToBf16(Random(9, rows * cols));
+        var weight = new Bf16Weight(Bf16Panels.Pack(w, k: cols, n: rows, kStride: 1, nStride: cols));
+        var expected = w.Select(ReducedPrecision.Bf16ToSingle).ToArray();
+        foreach (var (start, length) in new[] { (0, rows * cols), (5, 2 * cols + 7), (cols, cols), (3 * cols + 1, 9),
+            (rows * cols - 4, 4) })
+        {
+            var values = new float[length];
+            weight.WidenTo(start, values);
+            Assert.Equal(expected.AsSpan(start, length).ToArray(), values);
+        }
+    }
+
     [Theory]
     [InlineData(37, 259)]
     [InlineData(64, 256)]
