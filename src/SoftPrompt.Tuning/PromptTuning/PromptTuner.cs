@@ -86,6 +86,10 @@ public sealed class PromptTuner<TExample>
         _progress = progress ?? SilentProgress.Instance;
     }
 
+    /// <summary>What a resumed run must share with its checkpoint: the options, and what the validation score is
+    /// (a best score kept by accuracy cannot be compared with one kept by macro-F1).</summary>
+    public string Fingerprint => $"{_options.Fingerprint};score={_objective.ScoreName}";
+
     public PromptTuningResult Run(IReadOnlyList<TExample> train, IReadOnlyList<TExample> validation,
         string? checkpointDirectory = null, bool resume = false, CancellationToken cancel = default)
     {
@@ -107,7 +111,7 @@ public sealed class PromptTuner<TExample>
                 EvaluateEvery = _options.EvaluateEvery, EvaluateAtStart = _options.EvaluateInit,
                 CheckpointEvery = _options.CheckpointEvery,
                 Patience = _options.Patience,
-                Seed = _options.Seed, OnNonFinite = _options.OnNonFinite, Fingerprint = _options.Fingerprint,
+                Seed = _options.Seed, OnNonFinite = _options.OnNonFinite, Fingerprint = Fingerprint,
                 HigherIsBetter = true, MetricName = _objective.ScoreName, Unit = "examples",
                 Description = "prompt tuning",
             }, _progress);

@@ -48,6 +48,12 @@ public class PromptTuningTests
         Assert.True(past > KeptStates.Score(criterion, 0.62, 0.61, gold)); // 62 % is under the bar
         Assert.True(KeptStates.Score(criterion, 0.62, 0.2, gold) > under); // under it, accuracy decides
         Assert.Equal(KeptStateCriterion.MacroF1AboveMajority, KeptStates.Parse("macro-f1-above-majority"));
+        // a checkpoint kept by one criterion is not resumed under another: the best scores are not comparable
+        var options = new PromptTuningOptions();
+        Assert.NotEqual(new PromptTuner<LabeledExample>(new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, Task,
+                prompt: null), options).Fingerprint,
+            new PromptTuner<LabeledExample>(new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, Task,
+                prompt: null) { KeepBy = criterion }, options).Fingerprint);
 
         // On a classifier: the score follows the rule, and progress shows the two figures it combines.
         IPromptObjective<LabeledExample> combined = new PromptClassifier(Loaded.Model, Loaded.Tokenizer!, Task,
