@@ -90,6 +90,11 @@ internal sealed class Bf16Weight
                 IO.ReducedPrecision.Bf16ToSingle(_fileOrder.AsSpan(start, destination.Length), destination);
                 return;
             }
+            if (start == 0 && destination.Length == _rows * _cols)
+            {
+                _forward!.WidenTransposedTo(destination); // the whole weight: in storage order
+                return;
+            }
             // Row by row from the packed operand (W's row r is its column r); a row cut by the range goes through a
             // row-sized buffer.
             float[]? partial = null;
