@@ -12,7 +12,7 @@ internal static class ScoresFile
     public static (double Accuracy, double MacroF1) Write(string path, IReadOnlyList<LabeledExample> rows,
         IReadOnlyList<string> labels, double[][] scores)
     {
-        var predicted = scores.Select(s => labels[Array.IndexOf(s, s.Max())]).ToArray();
+        var predicted = LabelPredictorExtensions.HighestScoring(scores, labels);
         string temporary = path + ".tmp";
         using (var writer = new StreamWriter(temporary))
             for (int i = 0; i < rows.Count; i++)

@@ -18,6 +18,11 @@ public static class LabelPredictorExtensions
 
     /// <summary>The most common label among the examples (the first seen of tied ones), and what always answering it
     /// scores: the baseline every classification figure is read against.</summary>
+    /// <summary>Each row's label with the highest score (<paramref name="scores"/>[row][label in
+    /// <paramref name="labels"/> order]); the first such label on a tie.</summary>
+    public static string[] HighestScoring(double[][] scores, IReadOnlyList<string> labels) =>
+        scores.Select(row => labels[Array.IndexOf(row, row.Max())]).ToArray();
+
     public static (string Label, double Accuracy, double MacroF1) Majority(IReadOnlyList<LabeledExample> examples,
         IReadOnlyList<string> labels) => Majority(examples.Select(e => e.Label).ToArray(), labels);
 

@@ -195,7 +195,6 @@ internal sealed unsafe class Bf16Panels
         _words[Offset(p, column)] = low | high << 16;
     }
 
-
     /// <summary>Element (p, j) of op(B) as float32 (exact).</summary>
     public float this[int p, int j]
     {

@@ -120,5 +120,5 @@ internal sealed class ClozeScorer
         return scores.ToArray();
     }
 
-    public string[] Predict(double[][] scores) => scores.Select(s => _task.Labels[Array.IndexOf(s, s.Max())]).ToArray();
+    public string[] Predict(double[][] scores) => LabelPredictorExtensions.HighestScoring(scores, _task.Labels);
 }

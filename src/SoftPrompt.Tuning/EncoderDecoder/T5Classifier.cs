@@ -87,8 +87,7 @@ public sealed class T5Classifier : IPromptObjective<LabeledExample>, ILabelPredi
         return (accuracy, macroF1, GoldLabelLoss(examples, scores));
     }
 
-    private string[] Predicted(double[][] scores) => scores.Select(row => Task.Labels[Array.IndexOf(row, row.Max())])
-        .ToArray();
+    private string[] Predicted(double[][] scores) => LabelPredictorExtensions.HighestScoring(scores, Task.Labels);
 
     private double GoldLabelLoss(IReadOnlyList<LabeledExample> examples, double[][] scores)
     {

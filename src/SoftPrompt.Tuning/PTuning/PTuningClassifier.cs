@@ -77,7 +77,7 @@ public sealed class PTuningClassifier : IPTuningClassifier
     }
 
     public string[] Predict(IReadOnlyList<LabeledExample> examples) =>
-        LabelScores(examples).Select(s => Task.Labels[Array.IndexOf(s, s.Max())]).ToArray();
+        LabelPredictorExtensions.HighestScoring(LabelScores(examples), Task.Labels);
 
     public double Score(IReadOnlyList<LabeledExample> examples) => this.Evaluate(examples).Accuracy;
 

@@ -194,7 +194,7 @@ public sealed class PromptClassifier : IPromptObjective<LabeledExample>, ILabelP
     string[] ILabelPredictor.Predict(IReadOnlyList<LabeledExample> examples) => Predict(examples);
 
     public string[] Predict(IReadOnlyList<LabeledExample> examples, bool perToken = false) =>
-        LabelScores(examples, perToken).Select(s => Task.Labels[Array.IndexOf(s, s.Max())]).ToArray();
+        LabelPredictorExtensions.HighestScoring(LabelScores(examples, perToken), Task.Labels);
 
     public double Accuracy(IReadOnlyList<LabeledExample> examples, bool perToken = false) =>
         Evaluate(examples, perToken).Accuracy;
