@@ -31,15 +31,19 @@ ours_bf16=$(bench --cases prompt --weights bf16; bench --cases forward --weights
 ours_recompute=$(bench --cases prompt --weights fp32 --recompute)
 ours_bf16_recompute=$(bench --cases prompt --weights bf16 --recompute)
 ours_bf16_small=$(bench --cases forward --weights bf16 "${small[@]}")
+# Inference with int8 weights (--weights int8; PyTorch: dynamic quantization), forward and decode.
+ours_int8=$(bench --cases forward --weights int8; bench --cases decode --weights int8)
 fp32=$(/usr/bin/python3 bench/pytorch_bench.py --repeats "$repeats" --threads "$threads")
 fp32_small=$(/usr/bin/python3 bench/pytorch_bench.py --cases ft,forward "${small[@]}" --repeats "$repeats" --threads "$threads")
 bf16=$(/usr/bin/python3 bench/pytorch_bench.py --repeats "$repeats" --threads "$threads" --dtype bfloat16)
 bf16_small=$(/usr/bin/python3 bench/pytorch_bench.py --cases ft,forward "${small[@]}" --repeats "$repeats" --threads "$threads" --dtype bfloat16)
+int8=$(/usr/bin/python3 bench/pytorch_bench.py --cases forward,decode --repeats "$repeats" --threads "$threads" --dtype int8)
 /usr/bin/python3 - "$ours" "$fp32" "$bf16" "$ours_small" "$fp32_small" "$bf16_small" "$ours_bf16" "$ours_bf16_small" \
-  "$ours_recompute" "$ours_bf16_recompute" <<'PY'
+  "$ours_recompute" "$ours_bf16_recompute" "$ours_int8" "$int8" <<'PY'
 import json, sys
 (ours, fp32, bf16, ours_small, fp32_small, bf16_small, ours_bf16, ours_bf16_small, ours_recompute,
- ours_bf16_recompute) = ({r["case"]: r for r in map(json.loads, arg.splitlines())} for arg in sys.argv[1:11])
+ ours_bf16_recompute, ours_int8, int8) = ({r["case"]: r for r in map(json.loads, arg.splitlines())}
+                                         for arg in sys.argv[1:13])
 peak = ours["fma_peak"]["gflops"]
 print(f"fp32 FMA peak measured now: {peak:.0f} GFLOP/s on {ours['fma_peak']['threads']} threads ({ours['fma_peak']['vector_bits']}-bit vectors)")
 print(f"PyTorch {fp32['blas']['torch']}, BLAS: {fp32['blas']['library']}")
@@ -66,4 +70,13 @@ for case, o, h, t, b in rows:
            f"{b['step_peak_rss_mb']}")
     print(f"{case:<26}{o['median_ms']:>8.1f}{half:>10}{t['median_ms']:>11.1f}{b['median_ms']:>11.1f}"
           f"{o['median_ms'] / t['median_ms']:>10.2f}{half_fp32:>10}{half_bf16:>10}{floor_text:>7}{versus_floor:>11}{rss:>29}")
+print()
+print(f"int8 weights (inference): ours --weights int8; PyTorch quantize_dynamic (engine {int8['blas']['quantized_engine']})")
+print(f"{'case':<26}{'ours int8':>10}{'torch int8':>11}{'torch fp32':>11}{'ours bf16':>10}{'int8/int8':>10}{'int8/fp32':>10}"
+      f"{'RSS MB ours/torch int8':>24}")
+for case in ["inference_forward", "decode_token_batch1"]:
+    o, t, f, h = ours_int8[case], int8[case], fp32[case], ours_bf16[case]
+    print(f"{case:<26}{o['median_ms']:>10.1f}{t['median_ms']:>11.1f}{f['median_ms']:>11.1f}{h['median_ms']:>10.1f}"
+          f"{o['median_ms'] / t['median_ms']:>10.2f}{o['median_ms'] / f['median_ms']:>10.2f}"
+          f"{str(o['step_peak_rss_mb']) + ' / ' + str(t['step_peak_rss_mb']):>24}")
 PY

@@ -7,6 +7,8 @@ decode ms/token at batch 1 with a KV cache. Prints one JSON line per case (media
 after a first line naming the BLAS library the process loaded (Debian's torch calls whatever libblas.so.3 the
 alternatives system points at: the reference BLAS unless an optimised one such as libopenblas0-openmp is installed).
 `--dtype bfloat16` runs every case under CPU autocast to bf16 (the matrices in bf16, master weights fp32).
+`--dtype int8` runs the forward and decode cases on the model after torch.ao.quantization.quantize_dynamic (every
+Linear, the LM head's copy among them, in int8 with a scale per output channel; activations quantized per call).
 The model is written here (not taken from a library) so both sides run the same arithmetic.
 """
 import contextlib
@@ -55,6 +57,7 @@ class Gpt2(nn.Module):
         self.wte, self.wpe = nn.Embedding(vocab, d), nn.Embedding(positions, d)
         self.blocks = nn.ModuleList(Block(d, heads) for _ in range(layers))
         self.ln_f = nn.LayerNorm(d)
+        self.head = None  # --dtype int8: a Linear sharing wte's weight, so that dynamic quantization covers the LM head
 
     def hidden(self, embeddings, past=0, caches=None):
         t = embeddings.shape[1]
@@ -64,7 +67,7 @@ class Gpt2(nn.Module):
         return self.ln_f(x)
 
     def logits(self, h):
-        return h @ self.wte.weight.T
+        return self.head(h) if self.head is not None else h @ self.wte.weight.T
 
 
 def timed(step, repeats):
@@ -82,7 +85,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--cases", default="prompt,ft,forward,decode")
-    ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "int8"])
     # the model's shape, as `softprompt bench` takes it (GPT-2 small by default)
     ap.add_argument("--layers", type=int, default=12)
     ap.add_argument("--width", type=int, default=768)
@@ -97,11 +100,20 @@ def main():
     torch.manual_seed(0)
     batch, tokens, prompt_tokens, vocab = a.batch, a.tokens, a.prompt_tokens, a.vocab
     model = Gpt2(a.layers, a.width, a.heads, vocab)
+    if a.dtype == "int8":
+        # PyTorch's own int8 inference: dynamic quantization (int8 weights with a scale per output channel,
+        # activations quantized per call), for the cases that only run the model.
+        if set(a.cases.split(",")) - {"forward", "decode"}:
+            raise SystemExit("--dtype int8 runs the forward and decode cases only")
+        model.head = nn.Linear(a.width, vocab, bias=False)
+        model.head.weight = model.wte.weight
+        model = torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
     ids = torch.randint(vocab, (batch, tokens))
     targets = torch.cat([ids[:, 1:], torch.full((batch, 1), -100)], 1)
 
     torch.ones(64, 64) @ torch.ones(64, 64)  # loads the BLAS
-    print(json.dumps({"case": "blas", "library": blas_library(), "torch": torch.__version__, "dtype": a.dtype}), flush=True)
+    print(json.dumps({"case": "blas", "library": blas_library(), "torch": torch.__version__, "dtype": a.dtype,
+                      "quantized_engine": torch.backends.quantized.engine}), flush=True)
 
     def emit(case, result):
         print(json.dumps({"case": case, "median_ms": round(result[0], 1), "min_ms": round(result[1], 1), "dtype": a.dtype,

@@ -34,22 +34,44 @@ internal static class CommonOptions
     /// prompt-tuning run on our small bases is chaotic enough that rounding the activations moves its end point by
     /// seed-to-seed distances, so the README job's figure would not reproduce as printed
     /// (reports/bench-2026-12-07.md); bf16 is opt-in, for speed and for big models' memory.</summary>
-    public static Option<string> Weights()
+    public static Option<string> Weights() => WeightsOption(["fp32", "bf16"],
+        "fp32, or bf16: keep the base's weight matrices that the checkpoint stores in bfloat16 as bfloat16 "
+        + "and multiply in bfloat16 (AVX512_BF16: activations rounded to bfloat16, sums in float32 — faster, "
+        + "figures within a fraction of a percent of fp32; the LM head's products too). On a CPU without "
+        + "AVX512_BF16, bf16 widens them exactly as each product reads them (half the memory, every figure "
+        + "as fp32)");
+
+    /// <summary>--weights fp32|bf16|int8 for the commands that only run a model (generate, serve, eval, bench): int8
+    /// cannot train.</summary>
+    public static Option<string> InferenceWeights() => WeightsOption(["fp32", "bf16", "int8"],
+        "fp32; bf16 (the checkpoint's bfloat16 matrices kept so and multiplied in bfloat16 where the CPU has "
+        + "AVX512_BF16); or int8: the block matrices and the LM head's products quantized to 8 bits with a scale "
+        + "per output row, activations per row as each product reads them (AVX-VNNI): a quarter of fp32's weight "
+        + "bytes, for inference; held-out loss within a fraction of a percent of fp32");
+
+    private static Option<string> WeightsOption(string[] formats, string description)
     {
-        const string fallback = "fp32";
+        string fallback = formats[0];
         return new Option<string>("--weights")
         {
-            Description =
-                "fp32, or bf16: keep the base's weight matrices that the checkpoint stores in bfloat16 as bfloat16 "
-                + "and multiply in bfloat16 (AVX512_BF16: activations rounded to bfloat16, sums in float32 — faster, "
-                + "figures within a fraction of a percent of fp32; the LM head's products too). On a CPU without "
-                + "AVX512_BF16, bf16 widens them exactly as each product reads them (half the memory, every figure "
-                + "as fp32)",
+            Description = description,
             DefaultValueFactory = _ => fallback,
-            CustomParser = result => result.Tokens.Count == 0 ? fallback : result.Tokens[^1].Value is "fp32" or "bf16"
+            CustomParser = result => result.Tokens.Count == 0 ? fallback : formats.Contains(result.Tokens[^1].Value)
                 ? result.Tokens[^1].Value
-                : throw new Engine.OptionException("Weights", $"is fp32 or bf16, not '{result.Tokens[^1].Value}'."),
+                : throw new Engine.OptionException("Weights",
+                    $"is {string.Join(", ", formats[..^1])} or {formats[^1]}, not '{result.Tokens[^1].Value}'."),
         };
+    }
+
+    /// <summary>Loads --model as --weights says: bf16 and int8 keep a bf16 checkpoint's matrices in bfloat16 as they
+    /// load, and int8 then quantizes the block matrices (one at a time, so the model never holds two full copies).
+    /// </summary>
+    public static Models.Formats.LoadedModel LoadModel(string path, ParseResult parse, Option<string> weights)
+    {
+        string format = parse.GetValue(weights)!;
+        var loaded = Models.Formats.ModelLoader.Load(path, bf16Weights: format is "bf16" or "int8");
+        if (format == "int8") loaded.Transformer.HoldBlockMatricesInInt8();
+        return loaded;
     }
 
     public static bool Bf16(ParseResult parse, Option<string> weights) => parse.GetValue(weights) == "bf16";

@@ -10,6 +10,8 @@ public sealed class Tensor
     private float[] _data;
     private Kernels.Bf16Weight? _bf16; // a frozen weight held as bfloat16 (see StoreAsBf16); _data is empty then
     private Kernels.Bf16Weight? _bf16Copy; // a bfloat16 copy for products only, beside float32 _data
+    private Kernels.Int8Weight? _int8; // a frozen weight held as int8 for inference (see HoldAsInt8); _data is empty
+    private Kernels.Int8Weight? _int8Copy; // an int8 copy for products only, beside float32 _data
     private float[]? _grad;
     private readonly Tensor? _base; // set for views: storage and gradient live in the base tensor
 
@@ -18,15 +20,15 @@ public sealed class Tensor
     public int Offset { get; }
     public string? Name { get; set; }
 
-    /// <summary>True when a gradient must flow into this tensor during backward. A weight held in bfloat16 is widened
-    /// to float32 storage first: what trains is float32.</summary>
+    /// <summary>True when a gradient must flow into this tensor during backward. A weight held in bfloat16 (or int8)
+    /// is widened to float32 storage first: what trains is float32.</summary>
     public bool RequiresGrad
     {
         get => _requiresGrad;
         set
         {
-            if (value && _bf16 is not null) WidenStorage();
-            if (value) _bf16Copy = null; // its values are about to change
+            if (value && (_bf16 is not null || _int8 is not null)) WidenStorage();
+            if (value) (_bf16Copy, _int8Copy) = (null, null); // their values are about to change
             _requiresGrad = value;
         }
     }
@@ -95,14 +97,20 @@ public sealed class Tensor
     /// <summary>Everything but the last dimension, flattened.</summary>
     public int Rows => Shape.Length == 0 ? 1 : Length / Math.Max(1, Shape[^1]);
 
-    public float[] RawData => _base?.RawData ?? (_bf16 is null ? _data
+    public float[] RawData => _base?.RawData ?? (_bf16 is null && _int8 is null ? _data
         : throw new InvalidOperationException(
-            $"{Name ?? "This tensor"} is a frozen weight held in bfloat16; read it through " +
-            $"{nameof(IsBf16)}/{nameof(WidenTo)}."));
+            $"{Name ?? "This tensor"} is a frozen weight held in {(_bf16 is null ? "int8" : "bfloat16")}; read it " +
+            $"through {nameof(IsWidenedToRead)}/{nameof(WidenTo)}."));
 
     /// <summary>Whether this frozen weight is held as bfloat16 (half the memory); ops that read weights widen it as
     /// they go (<see cref="WidenTo"/>), everything else must not touch <see cref="RawData"/>.</summary>
     public bool IsBf16 => _base is null ? _bf16 is not null : _base.IsBf16;
+
+    /// <summary>Whether this frozen weight is held as int8 (<see cref="HoldAsInt8"/>).</summary>
+    public bool IsInt8 => _base is null ? _int8 is not null : _base.IsInt8;
+
+    /// <summary>Whether reading this tensor's values takes <see cref="WidenTo"/> (held in bfloat16 or int8).</summary>
+    public bool IsWidenedToRead => IsBf16 || IsInt8;
 
     /// <summary>Holds this frozen parameter as the given bfloat16 values from now on (taking the array, not copying it:
     /// a big checkpoint must not pass through two copies), dropping its float32 storage.</summary>
@@ -125,21 +133,22 @@ public sealed class Tensor
             throw new ArgumentException($"{Name}: {Length} values do not fit {destination.Length}.");
         var root = _base ?? this;
         if (root._bf16 is { } half) half.WidenTo(Offset - root.Offset, destination);
+        else if (root._int8 is { } quantized) quantized.WidenTo(Offset - root.Offset, destination);
         else ReadOnlySpan.CopyTo(destination);
     }
 
     private void WidenStorage()
     {
         var wide = new float[Length];
-        _bf16!.WidenTo(0, wide);
+        WidenTo(wide);
         _data = wide;
-        _bf16 = null;
+        (_bf16, _int8) = (null, null);
     }
 
     /// <summary>This bfloat16 weight W [out, in] packed for <see cref="Kernels.Bf16Gemm"/> as the right operand of
     /// x·Wᵀ (the forward product) or of dy·W (the input gradient); see <see cref="Kernels.Bf16Weight"/>. Null unless
     /// this is a 2-D weight held in bfloat16 (not a view of one).</summary>
-    internal Kernels.Bf16Panels? Bf16Operand(bool forInputGradient) =>
+    internal Kernels.Bf16Panels? Bf16Operand(bool forInputGradient) => _int8 is not null ? null :
         (_bf16 ?? _bf16Copy) is not { } half || _base is not null || Rank != 2 ? null
             : forInputGradient ? half.InputGradient : half.Forward;
 
@@ -195,9 +204,49 @@ public sealed class Tensor
     public void HoldBf16CopyForProducts()
     {
         CheckCanHoldBf16(Length);
-        // held in bfloat16 already, or copied since it was last made frozen (training it drops the copy)
-        if (_bf16 is not null || _bf16Copy is not null || !Kernels.Bf16MicroKernels.IsSupported) return;
+        // held in bfloat16 already, or copied (in int8 too) since it was last made frozen (training drops copies)
+        if (_bf16 is not null || _bf16Copy is not null || _int8Copy is not null
+            || !Kernels.Bf16MicroKernels.IsSupported) return;
         _bf16Copy = new Kernels.Bf16Weight(RoundedRows());
+    }
+
+    /// <summary>This int8 weight W [out, in] (held so, or the copy for products) for <see cref="Kernels.Int8Gemm"/>:
+    /// null unless this is a 2-D weight held in int8 (not a view of one).</summary>
+    internal Kernels.Int8Weight? Int8Operand => _base is not null || Rank != 2 ? null : _int8 ?? _int8Copy;
+
+    /// <summary>
+    /// Quantizes this frozen 2-D weight to int8 with a scale per row (<see cref="Kernels.Int8Weight"/>) and holds it so
+    /// from now on, dropping its float32 or bfloat16 storage: for inference (generation, serving, evaluation), a
+    /// quarter of float32's memory. Values read back (<see cref="WidenTo"/>) are the dequantized ones, and making the
+    /// tensor trainable widens them to float32.
+    /// </summary>
+    public void HoldAsInt8()
+    {
+        CheckCanHoldReduced("int8");
+        if (_int8 is not null) return;
+        _int8 = QuantizedRows();
+        (_data, _bf16, _bf16Copy, _int8Copy) = (Array.Empty<float>(), null, null, null);
+    }
+
+    /// <summary>Keeps this frozen float32 matrix as it is and, beside it, an int8 copy that products through it use:
+    /// for an LM head tied to the token embeddings, whose lookups stay float32. Replaces a bfloat16 copy.</summary>
+    public void HoldInt8CopyForProducts()
+    {
+        CheckCanHoldReduced("int8");
+        if (_int8 is not null || _int8Copy is not null) return;
+        _int8Copy = QuantizedRows();
+        _bf16Copy = null;
+    }
+
+    private Kernels.Int8Weight QuantizedRows()
+    {
+        int rows = Shape[0], cols = Shape[1];
+        if (_bf16 is { } half)
+            return Kernels.Int8Weight.Quantize(rows, cols, (row, into) => half.WidenTo(row * cols, into));
+        var data = _data;
+        int offset = Offset;
+        return Kernels.Int8Weight.Quantize(rows, cols,
+            (row, into) => data.AsSpan(offset + row * cols, cols).CopyTo(into));
     }
 
     // This float32 matrix W [rows, cols] rounded to bfloat16 row by row straight into the kernels' x·Wᵀ layout.
@@ -209,11 +258,18 @@ public sealed class Tensor
             (row, half) => IO.ReducedPrecision.SingleToBf16(data.AsSpan(offset + row * cols, cols), half));
     }
 
-    private void CheckCanHoldBf16(int values)
+    private void CheckCanHoldReduced(string format)
     {
         if (!IsParameter || _base is not null || RequiresGrad || Rank != 2)
             throw new InvalidOperationException(
-                $"Only a frozen 2-D parameter that is not a view can be held in bfloat16 ({Name}).");
+                $"Only a frozen 2-D parameter that is not a view can be held in {format} ({Name}).");
+    }
+
+    private void CheckCanHoldBf16(int values)
+    {
+        CheckCanHoldReduced("bfloat16");
+        if (_int8 is not null)
+            throw new InvalidOperationException($"{Name} is held in int8 already; it cannot be held in bfloat16 too.");
         if (values != Length)
             throw new ArgumentException(
                 $"{values} bfloat16 values cannot fill {Name} [{string.Join(", ", Shape)}].");

@@ -31,7 +31,7 @@ public abstract class TransformerModel : ParameterizedModel
     public virtual float PeftPromptScale => 1f;
     protected abstract Tensor LmHead { get; }
 
-    protected override IEnumerable<Tensor> MatricesForBf16Products => [LmHead];
+    protected override IEnumerable<Tensor> MatricesReadByProducts => [LmHead];
 
     /// <summary>
     /// Keep only each block's output for backward and run the block again there (gradient checkpointing): a training

@@ -69,7 +69,7 @@ public static class BenchCommand
         var kvHeads = new Option<int?>("--kv-heads") { Description =
             "write-random: key/value heads (default: --heads)" };
         var mlp = new Option<int?>("--mlp") { Description = "write-random: MLP width (default: 4 × --width)" };
-        var weights = CommonOptions.Weights();
+        var weights = CommonOptions.InferenceWeights();
         var recompute = CommonOptions.Recompute();
         var modelPath = CommonOptions.Model("Model for the generate and serve cases", "models/base-small");
         var requests = new Option<int>("--requests")
@@ -92,8 +92,8 @@ public static class BenchCommand
             Parallelism.Threads = parse.GetValue(threads);
             var settings = new BenchSettings(parse.GetValue(repeats), parse.GetValue(batch), parse.GetValue(tokens),
                 parse.GetValue(promptLength),
-                parse.GetValue(modelPath)!, parse.GetValue(requests), parse.GetValue(clients), CommonOptions.Bf16(parse,
-                    weights), parse.GetValue(recompute));
+                parse.GetValue(modelPath)!, parse.GetValue(requests), parse.GetValue(clients), parse.GetValue(weights)!,
+                parse.GetValue(recompute));
             string modelType = parse.GetValue(family)!;
             var randomCheckpoint = new ModelConfig
             {
@@ -122,7 +122,11 @@ public static class BenchCommand
 
     private sealed record BenchSettings(int Repeats, int Batch, int Tokens, int PromptTokens, string ModelPath,
         int Requests, int Clients,
-        bool Bf16Weights, bool Recompute);
+        string Weights, bool Recompute)
+    {
+        public bool Bf16Weights => Weights == "bf16";
+        public bool Int8Weights => Weights == "int8";
+    }
 
     private static void Run(string[] cases, ModelConfig config, BenchSettings s, ModelConfig randomCheckpoint)
     {
@@ -142,14 +146,25 @@ public static class BenchCommand
         CausalLanguageModel Frozen()
         {
             var frozen = Model();
-            if (s.Bf16Weights && frozen.HoldBlockMatricesInBf16() > 0)
+            if ((s.Bf16Weights && frozen.HoldBlockMatricesInBf16() > 0)
+                || (s.Int8Weights && frozen.HoldBlockMatricesInInt8() > 0))
                 GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             return frozen;
         }
 
         LoadedModel? real = null;
-        LoadedModel Real() => real ??= ModelLoader.Load(s.ModelPath, s.Bf16Weights);
+        LoadedModel Real()
+        {
+            if (real is not null) return real;
+            real = ModelLoader.Load(s.ModelPath, bf16Weights: s.Weights is "bf16" or "int8");
+            if (s.Int8Weights) real.Transformer.HoldBlockMatricesInInt8();
+            return real;
+        }
 
+        var trains = new[] { "prompt", "ft", "model-step" };
+        if (s.Int8Weights && cases.Intersect(trains).ToArray() is { Length: > 0 } training)
+            throw new OptionException("Weights", $"int8 is for inference; the case{(training.Length > 1 ? "s" : "")} " +
+                $"{string.Join(", ", training)} train{(training.Length > 1 ? "" : "s")} (use fp32 or bf16 there).");
         foreach (var name in cases)
         {
             switch (name)
@@ -224,7 +239,7 @@ public static class BenchCommand
                     var step = PromptTuningStep(big.Model, s);
                     Emit(new
                     {
-                        @case = "model_prompt_step", model = s.ModelPath, weights = s.Bf16Weights ? "bf16" : "fp32",
+                        @case = "model_prompt_step", model = s.ModelPath, weights = s.Weights,
                         parameters = big.Model.ParameterCount,
                         file_mb = fileBytes / (1 << 20), load_seconds = Math.Round(loadSeconds, 1),
                         rss_after_load_mb = rss / (1 << 20),
@@ -249,7 +264,8 @@ public static class BenchCommand
     private static object Case(string name, BenchSettings s, (double MedianMs, double MinMs, long Allocations) r,
         double? flops = null) => new
     {
-        @case = name, batch = s.Batch, tokens = s.Tokens, prompt_tokens = s.PromptTokens, threads = Parallelism.Threads,
+        @case = name, weights = s.Weights, batch = s.Batch, tokens = s.Tokens, prompt_tokens = s.PromptTokens,
+        threads = Parallelism.Threads,
         gflop = flops is double f ? Math.Round(f / 1e9, 2) : (double?)null,
         median_ms = Math.Round(r.MedianMs, 1), min_ms = Math.Round(r.MinMs, 1), pool_allocations_after_warmup =
             r.Allocations,

@@ -18,7 +18,7 @@ public static class EvalCommand
     public static Command Build()
     {
         var model = CommonOptions.Model();
-        var weights = CommonOptions.Weights();
+        var weights = CommonOptions.InferenceWeights();
         var perplexity = new Option<string?>("--perplexity")
         {
             Description = "Text file (documents separated by blank lines) to measure perplexity on",
@@ -106,7 +106,7 @@ public static class EvalCommand
                 return PrintScores(taskFolder.Name, scored.Method, scored.Examples, scored.Accuracy, scored.MacroF1,
                     scored.MajorityClass, scored.MajorityAccuracy);
             }
-            var loaded = ModelLoader.Load(parse.GetValue(model)!, CommonOptions.Bf16(parse, weights));
+            var loaded = CommonOptions.LoadModel(parse.GetValue(model)!, parse, weights);
             var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException(
                 $"The model at {loaded.Source} has no tokenizer.");
             if (parse.GetValue(perplexity) is string file)

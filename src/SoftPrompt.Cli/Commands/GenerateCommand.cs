@@ -12,7 +12,7 @@ public static class GenerateCommand
     public static Command Build()
     {
         var model = CommonOptions.Model();
-        var weights = CommonOptions.Weights();
+        var weights = CommonOptions.InferenceWeights();
         var prompt = new Option<string>("--prompt")
         {
             Description = "The text to continue",
@@ -56,7 +56,7 @@ public static class GenerateCommand
             lengthPenalty, weights }) command.Options.Add(o);
         command.SetAction(parse =>
         {
-            var loaded = ModelLoader.Load(parse.GetValue(model)!, CommonOptions.Bf16(parse, weights));
+            var loaded = CommonOptions.LoadModel(parse.GetValue(model)!, parse, weights);
             var tokenizer = loaded.Tokenizer
                 ?? throw new FileNotFoundException(
                     $"The model at {loaded.Source} has no tokenizer (tokenizer.json, or encoder.json + vocab.bpe).");

@@ -12,7 +12,7 @@ public static class ServeCommand
     public static Command Build()
     {
         var model = CommonOptions.Model();
-        var weights = CommonOptions.Weights();
+        var weights = CommonOptions.InferenceWeights();
         var adapters = new Option<string>("--adapters")
         {
             Description = "Directory whose subdirectories are adapters (name = subdirectory)",
@@ -57,7 +57,7 @@ public static class ServeCommand
             weights }) command.Options.Add(o);
         command.SetAction(async (parse, cancel) =>
         {
-            var loaded = ModelLoader.Load(parse.GetValue(model)!, CommonOptions.Bf16(parse, weights));
+            var loaded = CommonOptions.LoadModel(parse.GetValue(model)!, parse, weights);
             var tokenizer = loaded.Tokenizer ?? throw new FileNotFoundException(
                 $"The model at {loaded.Source} has no tokenizer.");
             string root = parse.GetValue(adapters)!;

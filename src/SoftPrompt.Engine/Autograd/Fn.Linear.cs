@@ -23,8 +23,11 @@ public static partial class Fn
         bool needs = tape.NeedsGrad(x, w, b);
         var y = tape.NewTensor(shape, needs);
         var bias = b is null ? default : b.ReadOnlySpan;
-        // A frozen bfloat16 weight runs in the bfloat16 kernels where the CPU has them (x rounded to bfloat16).
-        if (Kernels.Bf16Gemm.Enabled && w.Bf16Operand(forInputGradient: false) is { } packed)
+        // A frozen int8 weight runs in the int8 kernels (x quantized per row); a frozen bfloat16 weight in the bfloat16
+        // kernels where the CPU has them (x rounded to bfloat16).
+        if (w.Int8Operand is { } quantized)
+            Ops.Linear.Forward(y.Span, x.ReadOnlySpan, quantized, bias, n);
+        else if (Kernels.Bf16Gemm.Enabled && w.Bf16Operand(forInputGradient: false) is { } packed)
             Ops.Linear.Forward(y.Span, x.ReadOnlySpan, packed, bias, n);
         else
             using (var weight = WeightValues.Of(w)) Ops.Linear.Forward(y.Span, x.ReadOnlySpan, weight.Span, bias, n,
@@ -55,10 +58,11 @@ public static partial class Fn
     }
 
     /// <summary>
-    /// A weight's values as float32 for one product: its own storage, or — for a frozen weight held in bfloat16 — a
-    /// widened copy in a pooled buffer, returned when disposed. Widening is exact, so the product is the one float32
-    /// storage would give; it costs one pass over the weight per product, small beside the product itself at any
-    /// batch of tokens, and it halves the weights' resident memory.
+    /// A weight's values as float32 for one product: its own storage, or — for a frozen weight held in bfloat16 or
+    /// int8 — a widened copy in a pooled buffer, returned when disposed. Widening bfloat16 is exact, so the product is
+    /// the one float32 storage would give (int8 widens to its dequantized values); it costs one pass over the weight
+    /// per product, small beside the product itself at any batch of tokens, and it halves the weights' resident
+    /// memory.
     /// </summary>
     private readonly ref struct WeightValues
     {
@@ -73,7 +77,7 @@ public static partial class Fn
 
         public static WeightValues Of(Tensor w)
         {
-            if (!w.IsBf16) return new WeightValues(w.ReadOnlySpan, null);
+            if (!w.IsWidenedToRead) return new WeightValues(w.ReadOnlySpan, null);
             var rented = System.Buffers.ArrayPool<float>.Shared.Rent(w.Length);
             w.WidenTo(rented.AsSpan(0, w.Length));
             return new WeightValues(rented.AsSpan(0, w.Length), rented);

@@ -24,6 +24,14 @@ public static class Linear
         AddBias(y, b, n, outF);
     }
 
+    /// <summary>The same through an int8 weight W [out, in] (x quantized per row to 8 bits).</summary>
+    internal static void Forward(Span<float> y, ReadOnlySpan<float> x, Int8Weight w, ReadOnlySpan<float> b, int n)
+    {
+        CheckLengths(x.Length, (long)n * w.Cols, y.Length, (long)n * w.Rows);
+        Int8Gemm.Multiply(n, x, w.Cols, w, y, w.Rows);
+        AddBias(y, b, n, w.Rows);
+    }
+
     /// <summary>dx += dy·W through a bfloat16 weight packed for it (dy rounded to bfloat16).</summary>
     internal static unsafe void InputGradient(Span<float> dx, ReadOnlySpan<float> dy, Bf16Panels w, int n)
     {
