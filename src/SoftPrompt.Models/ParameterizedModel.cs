@@ -30,12 +30,18 @@ public abstract class ParameterizedModel
     public int HoldBlockMatricesInBf16()
     {
         HoldBf16CopiesForProducts();
+        return HoldBlockMatrices(t => t.IsBf16, t => t.HoldAsBf16());
+    }
+
+    // Every block's 2-D weight not held so already, frozen and held as hold() does; how many were.
+    private int HoldBlockMatrices(Func<Tensor, bool> heldAlready, Action<Tensor> hold)
+    {
         int held = 0;
         foreach (var p in _parameters)
         {
-            if (p.Layer is null || p.Tensor.Rank != 2 || p.Tensor.IsBf16) continue;
+            if (p.Layer is null || p.Tensor.Rank != 2 || heldAlready(p.Tensor)) continue;
             p.Tensor.RequiresGrad = false;
-            p.Tensor.HoldAsBf16();
+            hold(p.Tensor);
             held++;
         }
         return held;
@@ -50,15 +56,7 @@ public abstract class ParameterizedModel
     public int HoldBlockMatricesInInt8()
     {
         foreach (var matrix in MatricesReadByProducts) matrix.HoldInt8CopyForProducts();
-        int held = 0;
-        foreach (var p in _parameters)
-        {
-            if (p.Layer is null || p.Tensor.Rank != 2 || p.Tensor.IsInt8) continue;
-            p.Tensor.RequiresGrad = false;
-            p.Tensor.HoldAsInt8();
-            held++;
-        }
-        return held;
+        return HoldBlockMatrices(t => t.IsInt8, t => t.HoldAsInt8());
     }
 
     /// <summary>Frozen float32 matrices that products also read (an LM head, often tied to the token embeddings) get a

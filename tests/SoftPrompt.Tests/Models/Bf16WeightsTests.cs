@@ -53,7 +53,8 @@ public class Bf16WeightsTests
         Assert.InRange(RelativeDistance(halfGrad, wideGrad), 1e-7, 0.03);
     }
 
-    private static double RelativeDistance(float[] actual, float[] expected)
+    /// <summary>|actual − expected| / |expected| (Euclidean): the reduced-precision tests' measure.</summary>
+    internal static double RelativeDistance(float[] actual, float[] expected)
     {
         double difference = 0, size = 0;
         for (int i = 0; i < expected.Length; i++)

@@ -26,7 +26,7 @@ public class Int8WeightsTests(ITestOutputHelper output)
         var int8Logits = Logits(quantized);
         // Relative to the logits' size. Weights and activations each rounded to 8 bits move these 2-layer, 16-wide
         // random models' logits by about 1 %; a wrong scale, offset or layout is off by the whole value.
-        Assert.InRange(RelativeDistance(int8Logits, wideLogits), 1e-6, 0.03);
+        Assert.InRange(Bf16WeightsTests.RelativeDistance(int8Logits, wideLogits), 1e-6, 0.03);
     }
 
     [Theory]
@@ -96,16 +96,5 @@ public class Int8WeightsTests(ITestOutputHelper output)
         // through Logits, as decoding reads them: the LM head's int8 copy too
         var logits = model.Logits(tape, hidden).Reshape(n, model.Config.VocabSize);
         return Fn.CrossEntropy(tape, logits, ids.Skip(1).ToArray())[0];
-    }
-
-    private static double RelativeDistance(float[] actual, float[] expected)
-    {
-        double difference = 0, size = 0;
-        for (int i = 0; i < expected.Length; i++)
-        {
-            difference += Math.Pow(actual[i] - expected[i], 2);
-            size += Math.Pow(expected[i], 2);
-        }
-        return Math.Sqrt(difference / size);
     }
 }
