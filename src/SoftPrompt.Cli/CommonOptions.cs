@@ -66,9 +66,12 @@ internal static class CommonOptions
     /// <summary>Loads --model as --weights says: bf16 and int8 keep a bf16 checkpoint's matrices in bfloat16 as they
     /// load, and int8 then quantizes the block matrices (one at a time, so the model never holds two full copies).
     /// </summary>
-    public static Models.Formats.LoadedModel LoadModel(string path, ParseResult parse, Option<string> weights)
+    public static Models.Formats.LoadedModel LoadModel(string path, ParseResult parse, Option<string> weights) =>
+        LoadModel(path, parse.GetValue(weights)!);
+
+    /// <param name="format">fp32, bf16 or int8, as --weights gives it.</param>
+    public static Models.Formats.LoadedModel LoadModel(string path, string format)
     {
-        string format = parse.GetValue(weights)!;
         var loaded = Models.Formats.ModelLoader.Load(path, bf16Weights: format is "bf16" or "int8");
         if (format == "int8") loaded.Transformer.HoldBlockMatricesInInt8();
         return loaded;

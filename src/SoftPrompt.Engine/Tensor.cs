@@ -148,7 +148,7 @@ public sealed class Tensor
     /// <summary>This bfloat16 weight W [out, in] packed for <see cref="Kernels.Bf16Gemm"/> as the right operand of
     /// x·Wᵀ (the forward product) or of dy·W (the input gradient); see <see cref="Kernels.Bf16Weight"/>. Null unless
     /// this is a 2-D weight held in bfloat16 (not a view of one).</summary>
-    internal Kernels.Bf16Panels? Bf16Operand(bool forInputGradient) => _int8 is not null ? null :
+    internal Kernels.Bf16Panels? Bf16Operand(bool forInputGradient) =>
         (_bf16 ?? _bf16Copy) is not { } half || _base is not null || Rank != 2 ? null
             : forInputGradient ? half.InputGradient : half.Forward;
 

@@ -153,13 +153,7 @@ public static class BenchCommand
         }
 
         LoadedModel? real = null;
-        LoadedModel Real()
-        {
-            if (real is not null) return real;
-            real = ModelLoader.Load(s.ModelPath, bf16Weights: s.Weights is "bf16" or "int8");
-            if (s.Int8Weights) real.Transformer.HoldBlockMatricesInInt8();
-            return real;
-        }
+        LoadedModel Real() => real ??= CommonOptions.LoadModel(s.ModelPath, s.Weights);
 
         var trains = new[] { "prompt", "ft", "model-step" };
         if (s.Int8Weights && cases.Intersect(trains).ToArray() is { Length: > 0 } training)

@@ -22,6 +22,7 @@ internal static unsafe class Int8Gemm
     private const int Offset = 128;
 
     [ThreadStatic] private static byte[]? _packedA;
+    [ThreadStatic] private static float[]? _rowScales;
     [ThreadStatic] private static bool? _vnniOnThisThread;
 
     /// <summary>Whether the VNNI kernels run (the CPU has AVX-VNNI); tests turn them off for the calling thread to
@@ -41,7 +42,8 @@ internal static unsafe class Int8Gemm
             throw new ArgumentException($"Int8Gemm: {a.Length} inputs or {c.Length} outputs are too few for " +
                 $"[{m}, {k}] · [{n}, {k}]ᵀ.");
         var packed = _packedA is { } held && held.Length >= m * kp ? held : _packedA = new byte[Math.Max(m * kp, 1024)];
-        var rowScales = new float[m];
+        var rowScales = _rowScales is { } scales && scales.Length >= m ? scales
+            : _rowScales = new float[Math.Max(m, 64)];
         for (int r = 0; r < m; r++) rowScales[r] = QuantizeRow(a.Slice(r * lda, k), packed.AsSpan(r * kp, kp));
         bool vnni = UseVnni;
         int tiles = w.PaddedRows / Int8Weight.RowStep;
@@ -65,14 +67,9 @@ internal static unsafe class Int8Gemm
     // a ≈ s·(u − 128): returns s; pads past the row's length with the offset (zero).
     private static float QuantizeRow(ReadOnlySpan<float> row, Span<byte> into)
     {
-        float largest = Math.Abs(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(row));
-        float scale = largest > 0 && float.IsFinite(largest) ? largest / 127f : 1f;
+        float scale = Int8Weight.ScaleFor(Math.Abs(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(row)));
         float inverse = 1f / scale;
-        for (int k = 0; k < row.Length; k++)
-        {
-            int q = (int)MathF.Round(row[k] * inverse, MidpointRounding.ToEven);
-            into[k] = (byte)(Math.Clamp(q, -127, 127) + Offset);
-        }
+        for (int k = 0; k < row.Length; k++) into[k] = (byte)(Int8Weight.Rounded(row[k] * inverse) + Offset);
         into[row.Length..].Fill(Offset);
         return scale;
     }

@@ -52,14 +52,12 @@ internal sealed class Int8Weight
             float largest = System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(row);
             if (!float.IsFinite(largest))
                 throw new ArgumentException($"Row {j} of a [{rows}, {cols}] weight has a value that is not finite.");
-            largest = Math.Abs(largest);
-            float scale = largest > 0 ? largest / 127f : 1f;
+            float scale = ScaleFor(Math.Abs(largest));
             var q = weight.Values.AsSpan(j * weight.PaddedCols, cols);
             int sum = 0;
             for (int k = 0; k < cols; k++)
             {
-                int v = (int)MathF.Round(row[k] / scale, MidpointRounding.ToEven);
-                q[k] = (sbyte)Math.Clamp(v, -127, 127);
+                q[k] = (sbyte)Rounded(row[k] / scale);
                 sum += q[k];
             }
             weight.Scales[j] = scale;
@@ -67,6 +65,14 @@ internal sealed class Int8Weight
         }
         return weight;
     }
+
+    /// <summary>The symmetric scale for values of at most <paramref name="largest"/> in magnitude: one step of 8 bits
+    /// (1 for an all-zero row, or one that is not finite, whose steps are then all clamped).</summary>
+    internal static float ScaleFor(float largest) => largest > 0 && float.IsFinite(largest) ? largest / 127f : 1f;
+
+    /// <summary>A value already divided by its scale, rounded to nearest (ties to even) within ±127.</summary>
+    internal static int Rounded(float scaled) =>
+        Math.Clamp((int)MathF.Round(scaled, MidpointRounding.ToEven), -127, 127);
 
     /// <summary>The dequantized values scale[j]·q[j, k] of the elements [offset, offset + destination.Length) in
     /// row-major order: what a product that cannot use the int8 kernels (or a gradient through this weight)
